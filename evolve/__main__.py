@@ -1,0 +1,7 @@
+"""``python -m evolve`` runs the persona-evolve CLI."""
+
+import sys
+
+from evolve.cli import main
+
+sys.exit(main())
