@@ -1,0 +1,134 @@
+"""``persona-evolve run``: an evolution run (the sim world by default)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from typing import Any
+
+from evolve.cli.errors import CLIError
+from evolve.config import (
+    ConfigError,
+    RoleModel,
+    RunConfig,
+    config_to_dict,
+    load_config,
+    replace_path,
+    to_toml,
+    validate_config,
+)
+
+# flag dest -> dotted config path
+_FLAG_PATHS = {
+    "seed": "seed",
+    "db": "db",
+    "out_dir": "out_dir",
+    "budget_evals": "budget.evaluations",
+    "budget_minutes": "budget.minutes",
+    "budget_calls": "budget.llm_calls",
+    "budget_dollars": "budget.dollars",
+    "ray_address": "ray.address",
+    "n": "evaluation.n",
+    "islands": "islands.count",
+}
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "run",
+        help="run an evolution (with no arguments: the simulated world, ~5 minutes)",
+        description="Evolve generator programs. With no arguments: the sim world on the shipped "
+        "contexts with a budget of about 5 minutes on 2 cores.",
+    )
+    p.add_argument("--config", help="TOML run config; flags override it")
+    p.add_argument("--db", help="archive database path (default runs/<timestamp>/archive.db)")
+    p.add_argument("--out-dir", help="folder for the report (default: the database's folder)")
+    p.add_argument("--resume", action="store_true", help="continue the run stored in --db")
+    p.add_argument("--seed", type=int, help="run seed")
+    p.add_argument("--budget-evals", type=int, help="cap on full evaluations of proposals")
+    p.add_argument("--budget-minutes", type=float, help="cap on wall minutes of the evolution phase")
+    p.add_argument("--budget-calls", type=int, help="cap on LLM calls")
+    p.add_argument("--budget-dollars", type=float, help="cap on LLM spend in US dollars")
+    p.add_argument("--ray-address", help="join an existing Ray cluster (e.g. 127.0.0.1:6379)")
+    p.add_argument("-n", type=int, help="personas per context")
+    p.add_argument("--islands", type=int, help="number of islands")
+    p.add_argument("--model", help="one model for every role (litellm string or 'sim')")
+    p.add_argument("--api-base", help="api_base for --model (a local OpenAI-compatible server)")
+    p.add_argument("--json", action="store_true", help="print one JSON summary at the end")
+    p.add_argument("--print-config", action="store_true", help="print the effective config as TOML and exit")
+    p.set_defaults(func=handle)
+
+
+def effective_config(args: argparse.Namespace) -> tuple[RunConfig, set[str]]:
+    """The config file (or defaults) with flags applied; also which sections flags set."""
+    try:
+        config = load_config(args.config) if args.config else RunConfig()
+        overridden: set[str] = set()
+        for dest, path in _FLAG_PATHS.items():
+            value = getattr(args, dest, None)
+            if value is not None:
+                config = replace_path(config, path, value)
+                overridden.add(path.split(".")[0])
+        if args.budget_evals is not None and args.budget_minutes is None and not args.config:
+            config = replace_path(config, "budget.minutes", None)
+        if args.model:
+            role = RoleModel(model=args.model, api_base=args.api_base)
+            models = dataclasses.replace(config.models, mutator=role, persona=role, respondent=role, author=role)
+            config = dataclasses.replace(config, models=models)
+            overridden.add("models")
+        validate_config(config)
+    except ConfigError as exc:
+        raise CLIError(f"config: {exc}", exit_code=2) from None
+    return config, overridden
+
+
+def handle(args: argparse.Namespace) -> int:
+    config, overridden = effective_config(args)
+    if args.print_config:
+        sys.stdout.write(to_toml(config_to_dict(config)))
+        return 0
+    if args.resume and not args.db:
+        raise CLIError("--resume needs --db PATH (the run to continue)", exit_code=2)
+    from evolve.run import RunError, execute_run
+
+    try:
+        summary = execute_run(config, resume=args.resume, overridden=overridden)
+    except RunError as exc:
+        raise CLIError(str(exc)) from None
+    except KeyboardInterrupt:
+        print(f"interrupted: resume with  persona-evolve run --db {config.db or '<db>'} --resume",
+              file=sys.stderr)
+        return 130
+    if args.json:
+        print(json.dumps(summary, indent=2, default=float))
+    else:
+        print(render_summary(summary))
+    return 0
+
+
+def render_summary(summary: dict[str, Any]) -> str:
+    """The end-of-run text: champion vs seeds on validation and test, six metrics."""
+    from metrics import METRIC_NAMES
+
+    lines = []
+    if summary.get("simulated"):
+        lines.append("SIMULATED WORLD (model 'sim'): every figure below comes from the test bed, not a real LLM.")
+    lines.append(f"archive: {summary['db']}   evaluations: {summary['evaluations']}   "
+                 f"programs: {summary.get('programs')}   stopped by: {summary.get('stop_reason')}")
+    champ = summary.get("champion") or {}
+    lines.append(f"champion: {champ.get('id', '-')}")
+    header = f"{'':22}" + "".join(f"{name[:13]:>14}" for name in METRIC_NAMES)
+    for stage, rows in (("validation", {"champion": champ.get("validation"), **summary.get("seeds", {})}),
+                        ("test", summary.get("test", {}))):
+        lines.append(f"\n{stage}:")
+        lines.append(header)
+        for label, m in rows.items():
+            if not m:
+                lines.append(f"{label:22}  (no result)")
+                continue
+            lines.append(f"{label:22}" + "".join(f"{m.get(name, float('nan')):>14.4f}" for name in METRIC_NAMES))
+    if summary.get("report"):
+        lines.append(f"\nreport: {summary['report']}")
+    return "\n".join(lines)

@@ -1,0 +1,385 @@
+"""Run configuration: frozen dataclasses, loaded from TOML, overridden by flags.
+
+Every section is a frozen dataclass; :func:`load_config` builds a :class:`RunConfig`
+from a TOML file and rejects unknown or mistyped keys with a message that names the
+key and suggests the closest valid one. :func:`config_to_dict` gives the plain form
+that is printed by ``run --print-config`` and stored with the run in the archive.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+ROLES: tuple[str, ...] = ("mutator", "persona", "respondent", "author")
+
+
+class ConfigError(ValueError):
+    """A configuration problem; the message names the key (``section.key``) and the fix."""
+
+
+@dataclass(frozen=True)
+class RoleModel:
+    """The model for one role. ``model`` is a litellm model string or ``"sim"``.
+
+    ``api_key_env`` names the environment variable holding the key (keys never live in
+    the config). ``temperature`` in [0, 2]; ``timeout_s`` in seconds.
+    """
+
+    model: str = "sim"
+    api_base: str | None = None
+    api_key_env: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    timeout_s: float = 60.0
+
+
+@dataclass(frozen=True)
+class ModelsConfig:
+    mutator: RoleModel = field(default_factory=RoleModel)
+    persona: RoleModel = field(default_factory=RoleModel)
+    respondent: RoleModel = field(default_factory=RoleModel)
+    author: RoleModel = field(default_factory=RoleModel)
+
+    def uses_sim(self) -> bool:
+        """True when any role runs on the simulated world."""
+        return any(getattr(self, role).model == "sim" for role in ROLES)
+
+
+@dataclass(frozen=True)
+class ContextsConfig:
+    """Which contexts each stage uses: split names, directories, files or shipped ids."""
+
+    train: tuple[str, ...] = ("train",)
+    validation: tuple[str, ...] = ("validation",)
+    test: tuple[str, ...] = ("test",)
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    """How one program is evaluated.
+
+    ``n``: personas per context. ``mc_samples``: Monte Carlo points of the metrics.
+    ``timeout_s``: wall limit of one sandboxed evaluation (all its contexts), seconds.
+    ``memory_mb``: address-space limit of the sandbox. ``parallel``: contexts generated
+    concurrently inside one sandbox. ``respondent_per_axis``: one respondent call per
+    axis instead of per item (cheaper, less independent).
+    """
+
+    n: int = 25
+    mc_samples: int = 10_000
+    timeout_s: float = 120.0
+    memory_mb: int = 2048
+    parallel: int = 4
+    respondent_per_axis: bool = False
+
+
+@dataclass(frozen=True)
+class CascadeConfig:
+    """Smoke stage before the full train set.
+
+    A candidate is evaluated on ``smoke_contexts`` train contexts first and goes on to the
+    full train set only if its smoke fitness is at least ``threshold`` times the best
+    smoke-context fitness among its island's elites (``threshold`` in [0, 1]; 0 = off).
+    """
+
+    smoke_contexts: int = 2
+    threshold: float = 0.9
+
+
+@dataclass(frozen=True)
+class IslandsConfig:
+    """Islands of the MAP-Elites archive; intervals count full evaluations."""
+
+    count: int = 3
+    migration_interval: int = 30
+    migration_count: int = 1
+    stagnation: int = 120
+    reset_fraction: float = 0.34
+
+
+@dataclass(frozen=True)
+class DescriptorConfig:
+    name: str
+    low: float
+    high: float
+    bins: int
+    log: bool = False
+
+
+DEFAULT_DESCRIPTORS: tuple[DescriptorConfig, ...] = (
+    DescriptorConfig(name="tail_share", low=0.0, high=1.0, bins=10),
+    DescriptorConfig(name="llm_tokens_per_persona", low=10.0, high=10_000.0, bins=8, log=True),
+)
+
+
+@dataclass(frozen=True)
+class FitnessConfig:
+    """Objective: a metric name, or weights per metric (lower-is-better metrics are turned)."""
+
+    objective: str = "coverage"
+    weights: Mapping[str, float] | None = None
+
+    def as_objective(self) -> str | dict[str, float]:
+        return dict(self.weights) if self.weights else self.objective
+
+
+@dataclass(frozen=True)
+class MutationConfig:
+    """``full_rewrite_rate`` in [0, 1]: share of proposals asked as whole-program rewrites.
+    ``parent_strategy``: uniform | fitness | curiosity | mixed."""
+
+    full_rewrite_rate: float = 0.1
+    inspirations: int = 2
+    parent_strategy: str = "mixed"
+
+
+@dataclass(frozen=True)
+class BudgetConfig:
+    """The first cap reached stops the run cleanly. None = no cap.
+
+    ``evaluations`` counts full-stage (train) evaluations of proposed programs;
+    ``minutes`` is the wall time of the evolution phase.
+    """
+
+    evaluations: int | None = None
+    llm_calls: int | None = None
+    dollars: float | None = None
+    minutes: float | None = 4.0
+
+
+@dataclass(frozen=True)
+class RayConfig:
+    """``address``: None = a local Ray; else ``ray://`` or ``host:port`` of a cluster.
+    ``pass_env``: names of environment variables forwarded to workers (API keys)."""
+
+    address: str | None = None
+    num_cpus: int = 2
+    object_store_mb: int = 200
+    max_in_flight: int | None = None
+    pass_env: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    seed: int = 0
+    db: str | None = None
+    out_dir: str | None = None
+    models: ModelsConfig = field(default_factory=ModelsConfig)
+    contexts: ContextsConfig = field(default_factory=ContextsConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    cascade: CascadeConfig = field(default_factory=CascadeConfig)
+    islands: IslandsConfig = field(default_factory=IslandsConfig)
+    descriptors: tuple[DescriptorConfig, ...] = DEFAULT_DESCRIPTORS
+    fitness: FitnessConfig = field(default_factory=FitnessConfig)
+    mutation: MutationConfig = field(default_factory=MutationConfig)
+    budget: BudgetConfig = field(default_factory=BudgetConfig)
+    ray: RayConfig = field(default_factory=RayConfig)
+
+
+def _suggest(key: str, valid: typing.Iterable[str]) -> str:
+    match = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.5)
+    return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+def _build(cls: type, data: Any, where: str) -> Any:
+    """Build dataclass ``cls`` from a mapping, checking keys and types."""
+    if isinstance(data, cls):
+        return data
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where or 'config'}: expected a table, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        path = f"{where}.{key}" if where else key
+        if key not in fields:
+            raise ConfigError(f"{path}: unknown key{_suggest(key, fields)}")
+        kwargs[key] = _coerce(hints[key], value, path)
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"{where or 'config'}: {exc}") from None
+
+
+def _coerce(hint: Any, value: Any, path: str) -> Any:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        non_none = [a for a in args if a is not type(None)]
+        errors = []
+        for arg in non_none:
+            try:
+                return _coerce(arg, value, path)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(errors[0])
+    if hint is RoleModel and isinstance(value, str):
+        return RoleModel(model=value)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, path)
+    if origin is tuple:
+        items = [value] if isinstance(value, (str, Mapping)) else value
+        if not isinstance(items, (list, tuple)):
+            raise ConfigError(f"{path}: expected a list, got {type(value).__name__}")
+        return tuple(_coerce(args[0], v, f"{path}[{i}]") for i, v in enumerate(items))
+    if origin in (Mapping, dict) or hint is Mapping:
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{path}: expected a table, got {type(value).__name__}")
+        return {str(k): _coerce(args[1], v, f"{path}.{k}") for k, v in value.items()}
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{path}: expected true/false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{path}: expected an integer, got {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{path}: expected a number, got {value!r}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{path}: expected a string, got {value!r}")
+        return value
+    return value
+
+
+def config_from_dict(data: Mapping[str, Any]) -> RunConfig:
+    """Build and check a :class:`RunConfig` from a plain mapping (TOML-shaped)."""
+    config = _build(RunConfig, data, "")
+    validate_config(config)
+    return config
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read a TOML file; every error names the file and the key."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    try:
+        return config_from_dict(raw)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def validate_config(config: RunConfig) -> None:
+    """Range checks that types alone cannot express."""
+    checks: list[tuple[bool, str]] = [
+        (config.evaluation.n >= 2, "evaluation.n: must be >= 2"),
+        (config.evaluation.mc_samples >= 100, "evaluation.mc_samples: must be >= 100"),
+        (config.evaluation.timeout_s > 0, "evaluation.timeout_s: must be > 0"),
+        (config.evaluation.parallel >= 1, "evaluation.parallel: must be >= 1"),
+        (config.cascade.smoke_contexts >= 0, "cascade.smoke_contexts: must be >= 0"),
+        (0.0 <= config.cascade.threshold <= 1.5, "cascade.threshold: must be in [0, 1.5]"),
+        (config.islands.count >= 1, "islands.count: must be >= 1"),
+        (config.islands.migration_interval >= 1, "islands.migration_interval: must be >= 1"),
+        (0.0 <= config.mutation.full_rewrite_rate <= 1.0,
+         "mutation.full_rewrite_rate: must be in [0, 1]"),
+        (config.mutation.parent_strategy in ("uniform", "fitness", "curiosity", "mixed"),
+         "mutation.parent_strategy: must be uniform, fitness, curiosity or mixed"),
+        (config.ray.num_cpus >= 1, "ray.num_cpus: must be >= 1"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise ConfigError(message)
+    for name, cap in (("evaluations", config.budget.evaluations), ("llm_calls", config.budget.llm_calls),
+                      ("dollars", config.budget.dollars), ("minutes", config.budget.minutes)):
+        if cap is not None and cap <= 0:
+            raise ConfigError(f"budget.{name}: must be > 0 (or left out for no cap)")
+    if all(cap is None for cap in dataclasses.astuple(config.budget)):
+        raise ConfigError("budget: set at least one cap (evaluations, llm_calls, dollars or minutes)")
+    names = [d.name for d in config.descriptors]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"descriptors: duplicate names {names}")
+    known = ("tail_share", "llm_tokens_per_persona")
+    for d in config.descriptors:
+        if d.name not in known:
+            raise ConfigError(f"descriptors: unknown descriptor '{d.name}'{_suggest(d.name, known)}")
+        if not d.high > d.low or d.bins < 1 or (d.log and d.low <= 0):
+            raise ConfigError(f"descriptors.{d.name}: need high > low, bins >= 1, low > 0 when log")
+    _check_objective(config.fitness)
+
+
+def _check_objective(fitness: FitnessConfig) -> None:
+    from metrics import METRIC_NAMES
+
+    names = list(fitness.weights) if fitness.weights else [fitness.objective]
+    for name in names:
+        if name not in METRIC_NAMES:
+            raise ConfigError(f"fitness: unknown metric '{name}'{_suggest(name, METRIC_NAMES)}")
+
+
+def replace_path(config: RunConfig, dotted: str, value: Any) -> RunConfig:
+    """Return a copy with ``section.key`` set to ``value`` (used for command-line flags)."""
+    head, _, rest = dotted.partition(".")
+    if not rest:
+        return dataclasses.replace(config, **{head: value})
+    section = getattr(config, head)
+    return dataclasses.replace(config, **{head: replace_path(section, rest, value)})
+
+
+def config_to_dict(config: Any) -> Any:
+    """Plain (JSON/TOML-friendly) form of a config or any part of it."""
+    if dataclasses.is_dataclass(config):
+        return {f.name: config_to_dict(getattr(config, f.name)) for f in dataclasses.fields(config)}
+    if isinstance(config, (tuple, list)):
+        return [config_to_dict(v) for v in config]
+    if isinstance(config, Mapping):
+        return {k: config_to_dict(v) for k, v in config.items()}
+    return config
+
+
+def to_toml(data: Mapping[str, Any]) -> str:
+    """Render the plain config dict as TOML (None values are left out)."""
+    lines: list[str] = []
+    tables: list[tuple[str, Mapping[str, Any]]] = []
+    arrays: list[tuple[str, list[Mapping[str, Any]]]] = []
+
+    def scalar(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, str):
+            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        if isinstance(v, (list, tuple)):
+            return "[" + ", ".join(scalar(x) for x in v) + "]"
+        return repr(v)
+
+    def emit(prefix: str, table: Mapping[str, Any]) -> None:
+        for key, value in table.items():
+            if value is None:
+                continue
+            if isinstance(value, Mapping):
+                tables.append((f"{prefix}{key}", value))
+            elif isinstance(value, list) and value and isinstance(value[0], Mapping):
+                arrays.append((f"{prefix}{key}", value))
+            else:
+                lines.append(f"{key} = {scalar(value)}")
+
+    emit("", data)
+    while tables:
+        name, table = tables.pop(0)
+        lines.append(f"\n[{name}]")
+        emit(f"{name}.", table)
+    for name, items in arrays:
+        for item in items:
+            lines.append(f"\n[[{name}]]")
+            for key, value in item.items():
+                if value is not None:
+                    lines.append(f"{key} = {scalar(value)}")
+    return "\n".join(lines) + "\n"

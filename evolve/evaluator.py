@@ -1,0 +1,54 @@
+"""Submitting evaluations to Ray from the asyncio driver.
+
+:class:`RayEvaluator` puts the run's contexts into Ray's object store once, submits
+one task per evaluation and awaits it without blocking the event loop. A task that
+fails (a crashed worker after Ray's one retry, an unexpected exception) comes back as
+an :class:`EvaluationFailure` instead of raising, so the controller records it and
+goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+from generators.context import Context
+from evolve.workers import TaskResult, WorkerSpec, remote_evaluate
+
+
+@dataclass(frozen=True)
+class EvaluationFailure:
+    """An evaluation that produced no result; ``error`` is one line."""
+
+    error: str
+
+
+class RayEvaluator:
+    """Runs evaluations as Ray tasks; at most ``max_in_flight`` at once."""
+
+    def __init__(self, *, spec: WorkerSpec, contexts: Mapping[str, Context], max_in_flight: int) -> None:
+        import ray
+
+        self._spec = spec
+        self._contexts_ref = ray.put(dict(contexts))
+        self._known = set(contexts)
+        self._slots = asyncio.Semaphore(max_in_flight)
+        self.max_in_flight = max_in_flight
+        self.in_flight = 0
+
+    async def evaluate(self, code: str, context_ids: Sequence[str], *, seed: int) -> TaskResult | EvaluationFailure:
+        """Evaluate ``code`` on ``context_ids`` (ids of the contexts given at construction)."""
+        unknown = [cid for cid in context_ids if cid not in self._known]
+        if unknown:
+            raise KeyError(f"unknown context ids: {unknown}")
+        async with self._slots:
+            self.in_flight += 1
+            try:
+                ref = remote_evaluate().remote(self._spec, code, self._contexts_ref, list(context_ids), seed)
+                return await ref
+            except Exception as exc:  # worker death after retry, serialisation, etc.
+                text = f"{type(exc).__name__}: {exc}".strip().splitlines()
+                return EvaluationFailure(error=f"evaluation task failed: {text[0] if text else type(exc).__name__}")
+            finally:
+                self.in_flight -= 1

@@ -1,0 +1,127 @@
+"""The mutation prompt: task, API, parent code and feedback, inspirations, directive.
+
+Inputs are plain records (:class:`ProgramBrief`) so the prompt can be built and tested
+without an archive. The reply format asked for is SEARCH/REPLACE blocks (see
+:mod:`evolve.diffs`) or, for a full rewrite, one fenced Python program.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from evolve.directives import Directive
+
+SYSTEM_PROMPT = """You improve Python programs that generate populations of personas.
+A generator program defines generate(context, n, llm, rng) -> list[dict]; each persona is a
+dict with at least "name" and "description" (strings). The population is scored by how well
+it covers the space of the context's diversity axes: every persona answers a questionnaire,
+its answers become a position in [0,1]^K, and six support-coverage metrics are computed.
+Only code between '# EVOLVE-BLOCK-START' and '# EVOLVE-BLOCK-END' may change."""
+
+API_NOTES = """API available to generate():
+- context.id, context.description, context.axes: tuple of axes with .name, .description,
+  .low and .high (descriptions of the two poles). The questionnaire items are hidden.
+- llm.complete(prompt, *, system=None, temperature=None, max_tokens=None) -> str
+- llm.complete_many(prompts, *, system=None, temperature=None, max_tokens=None) -> list[str]
+  (runs concurrently: prefer it over loops of complete()).
+- rng: a seeded numpy.random.Generator. Allowed imports: the standard library, numpy, scipy.
+- No files outside the working directory, no network, no subprocesses."""
+
+DIFF_FORMAT = """Answer with one or more SEARCH/REPLACE blocks, each exactly like:
+<<<<<<< SEARCH
+(lines copied exactly from the current program, inside an EVOLVE-BLOCK)
+=======
+(the new lines)
+>>>>>>> REPLACE
+Each SEARCH must match exactly one place. Keep changes focused."""
+
+REWRITE_FORMAT = """Answer with the complete new program in one ```python fenced block. Keep every
+line outside the EVOLVE-BLOCK regions exactly as it is."""
+
+
+@dataclass(frozen=True)
+class ContextFeedback:
+    """How one program did on one context: metrics, positions (N x K in [0,1]) or an error."""
+
+    context_id: str
+    axis_names: tuple[str, ...]
+    metrics: Mapping[str, float] | None
+    positions: np.ndarray | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ProgramBrief:
+    """What the prompt says about one program."""
+
+    program_id: str
+    code: str
+    fitness: float | None
+    metrics: Mapping[str, float] | None
+    contexts: Sequence[ContextFeedback] = field(default_factory=tuple)
+    errors: Sequence[str] = field(default_factory=tuple)
+
+
+def _fmt_metrics(metrics: Mapping[str, float] | None) -> str:
+    if not metrics:
+        return "no scores"
+    return ", ".join(f"{k}={v:.3f}" for k, v in metrics.items() if v == v)
+
+
+def histogram_summary(positions: np.ndarray, axis_names: Sequence[str], *, bins: int = 5) -> list[str]:
+    """One line per axis: counts of personas in ``bins`` equal bins on [0, 1], and the
+    empty bins named, e.g. ``trust: [0 1 9 12 3] (empty: 0.0-0.2)``."""
+    lines = []
+    for k, name in enumerate(axis_names):
+        counts, edges = np.histogram(positions[:, k], bins=bins, range=(0.0, 1.0))
+        empty = [f"{edges[i]:.1f}-{edges[i + 1]:.1f}" for i in range(bins) if counts[i] == 0]
+        tail = f" (empty: {', '.join(empty)})" if empty else ""
+        lines.append(f"  {name}: {' '.join(str(int(c)) for c in counts)}{tail}")
+    return lines
+
+
+def feedback_section(parent: ProgramBrief, *, objective: str, weakest: int = 3) -> str:
+    """Per-context scores with the weakest contexts named, clustering summary, errors."""
+    out = [f"Current program scores (mean over contexts): {_fmt_metrics(parent.metrics)}"]
+    scored = [c for c in parent.contexts if c.metrics]
+    if scored:
+        scored.sort(key=lambda c: c.metrics.get(objective, 0.0))
+        out.append(f"Weakest contexts by {objective}:")
+        for ctx in scored[:weakest]:
+            out.append(f"- {ctx.context_id}: {_fmt_metrics(ctx.metrics)}")
+            if ctx.positions is not None and len(ctx.positions):
+                out.append("  where its personas sit (counts per fifth of each axis):")
+                out.extend(histogram_summary(ctx.positions, ctx.axis_names))
+    failed = [c for c in parent.contexts if c.error]
+    errors = list(parent.errors) + [f"{c.context_id}: {c.error}" for c in failed]
+    if errors:
+        out.append("Errors from the last evaluation:")
+        out.extend(f"- {e}" for e in errors[:5])
+    return "\n".join(out)
+
+
+def build_mutation_prompt(
+    parent: ProgramBrief,
+    inspirations: Sequence[ProgramBrief],
+    directive: Directive,
+    *,
+    objective: str = "coverage",
+    full_rewrite: bool = False,
+) -> tuple[str, str]:
+    """Return ``(system, user)`` messages for the mutator."""
+    parts = [
+        API_NOTES,
+        f"Objective: maximise {objective} (averaged over many contexts, including unseen ones).",
+        "## Current program\n```python\n" + parent.code.rstrip() + "\n```",
+        feedback_section(parent, objective=objective),
+    ]
+    for i, insp in enumerate(inspirations, 1):
+        parts.append(
+            f"## Inspiration {i} ({_fmt_metrics(insp.metrics)})\n```python\n{insp.code.rstrip()}\n```"
+        )
+    parts.append(f"## Directive\n{directive.text}")
+    parts.append(REWRITE_FORMAT if full_rewrite else DIFF_FORMAT)
+    return SYSTEM_PROMPT, "\n\n".join(parts)

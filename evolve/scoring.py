@@ -1,0 +1,87 @@
+"""Turning per-context outcomes into fitness, descriptors and archive records.
+
+Fitness of an evaluation = the mean over its contexts of the per-context fitness
+(``metrics.fitness`` of that context's six metrics under the run's objective); a
+context that failed contributes 0, so a program that breaks on some contexts is
+ranked below one that works everywhere. ``metrics`` on the record is the mean of the
+six metrics over the contexts that succeeded.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+
+import metrics
+from metrics.descriptors import tail_share
+from archive.records import ContextResult, EvaluationRecord
+from generators.evaluation import ContextOutcome, mean_metrics, tokens_per_persona
+
+Objective = str | Mapping[str, float]
+
+
+def context_fitness(outcome: ContextOutcome, objective: Objective) -> float:
+    """Fitness on one context (0.0 when the context failed)."""
+    if not outcome.metrics:
+        return 0.0
+    value = float(metrics.fitness(outcome.metrics, objective))
+    return value if np.isfinite(value) else 0.0
+
+
+def mean_fitness(outcomes: Sequence[ContextOutcome], objective: Objective) -> float:
+    """Mean per-context fitness; 0.0 for an empty sequence."""
+    if not outcomes:
+        return 0.0
+    return float(np.mean([context_fitness(o, objective) for o in outcomes]))
+
+
+def descriptors_of(outcomes: Sequence[ContextOutcome], *, n: int) -> dict[str, float]:
+    """Behaviour descriptors of a program: mean ``tail_share`` over the contexts that
+    succeeded and persona-role tokens per persona."""
+    shares = [tail_share(o.positions) for o in outcomes if o.positions is not None]
+    return {
+        "tail_share": float(np.mean(shares)) if shares else 0.0,
+        "llm_tokens_per_persona": tokens_per_persona(outcomes, n),
+    }
+
+
+def first_error(outcomes: Sequence[ContextOutcome]) -> str | None:
+    """The first context error, prefixed with its context id (None when all succeeded)."""
+    for o in outcomes:
+        if o.error:
+            return f"{o.context_id}: {o.error}"
+    return None
+
+
+def to_record(
+    stage: str,
+    outcomes: Sequence[ContextOutcome],
+    *,
+    objective: Objective,
+    keep_personas: bool = False,
+    wall_s: float = 0.0,
+) -> EvaluationRecord:
+    """An archive :class:`EvaluationRecord` for ``outcomes`` at ``stage``."""
+    all_failed = bool(outcomes) and all(o.metrics is None for o in outcomes)
+    return EvaluationRecord(
+        stage=stage,
+        contexts=[
+            ContextResult(
+                context_id=o.context_id,
+                metrics=o.metrics,
+                positions=o.positions,
+                personas=o.personas if keep_personas else None,
+                error=o.error if o.error is None else (o.error + ("\n" + o.detail if o.detail else "")),
+                tokens=o.tokens,
+                missing_answers=o.missing,
+                wall_s=o.wall_s,
+            )
+            for o in outcomes
+        ],
+        fitness=None if all_failed else mean_fitness(outcomes, objective),
+        metrics=mean_metrics(outcomes),
+        error=first_error(outcomes) if all_failed else None,
+        wall_s=wall_s,
+        keep_personas=keep_personas,
+    )
