@@ -1,0 +1,56 @@
+"""``persona-evolve generate``: run one generator program on one context (sandboxed)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any
+
+from evolve.cli.common import build_roles_client, load_context_arg, load_generator, warn_sim
+from evolve.cli.errors import CLIError
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("generate", help="run one generator on one context; JSONL personas out")
+    p.add_argument("--generator", required=True, help="a program file, or seed:naive|seed:batch|seed:sobol")
+    p.add_argument("--context", required=True, help="a context JSON file or a shipped context id")
+    p.add_argument("-n", type=int, default=25, help="number of personas (default 25)")
+    p.add_argument("--model", default="sim", help="persona model: 'sim' or a litellm model string")
+    p.add_argument("--api-base", help="api_base for a local OpenAI-compatible server")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--timeout", type=float, default=120.0, help="wall limit in seconds")
+    p.add_argument("--out", help="write personas here (JSONL); default stdout")
+    p.add_argument("--json", action="store_true", help="print one JSON object {personas, context, seed}")
+    p.set_defaults(func=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    if args.n < 1:
+        raise CLIError("-n must be >= 1", exit_code=2)
+    code = load_generator(args.generator)
+    context = load_context_arg(args.context)
+    warn_sim(args.model)
+    from generators.evaluation import PersonaLLMHandler, call_seed
+    from generators.sandbox import GenerationJob, SandboxLimits, run_generator_async
+
+    client = build_roles_client(args.model, args.api_base)
+    handler = PersonaLLMHandler(client, seed=args.seed)
+    job = GenerationJob(context=context.public_dict(), n=args.n, seed=call_seed(args.seed, "rng", context.id))
+    limits = SandboxLimits(wall_timeout_s=args.timeout, cpu_time_s=int(args.timeout) + 5)
+    result = asyncio.run(run_generator_async(code, [job], llm=handler, limits=limits, parallel=1))[0]
+    if result.personas is None:
+        raise CLIError(result.error or "generation failed")
+    if args.json:
+        text = json.dumps({"context": context.id, "seed": args.seed, "simulated": args.model == "sim",
+                           "personas": result.personas}, indent=2)
+    else:
+        text = "\n".join(json.dumps(p, ensure_ascii=False) for p in result.personas)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as fh:
+            fh.write(text + "\n")
+        print(f"wrote {len(result.personas)} personas to {args.out}", file=sys.stderr)
+    else:
+        print(text)
+    return 0

@@ -1,0 +1,48 @@
+"""``persona-evolve score``: answer a context's questionnaire for a population and
+print its six metrics."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from typing import Any
+
+from evolve.cli.common import build_roles_client, load_context_arg, read_personas, warn_sim
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("score", help="score a population file (JSONL) on a context's six metrics")
+    p.add_argument("--personas", required=True, help="JSONL file, one persona object per line")
+    p.add_argument("--context", required=True, help="a context JSON file or a shipped context id")
+    p.add_argument("--model", default="sim", help="respondent model: 'sim' or a litellm model string")
+    p.add_argument("--api-base", help="api_base for a local OpenAI-compatible server")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--mc-samples", type=int, default=10_000)
+    p.add_argument("--json", action="store_true", help="print {metrics, positions, missing}")
+    p.set_defaults(func=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    personas = read_personas(args.personas)
+    context = load_context_arg(args.context)
+    warn_sim(args.model)
+    import metrics
+    from generators.positions import positions
+    from generators.respondent import LLMRespondent, SimRespondent
+
+    if args.model == "sim":
+        respondent: Any = SimRespondent()
+    else:
+        respondent = LLMRespondent(client=build_roles_client(args.model, args.api_base))
+    answers = asyncio.run(respondent.answer(personas, context, seed=args.seed))
+    placed = positions(answers, context)
+    scores = metrics.evaluate(placed.Z, mc_samples=args.mc_samples, seed=0)
+    if args.json:
+        print(json.dumps({"context": context.id, "simulated": args.model == "sim", "metrics": scores,
+                          "positions": placed.Z.tolist(), "missing": int(placed.missing)}, indent=2))
+    else:
+        print(f"context {context.id}: {len(personas)} personas, K={context.k}, missing answers {placed.missing}")
+        for name, value in scores.items():
+            print(f"  {name:24} {value:.4f}")
+    return 0

@@ -1,0 +1,76 @@
+"""Helpers shared by the ``generate`` and ``score`` commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from evolve.cli.errors import CLIError
+
+SIM_NOTE = "note: SIMULATED WORLD (model 'sim'): output comes from the labelled test bed, not a real LLM"
+
+
+def load_generator(ref: str) -> str:
+    """Program text from ``seed:NAME`` or a file path."""
+    if ref.startswith("seed:"):
+        from generators.seeds import SEED_NAMES, load_seed
+
+        name = ref.split(":", 1)[1]
+        if name not in SEED_NAMES:
+            raise CLIError(f"--generator: unknown seed '{name}' (choose from {', '.join(SEED_NAMES)})")
+        return load_seed(name)
+    path = Path(ref)
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CLIError(f"--generator: no such file: {path}") from None
+    except UnicodeDecodeError as exc:
+        raise CLIError(f"--generator: {path} is not UTF-8 (byte {exc.start})") from None
+
+
+def load_context_arg(ref: str) -> Any:
+    from generators.context_loader import ContextError, resolve_context
+
+    try:
+        return resolve_context(ref)
+    except ContextError as exc:
+        raise CLIError(f"--context: {str(exc).splitlines()[0]}") from None
+
+
+def build_roles_client(model: str, api_base: str | None) -> Any:
+    from generators.llm import ModelConfig, build_client
+
+    cfg = ModelConfig(model=model, api_base=api_base)
+    return build_client({"persona": cfg, "respondent": cfg})
+
+
+def read_personas(path: str) -> list[dict[str, Any]]:
+    """Personas from a JSONL file (one object per line with ``name`` and ``description``)."""
+    personas = []
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise CLIError(f"--personas: no such file: {path}") from None
+    except UnicodeDecodeError as exc:
+        raise CLIError(f"--personas: {path} is not UTF-8 (byte {exc.start})") from None
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise CLIError(f"{path}:{lineno}: not JSON ({exc.msg} at column {exc.colno})") from None
+        if not isinstance(obj, dict) or not isinstance(obj.get("description"), str):
+            raise CLIError(f"{path}:{lineno}: a persona must be an object with a 'description' string")
+        obj.setdefault("name", f"persona {lineno}")
+        personas.append(obj)
+    if len(personas) < 2:
+        raise CLIError(f"{path}: need at least 2 personas to score, found {len(personas)}")
+    return personas
+
+
+def warn_sim(model: str) -> None:
+    if model == "sim":
+        print(SIM_NOTE, file=sys.stderr)
