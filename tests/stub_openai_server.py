@@ -1,0 +1,261 @@
+"""A stdlib OpenAI-compatible chat-completions stub server on 127.0.0.1, for tests.
+
+Serves ``POST /v1/chat/completions`` (and ``/chat/completions``) with a configurable reply,
+usage tokens, optional latency and scripted failures; records every request.
+
+    from stub_openai_server import StubServer
+    with StubServer(reply="hello", failures=[429, 500]) as srv:
+        # call litellm with model="openai/stub-model", api_base=srv.base_url, api_key="sk-stub"
+        ...
+        srv.requests          # list of recorded requests (path, headers, body)
+        srv.max_in_flight     # most requests handled at once
+
+Runnable: ``python tests/stub_openai_server.py --port 8000 --reply hi --fail 429,500
+--latency 0.1`` prints the base URL and serves until interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import math
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+__all__ = ["StubServer", "RecordedRequest"]
+
+Reply = str | Callable[[list[dict[str, Any]]], str]
+
+_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "invalid_api_key",
+    403: "permission_denied",
+    404: "model_not_found",
+    408: "timeout",
+    429: "rate_limit_exceeded",
+    500: "server_error",
+    502: "bad_gateway",
+    503: "service_unavailable",
+}
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request as received: path, lower-cased headers, parsed JSON body, and the status sent."""
+
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    status: int
+    received_at: float
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """The chat messages of the request ([] if absent)."""
+        return list(self.body.get("messages") or [])
+
+
+def _estimate(text: str) -> int:
+    return max(1, math.ceil(len(text) / 4))
+
+
+class StubServer:
+    """OpenAI-compatible stub; a context manager that serves in a background thread.
+
+    Args:
+        reply: fixed text, or a callable ``messages -> text``.
+        failures: HTTP status codes to answer with, one per request, before answering normally
+            (e.g. ``[429, 500]``: first request 429, second 500, then 200).
+        latency_s: seconds to sleep before answering each request (failures included).
+        prompt_tokens / completion_tokens: usage to report; default ``ceil(chars / 4)``.
+        response_model: ``model`` field of responses; default: the requested model.
+        host / port: bind address; port 0 picks a free port.
+    """
+
+    def __init__(
+        self,
+        reply: Reply = "stub reply",
+        *,
+        failures: Iterable[int] = (),
+        latency_s: float = 0.0,
+        prompt_tokens: int | None = None,
+        completion_tokens: int | None = None,
+        response_model: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.reply = reply
+        self.latency_s = latency_s
+        self.prompt_tokens = prompt_tokens
+        self.completion_tokens = completion_tokens
+        self.response_model = response_model
+        self.requests: list[RecordedRequest] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._failures: collections.deque[int] = collections.deque(failures)
+        self._lock = threading.Lock()
+        self._counter = 0
+        self._httpd = ThreadingHTTPServer((host, port), self._handler_class())
+        self._httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    # ----------------------------------------------------------- configuration
+    @property
+    def port(self) -> int:
+        """The bound TCP port."""
+        return int(self._httpd.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        """Base URL including ``/v1``, for ``api_base``."""
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def fail_next(self, statuses: Iterable[int]) -> None:
+        """Queue more failure status codes for the next requests."""
+        with self._lock:
+            self._failures.extend(statuses)
+
+    @property
+    def pending_failures(self) -> int:
+        """Failures still queued."""
+        with self._lock:
+            return len(self._failures)
+
+    # -------------------------------------------------------------- lifecycle
+    def start(self) -> StubServer:
+        """Serve in a daemon thread; returns self."""
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="stub-openai", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._httpd.server_close()
+
+    def __enter__(self) -> StubServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ---------------------------------------------------------------- serving
+    def _answer(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            status = self._failures.popleft() if self._failures else 200
+            self._counter += 1
+            n = self._counter
+        if status != 200:
+            err_type = _ERROR_TYPES.get(status, "error")
+            return status, {"error": {"message": f"stub failure {status}", "type": err_type, "code": err_type}}
+        messages = list(body.get("messages") or [])
+        text = self.reply(messages) if callable(self.reply) else str(self.reply)
+        pt = self.prompt_tokens
+        if pt is None:
+            pt = sum(_estimate(str(m.get("content") or "")) for m in messages)
+        ct = self.completion_tokens if self.completion_tokens is not None else _estimate(text)
+        return 200, {
+            "id": f"chatcmpl-stub-{n}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": self.response_model or str(body.get("model", "stub-model")),
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": pt, "completion_tokens": ct, "total_tokens": pt + ct},
+        }
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # quiet
+                pass
+
+            def _send(self, status: int, payload: dict[str, Any]) -> None:
+                data = json.dumps(payload).encode("utf-8")
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                if status == 429:
+                    self.send_header("Retry-After", "0")
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self) -> None:  # noqa: N802 (http.server naming)
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                path = self.path.split("?", 1)[0].rstrip("/")
+                if path not in ("/v1/chat/completions", "/chat/completions"):
+                    self._send(404, {"error": {"message": f"no route {path}", "type": "not_found"}})
+                    return
+                try:
+                    body = json.loads(raw or b"{}")
+                except json.JSONDecodeError:
+                    self._send(400, {"error": {"message": "body is not JSON", "type": "invalid_request_error"}})
+                    return
+                with server._lock:
+                    server.in_flight += 1
+                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                try:
+                    if server.latency_s > 0:
+                        time.sleep(server.latency_s)
+                    status, payload = server._answer(body)
+                    with server._lock:
+                        server.requests.append(
+                            RecordedRequest(
+                                path=path,
+                                headers={k.lower(): v for k, v in self.headers.items()},
+                                body=body,
+                                status=status,
+                                received_at=time.time(),
+                            )
+                        )
+                finally:
+                    with server._lock:
+                        server.in_flight -= 1
+                try:
+                    self._send(status, payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (timeout)
+
+            def do_GET(self) -> None:  # noqa: N802
+                if self.path.rstrip("/") in ("/v1/models", "/models"):
+                    self._send(200, {"object": "list", "data": [{"id": "stub-model", "object": "model"}]})
+                else:
+                    self._send(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
+
+        return Handler
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve a stub until Ctrl-C (see the module docstring for options)."""
+    ap = argparse.ArgumentParser(description="OpenAI-compatible stub server on 127.0.0.1")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--reply", default="stub reply")
+    ap.add_argument("--fail", default="", help="comma-separated status codes to answer first, e.g. 429,500")
+    ap.add_argument("--latency", type=float, default=0.0, help="seconds per request")
+    args = ap.parse_args(argv)
+    failures = [int(s) for s in args.fail.split(",") if s.strip()]
+    with StubServer(reply=args.reply, failures=failures, latency_s=args.latency, port=args.port) as srv:
+        print(f"stub OpenAI server at {srv.base_url} (POST /chat/completions); Ctrl-C to stop", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()
