@@ -24,7 +24,8 @@ def check_compiles(code: str) -> Rejection | None:
     try:
         compile(code, "<program>", "exec")
     except SyntaxError as exc:
-        return Rejection("compile_error", f"SyntaxError at line {exc.lineno}: {exc.msg}")
+        where = f" at line {exc.lineno}" if exc.lineno else ""
+        return Rejection("compile_error", f"SyntaxError{where}: {exc.msg}")
     except ValueError as exc:  # e.g. null bytes
         return Rejection("compile_error", f"cannot compile: {exc}")
     return None

@@ -1,0 +1,69 @@
+"""Cheap rejections, run budgets and context sets."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from evolve.budget import RunBudget, Spend
+from evolve.checks import first_rejection
+from evolve.contexts import ContextSets
+from generators.context_loader import load_split
+
+GOOD = "def generate(context, n, llm, rng):\n    return []\n"
+
+
+def test_good_program_passes():
+    assert first_rejection(GOOD) is None
+
+
+@pytest.mark.parametrize(
+    "code, reason, fragment",
+    [
+        ("def generate(context, n, llm, rng)\n    pass\n", "compile_error", "line 1"),
+        ("def make(context, n, llm, rng):\n    return []\n", "bad_signature", "no top-level function 'generate'"),
+        ("def generate(context, n):\n    return []\n", "bad_signature", "(context, n, llm, rng)"),
+        ("async def generate(context, n, llm, rng):\n    return []\n", "bad_signature", "async"),
+        ("x = '\0'\n", "compile_error", "null bytes"),
+    ],
+)
+def test_rejections(code, reason, fragment):
+    rejection = first_rejection(code)
+    assert rejection is not None and rejection.reason == reason
+    assert fragment in rejection.message
+
+
+def test_budget_counts_in_flight_and_prior():
+    budget = RunBudget(evaluations=5, llm_calls=None, dollars=None, minutes=None, prior=Spend(evaluations=3))
+    budget.start()
+    assert budget.exhausted(in_flight=1) is None
+    assert budget.exhausted(in_flight=2) == "evaluations (5)"
+    budget.add_evaluation()
+    assert budget.exhausted(in_flight=1) == "evaluations (5)"
+
+
+def test_budget_dollars_calls_and_minutes():
+    budget = RunBudget(evaluations=None, llm_calls=10, dollars=1.0, minutes=None)
+    budget.add_calls(9, 0.5)
+    assert budget.exhausted() is None
+    budget.add_calls(1, 0.0)
+    assert budget.exhausted() == "llm_calls (10)"
+    money = RunBudget(evaluations=None, llm_calls=None, dollars=1.0, minutes=None)
+    money.add_calls(1, 1.25)
+    assert money.exhausted().startswith("dollars")
+    clock = RunBudget(evaluations=None, llm_calls=None, dollars=None, minutes=0.5 / 60, prior=Spend(seconds=0.4))
+    clock.start()
+    assert clock.exhausted() is None
+    time.sleep(0.15)
+    assert clock.exhausted() == "minutes (0.00833333)"
+
+
+def test_context_sets_smoke_is_stable_subset():
+    train, val, test = load_split("train"), load_split("validation"), load_split("test")
+    a = ContextSets.build(train, val, test, smoke=2, seed=5)
+    b = ContextSets.build(train, val, test, smoke=2, seed=5)
+    assert a.smoke_ids == b.smoke_ids and len(a.smoke_ids) == 2
+    assert set(a.smoke_ids) <= set(a.train_ids)
+    with pytest.raises(ValueError, match="more than one stage"):
+        ContextSets.build(train, train[:1], test, smoke=2, seed=5)
