@@ -1,0 +1,547 @@
+"""Hostile generator programs, one per test: each failure must become a short readable
+error on the job, never a crash of the calling process, and nothing may leak out."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import socket
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from generators.sandbox import GenerationJob, JobResult, SandboxLimits, isolation_report, run_generator
+from generators.sandbox.parent import _run_sandbox
+
+CTX = {
+    "id": "ctx",
+    "description": "a test setting",
+    "axes": [
+        {"name": "risk", "description": "appetite for risk", "low": "cautious", "high": "bold"},
+        {"name": "trust", "description": "trust in institutions", "low": "sceptical", "high": "trusting"},
+    ],
+}
+FAST = SandboxLimits(wall_timeout_s=3.0, cpu_time_s=5, memory_mb=1024)
+
+
+async def echo(prompts, *, system, temperature, max_tokens, job_index):
+    await asyncio.sleep(random.uniform(0.0, 0.02))  # replies complete out of order
+    return [f"echo[{job_index}]:{p}" for p in prompts]
+
+
+def run(code: str, *, n: int = 2, jobs: int = 1, limits: SandboxLimits = FAST, llm=echo,
+        parallel: int = 4, seeds=None) -> list[JobResult]:
+    seeds = list(range(jobs)) if seeds is None else seeds
+    work = [GenerationJob(context=CTX, n=n, seed=s) for s in seeds]
+    results = run_generator(code, work, llm=llm, limits=limits, parallel=parallel)
+    assert len(results) == len(work)
+    return results
+
+
+def one(code: str, **kw) -> JobResult:
+    return run(code, **kw)[0]
+
+
+OK_BODY = "    return [{'name': f'p{i}', 'description': 'd'} for i in range(n)]\n"
+
+
+def hostile(before: str) -> str:
+    """A generate() that runs ``before`` (indented body lines) then returns valid personas."""
+    body = "".join(f"    {line}\n" for line in before.strip("\n").splitlines())
+    return "import os, sys\n\ndef generate(context, n, llm, rng):\n" + body + OK_BODY
+
+
+def assert_refused(result: JobResult, fragment: str) -> None:
+    assert result.personas is None
+    assert result.error is not None and "\n" not in result.error
+    assert result.error.startswith("PermissionError at line"), result.error
+    assert "sandbox:" in result.error and fragment in result.error, result.error
+
+
+# -- baseline -----------------------------------------------------------------------
+
+def test_valid_program_returns_personas_and_sees_context_and_rng():
+    code = ("def generate(context, n, llm, rng):\n"
+            "    return [{'name': f'p{i}', 'description': context.axes[1].low, 'u': float(rng.random())}"
+            " for i in range(n)]\n")
+    a, b = run(code, n=3, jobs=2, seeds=[7, 7])
+    assert a.error is None and a.personas is not None and len(a.personas) == 3
+    assert a.personas[0]["description"] == "sceptical"
+    assert a.personas == b.personas  # same seed, same rng stream
+
+
+# -- load-time failures ----------------------------------------------------------------
+
+def test_syntax_error_reports_line_number():
+    code = "import math\n\ndef generate(context, n, llm, rng):\n    x = (1 +\n    return []\n"
+    r = one(code)
+    assert r.personas is None
+    assert r.error is not None and r.error.startswith("SyntaxError at line "), r.error
+    assert "line 4" in r.error or "line 5" in r.error
+    assert r.detail and "<generator>" in r.detail
+
+
+def test_module_level_exception_is_reported_as_load_error():
+    r = one("x = 1\ny = {}['missing']\n\ndef generate(context, n, llm, rng):\n    return []\n", jobs=1)
+    assert r.error == "KeyError at line 2 (loading the program): 'missing'"
+
+
+def test_missing_generate_function():
+    r = one("def make(context, n):\n    return []\n")
+    assert r.error == "program defines no generate(context, n, llm, rng) function"
+
+
+# -- exceptions and return-value checks --------------------------------------------------
+
+def test_exception_in_generate_traceback_points_at_program_line():
+    code = ("def helper(x):\n"
+            "    return 1 / x\n"
+            "\n"
+            "def generate(context, n, llm, rng):\n"
+            "    return helper(0)\n")
+    r = one(code)
+    assert r.error == "ZeroDivisionError at line 2: division by zero"
+    assert 'File "<generator>", line 5, in generate' in r.detail
+    assert 'File "<generator>", line 2, in helper' in r.detail
+    assert "return 1 / x" in r.detail and r.detail.rstrip().endswith("ZeroDivisionError: division by zero")
+    assert len(r.detail) <= 2100
+
+
+def test_wrong_return_type():
+    r = one("def generate(context, n, llm, rng):\n    return {'name': 'x'}\n")
+    assert r.error == "generate() returned dict, expected list of dicts"
+
+
+def test_wrong_persona_count():
+    r = one("def generate(context, n, llm, rng):\n    return [{'name': 'a', 'description': 'b'}]\n", n=3)
+    assert r.error == "generate() returned 1 personas, expected 3"
+
+
+def test_missing_name_or_description():
+    code = ("def generate(context, n, llm, rng):\n"
+            "    out = [{'name': f'p{i}', 'description': 'd'} for i in range(n)]\n"
+            "    del out[2]['description']\n"
+            "    return out\n")
+    assert one(code, n=4).error == "persona 2: missing 'description'"
+    code2 = "def generate(context, n, llm, rng):\n    return [{'description': 'd'}] * n\n"
+    assert one(code2).error == "persona 0: missing 'name'"
+
+
+def test_non_json_serialisable_persona():
+    code = ("def generate(context, n, llm, rng):\n"
+            "    out = [{'name': f'p{i}', 'description': 'd', 'n': rng.integers(9)} for i in range(n)]\n"
+            "    out[1]['tags'] = {'a', 'b'}\n"
+            "    return out\n")
+    r = one(code)
+    assert r.error == "persona 1: field 'tags' is not JSON-serialisable (set)"
+
+
+def test_numpy_scalars_are_converted_not_rejected():
+    code = ("def generate(context, n, llm, rng):\n"
+            "    return [{'name': 'a', 'description': 'b', 'k': rng.integers(5), 'x': rng.random(1)[0]}"
+            " for _ in range(n)]\n")
+    r = one(code)
+    assert r.error is None and isinstance(r.personas[0]["k"], int)
+
+
+# -- time, memory, CPU -------------------------------------------------------------------
+
+def test_infinite_loop_is_killed_at_wall_timeout_and_location_reported():
+    code = "def generate(context, n, llm, rng):\n    i = 0\n    while True:\n        i += 1\n"
+    t0 = time.monotonic()
+    r = one(code, limits=SandboxLimits(wall_timeout_s=1.5, cpu_time_s=30))
+    took = time.monotonic() - t0
+    assert r.error == "timeout: generate() exceeded the 1.5 s wall limit"
+    assert 1.4 <= took < 4.0
+    assert r.detail and ("line 4, in generate" in r.detail or "line 3, in generate" in r.detail), r.detail
+
+
+def test_timeout_kills_the_whole_process_group_no_leftover():
+    # The guard would refuse the spawn, so turn it off to test the OS layer alone.
+    code = ("import subprocess, sys, time\n"
+            "def generate(context, n, llm, rng):\n"
+            "    p = subprocess.Popen(['sleep', '60'])\n"
+            "    print('PID', p.pid, flush=True)\n"
+            "    time.sleep(60)\n")
+    job = GenerationJob(context=CTX, n=1, seed=0)
+    results, _ = asyncio.run(_run_sandbox(code, [job], llm=echo, limits=SandboxLimits(wall_timeout_s=1.5),
+                                          parallel=1, guard=False))
+    r = results[0]
+    assert r.error.startswith("timeout:")
+    pid = int(r.stdout_tail.split("PID")[1].split()[0])
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().split(")")[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            state = "gone"
+        if state in ("gone", "Z", "X"):
+            break
+        time.sleep(0.05)
+    assert state in ("gone", "Z", "X"), f"grandchild {pid} survived in state {state}"
+
+
+def test_memory_hog_reports_memory_limit():
+    code = ("import numpy as np\n"
+            "def generate(context, n, llm, rng):\n"
+            "    blob = np.ones(4 * 1024**3 // 8)\n"
+            "    return []\n")
+    r = one(code, limits=SandboxLimits(wall_timeout_s=3.0, memory_mb=256))
+    assert r.error == "MemoryError: generate() exceeded the 256 MB memory limit"
+    assert "line 3, in generate" in r.detail
+
+
+def test_memory_hog_pure_python():
+    code = "def generate(context, n, llm, rng):\n    x = bytearray(4 * 1024**3)\n    return []\n"
+    r = one(code, limits=SandboxLimits(wall_timeout_s=3.0, memory_mb=256))
+    assert r.error == "MemoryError: generate() exceeded the 256 MB memory limit"
+
+
+def test_cpu_limit_kills_busy_loop():
+    code = "def generate(context, n, llm, rng):\n    while True:\n        pass\n"
+    r = one(code, limits=SandboxLimits(wall_timeout_s=6.0, cpu_time_s=1))
+    assert r.error == "CPU limit: generate() exceeded the 1 s CPU-time limit"
+
+
+# -- processes -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("body, fragment", [
+    ("pid = os.fork()", "(os.fork)"),
+    ("while True:\n    os.fork()", "(os.fork)"),  # fork bomb
+    ("import subprocess\nsubprocess.run(['echo', 'hi'])", "(subprocess.Popen)"),
+    ("import _posixsubprocess\n_posixsubprocess.fork_exec([b'/bin/true'])", "(_posixsubprocess.fork_exec)"),
+    ("os.system('echo hi')", "(os.system)"),
+    ("os.execv('/bin/sh', ['sh'])", "(os.exec)"),
+    ("os.posix_spawn('/bin/true', ['true'], {})", "(os.posix_spawn)"),
+    ("os.kill(os.getppid(), 9)", "(os.kill)"),
+    ("import multiprocessing\nmultiprocessing.Process(target=print).start()", "(os.fork)"),
+])
+def test_process_creation_and_signals_are_refused(body, fragment):
+    r = one(hostile(body))
+    assert_refused(r, fragment)
+    assert "processes is not allowed" in r.error or "no subprocesses" in r.error
+
+
+def test_ctypes_and_posixsubprocess_are_refused():
+    assert_refused(one(hostile("import ctypes\nctypes.CDLL(None).getpid()")), "ctypes is not allowed")
+    body = ("import importlib.util, sys\n"
+            "spec = importlib.util.find_spec('_posixsubprocess')\n"
+            "fresh = importlib.util.module_from_spec(spec)")
+    assert_refused(one(hostile(body)), "importing _posixsubprocess is not allowed")
+
+
+def test_scipy_and_common_stdlib_imports_work_under_the_guard():
+    code = ("import json, math, random, statistics, itertools, textwrap, re, dataclasses, collections\n"
+            "from scipy.stats import qmc\n"
+            "@dataclasses.dataclass\n"
+            "class P:\n"
+            "    x: float\n"
+            "def generate(context, n, llm, rng):\n"
+            "    pts = qmc.Sobol(d=len(context.axes), seed=rng).random(n)\n"
+            "    return [{'name': f'p{i}', 'description': json.dumps(P(float(p[0])).__dict__)} for i, p in enumerate(pts)]\n")
+    r = one(code, n=4, limits=SandboxLimits(wall_timeout_s=10.0))
+    assert r.error is None, r.detail
+
+
+# -- secrets -------------------------------------------------------------------------------
+
+def test_environment_has_no_secrets(monkeypatch):
+    for name in ("FAKE_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "AWS_SECRET_ACCESS_KEY",
+                 "HF_TOKEN", "GEMINI_API_KEY", "LITELLM_MASTER_KEY", "DB_PASSWORD", "AZURE_OPENAI_ENDPOINT"):
+        monkeypatch.setenv(name, "sk-should-never-leak")
+    code = ("import os, json\n"
+            "def generate(context, n, llm, rng):\n"
+            "    env = dict(os.environ)\n"
+            "    return [{'name': 'env', 'description': json.dumps(env), 'cwd': os.getcwd()}] * n\n")
+    r = one(code)
+    env = __import__("json").loads(r.personas[0]["description"])
+    assert "sk-should-never-leak" not in r.personas[0]["description"]
+    assert not [k for k in env if any(s in k for s in ("KEY", "TOKEN", "SECRET", "PASSWORD"))]
+    assert not [k for k in env if k.startswith(("OPENAI", "ANTHROPIC", "AWS", "GOOGLE", "AZURE", "GEMINI", "HF_", "LITELLM"))]
+    assert env["HOME"] == r.personas[0]["cwd"] and env["OPENBLAS_NUM_THREADS"] == "1"
+
+
+@pytest.mark.parametrize("path", [
+    os.path.join(os.path.expanduser("~"), ".bashrc"),
+    "/proc/1/environ",
+    f"/proc/{os.getpid()}/environ",
+    "/proc/self/environ",
+    "/etc/shadow",
+    "/root/.ssh/id_rsa",
+])
+def test_reading_secret_places_is_refused(path):
+    r = one(hostile(f"open({path!r}).read()"))
+    assert_refused(r, "is not allowed (open)")
+
+
+def test_listing_home_and_dir_fd_escape_are_refused():
+    assert_refused(one(hostile("os.listdir('/root')")), "(os.listdir)")
+    assert_refused(one(hostile("fd = os.open('/', os.O_RDONLY)")), "with os.open is not allowed")
+
+
+def test_reading_normal_files_is_allowed():
+    code = ("import numpy\n"
+            "def generate(context, n, llm, rng):\n"
+            "    text = open(numpy.__file__).read()\n"
+            "    hosts = open('/etc/hostname').read() if __import__('os').path.exists('/etc/hostname') else 'x'\n"
+            "    return [{'name': 'a', 'description': str(len(text))}] * n\n")
+    r = one(code)
+    assert r.error is None and int(r.personas[0]["description"]) > 0
+
+
+# -- network -------------------------------------------------------------------------------
+
+def test_socket_to_localhost_is_refused():
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    try:
+        r = one(hostile(f"import socket\ns = socket.create_connection(('127.0.0.1', {port}), timeout=1)"))
+        server.settimeout(0.2)
+        with pytest.raises(OSError):
+            server.accept()  # nobody connected
+    finally:
+        server.close()
+    assert_refused(r, "network access is not allowed (socket.")
+
+
+def test_network_namespace_blocks_localhost_even_without_the_guard():
+    if not any("netns" in layer for layer in isolation_report()["layers"]):
+        pytest.skip("no network namespace on this machine")
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    code = ("import socket\n"
+            "def generate(context, n, llm, rng):\n"
+            f"    socket.create_connection(('127.0.0.1', {port}), timeout=1)\n"
+            "    return [{'name': 'connected', 'description': 'd'}] * n\n")
+    try:
+        results, _ = asyncio.run(_run_sandbox(code, [GenerationJob(context=CTX, n=1, seed=0)], llm=echo,
+                                              limits=FAST, parallel=1, guard=False))
+    finally:
+        server.close()
+    assert results[0].personas is None
+    assert results[0].error.startswith("OSError at line 3") or "Error at line 3" in results[0].error, results[0].error
+
+
+def test_urllib_is_refused():
+    r = one(hostile("import urllib.request\nurllib.request.urlopen('http://127.0.0.1:9/')"))
+    assert_refused(r, "network access is not allowed")
+
+
+# -- files ---------------------------------------------------------------------------------
+
+def test_write_outside_working_directory_is_refused():
+    target = f"/tmp/outside-{uuid.uuid4().hex}.txt"
+    r = one(hostile(f"open({target!r}, 'w').write('pwned')"))
+    assert_refused(r, "writing outside the working directory is not allowed")
+    assert not os.path.exists(target)
+
+
+def test_write_escape_via_dotdot_and_monkeypatching_is_refused():
+    target = f"/tmp/outside-{uuid.uuid4().hex}.txt"
+    body = ("import posixpath, builtins\n"
+            "posixpath.normpath = lambda p: 'inside.txt'\n"
+            "os.path.realpath = lambda p, **k: os.getcwd() + '/inside.txt'\n"
+            f"open(os.getcwd() + '/../../..' + {target!r}, 'w').write('pwned')")
+    r = one(hostile(body))
+    assert_refused(r, "writing outside the working directory")
+    assert not os.path.exists(target)
+
+
+def test_remove_and_rename_outside_are_refused(tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep")
+    assert_refused(one(hostile(f"os.remove({str(victim)!r})")), "(os.remove")
+    assert_refused(one(hostile(f"os.rename({str(victim)!r}, 'mine.txt')")), "(os.rename")
+    assert victim.read_text() == "keep"
+
+
+def test_write_inside_working_directory_is_allowed():
+    code = ("import os, pathlib, json\n"
+            "def generate(context, n, llm, rng):\n"
+            "    with open('notes.txt', 'w') as fh:\n"
+            "        fh.write('hello')\n"
+            "    os.mkdir('sub')\n"
+            "    pathlib.Path('sub/data.json').write_text(json.dumps({'a': 1}))\n"
+            "    os.rename('notes.txt', 'sub/notes.txt')\n"
+            "    text = open('sub/notes.txt').read() + pathlib.Path('sub/data.json').read_text()\n"
+            "    return [{'name': 'w', 'description': text, 'cwd': os.getcwd()}] * n\n")
+    r = one(code)
+    assert r.error is None, r.detail
+    assert r.personas[0]["description"] == 'hello{"a": 1}'
+    assert not os.path.exists(r.personas[0]["cwd"])  # the fresh tmp dir is removed afterwards
+
+
+def test_file_size_limit_gives_an_error_not_a_kill():
+    code = hostile("open('big.bin', 'wb').write(b'x' * 200_000)")
+    r = one(code, limits=SandboxLimits(wall_timeout_s=3.0, max_file_bytes=100_000))
+    assert r.error is not None and r.error.startswith("OSError at line"), r.error
+    assert "File too large" in r.error
+
+
+# -- output and protocol ---------------------------------------------------------------------
+
+def test_printing_a_lot_and_fake_protocol_text_does_not_corrupt_the_protocol():
+    code = ("import sys\n"
+            "print('{\"t\": \"result\", \"job\": 0, \"personas\": [], \"error\": null}')\n"
+            "def generate(context, n, llm, rng):\n"
+            "    for i in range(20000):\n"
+            "        print('{\"t\": \"done\"} line', i)\n"
+            "    sys.stderr.write('{\"t\": \"load_error\", \"error\": \"fake\"}\\n' * 100)\n"
+            "    print('LAST LINE')\n"
+            "    return [{'name': f'p{i}', 'description': 'real'} for i in range(n)]\n")
+    limits = SandboxLimits(wall_timeout_s=3.0, max_output_bytes=4000)
+    results = run(code, jobs=2, limits=limits)
+    for r in results:
+        assert r.error is None and [p["description"] for p in r.personas] == ["real", "real"]
+    assert "LAST LINE" in results[0].stdout_tail
+    assert len(results[0].stdout_tail.encode()) <= 4000
+
+
+def test_writing_garbage_to_the_protocol_pipe_is_a_readable_error():
+    code = hostile("for fd in range(3, 20):\n"
+                   "    try:\n"
+                   "        os.write(fd, b'not json at all\\n')\n"
+                   "    except OSError:\n"
+                   "        pass")
+    r = one(code)
+    assert r.personas is None and r.error.startswith("protocol:"), r.error
+
+
+def test_os_exit_and_sys_exit_in_generate():
+    r = one(hostile("os._exit(0)"))
+    assert r.error == "sandbox: the child exited with code 0 during generate()"
+    r = one(hostile("sys.exit(3)"))
+    assert r.error == "SystemExit at line 4: 3"
+
+
+# -- llm proxy -------------------------------------------------------------------------------
+
+def test_llm_complete_and_complete_many_answers_arrive_in_order():
+    code = ("def generate(context, n, llm, rng):\n"
+            "    first = llm.complete('hello', system='sys', temperature=0.5, max_tokens=10)\n"
+            "    many = llm.complete_many([f'q{i}' for i in range(n)])\n"
+            "    assert llm.complete_many([]) == []\n"
+            "    return [{'name': first, 'description': t} for t in many]\n")
+    seen = []
+
+    async def handler(prompts, *, system, temperature, max_tokens, job_index):
+        seen.append((tuple(prompts), system, temperature, max_tokens, job_index))
+        return await echo(prompts, system=system, temperature=temperature, max_tokens=max_tokens,
+                          job_index=job_index)
+
+    results = run(code, n=12, jobs=3, llm=handler)
+    for index, r in enumerate(results):
+        assert r.error is None, r.detail
+        assert r.personas[0]["name"] == f"echo[{index}]:hello"
+        assert [p["description"] for p in r.personas] == [f"echo[{index}]:q{i}" for i in range(12)]
+        assert r.llm_calls == 13
+    assert (("hello",), "sys", 0.5, 10, 0) in seen
+
+
+def test_llm_calls_of_parallel_jobs_overlap():
+    code = ("def generate(context, n, llm, rng):\n"
+            "    return [{'name': t, 'description': t} for t in llm.complete_many(['a'] * n)]\n")
+
+    async def slow(prompts, **_):
+        await asyncio.sleep(0.4)
+        return list(prompts)
+
+    t0 = time.monotonic()
+    results = run(code, jobs=4, llm=slow, parallel=4)
+    assert all(r.error is None for r in results)
+    assert time.monotonic() - t0 < 0.4 * 4  # four jobs' LLM waits overlapped
+
+
+def test_llm_handler_failure_is_a_readable_error_and_catchable():
+    async def broken(prompts, **_):
+        raise ConnectionError("provider down")
+
+    r = one("def generate(context, n, llm, rng):\n    return [{'name': llm.complete('x'), 'description': 'd'}] * n\n",
+            llm=broken)
+    assert r.error == "LLMUnavailable at line 2: llm call failed: ConnectionError: provider down"
+    code = ("from generators.sandbox.errors import LLMUnavailable\n"
+            "def generate(context, n, llm, rng):\n"
+            "    try:\n"
+            "        text = llm.complete('x')\n"
+            "    except LLMUnavailable:\n"
+            "        text = 'fallback'\n"
+            "    return [{'name': text, 'description': 'd'}] * n\n")
+    assert one(code, llm=broken).personas[0]["name"] == "fallback"
+
+
+def test_llm_handler_returning_wrong_shape_is_an_error_in_the_program():
+    async def short(prompts, **_):
+        return ["only one"]
+
+    r = one("def generate(context, n, llm, rng):\n    return [{'name': t, 'description': t} for t in llm.complete_many(['a', 'b'])]\n",
+            llm=short)
+    assert r.error.startswith("LLMUnavailable at line 2:") and "1 replies for 2 prompts" in r.error
+
+
+def test_llm_bad_arguments_raise_in_the_program():
+    r = one("def generate(context, n, llm, rng):\n    llm.complete_many('not a list')\n")
+    assert r.error == "TypeError at line 2: llm.complete_many: prompts must be a list of strings, got a str"
+
+
+# -- partial results, isolation report, robustness ---------------------------------------------
+
+def test_partial_results_on_timeout():
+    code = ("import time\n"
+            "def generate(context, n, llm, rng):\n"
+            "    if context.id == 'slow':\n"
+            "        time.sleep(30)\n"
+            "    return [{'name': f'p{i}', 'description': 'fast'} for i in range(n)]\n")
+    jobs = [GenerationJob(context=CTX, n=2, seed=0), GenerationJob(context={**CTX, "id": "slow"}, n=2, seed=1),
+            GenerationJob(context=CTX, n=2, seed=2)]
+    results = run_generator(code, jobs, llm=echo, limits=SandboxLimits(wall_timeout_s=1.5), parallel=2)
+    assert results[0].error is None and results[2].error is None
+    assert [p["description"] for p in results[0].personas] == ["fast", "fast"]
+    assert results[1].error == "timeout: generate() exceeded the 1.5 s wall limit"
+    assert "line 4, in generate" in results[1].detail
+
+
+def test_isolation_report_lists_active_layers():
+    report = isolation_report()
+    assert report["error"] is None
+    layers = " | ".join(report["layers"])
+    for needed in ("process group", "env allow-list", "fresh tmp cwd", "rlimits: AS=", "audit guard", "network:"):
+        assert needed in layers
+    assert 0 < report["startup_s"] < 10
+
+
+def test_the_caller_never_crashes_on_bad_input():
+    r = run_generator(b"not str", [GenerationJob(context=CTX, n=1, seed=0)], llm=echo, limits=FAST)  # type: ignore[arg-type]
+    assert r[0].error.startswith("sandbox: internal error: TypeError")
+    bad_ctx = [GenerationJob(context={"id": "x", "description": object(), "axes": []}, n=1, seed=0)]
+    assert run_generator(OK_BODY, bad_ctx, llm=echo, limits=FAST)[0].error.startswith("sandbox: internal error")
+    assert run_generator("", [], llm=echo) == []
+
+
+def test_sync_wrapper_works_inside_a_running_loop():
+    async def inner():
+        return run_generator(hostile("pass"), [GenerationJob(context=CTX, n=1, seed=0)], llm=echo, limits=FAST)
+
+    assert asyncio.run(inner())[0].error is None
+
+
+def test_no_sandbox_process_left_after_a_run():
+    before = {p for p in os.listdir("/proc") if p.isdigit()}
+    run(hostile("import threading, time\nthreading.Thread(target=time.sleep, args=(60,)).start()"))
+    time.sleep(0.1)
+    leftovers = []
+    for pid in {p for p in os.listdir("/proc") if p.isdigit()} - before:
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"sandbox/child.py" in cmd:
+            leftovers.append(pid)
+    assert not leftovers
