@@ -1,0 +1,231 @@
+"""Respondents: who answers a context's questionnaire for each persona.
+
+An :class:`Answers` holds an N x I float matrix (I = all items of the context, in axis
+order then item order), NaN where an answer is missing, plus each item's axis index and
+reverse flag and the scale. :func:`generators.positions.positions` turns it into ``Z``.
+
+* :class:`SimRespondent` — the simulated world's answerer: reads only the persona's
+  ``name`` and ``description`` text, decodes the stated position on each axis, and answers
+  every item with central-tendency bias, item idiosyncrasy and noise.
+* :class:`LLMRespondent` — a real model plays the persona (system message = persona text)
+  and answers one statement per call (or one axis per call with ``per_axis=True``);
+  replies that are not an integer on the scale are retried, then recorded as missing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping, Protocol, Sequence
+
+import numpy as np
+
+from generators.context import Context
+from generators.sim.answering import item_offset, likert
+from generators.sim.knobs import SimKnobs
+from generators.sim.text import decode_traits, default_point, norm_axis, stable_hash
+
+__all__ = ["Answers", "LLMRespondent", "Respondent", "SimRespondent", "item_layout",
+           "parse_answer", "persona_text"]
+
+
+@dataclass(frozen=True)
+class Answers:
+    """Questionnaire answers of a population.
+
+    ``values``: N x I floats on the scale ``scale_min..scale_max`` (NaN = missing);
+    ``item_axis``: I axis indices (into ``context.axes``); ``item_reverse``: I bools.
+    """
+
+    values: np.ndarray
+    item_axis: np.ndarray
+    item_reverse: np.ndarray
+    scale_min: int
+    scale_max: int
+
+    @property
+    def missing(self) -> int:
+        """Number of missing (NaN) answers."""
+        return int(np.isnan(self.values).sum())
+
+
+class Respondent(Protocol):
+    """Answers every item of ``context`` for every persona (seeded, reproducible)."""
+
+    async def answer(self, personas: Sequence[Mapping[str, Any]], context: Context, *, seed: int) -> Answers: ...
+
+
+def item_layout(context: Context) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(item texts, axis index per item, reverse flag per item), axes in context order."""
+    texts, axis, rev = [], [], []
+    for k, ax in enumerate(context.axes):
+        for it in ax.items:
+            texts.append(it.text)
+            axis.append(k)
+            rev.append(bool(it.reverse))
+    return texts, np.array(axis, dtype=int), np.array(rev, dtype=bool)
+
+
+def persona_text(persona: Mapping[str, Any]) -> str:
+    """The only thing a respondent reads of a persona: ``name`` and ``description``."""
+    return f"{persona.get('name', '')}\n{persona.get('description', '')}"
+
+
+class SimRespondent:
+    """The simulated answerer (no LLM call; deterministic given ``seed``).
+
+    For each persona and axis it decodes the position the text states (see
+    :mod:`generators.sim.text`); an axis the text says nothing about gets the axis's
+    default point plus ``guess_sd`` noise. Items are answered independently through
+    :func:`generators.sim.answering.likert`.
+    """
+
+    def __init__(self, *, knobs: SimKnobs = SimKnobs()) -> None:
+        self.knobs = knobs
+
+    def latents(self, personas: Sequence[Mapping[str, Any]], context: Context,
+                rng: np.random.Generator) -> np.ndarray:
+        """N x K decoded positions in [0, 1] (guesses where the text is silent)."""
+        keys = [norm_axis(a.name) for a in context.axes]
+        c = np.array([default_point(k, self.knobs.default_offset) for k in keys])
+        guess = c + rng.normal(0.0, self.knobs.guess_sd, (len(personas), len(keys)))
+        out = np.empty((len(personas), len(keys)))
+        for i, persona in enumerate(personas):
+            traits = decode_traits(persona_text(persona))
+            for j, key in enumerate(keys):
+                out[i, j] = traits.get(key, guess[i, j])
+        return np.clip(out, 0.0, 1.0)
+
+    async def answer(self, personas: Sequence[Mapping[str, Any]], context: Context, *, seed: int) -> Answers:
+        return self.answer_sync(personas, context, seed=seed)
+
+    def answer_sync(self, personas: Sequence[Mapping[str, Any]], context: Context, *, seed: int) -> Answers:
+        """Same as :meth:`answer`, without an event loop."""
+        texts, axis, rev = item_layout(context)
+        rng = np.random.default_rng(stable_hash("sim-respondent", int(seed), context.id) >> 1)
+        z = self.latents(personas, context, rng)[:, axis]
+        z = np.where(rev[None, :], 1.0 - z, z)
+        offsets = np.array([item_offset(t, self.knobs.item_sd) for t in texts])
+        noise = rng.normal(0.0, self.knobs.answer_noise_sd, z.shape)
+        values = likert(z, offsets[None, :], noise, context.scale_min, context.scale_max,
+                        self.knobs.central_tendency)
+        return Answers(values.astype(float), axis, rev, context.scale_min, context.scale_max)
+
+
+_RANGE_RE = re.compile(r"\d+\s*(?:-|–|—|to)\s*\d+(?=\s*(?:scale|\)|,|\.|$|\s))|out\s+of\s+\d+|/\s*\d+", re.IGNORECASE)
+_NUMBER_RE = re.compile(r"(?<![\w.])[-+]?\d+(?:[.,]\d+)?(?![\w])")
+_LINE_RE = re.compile(r"^\s*(?:[-*]\s*)?\**(\d+)\**\s*[.):\-–]\s*(.*)$")
+
+
+def parse_answer(reply: str, lo: int, hi: int) -> int | None:
+    """The answer in ``reply``: the first number token, if it is an integer in [lo, hi].
+
+    Markdown emphasis and range phrases (``1-5``, ``1 to 5``, ``out of 5``, ``/5``) are
+    ignored first. ``"4 - agree"``, ``"**5**"``, ``"I'd say 3"`` parse; ``"agree"``, ``"3.5"``
+    and out-of-range numbers give None.
+    """
+    text = _RANGE_RE.sub(" ", reply.replace("*", " ").replace("_", " "))
+    m = _NUMBER_RE.search(text)
+    if not m:
+        return None
+    token = m.group(0)
+    if "." in token or "," in token:
+        return None
+    value = int(token)
+    return value if lo <= value <= hi else None
+
+
+def _item_prompt(item: str, lo: int, hi: int) -> str:
+    return (f'Statement: "{item}"\n'
+            f"How much do you agree with this statement? Answer with exactly one integer from "
+            f"{lo} (strongly disagree) to {hi} (strongly agree), and nothing else.")
+
+
+def _axis_prompt(items: Sequence[str], lo: int, hi: int) -> str:
+    lines = "\n".join(f"{i + 1}. {t}" for i, t in enumerate(items))
+    return (f"For each statement below, say how much you agree with one integer from {lo} "
+            f"(strongly disagree) to {hi} (strongly agree). Reply with a numbered list, one line "
+            f"per statement, in the form '<number>. <answer>', and nothing else.\n{lines}")
+
+
+def _system(persona: Mapping[str, Any]) -> str:
+    return (f"You are {persona.get('name', '')}. {persona.get('description', '')}\n"
+            "Stay in character and answer every question as this person would.")
+
+
+def parse_numbered(reply: str, count: int, lo: int, hi: int) -> list[int | None]:
+    """Answers of a numbered-list reply (``1. 4`` lines); None where absent or invalid."""
+    out: list[int | None] = [None] * count
+    for line in reply.splitlines():
+        m = _LINE_RE.match(line)
+        if m:
+            idx = int(m.group(1)) - 1
+            if 0 <= idx < count and out[idx] is None:
+                out[idx] = parse_answer(m.group(2), lo, hi)
+    return out
+
+
+class LLMRespondent:
+    """A real model answers the questionnaire in character.
+
+    ``client`` offers ``await client.acomplete_many("respondent", list_of_messages, seed=...)``
+    returning objects with ``.text`` (e.g. :class:`generators.llm.LLMClient`). Each round
+    sends every still-unanswered request (at most ``chunk_size`` per ``acomplete_many``);
+    a reply that is not an integer on the scale is retried ``max_retries`` times with a new
+    seed, then left missing (NaN), never guessed. ``per_axis=True`` asks one call per
+    (persona, axis) for a numbered list of that axis's items.
+    """
+
+    def __init__(self, *, client: Any, max_retries: int = 2, per_axis: bool = False,
+                 chunk_size: int = 512, temperature: float | None = None,
+                 max_tokens: int | None = None) -> None:
+        if max_retries < 0 or chunk_size < 1:
+            raise ValueError("LLMRespondent: max_retries >= 0 and chunk_size >= 1 required")
+        self.client = client
+        self.max_retries = max_retries
+        self.per_axis = per_axis
+        self.chunk_size = chunk_size
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+
+    async def _send(self, messages: list[list[dict[str, str]]], seed: int) -> list[str]:
+        out: list[str] = []
+        for start in range(0, len(messages), self.chunk_size):
+            chunk = messages[start:start + self.chunk_size]
+            replies = await self.client.acomplete_many(
+                "respondent", chunk, temperature=self.temperature, max_tokens=self.max_tokens, seed=seed)
+            out.extend(str(getattr(r, "text", "") or "") for r in replies)
+        return out
+
+    async def answer(self, personas: Sequence[Mapping[str, Any]], context: Context, *, seed: int) -> Answers:
+        texts, axis, rev = item_layout(context)
+        lo, hi = context.scale_min, context.scale_max
+        values = np.full((len(personas), len(texts)), np.nan)
+        # a request: (persona index, item columns, messages)
+        requests: list[tuple[int, list[int], list[dict[str, str]]]] = []
+        for i, persona in enumerate(personas):
+            system = {"role": "system", "content": _system(persona)}
+            if self.per_axis:
+                for k in range(context.k):
+                    cols = [int(c) for c in np.flatnonzero(axis == k)]
+                    user = _axis_prompt([texts[c] for c in cols], lo, hi)
+                    requests.append((i, cols, [system, {"role": "user", "content": user}]))
+            else:
+                for c, t in enumerate(texts):
+                    requests.append((i, [c], [system, {"role": "user", "content": _item_prompt(t, lo, hi)}]))
+        pending = requests
+        for attempt in range(self.max_retries + 1):
+            if not pending:
+                break
+            replies = await self._send([r[2] for r in pending], stable_hash("respondent", int(seed), attempt) >> 1)
+            still = []
+            for (i, cols, msgs), reply in zip(pending, replies):
+                parsed = (parse_numbered(reply, len(cols), lo, hi) if self.per_axis
+                          else [parse_answer(reply, lo, hi)])
+                for c, v in zip(cols, parsed):
+                    if v is not None and np.isnan(values[i, c]):
+                        values[i, c] = v
+                if any(np.isnan(values[i, c]) for c in cols):
+                    still.append((i, cols, msgs))
+            pending = still
+        return Answers(values, axis, rev, lo, hi)

@@ -1,0 +1,93 @@
+"""Pathology strengths of the simulated world (model ``sim``).
+
+Every number here is a documented, generic knob: nothing is keyed to a context, an axis
+or a program. The defaults make the problem hard (see ``scripts/calibrate_sim.py``):
+a one-shot "be diverse" request collapses, batched sketches spread a little, and even
+space-filling numeric targets come out softened, correlated and noisy.
+
+Positions are latent values in [0, 1] per axis (0 = low pole, 1 = high pole).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SimKnobs:
+    """Strength of each pathology of the simulated persona writer and respondent.
+
+    Persona writer (roles ``persona`` / ``author``):
+
+    * ``default_offset`` — the "polite centre" c_k is ``0.5 + u * default_offset`` with
+      ``u`` in [-1, 1] a stable hash of the axis name.
+    * ``collapse_sd`` — (1) mode collapse: sd of untargeted positions around c when the
+      request gives no per-persona targets and nothing to differ from.
+    * ``explore_sd`` / ``explore_candidates`` — untargeted positions when the prompt lists
+      earlier personas and asks to differ from them: the sim draws this many candidates
+      around c with this sd and keeps the one farthest from the listed personas.
+    * ``shrink_base`` — (2) softened extremes: a target t is realised as
+      ``c + (t - c) * shrink``; this is the shrink of a plain request.
+    * ``shrink_max`` / ``shrink_min`` — limits reached with many emphasis cues (emphatic,
+      concrete wording) or many softening cues ("balanced", "realistic", ...).
+    * ``cue_scale`` — diminishing returns of cues: the shrink moves by
+      ``1 - exp(-cues / cue_scale)`` of the way to its limit (distinct cues only).
+    * ``noise_sd`` — (3) run-to-run noise: gaussian sd on every realised position,
+      drawn from the call seed.
+    * ``leak`` — (4) identity-congruent correlation: ``z_k <- (1-leak) z_k + leak * z'_j``
+      with j the next axis in the prompt's axis order and z'_j = z_j or 1 - z_j (sign from a
+      hash of the two names); independence cues halve it.
+    * ``anchor`` — (5) batch anchoring: personas written in one call move toward the call's
+      mean by ``anchor * (1 - 1/B)`` for a call writing B personas (none when B = 1).
+    * ``expand_shrink`` / ``expand_noise_sd`` — stage-2 drift: rewriting an earlier persona
+      text re-applies this softening toward c and this noise; emphasis cues move the
+      shrink toward 1, softening cues toward ``expand_shrink_min``.
+    * ``restate_weight`` — in an expansion that restates explicit targets, the weight of
+      the (softened) targets against the decoded earlier text.
+    * ``max_personas`` — the most personas one call writes (bounds the work of a call).
+
+    Respondent (``SimRespondent``):
+
+    * ``central_tendency`` — share of the way each answer is pulled to the scale midpoint.
+    * ``item_sd`` — sd, in scale points, of each item's idiosyncratic offset (hash of the
+      item text; the same for every persona).
+    * ``answer_noise_sd`` — sd, in scale points, of per-answer noise.
+    * ``guess_sd`` — sd of the latent an answerer guesses for an axis the persona text
+      says nothing about (around c).
+    """
+
+    default_offset: float = 0.15
+    collapse_sd: float = 0.02
+    explore_sd: float = 0.15
+    explore_candidates: int = 4
+    shrink_base: float = 0.72
+    shrink_max: float = 0.92
+    shrink_min: float = 0.50
+    cue_scale: float = 2.5
+    noise_sd: float = 0.03
+    leak: float = 0.20
+    anchor: float = 0.25
+    expand_shrink: float = 0.90
+    expand_shrink_min: float = 0.70
+    expand_noise_sd: float = 0.04
+    restate_weight: float = 0.6
+    max_personas: int = 60
+    central_tendency: float = 0.15
+    item_sd: float = 0.25
+    answer_noise_sd: float = 0.18
+    guess_sd: float = 0.08
+
+    def __post_init__(self) -> None:
+        for name in ("collapse_sd", "explore_sd", "noise_sd", "expand_noise_sd", "item_sd",
+                     "answer_noise_sd", "guess_sd", "default_offset"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"SimKnobs.{name} must be >= 0, got {getattr(self, name)}")
+        for name in ("shrink_base", "shrink_max", "shrink_min", "leak", "anchor", "expand_shrink",
+                     "restate_weight", "central_tendency", "expand_shrink_min"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"SimKnobs.{name} must be in [0, 1], got {value}")
+        if not self.shrink_min <= self.shrink_base <= self.shrink_max:
+            raise ValueError("SimKnobs: need shrink_min <= shrink_base <= shrink_max")
+        if self.cue_scale <= 0 or self.explore_candidates < 1 or self.max_personas < 1:
+            raise ValueError("SimKnobs: cue_scale > 0, explore_candidates >= 1, max_personas >= 1")

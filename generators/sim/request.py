@@ -1,0 +1,318 @@
+"""What the simulated LLM understands of a request (the grammar a program can use).
+
+Lines of the prompt (system and user text joined) are read one by one:
+
+* **Axis declaration** — a line naming an axis followed by its two poles, e.g.
+  ``- privacy_need: how much solitude they need (low = thrives on company; high = needs
+  long stretches alone)``. The poles are ``low``/``high`` (optionally ``low end``/``low
+  pole``) followed by ``:`` or ``=``, separated by ``;`` or ``|``. Declared axes are the
+  axes the writer knows about, in order of first mention.
+* **Persona target block** — a header ``Persona 3:``, ``#3`` or a numbered line ``3.`` /
+  ``3)`` followed (same line or the next lines) by ``<axis>: <value>`` or
+  ``<axis> = <value>`` pairs separated by commas, semicolons or new lines. A line of pairs
+  without a header starts a block of its own. A value is a number in [0, 1] (outside values
+  clip), a percentage (``80%``), ``x/10`` or ``x/100``, or level words (``extremely low``,
+  ``very low``, ``low``, ``somewhat low``, ``moderate``, ``somewhat high``, ``high``,
+  ``very high``, ``extremely high`` and a few synonyms; see ``LEVELS``). When axes are
+  declared, only pairs naming a declared axis count.
+* **Count** — the number of target blocks; else the first ``<number> ... persona(s)``
+  phrase (``write 10 diverse personas``, ``two new personas``); else 1.
+* **Earlier personas** — persona texts written by the sim pasted into the prompt (each
+  starts with ``[SIMULATED]`` and has trait sentences). With an expansion cue (``expand``,
+  ``rewrite``, ``flesh out``, ``elaborate``, ``longer``, ``more detail``) the request is an
+  expansion of them; otherwise they are personas already written (to differ from when a
+  differ cue such as ``different from``, ``unlike``, ``distinct from`` is present).
+* **Cues** — counted on the instruction lines only (not on declarations, target lines or
+  pasted personas), each distinct cue once: emphasis cues (``extreme``, ``uncompromising``,
+  ``blunt``, ``do not soften``, ``concrete``, ``vivid``, ``unmistakable``, ``intense`` ...),
+  softening cues (``balanced``, ``realistic``, ``moderate``, ``nuanced``, ``avoid
+  extremes``, ``typical``, ``natural`` ...), independence cues (``independent``,
+  ``contradictory``, ``unexpected combination`` ...). Negated forms count on the side they
+  mean (``avoid extremes`` softens, ``do not soften`` emphasises).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from generators.sim.text import SIM_TAG, TRAIT_RE, decode_traits, norm_axis
+
+LEVELS: dict[str, float] = {
+    "extremely low": 0.02, "very very low": 0.04, "minimal": 0.03, "rock bottom": 0.02,
+    "very low": 0.1, "quite low": 0.22, "low": 0.25, "fairly low": 0.32, "moderately low": 0.35,
+    "somewhat low": 0.38, "slightly low": 0.42, "below average": 0.4, "moderate": 0.5,
+    "medium": 0.5, "average": 0.5, "neutral": 0.5, "middle": 0.5, "mid": 0.5,
+    "slightly high": 0.58, "above average": 0.6, "somewhat high": 0.62, "moderately high": 0.65,
+    "fairly high": 0.68, "high": 0.75, "quite high": 0.78, "very high": 0.9,
+    "very very high": 0.96, "extremely high": 0.98, "maximal": 0.97,
+}
+_LEVEL_ALT = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in sorted(LEVELS, key=len, reverse=True))
+_NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)"
+
+_AXIS_DECL_RE = re.compile(
+    r"^\s*(?:[-*•>]+\s*|\d+[.)]\s*)?(?:axis\s*\d*\s*[:.\-]?\s*)?[`'\"*]*(?P<name>[A-Za-z][A-Za-z0-9_\- ]{0,60}?)[`'\"*]*"
+    r"\s*(?::|\(|—|–| - )(?P<rest>.*?\blow(?:\s+(?:end|pole))?\s*[:=].*?\bhigh(?:\s+(?:end|pole))?\s*[:=].*)$",
+    re.IGNORECASE,
+)
+_POLES_RE = re.compile(
+    r"\blow(?:\s+(?:end|pole))?\s*[:=]\s*(?P<low>[^;|]+?)\s*[;|]\s*high(?:\s+(?:end|pole))?\s*[:=]\s*(?P<high>[^;|]+?)\s*\)?\s*\.?\s*$",
+    re.IGNORECASE,
+)
+_HEADER_RE = re.compile(
+    r"^\s*(?:[-*>]+\s*)?(?:\**persona\s*#?\s*(?P<a>\d+)\**|#\s*(?P<b>\d+)|(?P<c>\d+)\s*[.)])\s*[:.\-–—]?\s*(?P<rest>.*)$",
+    re.IGNORECASE,
+)
+_CHUNK_RE = re.compile(r"[,;|\n]")
+_LAST_SEP_RE = re.compile(r"^(?P<left>.*)[:=](?P<val>[^:=]*)$", re.DOTALL)
+_AXIS_TAIL_RE = re.compile(r"[^A-Za-z0-9_\- ]")
+_VALUE_RE = re.compile(
+    rf"^[\s`'\"*]*(?:(?P<num>{_NUM})\s*(?P<unit>%|/\s*100\b|/\s*10\b)?|(?P<level>(?:{_LEVEL_ALT})\b))[\s`'\"*.)]*$",
+    re.IGNORECASE,
+)
+_COUNT_RE = re.compile(
+    r"\b(?P<n>\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty)"
+    r"\s+(?:[a-z,\-]+\s+){0,4}?personas?\b",
+)
+_WORD_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+                 "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15,
+                 "twenty": 20}
+
+
+def _cue_set(*cues: tuple[str, ...]) -> re.Pattern[str]:
+    """One regex over several cues; each cue (a tuple of alternatives) is a named group."""
+    groups = "|".join(f"(?P<c{i}>{'|'.join(alts)})" for i, alts in enumerate(cues))
+    return re.compile(r"\b(?:" + groups + ")")
+
+
+def _cue_re(*phrases: str) -> re.Pattern[str]:
+    return re.compile(r"\b(?:" + "|".join(phrases) + r")")
+
+
+# Each group is one distinct cue (counted once however often it appears).
+_EMPHATIC_NEGATIONS = _cue_set(
+    (r"do\s+not\s+soften", r"don'?t\s+soften", r"never\s+soften", r"without\s+softening", r"no\s+softening"),
+    (r"avoid\s+(?:the\s+)?(?:middle|centre|center|moderate|bland|average)", r"not\s+moderate", r"no\s+hedging",
+     r"do\s+not\s+hedge", r"don'?t\s+hedge"),
+)
+_SOFTENING = _cue_set(
+    (r"avoid\s+(?:the\s+)?extremes?", r"not\s+(?:too\s+)?extreme", r"no\s+extremes?", r"nothing\s+extreme"),
+    (r"balanced",), (r"realistic",), (r"moderate",), (r"nuanced",), (r"typical",), (r"plausible",),
+    (r"believable",), (r"natural",), (r"mild",), (r"subtle",), (r"reasonable",), (r"relatable",),
+)
+_EMPHASIS = _cue_set(
+    (r"extreme",), (r"uncompromising",), (r"blunt",), (r"concrete",), (r"vivid",), (r"unmistakabl",),
+    (r"intense",), (r"radical",), (r"polari[sz]",), (r"unapologetic",),
+    (r"full\s+range", r"whole\s+range", r"entire\s+range"), (r"edges?\s+of", r"far\s+ends?", r"outliers?"),
+    (r"exaggerat",), (r"committed",),
+)
+_INDEPENDENCE = _cue_re(
+    r"independent", r"contradictory", r"unexpected\s+combinations?", r"uncorrelated",
+    r"unusual\s+combinations?", r"any\s+combination", r"mixed\s+traits", r"do\s+not\s+correlate",
+)
+_DIFFER = _cue_re(
+    r"different\s+from", r"differ", r"distinct\s+from", r"unlike", r"not\s+resembl", r"avoid\s+repeat",
+    r"new\s+ground", r"no\s+overlap", r"dissimilar",
+)
+_EXPAND = _cue_re(r"expand", r"rewrite", r"re-write", r"flesh\s+out", r"elaborat", r"longer", r"more\s+detail")
+_NAME_RE = re.compile(r"^\s*(?:\(expanded\)\s*)?(?P<name>[A-Z][\w'\-]+(?: [A-Z][\w'\-]+)?), (?P<age>\d{1,3}),")
+
+
+@dataclass(frozen=True)
+class AxisDecl:
+    """An axis the writer knows: ``name`` as written in the prompt, optional pole phrases."""
+
+    name: str
+    low: str | None = None
+    high: str | None = None
+
+
+@dataclass(frozen=True)
+class EarlierPersona:
+    """A sim-written persona found in the prompt: decoded positions (normalised axis ->
+    [0, 1]), the axis names as written, and the name / age if they could be read."""
+
+    traits: dict[str, float]
+    axis_names: tuple[str, ...]
+    name: str | None
+    age: int | None
+
+
+@dataclass(frozen=True)
+class Request:
+    """A parsed persona request. ``targets[i]`` maps normalised axis -> target in [0, 1]."""
+
+    axes: tuple[AxisDecl, ...]
+    targets: tuple[dict[str, float], ...]
+    count: int
+    earlier: tuple[EarlierPersona, ...]
+    expand: bool
+    differ: bool
+    emphasis: int
+    softening: int
+    independence: bool
+    instructions: str = field(default="", repr=False)
+
+
+def _value(m: re.Match[str]) -> float:
+    if m.group("level") is not None:
+        return LEVELS[" ".join(m.group("level").lower().split())]
+    x = float(m.group("num"))
+    unit = (m.group("unit") or "").replace(" ", "")
+    if unit == "%" or unit == "/100":
+        x /= 100.0
+    elif unit == "/10":
+        x /= 10.0
+    return min(1.0, max(0.0, x))
+
+
+def _pairs(text: str, declared: dict[str, AxisDecl]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for chunk in _CHUNK_RE.split(text):
+        m = _LAST_SEP_RE.match(chunk)
+        if not m:
+            continue
+        v = _VALUE_RE.match(m.group("val"))
+        if not v:
+            continue
+        raw = norm_axis(_AXIS_TAIL_RE.split(m.group("left"))[-1])
+        if not raw:
+            continue
+        key = None
+        if declared:
+            if raw in declared:
+                key = raw
+            else:  # a longer capture ending with a declared name ("targets privacy need")
+                best = [d for d in declared if raw.endswith(" " + d)]
+                key = max(best, key=len) if best else None
+        else:
+            key = raw.split()[-1]
+            if key in ("low", "high", "persona", "name", "age", "n", "end"):
+                key = None
+        if key is not None and key not in out:
+            out[key] = _value(v)
+    return out
+
+
+def _earlier(text: str) -> tuple[EarlierPersona, ...]:
+    found = []
+    if SIM_TAG not in text:
+        return ()
+    for segment in text.split(SIM_TAG)[1:]:
+        if "When it comes to" not in segment:
+            continue
+        traits = decode_traits(segment)
+        if not traits:
+            continue
+        names: list[str] = []
+        seen: set[str] = set()
+        for m in TRAIT_RE.finditer(segment):
+            key = norm_axis(m.group("axis"))
+            if key not in seen:
+                seen.add(key)
+                names.append(m.group("axis").strip())
+        nm = _NAME_RE.match(segment)
+        found.append(EarlierPersona(traits, tuple(names), nm.group("name") if nm else None,
+                                    int(nm.group("age")) if nm else None))
+    return tuple(found)
+
+
+def _count_cues(text: str, pattern: re.Pattern[str]) -> tuple[int, str]:
+    """(number of distinct cues of ``pattern`` in ``text``, text with them blanked)."""
+    found: set[str | None] = set()
+
+    def hit(m: re.Match[str]) -> str:
+        found.add(m.lastgroup)
+        return " "
+
+    if not pattern.search(text):
+        return 0, text
+    text = pattern.sub(hit, text)
+    return len(found), text
+
+
+def parse_request(messages: list[dict[str, str]], *, max_personas: int = 60) -> Request:
+    """Parse a chat request (all message contents) into a :class:`Request`."""
+    text = "\n".join(str(m.get("content", "")) for m in messages)
+    declared: dict[str, AxisDecl] = {}
+    order: list[AxisDecl] = []
+    lines = text.splitlines()
+    rest_lines: list[str] = []
+    for line in lines:
+        if SIM_TAG in line or "When it comes to" in line:
+            continue
+        m = _AXIS_DECL_RE.match(line) if ("low" in line.lower() and "high" in line.lower()) else None
+        if m:
+            name = m.group("name").strip()
+            key = norm_axis(name)
+            poles = _POLES_RE.search(m.group("rest"))
+            decl = AxisDecl(name, poles.group("low").strip() if poles else None,
+                            poles.group("high").strip() if poles else None)
+            if key and key not in declared:
+                declared[key] = decl
+                order.append(decl)
+            continue
+        rest_lines.append(line)
+
+    blocks: list[dict[str, float]] = []
+    instructions: list[str] = []
+    in_block = False
+    for line in rest_lines:
+        h = _HEADER_RE.match(line)
+        if h:
+            pairs = _pairs(h.group("rest"), declared)
+            if pairs or not h.group("rest").strip() or h.group("a") or h.group("b"):
+                blocks.append(pairs)
+                in_block = True
+                continue
+        pairs = _pairs(line, declared) if (":" in line or "=" in line) else {}
+        if pairs:
+            if in_block and blocks:
+                for k, v in pairs.items():
+                    blocks[-1].setdefault(k, v)
+            else:
+                blocks.append(pairs)
+                in_block = True
+            continue
+        if not line.strip():
+            continue
+        in_block = False
+        instructions.append(line)
+    blocks = [b for b in blocks if b]
+    # axes named only in targets are known too (after the declared ones)
+    for block in blocks:
+        for key in block:
+            if key not in declared:
+                declared[key] = AxisDecl(key.replace(" ", "_"))
+                order.append(declared[key])
+
+    instr = "\n".join(instructions).lower()  # cue patterns are lower case
+    n_emph_neg, scan = _count_cues(instr, _EMPHATIC_NEGATIONS)
+    n_soft, scan = _count_cues(scan, _SOFTENING)
+    n_emph, _ = _count_cues(scan, _EMPHASIS)
+    earlier = _earlier(text)
+    expand = bool(earlier) and bool(_EXPAND.search(instr))
+    if blocks:
+        count = len(blocks)
+    elif expand:
+        count = len(earlier)
+    else:
+        m = _COUNT_RE.search(instr)
+        if m:
+            raw = m.group("n").lower()
+            count = _WORD_NUMBERS.get(raw) or int(raw)
+        else:
+            count = 1
+    count = max(1, min(count, max_personas))
+    return Request(
+        axes=tuple(order),
+        targets=tuple(blocks[:max_personas]),
+        count=count,
+        earlier=earlier,
+        expand=expand,
+        differ=bool(_DIFFER.search(instr)),
+        emphasis=n_emph + n_emph_neg,
+        softening=n_soft,
+        independence=bool(_INDEPENDENCE.search(instr)),
+        instructions=instr,
+    )
