@@ -8,6 +8,8 @@ from the ``elites`` table.
 
 from __future__ import annotations
 
+import dataclasses
+
 import math
 import os
 import time
@@ -460,6 +462,35 @@ class Archive:
             self._grids.put(e)
         self._last_migration = at
         return len(plans)
+
+    def seed_islands(self, program_ids: Sequence[str]) -> int:
+        """Place each given elite (e.g. the seed programs) on every island where its cell
+        is empty or held by a weaker elite; the copies are natives of their island, so
+        migration treats them like any other elite. One transaction. Returns copies placed."""
+        self._writable()
+        wanted = set(program_ids)
+        sources = [e for e in self._grids.elites() if e.program_id in wanted]
+        placed: list[EliteView] = []
+        for island in range(self.config.islands):
+            present = {e.program_id for e in self._grids.elites(island)}
+            for src in sources:
+                if src.program_id in present:
+                    continue
+                held = self._grids.cells[island].get(tuple(src.cell))
+                if held is not None and held.fitness >= src.fitness:
+                    continue
+                copy = dataclasses.replace(src, island=island, migrant_from=None, improved_at=self._clock)
+                self._grids.put(copy)
+                present.add(src.program_id)
+                placed.append(copy)
+        if placed:
+            ts = time.time()
+            with self._engine.begin() as conn:
+                for e in placed:
+                    store.upsert_elite(conn, self.run_id, e, ts)
+                    store.add_event(conn, self.run_id, "seeded", program_id=e.program_id, island=e.island,
+                                    now=ts, detail={"cell": list(e.cell), "fitness": e.fitness})
+        return len(placed)
 
     def maybe_migrate(self, evals_done: int | None = None) -> int:
         """Migrate when ``migration_interval`` evaluations have passed since the last

@@ -158,7 +158,7 @@ class Controller:
             await self._validate(pid, code)
 
         await asyncio.gather(*(one(label, code) for label, code in seeds.items()))
-        self.archive.populate_islands_from_seeds([ids[label] for label in seeds])
+        self.archive.seed_islands([ids[label] for label in seeds])
         self._refresh_best()
         return ids
 
@@ -205,7 +205,7 @@ class Controller:
     def _refresh_best(self) -> None:
         for island in range(self.config.islands.count):
             stats = self.archive.qd_stats(island)
-            best = stats.get("best_fitness")
+            best = stats.get("best")
             if best is not None:
                 self.stats.best_by_island[island] = float(best)
 
@@ -328,8 +328,8 @@ class Controller:
         """The best smoke-context fitness among the island's elites (None: no bar)."""
         ids = self.contexts.smoke_ids
         best = None
-        for cell in self.archive.grid(island).cells.values():
-            table = self._fitness_by_context(cell.program_id)
+        for elite in self.archive.grid(island).elites:
+            table = self._fitness_by_context(elite.program_id)
             if all(cid in table for cid in ids):
                 value = float(np.mean([table[cid] for cid in ids]))
                 best = value if best is None else max(best, value)
@@ -392,10 +392,9 @@ class Controller:
             await self._validate(pid, code)
         best_overall = max(self.stats.best_by_island.values(), default=0.0)
         self.stats.history.append((self.budget.spent.evaluations, best_overall))
-        done = self.budget.spent.evaluations
-        if self.archive.maybe_migrate(done):
+        if self.archive.maybe_migrate():
             self._refresh_best()
-        if self.archive.maybe_reset(done):
+        if self.archive.maybe_reset():
             self._refresh_best()
         self._on_change(self)
 

@@ -72,7 +72,7 @@ class Progress:
             qd = archive.qd_stats(i)
             best = stats.best_by_island.get(i)
             islands.add_row(str(i), "-" if best is None else f"{best:.4f}",
-                            f"{qd.get('filled', 0)}/{qd.get('cells', 0)}", f"{qd.get('qd_score', 0.0):.2f}")
+                            f"{qd.get('filled', 0)}/{qd.get('cells_total', 0)}", f"{qd.get('qd_score', 0.0):.2f}")
         outcome = Table(title="outcomes", expand=False)
         outcome.add_column("kind")
         outcome.add_column("count", justify="right")

@@ -49,9 +49,11 @@ def plot_grid(archive: Any, path: Path, *, island: int | None = None, simulated:
     for ax, i in zip(axes[0], islands):
         shape = tuple(d.bins for d in specs[:2]) if len(specs) >= 2 else (specs[0].bins, 1)
         data = np.full(shape, np.nan)
-        for cell, elite in archive.grid(i).cells.items():
+        for elite in archive.grid(i).elites:
+            cell = elite.cell
             index = tuple(cell[:2]) if len(cell) >= 2 else (cell[0], 0)
-            data[index] = elite.fitness
+            if np.isnan(data[index]) or elite.fitness > data[index]:
+                data[index] = elite.fitness
         im = ax.imshow(data.T, origin="lower", aspect="auto", cmap="viridis")
         ax.set_xlabel(specs[0].name)
         ax.set_ylabel(specs[1].name if len(specs) > 1 else "")
@@ -144,7 +146,7 @@ def write_report(archive: Any, summary: Mapping[str, Any], *, out_dir: Path, con
         programs = {}
         if champ.get("id"):
             programs["champion"] = champ["id"]
-        sobol = archive.find_label("seed:sobol") if hasattr(archive, "find_label") else None
+        sobol = (summary.get("seed_ids") or {}).get("sobol")
         if sobol:
             programs["seed:sobol"] = sobol
         if programs and contexts.test:

@@ -91,7 +91,7 @@ def _prior_spend(archive: Any) -> Spend:
     spend = archive.spend_by_role()
     return Spend(
         evaluations=len(evaluated),
-        llm_calls=int(sum(r.get("calls", 0) - r.get("cached_calls", 0) for r in spend.values())),
+        llm_calls=int(sum(r.get("calls", 0) - r.get("cached", 0) for r in spend.values())),
         dollars=float(sum(r.get("cost_usd", 0.0) for r in spend.values())),
         seconds=max((float((e.get("detail") or {}).get("elapsed_s", 0.0)) for e in evaluated), default=0.0),
     )
@@ -114,7 +114,7 @@ def execute_run(config: RunConfig, *, resume: bool = False, overridden: set[str]
         if not db.exists():
             raise RunError(f"--resume: no database at {db}")
         archive = Archive.open(url_or_path=str(db))
-        config = _merge_resume_config(archive.run_config(), config, overridden)
+        config = _merge_resume_config(archive.run_info()["run_config"], config, overridden)
     else:
         if db.exists():
             raise RunError(f"{db} already exists: use --resume to continue it, or another --db")
@@ -176,7 +176,7 @@ def execute_run(config: RunConfig, *, resume: bool = False, overridden: set[str]
 
     archive.set_run_status("running")
     previous = signal.getsignal(signal.SIGTERM)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         summary = asyncio.run(main())
     except KeyboardInterrupt:
@@ -192,6 +192,11 @@ def execute_run(config: RunConfig, *, resume: bool = False, overridden: set[str]
     summary["report"] = str(write_report(archive, summary, out_dir=out_dir, contexts=contexts))
     archive.close()
     return summary
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    """SIGTERM handler: stop like Ctrl-C (the archive keeps everything committed)."""
+    raise KeyboardInterrupt
 
 
 def _versions() -> dict[str, str]:
@@ -224,6 +229,7 @@ def _summary(archive: Any, db: Path, champion: Any, seed_ids: Mapping[str, str],
             "validation": stage_metrics(champion.id, "validation"),
         },
         "seeds": {label.split(":", 1)[1]: stage_metrics(pid, "validation") for label, pid in seed_ids.items()},
+        "seed_ids": {label.split(":", 1)[1]: pid for label, pid in seed_ids.items()},
         "test": dict(test),
         "rejections": dict(controller.stats.rejections),
         "statuses": dict(controller.stats.statuses),

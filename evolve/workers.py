@@ -10,6 +10,7 @@ LLM call records. Workers never touch the archive database.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
@@ -103,7 +104,7 @@ def run_evaluation(
             seed=seed,
         )
     )
-    calls = [dict(vars(rec)) if not isinstance(rec, dict) else rec for rec in client.drain_records()]
+    calls = [rec if isinstance(rec, dict) else dataclasses.asdict(rec) for rec in client.drain_records()]
     return TaskResult(
         contexts=outcome.contexts,
         calls=calls,

@@ -166,7 +166,15 @@ async def evaluate_program(
                 0.0,
             )
         r1 = time.perf_counter()
-        scores = metrics.evaluate(placed.Z, mc_samples=settings.mc_samples, seed=0)
+        try:
+            scores = metrics.evaluate(np.clip(placed.Z, 0.0, 1.0), mc_samples=settings.mc_samples, seed=0)
+        except ValueError as exc:  # e.g. fewer than 2 personas placed
+            return (
+                ContextOutcome(ctx.id, None, placed.Z, result.personas, error=f"metrics: {exc}",
+                               tokens=tokens, missing=int(placed.missing)),
+                r1 - r0,
+                time.perf_counter() - r1,
+            )
         r2 = time.perf_counter()
         return (
             ContextOutcome(ctx.id, dict(scores), placed.Z, result.personas, tokens=tokens,

@@ -1,0 +1,152 @@
+"""``inspect summary``: the run at a glance.
+
+JSON shape (stable)::
+
+    {"db": str, "run": {"id", "status", "seed", "created_at", "updated_at"},
+     "simulated": bool,
+     "config": {"models": {role: model}, "contexts": {split: [refs]}, "n": int|null,
+                "islands": int, "fitness": str|{metric: weight}|null,
+                "budget": {...}|null, "descriptors": [{"name","low","high","bins","log"}]},
+     "evaluations": int, "evaluations_by_stage": {stage: int},
+     "programs": int, "elites": int,
+     "statuses": {status: int}, "rejections": {reason: int},
+     "grid": {"cells_total", "filled", "coverage", "qd_score", "best", "mean", "migrants"},
+     "champion": null | {"id", "label", "generation", "island", "stage", "fitness",
+                         "metrics": {six}, "test": {six}|null},
+     "spend": {role: {"calls", "cached", "errors", "prompt_tokens", "completion_tokens",
+                      "cost_usd", "latency_s"}},
+     "spend_total": {"calls", "tokens", "cost_usd"}}
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from evolve.inspect.render import SIM_LINE, fmt, metric_cells, metric_headers, table
+from evolve.inspect.source import Source
+
+
+def _config(src: Source) -> dict[str, Any]:
+    cfg = src.run_config()
+    fitness = cfg.get("fitness") or {}
+    objective = fitness.get("weights") or fitness.get("objective") if isinstance(fitness, dict) else fitness
+    return {
+        "models": src.models(),
+        "contexts": {k: list(v) for k, v in (cfg.get("contexts") or {}).items()},
+        "n": (cfg.get("evaluation") or {}).get("n"),
+        "islands": src.archive.config.islands,
+        "fitness": objective or None,
+        "budget": cfg.get("budget"),
+        "descriptors": [
+            {"name": d.name, "low": d.low, "high": d.high, "bins": d.bins, "log": d.log}
+            for d in src.archive.config.descriptors
+        ],
+    }
+
+
+def _champion(src: Source) -> dict[str, Any] | None:
+    for stage in ("validation", "train"):
+        best = src.archive.top(1, stage=stage)
+        if best:
+            view = best[0]
+            ev = src.best_evaluation(view.id, stage)
+            test = src.latest_evaluation(view.id, "test")
+            return {
+                "id": view.id,
+                "label": view.label,
+                "generation": view.generation,
+                "island": view.island,
+                "stage": stage,
+                "fitness": view.fitness,
+                "metrics": dict(ev.metrics or {}) if ev is not None else None,
+                "test": dict(test.metrics or {}) if test is not None and test.metrics else None,
+            }
+    return None
+
+
+def summary(src: Source) -> dict[str, Any]:
+    """The summary of the source's run (see the module docstring for the shape)."""
+    info = src.archive.run_info()
+    counts = src.archive.counts()
+    qd = src.archive.qd_stats()
+    spend = src.archive.spend_by_role()
+    return {
+        "db": src.db,
+        "run": {k: info.get(k) for k in ("id", "status", "seed", "created_at", "updated_at")},
+        "simulated": src.simulated(),
+        "config": _config(src),
+        "evaluations": int(counts["evaluations"]),
+        "evaluations_by_stage": dict(counts["evaluations_by_stage"]),
+        "programs": int(counts["programs"]),
+        "elites": int(counts["elites"]),
+        "statuses": dict(counts["statuses"]),
+        "rejections": dict(counts["rejected"]),
+        "grid": {k: qd.get(k) for k in ("cells_total", "filled", "coverage", "qd_score", "best", "mean", "migrants")},
+        "champion": _champion(src),
+        "spend": spend,
+        "spend_total": {"calls": counts["llm_calls"], "tokens": counts["llm_tokens"], "cost_usd": counts["cost_usd"]},
+    }
+
+
+def _when(ts: Any) -> str:
+    if not isinstance(ts, (int, float)):
+        return "-"
+    return dt.datetime.fromtimestamp(float(ts)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _pairs(d: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(d.items(), key=lambda kv: (-kv[1], kv[0]))) or "none"
+
+
+def render_summary(data: dict[str, Any]) -> str:
+    """Readable text of :func:`summary`."""
+    lines: list[str] = []
+    if data["simulated"]:
+        lines.append(SIM_LINE)
+    run, cfg = data["run"], data["config"]
+    lines.append(f"run {run['id']} ({run['status']})  db: {data['db']}  seed: {run['seed']}  "
+                 f"started: {_when(run['created_at'])}  updated: {_when(run['updated_at'])}")
+    if cfg["models"]:
+        lines.append("models: " + "  ".join(f"{r}={m}" for r, m in cfg["models"].items()))
+    if cfg["contexts"]:
+        lines.append("contexts: " + "  ".join(f"{s}={','.join(map(str, v))}" for s, v in cfg["contexts"].items()))
+    fitness = cfg["fitness"]
+    if isinstance(fitness, dict):
+        fitness = " + ".join(f"{w:g}·{m}" for m, w in fitness.items())
+    lines.append(f"n: {cfg['n'] if cfg['n'] is not None else '-'}  islands: {cfg['islands']}  "
+                 f"fitness: {fitness or '-'}  descriptors: "
+                 + ", ".join(f"{d['name']}[{d['low']:g}..{d['high']:g}]x{d['bins']}{' log' if d['log'] else ''}"
+                             for d in cfg["descriptors"]))
+    if cfg["budget"]:
+        lines.append("budget: " + "  ".join(f"{k}={v}" for k, v in cfg["budget"].items() if v is not None))
+    by_stage = ", ".join(f"{s} {n}" for s, n in data["evaluations_by_stage"].items())
+    lines.append(f"evaluations: {data['evaluations']}" + (f" ({by_stage})" if by_stage else "")
+                 + f"  programs: {data['programs']}  elites: {data['elites']}")
+    lines.append(f"statuses: {_pairs(data['statuses'])}")
+    lines.append(f"rejections: {_pairs(data['rejections'])}")
+    g = data["grid"]
+    lines.append(f"grid: {g['filled']}/{g['cells_total']} cells filled ({fmt(g['coverage'], 3)})  "
+                 f"qd_score: {fmt(g['qd_score'], 3)}  best: {fmt(g['best'])}  migrants: {g['migrants']}")
+    champ = data["champion"]
+    if champ is None:
+        lines.append("champion: none yet (no program evaluated)")
+    else:
+        label = f" ({champ['label']})" if champ["label"] else ""
+        lines.append(f"champion: {champ['id']}{label}  generation {champ['generation']}  "
+                     f"{champ['stage']} fitness {fmt(champ['fitness'])}")
+        rows = [[champ["stage"], *metric_cells(champ["metrics"])]]
+        if champ["test"]:
+            rows.append(["test", *metric_cells(champ["test"])])
+        lines.append(table(["stage", *metric_headers()], rows, right=range(1, 7)))
+    if data["spend"]:
+        rows = [[role, s["calls"], s["cached"], s["errors"], s["prompt_tokens"], s["completion_tokens"],
+                 f"{s['cost_usd']:.4f}", f"{s['latency_s']:.1f}"] for role, s in data["spend"].items()]
+        t = data["spend_total"]
+        rows.append(["total", t["calls"], "", "", "", t["tokens"], f"{t['cost_usd']:.4f}", ""])
+        lines.append("spend per role:")
+        lines.append(table(["role", "calls", "cached", "errors", "prompt_tok", "completion_tok", "cost_usd", "latency_s"],
+                           rows, right=range(1, 8)))
+    else:
+        lines.append("spend: no LLM calls recorded")
+    return "\n".join(lines)
