@@ -177,8 +177,7 @@ class Controller:
             return
         outcome = await self._evaluate(code, self.contexts.validation_ids, stage="validation")
         record = to_record("validation", outcome, objective=self._objective, keep_personas=True)
-        self.archive.record_evaluation(pid, record)
-        self.archive.record_event("validated", program_id=pid, detail={"fitness": record.fitness})
+        self.archive.record_evaluation(pid, record)  # the archive logs the "validated" event
 
     async def evaluate_final(self, programs: Mapping[str, str]) -> dict[str, Any]:
         """Evaluate each ``label -> program id`` once on the test contexts (or reuse a test
@@ -381,7 +380,7 @@ class Controller:
         status = result.status.value if hasattr(result.status, "value") else str(result.status)
         self.stats.count(self.stats.statuses, status)
         self.archive.record_event("evaluated", program_id=pid, island=island,
-                                  detail={"fitness": evaluation.fitness, "status": status,
+                                  detail={"stage": "train", "fitness": evaluation.fitness, "status": status,
                                           "elapsed_s": round(self.budget.seconds, 3)})
         previous_best = self.stats.best_by_island.get(island)
         fitness = evaluation.fitness
@@ -397,6 +396,12 @@ class Controller:
         if self.archive.maybe_reset():
             self._refresh_best()
         self._on_change(self)
+
+
+def proposal_evaluations(archive: Any) -> list[dict[str, Any]]:
+    """The ``evaluated`` events of proposals' full train evaluations, in order (the
+    archive also logs ``evaluated`` for smoke and test records; those are left out)."""
+    return [e for e in archive.events(kind="evaluated") if (e.get("detail") or {}).get("stage") == "train"]
 
 
 def _as_outcome(ctx: Any) -> ContextOutcome:

@@ -23,7 +23,9 @@ SIM_NOTE = "> **SIMULATED WORLD** (model `sim`): every figure here comes from th
 
 
 def plot_fitness(archive: Any, path: Path, *, simulated: bool) -> Path:
-    events = archive.events(kind="evaluated")
+    from evolve.controller import proposal_evaluations
+
+    events = proposal_evaluations(archive)
     fits = [((e.get("detail") or {}).get("fitness")) for e in events]
     xs = [i + 1 for i, f in enumerate(fits) if f is not None]
     ys = [f for f in fits if f is not None]

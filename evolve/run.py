@@ -19,7 +19,7 @@ from archive.records import ArchiveConfig, DescriptorSpec
 from evolve.budget import RunBudget, Spend
 from evolve.config import RunConfig, config_from_dict, config_to_dict
 from evolve.contexts import ContextSets
-from evolve.controller import Controller
+from evolve.controller import Controller, proposal_evaluations
 from evolve.evaluator import RayEvaluator
 from evolve.progress import SIM_BANNER, Progress
 from evolve.ray_runtime import init_ray
@@ -87,7 +87,7 @@ def _build_mutator(config: RunConfig) -> tuple[Any, Any]:
 
 
 def _prior_spend(archive: Any) -> Spend:
-    evaluated = archive.events(kind="evaluated")
+    evaluated = proposal_evaluations(archive)
     spend = archive.spend_by_role()
     return Spend(
         evaluations=len(evaluated),
@@ -135,9 +135,6 @@ def execute_run(config: RunConfig, *, resume: bool = False, overridden: set[str]
         archive = Archive.create(url_or_path=str(db), config=archive_config(config),
                                  run_config=config_to_dict(config), seed=config.seed,
                                  versions=_versions())
-        archive.record_event("run_started", detail={"simulated": simulated})
-    else:
-        archive.record_event("run_resumed", detail={"simulated": simulated})
     progress = progress or Progress(simulated=simulated)
     if simulated:
         progress.note(f"[bold yellow]{SIM_BANNER}[/]")
@@ -186,7 +183,6 @@ def execute_run(config: RunConfig, *, resume: bool = False, overridden: set[str]
     finally:
         signal.signal(signal.SIGTERM, previous)
     archive.set_run_status("finished")
-    archive.record_event("run_finished", detail={"stop_reason": controller.stop_reason})
     from evolve.report import write_report
 
     summary["report"] = str(write_report(archive, summary, out_dir=out_dir, contexts=contexts))
@@ -230,7 +226,7 @@ def _summary(archive: Any, db: Path, champion: Any, seed_ids: Mapping[str, str],
         },
         "seeds": {label.split(":", 1)[1]: stage_metrics(pid, "validation") for label, pid in seed_ids.items()},
         "seed_ids": {label.split(":", 1)[1]: pid for label, pid in seed_ids.items()},
-        "test": dict(test),
+        "test": {label: test[label] for label in ("champion", "naive", "batch", "sobol") if label in test},
         "rejections": dict(controller.stats.rejections),
         "statuses": dict(controller.stats.statuses),
     }

@@ -16,8 +16,13 @@ fi
 STAMP=".venv/.installed$1"
 if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
   echo "[setup] installing persona-evolve$1 into .venv (first time takes a few minutes)" >&2
-  .venv/bin/python -m pip install --quiet --upgrade pip >&2
-  .venv/bin/python -m pip install --quiet -e ".$1" >&2
+  LOG=.venv/install.log
+  if ! { .venv/bin/python -m pip install --quiet --upgrade pip && \
+         .venv/bin/python -m pip install --quiet -e ".$1"; } >"$LOG" 2>&1; then
+    tail -n 40 "$LOG" >&2
+    echo "error: installing persona-evolve$1 failed (full log: $LOG)" >&2
+    exit 1
+  fi
   touch "$STAMP"
 fi
 export LITELLM_LOCAL_MODEL_COST_MAP=True
