@@ -29,7 +29,6 @@ for key, value in {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "RAY_USAGE_STATS_ENAB
                    "RAY_AUTH_MODE": "disabled", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}.items():
     os.environ.setdefault(key, value)
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
 
 from evolve.config import RoleModel, RunConfig, replace_path  # noqa: E402
 from evolve.controller import Controller  # noqa: E402
@@ -70,8 +69,16 @@ def _restart_ray(cpus: int) -> None:
 
 
 def part_overhead(tmp: Path, latency: float, evals: int) -> None:
+    import importlib.util
+
     from generators.sim import SimLLM
-    from stub_openai_server import StubServer
+
+    # tests/ is not put on sys.path: its package-named folders would shadow the packages
+    spec = importlib.util.spec_from_file_location("stub_openai_server", ROOT / "tests" / "stub_openai_server.py")
+    stub = importlib.util.module_from_spec(spec)
+    sys.modules["stub_openai_server"] = stub
+    spec.loader.exec_module(stub)
+    StubServer = stub.StubServer
 
     sim = SimLLM()
     counter = {"n": 0}

@@ -142,8 +142,10 @@ def render_summary(data: dict[str, Any]) -> str:
     if data["spend"]:
         rows = [[role, s["calls"], s["cached"], s["errors"], s["prompt_tokens"], s["completion_tokens"],
                  f"{s['cost_usd']:.4f}", f"{s['latency_s']:.1f}"] for role, s in data["spend"].items()]
-        t = data["spend_total"]
-        rows.append(["total", t["calls"], "", "", "", t["tokens"], f"{t['cost_usd']:.4f}", ""])
+        total = {k: sum(s[k] for s in data["spend"].values())
+                 for k in ("calls", "cached", "errors", "prompt_tokens", "completion_tokens", "cost_usd", "latency_s")}
+        rows.append(["total", total["calls"], total["cached"], total["errors"], total["prompt_tokens"],
+                     total["completion_tokens"], f"{total['cost_usd']:.4f}", f"{total['latency_s']:.1f}"])
         lines.append("spend per role:")
         lines.append(table(["role", "calls", "cached", "errors", "prompt_tok", "completion_tok", "cost_usd", "latency_s"],
                            rows, right=range(1, 8)))

@@ -1,0 +1,26 @@
+"""Read-only inspection of an archive: summary, top, lineage, grid, rare, diff.
+
+Each command is a function ``(Source, ...) -> dict`` returning a stable JSON shape
+(documented in its module and in docs/EXPORT_INSPECT.md) and a ``render_*`` function
+turning that dict into readable text. Open the source with :func:`open_source`; it is
+read-only, so inspecting a database while a run writes to it is safe.
+
+    from evolve.inspect import open_source, top
+    with open_source("runs/x/archive.db") as src:
+        best = top(src, k=5, stage="validation")["programs"]
+"""
+
+from evolve.inspect.diff import diff, render_diff
+from evolve.inspect.grid import grid, render_grid, write_png
+from evolve.inspect.jsonout import clean, dumps
+from evolve.inspect.lineage import lineage, render_lineage
+from evolve.inspect.rare import default_bins, rare, render_rare
+from evolve.inspect.source import MIN_PREFIX, InspectError, Source, open_source
+from evolve.inspect.summary import render_summary, summary
+from evolve.inspect.top import render_top, top
+
+__all__ = [
+    "InspectError", "MIN_PREFIX", "Source", "open_source", "clean", "dumps",
+    "summary", "render_summary", "top", "render_top", "lineage", "render_lineage",
+    "grid", "render_grid", "write_png", "rare", "render_rare", "default_bins", "diff", "render_diff",
+]
