@@ -68,7 +68,8 @@ def _restart_ray(cpus: int) -> None:
     init_ray(num_cpus=cpus, object_store_mb=200)
 
 
-def part_overhead(tmp: Path, latency: float, evals: int) -> None:
+def _serve_stub(latency: float, queue) -> None:
+    """Child process: an OpenAI-compatible stub on 127.0.0.1 answering with sim text."""
     import importlib.util
 
     from generators.sim import SimLLM
@@ -78,8 +79,6 @@ def part_overhead(tmp: Path, latency: float, evals: int) -> None:
     stub = importlib.util.module_from_spec(spec)
     sys.modules["stub_openai_server"] = stub
     spec.loader.exec_module(stub)
-    StubServer = stub.StubServer
-
     sim = SimLLM()
     counter = {"n": 0}
 
@@ -87,18 +86,34 @@ def part_overhead(tmp: Path, latency: float, evals: int) -> None:
         counter["n"] += 1
         return sim.respond("persona", messages, seed=counter["n"])
 
-    with StubServer(reply=reply, latency_s=latency) as server:
+    with stub.StubServer(reply=reply, latency_s=latency) as server:
+        queue.put(server.base_url)
+        while True:
+            time.sleep(3600)
+
+
+def part_overhead(tmp: Path, latency: float, evals: int) -> None:
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    server = ctx.Process(target=_serve_stub, args=(latency, queue), daemon=True)
+    server.start()  # its own process, so serving requests is not counted as driver CPU
+    try:
+        base_url = queue.get(timeout=60)
         os.environ["STUB_KEY"] = "sk-stub"
-        persona = RoleModel(model="openai/sim-behind-stub", api_base=server.base_url, api_key_env="STUB_KEY")
+        persona = RoleModel(model="openai/sim-behind-stub", api_base=base_url, api_key_env="STUB_KEY")
         config = replace_path(RunConfig(), "models.persona", persona)
         config = replace_path(config, "budget.evaluations", evals)
         config = replace_path(config, "budget.minutes", None)
         _restart_ray(2)
         result = _run(config, tmp, "overhead")
+    finally:
+        server.terminate()
+        server.join(5)
     phase = result["phase"]
-    print(f"\n## 1. Controller overhead (persona LLM via litellm -> stub, {latency:.2f} s per call)")
+    print(f"\n## 1. Controller overhead (persona LLM via litellm -> stub process, {latency:.2f} s per call)")
     print(f"{'evaluations':<28}{phase['evaluations']:>10}")
-    print(f"{'LLM calls served by stub':<28}{counter['n']:>10}")
     print(f"{'evolution wall (s)':<28}{phase['wall']:>10.1f}")
     print(f"{'driver CPU (s)':<28}{phase['cpu']:>10.2f}")
     share = phase["cpu"] / phase["wall"]

@@ -17,6 +17,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--context", required=True, help="a context JSON file or a shipped context id")
     p.add_argument("--model", default="sim", help="respondent model: 'sim' or a litellm model string")
     p.add_argument("--api-base", help="api_base for a local OpenAI-compatible server")
+    p.add_argument("--api-key-env", help="environment variable holding the API key (never the key itself)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--mc-samples", type=int, default=10_000)
     p.add_argument("--json", action="store_true", help="print {metrics, positions, missing}")
@@ -34,7 +35,7 @@ def handle(args: argparse.Namespace) -> int:
     if args.model == "sim":
         respondent: Any = SimRespondent()
     else:
-        respondent = LLMRespondent(client=build_roles_client(args.model, args.api_base))
+        respondent = LLMRespondent(client=build_roles_client(args.model, args.api_base, args.api_key_env))
     answers = asyncio.run(respondent.answer(personas, context, seed=args.seed))
     placed = positions(answers, context)
     scores = metrics.evaluate(placed.Z, mc_samples=args.mc_samples, seed=0)

@@ -39,10 +39,11 @@ def load_context_arg(ref: str) -> Any:
         raise CLIError(f"--context: {str(exc).splitlines()[0]}") from None
 
 
-def build_roles_client(model: str, api_base: str | None) -> Any:
+def build_roles_client(model: str, api_base: str | None, api_key_env: str | None = None) -> Any:
+    """A client whose ``persona`` and ``respondent`` roles use ``model``."""
     from generators.llm import ModelConfig, build_client
 
-    cfg = ModelConfig(model=model, api_base=api_base)
+    cfg = ModelConfig(model=model, api_base=api_base, api_key_env=api_key_env)
     return build_client({"persona": cfg, "respondent": cfg})
 
 

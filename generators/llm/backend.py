@@ -79,8 +79,15 @@ def request_kwargs(
                 f"LLM call failed (role={role}, model={cfg.model}): environment variable {cfg.api_key_env} is not set"
             )
         kw["api_key"] = key
+    elif cfg.api_base and not os.environ.get("OPENAI_API_KEY"):
+        # A local OpenAI-compatible server (vLLM, llama.cpp, a stub) needs no key, but the
+        # OpenAI client refuses to send a request without one: send a placeholder.
+        kw["api_key"] = LOCAL_PLACEHOLDER_KEY
     kw.update(cfg.extra)
     return kw
+
+
+LOCAL_PLACEHOLDER_KEY = "sk-no-key"
 
 
 def _usage_tokens(resp: Any, messages: list[dict[str, str]], text: str) -> tuple[int, int]:
