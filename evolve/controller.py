@@ -145,7 +145,7 @@ class Controller:
             ids[label] = pid
             if self.archive.has_program(pid):
                 return
-            outcome = await self._evaluate(code, self.contexts.train_ids, stage="train")
+            outcome = await self._evaluate(code, self.contexts.train_ids)
             record = to_record("train", outcome, objective=self._objective, keep_personas=True)
             candidate = Candidate(
                 program=ProgramRecord(code=code, parent_id=None, island=0, generation=0,
@@ -164,18 +164,23 @@ class Controller:
 
     # ---- evaluation helpers ------------------------------------------------------
 
-    async def _evaluate(self, code: str, context_ids: Sequence[str], *, stage: str) -> list[ContextOutcome]:
+    async def _evaluate(self, code: str, context_ids: Sequence[str]) -> list[ContextOutcome]:
+        outcomes, _ = await self._evaluate_on_node(code, context_ids)
+        return outcomes
+
+    async def _evaluate_on_node(self, code: str, context_ids: Sequence[str]) -> tuple[list[ContextOutcome], str]:
+        """Outcomes per context and the Ray node that ran them ("" when the task failed)."""
         seed = int(self._rng.integers(2**62))
         result = await self.evaluator.evaluate(code, context_ids, seed=seed)
         if isinstance(result, EvaluationFailure):
-            return [ContextOutcome(cid, None, None, None, error=result.error) for cid in context_ids]
+            return [ContextOutcome(cid, None, None, None, error=result.error) for cid in context_ids], ""
         self._record_calls(result.calls)
-        return result.contexts
+        return result.contexts, result.node
 
     async def _validate(self, pid: str, code: str) -> None:
         if not self.contexts.validation:
             return
-        outcome = await self._evaluate(code, self.contexts.validation_ids, stage="validation")
+        outcome = await self._evaluate(code, self.contexts.validation_ids)
         record = to_record("validation", outcome, objective=self._objective, keep_personas=True)
         self.archive.record_evaluation(pid, record)  # the archive logs the "validated" event
 
@@ -190,7 +195,7 @@ class Controller:
                 out[label] = stored[-1].metrics
                 return
             code = self.archive.get_program(pid).code
-            outcome = await self._evaluate(code, self.contexts.test_ids, stage="test")
+            outcome = await self._evaluate(code, self.contexts.test_ids)
             record = to_record("test", outcome, objective=self._objective, keep_personas=True)
             self.archive.record_evaluation(pid, record)
             out[label] = record.metrics
@@ -350,7 +355,7 @@ class Controller:
         smoke: list[ContextOutcome] = []
         smoke_ids = self.contexts.smoke_ids if cascade.smoke_contexts and cascade.threshold > 0 else ()
         if smoke_ids:
-            smoke = await self._evaluate(code, smoke_ids, stage="smoke")
+            smoke = await self._evaluate(code, smoke_ids)
             bar = self._smoke_bar(island)
             score = mean_fitness(smoke, self._objective)
             failed = all(o.metrics is None for o in smoke)
@@ -367,8 +372,10 @@ class Controller:
                 return
         rest = [cid for cid in self.contexts.train_ids if cid not in set(smoke_ids)]
         outcomes = {o.context_id: o for o in smoke}
+        node = ""
         if rest:
-            outcomes.update({o.context_id: o for o in await self._evaluate(code, rest, stage="train")})
+            full, node = await self._evaluate_on_node(code, rest)
+            outcomes.update({o.context_id: o for o in full})
         ordered = [outcomes[cid] for cid in self.contexts.train_ids]
         evaluation = to_record("train", ordered, objective=self._objective, wall_s=time.perf_counter() - t0)
         candidate = Candidate(program=record, evaluation=evaluation,
@@ -381,6 +388,7 @@ class Controller:
         self.stats.count(self.stats.statuses, status)
         self.archive.record_event("evaluated", program_id=pid, island=island,
                                   detail={"stage": "train", "fitness": evaluation.fitness, "status": status,
+                                          "node": node[:12],
                                           "elapsed_s": round(self.budget.seconds, 3)})
         previous_best = self.stats.best_by_island.get(island)
         fitness = evaluation.fitness

@@ -14,11 +14,13 @@ import os
 from typing import Sequence
 
 RAY_ENV_DEFAULTS = {
-    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
     "RAY_AUTH_MODE": "disabled",
     "RAY_USAGE_STATS_ENABLED": "0",
     "LITELLM_LOCAL_MODEL_COST_MAP": "True",
 }
+# Despite its name, Ray reads this as "allow multi-node clusters" on every platform:
+# it is set to 0 only for a local Ray, never when joining a cluster.
+LOCAL_ONLY_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
 
 
 def worker_env(pass_env: Sequence[str]) -> dict[str, str]:
@@ -42,7 +44,8 @@ def init_ray(
 
     Reuses an already initialised Ray in this process (tests start one per session).
     """
-    for key, value in RAY_ENV_DEFAULTS.items():
+    defaults = RAY_ENV_DEFAULTS if address else {**RAY_ENV_DEFAULTS, **LOCAL_ONLY_ENV}
+    for key, value in defaults.items():
         os.environ.setdefault(key, value)
     import ray
 

@@ -51,6 +51,7 @@ class TaskResult:
     sandbox_s: float
     respondent_s: float
     metrics_s: float
+    node: str = ""
 
 
 _STATE: dict[WorkerSpec, tuple[Any, Any]] = {}
@@ -112,7 +113,18 @@ def run_evaluation(
         sandbox_s=outcome.sandbox_s,
         respondent_s=outcome.respondent_s,
         metrics_s=outcome.metrics_s,
+        node=_node_id(),
     )
+
+
+def _node_id() -> str:
+    """The Ray node this task runs on ("" outside Ray)."""
+    try:
+        import ray
+
+        return ray.get_runtime_context().get_node_id() if ray.is_initialized() else ""
+    except Exception:  # noqa: BLE001 - informational only
+        return ""
 
 
 def remote_evaluate():
