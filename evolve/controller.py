@@ -187,22 +187,24 @@ class Controller:
     async def evaluate_final(self, programs: Mapping[str, str]) -> dict[str, Any]:
         """Evaluate each ``label -> program id`` once on the test contexts (or reuse a test
         evaluation already stored). Returns label -> mean metrics (None if failed)."""
-        out: dict[str, Any] = {}
+        by_program: dict[str, Any] = {}
 
-        async def one(label: str, pid: str) -> None:
+        async def one(pid: str) -> None:
             stored = self.archive.evaluations(pid, stage="test")
             if stored:
-                out[label] = stored[-1].metrics
+                by_program[pid] = stored[-1].metrics
                 return
             code = self.archive.get_program(pid).code
             outcome = await self._evaluate(code, self.contexts.test_ids)
             record = to_record("test", outcome, objective=self._objective, keep_personas=True)
             self.archive.record_evaluation(pid, record)
-            out[label] = record.metrics
+            by_program[pid] = record.metrics
 
-        if self.contexts.test:
-            await asyncio.gather(*(one(label, pid) for label, pid in programs.items()))
-        return out
+        if not self.contexts.test:
+            return {}
+        # one evaluation per program, even when the champion is also a seed
+        await asyncio.gather(*(one(pid) for pid in dict.fromkeys(programs.values())))
+        return {label: by_program[pid] for label, pid in programs.items()}
 
     # ---- the loop ----------------------------------------------------------------
 

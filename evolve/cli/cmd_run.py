@@ -119,7 +119,9 @@ def render_summary(summary: dict[str, Any]) -> str:
                  f"programs: {summary.get('programs')}   stopped by: {summary.get('stop_reason')}")
     champ = summary.get("champion") or {}
     lines.append(f"champion: {champ.get('id', '-')}")
-    header = f"{'':22}" + "".join(f"{name[:13]:>14}" for name in METRIC_NAMES)
+    short = {"coverage": "coverage↑", "convex_hull_volume": "hull_vol↑", "min_pairwise_distance": "min_dist↑",
+             "mean_pairwise_distance": "mean_dist↑", "dispersion": "dispersion↓", "kl_divergence": "kl↓"}
+    header = f"{'':22}" + "".join(f"{short.get(name, name[:13]):>14}" for name in METRIC_NAMES)
     for stage, rows in (("validation", {"champion": champ.get("validation"), **summary.get("seeds", {})}),
                         ("test", summary.get("test", {}))):
         lines.append(f"\n{stage}:")

@@ -92,6 +92,12 @@ def test_short_run_json_shape(ray_session, tmp_path, capsys):
         best = conn.execute("SELECT program_id FROM evaluations WHERE stage='validation' "
                             "ORDER BY fitness DESC LIMIT 1").fetchone()[0]
     assert best == summary["champion"]["id"]
+    # test contexts are used once per program, even when the champion is a seed
+    with sqlite3.connect(db) as conn:
+        per_program = dict(conn.execute("SELECT program_id, COUNT(*) FROM evaluations "
+                                        "WHERE stage='test' GROUP BY program_id").fetchall())
+    assert set(per_program.values()) == {1}
+    assert set(per_program) == {summary["champion"]["id"], *summary["seed_ids"].values()}
 
 
 def test_resume_continues_without_reevaluating(short_run, capsys):
