@@ -23,7 +23,7 @@ from evolve.controller import Controller, proposal_evaluations
 from evolve.evaluator import RayEvaluator
 from evolve.progress import SIM_BANNER, Progress
 from evolve.ray_runtime import init_ray
-from evolve.workers import RoleSpec, WorkerSpec
+from evolve.workers import WorkerSpec
 from generators.context_loader import resolve_contexts
 from generators.evaluation import EvalSettings
 from generators.sandbox import SandboxLimits
@@ -57,8 +57,8 @@ def worker_spec(config: RunConfig) -> WorkerSpec:
     if not (config.models.persona.model == "sim" and config.models.respondent.model == "sim"):
         cache = str(Path.home() / ".cache" / "persona-evolve" / "responses.sqlite")
     return WorkerSpec(
-        persona=RoleSpec(**dataclasses.asdict(config.models.persona)),
-        respondent=RoleSpec(**dataclasses.asdict(config.models.respondent)),
+        persona=config.models.persona,
+        respondent=config.models.respondent,
         settings=EvalSettings(
             n=ev.n,
             mc_samples=ev.mc_samples,

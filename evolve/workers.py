@@ -15,26 +15,17 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
+from evolve.config import RoleModel
 from generators.context import Context
 from generators.evaluation import ContextOutcome, EvalSettings, evaluate_program
-
-
-@dataclass(frozen=True)
-class RoleSpec:
-    model: str = "sim"
-    api_base: str | None = None
-    api_key_env: str | None = None
-    temperature: float | None = None
-    max_tokens: int | None = None
-    timeout_s: float = 60.0
 
 
 @dataclass(frozen=True)
 class WorkerSpec:
     """Everything a worker needs besides program and contexts (hashable: cached per process)."""
 
-    persona: RoleSpec = field(default_factory=RoleSpec)
-    respondent: RoleSpec = field(default_factory=RoleSpec)
+    persona: RoleModel = field(default_factory=RoleModel)
+    respondent: RoleModel = field(default_factory=RoleModel)
     settings: EvalSettings = field(default_factory=EvalSettings)
     respondent_per_axis: bool = False
     cache_path: str | None = None
@@ -57,7 +48,7 @@ class TaskResult:
 _STATE: dict[WorkerSpec, tuple[Any, Any]] = {}
 
 
-def _model_config(role: RoleSpec) -> Any:
+def _model_config(role: RoleModel) -> Any:
     from generators.llm import ModelConfig
 
     return ModelConfig(
