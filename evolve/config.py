@@ -145,13 +145,17 @@ class BudgetConfig:
     """The first cap reached stops the run cleanly. None = no cap.
 
     ``evaluations`` counts full-stage (train) evaluations of proposed programs;
-    ``minutes`` is the wall time of the evolution phase.
+    ``minutes`` is the wall time of the evolution phase. A run given no budget at all
+    uses :data:`DEFAULT_BUDGET` (4 minutes); a ``[budget]`` table replaces it whole.
     """
 
     evaluations: int | None = None
     llm_calls: int | None = None
     dollars: float | None = None
-    minutes: float | None = 4.0
+    minutes: float | None = None
+
+
+DEFAULT_BUDGET = BudgetConfig(minutes=4.0)
 
 
 @dataclass(frozen=True)
@@ -179,7 +183,7 @@ class RunConfig:
     descriptors: tuple[DescriptorConfig, ...] = DEFAULT_DESCRIPTORS
     fitness: FitnessConfig = field(default_factory=FitnessConfig)
     mutation: MutationConfig = field(default_factory=MutationConfig)
-    budget: BudgetConfig = field(default_factory=BudgetConfig)
+    budget: BudgetConfig = DEFAULT_BUDGET
     ray: RayConfig = field(default_factory=RayConfig)
 
 

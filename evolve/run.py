@@ -24,7 +24,7 @@ from evolve.evaluator import RayEvaluator
 from evolve.progress import SIM_BANNER, Progress
 from evolve.ray_runtime import init_ray
 from evolve.workers import WorkerSpec
-from generators.context_loader import resolve_contexts
+from generators.context_loader import ContextError, resolve_contexts
 from generators.evaluation import EvalSettings
 from generators.sandbox import SandboxLimits
 from generators.seeds import SEED_NAMES, load_seed
@@ -71,6 +71,25 @@ def worker_spec(config: RunConfig) -> WorkerSpec:
     )
 
 
+def load_context_sets(config: RunConfig) -> ContextSets:
+    """The run's train/validation/test contexts; a bad file or id is a :class:`RunError`
+    naming the first problem (``contexts validate`` lists them all)."""
+    stages = {}
+    for stage in ("train", "validation", "test"):
+        refs = getattr(config.contexts, stage)
+        try:
+            stages[stage] = resolve_contexts(refs)
+        except ContextError as exc:
+            problems = exc.problems or [str(exc)]
+            more = f" (and {len(problems) - 1} more; see 'persona-evolve contexts validate')" if len(problems) > 1 else ""
+            raise RunError(f"contexts.{stage}: {problems[0]}{more}") from None
+    try:
+        return ContextSets.build(stages["train"], stages["validation"], stages["test"],
+                                 smoke=config.cascade.smoke_contexts, seed=config.seed)
+    except ValueError as exc:
+        raise RunError(f"contexts: {exc}") from None
+
+
 def _build_mutator(config: RunConfig) -> tuple[Any, Any]:
     """(mutator, driver client or None). ``sim`` uses the offline GP operator."""
     role = config.models.mutator
@@ -110,6 +129,8 @@ def execute_run(config: RunConfig, *, resume: bool = False, overridden: set[str]
                 progress: Progress | None = None) -> dict[str, Any]:
     """Run (or resume) an evolution run; return the summary printed by ``--json``."""
     db = Path(config.db) if config.db else default_db_path()
+    if not resume:
+        contexts = load_context_sets(config)  # before anything is written
     if resume:
         if not db.exists():
             raise RunError(f"--resume: no database at {db}")
@@ -121,14 +142,9 @@ def execute_run(config: RunConfig, *, resume: bool = False, overridden: set[str]
         db.parent.mkdir(parents=True, exist_ok=True)
     out_dir = Path(config.out_dir) if config.out_dir else db.parent
     config = dataclasses.replace(config, db=str(db), out_dir=str(out_dir))
+    if resume:
+        contexts = load_context_sets(config)
 
-    train = resolve_contexts(config.contexts.train)
-    validation = resolve_contexts(config.contexts.validation)
-    test = resolve_contexts(config.contexts.test)
-    try:
-        contexts = ContextSets.build(train, validation, test, smoke=config.cascade.smoke_contexts, seed=config.seed)
-    except ValueError as exc:
-        raise RunError(f"contexts: {exc}") from None
 
     simulated = config.models.uses_sim()
     if not resume:

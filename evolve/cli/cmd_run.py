@@ -10,6 +10,8 @@ from typing import Any
 
 from evolve.cli.errors import CLIError
 from evolve.config import (
+    DEFAULT_BUDGET,
+    BudgetConfig,
     ConfigError,
     RoleModel,
     RunConfig,
@@ -66,13 +68,14 @@ def effective_config(args: argparse.Namespace) -> tuple[RunConfig, set[str]]:
     try:
         config = load_config(args.config) if args.config else RunConfig()
         overridden: set[str] = set()
+        budget_flags = (args.budget_evals, args.budget_minutes, args.budget_calls, args.budget_dollars)
+        if any(flag is not None for flag in budget_flags) and config.budget == DEFAULT_BUDGET:
+            config = dataclasses.replace(config, budget=BudgetConfig())  # flags replace the default budget
         for dest, path in _FLAG_PATHS.items():
             value = getattr(args, dest, None)
             if value is not None:
                 config = replace_path(config, path, value)
                 overridden.add(path.split(".")[0])
-        if args.budget_evals is not None and args.budget_minutes is None and not args.config:
-            config = replace_path(config, "budget.minutes", None)
         if args.model:
             role = RoleModel(model=args.model, api_base=args.api_base)
             models = dataclasses.replace(config.models, mutator=role, persona=role, respondent=role, author=role)

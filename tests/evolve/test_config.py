@@ -48,7 +48,7 @@ def test_role_model_as_string_or_table():
         ({"evaluation": {"n": 1}}, "evaluation.n: must be >= 2"),
         ({"cascade": {"threshold": True}}, "cascade.threshold: expected a number"),
         ({"fitness": {"objective": "coverge"}}, "did you mean 'coverage'"),
-        ({"budget": {"minutes": None}}, "budget: set at least one cap"),
+        ({"budget": {}}, "budget: set at least one cap"),
         ({"mutation": {"parent_strategy": "best"}}, "mutation.parent_strategy"),
         ({"descriptors": [{"name": "tail_shar", "low": 0, "high": 1, "bins": 5}]}, "did you mean 'tail_share'"),
     ],
@@ -70,6 +70,15 @@ def test_file_errors_name_the_file(tmp_path):
         load_config(typo)
     with pytest.raises(ConfigError, match="no such config file"):
         load_config(tmp_path / "missing.toml")
+
+
+def test_budget_table_replaces_the_default_budget(tmp_path):
+    assert config_from_dict({}).budget.minutes == 4.0
+    config = config_from_dict({"budget": {"evaluations": 40}})
+    assert config.budget.evaluations == 40 and config.budget.minutes is None
+    path = tmp_path / "run.toml"
+    path.write_text(to_toml(config_to_dict(config)))
+    assert load_config(path) == config
 
 
 def test_weighted_fitness():

@@ -166,3 +166,33 @@ def test_sigkill_then_resume(ray_session, tmp_path):
     assert after[: len(kept)] == kept
     assert summary["evaluations"] == len(kept) + 2 == len(after)
     assert len(set(after)) == len(after)
+
+
+def test_inspect_and_export_on_a_real_run(short_run, tmp_path, capsys):
+    """The user's path after a run: inspect every view, export the champion, run it."""
+    _, db = short_run
+    capsys.readouterr()
+    assert main(["inspect", "--db", str(db), "summary", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["simulated"] is True and summary["programs"] >= 4 and summary["evaluations"] > 6
+    assert main(["inspect", "--db", str(db), "top", "-k", "3", "--json"]) == 0
+    top = json.loads(capsys.readouterr().out)["programs"]
+    assert 1 <= len(top) <= 3 and all(set(p["metrics"]) == set(METRIC_NAMES) for p in top)
+    assert [p["fitness"] for p in top] == sorted((p["fitness"] for p in top), reverse=True)
+    champion = summary["champion"]["id"]
+    assert main(["inspect", "--db", str(db), "lineage", champion, "--json"]) == 0
+    lineage = json.loads(capsys.readouterr().out)
+    assert lineage["steps"][0]["id"] == champion and lineage["steps"][-1]["label"].startswith("seed:")
+    assert main(["inspect", "--db", str(db), "grid", "--png", str(tmp_path / "grid.png")]) == 0
+    assert (tmp_path / "grid.png").stat().st_size > 1000
+    assert "island" in capsys.readouterr().out
+    assert main(["inspect", "--db", str(db), "rare", "--json", "-k", "3"]) == 0
+    rare = json.loads(capsys.readouterr().out)
+    assert rare["regions"] and all(r["programs"] >= 1 for r in rare["regions"])
+    out = tmp_path / "champion.py"
+    assert main(["export", "--db", str(db), "--best", "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "SIMULATED" in text and champion in text
+    capsys.readouterr()
+    assert main(["generate", "--generator", str(out), "--context", "divorced_coparents", "-n", "5", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["personas"]) == 5
