@@ -60,6 +60,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--api-base", help="api_base for --model (a local OpenAI-compatible server)")
     p.add_argument("--json", action="store_true", help="print one JSON summary at the end")
     p.add_argument("--print-config", action="store_true", help="print the effective config as TOML and exit")
+    p.add_argument("--estimate", action="store_true",
+                   help="print an estimate of LLM calls, tokens and dollars for this run and exit")
     p.set_defaults(func=handle)
 
 
@@ -91,6 +93,15 @@ def handle(args: argparse.Namespace) -> int:
     config, overridden = effective_config(args)
     if args.print_config:
         sys.stdout.write(to_toml(config_to_dict(config)))
+        return 0
+    if args.estimate:
+        from evolve.estimate import estimate_run, render_estimate
+        from evolve.run import RunError, load_context_sets
+
+        try:
+            print(render_estimate(estimate_run(config, load_context_sets(config))))
+        except RunError as exc:
+            raise CLIError(str(exc)) from None
         return 0
     if args.resume and not args.db:
         raise CLIError("--resume needs --db PATH (the run to continue)", exit_code=2)
