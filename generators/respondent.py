@@ -108,7 +108,8 @@ class SimRespondent:
         offsets = np.array([item_offset(t, self.knobs.item_sd) for t in texts])
         noise = rng.normal(0.0, self.knobs.answer_noise_sd, z.shape)
         values = likert(z, offsets[None, :], noise, context.scale_min, context.scale_max,
-                        self.knobs.central_tendency)
+                        self.knobs.central_tendency, pole_consistency=self.knobs.pole_consistency,
+                        pole_start=self.knobs.pole_start)
         return Answers(values.astype(float), axis, rev, context.scale_min, context.scale_max)
 
 

@@ -4,7 +4,8 @@
 Answer model (scale ``lo..hi``, mid = (lo + hi) / 2): for latent ``z`` in [0, 1] on the
 item's axis (``1 - z`` for a reverse item), ``x = lo + z (hi - lo)``, pulled to the middle
 by ``central_tendency``, plus the item's idiosyncratic offset (hash of the item text,
-``item_sd``) and noise (``answer_noise_sd``), rounded and clipped to the scale.
+``item_sd``) and noise (``answer_noise_sd``), rounded and clipped to the scale. Extremes
+saturate: offset and noise shrink for a latent stated at a pole (``pole_consistency``).
 """
 
 from __future__ import annotations
@@ -29,12 +30,25 @@ def item_offset(item_text: str, sd: float) -> float:
     return sd * float(np.log(u / (1 - u)) / 1.702)
 
 
+def pole_saturation(latent: np.ndarray, start: float) -> np.ndarray:
+    """How firmly a latent in [0, 1] states a pole, in [0, 1]: 0 while the distance from the
+    middle ``|2z - 1|`` is at most ``start``, rising linearly to 1 at the poles."""
+    far = np.abs(2.0 * np.clip(latent, 0.0, 1.0) - 1.0)
+    return np.clip((far - start) / max(1e-9, 1.0 - start), 0.0, 1.0)
+
+
 def likert(latent: np.ndarray, offsets: np.ndarray, noise: np.ndarray, lo: int, hi: int,
-           central_tendency: float) -> np.ndarray:
-    """Answers for latents (already flipped for reverse items) -> integers in [lo, hi] as floats."""
+           central_tendency: float, *, pole_consistency: float = SimKnobs.pole_consistency,
+           pole_start: float = SimKnobs.pole_start) -> np.ndarray:
+    """Answers for latents (already flipped for reverse items) -> integers in [lo, hi] as floats.
+
+    Saturating extremes: for a latent stated at a pole, the item offset and the noise shrink
+    by ``pole_consistency * pole_saturation(latent, pole_start)`` (an "extremely X" persona
+    answers the scale end on nearly every item); the central tendency still applies."""
     mid = (lo + hi) / 2.0
     x = lo + np.clip(latent, 0.0, 1.0) * (hi - lo)
-    x = mid + (x - mid) * (1.0 - central_tendency) + offsets + noise
+    spread = 1.0 - pole_consistency * pole_saturation(latent, pole_start)
+    x = mid + (x - mid) * (1.0 - central_tendency) + (offsets + noise) * spread
     return np.clip(np.rint(x), lo, hi)
 
 
@@ -65,7 +79,8 @@ def respond_items(messages: list[dict[str, str]], knobs: SimKnobs, rng: np.rando
                 best, score = axis, overlap
         z = traits[best] if best else default_point(s, knobs.default_offset) + rng.normal(0, knobs.guess_sd)
         v = likert(np.array([z]), np.array([item_offset(s, knobs.item_sd)]),
-                   rng.normal(0.0, knobs.answer_noise_sd, 1), lo, hi, knobs.central_tendency)
+                   rng.normal(0.0, knobs.answer_noise_sd, 1), lo, hi, knobs.central_tendency,
+                   pole_consistency=knobs.pole_consistency, pole_start=knobs.pole_start)
         values.append(int(v[0]))
     if len(values) == 1:
         return str(values[0])

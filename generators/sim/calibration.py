@@ -11,6 +11,7 @@ import re
 from typing import Sequence
 
 import metrics
+from metrics.descriptors import tail_share
 
 from generators.context import Context
 from generators.positions import positions
@@ -22,9 +23,12 @@ from generators.sim.text import stable_hash
 
 
 def score_program(code: str, contexts: Sequence[Context], *, n: int = 25, seeds: Sequence[int] = (0, 1, 2),
-                  knobs: SimKnobs = SimKnobs(), mc_samples: int = 10_000) -> list[dict[str, float]]:
+                  knobs: SimKnobs = SimKnobs(), mc_samples: int = 10_000,
+                  descriptors: bool = False) -> list[dict[str, float]]:
     """The six metrics per (seed, context), seed-major: the program run in the sim,
-    answered by :class:`SimRespondent`, placed by :func:`positions` and scored."""
+    answered by :class:`SimRespondent`, placed by :func:`positions` and scored. With
+    ``descriptors``, each row also holds ``tail_share`` (share in [0, 1] of personas with
+    an axis outside [0.1, 0.9])."""
     module = load_program(code)
     sim, resp = SimLLM(knobs=knobs), SimRespondent(knobs=knobs)
     out = []
@@ -32,7 +36,10 @@ def score_program(code: str, contexts: Sequence[Context], *, n: int = 25, seeds:
         for ctx in contexts:
             personas = run_program(module, ctx, n, sim=sim, seed=seed)
             Z = positions(resp.answer_sync(personas, ctx, seed=stable_hash("resp", seed) >> 1), ctx).Z
-            out.append(dict(metrics.evaluate(Z, mc_samples=mc_samples, seed=0)))
+            row = dict(metrics.evaluate(Z, mc_samples=mc_samples, seed=0))
+            if descriptors:
+                row["tail_share"] = tail_share(Z)
+            out.append(row)
     return out
 
 
@@ -55,12 +62,14 @@ def set_list(code: str, name: str, items: Sequence[str]) -> str:
 
 def improved_sobol(sobol_code: str) -> str:
     """A hand-tuned variant of seed:sobol (only its EVOLVE-BLOCK levers changed): wider
-    targets, emphatic style notes, one persona per call, independence cues."""
+    targets, emphatic style notes, one persona per call, independence cues (in the style
+    notes too, so they reach the expansion prompt that writes the final text)."""
     code = set_constant(sobol_code, "SPREAD", "1.4")
     code = set_constant(code, "BATCH_SIZE", "1")
     code = set_list(code, "STYLE_NOTES", [
         "Be vivid and concrete; do not soften the positions.",
         "Extreme, uncompromising positions are welcome where the targets call for them.",
+        "Treat the axes as independent: unexpected combinations are intended.",
     ])
     code = set_list(code, "TARGET_NOTES", [
         "Each persona must match its target position on every axis (0 = low end, 1 = high end).",

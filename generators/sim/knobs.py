@@ -28,15 +28,20 @@ class SimKnobs:
       around c with this sd and keeps the one farthest from the listed personas.
     * ``shrink_base`` — (2) softened extremes: a target t is realised as
       ``c + (t - c) * shrink``; this is the shrink of a plain request.
-    * ``shrink_max`` / ``shrink_min`` — limits reached with many emphasis cues (emphatic,
-      concrete wording) or many softening cues ("balanced", "realistic", ...).
+    * ``shrink_max`` / ``shrink_min`` — limits approached with many emphasis cues (emphatic,
+      concrete wording: up to no softening at all) or many softening cues ("balanced",
+      "realistic", ...).
     * ``cue_scale`` — diminishing returns of cues: the shrink moves by
       ``1 - exp(-cues / cue_scale)`` of the way to its limit (distinct cues only).
     * ``noise_sd`` — (3) run-to-run noise: gaussian sd on every realised position,
       drawn from the call seed.
-    * ``leak`` — (4) identity-congruent correlation: ``z_k <- (1-leak) z_k + leak * z'_j``
-      with j the next axis in the prompt's axis order and z'_j = z_j or 1 - z_j (sign from a
-      hash of the two names); independence cues halve it.
+    * ``leak`` — (4) identity-congruent correlation:
+      ``z_k <- z_k - leak (1 - h) (z_k - c_k) + leak * s (z_j - c_j)`` with j the next axis
+      in the prompt's axis order, s = +1 or -1 (a hash of the two names) and h the
+      emphasis pull in [0, 1) (``1 - exp(-net emphasis cues / cue_scale)``, 0 without net
+      emphasis): a plain request compromises the axis toward its partner, an emphatic one
+      keeps its own value but still picks up the partner's deviation. Independence cues
+      halve ``leak``. New personas and restated targets leak; copying an earlier text does not.
     * ``anchor`` — (5) batch anchoring: personas written in one call move toward the call's
       mean by ``anchor * (1 - 1/B)`` for a call writing B personas (none when B = 1).
     * ``expand_shrink`` / ``expand_noise_sd`` — stage-2 drift: rewriting an earlier persona
@@ -54,6 +59,11 @@ class SimKnobs:
     * ``answer_noise_sd`` — sd, in scale points, of per-answer noise.
     * ``guess_sd`` — sd of the latent an answerer guesses for an axis the persona text
       says nothing about (around c).
+    * ``pole_consistency`` / ``pole_start`` — saturating extremes: for a stated position
+      whose distance from the middle ``|2z - 1|`` exceeds ``pole_start``, the item offset
+      and answer noise shrink, linearly up to ``pole_consistency`` of their size at the
+      pole (a persona stated as "extremely X" answers the scale end on nearly every item,
+      as LLM respondents do; a "very strongly" persona is not affected by default).
     """
 
     default_offset: float = 0.15
@@ -61,7 +71,7 @@ class SimKnobs:
     explore_sd: float = 0.15
     explore_candidates: int = 4
     shrink_base: float = 0.72
-    shrink_max: float = 0.92
+    shrink_max: float = 1.0
     shrink_min: float = 0.50
     cue_scale: float = 2.5
     noise_sd: float = 0.03
@@ -76,6 +86,8 @@ class SimKnobs:
     item_sd: float = 0.25
     answer_noise_sd: float = 0.18
     guess_sd: float = 0.08
+    pole_consistency: float = 0.7
+    pole_start: float = 0.8
 
     def __post_init__(self) -> None:
         for name in ("collapse_sd", "explore_sd", "noise_sd", "expand_noise_sd", "item_sd",
@@ -83,7 +95,8 @@ class SimKnobs:
             if getattr(self, name) < 0:
                 raise ValueError(f"SimKnobs.{name} must be >= 0, got {getattr(self, name)}")
         for name in ("shrink_base", "shrink_max", "shrink_min", "leak", "anchor", "expand_shrink",
-                     "restate_weight", "central_tendency", "expand_shrink_min"):
+                     "restate_weight", "central_tendency", "expand_shrink_min", "pole_consistency",
+                     "pole_start"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"SimKnobs.{name} must be in [0, 1], got {value}")

@@ -3,8 +3,10 @@
 
 Order of effects for newly written personas (one call writing B personas, K axes):
 intended position (target softened toward the default point c, or untargeted draw) ->
-cross-axis leakage -> batch anchoring -> run-to-run noise -> clip to [0, 1].
-An expansion starts from the positions decoded from the earlier text instead.
+cross-axis leakage (emphatic wording keeps the axis' own value; the partner's deviation
+still bleeds in) -> batch anchoring -> run-to-run noise -> clip to [0, 1].
+An expansion starts from the positions decoded from the earlier text instead (drifted
+toward c); restated targets are softened and leaked afresh and blended in.
 """
 
 from __future__ import annotations
@@ -71,15 +73,20 @@ def _axes_for(req: Request) -> tuple[AxisDecl, ...]:
     return tuple(axes)
 
 
-def _leak(Z: np.ndarray, keys: list[str], lam: float) -> np.ndarray:
+def _leak(Z: np.ndarray, keys: list[str], c: np.ndarray, lam: float, hold: float) -> np.ndarray:
+    """Identity-congruent correlation: axis a takes on ``lam`` of the next axis b's deviation
+    from its default point (mirrored when the pair's sign is -1) and gives up
+    ``lam * (1 - hold)`` of its own deviation (the writer's compromise). ``hold`` in [0, 1]
+    is how firmly the request makes the writer keep each stated value (1 = no compromise)."""
     k = Z.shape[1]
     if k < 2 or lam <= 0:
         return Z
     out = Z.copy()
     for a in range(k):
         b = (a + 1) % k
-        partner = Z[:, b] if leak_sign(keys[a], keys[b]) > 0 else 1.0 - Z[:, b]
-        out[:, a] = (1.0 - lam) * Z[:, a] + lam * partner
+        dev = Z[:, b] - c[b]
+        own = lam * (1.0 - hold) * (Z[:, a] - c[a])
+        out[:, a] = Z[:, a] - own + lam * (dev if leak_sign(keys[a], keys[b]) > 0 else -dev)
     return out
 
 
@@ -90,19 +97,29 @@ def realise(req: Request, knobs: SimKnobs, rng: np.random.Generator) -> Realised
     k = len(axes)
     c = np.array([default_point(key, knobs.default_offset) for key in keys])
     shrink = target_shrink(req, knobs)
+    lam = knobs.leak * (0.5 if req.independence else 1.0)
+    hold = max(0.0, cue_pull(req.emphasis, req.softening, knobs.cue_scale))
     if req.expand:
+        # Copying positions stated in the earlier text drifts toward c (no new leakage);
+        # restated targets are turned into character afresh (softened, then leaked).
         b = len(req.earlier)
-        mean = np.empty((b, k))
+        kept = np.empty((b, k))
+        aimed = np.empty((b, k))
+        restated = np.zeros((b, k), dtype=bool)
+        stated = np.zeros((b, k), dtype=bool)
         es = expansion_shrink(req, knobs)
         for i, persona in enumerate(req.earlier):
             block = req.targets[i] if i < len(req.targets) else (req.targets[0] if len(req.targets) == 1 else {})
             for j, key in enumerate(keys):
                 base = persona.traits.get(key)
-                drawn = c[j] + rng.normal(0.0, knobs.collapse_sd) if base is None else c[j] + (base - c[j]) * es
-                if key in block:
-                    aimed = c[j] + (block[key] - c[j]) * shrink
-                    drawn = aimed if base is None else knobs.restate_weight * aimed + (1 - knobs.restate_weight) * drawn
-                mean[i, j] = drawn
+                stated[i, j] = base is not None
+                kept[i, j] = c[j] + rng.normal(0.0, knobs.collapse_sd) if base is None else c[j] + (base - c[j]) * es
+                restated[i, j] = key in block
+                aimed[i, j] = c[j] + (block[key] - c[j]) * shrink if key in block else kept[i, j]
+        if restated.any():
+            aimed = _leak(aimed, keys, c, lam, hold)
+        w = np.where(stated, knobs.restate_weight, 1.0)
+        mean = np.where(restated, w * aimed + (1.0 - w) * kept, kept)
         names = tuple(p.name for p in req.earlier)
         ages = tuple(p.age for p in req.earlier)
         noise_sd = knobs.expand_noise_sd
@@ -133,8 +150,8 @@ def realise(req: Request, knobs: SimKnobs, rng: np.random.Generator) -> Realised
         names = (None,) * b
         ages = (None,) * b
         noise_sd = knobs.noise_sd
-    lam = knobs.leak * (0.5 if req.independence else 1.0)
-    Z = _leak(mean, keys, lam)
+        mean = _leak(mean, keys, c, lam, hold)
+    Z = mean
     if b > 1 and knobs.anchor > 0:
         beta = knobs.anchor * (1.0 - 1.0 / b)
         Z = (1.0 - beta) * Z + beta * Z.mean(axis=0, keepdims=True)

@@ -11,7 +11,7 @@ from generators.context_loader import context_from_dict
 from generators.drafting import build_draft_prompt
 from generators.sim import SIM_TAG, SimKnobs, SimLLM, decode_traits, default_point
 from generators.sim.request import parse_request
-from generators.sim.world import target_shrink
+from generators.sim.world import realise, target_shrink
 
 AXES = ["privacy_need", "risk_taking", "rule_following"]
 DECL = "\n".join(
@@ -139,7 +139,8 @@ def test_batch_anchoring_pulls_personas_of_one_call_together():
 
 
 def test_expansion_keeps_name_and_drifts_toward_centre():
-    sim = SimLLM(knobs=SimKnobs(expand_noise_sd=0.0))
+    knobs = SimKnobs(expand_noise_sd=0.0)
+    sim = SimLLM(knobs=knobs)
     first = sim.respond("persona", [{"role": "user", "content": f"{DECL}\nPersona 1: privacy_need: 0.0, risk_taking: 1.0, rule_following: 0.0"}], seed=1)
     desc = next(ln for ln in first.splitlines() if ln.startswith("Description:"))
     name = next(ln for ln in first.splitlines() if ln.startswith("Name:"))[len("Name: "):]
@@ -150,7 +151,18 @@ def test_expansion_keeps_name_and_drifts_toward_centre():
     assert set(after) == set(before)
     dist_before = sum(abs(before[a.replace("_", " ")] - c) for a, c in zip(AXES, C))
     dist_after = sum(abs(after[a.replace("_", " ")] - c) for a, c in zip(AXES, C))
-    assert dist_after < dist_before
+    assert dist_after <= dist_before  # text grades round, so a small drift may not show
+
+    def drift(extra: str) -> float:  # latent distance from c kept by a rewrite, as a share
+        req = parse_request([{"role": "user", "content": f"Expand this persona. {extra}\n{desc}"}])
+        Z = realise(req, knobs, np.random.default_rng(0)).Z[0]
+        return float(np.abs(Z - C).sum() / dist_before)
+
+    plain, emphatic = drift(""), drift("Be vivid, concrete and blunt; do not soften.")
+    soft = drift("Keep it balanced, realistic and nuanced.")
+    assert soft < plain < emphatic < 1.0
+    assert plain == pytest.approx(knobs.expand_shrink, abs=1e-9)
+    assert emphatic > 0.97  # emphatic rewrites keep nearly all of the distance
 
 
 def test_differ_from_earlier_personas_spreads_untargeted_positions():
@@ -180,3 +192,70 @@ def test_respondent_role_answers_one_integer_on_the_scale():
             {"role": "user", "content": 'Statement: "I need my privacy."\nAnswer with exactly one integer from 1 (strongly disagree) to 7 (strongly agree).'}]
     reply = sim.respond("respondent", msgs, seed=0)
     assert reply.strip().isdigit() and 1 <= int(reply) <= 7
+
+
+_TAIL_CTX = context_from_dict({
+    "id": "test_tails",
+    "description": "People in a shared building.",
+    "scale": {"min": 1, "max": 5},
+    "axes": [{"name": a, "description": f"how much {a.replace('_', ' ')}", "low": f"little {a}",
+              "high": f"much {a}", "items": [
+                  {"text": f"I show a lot of {a.replace('_', ' ')} ({i}).", "reverse": i == 1} for i in range(3)]}
+             for a in AXES],
+})
+_EMPHATIC = "Be vivid and concrete; do not soften the positions. Extreme, uncompromising positions are welcome."
+_PLAIN = "Write in a natural, realistic voice."
+
+
+def _two_stage_extremes(notes: str, n: int = 60) -> np.ndarray:
+    """Positions (after SimRespondent) of personas asked, one per call, for a pole on axis 0
+    (0.0 or 1.0, alternating) and random other axes, expanded in a second call that
+    restates the targets; ``notes`` go into both prompts."""
+    from generators.positions import positions
+    from generators.respondent import SimRespondent
+
+    sim, rng, personas = SimLLM(), np.random.default_rng(5), []
+    for i in range(n):
+        row = np.array([float(i % 2), *rng.random(2)])
+        first = sim.respond("persona", [{"role": "user", "content": f"{DECL}\n{notes}\n{_targets(row[None])}"}], seed=2 * i)
+        desc = next(ln for ln in first.splitlines() if ln.startswith("Description:"))
+        targets = "Targets: " + ", ".join(f"{a}: {t:.2f}" for a, t in zip(AXES, row))
+        second = sim.respond("persona", [{"role": "user", "content": (
+            f"{DECL}\nExpand the persona sketch below into a fuller persona. {notes}\nSketch: {desc}\n{targets}")}],
+            seed=2 * i + 1)
+        lines = second.splitlines()
+        personas.append({"name": next(ln for ln in lines if ln.startswith("Name:"))[6:],
+                         "description": next(ln for ln in lines if ln.startswith("Description:"))[13:]})
+    return positions(SimRespondent().answer_sync(personas, _TAIL_CTX, seed=0), _TAIL_CTX).Z
+
+
+def test_emphatic_extreme_requests_reach_the_tails_and_plain_ones_do_not():
+    emphatic, plain = _two_stage_extremes(_EMPHATIC), _two_stage_extremes(_PLAIN)
+    poles = np.arange(len(emphatic)) % 2
+
+    def tail(Z):  # share of personas outside [0.1, 0.9] on the axis asked to be extreme
+        return float(np.mean((Z[:, 0] < 0.1) | (Z[:, 0] > 0.9)))
+
+    def pole_gap(Z):  # mean distance from the requested pole, in [0, 1]
+        return float(np.mean(np.abs(Z[:, 0] - poles)))
+
+    assert tail(emphatic) >= 0.5
+    assert tail(plain) <= 0.05
+    assert pole_gap(emphatic) < 0.12 < pole_gap(plain)
+
+
+def test_emphatic_writer_keeps_extreme_targets_near_the_pole_but_still_leaks():
+    sim = SimLLM(knobs=SimKnobs(noise_sd=0.0))
+
+    def high(extra: str, partner: float) -> float:  # written position of a privacy_need target of 1.0
+        prompt = f"{DECL}\n{extra}\nPersona 1: privacy_need: 1.0, risk_taking: {partner}, rule_following: 0.5"
+        return float(_ask(sim, prompt, seed=0)[0, 0])
+
+    c_risk = C[1]
+    assert high(_EMPHATIC, c_risk) == 1.0  # "extremely and uncompromisingly" at the pole
+    assert high(_PLAIN, c_risk) <= 0.8
+    # identity-congruent leakage survives emphasis: partner targets still move the axis
+    # (privacy_need leaks from risk_taking with sign +1 in this hash), less with independence cues
+    assert {high(_EMPHATIC, 0.0), high(_EMPHATIC, 1.0)} != {1.0}
+    assert high(_EMPHATIC + " The axes are independent.", 0.0) >= high(_EMPHATIC, 0.0)
+    assert _leak_corr(_EMPHATIC, SimKnobs(noise_sd=0.0)) > 0.1
