@@ -39,6 +39,7 @@ class RunStats:
     evaluated: int = 0
     statuses: dict[str, int] = field(default_factory=dict)
     rejections: dict[str, int] = field(default_factory=dict)
+    partial_diffs: int = 0  # proposals evaluated although some of their blocks did not apply
     best_by_island: dict[int, float] = field(default_factory=dict)
     history: list[tuple[int, float]] = field(default_factory=list)  # (evaluation index, best fitness)
 
@@ -102,9 +103,14 @@ class Controller:
             detail={"reason": rejection.reason, "message": rejection.message, **(extra or {})},
         )
         if parent_id and rejection.reason in ("diff_failed", "compile_error", "bad_signature"):
-            self._feedback.setdefault(parent_id, []).append(f"last proposal rejected: {rejection.message}")
-            del self._feedback[parent_id][:-3]
+            self._remember(parent_id, f"last proposal rejected: {rejection.message}")
         self._on_change(self)
+
+    def _remember(self, parent_id: str, message: str) -> None:
+        """Feedback for the next prompt that uses ``parent_id`` (the 3 most recent kept)."""
+        notes = self._feedback.setdefault(parent_id, [])
+        notes.append(message)
+        del notes[:-3]
 
     def _fitness_by_context(self, pid: str) -> dict[str, float]:
         """Per-context train fitness of a stored program (cached)."""
@@ -284,10 +290,16 @@ class Controller:
                          parent_id=parent.id, island=island)
             return
         self._record_calls([])
-        child_code, rejection = self._apply(parent.code, proposal.text, full_rewrite)
+        child_code, rejection, failed_blocks = apply_proposal(parent.code, proposal.text, full_rewrite)
         if rejection is None:
             rejection = self._screen(parent.code, child_code)
         info = {"operator": proposal.operator, "directive": directive.key}
+        if failed_blocks:
+            # some blocks applied, some did not: counted, logged and fed back, never silent
+            self.stats.partial_diffs += 1
+            self.archive.record_event("diff_partial", program_id=parent.id, island=island,
+                                      detail={**info, "failed": failed_blocks})
+            self._remember(parent.id, "some blocks of the last edit did not apply: " + "; ".join(failed_blocks))
         if rejection is not None:
             self._reject(rejection, parent_id=parent.id, island=island, extra=info)
             return
@@ -297,25 +309,6 @@ class Controller:
             await self._evaluate_child(parent, island, child_code, child_id, proposal, directive.key)
         finally:
             self._pending.discard(child_id)
-
-    def _apply(self, parent_code: str, text: str, full_rewrite: bool) -> tuple[str, Rejection | None]:
-        if not text.strip():
-            return parent_code, Rejection("no_op", "the mutator proposed no change")
-        rewrite = parse_full_rewrite(text) if full_rewrite or "<<<<<<<" not in text else None
-        if rewrite is not None:
-            problem = check_full_rewrite(parent_code, rewrite)
-            if problem:
-                return parent_code, Rejection("diff_failed", f"full rewrite refused: {problem}")
-            return rewrite, None
-        try:
-            blocks = parse_blocks(text)
-        except Exception as exc:
-            return parent_code, Rejection("diff_failed", str(exc).splitlines()[0])
-        result = apply_edits(parent_code, blocks)
-        if result.applied == 0:
-            reasons = "; ".join(f"block {f.index + 1}: {f.reason}" for f in result.failures[:3])
-            return parent_code, Rejection("diff_failed", reasons or "no block applied")
-        return result.code, None
 
     def _screen(self, parent_code: str, child_code: str) -> Rejection | None:
         if child_code == parent_code:
@@ -369,8 +362,7 @@ class Controller:
                 self._reject(Rejection("cascade", message), parent_id=parent.id, island=island,
                              extra={"program": pid})
                 if failed:
-                    self._feedback.setdefault(parent.id, []).append(f"a child failed: {smoke[0].error}")
-                    del self._feedback[parent.id][:-3]
+                    self._remember(parent.id, f"a child failed: {smoke[0].error}")
                 return
         rest = [cid for cid in self.contexts.train_ids if cid not in set(smoke_ids)]
         outcomes = {o.context_id: o for o in smoke}
@@ -406,6 +398,30 @@ class Controller:
         if self.archive.maybe_reset():
             self._refresh_best()
         self._on_change(self)
+
+
+def apply_proposal(parent_code: str, text: str, full_rewrite: bool) -> tuple[str, Rejection | None, list[str]]:
+    """Turn a mutator's answer into the child program.
+
+    Returns (child code, rejection or None, reasons of blocks that failed while others
+    applied). A full rewrite must keep everything outside the EVOLVE-BLOCKs."""
+    if not text.strip():
+        return parent_code, Rejection("no_op", "the mutator proposed no change"), []
+    rewrite = parse_full_rewrite(text) if full_rewrite or "<<<<<<<" not in text else None
+    if rewrite is not None:
+        problem = check_full_rewrite(parent_code, rewrite)
+        if problem:
+            return parent_code, Rejection("diff_failed", f"full rewrite refused: {problem}"), []
+        return rewrite, None, []
+    try:
+        blocks = parse_blocks(text)
+    except Exception as exc:
+        return parent_code, Rejection("diff_failed", str(exc).splitlines()[0]), []
+    result = apply_edits(parent_code, blocks)
+    reasons = [f"block {f.index + 1}: {f.reason}" for f in result.failures]
+    if result.applied == 0:
+        return parent_code, Rejection("diff_failed", "; ".join(reasons[:3]) or "no block applied"), []
+    return result.code, None, reasons[:3]
 
 
 def proposal_evaluations(archive: Any) -> list[dict[str, Any]]:

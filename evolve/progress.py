@@ -80,6 +80,8 @@ class Progress:
             outcome.add_row(key, str(value))
         for key, value in sorted(stats.rejections.items()):
             outcome.add_row(f"rejected: {key}", str(value))
+        if stats.partial_diffs:
+            outcome.add_row("partly applied edits", str(stats.partial_diffs))
         spend = Table(title="LLM spend", expand=False)
         for col in ("role", "calls", "tokens", "cost $"):
             spend.add_column(col)

@@ -67,3 +67,37 @@ def test_context_sets_smoke_is_stable_subset():
     assert set(a.smoke_ids) <= set(a.train_ids)
     with pytest.raises(ValueError, match="more than one stage"):
         ContextSets.build(train, train[:1], test, smoke=2, seed=5)
+
+
+PARENT = """import math
+# EVOLVE-BLOCK-START
+SPREAD = 1.0
+NOTES = ["Write naturally."]
+# EVOLVE-BLOCK-END
+def generate(context, n, llm, rng):
+    return [{"name": str(i), "description": NOTES[0]} for i in range(n)]
+"""
+
+
+def test_apply_proposal_counts_blocks_that_fail_beside_ones_that_apply():
+    from evolve.controller import apply_proposal
+
+    text = ("<<<<<<< SEARCH\nSPREAD = 1.0\n=======\nSPREAD = 1.4\n>>>>>>> REPLACE\n"
+            "<<<<<<< SEARCH\nNOT_THERE = 3\n=======\nNOT_THERE = 4\n>>>>>>> REPLACE\n")
+    code, rejection, failed = apply_proposal(PARENT, text, False)
+    assert rejection is None and "SPREAD = 1.4" in code
+    assert len(failed) == 1 and failed[0].startswith("block 2:")
+
+
+def test_apply_proposal_rejections():
+    from evolve.controller import apply_proposal
+
+    _, rejection, _ = apply_proposal(PARENT, "<<<<<<< SEARCH\nX = 1\n=======\nX = 2\n>>>>>>> REPLACE\n", False)
+    assert rejection.reason == "diff_failed" and "block 1" in rejection.message
+    outside = "<<<<<<< SEARCH\nimport math\n=======\nimport os\n>>>>>>> REPLACE\n"
+    _, rejection, _ = apply_proposal(PARENT, outside, False)
+    assert rejection.reason == "diff_failed" and "EVOLVE-BLOCK" in rejection.message
+    rewrite = "```python\n" + PARENT.replace("import math", "import os") + "```"
+    _, rejection, _ = apply_proposal(PARENT, rewrite, True)
+    assert rejection.reason == "diff_failed" and rejection.message.startswith("full rewrite refused")
+    assert apply_proposal(PARENT, "  ", False)[1].reason == "no_op"
