@@ -64,7 +64,7 @@ def _model_config(role: RoleModel) -> Any:
 def build_worker_state(spec: WorkerSpec) -> tuple[Any, Any]:
     """(client, respondent) for ``spec``, built once per process."""
     if spec not in _STATE:
-        from generators.llm import ResponseCache, build_client
+        from generators.llm import build_client
         from generators.respondent import LLMRespondent, SimRespondent
 
         client = build_client(

@@ -13,7 +13,7 @@ import asyncio
 import hashlib
 import time
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -197,7 +197,7 @@ def mean_metrics(outcomes: Sequence[ContextOutcome]) -> dict[str, float] | None:
     ok = [o.metrics for o in outcomes if o.metrics]
     if not ok:
         return None
-    return {name: float(np.nanmean([m[name] for m in ok])) for name in metrics.METRIC_NAMES}
+    return {name: float(value) for name, value in metrics.aggregate(ok)["mean"].items()}
 
 
 def tokens_per_persona(outcomes: Sequence[ContextOutcome], n: int) -> float:
@@ -207,14 +207,3 @@ def tokens_per_persona(outcomes: Sequence[ContextOutcome], n: int) -> float:
         return 0.0
     return float(sum(o.tokens for o in ran)) / (len(ran) * n)
 
-
-def outcome_to_json(outcome: ContextOutcome) -> Mapping[str, Any]:
-    """Plain form (positions as nested lists) for printing."""
-    return {
-        "context": outcome.context_id,
-        "metrics": outcome.metrics,
-        "positions": None if outcome.positions is None else outcome.positions.tolist(),
-        "error": outcome.error,
-        "missing": outcome.missing,
-        "tokens": outcome.tokens,
-    }
