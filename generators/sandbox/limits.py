@@ -1,20 +1,15 @@
-"""Resource limits, the network namespace and the clean environment of the sandbox.
+"""Limits of one sandbox call and the child's clean environment (parent side).
 
-Stdlib only: :func:`apply_rlimits` and :func:`enter_network_namespace` run inside the
-sandbox child at start-up (before numpy is imported and before any program code runs);
-:func:`build_env` runs in the parent.
+The child applies the limits itself (``inside/sandbox_confine.py``: rlimits, namespaces,
+Landlock, seccomp); it receives them as the JSON of :meth:`SandboxLimits.to_dict`.
 """
 
 from __future__ import annotations
 
+import math
 import os
-import resource
-import signal
 from dataclasses import asdict, dataclass
 from typing import Any, Mapping
-
-CLONE_NEWNET = 0x40000000
-CLONE_NEWUSER = 0x10000000
 
 ENV_ALLOW = ("PATH", "LANG", "LC_ALL", "PYTHONHASHSEED")
 """Parent variables copied into the child env (when set); nothing else is inherited."""
@@ -35,6 +30,13 @@ class SandboxLimits:
     ``max_output_bytes``: tail of the child's combined stdout/stderr that is kept.
     ``max_file_bytes``: largest file the child may write (RLIMIT_FSIZE).
     ``max_message_bytes``: largest protocol message the parent accepts from the child.
+    ``max_prompts_per_request``: prompts in one ``complete_many`` (more: the request is
+    refused with an error in the program). ``max_llm_prompts``: prompts in the whole call
+    (more: the call is stopped with a recorded error). ``max_prompt_chars``: characters of
+    one prompt. ``max_inflight_chars``: prompt characters being served at once (beyond
+    it the parent stops reading requests until some complete).
+    ``allow_weak_isolation``: run LLM-written programs even where the kernel lacks a
+    required isolation layer (``--weak-sandbox``; every output of such a run says so).
     """
 
     wall_timeout_s: float = 120.0
@@ -44,12 +46,19 @@ class SandboxLimits:
     max_output_bytes: int = 64_000
     max_file_bytes: int = 16_000_000
     max_message_bytes: int = 8_000_000
+    max_prompts_per_request: int = 512
+    max_llm_prompts: int = 20_000
+    max_prompt_chars: int = 200_000
+    max_inflight_chars: int = 8_000_000
+    allow_weak_isolation: bool = False
 
     def __post_init__(self) -> None:
-        if not self.wall_timeout_s > 0:
-            raise ValueError(f"SandboxLimits.wall_timeout_s must be > 0, got {self.wall_timeout_s}")
+        if not (isinstance(self.wall_timeout_s, (int, float)) and math.isfinite(self.wall_timeout_s)
+                and self.wall_timeout_s > 0):
+            raise ValueError(f"SandboxLimits.wall_timeout_s must be a finite number > 0, got {self.wall_timeout_s}")
         for name in ("cpu_time_s", "memory_mb", "max_processes", "max_output_bytes",
-                     "max_file_bytes", "max_message_bytes"):
+                     "max_file_bytes", "max_message_bytes", "max_prompts_per_request", "max_llm_prompts",
+                     "max_prompt_chars", "max_inflight_chars"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"SandboxLimits.{name} must be >= 1, got {getattr(self, name)}")
 
@@ -61,81 +70,17 @@ class SandboxLimits:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
 
-def build_env(*, workdir: str, project_root: str, parent_env: Mapping[str, str] | None = None) -> dict[str, str]:
+def build_env(*, workdir: str, parent_env: Mapping[str, str] | None = None) -> dict[str, str]:
     """The child's environment, built from an allow-list (never from a deny-list).
 
     Only ``PATH``, ``LANG``, ``LC_ALL`` and ``PYTHONHASHSEED`` are copied from
     ``parent_env`` (default ``os.environ``); ``HOME`` and ``TMPDIR`` are ``workdir``;
-    BLAS/OpenMP thread counts are 1; ``PYTHONPATH`` is ``project_root``. No API key,
-    token or provider variable can enter.
+    BLAS/OpenMP thread counts are 1. No API key, token, provider variable or project
+    path can enter.
     """
     source = os.environ if parent_env is None else parent_env
     env = {name: source[name] for name in ENV_ALLOW if name in source}
     env.setdefault("PATH", "/usr/bin:/bin")
     env.update({name: "1" for name in THREAD_VARS})
-    env.update(HOME=workdir, TMPDIR=workdir, PYTHONPATH=project_root, PYTHONDONTWRITEBYTECODE="1")
+    env.update(HOME=workdir, TMPDIR=workdir, PYTHONDONTWRITEBYTECODE="1")
     return env
-
-
-def _count_user_tasks(uid: int) -> int:
-    """Tasks (processes + threads) owned by ``uid``, read from /proc (0 if unreadable)."""
-    total = 0
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return 0
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            if os.stat(f"/proc/{entry}").st_uid != uid:
-                continue
-            total += len(os.listdir(f"/proc/{entry}/task"))
-        except OSError:
-            continue
-    return total
-
-
-def apply_rlimits(limits: SandboxLimits) -> str:
-    """Set RLIMIT_AS, CPU, NPROC, FSIZE and CORE=0 on the calling process; make a write
-    past RLIMIT_FSIZE fail with EFBIG instead of killing the process. Returns a summary.
-    """
-    memory = int(limits.memory_mb) * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    cpu = int(limits.cpu_time_s)
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (int(limits.max_file_bytes),) * 2)
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    uid = os.geteuid()
-    if uid == 0:
-        nproc = int(limits.max_processes)
-        nproc_note = "not binding for root"
-    else:
-        nproc = int(limits.max_processes) + _count_user_tasks(os.getuid())
-        nproc_note = f"user tasks + {limits.max_processes}"
-    resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
-    return (f"AS={limits.memory_mb}MB CPU={cpu}s NPROC={nproc} ({nproc_note}) "
-            f"FSIZE={limits.max_file_bytes}B CORE=0")
-
-
-def enter_network_namespace() -> str:
-    """Move the calling (single-threaded) process into a fresh, empty network namespace.
-
-    Tries ``unshare(CLONE_NEWNET)`` (needs CAP_SYS_ADMIN), then
-    ``unshare(CLONE_NEWUSER | CLONE_NEWNET)`` (unprivileged user namespaces). Returns
-    the layer that worked, or ``"unavailable: <reason>"``; never raises.
-    """
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.unshare(CLONE_NEWNET) == 0:
-            return "netns (CLONE_NEWNET)"
-        first = os.strerror(ctypes.get_errno())
-        if libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0:
-            return "netns (CLONE_NEWUSER|CLONE_NEWNET)"
-        second = os.strerror(ctypes.get_errno())
-        return f"unavailable: CLONE_NEWNET: {first}; CLONE_NEWUSER|CLONE_NEWNET: {second}"
-    except Exception as exc:  # noqa: BLE001 - report, never fail start-up
-        return f"unavailable: {type(exc).__name__}: {exc}"

@@ -1,13 +1,16 @@
 """Parent side of the sandbox: run a generator program on many jobs in one child process.
 
-:func:`run_generator_async` starts one child (``python -I -B child.py``) per call, in its
-own session / process group, with a clean allow-list environment, a fresh temporary
-working directory and rlimits; sends it the program and the jobs over a dedicated pipe;
-serves its ``llm`` requests concurrently by awaiting the caller's :class:`LLMHandler`;
-collects each job's result as it is streamed back; and on the wall timeout kills the
-whole process group (``killpg(SIGKILL)``) and reaps it. It never raises for anything the
-program does: every failure becomes a :class:`JobResult` with a one-line ``error`` and a
-``detail`` for the mutator.
+:func:`run_generator_async` starts one child (``python -I -S -B inside/sandbox_child.py``)
+per call, in its own session / process group, with a clean allow-list environment and a
+fresh temporary working directory; the child confines itself with kernel mechanisms
+before any program code runs (see :mod:`generators.sandbox.inside.sandbox_confine`). The
+parent sends the program and the jobs over a dedicated pipe, serves the program's ``llm``
+requests within caps (prompts per request, prompts per call, characters in flight),
+parses every message strictly (no NaN/Infinity, bounded sizes, one result per known
+job), and on the wall timeout kills the whole process group (``killpg(SIGKILL)``) and
+reaps it; a watchdog thread enforces the same deadline even if this event loop is
+starved. It never raises for anything the program does: every failure becomes a
+:class:`JobResult` with a one-line ``error`` and a ``detail`` for the mutator.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ import pwd
 import shutil
 import signal
 import sys
+import sysconfig
 import tempfile
+import threading
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,9 +36,11 @@ from generators.sandbox.errors import ProtocolError, cap_detail, one_line
 from generators.sandbox.limits import SandboxLimits, build_env
 from generators.sandbox.protocol import decode, encode
 
-PROJECT_ROOT = str(Path(__file__).resolve().parents[2])
-CHILD_PATH = str(Path(__file__).resolve().with_name("child.py"))
+CHILD_PATH = str(Path(__file__).resolve().parent / "inside" / "sandbox_child.py")
 MEMORY_SIGNALS = (signal.SIGKILL, signal.SIGSEGV, signal.SIGBUS)
+_WATCHDOG_GRACE_S = 2.0
+"""Seconds past the wall timeout after which the watchdog thread kills the group even if
+the event loop never got to it."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,13 +103,88 @@ def _deny_read_prefixes() -> list[str]:
     return sorted(p for p in out if p and p != "/")
 
 
+def _package_dir(name: str) -> str | None:
+    """The directory of an installed top-level package (without importing it)."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return None
+    if spec.submodule_search_locations:
+        return os.path.realpath(list(spec.submodule_search_locations)[0])
+    return os.path.realpath(spec.origin) if spec.origin else None
+
+
+def child_paths() -> dict[str, list[str]]:
+    """``site``: directories the child adds to ``sys.path`` (those holding numpy, scipy
+    and pyseccomp); ``read_only``: what Landlock leaves readable (the standard library and
+    the allowed packages with their bundled libraries), never the project or a home."""
+    site: list[str] = []
+    read_only = [os.path.realpath(p) for p in {sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"]}]
+    for name in ("numpy", "scipy", "pyseccomp"):
+        where = _package_dir(name)
+        if where is None:
+            continue
+        parent = os.path.dirname(where)
+        if parent not in site:
+            site.append(parent)
+        if name != "pyseccomp":
+            read_only.append(where)
+            libs = os.path.join(parent, f"{name}.libs")
+            if os.path.isdir(libs):
+                read_only.append(libs)
+    return {"site": site, "read_only": sorted(set(read_only))}
+
+
+_MESSAGE_KEYS: dict[str, set[str]] = {
+    "ready": {"t", "startup_s", "layers", "missing", "uid", "euid"},
+    "loaded": {"t"},
+    "load_error": {"t", "error", "detail"},
+    "llm": {"t", "id", "job", "prompts", "system", "temperature", "max_tokens"},
+    "result": {"t", "job", "personas", "error", "detail", "wall_s"},
+    "snapshot": {"t", "stacks"},
+    "done": {"t"},
+}
+"""The fields each child -> parent message may carry; anything else is a protocol error."""
+
+
+class _Watchdog:
+    """Kills a process group at a deadline from its own thread, whatever the event loop
+    is doing (the loop may be starved by a flood of requests; the deadline holds)."""
+
+    def __init__(self, pid: int, seconds: float) -> None:
+        self._timer = threading.Timer(max(0.0, seconds), self._kill, args=(pid,))
+        self._timer.daemon = True
+        self.fired = False
+        self._timer.start()
+
+    def _kill(self, pid: int) -> None:
+        self.fired = True
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+
 class _Session:
     """One child process running all jobs of one call."""
 
     def __init__(self, code: str, jobs: list[GenerationJob], llm: LLMHandler,
-                 limits: SandboxLimits, parallel: int, guard: bool) -> None:
+                 limits: SandboxLimits, parallel: int, guard: bool, trusted: bool = False) -> None:
         self.code, self.jobs, self.llm, self.limits = code, jobs, llm, limits
         self.parallel, self.guard = max(1, int(parallel)), guard
+        self.strict = not (trusted or limits.allow_weak_isolation)
+        self.prompts_requested = 0
+        self.inflight_chars = 0
+        self.inflight_changed = asyncio.Event()
+        self.seen: set[str] = set()
+        self.missing: list[str] = []
         self.results: dict[int, JobResult] = {}
         self.llm_calls = [0] * len(jobs)
         self.layers: dict[str, str] = {}
@@ -124,10 +206,12 @@ class _Session:
             self.transport.write(encode(message))
 
     def _isolation(self) -> tuple[str, ...]:
-        layers = ["process group (new session, killpg on timeout)", "env allow-list", "fresh tmp cwd"]
+        layers = ["process group (new session, killpg on timeout, watchdog thread)", "env allow-list", "fresh tmp cwd"]
         layers += [f"{k}: {v}" for k, v in sorted(self.layers.items())]
         if self.guard:
-            layers.append("audit guard")
+            layers.append("audit guard (friendly errors only)")
+        if self.missing:
+            layers.append("WEAK: missing " + ", ".join(self.missing))
         return tuple(layers)
 
     def _stdout_tail(self) -> str:
@@ -157,12 +241,10 @@ class _Session:
             if len(self.out_tail) > 2 * cap:
                 del self.out_tail[:-cap]
 
-    async def _serve_llm(self, message: dict[str, Any]) -> None:
+    async def _serve_llm(self, message: dict[str, Any], chars: int) -> None:
         request_id = message.get("id")
         try:
             prompts = message.get("prompts")
-            if not isinstance(prompts, list) or not all(isinstance(p, str) for p in prompts):
-                raise ProtocolError("llm request without a list of string prompts")
             system, temperature, max_tokens = message.get("system"), message.get("temperature"), message.get("max_tokens")
             if system is not None and not isinstance(system, str):
                 raise ProtocolError("llm request with a non-string system prompt")
@@ -181,7 +263,32 @@ class _Session:
             raise
         except Exception as exc:  # noqa: BLE001 - becomes LLMUnavailable in the program
             reply = {"t": "llm_reply", "id": request_id, "error": one_line(f"{type(exc).__name__}: {exc}", 500)}
+        finally:
+            self.inflight_chars -= chars
+            self.inflight_changed.set()
         self._send(reply)
+
+    def _check_llm_request(self, message: dict[str, Any]) -> tuple[int, str | None]:
+        """Validate an ``llm`` request against the caps. Returns (characters of its
+        prompts, refusal reason or None). Raises :class:`ProtocolError` when the
+        per-call prompt cap is exceeded (that ends the evaluation)."""
+        limits = self.limits
+        prompts = message.get("prompts")
+        if not isinstance(prompts, list) or not all(isinstance(p, str) for p in prompts):
+            raise ProtocolError("protocol: llm request without a list of string prompts")
+        self.prompts_requested += len(prompts)
+        if self.prompts_requested > limits.max_llm_prompts:
+            raise ProtocolError(f"llm: the program asked for more than {limits.max_llm_prompts} prompts in one "
+                                f"evaluation (the cap); it was stopped")
+        system = message.get("system")
+        chars = sum(len(p) for p in prompts) + (len(system) if isinstance(system, str) else 0)
+        if len(prompts) > limits.max_prompts_per_request:
+            return 0, (f"llm: {len(prompts)} prompts in one request exceeds the cap of "
+                       f"{limits.max_prompts_per_request}; split the request")
+        longest = max((len(p) for p in prompts), default=0)
+        if longest > limits.max_prompt_chars:
+            return 0, f"llm: a prompt of {longest} characters exceeds the cap of {limits.max_prompt_chars}"
+        return chars, None
 
     def _job_index(self, message: dict[str, Any]) -> int:
         index = message.get("job")
@@ -192,11 +299,26 @@ class _Session:
     def _handle(self, message: dict[str, Any]) -> str | None:
         """Process one message; returns "load_error" / "done" to end the loop."""
         kind = message["t"]
+        allowed = _MESSAGE_KEYS.get(kind)
+        if allowed is None:
+            raise ProtocolError(f"protocol: unknown message type {kind!r}")
+        extra = set(message) - allowed
+        if extra:
+            raise ProtocolError(f"protocol: unexpected field(s) {sorted(extra)} in a {kind!r} message")
+        if kind in ("ready", "loaded", "load_error", "done"):
+            if kind in self.seen:
+                raise ProtocolError(f"protocol: a second {kind!r} message")
+            self.seen.add(kind)
+        if kind != "ready" and "ready" not in self.seen:
+            raise ProtocolError(f"protocol: {kind!r} before 'ready'")
         if kind == "ready":
             self.startup_s = self._elapsed()
             layers = message.get("layers")
             if isinstance(layers, dict):
-                self.layers = {str(k): one_line(str(v), 200) for k, v in layers.items()}
+                self.layers = {str(k): one_line(str(v), 200) for k, v in list(layers.items())[:20]}
+            missing = message.get("missing")
+            if isinstance(missing, list):
+                self.missing = [one_line(str(m), 80) for m in missing[:20]]
         elif kind == "loaded":
             self.loaded = True
         elif kind == "load_error":
@@ -205,10 +327,16 @@ class _Session:
             self._fail_unfinished(error, cap_detail(str(detail)) if detail else None)
             return "load_error"
         elif kind == "llm":
+            if self.strict and self.missing:
+                raise ProtocolError("protocol: llm request from a sandbox that reported missing isolation layers")
             index = self._job_index(message)
-            prompts = message.get("prompts")
-            self.llm_calls[index] += len(prompts) if isinstance(prompts, list) else 0
-            task = asyncio.get_running_loop().create_task(self._serve_llm(message))
+            chars, refusal = self._check_llm_request(message)
+            if refusal is not None:
+                self._send({"t": "llm_reply", "id": message.get("id"), "error": refusal})
+                return None
+            self.llm_calls[index] += len(message["prompts"])
+            self.inflight_chars += chars
+            task = asyncio.get_running_loop().create_task(self._serve_llm(message, chars))
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
         elif kind == "result":
@@ -217,6 +345,9 @@ class _Session:
                 raise ProtocolError(f"protocol: second result for job {index}")
             wall = message.get("wall_s")
             wall = float(wall) if isinstance(wall, (int, float)) and not isinstance(wall, bool) else self._elapsed()
+            wall = min(max(wall, 0.0), self._elapsed())
+            if self.strict and self.missing:
+                raise ProtocolError("protocol: a result from a sandbox that reported missing isolation layers")
             error = message.get("error")
             if error is not None:
                 detail = message.get("detail")
@@ -234,8 +365,6 @@ class _Session:
                 self.stacks = {str(k): cap_detail(str(v)) for k, v in stacks.items()}
         elif kind == "done":
             return "done"
-        else:
-            raise ProtocolError(f"protocol: unknown message type {kind!r}")
         return None
 
     async def _snapshot_later(self, when: float) -> None:
@@ -251,6 +380,7 @@ class _Session:
         workdir = os.path.realpath(tempfile.mkdtemp(prefix="persona-sandbox-"))
         own_fds: list[int] = []
         capture: asyncio.Task[None] | None = None
+        watchdog: _Watchdog | None = None
         try:
             start = encode({
                 "t": "start", "code": self.code, "parallel": self.parallel, "workdir": workdir,
@@ -262,13 +392,14 @@ class _Session:
             own_fds += [c2p_r, c2p_w]
             p2c_r, p2c_w = os.pipe()
             own_fds += [p2c_r, p2c_w]
-            cmd = [sys.executable, "-I", "-B", CHILD_PATH, "--project-root", PROJECT_ROOT,
-                   "--in-fd", str(p2c_r), "--out-fd", str(c2p_w), "--limits", json.dumps(limits.to_dict())]
+            cmd = [sys.executable, "-I", "-S", "-B", CHILD_PATH, "--in-fd", str(p2c_r), "--out-fd", str(c2p_w),
+                   "--workdir", workdir, "--paths", json.dumps(child_paths()),
+                   "--limits", json.dumps(limits.to_dict()), "--strict", "1" if self.strict else "0"]
             self.proc = await asyncio.create_subprocess_exec(
                 *cmd, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT, cwd=workdir,
-                env=build_env(workdir=workdir, project_root=PROJECT_ROOT),
+                stderr=asyncio.subprocess.STDOUT, cwd=workdir, env=build_env(workdir=workdir),
                 pass_fds=(p2c_r, c2p_w), start_new_session=True, close_fds=True)
+            watchdog = _Watchdog(self.proc.pid, float(limits.wall_timeout_s) + _WATCHDOG_GRACE_S)
             for fd in (p2c_r, c2p_w):
                 os.close(fd)
                 own_fds.remove(fd)
@@ -287,6 +418,8 @@ class _Session:
             await self._finish(end, capture)
         finally:
             self._kill_group()
+            if watchdog is not None:
+                watchdog.cancel()
             for task in list(self.tasks):
                 task.cancel()
             if self.proc is not None:
@@ -318,6 +451,13 @@ class _Session:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return ("timeout", "")
+            if self.inflight_chars > self.limits.max_inflight_chars:  # backpressure: stop reading
+                self.inflight_changed.clear()
+                try:
+                    await asyncio.wait_for(self.inflight_changed.wait(), remaining)
+                except asyncio.TimeoutError:
+                    return ("timeout", "")
+                continue
             try:
                 line = await asyncio.wait_for(reader.readline(), remaining)
             except asyncio.TimeoutError:
@@ -397,7 +537,7 @@ class _Session:
 
 
 async def _run_sandbox(code: str, jobs: Sequence[GenerationJob], *, llm: LLMHandler, limits: SandboxLimits,
-                       parallel: int, guard: bool = True) -> tuple[list[JobResult], _Session | None]:
+                       parallel: int, guard: bool = True, trusted: bool = False) -> tuple[list[JobResult], _Session | None]:
     jobs = list(jobs)
     session: _Session | None = None
     try:
@@ -405,7 +545,7 @@ async def _run_sandbox(code: str, jobs: Sequence[GenerationJob], *, llm: LLMHand
             raise TypeError(f"code must be str, got {type(code).__name__}")
         if not jobs:
             return [], None
-        session = _Session(code, jobs, llm, limits, parallel, guard)
+        session = _Session(code, jobs, llm, limits, parallel, guard, trusted)
         return await session.run(), session
     except asyncio.CancelledError:
         raise
@@ -416,23 +556,26 @@ async def _run_sandbox(code: str, jobs: Sequence[GenerationJob], *, llm: LLMHand
 
 
 async def run_generator_async(code: str, jobs: Sequence[GenerationJob], *, llm: LLMHandler,
-                              limits: SandboxLimits = SandboxLimits(), parallel: int = 4) -> list[JobResult]:
+                              limits: SandboxLimits = SandboxLimits(), parallel: int = 4,
+                              trusted: bool = False) -> list[JobResult]:
     """Run the program ``code`` on ``jobs`` in one sandboxed child process.
 
     Jobs run on up to ``parallel`` threads in the child; their ``llm`` calls are served
     here by awaiting ``llm`` concurrently. Returns one :class:`JobResult` per job, in job
     order; never raises for anything the program does (failures are in ``error``).
-    ``limits.wall_timeout_s`` bounds the whole call.
+    ``limits.wall_timeout_s`` bounds the whole call. Where the kernel lacks an isolation
+    layer, the program is refused (a ``sandbox: kernel isolation incomplete`` error on
+    every job) unless ``trusted`` (a shipped seed) or ``limits.allow_weak_isolation``.
     """
-    results, _ = await _run_sandbox(code, jobs, llm=llm, limits=limits, parallel=parallel)
+    results, _ = await _run_sandbox(code, jobs, llm=llm, limits=limits, parallel=parallel, trusted=trusted)
     return results
 
 
 def run_generator(code: str, jobs: Sequence[GenerationJob], *, llm: LLMHandler,
-                  limits: SandboxLimits = SandboxLimits(), parallel: int = 4) -> list[JobResult]:
+                  limits: SandboxLimits = SandboxLimits(), parallel: int = 4, trusted: bool = False) -> list[JobResult]:
     """Synchronous wrapper of :func:`run_generator_async` (its own event loop; from inside
     a running loop it runs in a helper thread)."""
-    coro_args = dict(llm=llm, limits=limits, parallel=parallel)
+    coro_args = dict(llm=llm, limits=limits, parallel=parallel, trusted=trusted)
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -468,5 +611,6 @@ def isolation_report(*, refresh: bool = False) -> dict[str, Any]:
                 "startup_s": session.startup_s if session is not None else None}
 
     report = concurrent.futures.ThreadPoolExecutor(max_workers=1).submit(lambda: asyncio.run(probe())).result()
+    report["missing"] = [line.split("missing ", 1)[1] for line in report["layers"] if line.startswith("WEAK: missing ")]
     _isolation_cache = report
     return report

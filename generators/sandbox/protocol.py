@@ -35,13 +35,17 @@ def encode(message: dict[str, Any]) -> bytes:
     return json.dumps(message, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode() + b"\n"
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed")
+
+
 def decode(line: bytes, *, max_bytes: int) -> dict[str, Any]:
-    """Parse one line; raise :class:`ProtocolError` if too long, not JSON, or not a
-    typed object."""
+    """Parse one line strictly; raise :class:`ProtocolError` if too long, not JSON, holding
+    NaN/Infinity, or not a typed object."""
     if len(line) > max_bytes:
         raise ProtocolError(f"protocol: message of {len(line)} bytes exceeds the {max_bytes}-byte cap")
     try:
-        message = json.loads(line)
+        message = json.loads(line, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProtocolError(f"protocol: malformed message from the sandbox ({exc})") from None
     if not isinstance(message, dict) or not isinstance(message.get("t"), str):

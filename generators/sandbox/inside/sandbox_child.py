@@ -1,18 +1,22 @@
 """Sandbox child: the process that loads a generator program and runs its jobs.
 
 Started by :mod:`generators.sandbox.parent` as
-``python -I -B <this file> --project-root R --in-fd A --out-fd B --limits JSON``
-(also runnable as ``python -m generators.sandbox.child`` with ``PYTHONPATH`` set).
-Start-up order, before any program code runs:
+``python -I -S -B <this file> --in-fd A --out-fd B --workdir W --paths JSON --limits JSON
+--strict 0|1``. Its ``sys.path`` is this directory, the standard library and the
+site-packages holding numpy/scipy/pyseccomp; nothing of the project is importable or
+readable. Start-up order, before any program code runs:
 
-1. enter a fresh network namespace (if the kernel allows it), set rlimits;
-2. import numpy and :mod:`generators.runtime`; start the pipe reader; send ``ready``;
-3. receive ``start`` (program text + jobs), install the audit guard, compile and exec
-   the program once, then run the jobs on up to ``parallel`` threads, streaming each
-   result as soon as it is known; send ``done`` and exit.
+1. namespaces and the relay fork (:func:`sandbox_confine.enter_namespaces`), rlimits;
+2. read the ``start`` message (program text + jobs) from the pipe; import the modules the
+   program may use (:mod:`sandbox_imports`);
+3. confine: unprivileged uid, Landlock, seccomp (:mod:`sandbox_confine`); a strict
+   sandbox that lacks a layer refuses to run the program;
+4. start the pipe reader, send ``ready`` with the layers, install the friendly audit
+   guard, compile and exec the program once, run the jobs on up to ``parallel`` threads,
+   streaming each result as soon as it is known; send ``done`` and exit.
 
 The program's stdout/stderr are the child's own (captured by the parent); the protocol
-uses two dedicated pipe fds. Stdlib + numpy only.
+uses two dedicated pipe fds.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ def _parse_args(argv: list[str]) -> dict[str, str]:
         if not key.startswith("--"):
             raise SystemExit(f"sandbox child: unexpected argument {key!r}")
         out[key[2:]] = next(it)
-    for need in ("project-root", "in-fd", "out-fd", "limits"):
+    for need in ("in-fd", "out-fd", "limits", "workdir", "paths", "strict"):
         if need not in out:
             raise SystemExit(f"sandbox child: missing --{need}")
     return out
@@ -45,16 +49,15 @@ class Channel:
     """Child side of the pipe pair: a locked writer and a reader thread that routes
     replies to waiting LLM calls."""
 
-    def __init__(self, in_fd: int, out_fd: int, max_message_bytes: int) -> None:
+    def __init__(self, in_fd: int, out_fd: int, max_message_bytes: int, pending_input: bytes = b"") -> None:
         self._in, self._out = in_fd, out_fd
+        self._buffer = bytearray(pending_input)
         self.max_message_bytes = max_message_bytes
         self._write_lock = threading.Lock()
         self._pending: dict[int, list[Any]] = {}
         self._pending_lock = threading.Lock()
         self._next_id = 0
         self._closed = False
-        self._start_event = threading.Event()
-        self.start_message: dict[str, Any] | None = None
         self.on_snapshot: Callable[[], dict[str, str]] | None = None
 
     def send(self, message: dict[str, Any]) -> None:
@@ -71,12 +74,8 @@ class Channel:
     def start_reader(self) -> None:
         threading.Thread(target=self._read_loop, name="sandbox-reader", daemon=True).start()
 
-    def wait_start(self) -> dict[str, Any] | None:
-        self._start_event.wait()
-        return self.start_message
-
     def llm_request(self, job: int, payload: dict[str, Any]) -> list[str]:
-        from generators.sandbox.errors import LLMUnavailable
+        from sandbox_runtime import LLMUnavailable
 
         event = threading.Event()
         slot: list[Any] = [event, None]
@@ -104,13 +103,9 @@ class Channel:
         return list(reply["texts"])
 
     def _read_loop(self) -> None:
-        buffer = bytearray()
+        buffer = self._buffer
         try:
             while True:
-                chunk = os.read(self._in, 1 << 16)
-                if not chunk:
-                    break
-                buffer += chunk
                 while True:
                     cut = buffer.find(b"\n")
                     if cut < 0:
@@ -119,6 +114,10 @@ class Channel:
                     del buffer[: cut + 1]
                     if line.strip():
                         self._dispatch(json.loads(line))
+                chunk = os.read(self._in, 1 << 16)
+                if not chunk:
+                    break
+                buffer += chunk
         except Exception:  # noqa: BLE001 - the parent is trusted; treat garbage as EOF
             pass
         with self._pending_lock:
@@ -127,7 +126,6 @@ class Channel:
         for slot in pending.values():
             slot[1] = {"error": "the connection to the parent is closed"}
             slot[0].set()
-        self._start_event.set()
         os._exit(70)  # the parent is gone (it only closes the pipe after killing us)
 
     def _dispatch(self, message: dict[str, Any]) -> None:
@@ -138,9 +136,6 @@ class Channel:
             if slot is not None:
                 slot[1] = message
                 slot[0].set()
-        elif kind == "start":
-            self.start_message = message
-            self._start_event.set()
         elif kind == "snapshot" and self.on_snapshot is not None:
             try:
                 self.send({"t": "snapshot", "stacks": self.on_snapshot()})
@@ -217,19 +212,19 @@ def _to_json(personas: list[dict[str, Any]], np: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _run(channel: Channel, start: dict[str, Any], limits: Any, np: Any) -> None:  # noqa: C901
+def _run(channel: Channel, start: dict[str, Any], limits: Any, np: Any, workdir: str) -> None:  # noqa: C901
     import types
     import traceback
     from concurrent.futures import ThreadPoolExecutor
 
-    from generators.runtime import ContextView, GeneratorOutputError, validate_personas
-    from generators.sandbox.errors import (PROGRAM_FILENAME, format_program_exception,
-                                           format_stack_snapshot, format_syntax_error, one_line)
-    from generators.sandbox.guard import install_guard
+    from sandbox_errors import (PROGRAM_FILENAME, format_program_exception, format_stack_snapshot,
+                                format_syntax_error, one_line)
+    from sandbox_guard import install_guard
+    from sandbox_runtime import ContextView, GeneratorOutputError, validate_personas
 
     code = str(start["code"])
     lines = code.splitlines()
-    memory_msg = f"generate() exceeded the {limits.memory_mb} MB memory limit"
+    memory_msg = f"generate() exceeded the {limits['memory_mb']} MB memory limit"
     active: dict[int, str] = {}
 
     def snapshot() -> dict[str, str]:
@@ -244,7 +239,7 @@ def _run(channel: Channel, start: dict[str, Any], limits: Any, np: Any) -> None:
     channel.on_snapshot = snapshot
     if start.get("guard", True):
         allow = [p for p in sys.path if p] + [sys.prefix, sys.base_prefix, sys.exec_prefix]
-        install_guard(workdir=str(start["workdir"]), deny_read=list(start.get("deny_read", [])), allow_read=allow)
+        install_guard(workdir=workdir, deny_read=list(start.get("deny_read", [])), allow_read=allow)
 
     def load_error(error: str, detail: str) -> None:
         channel.send({"t": "load_error", "error": error, "detail": detail})
@@ -265,7 +260,7 @@ def _run(channel: Channel, start: dict[str, Any], limits: Any, np: Any) -> None:
         exec(compiled, module.__dict__)
     except MemoryError as exc:
         _, detail = format_program_exception(exc, lines)
-        load_error(f"MemoryError: loading the program exceeded the {limits.memory_mb} MB memory limit", detail)
+        load_error(f"MemoryError: loading the program exceeded the {limits['memory_mb']} MB memory limit", detail)
         return
     except BaseException as exc:  # noqa: BLE001 - hostile code may raise anything
         load_error(*format_program_exception(exc, lines, context=" (loading the program)"))
@@ -328,49 +323,105 @@ def _run(channel: Channel, start: dict[str, Any], limits: Any, np: Any) -> None:
             future.result()
 
 
-def _neuter_subprocess() -> None:
-    """Import ``subprocess`` now (libraries such as scipy import it at module level) and
-    replace ``_posixsubprocess.fork_exec``, which raises no audit event, with a refusal.
-    Loading a fresh copy of ``_posixsubprocess`` is refused by the guard's import rule."""
-    import subprocess  # noqa: F401
-    import _posixsubprocess
-
-    def fork_exec(*_args: Any, **_kwargs: Any) -> Any:
-        raise PermissionError("sandbox: creating or signalling processes is not allowed (_posixsubprocess.fork_exec)")
-
-    _posixsubprocess.fork_exec = fork_exec  # type: ignore[attr-defined]
+def _read_start(in_fd: int, max_bytes: int) -> tuple[dict[str, Any] | None, bytes]:
+    """Read the parent's first message (``start``) synchronously, before any thread
+    exists. Returns it (None if the pipe closed or the message is not a start) and the
+    bytes already read past it."""
+    buffer = bytearray()
+    while b"\n" not in buffer:
+        chunk = os.read(in_fd, 1 << 16)
+        if not chunk or len(buffer) > max_bytes:
+            return None, b""
+        buffer += chunk
+    line, _, rest = bytes(buffer).partition(b"\n")
+    try:
+        message = json.loads(line)
+    except ValueError:
+        return None, b""
+    if not isinstance(message, dict) or message.get("t") != "start":
+        return None, b""
+    return message, rest
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns only on set-up failure (normally exits with ``os._exit``)."""
     args = _parse_args(list(sys.argv[1:] if argv is None else argv))
-    root = args["project-root"]
-    if root not in sys.path:
-        sys.path.insert(0, root)
-    from generators.sandbox.limits import SandboxLimits, apply_rlimits, enter_network_namespace
+    in_fd, out_fd = int(args["in-fd"]), int(args["out-fd"])
+    workdir, strict = args["workdir"], args["strict"] == "1"
+    paths = json.loads(args["paths"])
+    sys.path[:] = [os.path.dirname(os.path.abspath(__file__))] + [p for p in sys.path if p] + list(paths["site"])
+    limits = json.loads(args["limits"])
 
-    limits = SandboxLimits.from_dict(json.loads(args["limits"]))
-    layers = {"network": enter_network_namespace(), "rlimits": apply_rlimits(limits)}
+    import sandbox_confine as confine
+
+    was_root = os.geteuid() == 0
+    layers = confine.enter_namespaces(close_in_relay=(in_fd, out_fd))
+    relay_pid = int(layers.pop("relay", os.getpid()))
+    confine.die_with_parent()
+    layers["rlimits"] = confine.apply_rlimits(limits)
+    start, rest = _read_start(in_fd, int(limits["max_message_bytes"]))
+    if start is None:
+        os._exit(3)
+
+    import sandbox_imports
+    import sandbox_runtime  # noqa: F401 - the program may import it
+    import sandbox_errors  # noqa: F401
+    import sandbox_guard  # noqa: F401
+    import pathlib  # noqa: F401 - used by the guard
+    import traceback  # noqa: F401 - used after confinement
+    import types  # noqa: F401
+    from concurrent.futures import ThreadPoolExecutor  # noqa: F401
+
+    preload_failures = sandbox_imports.preload(sandbox_imports.named_imports(str(start.get("code", ""))))
     import numpy as np
 
-    import generators.runtime  # noqa: F401 - load before the guard
-
-    _neuter_subprocess()
+    layers["imports"] = "preloaded; any other import is refused"
+    read_only = list(paths["read_only"])
+    try:
+        import pyseccomp  # noqa: F401 - import (and its libc lookup) before confinement
+    except Exception as exc:  # noqa: BLE001
+        layers["seccomp"] = f"unavailable: pyseccomp: {type(exc).__name__}: {exc}"
+    if not confine.single_threaded():
+        layers["landlock"] = "unavailable: the process already had several threads"
+    else:
+        try:
+            layers["uid"] = confine.drop_privileges(workdir, relay_pid)
+        except OSError as exc:
+            layers["uid"] = f"unavailable: {exc}"
+        confine.die_with_parent()
+        try:
+            layers["landlock"] = confine.apply_landlock(workdir=workdir, read_only=read_only)
+        except OSError as exc:
+            layers["landlock"] = f"unavailable: {exc}"
+    if "seccomp" not in layers:
+        try:
+            layers["seccomp"] = confine.apply_seccomp()
+        except Exception as exc:  # noqa: BLE001
+            layers["seccomp"] = f"unavailable: {type(exc).__name__}: {exc}"
+    sandbox_imports.install_policy()
+    missing = confine.missing_layers(layers, root=was_root)
 
     for stream in (sys.stdout, sys.stderr):  # the tail must survive a kill
         try:
             stream.reconfigure(line_buffering=True)
         except (AttributeError, ValueError):
             pass
-    channel = Channel(int(args["in-fd"]), int(args["out-fd"]), int(limits.max_message_bytes))
+    channel = Channel(in_fd, out_fd, int(limits["max_message_bytes"]), pending_input=rest)
     channel.start_reader()
-    channel.send({"t": "ready", "startup_s": time.perf_counter() - _T0, "layers": layers,
+    channel.send({"t": "ready", "startup_s": time.perf_counter() - _T0, "layers": layers, "missing": missing,
                   "uid": os.getuid(), "euid": os.geteuid()})
-    start = channel.wait_start()
-    if start is None:
-        os._exit(3)
+    if missing and strict:
+        channel.send({"t": "load_error",
+                      "error": "sandbox: kernel isolation incomplete (" + "; ".join(f"{m}: {layers.get(m, 'absent')}" for m in missing)
+                      + "); LLM-written programs are not evaluated here without --weak-sandbox",
+                      "detail": "The kernel lacks an isolation layer the sandbox requires."})
+        os._exit(0)
+    if preload_failures:
+        channel.send({"t": "load_error", "error": "ImportError (loading the program): " + preload_failures[0],
+                      "detail": "\n".join(preload_failures)})
+        os._exit(0)
     try:
-        _run(channel, start, limits, np)
+        _run(channel, start, limits, np, workdir)
         channel.send({"t": "done"})
     except BaseException as exc:  # noqa: BLE001 - report, then exit
         try:

@@ -1,4 +1,11 @@
-"""In-child audit hook that refuses dangerous operations (defence in depth).
+"""In-child audit hook that turns refused actions into friendly one-line errors.
+
+It is **not** what keeps a program in: the kernel does that (PID/network namespaces,
+Landlock, seccomp, an unprivileged uid; see :mod:`sandbox_confine`). A program can switch
+this hook off (PEP 578 hooks live in the same process); the hostile test suite runs a
+second time without it and must still hold. What it adds is a readable message
+("sandbox: writing outside the working directory is not allowed") where the kernel would
+only say ``EPERM``/``EACCES``.
 
 :func:`install_guard` is called in the sandbox child after numpy is imported and before
 the program text is compiled. It adds a ``sys.addaudithook`` hook (which cannot be

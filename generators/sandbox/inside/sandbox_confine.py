@@ -1,0 +1,208 @@
+"""Kernel isolation of the sandbox child, applied before any program code runs.
+
+Stdlib + ctypes (+ ``pyseccomp``, imported here before the filter is loaded). The order,
+in :func:`enter_namespaces` then :func:`confine`:
+
+1. **namespaces**: ``unshare`` a new PID, network, IPC and UTS namespace (plus a user
+   namespace when not root), then ``fork``: the child is PID 1 of its namespace, so every
+   thread or process it could start dies with it; the original process stays outside as
+   a *relay* that only waits and mirrors the child's exit status to the parent;
+2. **rlimits**: address space, CPU, tasks, file size, no core dumps;
+3. **an unprivileged uid/gid** (when root): a uid of its own per sandbox
+   (``UID_BASE + relay pid``), no supplementary groups; the working directory is given
+   to it first;
+4. **Landlock**: read-write beneath the working directory, read-only beneath the
+   standard library and the allowed packages, ``/dev/null``; nothing else (not the
+   project, the archive, ``/proc``, ``$HOME``); TCP bind/connect denied (ABI >= 4);
+   signals and abstract unix sockets scoped to the sandbox (ABI >= 6);
+5. **seccomp**: no process creation but threads, no exec, no sockets, no ptrace or
+   cross-process memory, no signals to other processes, no session/group changes, no
+   namespace, mount, bpf, perf, keyring, io_uring or module calls.
+
+Every step reports a one-line layer description; :func:`missing_layers` names what a
+strict sandbox lacks.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import resource
+import signal
+from typing import Any, Iterable
+
+CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER = 0x04000000, 0x08000000, 0x10000000
+CLONE_NEWPID, CLONE_NEWNET, CLONE_THREAD = 0x20000000, 0x40000000, 0x00010000
+PR_SET_PDEATHSIG = 1
+TIOCSTI = 0x5412
+UID_BASE = 3_000_000_000
+"""Sandbox uids are ``UID_BASE + relay pid``: unused by real accounts and distinct per
+live sandbox, so the task limit and any same-uid rule never couple two evaluations."""
+
+REQUIRED_LAYERS = ("pid namespace", "network namespace", "landlock", "seccomp")
+
+DENIED_SYSCALLS = (
+    "fork", "vfork", "execve", "execveat",
+    "socket", "socketpair", "connect", "bind", "listen", "accept", "accept4",
+    "ptrace", "process_vm_readv", "process_vm_writev", "process_madvise",
+    "pidfd_open", "pidfd_send_signal", "pidfd_getfd", "tkill",
+    "setsid", "setpgid", "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid",
+    "setgroups", "setfsuid", "setfsgid",
+    "mount", "umount2", "pivot_root", "chroot", "unshare", "setns", "open_tree", "move_mount",
+    "fsopen", "fsmount", "fsconfig", "fspick", "mount_setattr",
+    "bpf", "perf_event_open", "keyctl", "add_key", "request_key",
+    "io_uring_setup", "io_uring_enter", "io_uring_register", "userfaultfd",
+    "open_by_handle_at", "name_to_handle_at", "init_module", "finit_module", "delete_module",
+    "kexec_load", "kexec_file_load", "reboot", "swapon", "swapoff", "acct", "quotactl",
+    "syslog", "fanotify_init", "mknod", "mknodat", "personality",
+)
+"""System calls refused with EPERM outright (``clone`` without CLONE_THREAD, ``clone3``,
+signals to other processes and TIOCSTI are refused by argument rules)."""
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _errno_text() -> str:
+    return os.strerror(ctypes.get_errno())
+
+
+def enter_namespaces(close_in_relay: Iterable[int]) -> dict[str, str]:
+    """Unshare PID/net/IPC/UTS namespaces and fork. Returns (in the child only) the layer
+    descriptions. The original process becomes the relay: it closes ``close_in_relay``
+    (the protocol fds), waits for the child and exits with its status (re-raising the
+    signal that killed it, so the parent can tell a memory or CPU kill). Never raises."""
+    layers: dict[str, str] = {}
+    flags = CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
+    if os.geteuid() != 0:
+        flags |= CLONE_NEWUSER
+    if _libc.unshare(flags) != 0:
+        reason = _errno_text()
+        if _libc.unshare(CLONE_NEWNET) == 0 or _libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0:
+            layers["network namespace"] = "new, empty"
+        layers["pid namespace"] = f"unavailable: unshare: {reason}"
+        return layers
+    relay_pid = os.getpid()
+    pid = os.fork()
+    if pid == 0:
+        layers["pid namespace"] = f"pid {os.getpid()} (init of its own namespace)"
+        layers["network namespace"] = "new, empty (no interfaces up)"
+        layers["relay"] = str(relay_pid)
+        return layers
+    _relay(pid, close_in_relay)
+    raise AssertionError("unreachable")
+
+
+def _relay(pid: int, close_fds: Iterable[int]) -> None:
+    for fd in close_fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            break
+        except ChildProcessError:
+            os._exit(0)
+        except InterruptedError:
+            continue
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        try:
+            signal.signal(sig, signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass
+        os.kill(os.getpid(), sig)
+        os._exit(128 + sig)
+    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
+
+
+def die_with_parent() -> None:
+    """SIGKILL this process when the relay dies (cleared by uid changes: call again)."""
+    _libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+
+
+def apply_rlimits(limits: dict[str, Any]) -> str:
+    """RLIMIT_AS, CPU, NPROC, FSIZE and CORE=0 from the parent's limits dict; a write past
+    RLIMIT_FSIZE fails with EFBIG instead of killing the process. Returns a summary."""
+    memory = int(limits["memory_mb"]) * 1024 * 1024
+    cpu = int(limits["cpu_time_s"])
+    nproc = int(limits["max_processes"])
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (int(limits["max_file_bytes"]),) * 2)
+    resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    return f"AS={limits['memory_mb']}MB CPU={cpu}s NPROC={nproc} FSIZE={limits['max_file_bytes']}B CORE=0"
+
+
+def drop_privileges(workdir: str, relay_pid: int) -> str:
+    """When root: give ``workdir`` to a fresh uid/gid and become it (no groups). Returns
+    the layer description; as a non-root user there is nothing to drop."""
+    if os.geteuid() != 0:
+        return f"uid {os.geteuid()} (not root: unchanged)"
+    uid = UID_BASE + int(relay_pid)
+    os.chown(workdir, uid, uid)
+    os.chmod(workdir, 0o700)
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    if os.getuid() != uid or os.geteuid() != uid or os.getegid() != uid:
+        raise OSError(errno.EPERM, "setresuid did not take effect")
+    return f"uid/gid {uid} (unprivileged, no groups)"
+
+
+def apply_landlock(*, workdir: str, read_only: Iterable[str]) -> str:
+    """Enforce the filesystem rules described in the module docstring."""
+    import sandbox_landlock as ll
+
+    ruleset = ll.Ruleset.create()
+    ruleset.allow(workdir, ll.FS_BY_ABI.get(ruleset.abi, ll.FS_BY_ABI[5]))
+    ruleset.allow("/dev/null", ll.READ_FILE | ll.WRITE_FILE)
+    for path in sorted(set(read_only)):
+        ruleset.allow(path, ll.READ_ONLY_DIR)
+    return ruleset.restrict_self()
+
+
+def apply_seccomp() -> str:
+    """Load the seccomp filter (default allow; the refusals listed above return EPERM,
+    ``clone3`` ENOSYS so that glibc falls back to ``clone``). Returns the layer line."""
+    import pyseccomp as sc
+
+    me = os.getpid()
+    eperm = sc.ERRNO(errno.EPERM)
+    filt = sc.SyscallFilter(sc.ALLOW)
+    skipped = []
+    for name in DENIED_SYSCALLS:
+        try:
+            filt.add_rule(eperm, name)
+        except (OSError, ValueError, RuntimeError):
+            skipped.append(name)
+    filt.add_rule(eperm, "clone", sc.Arg(0, sc.MASKED_EQ, CLONE_THREAD, 0))
+    filt.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")
+    for name in ("kill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo"):
+        filt.add_rule(eperm, name, sc.Arg(0, sc.NE, me))
+    filt.add_rule(eperm, "ioctl", sc.Arg(1, sc.EQ, TIOCSTI))
+    filt.load()
+    note = f" (unknown to libseccomp: {', '.join(skipped)})" if skipped else ""
+    return f"{len(DENIED_SYSCALLS) - len(skipped) + 6} rules, threads only, no exec/sockets/ptrace{note}"
+
+
+def single_threaded() -> bool:
+    """True if the calling process has exactly one thread (Landlock restricts only the
+    calling thread and its future children, so it must be applied before any thread)."""
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:
+        return False
+
+
+def missing_layers(layers: dict[str, str], *, root: bool) -> list[str]:
+    """The required layers that are absent or unavailable (``uid`` too when root)."""
+    need = list(REQUIRED_LAYERS) + (["uid"] if root else [])
+    return [name for name in need if not layers.get(name) or layers[name].startswith("unavailable")]
