@@ -276,19 +276,22 @@ class _Session:
         prompts = message.get("prompts")
         if not isinstance(prompts, list) or not all(isinstance(p, str) for p in prompts):
             raise ProtocolError("protocol: llm request without a list of string prompts")
-        self.prompts_requested += len(prompts)
+        refusal = None
+        if len(prompts) > limits.max_prompts_per_request:
+            refusal = (f"llm: {len(prompts)} prompts in one request exceeds the cap of "
+                       f"{limits.max_prompts_per_request}; split the request")
+        elif max((len(p) for p in prompts), default=0) > limits.max_prompt_chars:
+            longest = max(len(p) for p in prompts)
+            refusal = f"llm: a prompt of {longest} characters exceeds the cap of {limits.max_prompt_chars}"
+        # a refused request counts as one prompt, so a loop of refusals also ends at the cap
+        self.prompts_requested += 1 if refusal else len(prompts)
         if self.prompts_requested > limits.max_llm_prompts:
             raise ProtocolError(f"llm: the program asked for more than {limits.max_llm_prompts} prompts in one "
                                 f"evaluation (the cap); it was stopped")
+        if refusal:
+            return 0, refusal
         system = message.get("system")
-        chars = sum(len(p) for p in prompts) + (len(system) if isinstance(system, str) else 0)
-        if len(prompts) > limits.max_prompts_per_request:
-            return 0, (f"llm: {len(prompts)} prompts in one request exceeds the cap of "
-                       f"{limits.max_prompts_per_request}; split the request")
-        longest = max((len(p) for p in prompts), default=0)
-        if longest > limits.max_prompt_chars:
-            return 0, f"llm: a prompt of {longest} characters exceeds the cap of {limits.max_prompt_chars}"
-        return chars, None
+        return sum(len(p) for p in prompts) + (len(system) if isinstance(system, str) else 0), None
 
     def _job_index(self, message: dict[str, Any]) -> int:
         index = message.get("job")

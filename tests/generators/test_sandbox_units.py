@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from generators.sandbox.errors import (DETAIL_CAP, PROGRAM_FILENAME, ProtocolError, format_program_exception,
                                        format_syntax_error, one_line)
-from generators.sandbox.guard import _make_hook
+from generators.sandbox.inside.sandbox_guard import _make_hook
 from generators.sandbox.limits import SandboxLimits, build_env
 from generators.sandbox.protocol import decode, encode
 
@@ -23,11 +23,11 @@ names = st.text(alphabet=string.ascii_uppercase + "_", min_size=1, max_size=20)
 @given(st.dictionaries(names, st.text(max_size=10), max_size=30), st.sampled_from(SECRET_WORDS + PROVIDERS), names)
 def test_build_env_never_passes_a_secret_or_provider_variable(extra, word, suffix):
     parent = {**extra, f"{word}{suffix}": "leak", f"{suffix}{word}": "leak", "PATH": "/usr/bin", "LANG": "C"}
-    env = build_env(workdir="/tmp/w", project_root="/proj", parent_env=parent)
+    env = build_env(workdir="/tmp/w", parent_env=parent)
     assert "leak" not in env.values()
     assert set(env) <= {"PATH", "LANG", "LC_ALL", "PYTHONHASHSEED", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                        "MKL_NUM_THREADS", "HOME", "TMPDIR", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE"}
-    assert env["HOME"] == "/tmp/w" and env["PYTHONPATH"] == "/proj" and env["PATH"] == "/usr/bin"
+                        "MKL_NUM_THREADS", "HOME", "TMPDIR", "PYTHONDONTWRITEBYTECODE"}
+    assert env["HOME"] == "/tmp/w" and "PYTHONPATH" not in env and env["PATH"] == "/usr/bin"
 
 
 def test_limits_validate_and_round_trip():
@@ -37,6 +37,11 @@ def test_limits_validate_and_round_trip():
         SandboxLimits(wall_timeout_s=0)
     with pytest.raises(ValueError, match="memory_mb"):
         SandboxLimits(memory_mb=0)
+    for bad in (float("nan"), float("inf"), -1.0):
+        with pytest.raises(ValueError, match="wall_timeout_s"):
+            SandboxLimits(wall_timeout_s=bad)
+    with pytest.raises(ValueError, match="max_llm_prompts"):
+        SandboxLimits(max_llm_prompts=0)
 
 
 @given(st.dictionaries(st.text(max_size=5), st.one_of(st.text(), st.integers(), st.none()), max_size=5))

@@ -355,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     import sandbox_confine as confine
 
     was_root = os.geteuid() == 0
-    layers = confine.enter_namespaces(close_in_relay=(in_fd, out_fd))
+    layers = confine.enter_namespaces(close_in_relay=(in_fd, out_fd), cpu_limit_s=float(limits["cpu_time_s"]))
     relay_pid = int(layers.pop("relay", os.getpid()))
     confine.die_with_parent()
     layers["rlimits"] = confine.apply_rlimits(limits)
@@ -390,6 +390,8 @@ def main(argv: list[str] | None = None) -> int:
             layers["uid"] = f"unavailable: {exc}"
         confine.die_with_parent()
         try:
+            if "landlock" in paths.get("force_missing", ()):  # tests simulate an old kernel
+                raise OSError("simulated: kernel without Landlock (test)")
             layers["landlock"] = confine.apply_landlock(workdir=workdir, read_only=read_only)
         except OSError as exc:
             layers["landlock"] = f"unavailable: {exc}"

@@ -56,6 +56,10 @@ DENIED_SYSCALLS = (
     "open_by_handle_at", "name_to_handle_at", "init_module", "finit_module", "delete_module",
     "kexec_load", "kexec_file_load", "reboot", "swapon", "swapoff", "acct", "quotactl",
     "syslog", "fanotify_init", "mknod", "mknodat", "personality",
+    # metadata calls Landlock does not govern: a program needs none of them
+    "chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "fchown", "lchown", "fchownat",
+    "utime", "utimes", "futimesat", "utimensat", "setxattr", "lsetxattr", "fsetxattr",
+    "removexattr", "lremovexattr", "fremovexattr",
 )
 """System calls refused with EPERM outright (``clone`` without CLONE_THREAD, ``clone3``,
 signals to other processes and TIOCSTI are refused by argument rules)."""
@@ -67,11 +71,14 @@ def _errno_text() -> str:
     return os.strerror(ctypes.get_errno())
 
 
-def enter_namespaces(close_in_relay: Iterable[int]) -> dict[str, str]:
+def enter_namespaces(close_in_relay: Iterable[int], cpu_limit_s: float) -> dict[str, str]:
     """Unshare PID/net/IPC/UTS namespaces and fork. Returns (in the child only) the layer
     descriptions. The original process becomes the relay: it closes ``close_in_relay``
     (the protocol fds), waits for the child and exits with its status (re-raising the
-    signal that killed it, so the parent can tell a memory or CPU kill). Never raises."""
+    signal that killed it, so the parent can tell a memory or CPU kill). The init of a
+    PID namespace ignores the kernel's SIGXCPU, so the CPU limit ends it with SIGKILL at
+    the hard limit; the relay, which sees the child's CPU time, reports that as SIGXCPU
+    when the time reached ``cpu_limit_s``. Never raises."""
     layers: dict[str, str] = {}
     flags = CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
     if os.geteuid() != 0:
@@ -89,11 +96,11 @@ def enter_namespaces(close_in_relay: Iterable[int]) -> dict[str, str]:
         layers["network namespace"] = "new, empty (no interfaces up)"
         layers["relay"] = str(relay_pid)
         return layers
-    _relay(pid, close_in_relay)
+    _relay(pid, close_in_relay, cpu_limit_s)
     raise AssertionError("unreachable")
 
 
-def _relay(pid: int, close_fds: Iterable[int]) -> None:
+def _relay(pid: int, close_fds: Iterable[int], cpu_limit_s: float) -> None:
     for fd in close_fds:
         try:
             os.close(fd)
@@ -104,7 +111,7 @@ def _relay(pid: int, close_fds: Iterable[int]) -> None:
         signal.signal(sig, signal.SIG_IGN)
     while True:
         try:
-            _, status = os.waitpid(pid, 0)
+            _, status, usage = os.wait4(pid, 0)
             break
         except ChildProcessError:
             os._exit(0)
@@ -112,6 +119,8 @@ def _relay(pid: int, close_fds: Iterable[int]) -> None:
             continue
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
+        if sig == signal.SIGKILL and usage.ru_utime + usage.ru_stime >= cpu_limit_s - 0.05:
+            sig = signal.SIGXCPU
         try:
             signal.signal(sig, signal.SIG_DFL)
         except (OSError, ValueError):

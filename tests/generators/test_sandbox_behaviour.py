@@ -1,5 +1,6 @@
-"""Hostile generator programs, one per test: each failure must become a short readable
-error on the job, never a crash of the calling process, and nothing may leak out."""
+"""How the sandbox behaves for programs that fail, hang, exhaust limits or use the llm
+proxy: each failure must become a short readable error on the job, never a crash of the
+calling process. (What the kernel refuses, route by route, is in test_sandbox_kernel.py.)"""
 
 from __future__ import annotations
 
@@ -116,9 +117,13 @@ def test_wrong_return_type():
     assert r.error == "generate() returned dict, expected list of dicts"
 
 
-def test_wrong_persona_count():
-    r = one("def generate(context, n, llm, rng):\n    return [{'name': 'a', 'description': 'b'}]\n", n=3)
-    assert r.error == "generate() returned 1 personas, expected 3"
+def test_persona_count_short_is_kept_too_many_or_none_is_an_error():
+    short = one("def generate(context, n, llm, rng):\n    return [{'name': 'a', 'description': 'b'}]\n", n=3)
+    assert short.error is None and short.personas == [{"name": "a", "description": "b"}]
+    many = one("def generate(context, n, llm, rng):\n    return [{'name': 'a', 'description': 'b'}] * (n + 1)\n", n=3)
+    assert many.error == "generate() returned 4 personas, expected at most 3"
+    assert one("def generate(context, n, llm, rng):\n    return []\n", n=3).error == \
+        "generate() returned no personas, expected 3"
 
 
 def test_missing_name_or_description():
@@ -160,31 +165,6 @@ def test_infinite_loop_is_killed_at_wall_timeout_and_location_reported():
     assert r.detail and ("line 4, in generate" in r.detail or "line 3, in generate" in r.detail), r.detail
 
 
-def test_timeout_kills_the_whole_process_group_no_leftover():
-    # The guard would refuse the spawn, so turn it off to test the OS layer alone.
-    code = ("import subprocess, sys, time\n"
-            "def generate(context, n, llm, rng):\n"
-            "    p = subprocess.Popen(['sleep', '60'])\n"
-            "    print('PID', p.pid, flush=True)\n"
-            "    time.sleep(60)\n")
-    job = GenerationJob(context=CTX, n=1, seed=0)
-    results, _ = asyncio.run(_run_sandbox(code, [job], llm=echo, limits=SandboxLimits(wall_timeout_s=1.5),
-                                          parallel=1, guard=False))
-    r = results[0]
-    assert r.error.startswith("timeout:")
-    pid = int(r.stdout_tail.split("PID")[1].split()[0])
-    deadline = time.monotonic() + 2.0
-    while time.monotonic() < deadline:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().split(")")[1].split()[0]
-        except (FileNotFoundError, ProcessLookupError):
-            state = "gone"
-        if state in ("gone", "Z", "X"):
-            break
-        time.sleep(0.05)
-    assert state in ("gone", "Z", "X"), f"grandchild {pid} survived in state {state}"
-
-
 def test_memory_hog_reports_memory_limit():
     code = ("import numpy as np\n"
             "def generate(context, n, llm, rng):\n"
@@ -207,34 +187,7 @@ def test_cpu_limit_kills_busy_loop():
     assert r.error == "CPU limit: generate() exceeded the 1 s CPU-time limit"
 
 
-# -- processes -----------------------------------------------------------------------------
-
-@pytest.mark.parametrize("body, fragment", [
-    ("pid = os.fork()", "(os.fork)"),
-    ("while True:\n    os.fork()", "(os.fork)"),  # fork bomb
-    ("import subprocess\nsubprocess.run(['echo', 'hi'])", "(subprocess.Popen)"),
-    ("import _posixsubprocess\n_posixsubprocess.fork_exec([b'/bin/true'])", "(_posixsubprocess.fork_exec)"),
-    ("os.system('echo hi')", "(os.system)"),
-    ("os.execv('/bin/sh', ['sh'])", "(os.exec)"),
-    ("os.posix_spawn('/bin/true', ['true'], {})", "(os.posix_spawn)"),
-    ("os.kill(os.getppid(), 9)", "(os.kill)"),
-    ("import multiprocessing\nmultiprocessing.Process(target=print).start()", "(os.fork)"),
-])
-def test_process_creation_and_signals_are_refused(body, fragment):
-    r = one(hostile(body))
-    assert_refused(r, fragment)
-    assert "processes is not allowed" in r.error or "no subprocesses" in r.error
-
-
-def test_ctypes_and_posixsubprocess_are_refused():
-    assert_refused(one(hostile("import ctypes\nctypes.CDLL(None).getpid()")), "ctypes is not allowed")
-    body = ("import importlib.util, sys\n"
-            "spec = importlib.util.find_spec('_posixsubprocess')\n"
-            "fresh = importlib.util.module_from_spec(spec)")
-    assert_refused(one(hostile(body)), "importing _posixsubprocess is not allowed")
-
-
-def test_scipy_and_common_stdlib_imports_work_under_the_guard():
+def test_scipy_and_common_stdlib_imports_work_in_the_sandbox():
     code = ("import json, math, random, statistics, itertools, textwrap, re, dataclasses, collections\n"
             "from scipy.stats import qmc\n"
             "@dataclasses.dataclass\n"
@@ -263,127 +216,6 @@ def test_environment_has_no_secrets(monkeypatch):
     assert not [k for k in env if any(s in k for s in ("KEY", "TOKEN", "SECRET", "PASSWORD"))]
     assert not [k for k in env if k.startswith(("OPENAI", "ANTHROPIC", "AWS", "GOOGLE", "AZURE", "GEMINI", "HF_", "LITELLM"))]
     assert env["HOME"] == r.personas[0]["cwd"] and env["OPENBLAS_NUM_THREADS"] == "1"
-
-
-@pytest.mark.parametrize("path", [
-    os.path.join(os.path.expanduser("~"), ".bashrc"),
-    "/proc/1/environ",
-    f"/proc/{os.getpid()}/environ",
-    "/proc/self/environ",
-    "/etc/shadow",
-    "/root/.ssh/id_rsa",
-])
-def test_reading_secret_places_is_refused(path):
-    r = one(hostile(f"open({path!r}).read()"))
-    assert_refused(r, "is not allowed (open)")
-
-
-def test_listing_home_and_dir_fd_escape_are_refused():
-    assert_refused(one(hostile("os.listdir('/root')")), "(os.listdir)")
-    assert_refused(one(hostile("fd = os.open('/', os.O_RDONLY)")), "with os.open is not allowed")
-
-
-def test_reading_normal_files_is_allowed():
-    code = ("import numpy\n"
-            "def generate(context, n, llm, rng):\n"
-            "    text = open(numpy.__file__).read()\n"
-            "    hosts = open('/etc/hostname').read() if __import__('os').path.exists('/etc/hostname') else 'x'\n"
-            "    return [{'name': 'a', 'description': str(len(text))}] * n\n")
-    r = one(code)
-    assert r.error is None and int(r.personas[0]["description"]) > 0
-
-
-# -- network -------------------------------------------------------------------------------
-
-def test_socket_to_localhost_is_refused():
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(1)
-    port = server.getsockname()[1]
-    try:
-        r = one(hostile(f"import socket\ns = socket.create_connection(('127.0.0.1', {port}), timeout=1)"))
-        server.settimeout(0.2)
-        with pytest.raises(OSError):
-            server.accept()  # nobody connected
-    finally:
-        server.close()
-    assert_refused(r, "network access is not allowed (socket.")
-
-
-def test_network_namespace_blocks_localhost_even_without_the_guard():
-    if not any("netns" in layer for layer in isolation_report()["layers"]):
-        pytest.skip("no network namespace on this machine")
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(1)
-    port = server.getsockname()[1]
-    code = ("import socket\n"
-            "def generate(context, n, llm, rng):\n"
-            f"    socket.create_connection(('127.0.0.1', {port}), timeout=1)\n"
-            "    return [{'name': 'connected', 'description': 'd'}] * n\n")
-    try:
-        results, _ = asyncio.run(_run_sandbox(code, [GenerationJob(context=CTX, n=1, seed=0)], llm=echo,
-                                              limits=FAST, parallel=1, guard=False))
-    finally:
-        server.close()
-    assert results[0].personas is None
-    assert results[0].error.startswith("OSError at line 3") or "Error at line 3" in results[0].error, results[0].error
-
-
-def test_urllib_is_refused():
-    r = one(hostile("import urllib.request\nurllib.request.urlopen('http://127.0.0.1:9/')"))
-    assert_refused(r, "network access is not allowed")
-
-
-# -- files ---------------------------------------------------------------------------------
-
-def test_write_outside_working_directory_is_refused():
-    target = f"/tmp/outside-{uuid.uuid4().hex}.txt"
-    r = one(hostile(f"open({target!r}, 'w').write('pwned')"))
-    assert_refused(r, "writing outside the working directory is not allowed")
-    assert not os.path.exists(target)
-
-
-def test_write_escape_via_dotdot_and_monkeypatching_is_refused():
-    target = f"/tmp/outside-{uuid.uuid4().hex}.txt"
-    body = ("import posixpath, builtins\n"
-            "posixpath.normpath = lambda p: 'inside.txt'\n"
-            "os.path.realpath = lambda p, **k: os.getcwd() + '/inside.txt'\n"
-            f"open(os.getcwd() + '/../../..' + {target!r}, 'w').write('pwned')")
-    r = one(hostile(body))
-    assert_refused(r, "writing outside the working directory")
-    assert not os.path.exists(target)
-
-
-def test_remove_and_rename_outside_are_refused(tmp_path):
-    victim = tmp_path / "victim.txt"
-    victim.write_text("keep")
-    assert_refused(one(hostile(f"os.remove({str(victim)!r})")), "(os.remove")
-    assert_refused(one(hostile(f"os.rename({str(victim)!r}, 'mine.txt')")), "(os.rename")
-    assert victim.read_text() == "keep"
-
-
-def test_write_inside_working_directory_is_allowed():
-    code = ("import os, pathlib, json\n"
-            "def generate(context, n, llm, rng):\n"
-            "    with open('notes.txt', 'w') as fh:\n"
-            "        fh.write('hello')\n"
-            "    os.mkdir('sub')\n"
-            "    pathlib.Path('sub/data.json').write_text(json.dumps({'a': 1}))\n"
-            "    os.rename('notes.txt', 'sub/notes.txt')\n"
-            "    text = open('sub/notes.txt').read() + pathlib.Path('sub/data.json').read_text()\n"
-            "    return [{'name': 'w', 'description': text, 'cwd': os.getcwd()}] * n\n")
-    r = one(code)
-    assert r.error is None, r.detail
-    assert r.personas[0]["description"] == 'hello{"a": 1}'
-    assert not os.path.exists(r.personas[0]["cwd"])  # the fresh tmp dir is removed afterwards
-
-
-def test_file_size_limit_gives_an_error_not_a_kill():
-    code = hostile("open('big.bin', 'wb').write(b'x' * 200_000)")
-    r = one(code, limits=SandboxLimits(wall_timeout_s=3.0, max_file_bytes=100_000))
-    assert r.error is not None and r.error.startswith("OSError at line"), r.error
-    assert "File too large" in r.error
 
 
 # -- output and protocol ---------------------------------------------------------------------
@@ -468,7 +300,7 @@ def test_llm_handler_failure_is_a_readable_error_and_catchable():
     r = one("def generate(context, n, llm, rng):\n    return [{'name': llm.complete('x'), 'description': 'd'}] * n\n",
             llm=broken)
     assert r.error == "LLMUnavailable at line 2: llm call failed: ConnectionError: provider down"
-    code = ("from generators.sandbox.errors import LLMUnavailable\n"
+    code = ("from sandbox_runtime import LLMUnavailable\n"
             "def generate(context, n, llm, rng):\n"
             "    try:\n"
             "        text = llm.complete('x')\n"
@@ -513,8 +345,10 @@ def test_isolation_report_lists_active_layers():
     report = isolation_report()
     assert report["error"] is None
     layers = " | ".join(report["layers"])
-    for needed in ("process group", "env allow-list", "fresh tmp cwd", "rlimits: AS=", "audit guard", "network:"):
+    for needed in ("process group", "env allow-list", "fresh tmp cwd", "rlimits: AS=", "audit guard",
+                   "network namespace:", "pid namespace:", "landlock:", "seccomp:"):
         assert needed in layers
+    assert report["missing"] == [], report
     assert 0 < report["startup_s"] < 10
 
 
@@ -543,6 +377,6 @@ def test_no_sandbox_process_left_after_a_run():
             cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
             continue
-        if b"sandbox/child.py" in cmd:
+        if b"sandbox_child.py" in cmd:
             leftovers.append(pid)
     assert not leftovers
