@@ -69,7 +69,9 @@ class EvaluationConfig:
     ``timeout_s``: wall limit of one sandboxed evaluation (all its contexts), seconds.
     ``memory_mb``: address-space limit of the sandbox. ``parallel``: contexts generated
     concurrently inside one sandbox. ``respondent_per_axis``: one respondent call per
-    axis instead of per item (cheaper, less independent).
+    axis instead of per item (cheaper, less independent). ``weak_sandbox``: evaluate
+    LLM-written programs even where the kernel lacks an isolation layer (PID/network
+    namespaces, Landlock, seccomp); off by default, and every output of such a run says so.
     """
 
     n: int = 25
@@ -78,6 +80,7 @@ class EvaluationConfig:
     memory_mb: int = 2048
     parallel: int = 4
     respondent_per_axis: bool = False
+    weak_sandbox: bool = False
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,10 @@
 one task per evaluation and awaits it without blocking the event loop. A task that
 fails (a crashed worker after Ray's one retry, an unexpected exception) comes back as
 an :class:`EvaluationFailure` instead of raising, so the controller records it and
-goes on.
+goes on. The driver holds its own deadline on every task (the sandbox's wall limit
+plus :data:`RESPONDENT_ALLOWANCE_S` for scoring): a task past it is force-cancelled
+(its worker process is killed, and the sandbox with it) and recorded as a failure, so no
+program can hold a slot of the run however it behaves.
 """
 
 from __future__ import annotations
@@ -15,6 +18,11 @@ from typing import Mapping, Sequence
 
 from generators.context import Context
 from evolve.workers import TaskResult, WorkerSpec, remote_evaluate
+
+
+RESPONDENT_ALLOWANCE_S = 900.0
+"""Seconds a task may spend past the sandbox's wall limit (the respondent answering,
+metrics) before the driver cancels it."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,7 @@ class RayEvaluator:
         import ray
 
         self._spec = spec
+        self.deadline_s = float(spec.settings.limits.wall_timeout_s) + RESPONDENT_ALLOWANCE_S
         self._contexts_ref = ray.put(dict(contexts))
         self._known = set(contexts)
         self._slots = asyncio.Semaphore(max_in_flight)
@@ -46,9 +55,27 @@ class RayEvaluator:
             self.in_flight += 1
             try:
                 ref = remote_evaluate().remote(self._spec, code, self._contexts_ref, list(context_ids), seed)
-                return await ref
+                try:
+                    return await asyncio.wait_for(_await(ref), self.deadline_s)
+                except asyncio.TimeoutError:
+                    _cancel(ref)
+                    return EvaluationFailure(
+                        error=f"evaluation task exceeded the driver's deadline of {self.deadline_s:.0f} s and was killed")
             except Exception as exc:  # worker death after retry, serialisation, etc.
                 text = f"{type(exc).__name__}: {exc}".strip().splitlines()
                 return EvaluationFailure(error=f"evaluation task failed: {text[0] if text else type(exc).__name__}")
             finally:
                 self.in_flight -= 1
+
+
+async def _await(ref: object) -> TaskResult:
+    return await ref  # type: ignore[misc]
+
+
+def _cancel(ref: object) -> None:
+    import ray
+
+    try:
+        ray.cancel(ref, force=True)
+    except Exception:  # noqa: BLE001 - already finished or gone
+        pass

@@ -39,6 +39,22 @@ def default_db_path(now: dt.datetime | None = None) -> Path:
     return Path("runs") / stamp / "archive.db"
 
 
+def sandbox_weakness(config: RunConfig) -> list[str]:
+    """The kernel isolation layers this machine lacks ([] when the sandbox is complete).
+    Raises :class:`RunError` (one line) when some are missing and the run did not opt into
+    ``evaluation.weak_sandbox``: LLM-written programs are never run half-isolated by default."""
+    from generators.sandbox import isolation_report
+
+    report = isolation_report()
+    missing = list(report.get("missing") or [])
+    if report.get("error") and not missing:
+        raise RunError(f"sandbox: the isolation probe failed: {report['error']}")
+    if missing and not config.evaluation.weak_sandbox:
+        raise RunError(f"sandbox: this kernel lacks {', '.join(missing)}; LLM-written programs are not evaluated "
+                       f"without --weak-sandbox (or evaluation.weak_sandbox = true)")
+    return missing
+
+
 def archive_config(config: RunConfig) -> ArchiveConfig:
     isl = config.islands
     return ArchiveConfig(
@@ -63,7 +79,7 @@ def worker_spec(config: RunConfig) -> WorkerSpec:
             n=ev.n,
             mc_samples=ev.mc_samples,
             limits=SandboxLimits(wall_timeout_s=ev.timeout_s, cpu_time_s=int(ev.timeout_s) + 5,
-                                 memory_mb=ev.memory_mb),
+                                 memory_mb=ev.memory_mb, allow_weak_isolation=ev.weak_sandbox),
             parallel=ev.parallel,
         ),
         respondent_per_axis=ev.respondent_per_axis,
@@ -147,6 +163,7 @@ def execute_run(config: RunConfig, *, resume: bool = False, overridden: set[str]
 
 
     simulated = config.models.uses_sim()
+    weak = sandbox_weakness(config)
     if not resume:
         archive = Archive.create(url_or_path=str(db), config=archive_config(config),
                                  run_config=config_to_dict(config), seed=config.seed,
@@ -155,6 +172,8 @@ def execute_run(config: RunConfig, *, resume: bool = False, overridden: set[str]
     if simulated:
         progress.note(f"[bold yellow]{SIM_BANNER}[/]")
     progress.note(f"archive: {db}")
+    if weak:
+        progress.note(f"[bold red]WEAK SANDBOX: programs run without {', '.join(weak)} (--weak-sandbox)[/]")
 
     resources = init_ray(address=config.ray.address, num_cpus=config.ray.num_cpus,
                          object_store_mb=config.ray.object_store_mb, pass_env=config.ray.pass_env)
@@ -185,7 +204,11 @@ def execute_run(config: RunConfig, *, resume: bool = False, overridden: set[str]
         finals = {"champion": champion.id} if champion else {}
         finals.update({label.split(":", 1)[1]: pid for label, pid in seed_ids.items()})
         test = await controller.evaluate_final(finals)
-        return _summary(archive, db, champion, seed_ids, test, controller, simulated)
+        out = _summary(archive, db, champion, seed_ids, test, controller, simulated)
+        out["references"] = run_references(config, contexts)
+        if weak:
+            out["weak_sandbox"] = weak
+        return out
 
     archive.set_run_status("running")
     previous = signal.getsignal(signal.SIGTERM)
@@ -246,3 +269,40 @@ def _summary(archive: Any, db: Path, champion: Any, seed_ids: Mapping[str, str],
         "rejections": dict(controller.stats.rejections),
         "statuses": dict(controller.stats.statuses),
     }
+
+
+def run_references(config: RunConfig, contexts: ContextSets) -> dict[str, Any]:
+    """The noise floor and random reference of the run's validation and test contexts
+    (:func:`metrics.mean_references`; no model involved), for the summary and report::
+
+        {"n": int, "mc_samples": int, "random_seeds": int,
+         "validation": {"floor": {six}, "random": {six}, "fitness": {"floor", "random"}} | None,
+         "test": ... | None}
+    """
+    from metrics import RANDOM_SEEDS, mean_references
+
+    n, mc = config.evaluation.n, config.evaluation.mc_samples
+    objective = config.fitness.as_objective()
+    return {
+        "n": n,
+        "mc_samples": mc,
+        "random_seeds": RANDOM_SEEDS,
+        **{stage: mean_references([(n, c.k) for c in getattr(contexts, stage)], mc_samples=mc, objective=objective)
+           for stage in ("validation", "test")},
+    }
+
+
+REFERENCE_LABELS = {"floor": "floor (n × centre)", "random": "random (uniform)"}
+
+
+def reference_lines(summary: Mapping[str, Any], stage: str) -> list[str]:
+    """Text rows of the references of ``stage`` in the layout of the run summary's metric
+    table (label in 22 columns, each metric in 14), to print under the programs' rows."""
+    from metrics import METRIC_NAMES
+
+    refs = (summary.get("references") or {}).get(stage)
+    if not refs:
+        return []
+    return [f"{REFERENCE_LABELS[kind]:22}" + "".join(f"{refs[kind].get(name, float('nan')):>14.4f}"
+                                                   for name in METRIC_NAMES)
+            for kind in ("floor", "random")]

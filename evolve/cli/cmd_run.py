@@ -34,6 +34,7 @@ _FLAG_PATHS = {
     "ray_address": "ray.address",
     "n": "evaluation.n",
     "islands": "islands.count",
+    "weak_sandbox": "evaluation.weak_sandbox",
 }
 
 
@@ -59,6 +60,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--model", help="one model for every role (litellm string or 'sim')")
     p.add_argument("--api-base", help="api_base for --model (a local OpenAI-compatible server)")
     p.add_argument("--json", action="store_true", help="print one JSON summary at the end")
+    p.add_argument("--weak-sandbox", action="store_const", const=True, default=None,
+                   help="evaluate LLM-written programs even if this kernel lacks Landlock/seccomp/namespaces "
+                        "(unsafe; every output of the run says so)")
     p.add_argument("--print-config", action="store_true", help="print the effective config as TOML and exit")
     p.add_argument("--estimate", action="store_true",
                    help="print an estimate of LLM calls, tokens and dollars for this run and exit")
@@ -129,6 +133,8 @@ def render_summary(summary: dict[str, Any]) -> str:
     lines = []
     if summary.get("simulated"):
         lines.append("SIMULATED WORLD (model 'sim'): every figure below comes from the test bed, not a real LLM.")
+    if summary.get("weak_sandbox"):
+        lines.append(f"WEAK SANDBOX: programs ran without {', '.join(summary['weak_sandbox'])} (--weak-sandbox).")
     lines.append(f"archive: {summary['db']}   evaluations: {summary['evaluations']}   "
                  f"programs: {summary.get('programs')}   stopped by: {summary.get('stop_reason')}")
     champ = summary.get("champion") or {}
