@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 from . import queries, store
 from .binning import DescriptorError, cell_of
 from .descriptors import compute as compute_descriptors
-from .identity import ProgramSyntaxError, program_id
+from .identity import CodeMismatch, ProgramSyntaxError, program_id, verify_code
 from .map_elites import IslandGrids, Placement, qd_stats
 from .migrations import check_or_upgrade, create_schema, read_version
 from .records import (
@@ -651,6 +651,22 @@ class Archive:
             return program_id in self._known
         with self._read() as conn:
             return queries.has_program(conn, self.run_id, program_id)
+
+    def tampered_programs(self) -> list[str]:
+        """One line per program of this run whose stored code does not hash to its id
+        (the database was edited outside persona-evolve); [] for an intact archive."""
+        from .schema import Program
+
+        with self._read() as conn:
+            rows = conn.execute(select(Program.id, Program.code).join(RunProgram, RunProgram.program_id == Program.id)
+                                .where(RunProgram.run_id == self.run_id)).all()
+        bad = []
+        for pid, code in rows:
+            try:
+                verify_code(pid, code)
+            except CodeMismatch as exc:
+                bad.append(str(exc))
+        return bad
 
     def get_program(self, program_id: str) -> ProgramView:
         """View of a stored program; KeyError if the database does not hold it."""

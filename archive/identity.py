@@ -18,6 +18,11 @@ class ProgramSyntaxError(ValueError):
     """The program text does not parse as Python."""
 
 
+class CodeMismatch(ValueError):
+    """Stored code whose content-addressed id is not the id it is stored under: the
+    database was changed outside persona-evolve, so the code is not what was evaluated."""
+
+
 def _strip_docstrings(tree: ast.AST) -> ast.AST:
     for node in ast.walk(tree):
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -45,6 +50,17 @@ def normalise(code: str) -> str:
     except ValueError as exc:  # e.g. null bytes
         raise ProgramSyntaxError(f"program does not parse: {exc}") from None
     return ast.dump(_strip_docstrings(tree), annotate_fields=False, include_attributes=False)
+
+
+def verify_code(stored_id: str, code: str) -> None:
+    """Raise :class:`CodeMismatch` (one line) unless ``code`` hashes to ``stored_id``."""
+    try:
+        actual = program_id(code)
+    except ProgramSyntaxError:
+        actual = "unparseable code"
+    if actual != stored_id:
+        raise CodeMismatch(f"program {stored_id}: the stored code does not match its id ({actual}); the archive "
+                           f"was modified outside persona-evolve, so this code is not what was evaluated")
 
 
 @functools.lru_cache(maxsize=4096)

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, case, func, literal, select
 
 from .binning import parse_cell
 from .codec import decode_positions
+from .identity import verify_code
 from .records import (
     METRIC_NAMES,
     ContextView,
@@ -113,6 +114,7 @@ def program_views(
         mut = None
         if p.operator is not None:
             mut = MutationInfo(p.operator, p.model, p.directive, p.diff, p.prompt_tokens, p.completion_tokens)
+        verify_code(p.id, p.code)
         out[pid] = ProgramView(
             id=p.id,
             code=p.code,

@@ -151,6 +151,9 @@ def execute_run(config: RunConfig, *, resume: bool = False, overridden: set[str]
         if not db.exists():
             raise RunError(f"--resume: no database at {db}")
         archive = Archive.open(url_or_path=str(db))
+        tampered = archive.tampered_programs()
+        if tampered:
+            raise RunError(f"--resume refused: {tampered[0]}" + (f" (and {len(tampered) - 1} more)" if len(tampered) > 1 else ""))
         config = _merge_resume_config(archive.run_info()["run_config"], config, overridden)
     else:
         if db.exists():

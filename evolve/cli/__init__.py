@@ -16,7 +16,7 @@ from typing import Sequence
 
 from evolve.cli.errors import CLIError
 
-COMMAND_MODULES: tuple[str, ...] = ("run", "generate", "score", "contexts", "export", "inspect")
+COMMAND_MODULES: tuple[str, ...] = ("run", "generate", "score", "contexts", "export", "inspect", "view")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+from archive.identity import CodeMismatch  # noqa: E402 - light module (ast + hashlib)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` (default ``sys.argv[1:]``), run the subcommand, return its exit code."""
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -51,6 +54,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CLIError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except CodeMismatch as exc:  # a tampered archive: refuse, one line, from any command
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
