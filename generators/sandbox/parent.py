@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import json
 import os
 import pwd
@@ -118,7 +119,19 @@ def _package_dir(name: str) -> str | None:
     return os.path.realpath(spec.origin) if spec.origin else None
 
 
+@functools.lru_cache(maxsize=1)
+def _child_paths_cached() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    paths = _compute_child_paths()
+    return tuple(paths["site"]), tuple(paths["read_only"])
+
+
 def child_paths() -> dict[str, list[str]]:
+    """See :func:`_compute_child_paths` (computed once per process)."""
+    site, read_only = _child_paths_cached()
+    return {"site": list(site), "read_only": list(read_only)}
+
+
+def _compute_child_paths() -> dict[str, list[str]]:
     """``site``: directories the child adds to ``sys.path`` (those holding numpy, scipy
     and pyseccomp); ``read_only``: what Landlock leaves readable (the standard library and
     the allowed packages with their bundled libraries), never the project or a home."""

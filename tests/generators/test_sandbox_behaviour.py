@@ -368,15 +368,18 @@ def test_sync_wrapper_works_inside_a_running_loop():
 
 
 def test_no_sandbox_process_left_after_a_run():
-    before = {p for p in os.listdir("/proc") if p.isdigit()}
-    run(hostile("import threading, time\nthreading.Thread(target=time.sleep, args=(60,)).start()"))
+    code = ("import os, threading, time\n"
+            "def generate(context, n, llm, rng):\n"
+            "    threading.Thread(target=time.sleep, args=(60,)).start()\n"
+            "    return [{'name': 'p', 'description': os.getcwd()}] * n\n")
+    workdir = one(code).personas[0]["description"]
     time.sleep(0.1)
     leftovers = []
-    for pid in {p for p in os.listdir("/proc") if p.isdigit()} - before:
+    for pid in (p for p in os.listdir("/proc") if p.isdigit()):
         try:
             cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
             continue
-        if b"sandbox_child.py" in cmd:
+        if workdir.encode() in cmd:  # this run's child (or its relay) still alive
             leftovers.append(pid)
     assert not leftovers

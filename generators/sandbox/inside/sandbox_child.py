@@ -378,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     layers["imports"] = "preloaded; any other import is refused"
     read_only = list(paths["read_only"])
     try:
-        import pyseccomp  # noqa: F401 - import (and its libc lookup) before confinement
+        confine.import_pyseccomp()  # import (and its library lookup) before confinement
     except Exception as exc:  # noqa: BLE001
         layers["seccomp"] = f"unavailable: pyseccomp: {type(exc).__name__}: {exc}"
     if not confine.single_threaded():

@@ -178,6 +178,32 @@ def apply_landlock(*, workdir: str, read_only: Iterable[str]) -> str:
     return ruleset.restrict_self()
 
 
+def import_pyseccomp() -> None:
+    """Import pyseccomp, sparing it the ``ldconfig``/``gcc`` subprocesses that
+    ``ctypes.util.find_library`` runs (tens of ms per evaluation): the usual sonames are
+    tried first, the real lookup only if they do not load."""
+    import ctypes.util
+
+    real = ctypes.util.find_library
+    known = {"c": "libc.so.6", "seccomp": "libseccomp.so.2"}
+
+    def find_library(name: str) -> str | None:
+        soname = known.get(name)
+        if soname:
+            try:
+                ctypes.CDLL(soname)
+                return soname
+            except OSError:
+                pass
+        return real(name)
+
+    ctypes.util.find_library = find_library
+    try:
+        import pyseccomp  # noqa: F401
+    finally:
+        ctypes.util.find_library = real
+
+
 def apply_seccomp() -> str:
     """Load the seccomp filter (default allow; the refusals listed above return EPERM,
     ``clone3`` ENOSYS so that glibc falls back to ``clone``). Returns the layer line."""

@@ -35,8 +35,9 @@ RUNTIME_MODULES = frozenset({"sandbox_runtime"})
 """The sandbox's own runtime types (``from sandbox_runtime import LLMUnavailable``)."""
 
 BASE_PRELOAD = ("json", "re", "math", "random", "collections", "itertools", "functools", "textwrap",
-                "string", "dataclasses", "typing", "heapq", "bisect", "copy", "statistics", "_strptime",
-                "concurrent.futures", "numpy", "numpy.random", "numpy.linalg")
+                "string", "heapq", "bisect", "copy", "concurrent.futures", "numpy", "numpy.random", "numpy.linalg")
+"""Imported for every program (cheap, or loaded by numpy anyway); anything else allowed is
+imported only when the program's own import statements name it."""
 
 
 def allowed(name: str) -> bool:
