@@ -51,6 +51,9 @@ class ContextResult:
     ``personas`` are the full persona dicts, stored only when the evaluation is kept
     (see ``EvaluationRecord.keep_personas`` and ``ArchiveConfig.keep_elite_personas``).
     ``tokens`` counts LLM tokens spent on this context; ``wall_s`` is seconds.
+    ``metrics`` may hold keys beyond the six (stored in ``metrics_extra``): for an
+    incomplete population, ``personas_asked``, ``personas_returned``, ``personas_placed``
+    (see docs/SCORING.md); positions then have ``personas_returned`` rows.
     """
 
     context_id: str

@@ -4,6 +4,12 @@ Plots: fitness over evaluations (every evaluation and the running best), the eli
 grid of each island, the champion against the three seeds on the six metrics on the
 test contexts, and the personas of a test context on two axes for the champion and
 ``seed:sobol``. A sim run's report says on its first line that it is simulated.
+
+Every table of scores carries two reference rows computed in metric space with no model
+(``summary["references"]``, see :func:`evolve.run.run_references` and
+:mod:`metrics.references`): the noise floor (n identical personas at the centre of the
+axis cube) and the mean of n uniform random positions; the test bar chart draws them as
+lines.
 """
 
 from __future__ import annotations
@@ -68,16 +74,25 @@ def plot_grid(archive: Any, path: Path, *, island: int | None = None, simulated:
     return path
 
 
-def plot_test_bars(test: Mapping[str, Any], path: Path, *, simulated: bool) -> Path:
+def plot_test_bars(test: Mapping[str, Any], path: Path, *, simulated: bool,
+                   references: Mapping[str, Any] | None = None) -> Path:
+    """Bars of the six test metrics per program; ``references`` (``{"floor": {six},
+    "random": {six}}``) are drawn as a dashed (floor) and a dotted (random) line."""
     labels = [k for k, v in test.items() if v]
     fig, axes = plt.subplots(1, len(METRIC_NAMES), figsize=(16, 3.4))
     for ax, name in zip(axes, METRIC_NAMES):
         values = [test[k].get(name, np.nan) for k in labels]
         ax.bar(range(len(labels)), values, color=[f"C{i}" for i in range(len(labels))])
+        for kind, style in (("floor", "--"), ("random", ":")):
+            value = ((references or {}).get(kind) or {}).get(name)
+            if value is not None and np.isfinite(value):
+                ax.axhline(value, color="0.3", linestyle=style, linewidth=1, label=kind)
         ax.set_xticks(range(len(labels)), labels, rotation=30, fontsize=8)
         arrow = "↓" if name in ("dispersion", "kl_divergence") else "↑"
         ax.set_title(f"{name} {arrow}", fontsize=9)
-    fig.suptitle("Test contexts: champion vs seeds" + (" [SIMULATED]" if simulated else ""))
+    if references:
+        axes[0].legend(fontsize=7, loc="best")
+    fig.suptitle("Test contexts: champion vs seeds (dashed: floor, dotted: random)" + (" [SIMULATED]" if simulated else ""))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -108,12 +123,33 @@ def plot_scatter(archive: Any, programs: Mapping[str, str], context: Any, path: 
     return path
 
 
-def _table(rows: Mapping[str, Any]) -> list[str]:
+def _table(rows: Mapping[str, Any], references: Mapping[str, Any] | None = None) -> list[str]:
+    """Markdown table of the six metrics per program, plus the reference rows (italic)."""
     lines = ["| program | " + " | ".join(METRIC_NAMES) + " |", "|---|" + "---|" * len(METRIC_NAMES)]
     for label, m in rows.items():
         cells = [f"{m[name]:.4f}" if m and name in m else "–" for name in METRIC_NAMES]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    for kind, label in (("floor", "*floor: n × centre*"), ("random", "*random: n uniform*")):
+        m = (references or {}).get(kind)
+        if m:
+            cells = [f"*{m[name]:.4f}*" if m.get(name) is not None and np.isfinite(m[name]) else "–"
+                     for name in METRIC_NAMES]
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return lines
+
+
+def _reference_note(refs: Mapping[str, Any] | None) -> list[str]:
+    if not refs:
+        return []
+    fit = ""
+    for stage in ("validation", "test"):
+        f = (refs.get(stage) or {}).get("fitness")
+        if f:
+            fit += f" {stage} fitness: floor {f['floor']:.4f}, random {f['random']:.4f}."
+    return [f"Reference rows (no model involved; n = {refs.get('n')}, {refs.get('mc_samples')} Monte Carlo "
+            f"points): *floor* = n identical personas at the centre of the axis cube (a program that writes "
+            f"one persona n times scores this); *random* = n uniform random positions, mean of "
+            f"{refs.get('random_seeds')} draws (a search should beat it).{fit}", ""]
 
 
 def write_report(archive: Any, summary: Mapping[str, Any], *, out_dir: Path, contexts: Any) -> Path:
@@ -122,6 +158,7 @@ def write_report(archive: Any, summary: Mapping[str, Any], *, out_dir: Path, con
     out_dir.mkdir(parents=True, exist_ok=True)
     simulated = bool(summary.get("simulated"))
     champ = summary.get("champion") or {}
+    refs = summary.get("references") or {}
     lines = ["# persona-evolve run report", ""]
     if simulated:
         lines += [SIM_NOTE, ""]
@@ -133,17 +170,21 @@ def write_report(archive: Any, summary: Mapping[str, Any], *, out_dir: Path, con
         f"- rejections: {summary.get('rejections')}",
         "",
         "## Validation (champion chosen here)",
-        *_table({"champion": champ.get("validation"), **{f"seed:{k}": v for k, v in summary.get("seeds", {}).items()}}),
+        *_table({"champion": champ.get("validation"), **{f"seed:{k}": v for k, v in summary.get("seeds", {}).items()}},
+                refs.get("validation")),
         "",
         "## Test (used once, at the end)",
-        *_table({k if k == "champion" else f"seed:{k}": v for k, v in summary.get("test", {}).items()}),
+        *_table({k if k == "champion" else f"seed:{k}": v for k, v in summary.get("test", {}).items()},
+                refs.get("test")),
         "",
+        *_reference_note(refs),
     ]
     plot_fitness(archive, out_dir / "fitness.png", simulated=simulated)
     plot_grid(archive, out_dir / "grid.png", simulated=simulated)
     lines += ["![fitness](fitness.png)", "", "![grid](grid.png)", ""]
     if summary.get("test"):
-        plot_test_bars(summary["test"], out_dir / "test_metrics.png", simulated=simulated)
+        plot_test_bars(summary["test"], out_dir / "test_metrics.png", simulated=simulated,
+                       references=refs.get("test"))
         lines += ["![test metrics](test_metrics.png)", ""]
         programs = {}
         if champ.get("id"):

@@ -2,8 +2,10 @@
 
 Per persona and axis: the mean of the axis's item answers, reverse-coded items flipped
 (``v -> min + max - v``), rescaled by ``(mean - min) / (max - min)``. Missing (NaN)
-answers are skipped. A persona with no answer at all on an axis gets 0.5 there and is
-counted in ``empty`` / ``empty_by_axis``.
+answers are skipped: an axis with some answers is placed from the answered items. A persona
+with no answer at all on an axis is **missing** there: its coordinate is NaN (never a
+made-up 0.5) and it is counted in ``empty`` / ``empty_by_axis``. How the metrics treat NaN
+coordinates (never to the population's advantage) is :mod:`metrics.incomplete`.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ __all__ = ["PositionResult", "positions"]
 @dataclass(frozen=True)
 class PositionResult:
     """``Z``: N x K in [0, 1]; ``missing``: NaN answers in all; ``missing_by_axis``: K counts
-    of NaN answers; ``empty``: (persona, axis) cells with no answer at all (set to 0.5);
-    ``empty_by_axis``: K counts of those."""
+    of NaN answers; ``empty``: (persona, axis) cells with no answer at all (NaN in ``Z``);
+    ``empty_by_axis``: K counts of those. ``Z`` holds values in [0, 1] or NaN."""
 
     Z: np.ndarray
     missing: int
@@ -39,7 +41,7 @@ def positions(answers: Answers, context: Context) -> PositionResult:
     lo, hi = float(answers.scale_min), float(answers.scale_max)
     flipped = np.where(np.asarray(answers.item_reverse, dtype=bool)[None, :], lo + hi - values, values)
     n, k = values.shape[0], context.k
-    Z = np.full((n, k), 0.5)
+    Z = np.full((n, k), np.nan)
     missing_by_axis, empty_by_axis = [], []
     for j in range(k):
         cols = np.flatnonzero(np.asarray(answers.item_axis) == j)

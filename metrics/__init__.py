@@ -12,16 +12,26 @@ Public API::
     hull_skipped(n, k) -> str | None, HULL_MAX_DIM, HULL_MAX_POINTS   # hull size policy
     tail_share(Z, *, low=0.1, high=0.9), llm_tokens_per_persona(total_tokens, n_personas),
     DESCRIPTORS                                                     # behaviour descriptors
+    evaluate_incomplete(Z, *, n=None, mc_samples=10_000, seed=0)    # NaN cells / short populations
+    completeness(Z, n=None) -> Completeness                          # asked / returned / placed
+    references(n, k, *, mc_samples=10_000, seeds=8) -> References    # floor and random reference
+    mean_references(shapes, *, mc_samples=10_000, seeds=8)          # averaged over contexts
 
 Hull policy: ``convex_hull_volume`` is NaN (not 0) when it is not computed: K > 8, or N
 above ``HULL_MAX_POINTS[K]``; see :mod:`metrics.geometry`.
+
+Missing data (NaN coordinates, fewer personas than asked): the worst-completion rule of
+:mod:`metrics.incomplete` — no metric is ever better than with any filling of the gaps.
+Noise floor and random reference per (n, K): :mod:`metrics.references`. See docs/SCORING.md.
 """
 
 from .calibration import Calibration, calibrate
 from .descriptors import DESCRIPTORS, Descriptor, llm_tokens_per_persona, tail_share
+from .incomplete import Completeness, completeness, evaluate_incomplete
 from .geometry import HULL_MAX_DIM, HULL_MAX_POINTS, hull_skipped
 from .names import HIGHER_IS_BETTER, METRIC_NAMES
 from .scoring import Objective, aggregate, evaluate, fitness, to_higher_is_better
+from .references import RANDOM_SEEDS, References, mean_references, references
 
 __all__ = [
     "evaluate",
@@ -40,4 +50,11 @@ __all__ = [
     "llm_tokens_per_persona",
     "DESCRIPTORS",
     "Descriptor",
+    "evaluate_incomplete",
+    "completeness",
+    "Completeness",
+    "references",
+    "mean_references",
+    "References",
+    "RANDOM_SEEDS",
 ]

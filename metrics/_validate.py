@@ -15,12 +15,13 @@ import numpy as np
 __all__ = ["validate_positions", "validate_mc_samples", "validate_seed"]
 
 
-def validate_positions(Z: object, *, min_rows: int = 2, name: str = "Z") -> np.ndarray:
+def validate_positions(Z: object, *, min_rows: int = 2, name: str = "Z", allow_nan: bool = False) -> np.ndarray:
     """Return ``Z`` as a C-contiguous float64 array of shape (N, K), N >= ``min_rows``, K >= 1.
 
     Raises ``ValueError`` when ``Z`` is not numeric, not 2-D, empty, has fewer than
     ``min_rows`` rows, contains a non-finite value, or a value outside [0, 1]; the message
-    names the first offending cell, e.g. ``"Z[3, 1] = 1.2 is outside [0, 1]"``.
+    names the first offending cell, e.g. ``"Z[3, 1] = 1.2 is outside [0, 1]"``. With
+    ``allow_nan`` a NaN cell (a missing coordinate) is accepted; infinities never are.
     """
     try:
         raw = Z if isinstance(Z, np.ndarray) else np.asarray(Z)
@@ -39,11 +40,12 @@ def validate_positions(Z: object, *, min_rows: int = 2, name: str = "Z") -> np.n
         raise ValueError(f"{name} is empty (shape {arr.shape}); need at least {min_rows} personas and 1 axis")
     if n < min_rows:
         raise ValueError(f"{name} has {n} persona(s); need at least {min_rows}")
-    finite = np.isfinite(arr)
+    finite = np.isfinite(arr) | (np.isnan(arr) if allow_nan else False)
     if not finite.all():
         i, j = np.argwhere(~finite)[0]
         raise ValueError(f"{name}[{i}, {j}] = {float(arr[i, j])!r} is not finite")
-    outside = (arr < 0.0) | (arr > 1.0)
+    with np.errstate(invalid="ignore"):
+        outside = (arr < 0.0) | (arr > 1.0)  # NaN compares False
     if outside.any():
         i, j = np.argwhere(outside)[0]
         raise ValueError(f"{name}[{i}, {j}] = {float(arr[i, j])!r} is outside [0, 1]")

@@ -28,12 +28,15 @@ __all__ = ["tail_share", "llm_tokens_per_persona", "Descriptor", "DESCRIPTORS"]
 
 def tail_share(Z: object, *, low: float = 0.1, high: float = 0.9) -> float:
     """Share in [0, 1] of personas (rows of ``Z``, N >= 1, values in [0, 1]) with at least
-    one axis value ``< low`` or ``> high``. Raises ``ValueError`` for a bad Z or bounds."""
+    one axis value ``< low`` or ``> high``. NaN cells (axes with no answer) are ignored:
+    they never make a persona a tail persona, and the persona still counts in N. Raises
+    ``ValueError`` for a bad Z or bounds."""
     lo, hi = float(low), float(high)
     if not (0.0 <= lo < hi <= 1.0):
         raise ValueError(f"tail_share needs 0 <= low < high <= 1; got low={low!r}, high={high!r}")
-    Zf = validate_positions(Z, min_rows=1)
-    return float(np.mean(np.any((Zf < lo) | (Zf > hi), axis=1)))
+    Zf = validate_positions(Z, min_rows=1, allow_nan=True)
+    with np.errstate(invalid="ignore"):
+        return float(np.mean(np.any((Zf < lo) | (Zf > hi), axis=1)))
 
 
 def llm_tokens_per_persona(total_tokens: float, n_personas: int) -> float:

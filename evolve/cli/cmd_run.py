@@ -127,7 +127,9 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def render_summary(summary: dict[str, Any]) -> str:
-    """The end-of-run text: champion vs seeds on validation and test, six metrics."""
+    """The end-of-run text: champion vs seeds on validation and test, six metrics, each
+    stage with its floor (n identical personas at the centre) and random reference."""
+    from evolve.run import reference_lines
     from metrics import METRIC_NAMES
 
     lines = []
@@ -151,6 +153,7 @@ def render_summary(summary: dict[str, Any]) -> str:
                 lines.append(f"{label:22}  (no result)")
                 continue
             lines.append(f"{label:22}" + "".join(f"{m.get(name, float('nan')):>14.4f}" for name in METRIC_NAMES))
+        lines.extend(reference_lines(summary, stage))  # the noise floor and the random reference
     if summary.get("report"):
         lines.append(f"\nreport: {summary['report']}")
     return "\n".join(lines)

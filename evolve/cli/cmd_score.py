@@ -8,6 +8,7 @@ import asyncio
 import json
 from typing import Any
 
+from evolve.cli.errors import CLIError
 from evolve.cli.common import build_roles_client, load_context_arg, read_personas, warn_sim
 
 
@@ -38,12 +39,19 @@ def handle(args: argparse.Namespace) -> int:
         respondent = LLMRespondent(client=build_roles_client(args.model, args.api_base, args.api_key_env))
     answers = asyncio.run(respondent.answer(personas, context, seed=args.seed))
     placed = positions(answers, context)
-    scores = metrics.evaluate(placed.Z, mc_samples=args.mc_samples, seed=0)
+    try:  # unanswered axes are NaN: scored by the documented worst-completion rule (docs/SCORING.md)
+        scores = metrics.evaluate_incomplete(placed.Z, n=len(personas), mc_samples=args.mc_samples, seed=0)
+        failure = None
+    except ValueError as exc:
+        scores, failure = None, f"{args.personas}: cannot score this population: {exc}"
     if args.json:
+        positions_json = [[None if v != v else v for v in row] for row in placed.Z.tolist()]  # NaN -> null
         print(json.dumps({"context": context.id, "simulated": args.model == "sim", "metrics": scores,
-                          "positions": placed.Z.tolist(), "missing": int(placed.missing)}, indent=2))
-    else:
-        print(f"context {context.id}: {len(personas)} personas, K={context.k}, missing answers {placed.missing}")
-        for name, value in scores.items():
-            print(f"  {name:24} {value:.4f}")
+                          "positions": positions_json, "missing": int(placed.missing), "error": failure}, indent=2))
+        return 1 if failure else 0
+    if failure or scores is None:
+        raise CLIError(failure or "cannot score this population")
+    print(f"context {context.id}: {len(personas)} personas, K={context.k}, missing answers {placed.missing}")
+    for name, value in scores.items():
+        print(f"  {name:24} {value:.4f}")
     return 0

@@ -12,16 +12,27 @@ JSON shape (stable)::
      "statuses": {status: int}, "rejections": {reason: int},
      "grid": {"cells_total", "filled", "coverage", "qd_score", "best", "mean", "migrants"},
      "champion": null | {"id", "label", "generation", "island", "stage", "fitness",
-                         "metrics": {six}, "test": {six}|null},
+                         "metrics": {six}, "test": {six}|null,
+                         "references": {"n", "mc_samples", "random_seeds",
+                                        "<stage>": {"floor": {six}, "random": {six},
+                                                    "fitness": {"floor", "random"}} | null,
+                                        "test": ... | null}},
      "spend": {role: {"calls", "cached", "errors", "prompt_tokens", "completion_tokens",
                       "cost_usd", "latency_s"}},
      "spend_total": {"calls", "tokens", "cost_usd"}}
+
+The champion's ``references`` are the noise floor (n identical personas at the centre of
+the axis cube) and the random reference (n uniform positions, mean of ``random_seeds``
+draws) over the same contexts as its scores (those that succeeded; n and K per context),
+computed in metric space with no model (:mod:`metrics.references`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+
+from metrics import RANDOM_SEEDS, mean_references
 
 from evolve.inspect.render import SIM_LINE, fmt, metric_cells, metric_headers, table
 from evolve.inspect.source import Source
@@ -45,6 +56,26 @@ def _config(src: Source) -> dict[str, Any]:
     }
 
 
+def _shapes(ev: Any, n: int | None) -> list[tuple[int, int]]:
+    """(n, K) of each context of ``ev`` that was scored (n from the config, else the rows)."""
+    return [(int(n or c.positions.shape[0]), int(c.positions.shape[1])) for c in (ev.contexts if ev else ())
+            if c.metrics and c.positions is not None and c.positions.ndim == 2]
+
+
+def _references(src: Source, stage: str, ev: Any, test: Any) -> dict[str, Any]:
+    evaluation = src.run_config().get("evaluation") or {}
+    n, mc = evaluation.get("n"), int(evaluation.get("mc_samples") or 10_000)
+    objective = _config(src)["fitness"] or "coverage"
+    out: dict[str, Any] = {"n": n, "mc_samples": mc, "random_seeds": RANDOM_SEEDS}
+    for key, e in ((stage, ev), ("test", test)):
+        shapes = _shapes(e, n)
+        try:
+            out[key] = mean_references(shapes, mc_samples=mc, objective=objective) if shapes else None
+        except ValueError:  # an objective or shape this version cannot score
+            out[key] = None
+    return out
+
+
 def _champion(src: Source) -> dict[str, Any] | None:
     for stage in ("validation", "train"):
         best = src.archive.top(1, stage=stage)
@@ -61,6 +92,7 @@ def _champion(src: Source) -> dict[str, Any] | None:
                 "fitness": view.fitness,
                 "metrics": dict(ev.metrics or {}) if ev is not None else None,
                 "test": dict(test.metrics or {}) if test is not None and test.metrics else None,
+                "references": _references(src, stage, ev, test),
             }
     return None
 
@@ -87,6 +119,12 @@ def summary(src: Source) -> dict[str, Any]:
         "spend": spend,
         "spend_total": {"calls": counts["llm_calls"], "tokens": counts["llm_tokens"], "cost_usd": counts["cost_usd"]},
     }
+
+
+def _reference_rows(refs: dict[str, Any] | None) -> list[list[str]]:
+    if not refs:
+        return []
+    return [["  floor", *metric_cells(refs["floor"])], ["  random", *metric_cells(refs["random"])]]
 
 
 def _when(ts: Any) -> str:
@@ -135,10 +173,19 @@ def render_summary(data: dict[str, Any]) -> str:
         label = f" ({champ['label']})" if champ["label"] else ""
         lines.append(f"champion: {champ['id']}{label}  generation {champ['generation']}  "
                      f"{champ['stage']} fitness {fmt(champ['fitness'])}")
+        refs = champ.get("references") or {}
         rows = [[champ["stage"], *metric_cells(champ["metrics"])]]
+        rows += _reference_rows(refs.get(champ["stage"]))
         if champ["test"]:
             rows.append(["test", *metric_cells(champ["test"])])
+            rows += _reference_rows(refs.get("test"))
         lines.append(table(["stage", *metric_headers()], rows, right=range(1, 7)))
+        if refs.get(champ["stage"]) or refs.get("test"):
+            fits = "  ".join(f"{s} fitness: floor {fmt(r['fitness']['floor'])}, random {fmt(r['fitness']['random'])}"
+                             for s, r in ((champ["stage"], refs.get(champ["stage"])), ("test", refs.get("test")))
+                             if r and r.get("fitness"))
+            lines.append(f"  floor = n identical personas at the centre; random = n uniform positions, mean of "
+                         f"{refs.get('random_seeds')} draws (no model involved). {fits}")
     if data["spend"]:
         rows = [[role, s["calls"], s["cached"], s["errors"], s["prompt_tokens"], s["completion_tokens"],
                  f"{s['cost_usd']:.4f}", f"{s['latency_s']:.1f}"] for role, s in data["spend"].items()]

@@ -2,6 +2,8 @@
 
 Stage 1 writes short persona sketches in batches, each batch told to differ from the
 sketches already written. Stage 2 expands every sketch independently (in parallel).
+Returns only personas the model wrote: stage 1 stops at the first batch that yields none
+(a short population), and a sketch whose expansion does not parse is kept as written.
 """
 
 import re
@@ -14,7 +16,7 @@ MAX_SHOWN = 40
 INTRO = "You are helping to build a simulated population of people for a study."
 STYLE_NOTES = [
     "Make the personas diverse.",
-    "Write in a natural, realistic voice.",
+    "Write each description as plain prose in the third person.",
 ]
 DIFFER_NOTES = [
     "Make these new personas clearly different from the personas already written:",
@@ -60,7 +62,7 @@ def generate(context, n, llm, rng):
                              max_tokens=MAX_TOKENS)
         got = parse_personas(reply)[:count]
         if not got:
-            got = [{"name": f"Person {len(sketches) + 1}", "description": f"A person in this setting: {context.description}"}]
+            break
         sketches += got
     sketches = sketches[:n]
     replies = llm.complete_many([expand_prompt(context, p) for p in sketches], temperature=TEMPERATURE,
@@ -74,12 +76,15 @@ def generate(context, n, llm, rng):
 
 
 _HEADER = re.compile(r"\bpersona\s*#?\s*\d+\s*:?\s*$", re.IGNORECASE)
-_NAME = re.compile(r"^\W*name\s*:\s*(.+)$", re.IGNORECASE)
+_NAME = re.compile(r"^\W*(?:\d+\s*[.):]\s*)?\W*name\s*:\s*(.+)$", re.IGNORECASE)
 _DESC = re.compile(r"^\W*description\s*:\s*(.+)$", re.IGNORECASE)
 
 
 def parse_personas(text):
-    """Persona dicts from a reply with 'Name:' / 'Description:' lines (headers optional)."""
+    """Persona dicts from a reply with 'Name:' / 'Description:' lines (headers optional).
+
+    Only personas the reply states (a name and a description) are returned: nothing is
+    made up for text that does not parse."""
     personas, current = [], None
     for line in text.splitlines():
         s = line.strip()
@@ -95,9 +100,8 @@ def parse_personas(text):
             continue
         m = _DESC.match(s)
         if m:
-            if current is None:
-                current = {"name": f"Person {len(personas) + 1}", "description": ""}
-                personas.append(current)
+            if current is None:  # a description without a name line: skipped, never named for it
+                continue
             current["description"] = (current["description"] + " " + m.group(1).strip()).strip()
         elif current is not None:
             current["description"] = (current["description"] + " " + s).strip()

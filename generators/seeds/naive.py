@@ -1,6 +1,9 @@
-"""Seed program "naive": one request for n diverse personas, parsed into exactly n.
+"""Seed program "naive": one request for n diverse personas (one follow-up request for
+the rest when the reply holds fewer than n).
 
 The baseline every LLM user tries first. Expected to collapse toward a polite centre.
+Returns the personas that parsed, at most n: when replies hold fewer, the population is
+short (the evaluator records k of n and scores it so that it never gains), never padded.
 """
 
 import re
@@ -11,7 +14,7 @@ MAX_TOKENS = 6000
 INTRO = "You are helping to build a simulated population of people for a study."
 STYLE_NOTES = [
     "Make the personas diverse.",
-    "Write in a natural, realistic voice.",
+    "Write each description as plain prose in the third person.",
 ]
 FORMAT_NOTE = (
     "Format each persona as three lines: 'Persona <number>', then 'Name: <full name>', "
@@ -43,17 +46,20 @@ def generate(context, n, llm, rng):
         more = llm.complete(build_prompt(context, n - len(personas)), temperature=TEMPERATURE,
                             max_tokens=MAX_TOKENS)
         personas += parse_personas(more)
-    return fit_to_n(personas, n)
+    return personas[:n]
 # EVOLVE-BLOCK-END
 
 
 _HEADER = re.compile(r"\bpersona\s*#?\s*\d+\s*:?\s*$", re.IGNORECASE)
-_NAME = re.compile(r"^\W*name\s*:\s*(.+)$", re.IGNORECASE)
+_NAME = re.compile(r"^\W*(?:\d+\s*[.):]\s*)?\W*name\s*:\s*(.+)$", re.IGNORECASE)
 _DESC = re.compile(r"^\W*description\s*:\s*(.+)$", re.IGNORECASE)
 
 
 def parse_personas(text):
-    """Persona dicts from a reply with 'Name:' / 'Description:' lines (headers optional)."""
+    """Persona dicts from a reply with 'Name:' / 'Description:' lines (headers optional).
+
+    Only personas the reply states (a name and a description) are returned: nothing is
+    made up for text that does not parse."""
     personas, current = [], None
     for line in text.splitlines():
         s = line.strip()
@@ -69,23 +75,10 @@ def parse_personas(text):
             continue
         m = _DESC.match(s)
         if m:
-            if current is None:
-                current = {"name": f"Person {len(personas) + 1}", "description": ""}
-                personas.append(current)
+            if current is None:  # a description without a name line: skipped, never named for it
+                continue
             current["description"] = (current["description"] + " " + m.group(1).strip()).strip()
         elif current is not None:
             current["description"] = (current["description"] + " " + s).strip()
     return [p for p in personas if p["name"] and p["description"]]
 
-
-def fit_to_n(personas, n):
-    """Exactly n personas: truncate, or pad by repeating the ones there are."""
-    out = list(personas[:n])
-    if not out:
-        out = [{"name": "Unnamed person", "description": "A person in this setting."}]
-    i = 0
-    while len(out) < n:
-        src = out[i % len(personas or out)]
-        out.append({"name": f"{src['name']} ({len(out) + 1})", "description": src["description"]})
-        i += 1
-    return out

@@ -2,7 +2,9 @@
 
 Stage 1 draws scrambled Sobol target positions on the K axes (0 = low pole, 1 = high
 pole) and writes short personas for them in small batches. Stage 2 expands every persona
-independently (in parallel), restating its targets.
+independently (in parallel), restating its targets. Returns only personas the model
+wrote: a target whose sketch did not parse is dropped (a short population), and a sketch
+whose expansion does not parse is kept as written.
 """
 
 import math
@@ -28,7 +30,7 @@ LEVEL_WORDS = [
 ]
 INTRO = "You are helping to build a simulated population of people for a study."
 STYLE_NOTES = [
-    "Write in a natural, realistic voice.",
+    "Write each description as plain prose in the third person.",
 ]
 TARGET_NOTES = [
     "Each persona must match its target position on every axis (0 = low end, 1 = high end).",
@@ -95,16 +97,16 @@ def generate(context, n, llm, rng):
     batches = [targets[i:i + BATCH_SIZE] for i in range(0, n, max(1, BATCH_SIZE))]
     replies = llm.complete_many([sketch_prompt(context, rows) for rows in batches],
                                 temperature=TEMPERATURE, max_tokens=MAX_TOKENS)
-    sketches = []
+    sketches, kept = [], []
     for rows, reply in zip(batches, replies):
         got = parse_personas(reply)
-        for i in range(len(rows)):
-            sketches.append(got[i] if i < len(got) else
-                            {"name": f"Person {len(sketches) + 1}", "description": f"A person in this setting: {context.description}"})
-    replies = llm.complete_many([expand_prompt(context, p, row) for p, row in zip(sketches, targets)],
+        for sketch, row in zip(got, rows):
+            sketches.append(sketch)
+            kept.append(row)
+    replies = llm.complete_many([expand_prompt(context, p, row) for p, row in zip(sketches, kept)],
                                 temperature=TEMPERATURE, max_tokens=MAX_TOKENS)
     personas = []
-    for sketch, row, reply in zip(sketches, targets, replies):
+    for sketch, row, reply in zip(sketches, kept, replies):
         parsed = parse_personas(reply)
         persona = parsed[0] if parsed else dict(sketch)
         persona["targets"] = [round(t, 3) for t in row]
@@ -114,12 +116,15 @@ def generate(context, n, llm, rng):
 
 
 _HEADER = re.compile(r"\bpersona\s*#?\s*\d+\s*:?\s*$", re.IGNORECASE)
-_NAME = re.compile(r"^\W*name\s*:\s*(.+)$", re.IGNORECASE)
+_NAME = re.compile(r"^\W*(?:\d+\s*[.):]\s*)?\W*name\s*:\s*(.+)$", re.IGNORECASE)
 _DESC = re.compile(r"^\W*description\s*:\s*(.+)$", re.IGNORECASE)
 
 
 def parse_personas(text):
-    """Persona dicts from a reply with 'Name:' / 'Description:' lines (headers optional)."""
+    """Persona dicts from a reply with 'Name:' / 'Description:' lines (headers optional).
+
+    Only personas the reply states (a name and a description) are returned: nothing is
+    made up for text that does not parse."""
     personas, current = [], None
     for line in text.splitlines():
         s = line.strip()
@@ -135,9 +140,8 @@ def parse_personas(text):
             continue
         m = _DESC.match(s)
         if m:
-            if current is None:
-                current = {"name": f"Person {len(personas) + 1}", "description": ""}
-                personas.append(current)
+            if current is None:  # a description without a name line: skipped, never named for it
+                continue
             current["description"] = (current["description"] + " " + m.group(1).strip()).strip()
         elif current is not None:
             current["description"] = (current["description"] + " " + s).strip()

@@ -49,8 +49,9 @@ def test_generate_is_deterministic_per_seed(capsys):
     "program, message",
     [
         ("def generate(context, n, llm, rng)\n    return []\n", "error: SyntaxError"),
-        ("def generate(context, n, llm, rng):\n    return [{'name': 'a', 'description': 'b'}]\n",
-         "error: generate() returned 1 personas, expected 3"),
+        ("def generate(context, n, llm, rng):\n    return [{'name': 'a', 'description': 'b'}] * 4\n",
+         "error: generate() returned 4 personas, expected at most 3"),
+        ("def generate(context, n, llm, rng):\n    return []\n", "error: generate() returned no personas, expected 3"),
         ("def generate(context, n, llm, rng):\n    raise RuntimeError('boom')\n", "boom"),
     ],
 )
@@ -122,6 +123,8 @@ def test_real_path_unparseable_answers_are_missing_not_guessed(tmp_path, capsys,
     personas = _write_personas(tmp_path / "p.jsonl", 3)
     with StubServer(reply="I would rather not say") as server:
         assert main(["score", "--personas", str(personas), "--context", CONTEXT, "--json", "--mc-samples", "2000",
-                     "--model", "openai/stub-model", "--api-base", server.base_url]) == 0
+                     "--model", "openai/stub-model", "--api-base", server.base_url]) == 1
     result = json.loads(capsys.readouterr().out)
     assert result["missing"] == 3 * resolve_context(CONTEXT).n_items
+    assert result["metrics"] is None and "no" in result["error"] and "placed" in result["error"]
+    assert all(v is None for row in result["positions"] for v in row)

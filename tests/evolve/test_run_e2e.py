@@ -83,8 +83,12 @@ def test_short_run_json_shape(ray_session, tmp_path, capsys):
     assert all(_six(v) for v in summary["seeds"].values())
     assert set(summary["test"]) == {"champion", "naive", "batch", "sobol"}
     assert all(_six(v) for v in summary["test"].values())
+    refs = summary["references"]  # the noise floor and the random reference beside the scores
+    assert refs["random_seeds"] == 8 and all(_six(refs[s][k]) for s in ("validation", "test") for k in ("floor", "random"))
+    assert refs["test"]["floor"]["coverage"] < refs["test"]["random"]["coverage"]
     report = Path(summary["report"])
     assert report.read_text().count("SIMULATED") >= 1
+    assert report.read_text().count("*floor: n × centre*") == 2
     for png in ("fitness.png", "grid.png", "test_metrics.png", "personas.png"):
         assert (report.parent / png).stat().st_size > 1000
     # validation decides the champion: nothing has a better validation fitness than it

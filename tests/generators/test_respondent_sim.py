@@ -98,7 +98,9 @@ def test_positions_skip_missing_and_count_empty_axes():
     values = np.array([[5, 1, np.nan, np.nan, np.nan, np.nan],
                        [3, 3, 3, 1, 5, 1]], dtype=float)
     res = positions(Answers(values, axis, rev, 1, 5), CTX)
-    np.testing.assert_allclose(res.Z, [[1.0, 0.5], [0.5, 0.0]])
+    # an axis with no answer at all is missing (NaN), never a made-up 0.5
+    np.testing.assert_allclose(res.Z, [[1.0, np.nan], [0.5, 0.0]])
+    assert np.isnan(res.Z[0, 1])
     assert res.missing == 4 and res.missing_by_axis == (1, 3)
     assert res.empty == 1 and res.empty_by_axis == (0, 1)
 

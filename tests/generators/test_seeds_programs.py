@@ -73,25 +73,68 @@ def test_exactly_n_valid_personas_in_the_sim(name, n):
 
 
 class _BadLLM:
-    """Replies that are useless or short: the seeds must still return exactly n."""
+    """Replies that are useless or short: the seeds return only what parsed."""
 
     def __init__(self, reply: str):
         self.reply = reply
+        self.calls = 0
 
     def complete(self, prompt, *, system=None, temperature=None, max_tokens=None):
+        self.calls += 1
         return self.reply
 
     def complete_many(self, prompts, *, system=None, temperature=None, max_tokens=None):
+        self.calls += len(prompts)
         return [self.reply for _ in prompts]
 
 
-@pytest.mark.parametrize("name", SEED_NAMES)
-@pytest.mark.parametrize("reply", ["", "I cannot help with that.", "Name: Solo\nDescription: The only one."])
-def test_robust_to_bad_replies(name, reply):
+def _generate(name: str, reply: str, n: int = 6) -> list[dict]:
     module = load_program(load_seed(name))
     view = ContextView.from_public_dict(CTX.public_dict())
-    personas = validate_personas(module.generate(view, 6, _BadLLM(reply), np.random.default_rng(0)), 6)
-    assert len(personas) == 6
+    return module.generate(view, n, _BadLLM(reply), np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("name", SEED_NAMES)
+@pytest.mark.parametrize("reply", ["", "I cannot help with that.", "Description: a text with no name line."])
+def test_unparseable_replies_give_no_persona_at_all(name, reply):
+    """Nothing is made up when a reply does not parse (the runtime then reports 0 personas)."""
+    assert _generate(name, reply) == []
+
+
+@pytest.mark.parametrize(("name", "count"), [("naive", 2), ("batch", 6), ("sobol", 2)])
+def test_short_replies_give_only_the_personas_that_parsed(name, count):
+    """naive: the reply and one follow-up; batch: one per stage-1 call until n; sobol: one
+    per batch of 5 targets. Every persona is the one the reply wrote, none padded."""
+    personas = _generate(name, "Name: Solo\nDescription: The only one.")
+    assert len(personas) == count
+    assert all(p["name"] == "Solo" and p["description"] == "The only one." for p in personas)
+    if name == "sobol":  # each kept persona carries the target it was written for
+        assert all(len(p["targets"]) == 3 for p in personas)
+
+
+@pytest.mark.parametrize("name", SEED_NAMES)
+def test_prompts_carry_no_sim_cue_words(name):
+    """The seeds' instructions are neutral: no softening or emphasis cue of the sim."""
+    from generators.sim.request import parse_request
+
+    prompts: list[str] = []
+
+    class Recorder(_BadLLM):
+        def complete(self, prompt, **kw):
+            prompts.append(prompt)
+            return "Name: Solo\nDescription: The only one."
+
+        def complete_many(self, ps, **kw):
+            prompts.extend(ps)
+            return ["Name: Solo\nDescription: The only one." for _ in ps]
+
+    module = load_program(load_seed(name))
+    module.generate(ContextView.from_public_dict(CTX.public_dict()), 6, Recorder(""), np.random.default_rng(0))
+    assert prompts
+    for prompt in prompts:
+        req = parse_request([{"role": "user", "content": prompt}])
+        assert (req.softening, req.emphasis) == (0, 0), prompt
+        assert "natural" not in prompt.lower() and "realistic" not in prompt.lower()
 
 
 def test_sobol_targets_are_space_filling_and_spread_lever_widens_them():
