@@ -30,6 +30,17 @@ from stub_openai_server import StubServer  # noqa: E402
 REPLY = "Persona 1\nName: Stub Person\nDescription: A persona written by the stub server."
 
 
+def batch_reply(messages: list[dict]) -> str:
+    """As many persona blocks as the prompt asks for ("Write N personas"), else one: the
+    seeds keep only personas a reply states, so a one-block reply to a batch is a short one."""
+    import re
+
+    asked = re.search(r"Write (\d+) personas", messages[-1]["content"])
+    count = int(asked.group(1)) if asked else 1
+    return "\n".join(f"Persona {i + 1}\nName: Stub Person\nDescription: A persona written by the stub server."
+                     for i in range(count))
+
+
 def _venv(path: Path) -> Path:
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True, timeout=120)
     python = path / "bin" / "python"
@@ -71,7 +82,7 @@ def test_exported_module_in_a_fresh_venv_against_the_stub(crafted: Crafted, tmp_
     assert Path(prefix) == tmp_path / "venv"
 
     out = tmp_path / "personas.jsonl"
-    with StubServer(reply=REPLY) as stub:
+    with StubServer(reply=batch_reply) as stub:
         proc = subprocess.run(
             [str(python), str(gen), "--context", str(ctx), "-n", "5", "--model", "openai/stub-model",
              "--api-base", stub.base_url, "--seed", "1", "--out", str(out)],
