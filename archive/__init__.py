@@ -27,12 +27,13 @@ from .records import (
     ProgramRecord,
     ProgramView,
 )
+from .runlog import RunLog
 from .schema import SCHEMA_VERSION
 from .selection import ParentStrategy
 from .store import ArchiveLockedError
 
 __all__ = [
-    "Archive", "ArchiveReadOnlyError", "ArchiveLockedError", "SchemaError", "SCHEMA_VERSION",
+    "Archive", "ArchiveReadOnlyError", "RunLog", "ArchiveLockedError", "SchemaError", "SCHEMA_VERSION",
     "ProgramSyntaxError", "DescriptorError", "normalise", "program_id", "bin_edges", "bin_index", "cell_of",
     "DEFAULT_DESCRIPTORS", "METRIC_NAMES", "STAGES", "AddResult", "AddStatus", "ArchiveConfig", "Candidate",
     "ContextResult", "ContextView", "DescriptorSpec", "EliteView", "EvaluationRecord", "EvaluationView",

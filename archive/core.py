@@ -1,7 +1,9 @@
-"""``Archive``: the persistent MAP-Elites archive of one run (writes, selection, queries).
+"""``Archive``: the persistent MAP-Elites archive of one run (the writer: grids, selection).
 
 One process (the run's controller) opens it writable; any number of processes may open
-it with ``readonly=True`` meanwhile. Every result is committed in its own transaction, so
+it with ``readonly=True`` meanwhile (tools that only read use ``archive.reader.ArchiveReader``).
+Events, LLM calls and the run status go through its ``log`` (``archive.runlog.RunLog``);
+vocabularies (stages, outcomes, event kinds, statuses) are the StrEnums of ``archive.vocab``. Every result is committed in its own transaction, so
 a killed writer loses at most the one in flight; on open the in-memory grids are rebuilt
 from the ``elites`` table.
 """
@@ -22,6 +24,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 from . import queries, store
 from .binning import DescriptorError, cell_of
 from .descriptors import compute as compute_descriptors
+from .exemplars import ExemplarIndex
 from .identity import CodeMismatch, ProgramSyntaxError, program_id, verify_code
 from .map_elites import IslandGrids, Placement, qd_stats
 from .migrations import check_or_upgrade, create_schema, read_version
@@ -39,8 +42,10 @@ from .records import (
     ProgramRecord,
     ProgramView,
 )
+from .runlog import RunLog
 from .schema import SCHEMA_VERSION, Island, Run, RunProgram
 from .selection import ParentStrategy, get_strategy, pick_inspirations
+from .vocab import EventKind, RejectReason, RunStatus, Stage
 
 PACKAGE = "persona-evolve"
 
@@ -89,6 +94,8 @@ class Archive:
         self._clock = 0
         self._last_improved: dict[int, int] = {}
         self._last_migration = 0
+        self._exemplars = ExemplarIndex(per_cell=config.exemplars_per_cell)
+        self.log = RunLog(engine=engine, run_id=run_id, check=self._writable)
         if not readonly:
             self._load_state()
 
@@ -123,7 +130,7 @@ class Archive:
                         {
                             "created_at": now,
                             "updated_at": now,
-                            "status": "running",
+                            "status": RunStatus.RUNNING.value,
                             "seed": int(seed),
                             "run_config": store._jsonable(dict(run_config)),
                             "archive_config": config.to_dict(),
@@ -140,7 +147,7 @@ class Archive:
                     insert(Island),
                     [{"run_id": run_id, "island": i, "last_improved_evals": 0, "resets": 0} for i in range(config.islands)],
                 )
-                store.add_event(conn, run_id, "run_started", detail={"seed": int(seed)}, now=now)
+                store.add_event(conn, run_id, EventKind.RUN_STARTED, detail={"seed": int(seed)}, now=now)
         except BaseException:
             if lock:
                 lock.release()
@@ -174,7 +181,7 @@ class Archive:
                     raise LookupError(f"{where}: no run {run_id}" if run_id is not None else f"{where}: no runs")
                 config = ArchiveConfig.from_dict(row[1])
                 if not readonly:
-                    store.add_event(conn, row[0], "run_resumed")
+                    store.add_event(conn, row[0], EventKind.RUN_RESUMED)
         except BaseException:
             if lock:
                 lock.release()
@@ -204,6 +211,8 @@ class Archive:
             self._last_migration = int(
                 conn.execute(select(Run.last_migration_evals).where(Run.id == self.run_id)).scalar() or 0
             )
+            self._exemplars = ExemplarIndex(per_cell=self.config.exemplars_per_cell,
+                                            taken=queries.exemplar_keys(conn, self.run_id))
 
     def __enter__(self) -> "Archive":
         return self
@@ -276,17 +285,17 @@ class Archive:
             pid = program_id(rec.code)
         except ProgramSyntaxError as exc:
             with self._engine.begin() as conn:
-                store.add_event(conn, self.run_id, "rejected", island=rec.island,
-                                detail={"reason": "syntax", "error": str(exc)}, now=now)
-                store.bump(conn, self.run_id, "rejected.syntax")
-                store.bump(conn, self.run_id, "status.failed")
+                self.log.append_in(conn, EventKind.REJECTED, island=rec.island,
+                                   detail={"reason": RejectReason.SYNTAX, "error": str(exc)}, now=now,
+                                   count_rejection=True)
+                store.bump(conn, self.run_id, f"status.{AddStatus.FAILED}")
             return AddResult(AddStatus.FAILED, None, None, str(exc))
         if pid in self._known:
             with self._engine.begin() as conn:
-                store.add_event(conn, self.run_id, "rejected", program_id=pid, island=rec.island,
-                                detail={"reason": "duplicate", "status": "duplicate"}, now=now)
-                store.bump(conn, self.run_id, "rejected.duplicate")
-                store.bump(conn, self.run_id, "status.duplicate")
+                self.log.append_in(conn, EventKind.REJECTED, program_id=pid, island=rec.island,
+                                   detail={"reason": RejectReason.DUPLICATE, "status": AddStatus.DUPLICATE}, now=now,
+                                   count_rejection=True)
+                store.bump(conn, self.run_id, f"status.{AddStatus.DUPLICATE}")
             return AddResult(AddStatus.DUPLICATE, pid, None)
 
         error = cand.error or (ev.error if ev is not None else None) or (None if ev is not None else "no evaluation")
@@ -294,7 +303,7 @@ class Archive:
         clipped: tuple[str, ...] = ()
         values: dict[str, float] | None = None
         if error is None and ev is not None:
-            if ev.stage != "train":
+            if ev.stage != Stage.TRAIN:
                 error = f"add() needs a train-stage evaluation, got stage {ev.stage!r} (use record_evaluation)"
             elif ev.fitness is None or not math.isfinite(float(ev.fitness)):
                 error = f"evaluation has no finite fitness ({ev.fitness!r})"
@@ -325,21 +334,22 @@ class Archive:
         if became_elite and placement is not None and placement.displaced is not None:
             orphans = self._orphans([placement.displaced], [placement.elite])  # type: ignore[list-item]
 
+        plan = self._exemplars.plan_evaluation(ev.contexts) if ev is not None else {}
         with self._engine.begin() as conn:
             store.insert_program(conn, self.run_id, pid, rec, now)
             eval_id = None
             if ev is not None:
                 eval_id = store.insert_evaluation(
-                    conn, self.run_id, pid, ev, descriptors=values, store_personas=keep, now=now
+                    conn, self.run_id, pid, ev, descriptors=values, store_personas=keep, now=now, exemplars=plan
                 )
             if became_elite and placement is not None and placement.elite is not None:
                 store.upsert_elite(conn, self.run_id, placement.elite, now)
                 store.set_island(conn, self.run_id, rec.island, last_improved_evals=clock)
                 store.prune_personas(conn, self.run_id, orphans)
             if status is AddStatus.FAILED:
-                store.add_event(conn, self.run_id, "rejected", program_id=pid, island=rec.island,
-                                detail={"reason": "failed", "error": error, "evaluation_id": eval_id}, now=now)
-                store.bump(conn, self.run_id, "rejected.failed")
+                self.log.append_in(conn, EventKind.REJECTED, program_id=pid, island=rec.island,
+                                   detail={"reason": RejectReason.FAILED, "error": error, "evaluation_id": eval_id},
+                                   now=now, count_rejection=True)
             else:
                 detail: dict[str, Any] = {
                     "status": status.value, "cell": list(cell or ()), "fitness": float(ev.fitness),  # type: ignore[union-attr, arg-type]
@@ -349,13 +359,15 @@ class Archive:
                     detail["clipped"] = list(clipped)
                 if placement is not None and placement.displaced is not None:
                     detail["displaced"] = placement.displaced.program_id
-                store.add_event(conn, self.run_id, "inserted", program_id=pid, island=rec.island, detail=detail, now=now)
+                self.log.append_in(conn, EventKind.INSERTED, program_id=pid, island=rec.island, detail=detail, now=now)
             store.bump(conn, self.run_id, f"status.{status.value}")
             if status is AddStatus.FAILED:
                 clipped = ()
             for name in clipped:
                 store.bump(conn, self.run_id, f"clipped.{name}")
 
+        if ev is not None:
+            self._exemplars.commit_evaluation(ev.contexts, plan)
         self._known.add(pid)
         self._clock = clock
         if became_elite and placement is not None and placement.elite is not None:
@@ -383,6 +395,7 @@ class Archive:
         if evaluation.stage not in STAGES:
             raise ValueError(f"unknown evaluation stage {evaluation.stage!r} (one of {STAGES})")
         now = time.time()
+        plan = self._exemplars.plan_evaluation(evaluation.contexts)
         with self._engine.begin() as conn:
             if program_id not in self._known:
                 if not store.program_exists(conn, program_id):
@@ -390,13 +403,14 @@ class Archive:
                 conn.execute(insert(RunProgram), {"run_id": self.run_id, "program_id": program_id, "created_at": now})
             eval_id = store.insert_evaluation(
                 conn, self.run_id, program_id, evaluation, descriptors=None,
-                store_personas=evaluation.keep_personas, now=now,
+                store_personas=evaluation.keep_personas, now=now, exemplars=plan,
             )
-            kind = "validated" if evaluation.stage == "validation" else "evaluated"
-            store.add_event(conn, self.run_id, kind, program_id=program_id, now=now, detail={
+            kind = EventKind.VALIDATED if evaluation.stage == Stage.VALIDATION else EventKind.EVALUATED
+            self.log.append_in(conn, kind, program_id=program_id, now=now, detail={
                 "stage": evaluation.stage, "fitness": evaluation.fitness, "evaluation_id": eval_id,
                 "error": evaluation.error,
             })
+        self._exemplars.commit_evaluation(evaluation.contexts, plan)
         self._known.add(program_id)
         self._clock += 1
 
@@ -408,33 +422,19 @@ class Archive:
         island: int | None = None,
         detail: Mapping[str, Any] | None = None,
     ) -> None:
-        """Append an event (proposed, rejected with detail["reason"], ...). A ``rejected``
-        event also counts towards ``counts()["rejected"][reason]``."""
-        self._writable()
-        with self._engine.begin() as conn:
-            store.add_event(conn, self.run_id, kind, program_id=program_id, island=island, detail=detail)
-            if kind == "rejected":
-                reason = str((detail or {}).get("reason", "unspecified"))
-                store.bump(conn, self.run_id, f"rejected.{reason}")
+        """Append an event (proposed, rejected with detail["reason"], ...) to the run log. A
+        ``rejected`` event also counts towards ``counts()["rejected"][reason]``."""
+        self.log.append(kind, program_id=program_id, island=island, detail=detail)
 
     def record_llm_calls(self, calls: Sequence[Mapping[str, Any]]) -> None:
         """Store LLM calls (keys: role [required], model, prompt_tokens, completion_tokens,
         cost_usd, latency_s, cached, error, optional ts and program_id), one transaction."""
-        self._writable()
-        if not calls:
-            return
-        with self._engine.begin() as conn:
-            store.insert_llm_calls(conn, self.run_id, calls, time.time())
+        self.log.llm_calls(calls)
 
     def set_run_status(self, status: str) -> None:
         """Set ``runs.status`` (e.g. running, finished, failed, interrupted); "finished"
         also logs a ``run_finished`` event."""
-        self._writable()
-        now = time.time()
-        with self._engine.begin() as conn:
-            conn.execute(update(Run).where(Run.id == self.run_id).values(status=status, updated_at=now))
-            if status == "finished":
-                store.add_event(conn, self.run_id, "run_finished", now=now)
+        self.log.set_status(status)
 
     # ================================================================== islands
     def migrate(self, *, now: int | None = None) -> int:
@@ -451,7 +451,7 @@ class Archive:
                 e = p.elite
                 assert e is not None
                 store.upsert_elite(conn, self.run_id, e, ts)
-                store.add_event(conn, self.run_id, "migrated", program_id=e.program_id, island=e.island, now=ts,
+                self.log.append_in(conn, EventKind.MIGRATED, program_id=e.program_id, island=e.island, now=ts,
                                 detail={"from": e.migrant_from, "cell": list(e.cell), "fitness": e.fitness,
                                         "displaced": p.displaced.program_id if p.displaced else None})
             store.prune_personas(conn, self.run_id, orphans)
@@ -488,7 +488,7 @@ class Archive:
             with self._engine.begin() as conn:
                 for e in placed:
                     store.upsert_elite(conn, self.run_id, e, ts)
-                    store.add_event(conn, self.run_id, "seeded", program_id=e.program_id, island=e.island,
+                    self.log.append_in(conn, EventKind.SEEDED, program_id=e.program_id, island=e.island,
                                     now=ts, detail={"cell": list(e.cell), "fitness": e.fitness})
         return len(placed)
 
@@ -518,7 +518,7 @@ class Archive:
                 store.upsert_elite(conn, self.run_id, seed, ts)
                 conn.execute(update(Island).where(Island.run_id == self.run_id, Island.island == i)
                              .values(last_improved_evals=at, resets=Island.resets + 1))
-                store.add_event(conn, self.run_id, "reset", program_id=seed.program_id, island=i, now=ts,
+                self.log.append_in(conn, EventKind.RESET, program_id=seed.program_id, island=i, now=ts,
                                 detail={"from": seed.migrant_from, "cleared": len(self._grids.cells[i]),
                                         "seed_fitness": seed.fitness})
             store.prune_personas(conn, self.run_id, orphans)
@@ -565,14 +565,14 @@ class Archive:
         return [views[i] for i in ids if i in views]
 
     # ================================================================== queries
-    def top(self, k: int = 10, *, stage: str = "train") -> list[ProgramView]:
+    def top(self, k: int = 10, *, stage: str = Stage.TRAIN) -> list[ProgramView]:
         """Best ``k`` programs by their best fitness at ``stage`` (fitness field = that)."""
         with self._read() as conn:
             return queries.top(conn, self.run_id, k, stage)
 
     def champion(self) -> ProgramView | None:
         """Best program on validation if any was validated, else best on train."""
-        for stage in ("validation", "train"):
+        for stage in (Stage.VALIDATION, Stage.TRAIN):
             best = self.top(1, stage=stage)
             if best:
                 return best[0]

@@ -19,8 +19,15 @@ class SchemaError(RuntimeError):
     """The database cannot be used by this version of persona-evolve."""
 
 
+def _v1_to_v2(conn: Connection) -> None:
+    """v2 adds ``personas.exemplar`` (NULL for every row written by v1: additive)."""
+    columns = {c["name"] for c in inspect(conn).get_columns("personas")}
+    if "exemplar" not in columns:
+        conn.exec_driver_sql("ALTER TABLE personas ADD COLUMN exemplar VARCHAR(40)")
+
+
 #: from-version -> function upgrading a connection (in a transaction) to from-version + 1.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2}
 
 
 def read_version(conn: Connection) -> int | None:

@@ -288,5 +288,15 @@ def personas(conn: Connection, run_id: int, context_id: str, program_id: str | N
         if p.description is not None:
             fields["description"] = p.description
         fields.update(json.loads(p.fields) if p.fields else {})
-        out.append(PersonaView(p.program_id, p.evaluation_id, stage, p.context_id, p.idx, fields, pos))
+        out.append(PersonaView(p.program_id, p.evaluation_id, stage, p.context_id, p.idx, fields, pos, p.exemplar))
     return out
+
+
+def exemplar_keys(conn: Connection, run_id: int) -> list[tuple[str, str]]:
+    """(context id, region key) of every exemplar persona stored for the run (one per row)."""
+    q = (
+        select(Persona.context_id, Persona.exemplar)
+        .join(Evaluation, Evaluation.id == Persona.evaluation_id)
+        .where(Evaluation.run_id == run_id, Persona.exemplar.is_not(None))
+    )
+    return [(str(c), str(k)) for c, k in conn.execute(q).all()]

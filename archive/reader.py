@@ -16,12 +16,16 @@ the ones below otherwise) with the stored vocabularies typed as ``StrEnum``s fro
         champ = r.champion()
         print(r.snapshot().proposal_evaluations, champ.program.id if champ else None)
 
-Counting words (one vocabulary, issue 12):
+Counting words (one vocabulary, issue 12). What users read as "evaluations" -- in
+``run``'s output, the budget, ``inspect`` and the viewer -- is one thing:
 
-* ``evaluations``: rows of the ``evaluations`` table (every stage: smoke, train,
-  validation, test, seeds included) -- the archive's clock;
-* ``proposal_evaluations``: full train evaluations of *proposed* programs (the
-  ``evaluated`` events of stage train) -- what the run's ``--budget-evals`` cap counts.
+* an **evaluation** is one proposed program fully evaluated on the train contexts (the
+  ``evaluated`` events of stage train): what ``--budget-evals`` caps and ``run`` prints.
+  Here: ``proposal_evaluations`` (and :meth:`ArchiveReader.proposal_evaluations`);
+* a **stored evaluation** is a row of the ``evaluations`` table: any program (seeds
+  included) scored at any stage (smoke, train, validation, test) -- the archive's clock
+  for migration intervals. Here: the ``evaluations`` fields of :class:`Counts` and
+  :class:`Snapshot` (also readable as ``stored_evaluations``).
 """
 
 from __future__ import annotations
@@ -102,6 +106,11 @@ class Snapshot:
     last_event_id: int
 
     @property
+    def stored_evaluations(self) -> int:
+        """Rows of the ``evaluations`` table (= ``evaluations``), named as users read it."""
+        return self.evaluations
+
+    @property
     def version(self) -> str:
         """A token that changes whenever anything is written to the run."""
         return f"{self.run_id}:{self.evaluations}:{self.last_event_id}:{self.status}"
@@ -125,6 +134,11 @@ class Counts:
     llm_calls: int
     llm_tokens: int
     cost_usd: float
+
+    @property
+    def stored_evaluations(self) -> int:
+        """Rows of the ``evaluations`` table, every stage (= ``evaluations``)."""
+        return self.evaluations
 
 
 @dataclass(frozen=True)
@@ -225,12 +239,30 @@ class Champion:
 @dataclass(frozen=True)
 class ContextCount:
     """Per context of the run: persona ``positions`` stored, persona ``texts`` stored,
-    distinct ``programs`` with positions."""
+    distinct ``programs`` with positions, ``exemplars`` (texts kept as a region's exemplar)."""
 
     context_id: str
     positions: int
     texts: int
     programs: int
+    exemplars: int = 0
+
+
+@dataclass(frozen=True)
+class PositionSet:
+    """Every stored persona position of one context in the run (all evaluations, all
+    stages) with the most common axis count ``k``: ``z`` is M×K in [0, 1] (NaN =
+    unanswered), and per row its ``program_ids``, ``stages``, ``evaluation_ids`` and row
+    ``indexes`` within its population. ``other_k``: rows left out for another K."""
+
+    context_id: str
+    k: int
+    z: Any
+    program_ids: Any
+    stages: Any
+    evaluation_ids: Any
+    indexes: Any
+    other_k: int = 0
 
 
 # ----------------------------------------------------------------------------- reader
@@ -563,6 +595,11 @@ class ArchiveReader:
         with self._conn() as conn:
             return tuple(queries.top(conn, self.run_id, k, str(stage)))
 
+    def champion_stage(self) -> Stage:
+        """The stage that chooses the champion: validation once any program of the run has
+        a validation fitness, train before that."""
+        return Stage.VALIDATION if self.top(1, stage=Stage.VALIDATION) else Stage.TRAIN
+
     def champion(self) -> Champion | None:
         """Best program on validation if any was validated, else best on train; None
         before anything was evaluated."""
@@ -626,13 +663,51 @@ class ArchiveReader:
                 .where(Evaluation.run_id == self.run_id, ContextResultRow.positions.is_not(None))
                 .group_by(ContextResultRow.context_id)
             ).all()
-            texts = dict(conn.execute(
-                select(Persona.context_id, func.count()).join(Evaluation, Evaluation.id == Persona.evaluation_id)
+            texts = {c: (int(t), int(x or 0)) for c, t, x in conn.execute(
+                select(Persona.context_id, func.count(), func.count(Persona.exemplar))
+                .join(Evaluation, Evaluation.id == Persona.evaluation_id)
                 .where(Evaluation.run_id == self.run_id).group_by(Persona.context_id)
-            ).all())
-        out = [ContextCount(str(c), int(n or 0), int(texts.get(c, 0)), int(p)) for c, n, p in rows]
+            ).all()}
+        out = [ContextCount(str(c), int(n or 0), texts.get(c, (0, 0))[0], int(p), texts.get(c, (0, 0))[1])
+               for c, n, p in rows]
         out.sort(key=lambda c: (-c.positions, -c.texts, c.context_id))
         return tuple(out)
+
+    def context_positions(self, context_id: str) -> PositionSet:
+        """Every stored position of ``context_id`` in the run, in storage order, keeping
+        the populations with the most common axis count (what ``inspect rare`` bins)."""
+        import numpy as np
+
+        from .codec import decode_positions
+
+        with self._conn() as conn:
+            rows = conn.execute(
+                select(ContextResultRow.evaluation_id, ContextResultRow.n_personas, ContextResultRow.n_axes,
+                       ContextResultRow.positions, Evaluation.program_id, Evaluation.stage)
+                .join(Evaluation, Evaluation.id == ContextResultRow.evaluation_id)
+                .where(Evaluation.run_id == self.run_id, ContextResultRow.context_id == context_id,
+                       ContextResultRow.positions.is_not(None), ContextResultRow.n_personas > 0)
+                .order_by(ContextResultRow.id)
+            ).all()
+        ks = [int(r.n_axes) for r in rows]
+        k = max(set(ks), key=ks.count) if ks else 0
+        zs, progs, stages, evals, idx = [], [], [], [], []
+        other = 0
+        for r in rows:
+            if int(r.n_axes) != k:
+                other += int(r.n_personas)
+                continue
+            z = decode_positions(r.positions, int(r.n_personas), k)
+            zs.append(z)
+            progs += [r.program_id] * len(z)
+            stages += [coerce(Stage, r.stage)] * len(z)
+            evals += [int(r.evaluation_id)] * len(z)
+            idx += list(range(len(z)))
+        return PositionSet(
+            context_id=context_id, k=k, z=np.vstack(zs) if zs else np.zeros((0, k)),
+            program_ids=np.array(progs, dtype=object), stages=np.array(stages, dtype=object),
+            evaluation_ids=np.array(evals, dtype=np.int64), indexes=np.array(idx, dtype=np.int64), other_k=other,
+        )
 
     # ------------------------------------------------------------------ grids
     def grid(self, island: int | None = None) -> GridView:

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from metrics.names import METRIC_NAMES  # re-exported; each metric gets its own column
 
-#: Evaluation stages in cascade order.
-STAGES: tuple[str, ...] = ("smoke", "train", "validation", "test")
+from .vocab import Outcome, Stage
+
+#: Evaluation stages in cascade order (the values of :class:`archive.vocab.Stage`).
+STAGES: tuple[str, ...] = tuple(s.value for s in Stage)
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,10 @@ class ContextResult:
     """One context of one evaluation.
 
     ``positions`` is the N×K matrix Z in [0, 1] (NaN allowed for unanswered axes);
-    ``personas`` are the full persona dicts, stored only when the evaluation is kept
-    (see ``EvaluationRecord.keep_personas`` and ``ArchiveConfig.keep_elite_personas``).
+    ``personas`` are the full persona dicts (row i of ``positions`` is persona i): all
+    stored when the evaluation is kept (``EvaluationRecord.keep_personas``,
+    ``ArchiveConfig.keep_elite_personas``), otherwise only the exemplars of regions no
+    persona of the context had reached (``ArchiveConfig.exemplars_per_cell``).
     ``tokens`` counts LLM tokens spent on this context; ``wall_s`` is seconds.
     ``metrics`` may hold keys beyond the six (stored in ``metrics_extra``): for an
     incomplete population, ``personas_asked``, ``personas_returned``, ``personas_placed``
@@ -98,14 +101,9 @@ class Candidate:
     error: str | None = None
 
 
-class AddStatus(str, Enum):
-    """Outcome of adding one candidate."""
-
-    NEW_CELL = "new_cell"
-    IMPROVED = "improved"
-    NOT_IMPROVED = "not_improved"
-    DUPLICATE = "duplicate"
-    FAILED = "failed"
+#: Outcome of adding one candidate: the StrEnum :class:`archive.vocab.Outcome` (one
+#: vocabulary for the writer, the reader and the event log).
+AddStatus = Outcome
 
 
 @dataclass(frozen=True)
@@ -155,6 +153,9 @@ class ArchiveConfig:
     ``curiosity_half_life``: evaluations after which a cell's "recently improved" weight halves.
     ``keep_elite_personas``: store persona texts of programs while they are elites (pruned
     when they leave every grid, unless their evaluation asked to keep them).
+    ``exemplars_per_cell``: persona texts kept for good per (context, region), the first
+    to land in each region of the context's axis cube (``archive.exemplars``), so every
+    region ``inspect rare`` lists has an example; 0 turns exemplars off.
     """
 
     islands: int = 4
@@ -165,6 +166,7 @@ class ArchiveConfig:
     reset_fraction: float = 0.25
     curiosity_half_life: float = 50.0
     keep_elite_personas: bool = True
+    exemplars_per_cell: int = 1
 
     def __post_init__(self) -> None:
         if self.islands < 1:
@@ -178,6 +180,8 @@ class ArchiveConfig:
             raise ValueError(f"ArchiveConfig.reset_fraction must be in [0, 1], got {self.reset_fraction}")
         if self.migration_interval < 1 or self.migration_count < 0 or self.stagnation_evals < 1:
             raise ValueError("ArchiveConfig: migration_interval >= 1, migration_count >= 0, stagnation_evals >= 1")
+        if self.exemplars_per_cell < 0:
+            raise ValueError(f"ArchiveConfig.exemplars_per_cell must be >= 0, got {self.exemplars_per_cell}")
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -197,6 +201,7 @@ class ArchiveConfig:
             "reset_fraction": self.reset_fraction,
             "curiosity_half_life": self.curiosity_half_life,
             "keep_elite_personas": self.keep_elite_personas,
+            "exemplars_per_cell": self.exemplars_per_cell,
         }
 
     @classmethod
@@ -303,7 +308,8 @@ class EvaluationView:
 
 @dataclass(frozen=True)
 class PersonaView:
-    """A stored persona: its full dict and its position (length-K array in [0, 1])."""
+    """A stored persona: its full dict and its position (length-K array in [0, 1]);
+    ``exemplar`` is its region key when kept as that region's exemplar, else None."""
 
     program_id: str
     evaluation_id: int
@@ -312,3 +318,4 @@ class PersonaView:
     index: int
     persona: dict[str, Any]
     position: np.ndarray | None
+    exemplar: str | None = None

@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 #: Version of the schema this code writes. A database with a higher version is refused.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: Marker stored in ``meta`` so foreign SQLite files are recognised.
 APPLICATION = "persona-evolve-archive"
 
@@ -144,6 +144,8 @@ class Persona(Base):
     description: Mapped[str | None] = mapped_column(Text)
     fields: Mapped[str | None] = mapped_column(Text)  # JSON object of the other persona fields
     position: Mapped[str | None] = mapped_column(Text)  # JSON array of K floats in [0, 1]
+    # v2: region key ("<bins>:<cell>") when kept as its region's exemplar (never pruned), else NULL
+    exemplar: Mapped[str | None] = mapped_column(String(40))
     __table_args__ = (Index("ix_personas_context_program", "context_id", "program_id"),)
 
 

@@ -193,9 +193,12 @@ def insert_evaluation(
     descriptors: Mapping[str, float] | None,
     store_personas: bool,
     now: float,
+    exemplars: Mapping[int, Mapping[int, str]] | None = None,
 ) -> int:
-    """Store an evaluation, its per-context results (positions as uint16 blobs) and, if
-    ``store_personas``, the persona dicts. Returns the evaluation id."""
+    """Store an evaluation, its per-context results (positions as uint16 blobs) and persona
+    dicts: all of them if ``store_personas``, else only the exemplars. ``exemplars`` maps
+    the index of a context result in ``ev.contexts`` to {persona row: region key} (see
+    ``archive.exemplars``); those rows are marked and never pruned. Returns the evaluation id."""
     tokens = sum(int(c.tokens) for c in ev.contexts)
     row = {
         "run_id": run_id,
@@ -232,15 +235,23 @@ def insert_evaluation(
     if not rows:
         return eval_id
     conn.execute(insert(ContextResultRow), rows)
-    if store_personas and any(c.personas for c in ev.contexts):
+    marks = exemplars or {}
+    if any(c.personas and (store_personas or marks.get(j)) for j, c in enumerate(ev.contexts)):
         # ids in insertion order (single writer, one transaction)
         cr_ids = conn.execute(
             select(ContextResultRow.id).where(ContextResultRow.evaluation_id == eval_id).order_by(ContextResultRow.id)
         ).scalars().all()
         prow: list[tuple[Any, ...]] = []
-        for c, cr_id in zip(ev.contexts, cr_ids):
-            if c.personas:
-                prow += persona_rows(cr_id, eval_id, program_id, c.context_id, c.personas, c.positions)
+        for j, (c, cr_id) in enumerate(zip(ev.contexts, cr_ids)):
+            if not c.personas:
+                continue
+            chosen = marks.get(j) or {}
+            if store_personas:
+                prow += persona_rows(cr_id, eval_id, program_id, c.context_id, c.personas, c.positions,
+                                     exemplars=chosen)
+            elif chosen:
+                prow += persona_rows(cr_id, eval_id, program_id, c.context_id, c.personas, c.positions,
+                                     exemplars=chosen, only=sorted(chosen))
         insert_persona_rows(conn, prow)
     return eval_id
 
@@ -252,9 +263,13 @@ def persona_rows(
     context_id: str,
     personas: Sequence[Mapping[str, Any]],
     positions: Any,
+    *,
+    exemplars: Mapping[int, str] | None = None,
+    only: Sequence[int] | None = None,
 ) -> list[tuple[Any, ...]]:
     """Rows (in ``_PERSONA_COLS`` order) for one context: name and description as text,
-    the other fields as a JSON object text, the position as a JSON array text (5 decimals)."""
+    the other fields as a JSON object text, the position as a JSON array text (5 decimals),
+    the exemplar region key (``exemplars``: row -> key) or NULL. ``only``: just these rows."""
     import numpy as np
 
     z = None if positions is None else np.asarray(positions, dtype=float)
@@ -266,8 +281,11 @@ def persona_rows(
             pos_text = [json.dumps(r) for r in vals.tolist()]
         else:
             pos_text = ["[" + ",".join(map(repr, r)) + "]" for r in np.round(z, 5).tolist()]
+    marks = exemplars or {}
+    wanted = range(len(personas)) if only is None else [i for i in only if 0 <= i < len(personas)]
     rows = []
-    for i, p in enumerate(personas):
+    for i in wanted:
+        p = personas[i]
         extra = {k: v for k, v in p.items() if k != "name" and k != "description"}
         name, desc = p.get("name"), p.get("description")
         rows.append(
@@ -281,6 +299,7 @@ def persona_rows(
                 None if desc is None else str(desc),
                 _dumps(extra) if extra else None,
                 pos_text[i] if i < len(pos_text) else None,
+                marks.get(i),
             )
         )
     return rows
@@ -299,6 +318,7 @@ def insert_persona_rows(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> No
 
 _PERSONA_COLS = (
     "context_result_id", "evaluation_id", "program_id", "context_id", "idx", "name", "description", "fields", "position",
+    "exemplar",
 )
 
 
@@ -336,7 +356,7 @@ def _jsonable(x: Any) -> Any:
 
 def prune_personas(conn: Connection, run_id: int, program_ids: Iterable[str]) -> None:
     """Delete stored personas of train-stage evaluations (not asked to keep them) of programs
-    that are no longer elites anywhere in the run."""
+    that are no longer elites anywhere in the run; exemplars stay."""
     ids = list(program_ids)
     if not ids:
         return
@@ -346,7 +366,7 @@ def prune_personas(conn: Connection, run_id: int, program_ids: Iterable[str]) ->
         Evaluation.stage == "train",
         Evaluation.keep_personas.is_(False),
     )
-    conn.execute(delete(Persona).where(Persona.evaluation_id.in_(evals)))
+    conn.execute(delete(Persona).where(Persona.evaluation_id.in_(evals), Persona.exemplar.is_(None)))
 
 
 def upsert_elite(conn: Connection, run_id: int, e: EliteView, now: float) -> None:

@@ -62,10 +62,10 @@ def select_program(src: Source, *, best: bool = False, program: str | None = Non
             return src.resolve_program(program)
         except InspectError as exc:
             raise ExportError(str(exc)) from None
-    champion = src.archive.champion()
+    champion = src.reader.champion()
     if champion is None:
         raise ExportError(f"--best: run {src.run_id} of {src.db} has no evaluated program yet")
-    return champion.id
+    return champion.program.id
 
 
 def _scores(src: Source, pid: str) -> dict[str, Any]:
@@ -86,10 +86,11 @@ def _scores(src: Source, pid: str) -> dict[str, Any]:
 
 def provenance(src: Source, pid: str) -> dict[str, Any]:
     """The facts written into the header and into ``EXPORT_INFO`` of the module."""
-    view = src.archive.get_program(pid)
-    chain = src.archive.lineage(pid)
-    info = src.archive.run_info()
-    versions = info.get("versions") or {}
+    view = src.reader.program(pid)
+    chain = src.reader.lineage(pid).steps
+    run = src.reader.run()
+    info = {"id": run.id, "status": str(run.status), "seed": run.seed}
+    versions = dict(run.versions)
     mutation_models = sorted({v.mutation.model for v in chain if v.mutation is not None and v.mutation.model})
     return clean({
         "program": {"id": view.id, "label": view.label, "generation": view.generation, "island": view.island},
@@ -510,7 +511,7 @@ def export_program(
     try:
         with open_source(db, run_id=run_id) as src:
             pid = select_program(src, best=best, program=program)
-            view = src.archive.get_program(pid)
+            view = src.reader.program(pid)
             info = provenance(src, pid)
     except InspectError as exc:
         raise ExportError(str(exc)) from None

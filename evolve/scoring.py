@@ -71,7 +71,7 @@ def to_record(
                 context_id=o.context_id,
                 metrics=o.metrics,
                 positions=o.positions,
-                personas=o.personas if keep_personas else None,
+                personas=o.personas,  # the archive keeps all (keep_personas), elites' or exemplars
                 error=o.error if o.error is None else (o.error + ("\n" + o.detail if o.detail else "")),
                 tokens=o.tokens,
                 missing_answers=o.missing,

@@ -4,10 +4,15 @@
 Inserts N synthetic evaluated programs (default 10,000; 30 contexts × 25 personas × 4 axes
 each) in batches through ``Archive.add`` (migration and reset checks after each batch, as
 the loop does), then times parent sampling, inspirations, top-10, lineage, grid statistics,
-counts and reading one evaluation back, from the writer and from a read-only reader.
-Prints a table and the database size. Targets: each query < 100 ms; insert < 10 ms/program.
+counts and reading one evaluation back, from the writer and from a read-only reader, and
+``inspect rare`` on one context through the read-only ``ArchiveReader``. Prints a table, the
+database size and the storage per evaluation, split into positions, persona texts of
+elites and kept evaluations, and exemplar texts (the first persona text to reach each
+region of each context; bounded by contexts × regions). Targets: each query < 100 ms
+(``inspect rare`` < 2 s); insert < 10 ms/program.
 
-    .venv/bin/python scripts/bench_archive.py [--n 10000] [--batch 16] [--no-personas] [--db PATH] [--json]
+    .venv/bin/python scripts/bench_archive.py [--n 10000] [--batch 16] [--no-personas] [--no-exemplars]
+        [--persona-chars 300] [--db PATH] [--json]
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--axes", type=int, default=4)
     ap.add_argument("--persona-chars", type=int, default=300, help="description length of elite personas kept")
     ap.add_argument("--no-personas", action="store_true", help="pass no persona texts (positions only)")
+    ap.add_argument("--no-exemplars", action="store_true", help="keep no exemplar texts (ArchiveConfig.exemplars_per_cell=0)")
     ap.add_argument("--db", type=str, default=None, help="database path (default: a temporary file)")
     ap.add_argument("--json", action="store_true", help="print the results as JSON too")
     args = ap.parse_args(argv)
@@ -60,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         db = Path(args.db)
         if db.exists():
             sys.exit(f"bench_archive: {db} exists; give a new path")
-    cfg = ArchiveConfig()
+    cfg = ArchiveConfig(exemplars_per_cell=0 if args.no_exemplars else 1)
     rng = np.random.default_rng(0)
     arch = Archive.create(url_or_path=db, config=cfg, run_config={"bench": True}, seed=0)
     persona_dicts = None if args.no_personas else synthetic_personas(args.personas, chars=args.persona_chars)
@@ -102,6 +108,20 @@ def main(argv: list[str] | None = None) -> int:
         med, mx = _time(lambda: fn(a), repeat)
         rows.append((label, med, mx))
 
+    from archive.reader import ArchiveReader
+    from evolve.inspect import rare
+    from evolve.inspect.source import Source
+
+    with ArchiveReader.open(db) as reader:
+        src = Source.of(reader)
+        rows.append(("reader: context_positions(ctx00)", *_time(lambda: reader.context_positions("ctx00"), 5)))
+        rows.append(("reader: personas(ctx00)", *_time(lambda: reader.personas(context_id="ctx00"), 5)))
+        t0 = time.perf_counter()
+        data = rare(src, context="ctx00", k=10)
+        rare_ms = (time.perf_counter() - t0) * 1000
+        rare_missing = sum(1 for r in data["regions"] if r["example"] is None)
+        all_regions = rare(src, context="ctx00", k=10_000)["regions"]
+        rare_missing_all = sum(1 for r in all_regions if r["example"] is None)
     for who, a in (("writer", arch), ("reader", Archive.open(url_or_path=db, readonly=True))):
         bench(f"{who}: sample_parent uniform", a, lambda a: a.sample_parent(1, qrng, strategy="uniform"))
         bench(f"{who}: sample_parent fitness", a, lambda a: a.sample_parent(1, qrng, strategy="fitness"))
@@ -129,7 +149,13 @@ def main(argv: list[str] | None = None) -> int:
     persona_bytes = con.execute(
         "SELECT COALESCE(SUM(LENGTH(fields)+LENGTH(description)+LENGTH(name)+LENGTH(position)),0) FROM personas"
     ).fetchone()[0]
+    n_exemplars, exemplar_bytes = con.execute(
+        "SELECT COUNT(*), COALESCE(SUM(LENGTH(fields)+LENGTH(description)+LENGTH(name)+LENGTH(position)),0) "
+        "FROM personas WHERE exemplar IS NOT NULL").fetchone()
     con.close()
+    from archive.exemplars import default_bins
+
+    bound = args.contexts * default_bins(args.axes) ** args.axes
 
     ms_per_prog = insert_s / args.n * 1000
     print(f"archive benchmark: {args.n} programs × {args.contexts} contexts × {args.personas} personas × {args.axes} axes")
@@ -139,6 +165,11 @@ def main(argv: list[str] | None = None) -> int:
           f"migrations {counts['migrations']}, resets {counts['resets']}")
     print(f"  database: {size / 1e6:.1f} MB  (positions {pos_bytes / 1e6:.1f} MB in blobs; "
           f"{n_personas} persona rows, {persona_bytes / 1e6:.1f} MB of persona payload)")
+    print(f"  per evaluation: {size / args.n / 1e3:.1f} kB of database ({pos_bytes / args.n / 1e3:.1f} kB positions); "
+          f"exemplar texts: {n_exemplars} rows (bound {bound} = {args.contexts} contexts x "
+          f"{default_bins(args.axes)}^{args.axes} regions), {exemplar_bytes / 1e6:.2f} MB")
+    print(f"  inspect rare (ctx00, through ArchiveReader): {rare_ms:.0f} ms; regions without an example text: "
+          f"{rare_missing} of the top 10, {rare_missing_all} of all {len(all_regions)}")
     print(f"  {'query':<46} {'median ms':>10} {'max ms':>9}")
     for label, med, mx in rows:
         flag = "" if med < 100 else "  <-- over 100 ms"
@@ -146,11 +177,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps({
             "n": args.n, "ms_per_program": ms_per_prog, "db_bytes": size, "positions_bytes": pos_bytes,
-            "persona_rows": n_personas, "queries_ms": {label: med for label, med, _ in rows}, "statuses": statuses,
+            "persona_rows": n_personas, "exemplar_rows": n_exemplars, "exemplar_bytes": exemplar_bytes,
+            "bytes_per_evaluation": size / args.n, "rare_ms": rare_ms, "rare_regions_without_text": rare_missing_all,
+            "queries_ms": {label: med for label, med, _ in rows}, "statuses": statuses,
         }, indent=2))
     if tmp is not None:
         tmp.cleanup()
-    ok = ms_per_prog < 10 and all(med < 100 for _, med, _ in rows)
+    ok = ms_per_prog < 10 and all(med < 100 for _, med, _ in rows) and rare_ms < 2000 and rare_missing_all == 0
     return 0 if ok else 1
 
 

@@ -38,8 +38,9 @@ def register(subparsers: Any) -> None:
     s = sub.add_parser("top", help="the best programs with their six metrics")
     _common(s, top_level=False)
     s.add_argument("-k", type=int, default=10, help="how many (default 10)")
-    s.add_argument("--stage", default="train", choices=("smoke", "train", "validation", "test"),
-                   help="rank by the fitness at this stage (default train)")
+    s.add_argument("--stage", default=None, choices=("smoke", "train", "validation", "test"),
+                   help="rank by the fitness at this stage (default: the stage that chooses the champion, "
+                        "validation once anything was validated, else train)")
 
     s = sub.add_parser("lineage", help="the chain from a program back to its seed")
     _common(s, top_level=False)

@@ -20,8 +20,8 @@ from evolve.inspect.source import Source
 
 def diff(src: Source, ref_a: str, ref_b: str) -> dict[str, Any]:
     """Unified diff from program ``ref_a`` to ``ref_b`` (ids, prefixes or labels)."""
-    a = src.archive.get_program(src.resolve_program(ref_a))
-    b = src.archive.get_program(src.resolve_program(ref_b))
+    a = src.reader.program(src.resolve_program(ref_a))
+    b = src.reader.program(src.resolve_program(ref_b))
     lines = list(difflib.unified_diff(
         a.code.splitlines(keepends=True), b.code.splitlines(keepends=True),
         fromfile=f"a/{a.id}" + (f" ({a.label})" if a.label else ""),

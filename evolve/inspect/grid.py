@@ -64,10 +64,10 @@ def _plane(arr: np.ndarray) -> np.ndarray:
 def grid(src: Source, *, island: int | None = None, png: str | None = None) -> dict[str, Any]:
     """The elite grid of ``island`` (all islands, best per cell, when None); with ``png``
     also writes a heatmap there."""
-    islands = src.archive.config.islands
+    islands = src.reader.config.islands
     if island is not None and not 0 <= island < islands:
         raise InspectError(f"--island {island} out of range: the run has islands 0..{islands - 1}")
-    view = src.archive.grid(island)
+    view = src.reader.grid(island)
     if not view.elites:
         where = f"island {island}" if island is not None else "any island"
         raise InspectError(f"the grid of {where} is empty in run {src.run_id} of {src.db} (no elites yet)")

@@ -28,7 +28,7 @@ from evolve.inspect.source import InspectError, Source
 def lineage(src: Source, ref: str) -> dict[str, Any]:
     """Lineage of the program ``ref`` (id, unique prefix or label)."""
     pid = src.resolve_program(ref)
-    views = src.archive.lineage(pid)
+    views = src.reader.lineage(pid).steps
     if not views:
         raise InspectError(f"program {pid} is not in the archive")
     steps = []

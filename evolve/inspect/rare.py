@@ -6,7 +6,9 @@ K <= 3, 4 for K = 4, 3 for K >= 5). The occupied cells reached by the fewest dis
 programs are the rare regions; ties go to the more isolated cell (mean distance of its
 personas to their ``neighbours``-th nearest persona, scikit-learn ``NearestNeighbors``).
 Separately, the personas with the largest k-nearest-neighbour distance are listed as
-outliers. Persona texts are shown where stored (validation, test and elite evaluations).
+outliers. Every region comes with an example persona's full text: the archive keeps, per
+context and region of this default grid, the first persona text to land there
+(``archive.exemplars``), besides the texts of validation, test and elite evaluations.
 
 JSON shape (stable)::
 
@@ -18,7 +20,8 @@ JSON shape (stable)::
                   "program_ids": [up to 5 ids], "personas": int, "isolation": float,
                   "position": {axis: float},   # the cell's most isolated persona
                   "example": null | {"program_id", "stage", "evaluation_id", "index",
-                                     "name", "description", "position": {axis: float}}}],
+                                     "name", "description", "fields": {other persona fields},
+                                     "position": {axis: float}}}],
      "outliers": [{"rank": int, "program_id": str, "stage": str, "evaluation_id": int,
                    "index": int, "knn_distance": float, "position": {axis: float},
                    "cell": [int], "cell_programs": int,
@@ -30,50 +33,25 @@ JSON shape (stable)::
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
 
-from archive.codec import decode_positions
-from archive.schema import ContextResultRow, Evaluation
+from archive.exemplars import default_bins
 from evolve.inspect.render import SIM_LINE, fmt, shorten, table
 from evolve.inspect.source import InspectError, Source
 
 #: k of the k-nearest-neighbour distance.
 NEIGHBOURS = 5
 
-
-def default_bins(k: int) -> int:
-    """Bins per axis for K axes (keeps the grid at <= 729 cells)."""
-    return 5 if k <= 3 else 4 if k == 4 else 3
+__all__ = ["NEIGHBOURS", "default_bins", "rare", "render_rare"]
 
 
 def _load(src: Source, context_id: str) -> dict[str, Any]:
-    with src.engine.connect() as conn:
-        rows = conn.execute(
-            select(ContextResultRow.evaluation_id, ContextResultRow.n_personas, ContextResultRow.n_axes,
-                   ContextResultRow.positions, Evaluation.program_id, Evaluation.stage)
-            .join(Evaluation, Evaluation.id == ContextResultRow.evaluation_id)
-            .where(Evaluation.run_id == src.run_id, ContextResultRow.context_id == context_id,
-                   ContextResultRow.positions.is_not(None), ContextResultRow.n_personas > 0)
-            .order_by(ContextResultRow.id)
-        ).all()
-    ks = [int(r.n_axes) for r in rows]
-    k = max(set(ks), key=ks.count) if ks else 0
-    zs, progs, stages, evals, idx = [], [], [], [], []
-    for r in rows:
-        if int(r.n_axes) != k:
-            continue
-        z = decode_positions(r.positions, int(r.n_personas), k)
-        zs.append(z)
-        progs += [r.program_id] * len(z)
-        stages += [r.stage] * len(z)
-        evals += [int(r.evaluation_id)] * len(z)
-        idx += list(range(len(z)))
-    z = np.vstack(zs) if zs else np.zeros((0, k))
-    return {"k": k, "z": z, "programs": np.array(progs, dtype=object), "stages": np.array(stages, dtype=object),
-            "evals": np.array(evals, dtype=np.int64), "idx": np.array(idx, dtype=np.int64)}
+    ps = src.reader.context_positions(context_id)
+    return {"k": ps.k, "z": ps.z, "programs": ps.program_ids, "stages": np.array([str(x) for x in ps.stages],
+            dtype=object), "evals": ps.evaluation_ids, "idx": ps.indexes}
 
 
 def _knn(z: np.ndarray, k: int) -> np.ndarray:
@@ -118,11 +96,14 @@ def rare(src: Source, *, context: str | None = None, k: int = 10, bins: int | No
     b = int(bins) if bins is not None else default_bins(kdim)
     if b < 1:
         raise InspectError(f"--bins must be >= 1, got {b}")
-    texts = {(p.evaluation_id, p.index): p for p in src.archive.personas(context_id=context)}
+    texts = {(p.evaluation_id, p.index): p for p in src.reader.personas(context_id=context)}
     cells = np.clip(np.floor(z * b).astype(int), 0, b - 1)
     iso = _knn(z, NEIGHBOURS)
     keys, inverse = np.unique(cells, axis=0, return_inverse=True)
     inverse = np.asarray(inverse).reshape(-1)
+    has_text = np.fromiter(((int(e), int(i)) in texts for e, i in zip(evals, idx)), dtype=bool, count=len(z))
+    grouped = np.argsort(inverse, kind="stable")  # members of cell c: grouped[bounds[c]:bounds[c + 1]]
+    bounds = np.searchsorted(inverse[grouped], np.arange(len(keys) + 1))
 
     def pos(i: int) -> dict[str, float]:
         return {a: round(float(v), 4) for a, v in zip(axes, z[i])}
@@ -131,18 +112,19 @@ def rare(src: Source, *, context: str | None = None, k: int = 10, bins: int | No
         pv = texts.get((int(evals[i]), int(idx[i])))
         if pv is None:
             return None
+        fields = {str(k): v for k, v in pv.persona.items() if k not in ("name", "description")}
         return {"program_id": str(progs[i]), "stage": str(stages[i]), "evaluation_id": int(evals[i]),
                 "index": int(idx[i]), "name": pv.persona.get("name"), "description": pv.persona.get("description"),
-                "position": pos(i)}
+                "fields": fields, "position": pos(i)}
 
     regions = []
     cell_programs = np.zeros(len(keys), dtype=int)
     for c, key in enumerate(keys):
-        members = np.flatnonzero(inverse == c)
+        members = grouped[bounds[c]:bounds[c + 1]]
         ids = sorted({str(p) for p in progs[members]})
         cell_programs[c] = len(ids)
         order = members[np.argsort(-iso[members], kind="stable")]
-        with_text = [i for i in order if (int(evals[i]), int(idx[i])) in texts]
+        with_text = order[has_text[order]]
         regions.append({
             "cell": [int(x) for x in key],
             "ranges": {a: [round(int(x) / b, 4), round((int(x) + 1) / b, 4)] for a, x in zip(axes, key)},
@@ -151,7 +133,7 @@ def rare(src: Source, *, context: str | None = None, k: int = 10, bins: int | No
             "personas": int(len(members)),
             "isolation": float(iso[members].mean()),
             "position": pos(int(order[0])),
-            "example": example(int(with_text[0])) if with_text else None,
+            "example": example(int(with_text[0])) if len(with_text) else None,
         })
     regions.sort(key=lambda r: (r["programs"], -r["isolation"], r["personas"], r["cell"]))
     for rank, r in enumerate(regions, 1):
@@ -172,7 +154,7 @@ def rare(src: Source, *, context: str | None = None, k: int = 10, bins: int | No
         "simulated": src.simulated(),
         "personas": int(len(z)),
         "programs": int(len({str(p) for p in progs})),
-        "texts": int(sum(1 for i in range(len(z)) if (int(evals[i]), int(idx[i])) in texts)),
+        "texts": int(has_text.sum()),
         "skipped": skipped,
         "cells_occupied": int(len(keys)),
         "cells_total": int(b ** kdim),
@@ -180,6 +162,20 @@ def rare(src: Source, *, context: str | None = None, k: int = 10, bins: int | No
         "outliers": outliers,
         "contexts": contexts,
     }
+
+
+def _example_lines(rank: int, ex: dict[str, Any], width: int = 100) -> list[str]:
+    """A region's example persona: name, position, program and its whole text, wrapped
+    (never cut: the trait statements are often at the end)."""
+    where = ", ".join(f"{a} {v:.2f}" for a, v in ex["position"].items())
+    out = [f"  #{rank} {ex['name'] or '(no name)'}  [{where}]  program {ex['program_id']} ({ex['stage']})"]
+    body = " ".join(str(ex.get("description") or "").split())
+    out += textwrap.wrap(body, width=width, initial_indent="      ", subsequent_indent="      ") or ["      (no description)"]
+    for key, value in (ex.get("fields") or {}).items():
+        text = value if isinstance(value, str) else str(value)
+        out += textwrap.wrap(f"{key}: {' '.join(text.split())}", width=width, initial_indent="      ",
+                             subsequent_indent="        ")
+    return out
 
 
 def _values(position: dict[str, float]) -> list[str]:
@@ -204,9 +200,10 @@ def render_rare(data: dict[str, Any]) -> str:
                        right=range(0, 4 + len(axes))))
     examples = [(r["rank"], r["example"]) for r in data["regions"] if r["example"]]
     if examples:
-        lines.append("examples:")
+        lines.append("")
+        lines.append("example persona of each region (full text):")
         for rank, ex in examples:
-            lines.append(f"  #{rank} {ex['name']}: {shorten(ex['description'] or '', 200)}")
+            lines.extend(_example_lines(rank, ex))
     lines.append("")
     lines.append(f"most isolated personas (distance to the {data['neighbours']}th nearest persona):")
     rows = [[o["rank"], fmt(o["knn_distance"], 3), o["cell_programs"], *_values(o["position"]), o["program_id"],

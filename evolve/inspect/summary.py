@@ -7,7 +7,8 @@ JSON shape (stable)::
      "config": {"models": {role: model}, "contexts": {split: [refs]}, "n": int|null,
                 "islands": int, "fitness": str|{metric: weight}|null,
                 "budget": {...}|null, "descriptors": [{"name","low","high","bins","log"}]},
-     "evaluations": int, "evaluations_by_stage": {stage: int},
+     "evaluations": int,            # proposals fully evaluated on train: the budget's unit
+     "stored_evaluations": int, "stored_evaluations_by_stage": {stage: int},
      "programs": int, "elites": int,
      "statuses": {status: int}, "rejections": {reason: int},
      "grid": {"cells_total", "filled", "coverage", "qd_score", "best", "mean", "migrants"},
@@ -19,7 +20,12 @@ JSON shape (stable)::
                                         "test": ... | null}},
      "spend": {role: {"calls", "cached", "errors", "prompt_tokens", "completion_tokens",
                       "cost_usd", "latency_s"}},
-     "spend_total": {"calls", "tokens", "cost_usd"}}
+     "spend_total": {"calls", "tokens", "cost_usd"},
+     "budget": {cap: {"limit": float|null, "used": float}}}
+
+``evaluations`` is what ``run`` prints and ``--budget-evals`` caps: proposed programs fully
+evaluated on the train contexts. ``stored_evaluations`` counts every stored evaluation
+(seeds, smoke, validation and test included), per stage in ``stored_evaluations_by_stage``.
 
 The champion's ``references`` are the noise floor (n identical personas at the centre of
 the axis cube) and the random reference (n uniform positions, mean of ``random_seeds``
@@ -40,18 +46,19 @@ from evolve.inspect.source import Source
 
 def _config(src: Source) -> dict[str, Any]:
     cfg = src.run_config()
+    archive_config = src.reader.config
     fitness = cfg.get("fitness") or {}
     objective = fitness.get("weights") or fitness.get("objective") if isinstance(fitness, dict) else fitness
     return {
         "models": src.models(),
         "contexts": {k: list(v) for k, v in (cfg.get("contexts") or {}).items()},
         "n": (cfg.get("evaluation") or {}).get("n"),
-        "islands": src.archive.config.islands,
+        "islands": archive_config.islands,
         "fitness": objective or None,
         "budget": cfg.get("budget"),
         "descriptors": [
             {"name": d.name, "low": d.low, "high": d.high, "bins": d.bins, "log": d.log}
-            for d in src.archive.config.descriptors
+            for d in archive_config.descriptors
         ],
     }
 
@@ -77,47 +84,50 @@ def _references(src: Source, stage: str, ev: Any, test: Any) -> dict[str, Any]:
 
 
 def _champion(src: Source) -> dict[str, Any] | None:
-    for stage in ("validation", "train"):
-        best = src.archive.top(1, stage=stage)
-        if best:
-            view = best[0]
-            ev = src.best_evaluation(view.id, stage)
-            test = src.latest_evaluation(view.id, "test")
-            return {
-                "id": view.id,
-                "label": view.label,
-                "generation": view.generation,
-                "island": view.island,
-                "stage": stage,
-                "fitness": view.fitness,
-                "metrics": dict(ev.metrics or {}) if ev is not None else None,
-                "test": dict(test.metrics or {}) if test is not None and test.metrics else None,
-                "references": _references(src, stage, ev, test),
-            }
-    return None
+    champ = src.reader.champion()
+    if champ is None:
+        return None
+    view, stage, ev, test = champ.program, str(champ.stage), champ.evaluation, champ.test
+    return {
+        "id": view.id,
+        "label": view.label,
+        "generation": view.generation,
+        "island": view.island,
+        "stage": stage,
+        "fitness": champ.fitness,
+        "metrics": dict(ev.metrics or {}) if ev is not None else None,
+        "test": dict(test.metrics or {}) if test is not None and test.metrics else None,
+        "references": _references(src, stage, ev, test),
+    }
 
 
 def summary(src: Source) -> dict[str, Any]:
     """The summary of the source's run (see the module docstring for the shape)."""
-    info = src.archive.run_info()
-    counts = src.archive.counts()
-    qd = src.archive.qd_stats()
-    spend = src.archive.spend_by_role()
+    r = src.reader
+    info = r.run()
+    counts = r.counts()
+    qd = r.qd_stats()
+    spend = {str(s.role): {"calls": s.calls, "cached": s.cached, "errors": s.errors, "prompt_tokens": s.prompt_tokens,
+                           "completion_tokens": s.completion_tokens, "cost_usd": s.cost_usd, "latency_s": s.latency_s}
+             for s in r.spend()}
     return {
         "db": src.db,
-        "run": {k: info.get(k) for k in ("id", "status", "seed", "created_at", "updated_at")},
+        "run": {"id": info.id, "status": str(info.status), "seed": info.seed, "created_at": info.created_at,
+                "updated_at": info.updated_at},
         "simulated": src.simulated(),
         "config": _config(src),
-        "evaluations": int(counts["evaluations"]),
-        "evaluations_by_stage": dict(counts["evaluations_by_stage"]),
-        "programs": int(counts["programs"]),
-        "elites": int(counts["elites"]),
-        "statuses": dict(counts["statuses"]),
-        "rejections": dict(counts["rejected"]),
+        "evaluations": int(counts.proposal_evaluations),
+        "stored_evaluations": int(counts.evaluations),
+        "stored_evaluations_by_stage": dict(counts.evaluations_by_stage),
+        "programs": int(counts.programs),
+        "elites": int(counts.elites),
+        "statuses": dict(counts.statuses),
+        "rejections": dict(counts.rejections),
         "grid": {k: qd.get(k) for k in ("cells_total", "filled", "coverage", "qd_score", "best", "mean", "migrants")},
         "champion": _champion(src),
         "spend": spend,
-        "spend_total": {"calls": counts["llm_calls"], "tokens": counts["llm_tokens"], "cost_usd": counts["cost_usd"]},
+        "spend_total": {"calls": counts.llm_calls, "tokens": counts.llm_tokens, "cost_usd": counts.cost_usd},
+        "budget": {str(b.cap): {"limit": b.limit, "used": b.used} for b in r.budget()},
     }
 
 
@@ -158,9 +168,13 @@ def render_summary(data: dict[str, Any]) -> str:
                              for d in cfg["descriptors"]))
     if cfg["budget"]:
         lines.append("budget: " + "  ".join(f"{k}={v}" for k, v in cfg["budget"].items() if v is not None))
-    by_stage = ", ".join(f"{s} {n}" for s, n in data["evaluations_by_stage"].items())
-    lines.append(f"evaluations: {data['evaluations']}" + (f" ({by_stage})" if by_stage else "")
-                 + f"  programs: {data['programs']}  elites: {data['elites']}")
+    by_stage = ", ".join(f"{s} {n}" for s, n in data["stored_evaluations_by_stage"].items())
+    cap = (data.get("budget") or {}).get("evaluations") or {}
+    limit = f" of {cap['limit']:g}" if cap.get("limit") is not None else ""
+    lines.append(f"evaluations: {data['evaluations']}{limit} (proposals fully evaluated on train: what the run "
+                 f"prints and --budget-evals caps)  programs: {data['programs']}  elites: {data['elites']}")
+    lines.append(f"stored evaluations: {data['stored_evaluations']}" + (f" ({by_stage})" if by_stage else "")
+                 + " (every stage, seeds included)")
     lines.append(f"statuses: {_pairs(data['statuses'])}")
     lines.append(f"rejections: {_pairs(data['rejections'])}")
     g = data["grid"]

@@ -9,6 +9,7 @@ Pages (all GET; every one has a stable URL; ``?run=N`` picks a run other than th
   metrics weakest first, a scatter of a context's personas;
 * ``/compare?a=ID&b=ID``: two programs side by side and their diff;
 * ``/rare`` (``?context=&k=&bins=``): the rare regions of ``inspect rare`` with example personas;
+* ``/report``: the content of the run's ``report.md`` (``evolve.report_content``), read now;
 * ``/api/status``: small JSON the pages poll for live updates; ``/api/references``: the
   reference fitness lines of the overview chart.
 """
@@ -204,6 +205,12 @@ class Viewer:
         return self._page(request, "rare.html", reader, urls, "notice", status_code=200 if data or context is None
                           else 404, rare=data, error=error, k=k, bins=bins)
 
+    def report(self, request: Request) -> Response:
+        from evolve.report_content import build_report
+
+        reader, urls = self._reader(request)
+        return self._page(request, "report.html", reader, urls, "notice", r=build_report(reader))
+
     # ------------------------------------------------------------------ JSON and assets
     def status(self, request: Request) -> Response:
         reader, _ = self._reader(request)
@@ -269,6 +276,7 @@ def create_app(
         Route("/program/{ref}", viewer.program, methods=["GET", "HEAD"]),
         Route("/compare", viewer.compare, methods=["GET", "HEAD"]),
         Route("/rare", viewer.rare, methods=["GET", "HEAD"]),
+        Route("/report", viewer.report, methods=["GET", "HEAD"]),
         Route("/api/status", viewer.status, methods=["GET", "HEAD"]),
         Route("/api/references", viewer.references, methods=["GET", "HEAD"]),
         Route("/static/plotly.min.js", viewer.plotly, methods=["GET", "HEAD"]),

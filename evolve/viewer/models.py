@@ -487,10 +487,9 @@ def rare_page(reader: ArchiveReader, catalog: ContextCatalog, *, context: str | 
     """The regions ``inspect rare`` finds (its own function, on a read-only source), each
     with up to ``examples`` stored personas that fall in the region (the example
     ``inspect rare`` picked first)."""
-    from evolve.inspect import open_source, rare
+    from evolve.inspect import Source, rare
 
-    with open_source(reader.db, run_id=reader.run_id) as src:
-        data = rare(src, context=context, k=k, bins=bins)
+    data = rare(Source.of(reader), context=context, k=k, bins=bins)
     b = int(data["bins"])
     stored = reader.personas(context_id=data["context"])
     by_cell: dict[tuple[int, ...], list[Any]] = {}
@@ -510,7 +509,7 @@ def rare_page(reader: ArchiveReader, catalog: ContextCatalog, *, context: str | 
                 break
             if any(c["evaluation_id"] == p.evaluation_id and c["index"] == p.index for c in chosen):
                 continue
-            chosen.append({"program_id": p.program_id, "stage": p.stage, "evaluation_id": p.evaluation_id,
+            chosen.append({"program_id": p.program_id, "stage": str(p.stage), "evaluation_id": p.evaluation_id,
                            "index": p.index, "name": p.persona.get("name"), "description": p.persona.get("description"),
                            "position": [round(float(x), 4) for x in p.position]})
         r["examples"] = chosen

@@ -67,8 +67,10 @@ def _check_consistent(db: Path) -> dict:
         "status_total": q("SELECT COALESCE(SUM(value),0) FROM counters WHERE name LIKE 'status.%'"),
         "orphan_elites": q("SELECT COUNT(*) FROM elites el LEFT JOIN evaluations e "
                            "ON e.program_id = el.program_id WHERE e.id IS NULL"),
-        "partial_personas": q("SELECT COUNT(*) FROM (SELECT context_result_id, COUNT(*) c FROM personas "
-                              "GROUP BY context_result_id HAVING c != 25)"),
+        # a context's texts are all 25 (kept evaluation or elite) or only its exemplars, never a torn write
+        "partial_personas": q("SELECT COUNT(*) FROM (SELECT context_result_id, COUNT(*) c, "
+                              "SUM(exemplar IS NOT NULL) x FROM personas "
+                              "GROUP BY context_result_id HAVING c != 25 AND c != x)"),
     }
     con.close()
     # every add is all-or-nothing: program, evaluation, 30 context rows, event and counter together

@@ -89,7 +89,12 @@ def test_descriptors_computed_when_missing(tmp_path):
     a.close()
 
 
-def test_positions_metrics_personas_and_pruning(arch):
+def test_positions_metrics_personas_and_pruning(tmp_path):
+    # exemplars off: this test is about elite texts and pruning (exemplars: test_archive_exemplars.py)
+    import dataclasses
+
+    arch = Archive.create(url_or_path=tmp_path / "p.db", config=dataclasses.replace(CFG, exemplars_per_cell=0),
+                          run_config={}, seed=7)
     rng = np.random.default_rng(2)
     pers = synthetic_personas(5, chars=40)
     c0 = cand(0, rng, fitness=0.2, persona_dicts=pers)
@@ -188,6 +193,7 @@ def test_schema_newer_refused_older_upgraded_or_refused(tmp_path, monkeypatch):
         Archive.open(url_or_path=p, readonly=True)
     con.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION - 1),))
     con.commit()
+    monkeypatch.delitem(migrations.MIGRATIONS, SCHEMA_VERSION - 1, raising=False)  # an unregistered step
     with pytest.raises(SchemaError, match="cannot be upgraded automatically"):
         Archive.open(url_or_path=p)
     calls = []

@@ -31,8 +31,11 @@ def test_summary_json_counts_rejections_champion_spend(crafted: Crafted, capsys:
     data = run_json(capsys, crafted.db, "summary")
     assert data["simulated"] is True
     assert data["programs"] == 16
-    assert data["evaluations"] == 6 + 10 + 3 + 2
-    assert data["evaluations_by_stage"] == {"smoke": 10, "train": 6, "validation": 3, "test": 2}
+    # "evaluations" is the run's and the budget's unit (proposals fully evaluated on train); the
+    # crafted archive logs none. Every stored evaluation, seeds and all stages, is counted apart.
+    assert data["evaluations"] == 0
+    assert data["stored_evaluations"] == 6 + 10 + 3 + 2
+    assert data["stored_evaluations_by_stage"] == {"smoke": 10, "train": 6, "validation": 3, "test": 2}
     assert data["rejections"] == crafted.rejections
     assert data["champion"]["id"] == crafted.champion and data["champion"]["stage"] == "validation"
     assert set(data["champion"]["metrics"]) >= set(METRIC_NAMES)
@@ -62,7 +65,7 @@ def test_json_flag_before_or_after_the_command(crafted: Crafted, capsys) -> None
 
 
 def test_top_train_orders_by_fitness_with_six_metrics(crafted: Crafted, capsys) -> None:
-    data = run_json(capsys, crafted.db, "top", "-k", "3")
+    data = run_json(capsys, crafted.db, "top", "-k", "3", "--stage", "train")
     ids = [p["id"] for p in data["programs"]]
     assert ids[0] == crafted.best_train and len(ids) == 3
     fits = [p["fitness"] for p in data["programs"]]
