@@ -6,7 +6,8 @@ genetic-programming mutator of the simulated world (no LLM).
 """
 
 from evolve.mutators.base import MutationRequest, Mutator, Proposal
-from evolve.mutators.offline import OPERATORS, OfflineMutator, OfflineMutatorConfig, OfflineMutation
+from evolve.mutators.offline import OPERATORS, PHRASE_OPERATORS, OfflineMutator, OfflineMutatorConfig, OfflineMutation
+from evolve.mutators.phrase_bank import PHRASES
 
 __all__ = [
     "Mutator",
@@ -16,4 +17,6 @@ __all__ = [
     "OfflineMutatorConfig",
     "OfflineMutation",
     "OPERATORS",
+    "PHRASE_OPERATORS",
+    "PHRASES",
 ]

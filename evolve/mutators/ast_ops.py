@@ -18,7 +18,7 @@ Operators (names in :data:`OPERATORS`):
   not a docstring, dict key or subscript), replace or append a sentence in a string or an
   f-string, replace an element of a list/tuple of strings, or insert a new element. The
   new text comes from an inspiration's strings (with probability 0.7 when any is usable)
-  or from the phrase bank. Strings inside f-string expressions are never targets
+  or from the phrase bank (``PerturbSettings.phrases``). Strings inside f-string expressions are never targets
   (positions there are unreliable before Python 3.12); an f-string is edited only at the
   sentence level, on its source text outside ``{...}``.
 - ``body_crossover`` -- replace the body of a function defined inside an EVOLVE-BLOCK by
@@ -100,10 +100,13 @@ class Candidate:
 
 @dataclass(frozen=True)
 class PerturbSettings:
-    """Constant perturbation scales (see the module docstring)."""
+    """Constant perturbation scales (see the module docstring) and the vocabulary of
+    instructions ``fragment_crossover`` draws on besides the inspirations (``phrases``;
+    empty: inspirations only)."""
 
     float_sigma: float = 0.3
     int_max_step: int = 3
+    phrases: tuple[str, ...] = PHRASES
 
 
 def apply_span_edits(text: str, edits: Iterable[SpanEdit]) -> str:
@@ -511,7 +514,7 @@ def fragment_crossover(prog: Program, rng: random.Random, donors: Donors, cfg: P
     kinds += [("replace_sentence", s) for s in strings + fstrings if _sentence_spans(prog, s)]  # type: ignore[arg-type]
     kinds += [("append_sentence", s) for s in strings + fstrings]
     rng.shuffle(kinds)
-    bank = PHRASES
+    bank = cfg.phrases
     for kind, node in kinds[:6]:
         if kind == "replace_string":
             assert isinstance(node, ast.Constant)

@@ -41,9 +41,11 @@ from evolve.mutators.ast_ops import (
     run_operator,
 )
 from evolve.mutators.base import MutationRequest, Proposal
+from evolve.mutators.phrase_bank import PHRASES
 
 __all__ = [
     "OPERATORS",
+    "PHRASE_OPERATORS",
     "DEFAULT_WEIGHTS",
     "DIRECTIVE_HINTS",
     "OfflineMutatorConfig",
@@ -62,6 +64,9 @@ DEFAULT_WEIGHTS: Mapping[str, float] = MappingProxyType(
         "delete_fragment": 0.08,
     }
 )
+
+#: operators that edit prompt wording (off with ``OfflineMutatorConfig(phrase_edits=False)``)
+PHRASE_OPERATORS: tuple[str, ...] = ("fragment_crossover", "delete_fragment")
 
 #: directive keyword (lower-case substring) -> operators whose weight it multiplies
 DIRECTIVE_HINTS: Mapping[str, tuple[str, ...]] = MappingProxyType(
@@ -98,7 +103,13 @@ class OfflineMutatorConfig:
     giving up (>= 1). ``context_lines``: unchanged lines around each SEARCH (grown when
     needed for uniqueness). ``directive_boost``: factor on the weights of operators
     named by directive keywords (:data:`DIRECTIVE_HINTS`); 1 disables the mapping.
-    ``model_label``: what :attr:`Proposal.model` says.
+    ``model_label``: what :attr:`Proposal.model` says. ``phrases``: the vocabulary of
+    writing instructions wording edits draw on besides the inspirations (default: the
+    general bank of :mod:`evolve.mutators.phrase_bank`; empty: inspirations only).
+    ``phrase_edits``: False is the ablation without wording edits: the operators of
+    :data:`PHRASE_OPERATORS` never run, so no prompt sentence is added, replaced or
+    deleted (only constants and code structure evolve; prompts change only when a whole
+    function body comes from an inspiration).
     """
 
     operator_weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
@@ -108,6 +119,8 @@ class OfflineMutatorConfig:
     context_lines: int = 2
     directive_boost: float = 3.0
     model_label: str = "offline"
+    phrases: tuple[str, ...] = PHRASES
+    phrase_edits: bool = True
 
     def __post_init__(self) -> None:
         unknown = set(self.operator_weights) - set(OPERATORS)
@@ -123,6 +136,13 @@ class OfflineMutatorConfig:
             )
         if self.directive_boost <= 0:
             raise ValueError("OfflineMutatorConfig.directive_boost must be > 0")
+        if not self.phrase_edits and not any(
+            w > 0 for op, w in self.operator_weights.items() if op not in PHRASE_OPERATORS
+        ):
+            raise ValueError("OfflineMutatorConfig: phrase_edits=False leaves no operator with a positive weight")
+        bad = [p for p in self.phrases if not isinstance(p, str) or not p.strip()]
+        if bad:
+            raise ValueError(f"OfflineMutatorConfig.phrases: every phrase must be a non-empty string, got {bad[0]!r}")
 
 
 @dataclass(frozen=True)
@@ -165,7 +185,8 @@ class OfflineMutator:
 
     def __init__(self, *, config: OfflineMutatorConfig | None = None) -> None:
         self.config = config or OfflineMutatorConfig()
-        self._settings = PerturbSettings(float_sigma=self.config.float_sigma, int_max_step=self.config.int_max_step)
+        self._settings = PerturbSettings(float_sigma=self.config.float_sigma, int_max_step=self.config.int_max_step,
+                                         phrases=tuple(self.config.phrases))
 
     async def propose(self, request: MutationRequest) -> Proposal:
         """Propose one change (SEARCH/REPLACE blocks, or a fenced program if ``full_rewrite``)."""
@@ -174,6 +195,9 @@ class OfflineMutator:
     def weights(self, directive: str) -> dict[str, float]:
         """Operator weights after applying the directive's keywords."""
         w = {op: float(self.config.operator_weights.get(op, 0.0)) for op in OPERATORS}
+        if not self.config.phrase_edits:
+            for op in PHRASE_OPERATORS:
+                w[op] = 0.0
         text = directive.lower()
         boosted: set[str] = set()
         for key, ops in DIRECTIVE_HINTS.items():

@@ -3,7 +3,9 @@
 Keyed by the sha256 of (model, messages, params, seed) — see :func:`cache_key`. The file
 uses WAL journaling and a busy timeout, and writes with ``INSERT OR IGNORE``, so many Ray
 workers may read and write the same file concurrently; the first answer stored for a key
-wins. Only litellm responses are cached (sim responses are cheap and deterministic).
+wins. Only litellm responses are cached (sim responses are cheap and deterministic, and
+must not be cached: the sim registers every persona it writes with the evaluation's
+ledger, so a replayed sim text would not read; see :mod:`generators.sim.ledger`).
 
 Note: a call without a seed is cached too, so repeating an identical unseeded prompt
 returns the stored answer; callers that want independent samples pass distinct seeds.

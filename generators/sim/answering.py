@@ -10,7 +10,9 @@ saturate: offset and noise shrink for a latent stated at a pole (``pole_consiste
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Callable
 
 import numpy as np
 
@@ -52,14 +54,17 @@ def likert(latent: np.ndarray, offsets: np.ndarray, noise: np.ndarray, lo: int, 
     return np.clip(np.rint(x), lo, hi)
 
 
-def respond_items(messages: list[dict[str, str]], knobs: SimKnobs, rng: np.random.Generator) -> str:
+def respond_items(messages: list[dict[str, str]], knobs: SimKnobs, rng: np.random.Generator, *,
+                  decode: Callable[[str], dict[str, float]] = decode_traits) -> str:
     """The sim's ``respondent`` role: the system text is the persona; the user text asks for
     one statement (``Statement: ...``) or a numbered list. Without the questionnaire, the
     axis of a statement is guessed by word overlap with the axis names the persona text
-    states (a crude reader); the reply is one integer, or ``i. v`` lines for a list."""
+    states (a crude reader); the reply is one integer, or ``i. v`` lines for a list.
+    ``decode`` reads the persona's positions (:class:`SimLLM` passes its ledger's
+    authenticated reader; the default reads any trait sentence)."""
     persona = "\n".join(m["content"] for m in messages if m.get("role") == "system")
     ask = "\n".join(m["content"] for m in messages if m.get("role") != "system")
-    traits = decode_traits(persona)
+    traits = decode(persona)
     scale = _SCALE_RE.search(ask)
     lo, hi = (int(scale.group("lo")), int(scale.group("hi"))) if scale else (1, 5)
     if hi <= lo:
@@ -82,6 +87,8 @@ def respond_items(messages: list[dict[str, str]], knobs: SimKnobs, rng: np.rando
                    rng.normal(0.0, knobs.answer_noise_sd, 1), lo, hi, knobs.central_tendency,
                    pole_consistency=knobs.pole_consistency, pole_start=knobs.pole_start)
         values.append(int(v[0]))
+    if "JSON" in ask and len(statements) > 1:  # a whole questionnaire asked as JSON
+        return json.dumps({"answers": {str(i + 1): v for i, v in enumerate(values)}})
     if len(values) == 1:
         return str(values[0])
     return "\n".join(f"{i + 1}. {v}" for i, v in enumerate(values))

@@ -2,7 +2,8 @@
 
 Each (seed, context): run the program with :class:`SimLLM`, answer with
 :class:`SimRespondent`, place with :func:`positions`, score with :func:`metrics.evaluate`
-(10,000 Monte Carlo points, seed 0, as the evaluator does).
+(10,000 Monte Carlo points, seed 0, as the evaluator does). Each seed is one evaluation:
+writer and respondent share a fresh :class:`SimLedger`, as in the real pipeline.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from generators.positions import positions
 from generators.respondent import SimRespondent
 from generators.sim.inprocess import load_program, run_program
 from generators.sim.knobs import SimKnobs
+from generators.sim.ledger import SimLedger
 from generators.sim.llm import SimLLM
 from generators.sim.text import stable_hash
 
@@ -30,9 +32,10 @@ def score_program(code: str, contexts: Sequence[Context], *, n: int = 25, seeds:
     ``descriptors``, each row also holds ``tail_share`` (share in [0, 1] of personas with
     an axis outside [0.1, 0.9])."""
     module = load_program(code)
-    sim, resp = SimLLM(knobs=knobs), SimRespondent(knobs=knobs)
     out = []
     for seed in seeds:
+        ledger = SimLedger()
+        sim, resp = SimLLM(knobs=knobs, ledger=ledger), SimRespondent(knobs=knobs, ledger=ledger)
         for ctx in contexts:
             personas = run_program(module, ctx, n, sim=sim, seed=seed)
             Z = positions(resp.answer_sync(personas, ctx, seed=stable_hash("resp", seed) >> 1), ctx).Z

@@ -5,6 +5,12 @@ another realisation (run-to-run noise). Roles: ``persona`` (writes personas, see
 :mod:`generators.sim.request` for the grammar it understands), ``respondent`` (answers a
 questionnaire statement as the persona in the system message), ``author`` (drafts a
 template context). Everything it writes says ``[SIMULATED]``.
+
+Authenticated text: every persona the sim writes is registered with its
+:class:`~generators.sim.ledger.SimLedger`, and the sim's own readers (earlier personas
+pasted into a persona request, the ``respondent`` role) believe only trait sentences of
+that ledger. Each ``SimLLM`` has its own ledger unless given one; an evaluation shares one
+fresh ledger between its writer and its respondent (:func:`generators.sim.ledger.bind_evaluation`).
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import numpy as np
 from generators.sim.answering import respond_items
 from generators.sim.author import author_reply, is_author_request
 from generators.sim.knobs import SimKnobs
+from generators.sim.ledger import SimLedger
 from generators.sim.request import parse_request
 from generators.sim.text import stable_hash
 from generators.sim.world import realise, write_personas
@@ -24,8 +31,13 @@ ROLES = ("persona", "respondent", "author")
 class SimLLM:
     """The simulated world's LLM (satisfies ``generators.llm.SimBackend``)."""
 
-    def __init__(self, *, knobs: SimKnobs = SimKnobs()) -> None:
+    def __init__(self, *, knobs: SimKnobs = SimKnobs(), ledger: SimLedger | None = None) -> None:
         self.knobs = knobs
+        self.ledger = ledger if ledger is not None else SimLedger()
+
+    def with_ledger(self, ledger: SimLedger) -> SimLLM:
+        """The same simulated model (same knobs) writing into and reading from ``ledger``."""
+        return SimLLM(knobs=self.knobs, ledger=ledger)
 
     def respond(self, role: str, messages: list[dict[str, str]], *, seed: int | None = None) -> str:
         """The reply text to ``messages`` as ``role``; ``seed`` None means 0."""
@@ -36,9 +48,16 @@ class SimLLM:
         if role == "author" or (role != "respondent" and is_author_request(text)):
             return author_reply(text)
         if role == "respondent":
-            return respond_items(list(messages), self.knobs, rng)
-        request = parse_request(list(messages), max_personas=self.knobs.max_personas)
-        return write_personas(realise(request, self.knobs, rng), rng)
+            return respond_items(list(messages), self.knobs, rng, decode=self.ledger.decode)
+        request = parse_request(list(messages), max_personas=self.knobs.max_personas, decode=self.ledger.decode)
+        return write_personas(realise(request, self.knobs, rng), rng, ledger=self.ledger)
+
+    def __getstate__(self) -> dict[str, object]:
+        # A copy in another process knows nothing this one wrote: its ledger starts empty.
+        return {"knobs": self.knobs}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__init__(knobs=state["knobs"])  # type: ignore[misc, arg-type]
 
     def __repr__(self) -> str:
         return f"SimLLM(knobs={self.knobs!r})  # SIMULATED world"

@@ -18,10 +18,12 @@ Lines of the prompt (system and user text joined) are read one by one:
 * **Count** — the number of target blocks; else the first ``<number> ... persona(s)``
   phrase (``write 10 diverse personas``, ``two new personas``); else 1.
 * **Earlier personas** — persona texts written by the sim pasted into the prompt (each
-  starts with ``[SIMULATED]`` and has trait sentences). With an expansion cue (``expand``,
-  ``rewrite``, ``flesh out``, ``elaborate``, ``longer``, ``more detail``) the request is an
-  expansion of them; otherwise they are personas already written (to differ from when a
-  differ cue such as ``different from``, ``unlike``, ``distinct from`` is present).
+  starts with ``[SIMULATED]`` and has trait sentences the sim wrote in this evaluation:
+  a hand-written imitation is not an earlier persona, see :mod:`generators.sim.ledger`).
+  With an expansion cue (``expand``, ``rewrite``, ``flesh out``, ``elaborate``, ``longer``,
+  ``more detail``) the request is an expansion of them; otherwise they are personas
+  already written (to differ from when a differ cue such as ``different from``,
+  ``unlike``, ``distinct from`` is present).
 * **Cues** — counted on the instruction lines only (not on declarations, target lines or
   pasted personas), each distinct cue once: emphasis cues (``extreme``, ``uncompromising``,
   ``blunt``, ``do not soften``, ``concrete``, ``vivid``, ``unmistakable``, ``intense`` ...),
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Callable
 
 from generators.sim.text import SIM_TAG, TRAIT_RE, decode_traits, norm_axis
 
@@ -194,21 +197,21 @@ def _pairs(text: str, declared: dict[str, AxisDecl]) -> dict[str, float]:
     return out
 
 
-def _earlier(text: str) -> tuple[EarlierPersona, ...]:
+def _earlier(text: str, decode: Callable[[str], dict[str, float]]) -> tuple[EarlierPersona, ...]:
     found = []
     if SIM_TAG not in text:
         return ()
     for segment in text.split(SIM_TAG)[1:]:
         if "When it comes to" not in segment:
             continue
-        traits = decode_traits(segment)
+        traits = decode(segment)
         if not traits:
             continue
         names: list[str] = []
         seen: set[str] = set()
         for m in TRAIT_RE.finditer(segment):
             key = norm_axis(m.group("axis"))
-            if key not in seen:
+            if key in traits and key not in seen:
                 seen.add(key)
                 names.append(m.group("axis").strip())
         nm = _NAME_RE.match(segment)
@@ -231,8 +234,14 @@ def _count_cues(text: str, pattern: re.Pattern[str]) -> tuple[int, str]:
     return len(found), text
 
 
-def parse_request(messages: list[dict[str, str]], *, max_personas: int = 60) -> Request:
-    """Parse a chat request (all message contents) into a :class:`Request`."""
+def parse_request(messages: list[dict[str, str]], *, max_personas: int = 60,
+                  decode: Callable[[str], dict[str, float]] = decode_traits) -> Request:
+    """Parse a chat request (all message contents) into a :class:`Request`.
+
+    ``decode`` reads the positions of earlier personas pasted into the prompt; a pasted
+    text it reads nothing from is not an earlier persona. :class:`~generators.sim.llm.SimLLM`
+    passes its ledger's authenticated reader (only personas the sim wrote in this
+    evaluation); the default reads any trait sentence (parser tests)."""
     text = "\n".join(str(m.get("content", "")) for m in messages)
     declared: dict[str, AxisDecl] = {}
     order: list[AxisDecl] = []
@@ -290,7 +299,7 @@ def parse_request(messages: list[dict[str, str]], *, max_personas: int = 60) -> 
     n_emph_neg, scan = _count_cues(instr, _EMPHATIC_NEGATIONS)
     n_soft, scan = _count_cues(scan, _SOFTENING)
     n_emph, _ = _count_cues(scan, _EMPHASIS)
-    earlier = _earlier(text)
+    earlier = _earlier(text, decode)
     expand = bool(earlier) and bool(_EXPAND.search(instr))
     if blocks:
         count = len(blocks)

@@ -131,21 +131,27 @@ def trait_sentence(axis: str, first: str, z: float, low: str | None, high: str |
 _INTENSITY_STEP = {word: i for i, word in enumerate(GRADE_WORDS)}
 
 
+def trait_value(m: re.Match[str]) -> float:
+    """The position in [0, 1] (grade / 10) a :data:`TRAIT_RE` match states."""
+    if m.group("int") is None:
+        return 0.5
+    step = _INTENSITY_STEP[m.group("int")]
+    return step / 10.0 if m.group("dir") == "low" else (10 - step) / 10.0
+
+
 def decode_traits(text: str) -> dict[str, float]:
     """Positions stated by trait sentences in ``text``: normalised axis name -> grade/10.
 
     The first sentence about an axis wins. Text without trait sentences gives ``{}``.
+    Unauthenticated: it reads any sentence of the right shape, whoever wrote it. The sim's
+    readers inside an evaluation use :meth:`generators.sim.ledger.SimLedger.decode`, which
+    reads only sentences the sim wrote in that evaluation.
     """
     out: dict[str, float] = {}
     for m in TRAIT_RE.finditer(text):
         key = norm_axis(m.group("axis"))
-        if key in out:
-            continue
-        if m.group("int") is None:
-            out[key] = 0.5
-        else:
-            step = _INTENSITY_STEP[m.group("int")]
-            out[key] = step / 10.0 if m.group("dir") == "low" else (10 - step) / 10.0
+        if key not in out:
+            out[key] = trait_value(m)
     return out
 
 

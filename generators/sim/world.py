@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from generators.sim.knobs import SimKnobs
+from generators.sim.ledger import SimLedger
 from generators.sim.request import AxisDecl, Request
 from generators.sim.text import (
     BACKGROUNDS, BIO_CLAUSES, DETAILS, FIRST_NAMES, LAST_NAMES, SIM_TAG, default_point,
@@ -166,9 +167,10 @@ def _earlier_points(req: Request, keys: list[str], c: np.ndarray) -> np.ndarray:
     return np.array([[p.traits.get(key, c[j]) for j, key in enumerate(keys)] for p in req.earlier])
 
 
-def write_personas(real: Realised, rng: np.random.Generator) -> str:
+def write_personas(real: Realised, rng: np.random.Generator, *, ledger: SimLedger | None = None) -> str:
     """The reply text: one block per persona (``[SIMULATED] Persona i`` / ``Name:`` /
-    ``Description:``), each description one line starting with ``[SIMULATED]``."""
+    ``Description:``), each description one line starting with ``[SIMULATED]``. Each
+    description is registered with ``ledger`` (when given) as one persona."""
     blocks = []
     for i in range(real.Z.shape[0]):
         name = real.names[i] or f"{pick(FIRST_NAMES, rng)} {pick(LAST_NAMES, rng)}"
@@ -181,5 +183,8 @@ def write_personas(real: Realised, rng: np.random.Generator) -> str:
             parts.append(trait_sentence(axis.name, first, float(real.Z[i, j]), axis.low, axis.high))
         if real.vivid or real.expanded:
             parts.append(pick(DETAILS, rng))
-        blocks.append(f"{SIM_TAG} Persona {i + 1}\nName: {name}\nDescription: {' '.join(parts)}")
+        description = " ".join(parts)
+        if ledger is not None:
+            ledger.register(description)
+        blocks.append(f"{SIM_TAG} Persona {i + 1}\nName: {name}\nDescription: {description}")
     return "\n\n".join(blocks)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import difflib
+import re
 import textwrap
 
 import pytest
@@ -14,13 +15,14 @@ from hypothesis import strategies as st
 from evolve.diffs import apply_edits, check_full_rewrite, evolve_regions, parse_blocks, parse_full_rewrite
 from evolve.mutators import (
     OPERATORS,
+    PHRASE_OPERATORS,
     MutationRequest,
     Mutator,
     OfflineMutator,
     OfflineMutatorConfig,
     Proposal,
 )
-from evolve.mutators.phrase_bank import PHRASES
+from evolve.mutators.phrase_bank import PHRASES, TOPICS
 
 PARENT = textwrap.dedent(
     '''\
@@ -395,9 +397,80 @@ def test_config_validation():
 
 
 def test_phrase_bank_is_insertable_everywhere():
-    assert 25 <= len(PHRASES) <= 40 and len(set(PHRASES)) == len(PHRASES)
+    assert len(PHRASES) >= 60 and len(set(PHRASES)) == len(PHRASES) and len(TOPICS) >= 10
     for p in PHRASES:
-        assert not set(p) & set("\\\"'{}\n") and p.isascii() and p[-1] in ".!?"
+        assert not set(p) & set("\\\"'{}\n:=") and p.isascii() and p[-1] in ".!?"
+        assert re.fullmatch(r"[A-Z][^.!?]*[.!?]", p), p  # one sentence, as the operators cut them
+
+
+def _sim_cue_patterns():
+    from generators.sim import request as sim_request
+
+    return {"emphatic negations": sim_request._EMPHATIC_NEGATIONS, "softening": sim_request._SOFTENING,
+            "emphasis": sim_request._EMPHASIS, "independence": sim_request._INDEPENDENCE,
+            "differ": sim_request._DIFFER, "expand": sim_request._EXPAND}
+
+
+def _cue_alternatives(pattern: re.Pattern[str]) -> set[str]:
+    """The literal phrases a sim cue regex lists (regex syntax stripped)."""
+    body = pattern.pattern.replace("\\b(?:", "").replace("\\s+", " ")
+    parts = re.split(r"[|()]", body)
+    return {re.sub(r"\?P<c\d+>|\\|[?:'*\[\]]", "", part).strip() for part in parts} - {""}
+
+
+def test_phrase_bank_and_sim_cue_lists_are_disjoint_as_phrases():
+    """The bank is written as general prompt advice, not from the sim's cue lists: no
+    instruction is a cue phrase, none carries more than one distinct sim cue, and most
+    carry none at all (the words a sim cue happens to share with ordinary advice, like
+    "concrete" or "extreme", are how a real model would be told the same thing)."""
+    from generators.sim.request import _count_cues, parse_request
+
+    patterns = _sim_cue_patterns()
+    cues = set().union(*(_cue_alternatives(p) for p in patterns.values()))
+    assert {"balanced", "realistic", "natural", "vivid", "uncompromising"} <= cues  # the extraction works
+    bank = {p.lower().rstrip(".!?").strip() for p in PHRASES}
+    assert not bank & cues
+    touched = 0
+    for phrase in PHRASES:
+        text = phrase.lower()
+        for pattern in patterns.values():
+            assert pattern.fullmatch(text.rstrip(".")) is None, phrase
+        distinct = sum(_count_cues(text, pattern)[0] for pattern in patterns.values())
+        assert distinct <= 1, phrase  # not a bag of cue words
+        touched += distinct > 0
+        req = parse_request([{"role": "user", "content": phrase}])
+        assert req.targets == () and req.axes == () and req.count == 1, phrase  # never read as a target line
+    assert touched / len(PHRASES) <= 0.15
+
+
+def test_without_phrase_edits_no_wording_changes():
+    ablation = OfflineMutator(config=OfflineMutatorConfig(phrase_edits=False))
+    assert all(ablation.weights(d)[op] == 0.0 for op in PHRASE_OPERATORS for d in ("", "improve the phrasing"))
+    ops = set()
+    for seed in range(60):
+        result = ablation.mutate(request(seed))
+        ops.add(result.proposal.operator)
+        if result.code is not None:
+            assert not any(p in result.code and p not in PARENT for p in PHRASES)
+    assert not ops & set(PHRASE_OPERATORS) and len(ops) >= 3
+    with pytest.raises(ValueError, match="phrase_edits=False"):
+        OfflineMutatorConfig(operator_weights={"fragment_crossover": 1.0}, phrase_edits=False)
+
+
+def test_custom_vocabulary_and_inspirations_only():
+    own = ("Describe each person as a rival would.",)
+    mutator = OfflineMutator(config=OfflineMutatorConfig(operator_weights={"fragment_crossover": 1.0}, phrases=own))
+    added = 0
+    for seed in range(30):
+        code = mutator.mutate(request(seed, inspirations=())).code
+        added += code is not None and own[0] in code
+        assert code is None or not any(p in code for p in PHRASES if p not in PARENT)
+    assert added >= 10
+    empty = OfflineMutator(config=OfflineMutatorConfig(operator_weights={"fragment_crossover": 1.0}, phrases=()))
+    assert empty.mutate(request(0, inspirations=())).code is None  # nothing to draw on
+    assert INSPIRATION_PHRASE in "".join(empty.mutate(request(s)).code or "" for s in range(10))
+    with pytest.raises(ValueError, match="phrases"):
+        OfflineMutatorConfig(phrases=("",))
 
 
 def test_delete_statement_is_scope_aware():

@@ -187,6 +187,28 @@ def test_cpu_limit_kills_busy_loop():
     assert r.error == "CPU limit: generate() exceeded the 1 s CPU-time limit"
 
 
+def test_scipy_sobol_gives_distinct_points_in_the_sandbox():
+    """scipy reads Sobol's direction numbers lazily (importlib.resources); if that import
+    were refused, its compiled code would swallow the error and repeat one point."""
+    code = ("from scipy.stats import qmc\n"
+            "def generate(context, n, llm, rng):\n"
+            "    pts = qmc.Sobol(d=2, scramble=False).random(4)\n"
+            "    return [{'name': f'p{i}', 'description': repr([float(v) for v in p])} for i, p in enumerate(pts)]\n")
+    r = one(code, n=4, limits=SandboxLimits(wall_timeout_s=20.0))
+    assert r.error is None, r.detail
+    points = [p["description"] for p in r.personas]
+    assert len(set(points)) == 4 and points[1] == "[0.5, 0.5]", points
+    assert "refused import" not in r.stdout_tail
+
+
+def test_a_refused_import_leaves_a_trace_even_if_swallowed():
+    code = ("def generate(context, n, llm, rng):\n"
+            "    try:\n        __import__('sqlite3')\n    except ImportError:\n        pass\n"
+            "    return [{'name': 'p', 'description': 'd'}] * n\n")
+    r = one(code)
+    assert r.error is None and "sandbox: refused import of 'sqlite3'" in r.stdout_tail
+
+
 def test_scipy_and_common_stdlib_imports_work_in_the_sandbox():
     code = ("import json, math, random, statistics, itertools, textwrap, re, dataclasses, collections\n"
             "from scipy.stats import qmc\n"

@@ -57,7 +57,7 @@ def test_each_lever_of_sobol_helps_on_its_own():
     """SPREAD, emphatic style notes, one persona per call and an independence cue each raise
     coverage and lower KL divergence over seed:sobol (5 seeds, validation contexts)."""
     contexts, sobol = load_split("validation"), load_seed("sobol")
-    style = ["Write in a natural, realistic voice."]
+    style = list(load_program(sobol).STYLE_NOTES)  # the seed's own notes, plus one cue
     variants = {
         "sobol": sobol,
         "spread": set_constant(sobol, "SPREAD", "1.4"),

@@ -40,6 +40,14 @@ BASE_PRELOAD = ("json", "re", "math", "random", "collections", "itertools", "fun
 imported only when the program's own import statements name it."""
 
 
+PACKAGE_SUPPORT = {
+    "scipy": ("importlib.resources", "importlib.readers", "encodings.cp437", "zipfile"),
+}
+"""Modules a package imports lazily at call time (not at import), loaded with it. scipy's
+Sobol sampler reads its direction numbers through ``importlib.resources``; refused, its
+compiled code swallows the error and every point comes out the same."""
+
+
 def allowed(name: str) -> bool:
     """True if ``name`` (dotted) may be imported by a program."""
     top = name.split(".")[0]
@@ -68,7 +76,9 @@ def preload(names: Iterable[str]) -> list[str]:
     """Import the allowed modules among ``names`` (plus the base set). ``from a import b``
     where ``b`` is not a module is fine. Returns one line per allowed module that failed."""
     failures: list[str] = []
-    for name in list(BASE_PRELOAD) + [n for n in names if allowed(n)]:
+    wanted = [n for n in names if allowed(n)]
+    support = [extra for n in wanted for extra in PACKAGE_SUPPORT.get(n.split(".")[0], ())]
+    for name in list(BASE_PRELOAD) + support + wanted:
         if name in sys.modules:
             continue
         try:
@@ -85,8 +95,16 @@ def preload(names: Iterable[str]) -> list[str]:
 class ImportPolicy:
     """Meta-path finder that refuses every import not satisfied by ``sys.modules``."""
 
-    @staticmethod
-    def find_spec(name: str, path: object = None, target: object = None) -> None:
+    _reported: set[str] = set()
+
+    @classmethod
+    def find_spec(cls, name: str, path: object = None, target: object = None) -> None:
+        if name not in cls._reported:  # library code may swallow the ImportError: leave a trace
+            cls._reported.add(name)
+            try:
+                sys.stderr.write(f"sandbox: refused import of {name!r} (not preloaded)\n")
+            except Exception:  # noqa: BLE001 - stderr may be closed by the program
+                pass
         if allowed(name):
             why = "it was not imported by an import statement of the program (dynamic imports cannot be preloaded)"
         else:
