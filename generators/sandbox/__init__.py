@@ -1,22 +1,29 @@
 """Sandbox for LLM-written generator programs (the code is treated as hostile).
 
-Public API (loaded lazily so that the sandbox child, which imports submodules of this
-package, does not pay for asyncio)::
+Public API (loaded lazily: importing the package costs nothing until a name is used)::
 
     SandboxLimits, GenerationJob, JobResult, LLMHandler,
     run_generator_async, run_generator, isolation_report, LLMUnavailable
 
-Isolation layers (see ``isolation_report()`` for the ones active on a machine):
+Isolation (see ``isolation_report()`` for the layers active on a machine; the child
+applies them itself before any program code runs, ``inside/sandbox_confine.py``):
 
-1. process: one child per call, new session / process group, ``killpg(SIGKILL)`` and
-   reap on the wall timeout; rlimits AS (memory), CPU, NPROC, FSIZE, CORE=0;
-2. environment: built from an allow-list (PATH, LANG, LC_ALL, PYTHONHASHSEED, thread
-   counts = 1, HOME = TMPDIR = the fresh temporary working directory, PYTHONPATH);
-   the interpreter runs with ``-I -B``;
-3. network: a fresh empty network namespace when the kernel permits
-   (``unshare(CLONE_NEWNET)``, else ``CLONE_NEWUSER|CLONE_NEWNET``);
-4. audit guard (:mod:`generators.sandbox.guard`): refuses sockets, process creation and
-   signals, ctypes, writes outside the working directory, reads of secret places.
+1. process: one child per call in a new session, killed as a group on the wall timeout
+   (by the event loop and by a watchdog thread); the child is PID 1 of its own PID
+   namespace (a relay process outside waits for it), in empty network/IPC/UTS namespaces;
+2. identity and resources: a uid/gid of its own when the worker is root; rlimits on
+   address space, CPU, tasks, file size; an allow-list environment with no keys;
+3. Landlock: read-write beneath a fresh working directory, read-only beneath the standard
+   library and numpy/scipy, nothing else; TCP refused; signals and abstract sockets scoped;
+4. seccomp: threads only, no exec, sockets, ptrace, namespaces, mounts, bpf, io_uring...;
+5. a runtime (``inside/``) that imports nothing of the project, preloads the modules a
+   program may use and refuses any other import;
+6. the parent trusts nothing from the child: strict JSON (no NaN), size caps, one result
+   per known job, caps on LLM prompts per request, per call and characters in flight.
+
+An audit hook (``inside/sandbox_guard.py``) only turns refused actions into friendly
+messages. Where the kernel lacks a layer, programs are refused unless trusted (shipped
+seeds) or ``SandboxLimits.allow_weak_isolation``.
 """
 
 from __future__ import annotations
