@@ -24,7 +24,6 @@ import pwd
 import shutil
 import signal
 import sys
-import sysconfig
 import tempfile
 import threading
 import traceback
@@ -136,7 +135,8 @@ def _compute_child_paths() -> dict[str, list[str]]:
     and pyseccomp); ``read_only``: what Landlock leaves readable (the standard library and
     the allowed packages with their bundled libraries), never the project or a home."""
     site: list[str] = []
-    read_only = [os.path.realpath(p) for p in {sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"]}]
+    stdlib = os.path.dirname(os.path.realpath(os.__file__))  # the interpreter's own, not a venv's lib dir
+    read_only = [stdlib] + [p for p in (os.path.join(stdlib, "lib-dynload"),) if os.path.isdir(p)]
     for name in ("numpy", "scipy", "pyseccomp"):
         where = _package_dir(name)
         if where is None:
