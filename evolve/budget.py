@@ -2,12 +2,19 @@
 
 Counts include what earlier sessions of the same run spent (restored from the archive
 on resume) and, for the decision to start new work, the work already in flight.
+
+Inside an evaluation the budget holds too: :class:`AllowanceGate` grants every evaluation
+its share of the calls and dollars left (an :class:`~generators.llm.allowance.Allowance`
+the worker stops at), and keeps back a reserve for the closing test stage so that the
+evolution phase stops early enough for the report to be made within the caps.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass
@@ -41,6 +48,10 @@ class RunBudget:
         self.spent = prior or Spend()
         self._prior_seconds = self.spent.seconds
         self._t0: float | None = None
+        self.reserve_calls = 0.0
+        """Calls kept back for the closing test stage (set by :class:`AllowanceGate`)."""
+        self.reserve_dollars = 0.0
+        """US dollars kept back for the closing test stage."""
 
     def start(self) -> None:
         self._t0 = time.monotonic()
@@ -64,13 +75,32 @@ class RunBudget:
         caps = self.caps
         if caps["evaluations"] is not None and self.spent.evaluations + in_flight >= caps["evaluations"]:
             return f"evaluations ({caps['evaluations']})"
-        if caps["llm_calls"] is not None and self.spent.llm_calls >= caps["llm_calls"]:
+        if caps["llm_calls"] is not None and self.spent.llm_calls + self.reserve_calls >= caps["llm_calls"]:
             return f"llm_calls ({caps['llm_calls']})"
-        if caps["dollars"] is not None and self.spent.dollars >= caps["dollars"]:
+        if caps["dollars"] is not None and self.spent.dollars + self.reserve_dollars >= caps["dollars"]:
             return f"dollars ({caps['dollars']:.2f})"
         if caps["minutes"] is not None and self.seconds >= caps["minutes"] * 60.0:
             return f"minutes ({caps['minutes']:g})"
         return None
+
+    def binding(self) -> tuple[str, float]:
+        """(name of the cap closest to being reached, share of it spent in [0, 1]);
+        ``("", 0.0)`` when no cap is set. Shares: evaluations done / cap, calls (plus the
+        reserve for the test stage) / cap, dollars likewise, seconds / (minutes x 60)."""
+        shares = []
+        c = self.caps
+        if c["evaluations"] is not None:
+            shares.append(("evaluations", self.spent.evaluations / c["evaluations"]))
+        if c["llm_calls"] is not None:
+            shares.append(("llm_calls", (self.spent.llm_calls + self.reserve_calls) / c["llm_calls"]))
+        if c["dollars"] is not None:
+            shares.append(("dollars", (self.spent.dollars + self.reserve_dollars) / c["dollars"]))
+        if c["minutes"] is not None:
+            shares.append(("minutes", self.seconds / (c["minutes"] * 60.0)))
+        if not shares:
+            return "", 0.0
+        name, share = max(shares, key=lambda t: t[1])
+        return name, min(1.0, max(0.0, float(share)))
 
     def remaining_text(self) -> str:
         """A short human summary of the tightest cap, e.g. ``2m10s left`` or ``37 evals left``."""
@@ -85,3 +115,87 @@ class RunBudget:
         if self.caps["llm_calls"] is not None:
             parts.append(f"{max(0, self.caps['llm_calls'] - self.spent.llm_calls)} calls left")
         return ", ".join(parts)
+
+
+CHEAP_REJECTIONS = frozenset({"duplicate", "no_op", "diff_failed", "compile_error", "bad_signature", "mutator_error"})
+"""Rejections that cost a mutator call but no evaluation; a run of them backs off."""
+
+
+def rejection_backoff_s(in_row: int) -> float:
+    """Seconds to wait before the next proposal after ``in_row`` cheap rejections in a
+    row: 0 for the first 4, then 0.25 s doubling per further rejection, at most 30 s."""
+    if in_row < 5:
+        return 0.0
+    return min(30.0, 0.25 * 2.0 ** (in_row - 5))
+
+
+class AllowanceGate:
+    """Grants each evaluation its share of the LLM budget left, and accounts for it.
+
+    Share = (cap - spent - granted to evaluations in flight) / free evaluation slots, per
+    unit (calls, dollars) with a cap; so evaluations running at once can never spend more
+    than is left between them. ``final_contexts`` (test contexts x programs evaluated at
+    the end) sizes the reserve kept back for the test stage: the mean calls and dollars per
+    context of the evaluations seen so far, times ``final_contexts``.
+    """
+
+    def __init__(self, budget: RunBudget, *, slots: int, final_contexts: int = 0) -> None:
+        self.budget = budget
+        self.slots = max(1, int(slots))
+        self.final_contexts = max(0, int(final_contexts))
+        self._granted_calls = 0
+        self._granted_dollars = 0.0
+        self._seen_contexts = 0
+        self._seen_calls = 0
+        self._seen_dollars = 0.0
+        self.final_stage = False
+        """True once the run is in its closing test stage: the reserve is then spendable."""
+
+    @property
+    def capped(self) -> bool:
+        return self.budget.caps["llm_calls"] is not None or self.budget.caps["dollars"] is not None
+
+    def grant(self, *, in_flight: int) -> Any:
+        """The :class:`Allowance` of an evaluation starting now, with ``in_flight``
+        evaluations running (this one included); None when no call or dollar cap is set."""
+        from generators.llm.allowance import Allowance
+
+        if not self.capped:
+            return None
+        free = max(1, self.slots - max(0, in_flight - 1))
+        calls = dollars = None
+        cap_calls, cap_dollars = self.budget.caps["llm_calls"], self.budget.caps["dollars"]
+        if cap_calls is not None:
+            reserve = 0.0 if self.final_stage else self.budget.reserve_calls
+            left = cap_calls - self.budget.spent.llm_calls - self._granted_calls - reserve
+            calls = max(0, int(math.floor(left / free)))
+            self._granted_calls += calls
+        if cap_dollars is not None:
+            reserve_d = 0.0 if self.final_stage else self.budget.reserve_dollars
+            left_d = cap_dollars - self.budget.spent.dollars - self._granted_dollars - reserve_d
+            dollars = max(0.0, left_d / free)
+            self._granted_dollars += dollars
+        return Allowance(calls=calls, dollars=dollars)
+
+    def empty(self, allowance: Any) -> bool:
+        """True when ``allowance`` leaves no call or no dollar to spend."""
+        return allowance is not None and (allowance.calls == 0 or allowance.dollars == 0.0)
+
+    def release(self, allowance: Any, *, calls: int | None, dollars: float | None, contexts: int) -> None:
+        """An evaluation ended. ``calls`` / ``dollars``: what it spent (None = unknown, e.g.
+        its worker was killed: it is then charged its whole allowance, so the budget stays
+        an upper bound). The caller records known calls itself; this only adds the charge
+        for unknown ones and updates the reserve."""
+        if allowance is not None:
+            self._granted_calls -= allowance.calls or 0
+            self._granted_dollars -= allowance.dollars or 0.0
+            if calls is None:
+                self.budget.add_calls(int(allowance.calls or 0), float(allowance.dollars or 0.0))
+        if calls is not None and contexts > 0:
+            self._seen_contexts += contexts
+            self._seen_calls += calls
+            self._seen_dollars += dollars or 0.0
+            per_ctx_calls = self._seen_calls / self._seen_contexts
+            per_ctx_dollars = self._seen_dollars / self._seen_contexts
+            self.budget.reserve_calls = per_ctx_calls * self.final_contexts
+            self.budget.reserve_dollars = per_ctx_dollars * self.final_contexts

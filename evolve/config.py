@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import tomllib
 import types
 import typing
@@ -68,8 +69,11 @@ class EvaluationConfig:
     ``n``: personas per context. ``mc_samples``: Monte Carlo points of the metrics.
     ``timeout_s``: wall limit of one sandboxed evaluation (all its contexts), seconds.
     ``memory_mb``: address-space limit of the sandbox. ``parallel``: contexts generated
-    concurrently inside one sandbox. ``respondent_per_axis``: one respondent call per
-    axis instead of per item (cheaper, less independent). ``weak_sandbox``: evaluate
+    concurrently inside one sandbox. ``respondent_mode`` (real respondent models only; the
+    sim respondent makes no calls): ``questionnaire`` (default) one call per persona for
+    the whole questionnaire as JSON, invalid or missing items re-asked one by one;
+    ``axis`` one call per axis; ``item`` one call per item (most independent, about 12x the
+    calls). ``respondent_per_axis = true`` is the older spelling of ``axis``. ``weak_sandbox``: evaluate
     LLM-written programs even where the kernel lacks an isolation layer (PID/network
     namespaces, Landlock, seccomp); off by default, and every output of such a run says so.
     """
@@ -80,7 +84,13 @@ class EvaluationConfig:
     memory_mb: int = 2048
     parallel: int = 4
     respondent_per_axis: bool = False
+    respondent_mode: str = "questionnaire"
     weak_sandbox: bool = False
+
+    @property
+    def effective_respondent_mode(self) -> str:
+        """``axis`` when ``respondent_per_axis`` is set, else ``respondent_mode``."""
+        return "axis" if self.respondent_per_axis else self.respondent_mode
 
 
 @dataclass(frozen=True)
@@ -279,6 +289,10 @@ def load_config(path: str | Path) -> RunConfig:
         raise ConfigError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except (RecursionError, MemoryError):
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     try:
         return config_from_dict(raw)
     except ConfigError as exc:
@@ -301,14 +315,17 @@ def validate_config(config: RunConfig) -> None:
         (config.mutation.parent_strategy in ("uniform", "fitness", "curiosity", "mixed"),
          "mutation.parent_strategy: must be uniform, fitness, curiosity or mixed"),
         (config.ray.num_cpus >= 1, "ray.num_cpus: must be >= 1"),
+        (config.evaluation.respondent_mode in ("item", "axis", "questionnaire"),
+         "evaluation.respondent_mode: must be item, axis or questionnaire"),
+        (math.isfinite(config.evaluation.timeout_s), "evaluation.timeout_s: must be a finite number of seconds"),
     ]
     for ok, message in checks:
         if not ok:
             raise ConfigError(message)
     for name, cap in (("evaluations", config.budget.evaluations), ("llm_calls", config.budget.llm_calls),
                       ("dollars", config.budget.dollars), ("minutes", config.budget.minutes)):
-        if cap is not None and cap <= 0:
-            raise ConfigError(f"budget.{name}: must be > 0 (or left out for no cap)")
+        if cap is not None and not (math.isfinite(cap) and cap > 0):
+            raise ConfigError(f"budget.{name}: must be a finite number > 0, got {cap!r} (or left out for no cap)")
     if all(cap is None for cap in dataclasses.astuple(config.budget)):
         raise ConfigError("budget: set at least one cap (evaluations, llm_calls, dollars or minutes)")
     names = [d.name for d in config.descriptors]

@@ -18,7 +18,7 @@ import numpy as np
 
 from archive.identity import program_id
 from archive.records import AddStatus, Candidate, MutationInfo, ProgramRecord
-from evolve.budget import RunBudget
+from evolve.budget import CHEAP_REJECTIONS, RunBudget, rejection_backoff_s
 from evolve.checks import Rejection, first_rejection
 from evolve.config import RunConfig
 from evolve.contexts import ContextSets
@@ -80,6 +80,7 @@ class Controller:
         self._island_cursor = int(self._rng.integers(config.islands.count))
         self._ctx_by_id = contexts.by_id()
         self.stop_reason: str | None = None
+        self.rejections_in_row = 0  # cheap rejections since the last evaluation: backs off (issue 10)
 
     # ---- bookkeeping -------------------------------------------------------------
 
@@ -96,6 +97,7 @@ class Controller:
 
     def _reject(self, rejection: Rejection, *, parent_id: str | None, island: int, extra: Mapping[str, Any] | None = None) -> None:
         self.stats.count(self.stats.rejections, rejection.reason)
+        self.rejections_in_row = self.rejections_in_row + 1 if rejection.reason in CHEAP_REJECTIONS else 0
         self.archive.record_event(
             "rejected",
             program_id=parent_id,
@@ -251,6 +253,7 @@ class Controller:
                     raise exc
 
     async def _candidate(self) -> None:
+        await asyncio.sleep(rejection_backoff_s(self.rejections_in_row))
         island = self._next_island()
         parent = self.archive.sample_parent(island, self._rng, strategy=self._strategy())
         if parent is None:
@@ -377,6 +380,7 @@ class Controller:
                               error=evaluation.error)
         result = self.archive.add([candidate])[0]
         self.budget.add_evaluation()
+        self.rejections_in_row = 0
         self.stats.evaluated += 1
         status = result.status.value if hasattr(result.status, "value") else str(result.status)
         self.stats.count(self.stats.statuses, status)

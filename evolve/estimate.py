@@ -1,18 +1,31 @@
 """Estimate of a run's LLM calls, tokens and dollars, printed before it starts.
 
-Persona-role calls and tokens per context are measured by running ``seed:sobol`` (the
-seed a run starts from that spends the most) in-process on the simulated world for a
-few train contexts; respondent calls are exact (N × items per context, or N × axes
-with ``respondent_per_axis``); the mutator is one call per proposal with a prompt of
-the measured size. Tokens are estimated at 4 characters per token. Dollars use
-litellm's price table; a model it has no price for is reported as unpriced.
-The totals assume every proposal reaches the full train set (the cascade only
-lowers them) and that about one evaluation in ten triggers a validation.
+Every stage a run goes through is counted:
+
+* pre-flight: one call per distinct real model;
+* seeds: the three seed programs on the train and validation contexts;
+* proposals: each evaluation counted by the budget runs the smoke stage and the rest of
+  the train set (the cascade's worst case: every proposal passes); one mutator call each;
+* validation: of new island champions;
+* test: the champion and the three seeds once on the test contexts.
+
+Persona calls and tokens per context are measured by running each seed program in-process
+on the simulated world for a few train contexts; respondent calls follow the respondent
+mode exactly (N x items, N x axes, or N per context for the whole questionnaire). Two
+totals: *expected* counts a proposal at the seeds' mean persona cost, validates one
+evaluation in ten (:data:`VALIDATION_SHARE`) and assumes no retry; *upper bound* counts a
+proposal at the costliest seed, validates every evaluation and counts every retry at its
+maximum (the respondent's re-asks of every item it did not get, ``max_retries`` times, and
+the client's retries of transient errors). Tokens are
+estimated at 4 characters per token; dollars use litellm's price table (a model it has no
+price for is reported as unpriced). Not bounded here: proposals the cascade rejects at the
+smoke stage (each costs a smoke stage but no evaluation) and proposals rejected before
+evaluation (a mutator call each, with backoff); a call or dollar cap bounds both.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -20,9 +33,14 @@ import numpy as np
 from evolve.config import RunConfig
 from evolve.contexts import ContextSets
 
-VALIDATION_SHARE = 0.1  # assumed share of evaluations that validate a new island champion
 MUTATOR_COMPLETION_TOKENS = 800
 RESPONDENT_COMPLETION_TOKENS = 3
+QUESTIONNAIRE_COMPLETION_TOKENS_PER_ITEM = 6
+RESPONDENT_RETRIES = 2  # LLMRespondent.max_retries (re-asks of an unparsed answer)
+CLIENT_RETRIES = 4  # LLMClient.max_retries (transient provider errors)
+FINAL_PROGRAMS = 4  # champion + three seeds on the test contexts
+VALIDATION_SHARE = 0.1  # expected share of evaluations that validate a new island champion (upper bound: all)
+ROLES = ("mutator", "persona", "respondent")
 
 
 @dataclass(frozen=True)
@@ -51,8 +69,9 @@ def _price(model: str, prompt_tokens: float, completion_tokens: float) -> float 
         return None
 
 
-def _measure_persona(contexts: ContextSets, n: int, samples: int = 3) -> tuple[float, float, float]:
-    """Mean persona-role (calls, prompt tokens, completion tokens) per context for seed:sobol."""
+def measure_seed(name: str, contexts: ContextSets, n: int, samples: int = 3) -> tuple[float, float, float]:
+    """Mean persona-role (calls, prompt tokens, completion tokens) per context of seed
+    ``name`` on the simulated world (up to ``samples`` train contexts)."""
     from generators.llm import estimate_tokens
     from generators.runtime import ContextView
     from generators.seeds import load_seed
@@ -69,7 +88,7 @@ def _measure_persona(contexts: ContextSets, n: int, samples: int = 3) -> tuple[f
             self.completion_tokens += estimate_tokens(reply)
             return reply
 
-    program = load_program(load_seed("sobol"))
+    program = load_program(load_seed(name))
     rows = []
     for ctx in contexts.train[:samples]:
         llm = CountingLLM(SimLLM(), seed=0)
@@ -79,58 +98,159 @@ def _measure_persona(contexts: ContextSets, n: int, samples: int = 3) -> tuple[f
     return float(calls), float(prompt), float(completion)
 
 
+def _respondent_per_context(ctx: Any, n: int, mode: str, persona_tokens: float) -> tuple[float, float, float, float]:
+    """(calls, prompt tokens, completion tokens, calls at every retry) of one context."""
+    items, axes = ctx.n_items, ctx.k
+    per_call_prompt = persona_tokens + 60
+    if mode == "item":
+        calls, upper = n * items, n * items * (1 + RESPONDENT_RETRIES)
+        return calls, calls * per_call_prompt, calls * RESPONDENT_COMPLETION_TOKENS, upper
+    if mode == "axis":
+        calls, upper = n * axes, n * axes * (1 + RESPONDENT_RETRIES)
+        prompt = calls * (per_call_prompt + 15 * items / max(1, axes))
+        return calls, prompt, calls * RESPONDENT_COMPLETION_TOKENS * items / max(1, axes), upper
+    # questionnaire: one call per persona; at worst every item is then re-asked, with retries
+    calls = float(n)
+    upper = n * (1 + items * (1 + RESPONDENT_RETRIES))
+    prompt = n * (per_call_prompt + 80 + 15 * items)
+    return calls, prompt, n * QUESTIONNAIRE_COMPLETION_TOKENS_PER_ITEM * items, upper
+
+
 def estimate_run(config: RunConfig, contexts: ContextSets) -> dict[str, Any]:
-    """Per-evaluation and whole-run estimates per role (see the module docstring)."""
-    n = config.evaluation.n
-    train = contexts.train
-    calls, prompt, completion = _measure_persona(contexts, n)
-    persona_text_tokens = completion / max(1.0, n)
-    per_ctx_items = [(c.k if config.evaluation.respondent_per_axis else c.n_items) for c in train]
-    resp_calls = n * float(np.mean(per_ctx_items))
-    per_eval = {
-        "persona": (calls * len(train), prompt * len(train), completion * len(train)),
-        "respondent": (resp_calls * len(train), resp_calls * len(train) * (persona_text_tokens + 60),
-                       resp_calls * len(train) * RESPONDENT_COMPLETION_TOKENS),
-    }
+    """Per-evaluation, per-stage and whole-run estimates per role (see the module docstring).
+
+    Returns ``{"evaluations", "train_contexts", "n", "respondent_mode", "per_evaluation":
+    [RoleEstimate], "stages": {stage: {role: calls}}, "run": [RoleEstimate] | None,
+    "run_upper_calls": {role: calls} | None}``; the whole-run figures need an evaluation cap."""
     from evolve.directives import DIRECTIVES
     from evolve.prompts import ProgramBrief, build_mutation_prompt
     from generators.llm import estimate_tokens
-    from generators.seeds import load_seed
+    from generators.seeds import SEED_NAMES, load_seed
+
+    n = config.evaluation.n
+    mode = config.evaluation.effective_respondent_mode
+    models = {role: getattr(config.models, role) for role in ROLES}
+    seeds = {name: measure_seed(name, contexts, n) for name in SEED_NAMES}
+    costliest = max(seeds.values(), key=lambda t: t[0])
+
+    def stage(ctxs: tuple[Any, ...], persona: tuple[float, float, float], times: float) -> dict[str, np.ndarray]:
+        """role -> [calls, prompt tokens, completion tokens, upper-bound calls] for ``times``
+        evaluations on ``ctxs``."""
+        p_calls, p_prompt, p_completion = persona
+        text_tokens = p_completion / max(1.0, n)
+        out = {"persona": np.array([p_calls, p_prompt, p_completion, p_calls]) * len(ctxs) * times,
+               "respondent": np.zeros(4), "mutator": np.zeros(4)}
+        for ctx in ctxs:
+            out["respondent"] += np.array(_respondent_per_context(ctx, n, mode, text_tokens)) * times
+        return out
 
     code = load_seed("sobol")
     brief = ProgramBrief("seed", code, None, None)
     system, user = build_mutation_prompt(brief, [brief] * config.mutation.inspirations, DIRECTIVES[0])
-    per_eval["mutator"] = (1.0, float(estimate_tokens(system + user)), float(MUTATOR_COMPLETION_TOKENS))
-    scale = {"persona": 1 + VALIDATION_SHARE * len(contexts.validation) / len(train),
-             "respondent": 1 + VALIDATION_SHARE * len(contexts.validation) / len(train), "mutator": 1.0}
+    mutator_one = np.array([1.0, float(estimate_tokens(system + user)), float(MUTATOR_COMPLETION_TOKENS), 1.0])
+
+    per_eval = stage(contexts.train, costliest, 1.0)
+    per_eval["mutator"] = mutator_one.copy()
     evaluations = config.budget.evaluations
-    roles = []
-    for role in ("mutator", "persona", "respondent"):
-        c, p, q = (v * scale[role] for v in per_eval[role])
-        model = getattr(config.models, role).model
-        roles.append(RoleEstimate(role, model, c, p, q, _price(model, p, q)))
-    return {"evaluations": evaluations, "per_evaluation": roles,
-            "train_contexts": len(train), "n": n}
+
+    mean_seed = tuple(float(np.mean([v[i] for v in seeds.values()])) for i in range(3))
+
+    def run_stages(proposal: tuple[float, float, float], validation_share: float) -> dict[str, dict[str, np.ndarray]]:
+        stages: dict[str, dict[str, np.ndarray]] = {}
+        distinct = {(m.model, m.api_base, m.api_key_env) for m in models.values() if m.model != "sim"}
+        stages["preflight"] = {role: np.zeros(4) for role in ROLES}
+        for role in ROLES:  # one call per distinct model, counted on the first role using it
+            m = models[role]
+            key = (m.model, m.api_base, m.api_key_env)
+            if key in distinct:
+                stages["preflight"][role] = np.array([1.0, 8.0, 1.0, 1.0])
+                distinct.discard(key)
+        seed_stage = {role: np.zeros(4) for role in ROLES}
+        for persona in seeds.values():
+            for part in (stage(contexts.train, persona, 1.0), stage(contexts.validation, persona, 1.0)):
+                for role in ROLES:
+                    seed_stage[role] += part[role]
+        stages["seeds"] = seed_stage
+        if evaluations:
+            train = stage(contexts.train, proposal, evaluations)
+            train["mutator"] = mutator_one * evaluations
+            stages["proposals"] = train
+            stages["validation"] = stage(contexts.validation, proposal, evaluations * validation_share)
+            final = {role: np.zeros(4) for role in ROLES}
+            for persona in list(seeds.values()) + [proposal]:
+                part = stage(contexts.test, persona, 1.0)
+                for role in ROLES:
+                    final[role] += part[role]
+            stages["test"] = final
+        return stages
+
+    stages = run_stages(mean_seed, VALIDATION_SHARE)
+    worst = run_stages(costliest, 1.0)
+
+    def role_estimates(table: dict[str, np.ndarray]) -> list[RoleEstimate]:
+        out = []
+        for role in ROLES:
+            c, p, q, _ = table[role]
+            model = models[role].model
+            out.append(RoleEstimate(role, model, float(c), float(p), float(q), _price(model, p, q)))
+        return out
+
+    run_roles = run_upper = None
+    if evaluations:
+        total = {role: sum(st[role] for st in stages.values()) for role in ROLES}
+        worst_total = {role: sum(st[role] for st in worst.values()) for role in ROLES}
+        run_roles = role_estimates(total)
+        # every retry at its maximum: respondent re-asks, then the client's transient retries
+        run_upper = {}
+        for role in ROLES:
+            calls = float(worst_total[role][3] if role == "respondent" else worst_total[role][0])
+            run_upper[role] = calls if models[role].model == "sim" else calls * (1 + CLIENT_RETRIES)
+    return {
+        "evaluations": evaluations,
+        "train_contexts": len(contexts.train),
+        "n": n,
+        "respondent_mode": mode,
+        "per_evaluation": role_estimates(per_eval),
+        "stages": {name: {role: float(v[role][0]) for role in ROLES} for name, v in stages.items()},
+        "run": run_roles,
+        "run_upper_calls": run_upper,
+        "run_upper_dollars": None if run_roles is None else sum(
+            (r.dollars or 0.0) * (run_upper[r.role] / r.calls if r.calls else 0.0) for r in run_roles),
+    }
 
 
 def render_estimate(estimate: dict[str, Any]) -> str:
     """The table printed by ``run --estimate``."""
     evals = estimate["evaluations"]
-    lines = [f"Estimate per evaluation ({estimate['train_contexts']} train contexts, N={estimate['n']}); "
-             + (f"whole run = x{evals} evaluations" if evals else "no evaluation cap: per evaluation only"),
-             f"{'role':<11}{'model':<28}{'calls':>10}{'tokens':>14}{'dollars':>12}"
-             + (f"{'run calls':>12}{'run $':>12}" if evals else "")]
-    total = 0.0
-    unpriced = False
+    lines = [f"Estimate per evaluation ({estimate['train_contexts']} train contexts, N={estimate['n']}, "
+             f"respondent mode {estimate['respondent_mode']})",
+             f"{'role':<11}{'model':<28}{'calls':>10}{'tokens':>14}{'dollars':>12}"]
     for r in estimate["per_evaluation"]:
         dollars = "unpriced" if r.dollars is None else f"{r.dollars:.4f}"
-        row = f"{r.role:<11}{r.model[:27]:<28}{r.calls:>10.0f}{r.prompt_tokens + r.completion_tokens:>14.0f}{dollars:>12}"
-        if evals:
-            row += f"{r.calls * evals:>12.0f}" + ("    unpriced" if r.dollars is None else f"{r.dollars * evals:>12.2f}")
-        lines.append(row)
+        lines.append(f"{r.role:<11}{r.model[:27]:<28}{r.calls:>10.0f}{r.prompt_tokens + r.completion_tokens:>14.0f}"
+                     f"{dollars:>12}")
+    if not evals:
+        lines.append("No evaluation cap: per evaluation only (set --budget-evals for whole-run figures).")
+        return "\n".join(lines)
+    lines.append("")
+    lines.append(f"Whole run ({evals} evaluations), calls per stage:")
+    lines.append(f"{'stage':<12}" + "".join(f"{role:>12}" for role in ROLES))
+    for name, row in estimate["stages"].items():
+        lines.append(f"{name:<12}" + "".join(f"{row[role]:>12.0f}" for role in ROLES))
+    lines.append(f"{'role':<11}{'expected calls':>16}{'upper bound':>14}{'tokens':>14}{'dollars':>12}")
+    total = 0.0
+    unpriced = False
+    for r in estimate["run"]:
+        dollars = "unpriced" if r.dollars is None else f"{r.dollars:.2f}"
+        lines.append(f"{r.role:<11}{r.calls:>16.0f}{estimate['run_upper_calls'][r.role]:>14.0f}"
+                     f"{r.prompt_tokens + r.completion_tokens:>14.0f}{dollars:>12}")
         unpriced |= r.dollars is None
         total += r.dollars or 0.0
-    if evals:
-        lines.append(f"total ≈ ${total * evals:.2f} for {evals} evaluations" + (" (plus unpriced models)" if unpriced else ""))
-    lines.append("Upper bound: assumes every proposal passes the cascade; tokens at 4 characters each.")
+    lines.append(f"total ≈ ${total:.2f} expected for {evals} evaluations"
+                 + (" (plus unpriced models)" if unpriced else "")
+                 + f"; at most ${estimate['run_upper_dollars']:.2f} with every retry")
+    lines.append("Expected: every proposal passes the cascade, at the seeds' mean cost, 1 in 10 validates, no "
+                 "retry. Upper bound: at the costliest seed, every evaluation validates, every retry at its "
+                 "maximum. Cascade rejections and proposals rejected before evaluation add to both; a call or "
+                 "dollar cap bounds everything.")
     return "\n".join(lines)

@@ -8,13 +8,18 @@ goes on. The driver holds its own deadline on every task (the sandbox's wall lim
 plus :data:`RESPONDENT_ALLOWANCE_S` for scoring): a task past it is force-cancelled
 (its worker process is killed, and the sandbox with it) and recorded as a failure, so no
 program can hold a slot of the run however it behaves.
+
+With an :class:`~evolve.budget.AllowanceGate`, every task carries its share of the run's
+LLM budget (the worker refuses calls beyond it); a task whose calls cannot be counted
+(killed, lost with its worker) is charged its whole allowance; an evaluation granted
+nothing is not started and comes back as a failure saying so.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from generators.context import Context
 from evolve.workers import TaskResult, WorkerSpec, remote_evaluate
@@ -35,10 +40,12 @@ class EvaluationFailure:
 class RayEvaluator:
     """Runs evaluations as Ray tasks; at most ``max_in_flight`` at once."""
 
-    def __init__(self, *, spec: WorkerSpec, contexts: Mapping[str, Context], max_in_flight: int) -> None:
+    def __init__(self, *, spec: WorkerSpec, contexts: Mapping[str, Context], max_in_flight: int,
+                 gate: Any = None) -> None:
         import ray
 
         self._spec = spec
+        self.gate = gate
         self.deadline_s = float(spec.settings.limits.wall_timeout_s) + RESPONDENT_ALLOWANCE_S
         self._contexts_ref = ray.put(dict(contexts))
         self._known = set(contexts)
@@ -53,19 +60,33 @@ class RayEvaluator:
             raise KeyError(f"unknown context ids: {unknown}")
         async with self._slots:
             self.in_flight += 1
+            gate = self.gate
+            allowance = gate.grant(in_flight=self.in_flight) if gate is not None else None
+            spent: tuple[int, float] | None = None
+            n_contexts = len(context_ids)
             try:
-                ref = remote_evaluate().remote(self._spec, code, self._contexts_ref, list(context_ids), seed)
+                if gate is not None and gate.empty(allowance):
+                    spent, n_contexts = (0, 0.0), 0
+                    return EvaluationFailure(error="budget: no LLM allowance left for this evaluation; not started")
+                ref = remote_evaluate().remote(self._spec, code, self._contexts_ref, list(context_ids), seed,
+                                               allowance)
                 try:
-                    return await asyncio.wait_for(_await(ref), self.deadline_s)
+                    result = await asyncio.wait_for(_await(ref), self.deadline_s)
                 except asyncio.TimeoutError:
                     _cancel(ref)
                     return EvaluationFailure(
                         error=f"evaluation task exceeded the driver's deadline of {self.deadline_s:.0f} s and was killed")
+                billed = [c for c in result.calls if not c.get("cached")]
+                spent = (len(billed), float(sum(c.get("cost_usd", 0.0) or 0.0 for c in billed)))
+                return result
             except Exception as exc:  # worker death after retry, serialisation, etc.
                 text = f"{type(exc).__name__}: {exc}".strip().splitlines()
                 return EvaluationFailure(error=f"evaluation task failed: {text[0] if text else type(exc).__name__}")
             finally:
                 self.in_flight -= 1
+                if gate is not None:
+                    gate.release(allowance, calls=None if spent is None else spent[0],
+                                 dollars=None if spent is None else spent[1], contexts=n_contexts)
 
 
 async def _await(ref: object) -> TaskResult:

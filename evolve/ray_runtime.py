@@ -11,7 +11,35 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from typing import Sequence
+
+class RayUnreachable(RuntimeError):
+    """The Ray address cannot be reached; the message is one line."""
+
+
+def split_address(address: str) -> tuple[str, int] | None:
+    """(host, port) of ``host:port`` or ``ray://host:port``; None for ``auto`` or a form
+    without a port (left to Ray)."""
+    rest = address.split("://", 1)[1] if "://" in address else address
+    host, sep, port = rest.rpartition(":")
+    if not sep or not port.isdigit():
+        return None
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def check_address(address: str, *, timeout_s: float = 5.0) -> None:
+    """Raise :class:`RayUnreachable` (one line) when nothing accepts TCP connections at
+    ``address`` within ``timeout_s`` seconds."""
+    target = split_address(address)
+    if target is None:
+        return
+    try:
+        with socket.create_connection(target, timeout=timeout_s):
+            pass
+    except OSError as exc:
+        cause = "timed out" if isinstance(exc, socket.timeout) else (exc.strerror or str(exc) or type(exc).__name__)
+        raise RayUnreachable(f"ray: cannot reach the cluster at {address}: {cause}") from None
 
 RAY_ENV_DEFAULTS = {
     "RAY_AUTH_MODE": "disabled",
@@ -52,8 +80,8 @@ def init_ray(
     if not ray.is_initialized():
         runtime_env = {"env_vars": worker_env(pass_env)}
         if address:
-            ray.init(address=address, runtime_env=runtime_env, logging_level=logging.WARNING,
-                     log_to_driver=False)
+            check_address(address)
+            _join(ray, address, runtime_env)
         else:
             ray.init(
                 num_cpus=num_cpus,
@@ -64,3 +92,18 @@ def init_ray(
                 log_to_driver=False,
             )
     return dict(ray.cluster_resources())
+
+
+
+def _join(ray: object, address: str, runtime_env: dict) -> None:
+    """``ray.init(address=...)`` in this (main) thread; an error is one line. The address
+    was checked by :func:`check_address` first, so an unreachable cluster fails in seconds
+    (Ray itself would retry for minutes). Ray must start in the main thread (signal
+    handlers), so a port that accepts connections but is not Ray is left to Ray's timeout."""
+    try:
+        ray.init(address=address, runtime_env=runtime_env, logging_level=logging.WARNING,  # type: ignore[attr-defined]
+                 log_to_driver=False)
+    except Exception as exc:  # noqa: BLE001 - reported in one line
+        text = str(exc).strip().splitlines()
+        raise RayUnreachable(f"ray: cannot join the cluster at {address}: "
+                             f"{text[0] if text else type(exc).__name__}") from None

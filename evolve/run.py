@@ -1,8 +1,16 @@
 """One evolution run from config to report: the body of ``persona-evolve run``.
 
-Creates (or, with ``resume``, reopens) the archive, starts or joins Ray, seeds the
-archive with the three seed programs, runs the controller until a budget cap, then
-evaluates the champion and the seeds once on the test contexts and writes the report.
+Checks everything it can before writing anything (contexts, sandbox, one pre-flight
+call per model, the Ray address), creates (or, with ``resume``, reopens) the archive,
+starts or joins Ray, seeds the archive with the three seed programs, runs the controller
+until a budget cap, then evaluates the champion and the seeds once on the test contexts
+and writes the report next to the database.
+
+A run's status tells the truth: ``finished`` only when it stopped at a budget cap (or
+was asked to stop and completed its report); ``interrupted`` on Ctrl-C / SIGTERM;
+``failed`` with its cause (a ``run_failed`` event) when an error ended it. Failed and
+interrupted runs resume; a finished one resumes only when a budget cap was raised (the
+raise is logged as a ``budget_raised`` event).
 """
 
 from __future__ import annotations
@@ -10,19 +18,21 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import errno
 import signal
+import sqlite3
 from pathlib import Path
 from typing import Any, Mapping
 
 from archive import Archive
 from archive.records import ArchiveConfig, DescriptorSpec
-from evolve.budget import RunBudget, Spend
-from evolve.config import RunConfig, config_from_dict, config_to_dict
+from evolve.budget import AllowanceGate, RunBudget, Spend
+from evolve.config import ConfigError, RunConfig, config_from_dict, config_to_dict
 from evolve.contexts import ContextSets
 from evolve.controller import Controller, proposal_evaluations
 from evolve.evaluator import RayEvaluator
-from evolve.progress import SIM_BANNER, Progress
-from evolve.ray_runtime import init_ray
+from evolve.progress import Progress
+from evolve.ray_runtime import RayUnreachable, check_address, init_ray
 from evolve.workers import WorkerSpec
 from generators.context_loader import ContextError, resolve_contexts
 from generators.evaluation import EvalSettings
@@ -32,6 +42,35 @@ from generators.seeds import SEED_NAMES, load_seed
 
 class RunError(RuntimeError):
     """A run cannot start or continue; the message says why in one line."""
+
+
+class NothingToDo(RunError):
+    """A resume that has nothing to do (the run is finished and no cap was raised)."""
+
+
+RUN_ROLES: tuple[str, ...] = ("mutator", "persona", "respondent")
+"""The roles a run calls (``author`` only drafts contexts, never during a run)."""
+
+
+def simulated_roles(config: RunConfig) -> list[str]:
+    """The roles the run actually uses that run on the simulated world (``sim``)."""
+    return [role for role in RUN_ROLES if getattr(config.models, role).model == "sim"]
+
+
+def simulation_label(roles: list[str]) -> str:
+    """One line saying which parts of a run are simulated ("" when none is)."""
+    if not roles:
+        return ""
+    if len(roles) == len(RUN_ROLES):
+        return "SIMULATED WORLD (model 'sim') for every role: a labelled test bed, not a real LLM"
+    parts = []
+    if "mutator" in roles:
+        parts.append("mutator = offline operator (no LLM)")
+    scoring = [r for r in roles if r != "mutator"]
+    if scoring:
+        parts.append(f"{' and '.join(scoring)} = SIMULATED (model 'sim'): scores are not a real model's")
+    real = [r for r in RUN_ROLES if r not in roles]
+    return f"SIMULATED roles: {'; '.join(parts)}; real model for {', '.join(real)}"
 
 
 def default_db_path(now: dt.datetime | None = None) -> Path:
@@ -83,6 +122,7 @@ def worker_spec(config: RunConfig) -> WorkerSpec:
             parallel=ev.parallel,
         ),
         respondent_per_axis=ev.respondent_per_axis,
+        respondent_mode=ev.effective_respondent_mode,
         cache_path=cache,
     )
 
@@ -132,61 +172,237 @@ def _prior_spend(archive: Any) -> Spend:
     )
 
 
+RESUME_CHECKED = ("evaluation.n", "contexts", "fitness", "descriptors")
+"""Settings a resume must not change (they define what the stored scores mean)."""
+
+
 def _merge_resume_config(stored: Mapping[str, Any], override: RunConfig, overridden: set[str]) -> RunConfig:
     """The stored config of the run, with the budget (and Ray address) from the command
-    line when given: a resumed run keeps its contexts, models, islands and seed."""
+    line when given: a resumed run keeps its contexts, models, islands and seed. A
+    setting of :data:`RESUME_CHECKED` given (by flag or config file) with a different value
+    is refused in one line listing every difference."""
     config = config_from_dict(stored)
+    diffs = []
+    for path in RESUME_CHECKED:
+        if path not in overridden and path.split(".")[0] not in overridden and "config_file" not in overridden:
+            continue
+        old, new = _get_path(config, path), _get_path(override, path)
+        if old != new:
+            diffs.append(f"{path} stored {_short(old)}, given {_short(new)}")
+    if diffs:
+        raise RunError("--resume refused: settings differ from the stored run: " + "; ".join(diffs)
+                       + " (start a new run with another --db to change them)")
     if "budget" in overridden:
         config = dataclasses.replace(config, budget=override.budget)
-    return dataclasses.replace(config, ray=override.ray, db=override.db)
+    return dataclasses.replace(config, ray=override.ray, db=override.db,
+                               out_dir=override.out_dir if "out_dir" in overridden else None)
+
+
+def _get_path(config: Any, path: str) -> Any:
+    for part in path.split("."):
+        config = getattr(config, part)
+    return config_to_dict(config)
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _stored_budget(archive: Any) -> dict[str, Any]:
+    """The budget in force: the last ``budget_raised`` event's, else the stored config's."""
+    raised = archive.events(kind="budget_raised")
+    if raised:
+        return dict((raised[-1].get("detail") or {}).get("to") or {})
+    return dict(archive.run_info()["run_config"].get("budget") or {})
+
+
+def _budget_raised(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """True when some cap of ``new`` allows more than ``old`` (a removed cap counts)."""
+    for key, was in old.items():
+        now = new.get(key)
+        if was is not None and (now is None or now > was):
+            return True
+    return False
+
+
+def _open_for_resume(db: Path) -> Any:
+    """The archive at ``db`` opened for writing, or a one-line :class:`RunError`."""
+    from archive.migrations import SchemaError
+    from archive.store import ArchiveLockedError
+
+    if db.is_dir():
+        raise RunError(f"--resume: {db} is a directory, not an archive database")
+    try:
+        return Archive.open(url_or_path=str(db))
+    except ArchiveLockedError:
+        raise RunError(f"--resume: {db} is in use by another run (locked); wait for it or stop it first") from None
+    except SchemaError as exc:
+        raise RunError(f"--resume: {db}: {str(exc).splitlines()[0]}") from None
+    except LookupError:
+        raise RunError(f"--resume: {db} holds no run") from None
+    except PermissionError:
+        raise RunError(f"--resume: {db}: permission denied (a writable archive is needed)") from None
+    except Exception as exc:  # noqa: BLE001 - sqlite/sqlalchemy errors of a corrupt or foreign file
+        text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        cause = text[0] if text else type(exc).__name__
+        raise RunError(f"--resume: {db} is not a readable persona-evolve archive ({cause})") from None
+
+
+def _check_models(config: RunConfig) -> list[dict[str, Any]]:
+    """Pre-flight every real model the run uses; a failure is one :class:`RunError` line."""
+    from generators.llm import ModelConfig
+    from generators.llm.preflight import PreflightError, preflight
+
+    models = {role: ModelConfig(**dataclasses.asdict(getattr(config.models, role))) for role in RUN_ROLES}
+    try:
+        return preflight(models)
+    except PreflightError as exc:
+        raise RunError(str(exc)) from None
+    except ValueError as exc:  # a ModelConfig out of range
+        raise RunError(f"models: {exc}") from None
+
+
+def _disk_error(exc: BaseException) -> str | None:
+    """A one-line cause when ``exc`` is a disk or permission problem, else None."""
+    cur: BaseException | None = exc
+    for _ in range(6):
+        if cur is None:
+            break
+        if isinstance(cur, OSError) and cur.errno in (errno.ENOSPC, errno.EDQUOT):
+            return "the disk is full"
+        if isinstance(cur, OSError) and cur.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            return f"cannot write ({cur.strerror})"
+        text = str(cur).lower()
+        if "database or disk is full" in text:
+            return "the disk is full"
+        if "readonly database" in text or "read-only" in text:
+            return "cannot write (read-only)"
+        cur = cur.__cause__ or cur.__context__ or getattr(cur, "orig", None)
+    return None
 
 
 def execute_run(config: RunConfig, *, resume: bool = False, overridden: set[str] = frozenset(),
                 progress: Progress | None = None) -> dict[str, Any]:
-    """Run (or resume) an evolution run; return the summary printed by ``--json``."""
+    """Run (or resume) an evolution run; return the summary printed by ``--json``.
+
+    Raises :class:`RunError` (one line) for anything that stops it before or while it
+    runs (the archive is then marked ``failed`` when it exists), :class:`NothingToDo`
+    when resuming a finished run whose budget was not raised."""
     db = Path(config.db) if config.db else default_db_path()
-    if not resume:
-        contexts = load_context_sets(config)  # before anything is written
+    archive = None
+    raised_from: dict[str, Any] | None = None
     if resume:
         if not db.exists():
             raise RunError(f"--resume: no database at {db}")
-        archive = Archive.open(url_or_path=str(db))
-        tampered = archive.tampered_programs()
-        if tampered:
-            raise RunError(f"--resume refused: {tampered[0]}" + (f" (and {len(tampered) - 1} more)" if len(tampered) > 1 else ""))
-        config = _merge_resume_config(archive.run_info()["run_config"], config, overridden)
+        archive = _open_for_resume(db)
+        try:
+            tampered = archive.tampered_programs()
+            if tampered:
+                raise RunError(f"--resume refused: {tampered[0]}" + (f" (and {len(tampered) - 1} more)" if len(tampered) > 1 else ""))
+            info = archive.run_info()
+            try:
+                config = _merge_resume_config(info["run_config"], config, overridden)
+            except ConfigError as exc:
+                raise RunError(f"--resume: the stored config is not valid here: {exc}") from None
+            if info["status"] == "finished":
+                old = _stored_budget(archive)
+                new = config_to_dict(config.budget)
+                if "budget" not in overridden or not _budget_raised(old, new):
+                    raise NothingToDo(f"run already finished (status finished) in {db}; nothing to do. "
+                                      f"Raise a --budget-* cap to continue it.")
+                raised_from = old
+        except BaseException:
+            archive.close()
+            raise
     else:
         if db.exists():
             raise RunError(f"{db} already exists: use --resume to continue it, or another --db")
-        db.parent.mkdir(parents=True, exist_ok=True)
     out_dir = Path(config.out_dir) if config.out_dir else db.parent
     config = dataclasses.replace(config, db=str(db), out_dir=str(out_dir))
-    if resume:
-        contexts = load_context_sets(config)
+    try:
+        contexts = load_context_sets(config)  # before anything is written
+        weak = sandbox_weakness(config)
+        preflight_calls = _check_models(config)
+        if config.ray.address:
+            check_address(config.ray.address)
+        if not resume:
+            try:
+                db.parent.mkdir(parents=True, exist_ok=True)
+                archive = Archive.create(url_or_path=str(db), config=archive_config(config),
+                                         run_config=config_to_dict(config), seed=config.seed,
+                                         versions=_versions())
+            except (OSError, sqlite3.Error, Exception) as exc:  # noqa: BLE001 - one line, whatever the layer
+                cause = _disk_error(exc) or str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+                raise RunError(f"cannot create the archive {db}: {cause}") from None
+    except RayUnreachable as exc:
+        if archive is not None:
+            archive.close()
+        raise RunError(str(exc)) from None
+    except BaseException:
+        if archive is not None:
+            archive.close()
+        raise
+    if raised_from is not None:
+        archive.record_event("budget_raised", detail={"from": raised_from, "to": config_to_dict(config.budget)})
+    if preflight_calls:
+        archive.record_llm_calls(preflight_calls)
+    try:
+        return _execute(config, archive, db, out_dir, contexts, weak, resume=resume, progress=progress,
+                        preflight_calls=len(preflight_calls) if not resume else 0)
+    except (KeyboardInterrupt, NothingToDo):
+        raise
+    except BaseException as exc:
+        cause = _disk_error(exc)
+        if cause is None:
+            text = f"{type(exc).__name__}: {exc}" if not isinstance(exc, RunError) else str(exc)
+            cause = (text.strip().splitlines() or [type(exc).__name__])[0]
+        _mark_failed(archive, cause)
+        raise RunError(f"run failed: {cause} (the archive is marked failed; continue with "
+                       f"persona-evolve run --db {db} --resume)") from None
 
 
-    simulated = config.models.uses_sim()
-    weak = sandbox_weakness(config)
-    if not resume:
-        archive = Archive.create(url_or_path=str(db), config=archive_config(config),
-                                 run_config=config_to_dict(config), seed=config.seed,
-                                 versions=_versions())
-    progress = progress or Progress(simulated=simulated)
-    if simulated:
-        progress.note(f"[bold yellow]{SIM_BANNER}[/]")
+def _mark_failed(archive: Any, cause: str) -> None:
+    """Mark the run ``failed`` with its cause; best effort (the disk may be what failed)."""
+    try:
+        archive.set_run_status("failed")
+        archive.record_event("run_failed", detail={"cause": cause[:500]})
+    except Exception:  # noqa: BLE001 - nothing more can be written
+        pass
+    try:
+        archive.close()
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def _execute(config: RunConfig, archive: Any, db: Path, out_dir: Path, contexts: ContextSets, weak: list[str], *,
+             resume: bool, progress: Progress | None, preflight_calls: int) -> dict[str, Any]:
+    sim_roles = simulated_roles(config)
+    simulated = bool(sim_roles)
+    label = simulation_label(sim_roles)
+    progress = progress or Progress(simulated=simulated, label=label)
+    if label:
+        progress.note(f"[bold yellow]{label}[/]")
     progress.note(f"archive: {db}")
     if weak:
         progress.note(f"[bold red]WEAK SANDBOX: programs run without {', '.join(weak)} (--weak-sandbox)[/]")
 
-    resources = init_ray(address=config.ray.address, num_cpus=config.ray.num_cpus,
-                         object_store_mb=config.ray.object_store_mb, pass_env=config.ray.pass_env)
+    try:
+        resources = init_ray(address=config.ray.address, num_cpus=config.ray.num_cpus,
+                             object_store_mb=config.ray.object_store_mb, pass_env=config.ray.pass_env)
+    except RayUnreachable as exc:
+        raise RunError(str(exc)) from None
     cpus = max(1, int(resources.get("CPU", config.ray.num_cpus)))
-    evaluator = RayEvaluator(spec=worker_spec(config), contexts=contexts.by_id(),
-                             max_in_flight=config.ray.max_in_flight or 2 * cpus)
-    mutator, driver_client = _build_mutator(config)
     budget = RunBudget(evaluations=config.budget.evaluations, llm_calls=config.budget.llm_calls,
                        dollars=config.budget.dollars, minutes=config.budget.minutes,
                        prior=_prior_spend(archive) if resume else None)
+    if preflight_calls:
+        budget.add_calls(preflight_calls, 0.0)
+    max_in_flight = config.ray.max_in_flight or 2 * cpus
+    gate = AllowanceGate(budget, slots=max_in_flight, final_contexts=len(contexts.test) * 4)
+    evaluator = RayEvaluator(spec=worker_spec(config), contexts=contexts.by_id(),
+                             max_in_flight=max_in_flight, gate=gate)
+    mutator, driver_client = _build_mutator(config)
 
     def driver_calls() -> list[dict[str, Any]]:
         if driver_client is None:
@@ -196,18 +412,28 @@ def execute_run(config: RunConfig, *, resume: bool = False, overridden: set[str]
     controller = Controller(config=config, archive=archive, mutator=mutator, evaluator=evaluator,
                             contexts=contexts, budget=budget, driver_calls=driver_calls,
                             on_change=progress.update)
+    if hasattr(mutator, "pressure"):
+        mutator.pressure = lambda: getattr(controller, "rejections_in_row", 0)
     seeds = {f"seed:{name}": load_seed(name) for name in SEED_NAMES}
 
     async def main() -> dict[str, Any]:
         seed_ids = await controller.seed_archive(seeds)
+        if not archive.top(1):
+            errors = [ev.error for label in seed_ids.values() for ev in archive.evaluations(label) if ev.error]
+            raise RunError("the seed programs failed on every context"
+                           + (f"; first error: {errors[0]}" if errors else ""))
         with progress:
             reason = await controller.evolve()
         progress.note(f"stopped: budget reached ({reason})")
+        gate.final_stage = True
         champion = archive.champion()
         finals = {"champion": champion.id} if champion else {}
         finals.update({label.split(":", 1)[1]: pid for label, pid in seed_ids.items()})
         test = await controller.evaluate_final(finals)
         out = _summary(archive, db, champion, seed_ids, test, controller, simulated)
+        out["simulated_roles"] = sim_roles
+        if label:
+            out["simulation"] = label
         out["references"] = run_references(config, contexts)
         if weak:
             out["weak_sandbox"] = weak
@@ -224,10 +450,10 @@ def execute_run(config: RunConfig, *, resume: bool = False, overridden: set[str]
         raise
     finally:
         signal.signal(signal.SIGTERM, previous)
-    archive.set_run_status("finished")
     from evolve.report import write_report
 
     summary["report"] = str(write_report(archive, summary, out_dir=out_dir, contexts=contexts))
+    archive.set_run_status("finished")
     archive.close()
     return summary
 

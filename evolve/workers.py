@@ -18,6 +18,7 @@ from typing import Any, Mapping, Sequence
 from evolve.config import RoleModel
 from generators.context import Context
 from generators.evaluation import ContextOutcome, EvalSettings, evaluate_program
+from generators.llm.allowance import Allowance
 
 
 @dataclass(frozen=True)
@@ -29,12 +30,15 @@ class WorkerSpec:
     settings: EvalSettings = field(default_factory=EvalSettings)
     respondent_per_axis: bool = False
     cache_path: str | None = None
+    respondent_mode: str | None = None  # item | axis | questionnaire (None: from respondent_per_axis)
     max_concurrency: int = 32
 
 
 @dataclass(frozen=True)
 class TaskResult:
-    """What one evaluation task returns to the driver."""
+    """What one evaluation task returns to the driver. ``calls`` are the LLM call records
+    of the evaluation (also when it failed); ``budget_cut`` says some of its calls were
+    refused by its allowance."""
 
     contexts: list[ContextOutcome]
     calls: list[dict[str, Any]]
@@ -43,6 +47,7 @@ class TaskResult:
     respondent_s: float
     metrics_s: float
     node: str = ""
+    budget_cut: bool = False
 
 
 _STATE: dict[WorkerSpec, tuple[Any, Any]] = {}
@@ -75,36 +80,53 @@ def build_worker_state(spec: WorkerSpec) -> tuple[Any, Any]:
         if spec.respondent.model == "sim":
             respondent = SimRespondent()
         else:
-            respondent = LLMRespondent(client=client, per_axis=spec.respondent_per_axis)
+            respondent = LLMRespondent(client=client, per_axis=spec.respondent_per_axis,
+                                       mode=spec.respondent_mode)
         _STATE[spec] = (client, respondent)
     return _STATE[spec]
 
 
 def run_evaluation(
-    spec: WorkerSpec, code: str, contexts: Mapping[str, Context], context_ids: Sequence[str], seed: int
+    spec: WorkerSpec, code: str, contexts: Mapping[str, Context], context_ids: Sequence[str], seed: int,
+    allowance: Allowance | None = None,
 ) -> TaskResult:
-    """Evaluate ``code`` on the named contexts in this process (the body of the Ray task)."""
+    """Evaluate ``code`` on the named contexts in this process (the body of the Ray task).
+
+    ``allowance``: the LLM calls / dollars this evaluation may spend (None: no cap). An
+    unexpected exception becomes an error on every context, and the calls made so far are
+    returned all the same, so the run accounts for them."""
     client, respondent = build_worker_state(spec)
     t0 = time.perf_counter()
-    outcome = asyncio.run(
-        evaluate_program(
-            code,
-            [contexts[cid] for cid in context_ids],
-            client=client,
-            respondent=respondent,
-            settings=spec.settings,
-            seed=seed,
+    try:
+        outcome = asyncio.run(
+            evaluate_program(
+                code,
+                [contexts[cid] for cid in context_ids],
+                client=client,
+                respondent=respondent,
+                settings=spec.settings,
+                seed=seed,
+                allowance=allowance,
+            )
         )
-    )
+        outcomes, sandbox_s, respondent_s, metrics_s, cut = (
+            outcome.contexts, outcome.sandbox_s, outcome.respondent_s, outcome.metrics_s, outcome.budget_cut)
+    except Exception as exc:  # noqa: BLE001 - recorded on the program, never lost with its calls
+        text = f"{type(exc).__name__}: {exc}".strip().splitlines()
+        error = f"evaluation failed in the worker: {text[0] if text else type(exc).__name__}"
+        outcomes = [ContextOutcome(cid, None, None, None, error=error) for cid in context_ids]
+        sandbox_s = respondent_s = metrics_s = 0.0
+        cut = False
     calls = [rec if isinstance(rec, dict) else dataclasses.asdict(rec) for rec in client.drain_records()]
     return TaskResult(
-        contexts=outcome.contexts,
+        contexts=outcomes,
         calls=calls,
         wall_s=time.perf_counter() - t0,
-        sandbox_s=outcome.sandbox_s,
-        respondent_s=outcome.respondent_s,
-        metrics_s=outcome.metrics_s,
+        sandbox_s=sandbox_s,
+        respondent_s=respondent_s,
+        metrics_s=metrics_s,
         node=_node_id(),
+        budget_cut=cut,
     )
 
 

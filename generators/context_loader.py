@@ -291,6 +291,8 @@ def _decode(raw: bytes, source: str) -> Any:
         return json.loads(text, object_pairs_hook=_pairs_hook)
     except json.JSONDecodeError as exc:
         raise ContextError(f"{source}: line {exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise ContextError(f"{source}: not valid JSON: nested too deeply") from None
 
 
 def load_context(path: str | Path, *, split: str | None = None) -> Context:

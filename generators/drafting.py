@@ -156,6 +156,8 @@ def extract_json_object(text: str, *, source: str = "<reply>") -> Any:
                 if first_error is None:
                     first_error = exc
                 continue
+            except RecursionError:  # a reply nested too deeply is not a context
+                continue
             if isinstance(value, dict):
                 return value
     if first_error is not None:

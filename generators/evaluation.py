@@ -3,13 +3,23 @@
 The pipeline per evaluation: one sandboxed child runs ``generate`` for every context
 (its LLM calls proxied to the ``persona`` role of the client), the respondent answers
 each context's questionnaire for every persona, answers become positions ``Z``
-(N x K in [0, 1]) and ``Z`` is scored on the six metrics. A failure in one context is
-recorded on that context; it never aborts the others or raises to the caller.
+(N x K in [0, 1], NaN where an axis got no answer) and ``Z`` is scored on the six
+metrics. A failure in one context is recorded on that context; it never aborts the
+others or raises to the caller.
+
+Missing data is recorded and scored by one documented rule, never silently (see
+docs/SCORING.md and :mod:`metrics.incomplete`): a program may return k <= n personas (a
+short population) and a persona may be unplaced on an axis (NaN); the context is scored by
+:func:`metrics.evaluate_incomplete` with the n asked for, so neither can raise a score.
+The counts are on :class:`ContextOutcome` (``n_asked``, ``n_returned``, ``n_placed``,
+``empty``) and, when the population is incomplete, also in its ``metrics`` dict under
+:data:`COUNT_KEYS` (so they reach the archive's ``metrics_extra`` column).
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import time
 from dataclasses import dataclass, field
@@ -19,9 +29,16 @@ import numpy as np
 
 import metrics
 from generators.context import Context
+from generators.llm.allowance import Allowance, AllowanceClient
+from generators.llm.errors import BudgetExceeded
 from generators.positions import positions as answers_to_positions
 from generators.respondent import Respondent
 from generators.sandbox import GenerationJob, SandboxLimits, run_generator_async
+from generators.sim.ledger import bind_evaluation
+
+#: Extra keys of ``ContextOutcome.metrics`` for an incomplete population: personas asked
+#: for (n), returned (k) and placed on every axis. Absent when all n are there and placed.
+COUNT_KEYS: tuple[str, str, str] = ("personas_asked", "personas_returned", "personas_placed")
 
 
 @dataclass(frozen=True)
@@ -56,14 +73,61 @@ class ContextOutcome:
     tokens: int = 0
     missing: int = 0
     wall_s: float = 0.0
+    n_asked: int = 0
+    n_returned: int = 0
+    n_placed: int = 0
+    empty: int = 0
+
+    @property
+    def complete(self) -> bool:
+        """True when all n personas were returned and placed on every axis."""
+        return self.n_asked > 0 and self.n_placed == self.n_asked
+
+    @property
+    def population_note(self) -> str:
+        """``"k of n personas"`` (plus ``", p placed on every axis"`` when some are not)."""
+        note = f"{self.n_returned} of {self.n_asked} personas"
+        return note + (f", {self.n_placed} placed on every axis" if self.n_placed < self.n_returned else "")
+
+
+def population_counts(Z: np.ndarray, n: int) -> dict[str, int]:
+    """The :data:`COUNT_KEYS` of positions ``Z`` (k x K, NaN = unplaced) asked as n personas."""
+    c = metrics.completeness(Z, n)
+    return {"personas_asked": c.asked, "personas_returned": c.returned, "personas_placed": c.placed}
 
 
 @dataclass(frozen=True)
 class ProgramOutcome:
+    """``budget_cut``: some LLM call of this evaluation was refused because its
+    :class:`~generators.llm.allowance.Allowance` was spent (the contexts it hit carry a
+    ``budget:`` error)."""
+
     contexts: list[ContextOutcome]
     sandbox_s: float
     respondent_s: float
     metrics_s: float
+    budget_cut: bool = False
+
+
+BUDGET_CUT_ERROR = "budget: the run's LLM allowance for this evaluation ran out"
+"""Error of a context whose LLM calls were refused by the evaluation's allowance."""
+
+
+def scrub_text(value: Any) -> Any:
+    """``value`` with every string made encodable as UTF-8 (lone surrogates such as
+    ``"\\ud800"`` become ``"?"``), recursively through lists and dicts. Program output
+    passes through this before it is printed or stored."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+            return value
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, list):
+        return [scrub_text(v) for v in value]
+    if isinstance(value, dict):
+        return {scrub_text(k) if isinstance(k, str) else k: scrub_text(v) for k, v in value.items()}
+    return value
 
 
 def call_seed(base: int, *parts: Any) -> int:
@@ -85,6 +149,8 @@ class PersonaLLMHandler:
         self._seed = seed
         self._calls: dict[int, int] = {}
         self.tokens: dict[int, int] = {}
+        self.cut_jobs: set[int] = set()
+        """Jobs with a call refused by the budget (see :class:`generators.llm.allowance.AllowanceClient`)."""
 
     async def __call__(
         self,
@@ -102,13 +168,17 @@ class PersonaLLMHandler:
             messages = ([{"role": "system", "content": system}] if system else []) + [
                 {"role": "user", "content": prompt}
             ]
-            completion = await self._client.acomplete(
-                "persona",
-                messages,
-                temperature=temperature,
-                max_tokens=max_tokens,
-                seed=call_seed(self._seed, job_index, start + i),
-            )
+            try:
+                completion = await self._client.acomplete(
+                    "persona",
+                    messages,
+                    temperature=temperature,
+                    max_tokens=max_tokens,
+                    seed=call_seed(self._seed, job_index, start + i),
+                )
+            except BudgetExceeded:
+                self.cut_jobs.add(job_index)
+                raise
             self.tokens[job_index] = (
                 self.tokens.get(job_index, 0) + completion.prompt_tokens + completion.completion_tokens
             )
@@ -125,13 +195,25 @@ async def evaluate_program(
     respondent: Respondent,
     settings: EvalSettings = EvalSettings(),
     seed: int = 0,
+    allowance: Allowance | None = None,
 ) -> ProgramOutcome:
     """Run ``code`` on every context and score each population.
 
     ``seed`` drives the program's ``rng`` (per context), the LLM call seeds and the
     respondent; the metrics' Monte Carlo points use seed 0 so all programs are scored
     on the same points. Never raises for a failing program: errors are per context.
+    ``allowance`` bounds the LLM calls / dollars of this whole evaluation (persona and
+    respondent roles together); a context whose calls were refused gets the error
+    :data:`BUDGET_CUT_ERROR` and no metrics, and ``budget_cut`` is set.
     """
+    client, respondent = bind_evaluation(client, respondent)  # sim text reads only in this evaluation
+    limited: AllowanceClient | None = None
+    if allowance is not None and not allowance.unlimited:
+        limited = AllowanceClient(client, allowance)
+        if getattr(respondent, "client", None) is client:
+            respondent = copy.copy(respondent)
+            respondent.client = limited  # type: ignore[attr-defined]
+        client = limited
     handler = PersonaLLMHandler(client, seed=seed)
     jobs = [
         GenerationJob(context=ctx.public_dict(), n=settings.n, seed=call_seed(seed, "rng", ctx.id))
@@ -145,40 +227,61 @@ async def evaluate_program(
 
     async def score(index: int, ctx: Context) -> tuple[ContextOutcome, float, float]:
         result = results[index]
+        personas = None if result.personas is None else scrub_text(result.personas)  # printable, storable
         tokens = handler.tokens.get(index, 0)
-        if result.personas is None:
+        if index in handler.cut_jobs:
+            return (ContextOutcome(ctx.id, None, None, personas, error=BUDGET_CUT_ERROR,
+                                   detail=result.error, tokens=tokens), 0.0, 0.0)
+        if personas is None:
             return (
                 ContextOutcome(ctx.id, None, None, None, error=result.error or "generation failed",
                                detail=result.detail, tokens=tokens),
                 0.0,
                 0.0,
             )
+        n_returned = len(personas)
+        if not 1 <= n_returned <= settings.n:
+            return (
+                ContextOutcome(ctx.id, None, None, personas,
+                               error=f"generate() returned {n_returned} personas, expected 1 to {settings.n}",
+                               tokens=tokens, n_asked=settings.n, n_returned=n_returned),
+                0.0,
+                0.0,
+            )
         r0 = time.perf_counter()
         try:
-            answers = await respondent.answer(result.personas, ctx, seed=call_seed(seed, "resp", ctx.id))
+            answers = await respondent.answer(personas, ctx, seed=call_seed(seed, "resp", ctx.id))
             placed = answers_to_positions(answers, ctx)
+        except BudgetExceeded:
+            return (ContextOutcome(ctx.id, None, None, personas, error=BUDGET_CUT_ERROR, tokens=tokens,
+                                   n_asked=settings.n, n_returned=n_returned), time.perf_counter() - r0, 0.0)
         except Exception as exc:  # a respondent failure is this context's error, not the run's
             return (
-                ContextOutcome(ctx.id, None, None, result.personas,
+                ContextOutcome(ctx.id, None, None, personas,
                                error=f"respondent failed: {type(exc).__name__}: {exc}".splitlines()[0],
-                               tokens=tokens),
+                               tokens=tokens, n_asked=settings.n, n_returned=n_returned),
                 time.perf_counter() - r0,
                 0.0,
             )
         r1 = time.perf_counter()
+        counts = dict(n_asked=settings.n, n_returned=n_returned,
+                      n_placed=int((~np.isnan(placed.Z).any(axis=1)).sum()), empty=int(placed.empty))
         try:
-            scores = metrics.evaluate(np.clip(placed.Z, 0.0, 1.0), mc_samples=settings.mc_samples, seed=0)
-        except ValueError as exc:  # e.g. fewer than 2 personas placed
+            scores = metrics.evaluate_incomplete(placed.Z, n=settings.n, mc_samples=settings.mc_samples, seed=0)
+        except ValueError as exc:  # e.g. no persona placed on every axis
             return (
-                ContextOutcome(ctx.id, None, placed.Z, result.personas, error=f"metrics: {exc}",
-                               tokens=tokens, missing=int(placed.missing)),
+                ContextOutcome(ctx.id, None, placed.Z, personas, error=f"metrics: {exc}",
+                               tokens=tokens, missing=int(placed.missing), **counts),
                 r1 - r0,
                 time.perf_counter() - r1,
             )
+        scores = dict(scores)
+        if counts["n_placed"] < settings.n:
+            scores.update(population_counts(placed.Z, settings.n))
         r2 = time.perf_counter()
         return (
-            ContextOutcome(ctx.id, dict(scores), placed.Z, result.personas, tokens=tokens,
-                           missing=int(placed.missing), wall_s=r2 - r0),
+            ContextOutcome(ctx.id, scores, placed.Z, personas, tokens=tokens,
+                           missing=int(placed.missing), wall_s=r2 - r0, **counts),
             r1 - r0,
             r2 - r1,
         )
@@ -189,6 +292,7 @@ async def evaluate_program(
         sandbox_s=sandbox_s,
         respondent_s=sum(s[1] for s in scored),
         metrics_s=sum(s[2] for s in scored),
+        budget_cut=bool(limited is not None and limited.cut),
     )
 
 

@@ -8,12 +8,15 @@ reverse flag and the scale. :func:`generators.positions.positions` turns it into
   ``name`` and ``description`` text, decodes the stated position on each axis, and answers
   every item with central-tendency bias, item idiosyncrasy and noise.
 * :class:`LLMRespondent` — a real model plays the persona (system message = persona text)
-  and answers one statement per call (or one axis per call with ``per_axis=True``);
-  replies that are not an integer on the scale are retried, then recorded as missing.
+  and answers one statement per call (``mode="item"``), one axis per call (``"axis"``) or
+  the whole questionnaire in one call as JSON (``"questionnaire"``; items missing or
+  invalid in the JSON are re-asked one by one); replies that are not an integer on the
+  scale are retried, then recorded as missing.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Protocol, Sequence
@@ -23,10 +26,14 @@ import numpy as np
 from generators.context import Context
 from generators.sim.answering import item_offset, likert
 from generators.sim.knobs import SimKnobs
+from generators.sim.ledger import SimLedger
 from generators.sim.text import decode_traits, default_point, norm_axis, stable_hash
 
-__all__ = ["Answers", "LLMRespondent", "Respondent", "SimRespondent", "item_layout",
-           "parse_answer", "persona_text"]
+__all__ = ["Answers", "LLMRespondent", "RESPONDENT_MODES", "Respondent", "SimRespondent", "item_layout",
+           "parse_answer", "parse_json_answers", "persona_text"]
+
+RESPONDENT_MODES: tuple[str, ...] = ("item", "axis", "questionnaire")
+"""How an :class:`LLMRespondent` groups items into calls: one item, one axis, or every item."""
 
 
 @dataclass(frozen=True)
@@ -77,11 +84,14 @@ class SimRespondent:
     For each persona and axis it decodes the position the text states (see
     :mod:`generators.sim.text`); an axis the text says nothing about gets the axis's
     default point plus ``guess_sd`` noise. Items are answered independently through
-    :func:`generators.sim.answering.likert`.
+    :func:`generators.sim.answering.likert`. With a ``ledger`` it reads only trait sentences
+    the sim wrote into that ledger (one evaluation; :func:`generators.evaluation.evaluate_program`
+    always binds one); without, any trait sentence (texts from outside an evaluation).
     """
 
-    def __init__(self, *, knobs: SimKnobs = SimKnobs()) -> None:
+    def __init__(self, *, knobs: SimKnobs = SimKnobs(), ledger: SimLedger | None = None) -> None:
         self.knobs = knobs
+        self.ledger = ledger
 
     def latents(self, personas: Sequence[Mapping[str, Any]], context: Context,
                 rng: np.random.Generator) -> np.ndarray:
@@ -90,8 +100,9 @@ class SimRespondent:
         c = np.array([default_point(k, self.knobs.default_offset) for k in keys])
         guess = c + rng.normal(0.0, self.knobs.guess_sd, (len(personas), len(keys)))
         out = np.empty((len(personas), len(keys)))
+        decode = decode_traits if self.ledger is None else self.ledger.decode
         for i, persona in enumerate(personas):
-            traits = decode_traits(persona_text(persona))
+            traits = decode(persona_text(persona))
             for j, key in enumerate(keys):
                 out[i, j] = traits.get(key, guess[i, j])
         return np.clip(out, 0.0, 1.0)
@@ -166,6 +177,56 @@ def parse_numbered(reply: str, count: int, lo: int, hi: int) -> list[int | None]
     return out
 
 
+_MAX_JSON_CHARS = 200_000
+
+
+def _questionnaire_prompt(items: Sequence[str], lo: int, hi: int) -> str:
+    lines = "\n".join(f"{i + 1}. {t}" for i, t in enumerate(items))
+    return (f"For each numbered statement below, say how much you agree with one integer from {lo} "
+            f"(strongly disagree) to {hi} (strongly agree). Reply with JSON only, an object whose key "
+            f'"answers" maps every statement number (as a string) to your integer, e.g. '
+            f'{{"answers": {{"1": {lo}, "2": {hi}}}}}.\n{lines}')
+
+
+def parse_json_answers(reply: str, count: int, lo: int, hi: int) -> list[int | None]:
+    """Answers of a JSON questionnaire reply; None where an item is absent or invalid.
+
+    Accepts ``{"answers": {"1": 4, ...}}``, ``{"answers": [4, ...]}`` or a bare
+    ``{"1": 4, ...}``, optionally inside a code fence or prose (the outermost ``{...}``
+    is parsed). A valid answer is an integer (or an integer-valued number) in [lo, hi];
+    booleans, strings, fractions, out-of-range values and unknown keys are invalid. A reply
+    that is not JSON, too large or too deeply nested gives all None.
+    """
+    out: list[int | None] = [None] * count
+    start, end = reply.find("{"), reply.rfind("}")
+    if start < 0 or end <= start or end - start > _MAX_JSON_CHARS:
+        return out
+    try:
+        data = json.loads(reply[start:end + 1])
+    except (ValueError, RecursionError):
+        return out
+    if isinstance(data, dict) and "answers" in data:
+        data = data["answers"]
+    if isinstance(data, list):
+        pairs = [(i, v) for i, v in enumerate(data)]
+    elif isinstance(data, dict):
+        pairs = []
+        for key, v in data.items():
+            key = str(key).strip()
+            if key.isascii() and key.isdigit() and len(key) < 7:
+                pairs.append((int(key) - 1, v))
+    else:
+        return out
+    for idx, v in pairs:
+        if not 0 <= idx < count or isinstance(v, bool) or not isinstance(v, (int, float)):
+            continue
+        if isinstance(v, float) and not (v == v and v.is_integer()):
+            continue
+        if lo <= int(v) <= hi and out[idx] is None:
+            out[idx] = int(v)
+    return out
+
+
 class LLMRespondent:
     """A real model answers the questionnaire in character.
 
@@ -173,18 +234,25 @@ class LLMRespondent:
     returning objects with ``.text`` (e.g. :class:`generators.llm.LLMClient`). Each round
     sends every still-unanswered request (at most ``chunk_size`` per ``acomplete_many``);
     a reply that is not an integer on the scale is retried ``max_retries`` times with a new
-    seed, then left missing (NaN), never guessed. ``per_axis=True`` asks one call per
-    (persona, axis) for a numbered list of that axis's items.
+    seed, then left missing (NaN), never guessed. ``mode``: ``"item"`` (default) one call
+    per (persona, item); ``"axis"`` (or ``per_axis=True``) one call per (persona, axis) for a
+    numbered list of that axis's items; ``"questionnaire"`` one call per persona for every
+    item as JSON (:func:`parse_json_answers`), after which the items still missing are
+    re-asked one by one as in ``"item"`` mode (with the same retries).
     """
 
     def __init__(self, *, client: Any, max_retries: int = 2, per_axis: bool = False,
                  chunk_size: int = 512, temperature: float | None = None,
-                 max_tokens: int | None = None) -> None:
+                 max_tokens: int | None = None, mode: str | None = None) -> None:
         if max_retries < 0 or chunk_size < 1:
             raise ValueError("LLMRespondent: max_retries >= 0 and chunk_size >= 1 required")
+        mode = mode or ("axis" if per_axis else "item")
+        if mode not in RESPONDENT_MODES:
+            raise ValueError(f"LLMRespondent: mode must be one of {', '.join(RESPONDENT_MODES)}, got {mode!r}")
         self.client = client
         self.max_retries = max_retries
-        self.per_axis = per_axis
+        self.mode = mode
+        self.per_axis = mode == "axis"
         self.chunk_size = chunk_size
         self.temperature = temperature
         self.max_tokens = max_tokens
@@ -202,6 +270,14 @@ class LLMRespondent:
         texts, axis, rev = item_layout(context)
         lo, hi = context.scale_min, context.scale_max
         values = np.full((len(personas), len(texts)), np.nan)
+        if self.mode == "questionnaire":
+            await self._whole(personas, texts, values, lo, hi, seed)
+            # items the JSON left missing or invalid: re-asked one by one
+            gaps = [(i, c) for i in range(len(personas)) for c in range(len(texts)) if np.isnan(values[i, c])]
+            requests = [(i, [c], [{"role": "system", "content": _system(personas[i])},
+                                  {"role": "user", "content": _item_prompt(texts[c], lo, hi)}]) for i, c in gaps]
+            await self._rounds(requests, values, lo, hi, seed, grouped=False, first_attempt=1)
+            return Answers(values, axis, rev, lo, hi)
         # a request: (persona index, item columns, messages)
         requests: list[tuple[int, list[int], list[dict[str, str]]]] = []
         for i, persona in enumerate(personas):
@@ -214,14 +290,31 @@ class LLMRespondent:
             else:
                 for c, t in enumerate(texts):
                     requests.append((i, [c], [system, {"role": "user", "content": _item_prompt(t, lo, hi)}]))
+        await self._rounds(requests, values, lo, hi, seed, grouped=self.per_axis)
+        return Answers(values, axis, rev, lo, hi)
+
+    async def _whole(self, personas: Sequence[Mapping[str, Any]], texts: list[str], values: np.ndarray,
+                     lo: int, hi: int, seed: int) -> None:
+        """One call per persona for the whole questionnaire (JSON); fills ``values`` in place."""
+        user = {"role": "user", "content": _questionnaire_prompt(texts, lo, hi)}
+        messages = [[{"role": "system", "content": _system(p)}, user] for p in personas]
+        replies = await self._send(messages, stable_hash("respondent", int(seed), "questionnaire") >> 1)
+        for i, reply in enumerate(replies):
+            for c, v in enumerate(parse_json_answers(reply, len(texts), lo, hi)):
+                if v is not None:
+                    values[i, c] = v
+
+    async def _rounds(self, requests: list[tuple[int, list[int], list[dict[str, str]]]], values: np.ndarray,
+                      lo: int, hi: int, seed: int, *, grouped: bool, first_attempt: int = 0) -> None:
+        """Send ``requests`` and retry those still unanswered, ``max_retries`` times."""
         pending = requests
-        for attempt in range(self.max_retries + 1):
+        for attempt in range(first_attempt, first_attempt + self.max_retries + 1):
             if not pending:
                 break
             replies = await self._send([r[2] for r in pending], stable_hash("respondent", int(seed), attempt) >> 1)
             still = []
             for (i, cols, msgs), reply in zip(pending, replies):
-                parsed = (parse_numbered(reply, len(cols), lo, hi) if self.per_axis
+                parsed = (parse_numbered(reply, len(cols), lo, hi) if grouped
                           else [parse_answer(reply, lo, hi)])
                 for c, v in zip(cols, parsed):
                     if v is not None and np.isnan(values[i, c]):
@@ -229,4 +322,3 @@ class LLMRespondent:
                 if any(np.isnan(values[i, c]) for c in cols):
                     still.append((i, cols, msgs))
             pending = still
-        return Answers(values, axis, rev, lo, hi)

@@ -10,6 +10,12 @@ usage tokens, optional latency and scripted failures; records every request.
         srv.requests          # list of recorded requests (path, headers, body)
         srv.max_in_flight     # most requests handled at once
 
+For runs against the stub: :class:`MutationScript` answers mutation prompts with
+SEARCH/REPLACE edits of the program in the prompt (valid ones, ones that do not apply,
+fenced, wrapped in prose, empty, in turn); :class:`SimReplies` answers persona and
+respondent prompts through the simulated world (so populations and answers are realistic)
+and mutation prompts through a script; :func:`role_of` tells the roles apart.
+
 Runnable: ``python tests/stub_openai_server.py --port 8000 --reply hi --fail 429,500
 --latency 0.1`` prints the base URL and serves until interrupted.
 """
@@ -20,6 +26,7 @@ import argparse
 import collections
 import json
 import math
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -27,7 +34,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["StubServer", "RecordedRequest"]
+__all__ = ["StubServer", "RecordedRequest", "MutationScript", "SimReplies", "role_of"]
 
 Reply = str | Callable[[list[dict[str, Any]]], str]
 
@@ -237,6 +244,92 @@ class StubServer:
                     self._send(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
 
         return Handler
+
+
+def role_of(messages: list[dict[str, Any]]) -> str:
+    """``mutator``, ``respondent``, ``preflight`` or ``persona``, from a request's messages."""
+    system = "\n".join(str(m.get("content") or "") for m in messages if m.get("role") == "system")
+    user = "\n".join(str(m.get("content") or "") for m in messages if m.get("role") != "system")
+    if "## Current program" in user or "SEARCH/REPLACE" in user:
+        return "mutator"
+    if system.startswith("You are ") and "Stay in character" in system:
+        return "respondent"
+    if user.strip() == "Reply with the word ok.":
+        return "preflight"
+    return "persona"
+
+
+_PROGRAM_RE = re.compile(r"## Current program\n```python\n(.*?)\n```", re.DOTALL)
+_CONSTANT_RE = re.compile(r"^([A-Z_]+) = (\d+\.\d+)$", re.MULTILINE)
+
+MUTATION_KINDS: tuple[str, ...] = ("valid", "no_match", "fenced", "prose", "empty")
+
+
+class MutationScript:
+    """Answers mutation prompts with SEARCH/REPLACE edits, cycling through ``kinds``:
+    ``valid`` (a float constant inside the EVOLVE-BLOCK changed to a new value),
+    ``no_match`` (a SEARCH that is not in the program), ``fenced`` (a valid edit inside a
+    code fence), ``prose`` (a valid edit between sentences), ``empty`` (nothing).
+    ``sent`` lists the kind of every answer given."""
+
+    def __init__(self, kinds: Iterable[str] = MUTATION_KINDS) -> None:
+        self.kinds = tuple(kinds)
+        self.sent: list[str] = []
+        self._lock = threading.Lock()
+
+    def edit(self, program: str, k: int) -> str:
+        start = program.find("# EVOLVE-BLOCK-START")
+        m = _CONSTANT_RE.search(program, max(0, start))
+        if m is None:
+            return ""
+        value = round(float(m.group(2)) * (0.97 - 0.013 * (k % 7)) + 0.001 * k, 4)
+        return f"<<<<<<< SEARCH\n{m.group(0)}\n=======\n{m.group(1)} = {value}\n>>>>>>> REPLACE"
+
+    def __call__(self, messages: list[dict[str, Any]]) -> str:
+        with self._lock:
+            k = len(self.sent)
+            kind = self.kinds[k % len(self.kinds)]
+            self.sent.append(kind)
+        user = "\n".join(str(m.get("content") or "") for m in messages if m.get("role") != "system")
+        found = _PROGRAM_RE.search(user)
+        program = found.group(1) if found else ""
+        if kind == "empty":
+            return ""
+        if kind == "no_match":
+            return "<<<<<<< SEARCH\nTHIS_LINE_IS_NOT_IN_THE_PROGRAM = 1\n=======\nX = 2\n>>>>>>> REPLACE"
+        edit = self.edit(program, k)
+        if kind == "fenced":
+            return f"```\n{edit}\n```"
+        if kind == "prose":
+            return f"Here is a focused change that lowers the temperature.\n\n{edit}\n\nThis should help."
+        return edit
+
+
+class SimReplies:
+    """A reply callable for :class:`StubServer`: persona and respondent prompts answered by
+    one simulated-world LLM (``generators.sim.SimLLM``, so the respondent recognises the
+    sim's own persona text), mutation prompts by ``mutator`` (default: a
+    :class:`MutationScript`), the pre-flight ping with ``ok``. ``counts`` per role."""
+
+    def __init__(self, mutator: Callable[[list[dict[str, Any]]], str] | None = None) -> None:
+        from generators.sim import SimLLM
+
+        self.sim = SimLLM()
+        self.mutator = mutator or MutationScript()
+        self.counts: collections.Counter[str] = collections.Counter()
+        self._lock = threading.Lock()
+
+    def __call__(self, messages: list[dict[str, Any]]) -> str:
+        role = role_of(messages)
+        with self._lock:
+            self.counts[role] += 1
+            seed = sum(self.counts.values())
+        if role == "mutator":
+            return self.mutator(messages)
+        if role == "preflight":
+            return "ok"
+        with self._lock:  # the sim's ledger is not thread-safe
+            return self.sim.respond(role, [dict(m) for m in messages], seed=seed)
 
 
 def main(argv: list[str] | None = None) -> None:

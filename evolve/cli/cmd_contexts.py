@@ -159,9 +159,13 @@ def _build_author_client(model: str, api_base: str | None) -> Any:
     except ImportError as exc:  # pragma: no cover - depends on the LLM layer being installed
         raise CLIError(f"the LLM layer is not available: {exc}") from None
     try:
-        return build_client({"author": ModelConfig(model=model, api_base=api_base)})
+        client = build_client({"author": ModelConfig(model=model, api_base=api_base)})
     except (TypeError, ValueError) as exc:
         raise CLIError(f"cannot configure model {model!r}: {exc}") from None
+    from evolve.cli.common import check_model
+
+    check_model("author", model, api_base)  # one tiny call first: fail in seconds, in one line
+    return client
 
 
 def cmd_draft(args: argparse.Namespace) -> int:

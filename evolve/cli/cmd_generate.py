@@ -8,7 +8,7 @@ import json
 import sys
 from typing import Any
 
-from evolve.cli.common import build_roles_client, load_context_arg, load_generator, warn_sim
+from evolve.cli.common import build_roles_client, check_model, load_context_arg, load_generator, warn_sim
 from evolve.cli.errors import CLIError
 
 
@@ -33,6 +33,7 @@ def handle(args: argparse.Namespace) -> int:
     code = load_generator(args.generator)
     context = load_context_arg(args.context)
     warn_sim(args.model)
+    check_model("persona", args.model, args.api_base, args.api_key_env)
     from generators.evaluation import PersonaLLMHandler, call_seed
     from generators.sandbox import GenerationJob, SandboxLimits, run_generator_async
 
@@ -44,15 +45,18 @@ def handle(args: argparse.Namespace) -> int:
     result = asyncio.run(run_generator_async(code, [job], llm=handler, limits=limits, parallel=1, trusted=trusted))[0]
     if result.personas is None:
         raise CLIError(result.error or "generation failed")
+    from generators.evaluation import scrub_text
+
+    personas = scrub_text(result.personas)  # a lone surrogate in program output must not crash the output
     if args.json:
         text = json.dumps({"context": context.id, "seed": args.seed, "simulated": args.model == "sim",
-                           "personas": result.personas}, indent=2)
+                           "personas": personas}, indent=2)
     else:
-        text = "\n".join(json.dumps(p, ensure_ascii=False) for p in result.personas)
+        text = "\n".join(json.dumps(p, ensure_ascii=False) for p in personas)
     if args.out:
         with open(args.out, "w", encoding="utf-8") as fh:
             fh.write(text + "\n")
-        print(f"wrote {len(result.personas)} personas to {args.out}", file=sys.stderr)
+        print(f"wrote {len(personas)} personas to {args.out}", file=sys.stderr)
     else:
         print(text)
     return 0

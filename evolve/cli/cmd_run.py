@@ -73,7 +73,7 @@ def effective_config(args: argparse.Namespace) -> tuple[RunConfig, set[str]]:
     """The config file (or defaults) with flags applied; also which sections flags set."""
     try:
         config = load_config(args.config) if args.config else RunConfig()
-        overridden: set[str] = set()
+        overridden: set[str] = {"config_file"} if args.config else set()
         budget_flags = (args.budget_evals, args.budget_minutes, args.budget_calls, args.budget_dollars)
         if any(flag is not None for flag in budget_flags) and config.budget == DEFAULT_BUDGET:
             config = dataclasses.replace(config, budget=BudgetConfig())  # flags replace the default budget
@@ -81,7 +81,7 @@ def effective_config(args: argparse.Namespace) -> tuple[RunConfig, set[str]]:
             value = getattr(args, dest, None)
             if value is not None:
                 config = replace_path(config, path, value)
-                overridden.add(path.split(".")[0])
+                overridden.update({path, path.split(".")[0]})
         if args.model:
             role = RoleModel(model=args.model, api_base=args.api_base)
             models = dataclasses.replace(config.models, mutator=role, persona=role, respondent=role, author=role)
@@ -109,10 +109,13 @@ def handle(args: argparse.Namespace) -> int:
         return 0
     if args.resume and not args.db:
         raise CLIError("--resume needs --db PATH (the run to continue)", exit_code=2)
-    from evolve.run import RunError, execute_run
+    from evolve.run import NothingToDo, RunError, execute_run
 
     try:
         summary = execute_run(config, resume=args.resume, overridden=overridden)
+    except NothingToDo as exc:
+        print(str(exc), file=sys.stderr)
+        return 0
     except RunError as exc:
         raise CLIError(str(exc)) from None
     except KeyboardInterrupt:
@@ -133,7 +136,9 @@ def render_summary(summary: dict[str, Any]) -> str:
     from metrics import METRIC_NAMES
 
     lines = []
-    if summary.get("simulated"):
+    if summary.get("simulation"):
+        lines.append(summary["simulation"] + ".")
+    elif summary.get("simulated"):
         lines.append("SIMULATED WORLD (model 'sim'): every figure below comes from the test bed, not a real LLM.")
     if summary.get("weak_sandbox"):
         lines.append(f"WEAK SANDBOX: programs ran without {', '.join(summary['weak_sandbox'])} (--weak-sandbox).")

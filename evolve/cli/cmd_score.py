@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from evolve.cli.errors import CLIError
-from evolve.cli.common import build_roles_client, load_context_arg, read_personas, warn_sim
+from evolve.cli.common import build_roles_client, check_model, load_context_arg, read_personas, warn_sim
 
 
 def register(subparsers: Any) -> None:
@@ -29,6 +29,7 @@ def handle(args: argparse.Namespace) -> int:
     personas = read_personas(args.personas)
     context = load_context_arg(args.context)
     warn_sim(args.model)
+    check_model("respondent", args.model, args.api_base, args.api_key_env)
     import metrics
     from generators.positions import positions
     from generators.respondent import LLMRespondent, SimRespondent

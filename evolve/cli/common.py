@@ -47,6 +47,20 @@ def build_roles_client(model: str, api_base: str | None, api_key_env: str | None
     return build_client({"persona": cfg, "respondent": cfg})
 
 
+def check_model(role: str, model: str, api_base: str | None = None, api_key_env: str | None = None) -> None:
+    """Pre-flight one real model (one tiny call) before a command uses it; a failure is a
+    one-line :class:`CLIError` naming the role, the model and the cause. ``sim`` needs none."""
+    if model == "sim":
+        return
+    from generators.llm import ModelConfig
+    from generators.llm.preflight import PreflightError, preflight
+
+    try:
+        preflight({role: ModelConfig(model=model, api_base=api_base, api_key_env=api_key_env)})
+    except PreflightError as exc:
+        raise CLIError(str(exc)) from None
+
+
 def read_personas(path: str) -> list[dict[str, Any]]:
     """Personas from a JSONL file (one object per line with ``name`` and ``description``)."""
     personas = []
@@ -63,6 +77,8 @@ def read_personas(path: str) -> list[dict[str, Any]]:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
             raise CLIError(f"{path}:{lineno}: not JSON ({exc.msg} at column {exc.colno})") from None
+        except RecursionError:
+            raise CLIError(f"{path}:{lineno}: not JSON (nested too deeply)") from None
         if not isinstance(obj, dict) or not isinstance(obj.get("description"), str):
             raise CLIError(f"{path}:{lineno}: a persona must be an object with a 'description' string")
         obj.setdefault("name", f"persona {lineno}")

@@ -15,6 +15,7 @@ caller's loop is not blocked.
 from __future__ import annotations
 
 import asyncio
+import copy
 import os
 import random
 import re
@@ -231,6 +232,23 @@ class LLMClient:
     def drain_records(self) -> list[CallRecord]:
         """Per-call records since the last drain (then cleared), for the ``llm_calls`` table."""
         return self._acct.drain_records()
+
+    @property
+    def sim_backend(self) -> SimBackend:
+        """The backend answering roles whose model is ``"sim"`` (created on first use)."""
+        return self._sim_backend()
+
+    def with_sim_backend(self, backend: SimBackend) -> LLMClient:
+        """A view of this client whose ``"sim"`` roles are answered by ``backend``.
+
+        The view shares everything else with this client: models, response cache, budget,
+        accounting (its calls appear in this client's :meth:`usage` and
+        :meth:`drain_records`) and the concurrency bound. Used to give one evaluation its
+        own authenticated sim world (:func:`generators.sim.ledger.bind_evaluation`).
+        """
+        view = copy.copy(self)
+        view._sim = backend
+        return view
 
     @property
     def spent(self) -> tuple[int, float, int]:

@@ -109,7 +109,7 @@ def test_real_path_generate_and_score_against_stub(tmp_path, capsys, monkeypatch
         assert main(["score", "--personas", str(out), "--context", CONTEXT, "--json", "--mc-samples", "2000",
                      "--model", "openai/stub-model", "--api-base", server.base_url]) == 0
         result = json.loads(capsys.readouterr().out)
-        assert len(server.requests) == 5 * context.n_items  # one call per persona and item
+        assert len(server.requests) == 1 + 5 * context.n_items  # pre-flight, then one call per persona and item
     assert result["missing"] == 0 and result["simulated"] is False
     for k, axis in enumerate(context.axes):  # every answer is 4: reverse items count as 2
         rev = sum(item.reverse for item in axis.items)

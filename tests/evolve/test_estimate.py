@@ -8,7 +8,7 @@ import pytest
 
 from evolve.cli import main
 from evolve.config import RoleModel, RunConfig, replace_path
-from evolve.estimate import VALIDATION_SHARE, estimate_run
+from evolve.estimate import estimate_run
 from evolve.run import load_context_sets
 
 
@@ -16,14 +16,15 @@ def _by_role(estimate):
     return {r.role: r for r in estimate["per_evaluation"]}
 
 
-def test_respondent_calls_are_exact_and_per_axis_is_cheaper():
+def test_respondent_calls_are_exact_per_mode():
     config = replace_path(RunConfig(), "evaluation.n", 10)
     contexts = load_context_sets(config)
-    per_item = _by_role(estimate_run(config, contexts))["respondent"]
-    scale = 1 + VALIDATION_SHARE * len(contexts.validation) / len(contexts.train)
-    assert per_item.calls == pytest.approx(10 * sum(c.n_items for c in contexts.train) * scale)
+    item = _by_role(estimate_run(replace_path(config, "evaluation.respondent_mode", "item"), contexts))["respondent"]
+    assert item.calls == pytest.approx(10 * sum(c.n_items for c in contexts.train))
     per_axis = _by_role(estimate_run(replace_path(config, "evaluation.respondent_per_axis", True), contexts))
-    assert per_axis["respondent"].calls == pytest.approx(10 * sum(c.k for c in contexts.train) * scale)
+    assert per_axis["respondent"].calls == pytest.approx(10 * sum(c.k for c in contexts.train))
+    whole = _by_role(estimate_run(config, contexts))["respondent"]  # the default: questionnaire
+    assert whole.calls == pytest.approx(10 * len(contexts.train))
 
 
 def test_prices_known_unknown_and_sim():
@@ -39,4 +40,4 @@ def test_prices_known_unknown_and_sim():
 def test_cli_estimate(capsys):
     assert main(["run", "--estimate", "--model", "openai/gpt-4o-mini", "--budget-evals", "10"]) == 0
     out = capsys.readouterr().out
-    assert "x10 evaluations" in out and "total ≈ $" in out
+    assert "Whole run (10 evaluations)" in out and "total ≈ $" in out and "upper bound" in out
