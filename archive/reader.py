@@ -50,6 +50,10 @@ from .vocab import BudgetCap, EventKind, Outcome, Role, RunStatus, Stage, coerce
 MIN_PREFIX = 6
 
 
+
+SCORING_ROLES: tuple[str, ...] = ("persona", "respondent")
+"""Roles whose output the scores rest on."""
+
 class ReaderError(Exception):
     """A user-facing problem reading an archive (no such file, not an archive, no run,
     unknown or ambiguous program id): the message is one line."""
@@ -393,14 +397,24 @@ class ArchiveReader:
             config=ArchiveConfig.from_dict(r.archive_config), versions=dict(r.versions or {}),
         )
 
+    def simulated_roles(self) -> list[str]:
+        """The roles whose output the run's *scores* rest on that ran on the simulated world:
+        ``persona`` and ``respondent`` (a ``sim`` mutator is the offline operator, which
+        changes no score; ``author`` is never called by a run)."""
+        models = self.run().models
+        return [role for role in SCORING_ROLES if models.get(role) == "sim"]
+
     def simulated(self) -> bool:
-        """True when the run used the simulated world (``sim``) for any role, per its
-        config or its ``run_started``/``run_resumed`` events."""
-        if any(m == "sim" for m in self.run().models.values()):
+        """True when the run's scores come (partly) from the simulated world: a scoring role
+        (``persona``/``respondent``) ran on ``sim`` per the stored config, or a
+        ``run_started``/``run_resumed`` event recorded it."""
+        if self.simulated_roles():
             return True
         for kind in (EventKind.RUN_STARTED, EventKind.RUN_RESUMED):
-            if any(e.detail.get("simulated") for e in self.events(kind=kind)):
-                return True
+            for event in self.events(kind=kind):
+                roles = event.detail.get("simulated_roles")
+                if roles is not None and any(r in SCORING_ROLES for r in roles):
+                    return True
         return False
 
     def snapshot(self) -> Snapshot:
