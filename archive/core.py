@@ -571,7 +571,17 @@ class Archive:
             return queries.top(conn, self.run_id, k, stage)
 
     def champion(self) -> ProgramView | None:
-        """Best program on validation if any was validated, else best on train."""
+        """The program of the latest ``champion`` event (the loop's noise-aware promotion,
+        issue 13) if any, else the best program on validation if any was validated, else
+        the best on train."""
+        crowned = self.events(kind="champion")
+        if crowned and crowned[-1].get("program_id"):
+            try:
+                view = self.get_program(str(crowned[-1]["program_id"]))
+                best = [e.fitness for e in self.evaluations(view.id, Stage.VALIDATION) if e.fitness is not None]
+                return dataclasses.replace(view, fitness=max(best) if best else view.fitness)
+            except KeyError:
+                pass
         for stage in (Stage.VALIDATION, Stage.TRAIN):
             best = self.top(1, stage=stage)
             if best:

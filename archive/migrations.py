@@ -26,8 +26,18 @@ def _v1_to_v2(conn: Connection) -> None:
         conn.exec_driver_sql("ALTER TABLE personas ADD COLUMN exemplar VARCHAR(40)")
 
 
+def _v2_to_v3(conn: Connection) -> None:
+    """v3 adds ``evaluations.seed`` and ``evaluations.replicate`` (NULL for every row
+    written before: which seeds those used was not recorded; additive)."""
+    columns = {c["name"] for c in inspect(conn).get_columns("evaluations")}
+    if "seed" not in columns:
+        conn.exec_driver_sql("ALTER TABLE evaluations ADD COLUMN seed INTEGER")
+    if "replicate" not in columns:
+        conn.exec_driver_sql("ALTER TABLE evaluations ADD COLUMN replicate INTEGER")
+
+
 #: from-version -> function upgrading a connection (in a transaction) to from-version + 1.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def read_version(conn: Connection) -> int | None:

@@ -404,6 +404,17 @@ class ArchiveReader:
         models = self.run().models
         return [role for role in SCORING_ROLES if models.get(role) == "sim"]
 
+    def weak_sandbox(self) -> list[str]:
+        """The kernel isolation layers some part of this run went without (``--weak-sandbox``
+        on a kernel that lacked them, per its ``sandbox_weak`` events); [] when every
+        program ran fully confined."""
+        missing: list[str] = []
+        for event in self.events(kind=EventKind.SANDBOX_WEAK):
+            for layer in event.detail.get("missing") or []:
+                if str(layer) not in missing:
+                    missing.append(str(layer))
+        return missing
+
     def simulated(self) -> bool:
         """True when the run's scores come (partly) from the simulated world: a scoring role
         (``persona``/``respondent``) ran on ``sim`` per the stored config, or a
@@ -615,8 +626,20 @@ class ArchiveReader:
         return Stage.VALIDATION if self.top(1, stage=Stage.VALIDATION) else Stage.TRAIN
 
     def champion(self) -> Champion | None:
-        """Best program on validation if any was validated, else best on train; None
-        before anything was evaluated."""
+        """The program of the latest ``champion`` event (the loop's noise-aware promotion,
+        issue 13) if any, else the best program on validation if any was validated, else
+        the best on train; None before anything was evaluated."""
+        crowned = self.events(kind="champion")
+        if crowned and crowned[-1].program_id:
+            pid = crowned[-1].program_id
+            try:
+                view = self.program(pid)
+            except UnknownProgramError:
+                view = None
+            if view is not None:
+                best = self.best_evaluation(pid, Stage.VALIDATION)
+                return Champion(view, Stage.VALIDATION, best.fitness if best else view.fitness, best,
+                                self.latest_evaluation(pid, Stage.TEST))
         for stage in (Stage.VALIDATION, Stage.TRAIN):
             best = self.top(1, stage=stage)
             if best:

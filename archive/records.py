@@ -75,6 +75,8 @@ class EvaluationRecord:
 
     ``fitness`` is the scalar the archive ranks by (higher is better); ``metrics`` are the
     per-context means. ``keep_personas`` asks the archive to store the persona texts.
+    ``seed``: the evaluation's base seed (None: not recorded); ``replicate``: the
+    common-random-numbers replicate it belongs to (None: a fresh, unpaired draw).
     """
 
     stage: str
@@ -84,6 +86,8 @@ class EvaluationRecord:
     error: str | None = None
     wall_s: float = 0.0
     keep_personas: bool = False
+    seed: int | None = None
+    replicate: int | None = None
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 #: Version of the schema this code writes. A database with a higher version is refused.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: Marker stored in ``meta`` so foreign SQLite files are recognised.
 APPLICATION = "persona-evolve-archive"
 
@@ -112,6 +112,12 @@ class Evaluation(_MetricColumns, Base):
     keep_personas: Mapped[bool] = mapped_column(Boolean, default=False)
     descriptors: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[float] = mapped_column(Float)
+    #: v3: the evaluation's base seed (every context's program rng, persona-call and
+    #: respondent seeds derive from it and the context id; NULL before v3)
+    seed: Mapped[int | None] = mapped_column(Integer)
+    #: v3: the common-random-numbers replicate the seed belongs to (programs evaluated at
+    #: the same replicate used the same seeds: paired); NULL = a fresh, unpaired draw
+    replicate: Mapped[int | None] = mapped_column(Integer)
     __table_args__ = (
         Index("ix_evaluations_run_program", "run_id", "program_id"),
         Index("ix_evaluations_run_stage_fitness", "run_id", "stage", "fitness"),

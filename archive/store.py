@@ -212,6 +212,8 @@ def insert_evaluation(
         "keep_personas": bool(ev.keep_personas),
         "descriptors": {k: float(v) for k, v in descriptors.items()} if descriptors else None,
         "created_at": now,
+        "seed": None if getattr(ev, "seed", None) is None else int(ev.seed),
+        "replicate": None if getattr(ev, "replicate", None) is None else int(ev.replicate),
         **_split_metrics(ev.metrics),
     }
     eval_id = int(conn.execute(insert(Evaluation), row).inserted_primary_key[0])

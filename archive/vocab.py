@@ -56,6 +56,7 @@ class EventKind(StrEnum):
     VALIDATED = "validated"
     MIGRATED = "migrated"
     RESET = "reset"
+    SANDBOX_WEAK = "sandbox_weak"
 
 
 class Role(StrEnum):

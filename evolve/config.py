@@ -184,6 +184,18 @@ class RayConfig:
 
 
 @dataclass(frozen=True)
+class SeedsConfig:
+    """The programs a run starts from (evaluated first, then mutated like any other).
+
+    ``programs``: any mix of shipped seeds (``seed:naive``, ``seed:batch``, ``seed:sobol``)
+    and Concordia persona generator classes (``concordia:FILE.py`` or
+    ``concordia:FILE.py:ClassName``, wrapped as evolvable programs; they need Python >= 3.12
+    with gdm-concordia, see ``scripts/concordia_env``)."""
+
+    programs: tuple[str, ...] = ("seed:naive", "seed:batch", "seed:sobol")
+
+
+@dataclass(frozen=True)
 class RunConfig:
     seed: int = 0
     db: str | None = None
@@ -198,6 +210,7 @@ class RunConfig:
     mutation: MutationConfig = field(default_factory=MutationConfig)
     budget: BudgetConfig = DEFAULT_BUDGET
     ray: RayConfig = field(default_factory=RayConfig)
+    seeds: SeedsConfig = field(default_factory=SeedsConfig)
 
 
 def _suggest(key: str, valid: typing.Iterable[str]) -> str:
@@ -338,6 +351,23 @@ def validate_config(config: RunConfig) -> None:
         if not d.high > d.low or d.bins < 1 or (d.log and d.low <= 0):
             raise ConfigError(f"descriptors.{d.name}: need high > low, bins >= 1, low > 0 when log")
     _check_objective(config.fitness)
+    _check_seeds(config.seeds)
+
+
+def _check_seeds(seeds: SeedsConfig) -> None:
+    from generators.seeds import SEED_NAMES
+
+    if not seeds.programs:
+        raise ConfigError("seeds.programs: list at least one seed program")
+    for ref in seeds.programs:
+        if ref.startswith("seed:"):
+            name = ref.split(":", 1)[1]
+            if name not in SEED_NAMES:
+                raise ConfigError(f"seeds.programs: unknown seed {ref!r}{_suggest(name, SEED_NAMES)}")
+        elif not ref.startswith("concordia:"):
+            raise ConfigError(f"seeds.programs: {ref!r} is neither seed:NAME nor concordia:FILE.py[:Class]")
+    if len(set(seeds.programs)) != len(seeds.programs):
+        raise ConfigError(f"seeds.programs: duplicate entries {list(seeds.programs)}")
 
 
 def _check_objective(fitness: FitnessConfig) -> None:

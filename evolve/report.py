@@ -269,6 +269,9 @@ def render_markdown(content: Mapping[str, Any], *, images: Mapping[str, str] | N
     lines = ["# persona-evolve run report", ""]
     if c["simulated"]:
         lines += [SIM_NOTE, ""]
+    if c.get("weak_sandbox"):
+        lines += [f"> **WEAK SANDBOX**: programs of this run ran without {', '.join(c['weak_sandbox'])} "
+                  f"(`--weak-sandbox`); an LLM-written program was not fully confined by the kernel.", ""]
     by_stage = ", ".join(f"{s} {n}" for s, n in counts["stored_by_stage"].items())
     lines += [
         f"- archive: `{c['db']}` (run {c['run']['id']}, {c['run']['status']}; started {_when(c['run']['created_at'])}, "
@@ -281,6 +284,11 @@ def render_markdown(content: Mapping[str, Any], *, images: Mapping[str, str] | N
         f"- champion: `{champ.get('id', '-')}`" + (f" ({champ['label']})" if champ.get("label") else "")
         + (f", chosen on {champ['stage']} (fitness {_num(champ['fitness'])}), generation {champ['generation']}, "
            f"island {champ['island']}" if champ else ""),
+        *([f"- champion's validation fitness over {champ['interval'].get('contexts')} contexts x "
+           f"{champ['interval'].get('replicates')} seeds: mean {_num(champ['interval']['mean'])} "
+           f"[{_num(champ['interval']['low'])}, {_num(champ['interval']['high'])}] "
+           f"({float(champ['interval']['confidence']) * 100:g} % interval; a promotion race, not one draw)"]
+          if champ.get("interval") else []),
         f"- outcomes: {', '.join(f'{k} {v}' for k, v in counts['statuses'].items()) or '–'}",
         f"- rejections: {', '.join(f'{k} {v}' for k, v in counts['rejections'].items()) or '–'}",
         "",

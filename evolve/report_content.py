@@ -177,6 +177,7 @@ def build_report(reader: ArchiveReader, *, references: Mapping[str, Any] | None 
     (``{"n", "mc_samples", "random_seeds", "validation": {...}, "test": {...}}``, as the run
     computes them from its contexts) replace the ones derived from the stored evaluations."""
     from evolve.inspect.source import Source
+    from evolve.inspect.summary import champion_interval
 
     src = Source.of(reader)
     run = reader.run()
@@ -203,6 +204,7 @@ def build_report(reader: ArchiveReader, *, references: Mapping[str, Any] | None 
     evaluation = cfg.get("evaluation") or {}
     return {
         "simulated": reader.simulated(),
+        "weak_sandbox": reader.weak_sandbox(),
         "db": reader.db,
         "run": {"id": run.id, "status": str(run.status), "seed": run.seed, "created_at": run.created_at,
                 "updated_at": run.updated_at},
@@ -227,7 +229,7 @@ def build_report(reader: ArchiveReader, *, references: Mapping[str, Any] | None 
         "champion": None if champ is None else {
             "id": champ.program.id, "label": champ.program.label, "generation": champ.program.generation,
             "island": champ.program.island, "stage": str(champ.stage), "fitness": _finite(champ.fitness),
-            "code": champ.program.code},
+            "code": champ.program.code, "interval": champion_interval(reader, champ.program.id)},
         "lineage": _lineage(reader, champ.program.id) if champ else None,
         "stages": stages,
         "references": refs,

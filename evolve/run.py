@@ -37,7 +37,7 @@ from evolve.workers import WorkerSpec
 from generators.context_loader import ContextError, resolve_contexts
 from generators.evaluation import EvalSettings
 from generators.sandbox import SandboxLimits
-from generators.seeds import SEED_NAMES, load_seed
+from evolve.seed_programs import SeedProgramError, load_seed_programs
 
 
 class RunError(RuntimeError):
@@ -386,6 +386,7 @@ def _execute(config: RunConfig, archive: Any, db: Path, out_dir: Path, contexts:
     progress.note(f"archive: {db}")
     if weak:
         progress.note(f"[bold red]WEAK SANDBOX: programs run without {', '.join(weak)} (--weak-sandbox)[/]")
+        archive.record_event("sandbox_weak", detail={"missing": list(weak)})  # every later output says so
 
     try:
         resources = init_ray(address=config.ray.address, num_cpus=config.ray.num_cpus,
@@ -414,7 +415,10 @@ def _execute(config: RunConfig, archive: Any, db: Path, out_dir: Path, contexts:
                             on_change=progress.update)
     if hasattr(mutator, "pressure"):
         mutator.pressure = lambda: getattr(controller, "rejections_in_row", 0)
-    seeds = {f"seed:{name}": load_seed(name) for name in SEED_NAMES}
+    try:  # [seeds] programs: shipped seeds and/or Concordia generator classes
+        seeds = load_seed_programs(config.seeds.programs)
+    except SeedProgramError as exc:
+        raise RunError(str(exc)) from None
 
     async def main() -> dict[str, Any]:
         seed_ids = await controller.seed_archive(seeds)
@@ -491,12 +495,20 @@ def _summary(archive: Any, db: Path, champion: Any, seed_ids: Mapping[str, str],
             "id": champion.id,
             "train": stage_metrics(champion.id, "train"),
             "validation": stage_metrics(champion.id, "validation"),
+            # fitness over validation contexts x replicates, with its interval (issue 13)
+            "validation_interval": (controller.champion.as_dict() if controller.champion is not None
+                                    and controller.champion.program_id == champion.id else None),
         },
         "seeds": {label.split(":", 1)[1]: stage_metrics(pid, "validation") for label, pid in seed_ids.items()},
         "seed_ids": {label.split(":", 1)[1]: pid for label, pid in seed_ids.items()},
-        "test": {label: test[label] for label in ("champion", "naive", "batch", "sobol") if label in test},
+        "test": {label: test[label] for label in ("champion", "naive", "batch", "sobol",
+                                                  *sorted(set(test) - {"champion", "naive", "batch", "sobol"}))
+                 if label in test},
         "rejections": dict(controller.stats.rejections),
         "statuses": dict(controller.stats.statuses),
+        "races": dict(controller.stats.races),
+        "race_evaluations": controller.stats.race_evaluations,
+        "failures": controller.stats.failures,
     }
 
 

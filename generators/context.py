@@ -9,8 +9,8 @@ built from :meth:`Context.public_dict`, which leaves the items out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Mapping
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ class Context:
     ``scale_min``/``scale_max`` bound the Likert answers (integers, min < max).
     ``split`` is ``"train"``, ``"validation"``, ``"test"`` for shipped contexts, else None.
     ``source`` is the file it was loaded from (for error messages), if any.
+    ``origin`` (optional) records where an imported context came from.
     """
 
     id: str
@@ -48,6 +49,9 @@ class Context:
     axes: tuple[Axis, ...]
     split: str | None = None
     source: str | None = None
+    origin: Mapping[str, Any] | None = field(default=None, compare=False, hash=False)
+    """Where an imported context came from (e.g. a Concordia questionnaire: format, file,
+    name, how its poles were made); None for contexts written in this format."""
 
     @property
     def k(self) -> int:
@@ -78,6 +82,7 @@ class Context:
                 }
                 for axis in self.axes
             ],
+            **({"origin": dict(self.origin)} if self.origin else {}),
         }
 
     def public_dict(self) -> dict[str, Any]:

@@ -50,7 +50,7 @@ ITEMS_MIN, ITEMS_MAX = 2, 6
 
 _ID_RE = re.compile(r"^[a-z0-9_-]+$")
 _KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_TOP_KEYS = ("id", "description", "scale", "axes")
+_TOP_KEYS = ("id", "description", "scale", "axes", "origin")
 _SCALE_KEYS = ("min", "max")
 _AXIS_KEYS = ("name", "description", "low", "high", "items")
 _ITEM_KEYS = ("text", "reverse")
@@ -263,6 +263,9 @@ def context_from_dict(data: Any, *, source: str = "<dict>", split: str | None = 
             else:
                 names[key] = index
 
+    origin = top.get("origin")
+    if origin is not None and not isinstance(origin, Mapping):
+        chk.add("$.origin", f"expected an object, got {_type_name(origin)}")
     if chk.problems:
         raise ContextError(chk.problems)
     assert ident is not None and description is not None
@@ -275,6 +278,7 @@ def context_from_dict(data: Any, *, source: str = "<dict>", split: str | None = 
         axes=tuple(a for a in axes if a is not None),
         split=split,
         source=None if source == "<dict>" else source,
+        origin=dict(origin) if origin else None,
     )
 
 
@@ -302,7 +306,12 @@ def load_context(path: str | Path, *, split: str | None = None) -> Context:
         raw = Path(path).read_bytes()
     except OSError as exc:
         raise ContextError(f"{source}: cannot read: {exc.strerror or exc}") from None
-    return context_from_dict(_decode(raw, source), source=source, split=split)
+    data = _decode(raw, source)
+    from generators.concordia.questionnaire import looks_like_questionnaire, questionnaire_to_context
+
+    if looks_like_questionnaire(data):  # a Concordia questionnaire: converted on the fly
+        data = questionnaire_to_context(data, source=source)
+    return context_from_dict(data, source=source, split=split)
 
 
 def _json_files(directory: Path) -> list[Path]:

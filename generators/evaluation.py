@@ -140,13 +140,17 @@ class PersonaLLMHandler:
     """Serves the sandbox's LLM requests through the client's ``persona`` role.
 
     Each prompt is one call with its own deterministic seed derived from the evaluation
-    seed, the job and a per-job call counter, so a re-run is reproducible while two
-    identical prompts in one program still get independent samples. Counts tokens per job.
+    seed, the job's context id (``job_keys[job]``; the job index when not given) and a
+    per-job call counter, so a re-run is reproducible, two identical prompts in one program
+    still get independent samples, and the seeds of a context do not depend on which other
+    contexts share the evaluation (common random numbers across programs and stages).
+    Counts tokens per job.
     """
 
-    def __init__(self, client: Any, *, seed: int) -> None:
+    def __init__(self, client: Any, *, seed: int, job_keys: Sequence[str] | None = None) -> None:
         self._client = client
         self._seed = seed
+        self._keys = list(job_keys) if job_keys is not None else None
         self._calls: dict[int, int] = {}
         self.tokens: dict[int, int] = {}
         self.cut_jobs: set[int] = set()
@@ -174,7 +178,7 @@ class PersonaLLMHandler:
                     messages,
                     temperature=temperature,
                     max_tokens=max_tokens,
-                    seed=call_seed(self._seed, job_index, start + i),
+                    seed=self._call_seed(job_index, start + i),
                 )
             except BudgetExceeded:
                 self.cut_jobs.add(job_index)
@@ -185,6 +189,11 @@ class PersonaLLMHandler:
             return completion.text
 
         return list(await asyncio.gather(*(one(i, p) for i, p in enumerate(prompts))))
+
+    def _call_seed(self, job_index: int, counter: int) -> int:
+        if self._keys is not None and 0 <= job_index < len(self._keys):
+            return call_seed(self._seed, "llm", self._keys[job_index], counter)
+        return call_seed(self._seed, job_index, counter)
 
 
 async def evaluate_program(
@@ -199,9 +208,12 @@ async def evaluate_program(
 ) -> ProgramOutcome:
     """Run ``code`` on every context and score each population.
 
-    ``seed`` drives the program's ``rng`` (per context), the LLM call seeds and the
-    respondent; the metrics' Monte Carlo points use seed 0 so all programs are scored
-    on the same points. Never raises for a failing program: errors are per context.
+    ``seed`` drives, per context ``c``, the program's ``rng`` (``call_seed(seed, "rng", c)``),
+    the persona-role call seeds (``call_seed(seed, "llm", c, i)`` for the i-th call) and the
+    respondent (``call_seed(seed, "resp", c)``): a context draws the same seeds whatever
+    other contexts share the evaluation, so two programs evaluated with one ``seed`` are
+    compared on common random numbers. The metrics' Monte Carlo points use seed 0 so all
+    programs are scored on the same points. Never raises for a failing program: errors are per context.
     ``allowance`` bounds the LLM calls / dollars of this whole evaluation (persona and
     respondent roles together); a context whose calls were refused gets the error
     :data:`BUDGET_CUT_ERROR` and no metrics, and ``budget_cut`` is set.
@@ -214,7 +226,7 @@ async def evaluate_program(
             respondent = copy.copy(respondent)
             respondent.client = limited  # type: ignore[attr-defined]
         client = limited
-    handler = PersonaLLMHandler(client, seed=seed)
+    handler = PersonaLLMHandler(client, seed=seed, job_keys=[ctx.id for ctx in contexts])
     jobs = [
         GenerationJob(context=ctx.public_dict(), n=settings.n, seed=call_seed(seed, "rng", ctx.id))
         for ctx in contexts

@@ -160,6 +160,13 @@ def _axis_prompt(items: Sequence[str], lo: int, hi: int) -> str:
             f"per statement, in the form '<number>. <answer>', and nothing else.\n{lines}")
 
 
+def _named(texts: Sequence[str], persona: Mapping[str, Any]) -> list[str]:
+    """Item texts for one persona: an imported Concordia item's ``{player_name}`` placeholder
+    becomes the persona's name (see :mod:`generators.concordia.questionnaire`)."""
+    name = str(persona.get("name", "") or "you")
+    return [t.replace("{player_name}", name) if "{player_name}" in t else t for t in texts]
+
+
 def _system(persona: Mapping[str, Any]) -> str:
     return (f"You are {persona.get('name', '')}. {persona.get('description', '')}\n"
             "Stay in character and answer every question as this person would.")
@@ -275,20 +282,22 @@ class LLMRespondent:
             # items the JSON left missing or invalid: re-asked one by one
             gaps = [(i, c) for i in range(len(personas)) for c in range(len(texts)) if np.isnan(values[i, c])]
             requests = [(i, [c], [{"role": "system", "content": _system(personas[i])},
-                                  {"role": "user", "content": _item_prompt(texts[c], lo, hi)}]) for i, c in gaps]
+                                  {"role": "user", "content": _item_prompt(_named(texts, personas[i])[c], lo, hi)}])
+                        for i, c in gaps]
             await self._rounds(requests, values, lo, hi, seed, grouped=False, first_attempt=1)
             return Answers(values, axis, rev, lo, hi)
         # a request: (persona index, item columns, messages)
         requests: list[tuple[int, list[int], list[dict[str, str]]]] = []
         for i, persona in enumerate(personas):
             system = {"role": "system", "content": _system(persona)}
+            texts_i = _named(texts, persona)
             if self.per_axis:
                 for k in range(context.k):
                     cols = [int(c) for c in np.flatnonzero(axis == k)]
-                    user = _axis_prompt([texts[c] for c in cols], lo, hi)
+                    user = _axis_prompt([texts_i[c] for c in cols], lo, hi)
                     requests.append((i, cols, [system, {"role": "user", "content": user}]))
             else:
-                for c, t in enumerate(texts):
+                for c, t in enumerate(texts_i):
                     requests.append((i, [c], [system, {"role": "user", "content": _item_prompt(t, lo, hi)}]))
         await self._rounds(requests, values, lo, hi, seed, grouped=self.per_axis)
         return Answers(values, axis, rev, lo, hi)
@@ -296,8 +305,8 @@ class LLMRespondent:
     async def _whole(self, personas: Sequence[Mapping[str, Any]], texts: list[str], values: np.ndarray,
                      lo: int, hi: int, seed: int) -> None:
         """One call per persona for the whole questionnaire (JSON); fills ``values`` in place."""
-        user = {"role": "user", "content": _questionnaire_prompt(texts, lo, hi)}
-        messages = [[{"role": "system", "content": _system(p)}, user] for p in personas]
+        messages = [[{"role": "system", "content": _system(p)},
+                     {"role": "user", "content": _questionnaire_prompt(_named(texts, p), lo, hi)}] for p in personas]
         replies = await self._send(messages, stable_hash("respondent", int(seed), "questionnaire") >> 1)
         for i, reply in enumerate(replies):
             for c, v in enumerate(parse_json_answers(reply, len(texts), lo, hi)):

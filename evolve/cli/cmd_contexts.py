@@ -4,6 +4,7 @@
     persona-evolve contexts validate PATH... [--json]
     persona-evolve contexts draft --description "..." --axes K [--model M] [--api-base URL]
                                   [--out FILE] [--force]
+    persona-evolve contexts import FILE|DIR [--out DIR] [--force] [--json]   (Concordia questionnaires)
 """
 
 from __future__ import annotations
@@ -57,6 +58,10 @@ def register(subparsers: Any) -> None:
     p_draft.add_argument("--out", default=None, help="write the context JSON here (default: print it)")
     p_draft.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     p_draft.set_defaults(func=cmd_draft)
+
+    from evolve.cli.contexts_import import register as register_import  # Concordia questionnaires
+
+    register_import(sub)
 
 
 def _no_subcommand(parser: argparse.ArgumentParser) -> int:

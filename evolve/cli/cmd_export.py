@@ -25,6 +25,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--api-key-env", default="OPENAI_API_KEY",
                    help="environment variable the module reads the API key from (default OPENAI_API_KEY)")
     p.add_argument("--run", type=int, help="run id (default: the latest run)")
+    p.add_argument("--format", choices=("module", "concordia"), default="module",
+                   help="module (default): a standalone module with main(); concordia: the same plus a class "
+                        "PersonaEvolveGenerator(model) following Concordia's persona-generator protocol")
     p.set_defaults(func=handle)
 
 
@@ -33,7 +36,7 @@ def handle(args: argparse.Namespace) -> int:
 
     try:
         result = export_program(args.db, out=args.out, best=args.best, program=args.program,
-                                api_key_env=args.api_key_env, run_id=args.run)
+                                api_key_env=args.api_key_env, run_id=args.run, fmt=args.format)
     except ExportError as exc:
         raise CLIError(str(exc)) from None
     if result.simulated:

@@ -14,7 +14,7 @@ from evolve.cli.errors import CLIError
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("generate", help="run one generator on one context; JSONL personas out")
-    p.add_argument("--generator", required=True, help="a program file, or seed:naive|seed:batch|seed:sobol")
+    p.add_argument("--generator", required=True, help="a program file, seed:naive|seed:batch|seed:sobol, or concordia:FILE.py[:Class]")
     p.add_argument("--context", required=True, help="a context JSON file or a shipped context id")
     p.add_argument("-n", type=int, default=25, help="number of personas (default 25)")
     p.add_argument("--model", default="sim", help="persona model: 'sim' or a litellm model string")

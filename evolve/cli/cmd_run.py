@@ -145,7 +145,10 @@ def render_summary(summary: dict[str, Any]) -> str:
     lines.append(f"archive: {summary['db']}   evaluations: {summary['evaluations']}   "
                  f"programs: {summary.get('programs')}   stopped by: {summary.get('stop_reason')}")
     champ = summary.get("champion") or {}
-    lines.append(f"champion: {champ.get('id', '-')}")
+    iv = champ.get("validation_interval")
+    lines.append(f"champion: {champ.get('id', '-')}" + ("" if not iv else (
+        f"   validation fitness {iv['mean']:.4f} [{iv['low']:.4f}, {iv['high']:.4f}] "
+        f"({iv['confidence'] * 100:g} % interval, {iv['contexts']} contexts x {iv['replicates']} seeds)")))
     short = {"coverage": "coverage↑", "convex_hull_volume": "hull_vol↑", "min_pairwise_distance": "min_dist↑",
              "mean_pairwise_distance": "mean_dist↑", "dispersion": "dispersion↓", "kl_divergence": "kl↓"}
     header = f"{'':22}" + "".join(f"{short.get(name, name[:13]):>14}" for name in METRIC_NAMES)

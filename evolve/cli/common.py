@@ -13,7 +13,14 @@ SIM_NOTE = "note: SIMULATED WORLD (model 'sim'): output comes from the labelled 
 
 
 def load_generator(ref: str) -> str:
-    """Program text from ``seed:NAME`` or a file path."""
+    """Program text from ``seed:NAME``, ``concordia:FILE.py[:Class]`` or a file path."""
+    if ref.startswith("concordia:"):
+        from generators.concordia.wrap import ConcordiaRefError, load_concordia_generator
+
+        try:
+            return load_concordia_generator(ref)
+        except ConcordiaRefError as exc:
+            raise CLIError(f"--generator: {exc}") from None
     if ref.startswith("seed:"):
         from generators.seeds import SEED_NAMES, load_seed
 

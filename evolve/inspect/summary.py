@@ -98,7 +98,18 @@ def _champion(src: Source) -> dict[str, Any] | None:
         "metrics": dict(ev.metrics or {}) if ev is not None else None,
         "test": dict(test.metrics or {}) if test is not None and test.metrics else None,
         "references": _references(src, stage, ev, test),
+        "interval": champion_interval(src.reader, view.id),
     }
+
+
+def champion_interval(reader: Any, program_id: str) -> dict[str, Any] | None:
+    """The validation fitness of ``program_id`` over contexts x replicates with its
+    interval, from its latest ``champion`` event (issue 13; None when the run recorded
+    none): mean, low, high, n, confidence, contexts, replicates (and advantage, incumbent)."""
+    for event in reversed(reader.events(kind="champion")):
+        if event.program_id == program_id and isinstance(event.detail, dict) and "mean" in event.detail:
+            return dict(event.detail)
+    return None
 
 
 def summary(src: Source) -> dict[str, Any]:
@@ -115,6 +126,7 @@ def summary(src: Source) -> dict[str, Any]:
         "run": {"id": info.id, "status": str(info.status), "seed": info.seed, "created_at": info.created_at,
                 "updated_at": info.updated_at},
         "simulated": src.simulated(),
+        "weak_sandbox": src.reader.weak_sandbox(),
         "config": _config(src),
         "evaluations": int(counts.proposal_evaluations),
         "stored_evaluations": int(counts.evaluations),
@@ -152,6 +164,8 @@ def render_summary(data: dict[str, Any]) -> str:
     lines: list[str] = []
     if data["simulated"]:
         lines.append(SIM_LINE)
+    if data.get("weak_sandbox"):
+        lines.append(f"WEAK SANDBOX: programs of this run ran without {', '.join(data['weak_sandbox'])} (--weak-sandbox)")
     run, cfg = data["run"], data["config"]
     lines.append(f"run {run['id']} ({run['status']})  db: {data['db']}  seed: {run['seed']}  "
                  f"started: {_when(run['created_at'])}  updated: {_when(run['updated_at'])}")
@@ -187,6 +201,11 @@ def render_summary(data: dict[str, Any]) -> str:
         label = f" ({champ['label']})" if champ["label"] else ""
         lines.append(f"champion: {champ['id']}{label}  generation {champ['generation']}  "
                      f"{champ['stage']} fitness {fmt(champ['fitness'])}")
+        iv = champ.get("interval")
+        if iv:
+            lines.append(f"champion's validation fitness over {iv.get('contexts')} contexts x {iv.get('replicates')} "
+                         f"seeds: mean {fmt(iv['mean'])} [{fmt(iv['low'])}, {fmt(iv['high'])}] "
+                         f"({float(iv['confidence']) * 100:g} % interval)")
         refs = champ.get("references") or {}
         rows = [[champ["stage"], *metric_cells(champ["metrics"])]]
         rows += _reference_rows(refs.get(champ["stage"]))

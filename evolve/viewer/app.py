@@ -123,7 +123,8 @@ class Viewer:
     def _page(self, request: Request, name: str, reader: ArchiveReader, urls: Urls, live: str,
               status_code: int = 200, **context: Any) -> Response:
         snap = reader.snapshot()
-        base = {"urls": urls, "snapshot": snap, "simulated": reader.simulated(), "db": reader.db,
+        base = {"urls": urls, "snapshot": snap, "simulated": reader.simulated(), "weak_sandbox": reader.weak_sandbox(),
+                "db": reader.db,
                 "live": live, "runs": [r.id for r in reader.runs()], "run_id": reader.run_id,
                 "poll_ms": int(self.poll_seconds * 1000), "nav": name.split(".")[0]}
         resp = self.templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)

@@ -33,6 +33,7 @@ from typing import Any, Mapping, Protocol, Sequence
 
 from generators.runtime import GeneratorOutputError, validate_personas
 from generators.sandbox.errors import ProtocolError, cap_detail, one_line
+from generators.sandbox.inside.sandbox_imports import needs_concordia
 from generators.sandbox.limits import SandboxLimits, build_env
 from generators.sandbox.protocol import decode, encode
 
@@ -152,6 +153,69 @@ def _compute_child_paths() -> dict[str, list[str]]:
     return {"site": site, "read_only": sorted(set(read_only))}
 
 
+_PATHS_PROBE = r"""
+import importlib, json, os, sys, sysconfig
+mods = json.loads(sys.argv[1])
+for name in mods:
+    try:
+        importlib.import_module(name)
+    except Exception:
+        pass
+sites = sorted({os.path.realpath(p) for p in sys.path if p and "site-packages" in p and os.path.isdir(p)})
+read_only = {os.path.realpath(sysconfig.get_paths()["stdlib"]), os.path.realpath(sysconfig.get_paths()["platstdlib"])}
+used = set()
+for module in list(sys.modules.values()):
+    origin = getattr(module, "__file__", None)
+    if not origin:
+        continue
+    origin = os.path.realpath(origin)
+    for site in sites:
+        if origin.startswith(site + os.sep):
+            top = os.path.relpath(origin, site).split(os.sep)[0]
+            used.add(site)
+            read_only.add(os.path.join(site, top))
+            stem = top[:-3] if top.endswith(".py") else top
+            libs = os.path.join(site, stem + ".libs")
+            if os.path.isdir(libs):
+                read_only.add(libs)
+print(json.dumps({"site": [s for s in sites if s in used], "read_only": sorted(read_only),
+                  "version": list(sys.version_info[:2])}))
+"""
+"""Run by another interpreter to compute its child paths: imports the given modules, then
+lists its site-packages dirs and the top-level package dirs (and ``<pkg>.libs``) of every
+module it loaded from them, plus its standard library."""
+
+
+@functools.lru_cache(maxsize=8)
+def child_paths_for(python: str, modules: tuple[str, ...]) -> dict[str, list[str]]:
+    """Child paths (as :func:`child_paths`) for another interpreter ``python`` whose child
+    will preload ``modules``: computed once per process by running that interpreter once
+    (it imports the modules and reports where they live). Raises RuntimeError (one line)."""
+    import subprocess
+
+    try:
+        out = subprocess.run([python, "-I", "-B", "-c", _PATHS_PROBE, json.dumps(list(modules))],
+                             capture_output=True, text=True, timeout=120, cwd="/")
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise RuntimeError(f"cannot run {python} to locate its packages: {type(exc).__name__}: {exc}") from None
+    if out.returncode != 0:
+        tail = (out.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"{python} failed to locate its packages: {tail}")
+    data = json.loads(out.stdout)
+    return {"site": list(data["site"]), "read_only": list(data["read_only"])}
+
+
+def _concordia_launch() -> tuple[str, dict[str, list[str]]]:
+    """(interpreter, child paths) for a program in the ``concordia`` profile; raises
+    :class:`generators.concordia.environment.ConcordiaUnavailable` (one line)."""
+    from generators.concordia.environment import concordia_python
+    from generators.sandbox.inside.sandbox_imports import CONCORDIA_PRELOAD
+
+    python = concordia_python()
+    modules = ("numpy", "pyseccomp") + tuple(m for m in CONCORDIA_PRELOAD if m != "sandbox_concordia")
+    return python, child_paths_for(python, modules)
+
+
 _MESSAGE_KEYS: dict[str, set[str]] = {
     "ready": {"t", "startup_s", "layers", "missing", "uid", "euid"},
     "loaded": {"t"},
@@ -189,8 +253,10 @@ class _Session:
     """One child process running all jobs of one call."""
 
     def __init__(self, code: str, jobs: list[GenerationJob], llm: LLMHandler,
-                 limits: SandboxLimits, parallel: int, guard: bool, trusted: bool = False) -> None:
+                 limits: SandboxLimits, parallel: int, guard: bool, trusted: bool = False,
+                 launch: tuple[str, str, dict[str, list[str]]] | None = None) -> None:
         self.code, self.jobs, self.llm, self.limits = code, jobs, llm, limits
+        self.python, self.profile, self.paths = launch or (sys.executable, "base", None)
         self.parallel, self.guard = max(1, int(parallel)), guard
         self.strict = not (trusted or limits.allow_weak_isolation)
         self.prompts_requested = 0
@@ -408,9 +474,10 @@ class _Session:
             own_fds += [c2p_r, c2p_w]
             p2c_r, p2c_w = os.pipe()
             own_fds += [p2c_r, p2c_w]
-            cmd = [sys.executable, "-I", "-S", "-B", CHILD_PATH, "--in-fd", str(p2c_r), "--out-fd", str(c2p_w),
-                   "--workdir", workdir, "--paths", json.dumps(child_paths()),
-                   "--limits", json.dumps(limits.to_dict()), "--strict", "1" if self.strict else "0"]
+            cmd = [self.python, "-I", "-S", "-B", CHILD_PATH, "--in-fd", str(p2c_r), "--out-fd", str(c2p_w),
+                   "--workdir", workdir, "--paths", json.dumps(self.paths or child_paths()),
+                   "--limits", json.dumps(limits.to_dict()), "--strict", "1" if self.strict else "0",
+                   "--profile", self.profile]
             self.proc = await asyncio.create_subprocess_exec(
                 *cmd, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT, cwd=workdir, env=build_env(workdir=workdir),
@@ -561,7 +628,16 @@ async def _run_sandbox(code: str, jobs: Sequence[GenerationJob], *, llm: LLMHand
             raise TypeError(f"code must be str, got {type(code).__name__}")
         if not jobs:
             return [], None
-        session = _Session(code, jobs, llm, limits, parallel, guard, trusted)
+        launch = None
+        if needs_concordia(code):  # a Concordia generator: Python >= 3.12 with gdm-concordia
+            try:
+                python, paths = await asyncio.get_running_loop().run_in_executor(None, _concordia_launch)
+            except Exception as exc:  # noqa: BLE001 - ConcordiaUnavailable or a failed probe: one line per job
+                error = one_line(str(exc))
+                return [JobResult(personas=None, error=error, detail=error, wall_s=0.0, llm_calls=0)
+                        for _ in jobs], None
+            launch = (python, "concordia", paths)
+        session = _Session(code, jobs, llm, limits, parallel, guard, trusted, launch)
         return await session.run(), session
     except asyncio.CancelledError:
         raise

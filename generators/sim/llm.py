@@ -23,7 +23,8 @@ from generators.sim.knobs import SimKnobs
 from generators.sim.ledger import SimLedger
 from generators.sim.request import parse_request
 from generators.sim.text import stable_hash
-from generators.sim.world import realise, write_personas
+from generators.sim.formats import schema_reply, short_reply
+from generators.sim.world import realise, write_reply
 
 ROLES = ("persona", "respondent", "author")
 
@@ -50,7 +51,11 @@ class SimLLM:
         if role == "respondent":
             return respond_items(list(messages), self.knobs, rng, decode=self.ledger.decode)
         request = parse_request(list(messages), max_personas=self.knobs.max_personas, decode=self.ledger.decode)
-        return write_personas(realise(request, self.knobs, rng), rng, ledger=self.ledger)
+        if request.output == "schema":
+            return schema_reply(request.schema, rng)
+        if request.output == "short":
+            return short_reply(text, rng)
+        return write_reply(request, realise(request, self.knobs, rng), rng, ledger=self.ledger)
 
     def __getstate__(self) -> dict[str, object]:
         # A copy in another process knows nothing this one wrote: its ledger starts empty.

@@ -15,13 +15,29 @@ Lines of the prompt (system and user text joined) are read one by one:
   ``very low``, ``low``, ``somewhat low``, ``moderate``, ``somewhat high``, ``high``,
   ``very high``, ``extremely high`` and a few synonyms; see ``LEVELS``). When axes are
   declared, only pairs naming a declared axis count.
+* **Targets in other formats** (as an instruction-following model reads them) — a JSON
+  object on one line (``Persona 3 traits: {"trust": 0.8, "risk": "very low"}``, an
+  ``"axis_position": {...}`` line), ``"axis": value`` lines of a multi-line JSON object,
+  bullet lists (``- trust: 80%``), and markdown tables (a header row of axis names, one
+  row per persona). JSON keys and table headers are taken whole as axis names.
+* **Bare axis declaration** — ``... the following axes: trust in staff, risk appetite.``
+  declares axes by name only (no poles).
+* **Format examples** — the lines after a line such as ``Example format for the output:``
+  up to the end of that JSON example are a format, not targets and not cues.
+* **Output format** — a request that mentions JSON is answered with JSON (see
+  :mod:`generators.sim.formats`): one object keyed ``persona_1`` ... when the request names
+  such keys, a list when it asks for a JSON list/array, with the fields the request quotes
+  (``'name'``, ``'axis_position'``, ``'description'``, ...); a JSON request that asks for no
+  persona (no targets, no count, no ``persona_N`` key) fills the JSON schema it shows.
+  A short question (a gender, a birth year, one of listed options) gets a short answer.
 * **Count** — the number of target blocks; else the first ``<number> ... persona(s)``
   phrase (``write 10 diverse personas``, ``two new personas``); else 1.
 * **Earlier personas** — persona texts written by the sim pasted into the prompt (each
   starts with ``[SIMULATED]`` and has trait sentences the sim wrote in this evaluation:
   a hand-written imitation is not an earlier persona, see :mod:`generators.sim.ledger`).
   With an expansion cue (``expand``, ``rewrite``, ``flesh out``, ``elaborate``, ``longer``,
-  ``more detail``) the request is an expansion of them; otherwise they are personas
+  ``more detail``), or when exactly one earlier persona is pasted and the request asks for
+  no new personas (writing about that person), the request is an expansion of them; otherwise they are personas
   already written (to differ from when a differ cue such as ``different from``,
   ``unlike``, ``distinct from`` is present).
 * **Cues** — counted on the instruction lines only (not on declarations, target lines or
@@ -155,6 +171,15 @@ class Request:
     softening: int
     independence: bool
     instructions: str = field(default="", repr=False)
+    output: str = "text"
+    """``text`` (name/description blocks), ``json`` (personas as JSON), ``schema`` (fill the
+    JSON schema the prompt shows), ``short`` (a short answer to a question)."""
+    json_style: str = "object"
+    """``persona_keys`` ({"persona_1": {...}}), ``list`` ([{...}]) or ``object`` (one persona)."""
+    json_fields: tuple[str, ...] = ()
+    schema: str | None = field(default=None, repr=False)
+    target_names: tuple[dict[str, str], ...] = field(default=(), repr=False)
+    """Per target block: normalised axis -> the axis name as the request wrote it."""
 
 
 def _value(m: re.Match[str]) -> float:
@@ -178,7 +203,7 @@ def _pairs(text: str, declared: dict[str, AxisDecl]) -> dict[str, float]:
         v = _VALUE_RE.match(m.group("val"))
         if not v:
             continue
-        raw = norm_axis(_AXIS_TAIL_RE.split(m.group("left"))[-1])
+        raw = norm_axis(_AXIS_TAIL_RE.split(m.group("left").rstrip(" \t\"'`*"))[-1])
         if not raw:
             continue
         key = None
@@ -234,6 +259,76 @@ def _count_cues(text: str, pattern: re.Pattern[str]) -> tuple[int, str]:
     return len(found), text
 
 
+_BARE_AXES_RE = re.compile(r"\baxes\s*(?:\([^)]*\))?\s*:\s*(?P<names>[^:{}=.\n]+?)\s*(?:\.(?=\s|$)|$)",
+                           re.IGNORECASE)
+_EXAMPLE_RE = re.compile(r"\b(?:example|sample)\b[^:]{0,60}:\s*$", re.IGNORECASE)
+_JSON_SPAN_RE = re.compile(r"\{[^{}]*\}")
+
+
+def _json_value(value: object) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return min(1.0, max(0.0, float(value)))
+    if isinstance(value, str):
+        m = _VALUE_RE.match(value)
+        return _value(m) if m else None
+    return None
+
+
+def _json_pairs(line: str, declared: dict[str, "AxisDecl"], names: dict[str, str]) -> dict[str, float]:
+    """Axis targets stated as a flat JSON object inside ``line`` (keys are whole axis names)."""
+    import json
+
+    out: dict[str, float] = {}
+    for span in _JSON_SPAN_RE.findall(line):
+        try:
+            data = json.loads(span)
+        except ValueError:
+            continue
+        if not isinstance(data, dict):
+            continue
+        for key, value in data.items():
+            v = _json_value(value)
+            k = norm_axis(str(key))
+            if v is None or not k or (declared and k not in declared):
+                continue
+            if k not in out:
+                out[k] = v
+                names.setdefault(k, str(key).strip())
+    return out
+
+
+def _table_blocks(lines: list[str], declared: dict[str, "AxisDecl"], names: dict[str, str]) -> list[dict[str, float]]:
+    """Target blocks of a markdown table: a header row naming axes, then one row per persona."""
+    rows = [[c.strip() for c in ln.strip().strip("|").split("|")] for ln in lines]
+    if len(rows) < 2:
+        return []
+    header = rows[0]
+    columns: dict[int, str] = {}
+    for i, cell in enumerate(header):
+        k = norm_axis(cell.strip("*`"))
+        if not k or k in ("persona", "#", "name", "id", "no", "n", "index", "person", "description"):
+            continue
+        if declared and k not in declared:
+            continue
+        columns[i] = k
+        names.setdefault(k, cell.strip("*` "))
+    blocks = []
+    for row in rows[1:]:
+        if all(set(c) <= set("-: ") for c in row):
+            continue
+        block = {}
+        for i, k in columns.items():
+            if i < len(row):
+                m = _VALUE_RE.match(row[i])
+                if m:
+                    block[k] = _value(m)
+        if block:
+            blocks.append(block)
+    return blocks if columns else []
+
+
 def parse_request(messages: list[dict[str, str]], *, max_personas: int = 60,
                   decode: Callable[[str], dict[str, float]] = decode_traits) -> Request:
     """Parse a chat request (all message contents) into a :class:`Request`.
@@ -247,9 +342,35 @@ def parse_request(messages: list[dict[str, str]], *, max_personas: int = 60,
     order: list[AxisDecl] = []
     lines = text.splitlines()
     rest_lines: list[str] = []
+    example_lines: list[str] = []
+    in_example = False
     for line in lines:
+        if in_example:
+            stripped = line.strip()
+            if stripped and not stripped[0] in "{}[]\"'." and not line[:1].isspace():
+                in_example = False
+            else:
+                example_lines.append(line)
+                if line.startswith("}") or line.startswith("]"):
+                    in_example = False
+                continue
+        if _EXAMPLE_RE.search(line):
+            in_example = True
+            rest_lines.append(line)
+            continue
         if SIM_TAG in line or "When it comes to" in line:
             continue
+        bare = _BARE_AXES_RE.search(line) if "axes" in line.lower() and "=" not in line else None
+        if bare:
+            parts = [p.strip(" `'\"*") for p in bare.group("names").split(",")]
+            if parts and len(parts) <= 8 and all(0 < len(p) <= 60 for p in parts):
+                for part in parts:
+                    key = norm_axis(part)
+                    if key and key not in declared:
+                        declared[key] = AxisDecl(part)
+                        order.append(declared[key])
+                rest_lines.append(line)
+                continue
         m = _AXIS_DECL_RE.match(line) if ("low" in line.lower() and "high" in line.lower()) else None
         if m:
             name = m.group("name").strip()
@@ -265,8 +386,31 @@ def parse_request(messages: list[dict[str, str]], *, max_personas: int = 60,
 
     blocks: list[dict[str, float]] = []
     instructions: list[str] = []
+    names: dict[str, str] = {}
     in_block = False
+    table: list[str] = []
+
+    def flush_table() -> None:
+        if table:
+            blocks.extend(_table_blocks(table, declared, names))
+            table.clear()
+
     for line in rest_lines:
+        if line.lstrip().startswith("|") and line.count("|") >= 2:
+            table.append(line)
+            in_block = False
+            continue
+        flush_table()
+        jpairs = _json_pairs(line, declared, names) if "{" in line else {}
+        if jpairs:
+            h = _HEADER_RE.match(line)
+            if in_block and blocks and not (h and (h.group("a") or h.group("b") or h.group("c"))):
+                for k, v in jpairs.items():
+                    blocks[-1].setdefault(k, v)
+            else:
+                blocks.append(jpairs)
+                in_block = True
+            continue
         h = _HEADER_RE.match(line)
         if h:
             pairs = _pairs(h.group("rest"), declared)
@@ -287,6 +431,7 @@ def parse_request(messages: list[dict[str, str]], *, max_personas: int = 60,
             continue
         in_block = False
         instructions.append(line)
+    flush_table()
     blocks = [b for b in blocks if b]
     # axes named only in targets are known too (after the declared ones)
     for block in blocks:
@@ -300,28 +445,38 @@ def parse_request(messages: list[dict[str, str]], *, max_personas: int = 60,
     n_soft, scan = _count_cues(scan, _SOFTENING)
     n_emph, _ = _count_cues(scan, _EMPHASIS)
     earlier = _earlier(text, decode)
-    expand = bool(earlier) and bool(_EXPAND.search(instr))
+    count_match = _COUNT_RE.search(instr)
+    differ = bool(_DIFFER.search(instr))
+    about_one = len(earlier) == 1 and not blocks and count_match is None and not differ
+    expand = bool(earlier) and (bool(_EXPAND.search(instr)) or about_one)
     if blocks:
         count = len(blocks)
     elif expand:
         count = len(earlier)
+    elif count_match:
+        raw = count_match.group("n").lower()
+        count = _WORD_NUMBERS.get(raw) or int(raw)
     else:
-        m = _COUNT_RE.search(instr)
-        if m:
-            raw = m.group("n").lower()
-            count = _WORD_NUMBERS.get(raw) or int(raw)
-        else:
-            count = 1
+        count = 1
     count = max(1, min(count, max_personas))
+    from generators.sim.formats import detect_format
+
+    fmt = detect_format(text, instr, "\n".join(example_lines), wants_personas=bool(blocks) or expand
+                        or count_match is not None, declared=set(declared))
     return Request(
         axes=tuple(order),
         targets=tuple(blocks[:max_personas]),
         count=count,
         earlier=earlier,
         expand=expand,
-        differ=bool(_DIFFER.search(instr)),
+        differ=differ,
         emphasis=n_emph + n_emph_neg,
         softening=n_soft,
         independence=bool(_INDEPENDENCE.search(instr)),
         instructions=instr,
+        output=fmt.output,
+        json_style=fmt.style,
+        json_fields=fmt.fields,
+        schema=fmt.schema,
+        target_names=tuple({k: names.get(k, k) for k in b} for b in blocks[:max_personas]),
     )

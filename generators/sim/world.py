@@ -167,11 +167,31 @@ def _earlier_points(req: Request, keys: list[str], c: np.ndarray) -> np.ndarray:
     return np.array([[p.traits.get(key, c[j]) for j, key in enumerate(keys)] for p in req.earlier])
 
 
-def write_personas(real: Realised, rng: np.random.Generator, *, ledger: SimLedger | None = None) -> str:
-    """The reply text: one block per persona (``[SIMULATED] Persona i`` / ``Name:`` /
-    ``Description:``), each description one line starting with ``[SIMULATED]``. Each
-    description is registered with ``ledger`` (when given) as one persona."""
-    blocks = []
+def write_reply(req: Request, real: Realised, rng: np.random.Generator, *, ledger: SimLedger | None = None) -> str:
+    """The reply in the format ``req`` asks for (:mod:`generators.sim.formats`): text blocks
+    (:func:`write_personas`) or JSON personas; the descriptions are the same either way."""
+    if req.output != "json":
+        return write_personas(real, rng, ledger=ledger)
+    from generators.sim.formats import json_reply, level_label, persona_objects
+
+    blocks = _persona_texts(real, rng, ledger)
+    people = []
+    for i, (name, age, description) in enumerate(blocks):
+        given = req.targets[i] if i < len(req.targets) and not real.expanded else {}
+        written = req.target_names[i] if i < len(req.target_names) else {}
+        positions: dict[str, object] = {}
+        for j, axis in enumerate(real.axes):
+            key = norm_axis(axis.name)
+            label = written.get(key, axis.name)
+            positions[label] = round(given[key], 3) if key in given else level_label(float(real.Z[i, j]))
+        people.append({"name": name, "age": age, "description": description, "positions": positions})
+    return json_reply(persona_objects(people, req.json_fields), req.json_style)
+
+
+def _persona_texts(real: Realised, rng: np.random.Generator,
+                   ledger: SimLedger | None) -> list[tuple[str, int, str]]:
+    """(name, age, description) per persona; each description is registered with ``ledger``."""
+    out = []
     for i in range(real.Z.shape[0]):
         name = real.names[i] or f"{pick(FIRST_NAMES, rng)} {pick(LAST_NAMES, rng)}"
         age = real.ages[i] or int(rng.integers(19, 85))
@@ -186,5 +206,13 @@ def write_personas(real: Realised, rng: np.random.Generator, *, ledger: SimLedge
         description = " ".join(parts)
         if ledger is not None:
             ledger.register(description)
-        blocks.append(f"{SIM_TAG} Persona {i + 1}\nName: {name}\nDescription: {description}")
-    return "\n\n".join(blocks)
+        out.append((name, age, description))
+    return out
+
+
+def write_personas(real: Realised, rng: np.random.Generator, *, ledger: SimLedger | None = None) -> str:
+    """The reply text: one block per persona (``[SIMULATED] Persona i`` / ``Name:`` /
+    ``Description:``), each description one line starting with ``[SIMULATED]``. Each
+    description is registered with ``ledger`` (when given) as one persona."""
+    return "\n\n".join(f"{SIM_TAG} Persona {i + 1}\nName: {name}\nDescription: {description}"
+                       for i, (name, _, description) in enumerate(_persona_texts(real, rng, ledger)))

@@ -2,7 +2,9 @@
 
 Started by :mod:`generators.sandbox.parent` as
 ``python -I -S -B <this file> --in-fd A --out-fd B --workdir W --paths JSON --limits JSON
---strict 0|1``. Its ``sys.path`` is this directory, the standard library and the
+--strict 0|1 [--profile base|concordia]`` (the ``concordia`` profile, for programs that
+import Concordia, runs on a Python >= 3.12 interpreter with gdm-concordia and preloads
+Concordia's modules; see :mod:`sandbox_imports`). Its ``sys.path`` is this directory, the standard library and the
 site-packages holding numpy/scipy/pyseccomp; nothing of the project is importable or
 readable. Start-up order, before any program code runs:
 
@@ -364,6 +366,7 @@ def main(argv: list[str] | None = None) -> int:
         os._exit(3)
 
     import sandbox_imports
+    sandbox_imports.set_profile(args.get("profile", "base"))
     import sandbox_runtime  # noqa: F401 - the program may import it
     import sandbox_errors  # noqa: F401
     import sandbox_guard  # noqa: F401

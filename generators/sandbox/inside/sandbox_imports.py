@@ -34,6 +34,34 @@ ALLOWED_PACKAGES = frozenset({"numpy", "scipy"})
 RUNTIME_MODULES = frozenset({"sandbox_runtime"})
 """The sandbox's own runtime types (``from sandbox_runtime import LLMUnavailable``)."""
 
+CONCORDIA_STDLIB = frozenset({"logging", "abc", "inspect"})
+CONCORDIA_PACKAGES = frozenset({"concordia", "absl", "pandas"})
+CONCORDIA_RUNTIME = frozenset({"sandbox_concordia"})
+CONCORDIA_PRELOAD = (
+    "logging", "sandbox_concordia", "concordia", "concordia.language_model.language_model",
+    "concordia.document.interactive_document", "concordia.document.document", "concordia.utils.concurrency",
+    "concordia.contrib.data.questionnaires.base_questionnaire", "absl.logging", "scipy.stats", "scipy.stats.qmc",
+)
+"""The ``concordia`` profile (programs that import ``concordia`` or ``sandbox_concordia``,
+run by a Python >= 3.12 interpreter holding gdm-concordia): these modules are allowed
+besides the base set, and the listed ones are always preloaded (with scipy's lazy imports),
+so that Concordia's own lazy imports find them after confinement."""
+
+_PROFILE = {"name": "base"}
+
+
+def set_profile(name: str) -> None:
+    """Select the import profile of this child (``"base"`` or ``"concordia"``)."""
+    if name not in ("base", "concordia"):
+        raise ValueError(f"unknown sandbox import profile {name!r}")
+    _PROFILE["name"] = name
+
+
+def needs_concordia(code: str) -> bool:
+    """True when a program's import statements name ``concordia`` or ``sandbox_concordia``
+    (it must run in the ``concordia`` profile, on an interpreter that has gdm-concordia)."""
+    return any(n.split(".")[0] in ("concordia", "sandbox_concordia") for n in named_imports(code))
+
 BASE_PRELOAD = ("json", "re", "math", "random", "collections", "itertools", "functools", "textwrap",
                 "string", "heapq", "bisect", "copy", "concurrent.futures", "numpy", "numpy.random", "numpy.linalg")
 """Imported for every program (cheap, or loaded by numpy anyway); anything else allowed is
@@ -51,7 +79,10 @@ compiled code swallows the error and every point comes out the same."""
 def allowed(name: str) -> bool:
     """True if ``name`` (dotted) may be imported by a program."""
     top = name.split(".")[0]
-    return top in ALLOWED_STDLIB or top in ALLOWED_PACKAGES or name in RUNTIME_MODULES
+    if top in ALLOWED_STDLIB or top in ALLOWED_PACKAGES or name in RUNTIME_MODULES:
+        return True
+    return _PROFILE["name"] == "concordia" and (
+        top in CONCORDIA_STDLIB or top in CONCORDIA_PACKAGES or name in CONCORDIA_RUNTIME)
 
 
 def named_imports(code: str) -> list[str]:
@@ -77,6 +108,8 @@ def preload(names: Iterable[str]) -> list[str]:
     where ``b`` is not a module is fine. Returns one line per allowed module that failed."""
     failures: list[str] = []
     wanted = [n for n in names if allowed(n)]
+    if _PROFILE["name"] == "concordia":
+        wanted = list(CONCORDIA_PRELOAD) + wanted
     support = [extra for n in wanted for extra in PACKAGE_SUPPORT.get(n.split(".")[0], ())]
     for name in list(BASE_PRELOAD) + support + wanted:
         if name in sys.modules:
@@ -109,7 +142,9 @@ class ImportPolicy:
             why = "it was not imported by an import statement of the program (dynamic imports cannot be preloaded)"
         else:
             why = ("generator programs may import only numpy, scipy, sandbox_runtime and the standard "
-                   "library's text, maths and data modules")
+                   "library's text, maths and data modules"
+                   + (" (Concordia generators also concordia, absl, pandas, logging)"
+                      if _PROFILE["name"] == "concordia" else ""))
         raise ImportError(f"sandbox: module {name!r} is not available: {why}", name=name)
 
     @staticmethod
