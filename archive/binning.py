@@ -26,6 +26,29 @@ def bin_edges(spec: DescriptorSpec) -> np.ndarray:
     return np.linspace(spec.low, spec.high, spec.bins + 1)
 
 
+def edge_text(x: float, log: bool) -> str:
+    """A bin edge in a few characters: 0.25, 56, 1.8k, 2.5M (two decimals on linear
+    descriptors below 100)."""
+    if not log and abs(x) < 100:
+        return f"{x:.2f}"
+    for div, suffix in ((1e6, "M"), (1e3, "k")):
+        if abs(x) >= div:
+            return f"{x / div:.2g}{suffix}" if abs(x) / div < 10 else f"{x / div:.0f}{suffix}"
+    return f"{x:.2g}" if abs(x) < 10 else f"{x:.0f}"
+
+
+def edge_label(edges: Sequence[float], i: int, log: bool) -> str:
+    """``[lo, hi)`` value range of bin ``i`` of ``edges`` (the last bin is closed)."""
+    closing = "]" if i == len(edges) - 2 else ")"
+    return f"[{edge_text(float(edges[i]), log)}, {edge_text(float(edges[i + 1]), log)}{closing}"
+
+
+def bin_labels(spec: DescriptorSpec) -> list[str]:
+    """The value range of every bin of a descriptor, as :func:`edge_label` writes it."""
+    edges = [float(x) for x in bin_edges(spec)]
+    return [edge_label(edges, i, spec.log) for i in range(spec.bins)]
+
+
 def bin_index(spec: DescriptorSpec, value: float) -> tuple[int, bool]:
     """(bin index in [0, bins), clipped?) of one value. Raises DescriptorError on NaN/inf."""
     v = float(value)

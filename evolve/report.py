@@ -29,6 +29,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from archive.binning import bin_labels  # noqa: E402
 from metrics import METRIC_NAMES  # noqa: E402
 
 SIM_NOTE = "> **SIMULATED WORLD** (model `sim`): every figure here comes from the labelled test bed, not a real LLM."
@@ -36,24 +37,6 @@ ARROW = {name: ("↓" if name in ("dispersion", "kl_divergence") else "↑") for
 
 
 # ----------------------------------------------------------------------------- plots
-
-
-def _edge(x: float, log: bool) -> str:
-    if not log and abs(x) < 100:
-        return f"{x:.2f}"
-    for div, suffix in ((1e6, "M"), (1e3, "k")):
-        if abs(x) >= div:
-            return f"{x / div:.2g}{suffix}" if abs(x) / div < 10 else f"{x / div:.0f}{suffix}"
-    return f"{x:.2g}" if abs(x) < 10 else f"{x:.0f}"
-
-
-def bin_labels(spec: Any) -> list[str]:
-    """``[lo, hi)`` value range of every bin of a descriptor (last bin closed)."""
-    from archive import bin_edges
-
-    e = [float(x) for x in bin_edges(spec)]
-    return [f"[{_edge(e[i], spec.log)}, {_edge(e[i + 1], spec.log)}{']' if i == spec.bins - 1 else ')'}"
-            for i in range(spec.bins)]
 
 
 def plot_fitness(reader: Any, path: Path, *, simulated: bool, objective: str = "coverage") -> Path:
@@ -345,7 +328,7 @@ def render_markdown(content: Mapping[str, Any], *, images: Mapping[str, str] | N
             lines.append("")
     lines += ["## Configuration", "",
               f"- models: {', '.join(f'{r}={m}' for r, m in cfg['models'].items()) or '–'}",
-              f"- contexts: " + ("; ".join(f"{s}: {', '.join(v)}" for s, v in cfg["contexts"].items()) or "–"),
+              "- contexts: " + ("; ".join(f"{s}: {', '.join(v)}" for s, v in cfg["contexts"].items()) or "–"),
               f"- n = {cfg['n']} personas per context, {cfg['mc_samples']} Monte Carlo points, seed {cfg['seed']}, "
               f"{cfg['islands']} islands, fitness = {cfg['objective']}",
               "- descriptors: " + ", ".join(f"{d['name']} [{d['low']:g}, {d['high']:g}] in {d['bins']}"

@@ -25,23 +25,9 @@ from typing import Any
 import numpy as np
 
 from archive import bin_edges
+from archive.binning import edge_label
 from evolve.inspect.render import SIM_LINE, table
 from evolve.inspect.source import InspectError, Source
-
-
-def _label(edges: list[float], i: int, log: bool) -> str:
-    lo, hi = edges[i], edges[i + 1]
-    return f"[{_num(lo, log)},{_num(hi, log)}{']' if i == len(edges) - 2 else ')'}"
-
-
-def _num(x: float, log: bool) -> str:
-    """Compact bin edge: 0.25, 56, 1.8k, 2.5M."""
-    if not log and abs(x) < 100:
-        return f"{x:.2f}"
-    for div, suffix in ((1e6, "M"), (1e3, "k")):
-        if abs(x) >= div:
-            return f"{x / div:.2g}{suffix}" if abs(x) / div < 10 else f"{x / div:.0f}{suffix}"
-    return f"{x:.2g}" if abs(x) < 10 else f"{x:.0f}"
 
 
 def _plane(arr: np.ndarray) -> np.ndarray:
@@ -109,10 +95,10 @@ def render_grid(data: dict[str, Any]) -> str:
     plane = _array(data)
     d0 = data["descriptors"][0]
     d1 = data["descriptors"][1] if len(data["descriptors"]) > 1 else None
-    cols = [_label(d0["edges"], i, d0["log"]) for i in range(plane.shape[0])]
+    cols = [edge_label(d0["edges"], i, d0["log"]) for i in range(plane.shape[0])]
     rows = []
     for j in reversed(range(plane.shape[1])):
-        label = _label(d1["edges"], j, d1["log"]) if d1 else ""
+        label = edge_label(d1["edges"], j, d1["log"]) if d1 else ""
         rows.append([label] + ["·" if np.isnan(plane[i, j]) else f"{plane[i, j]:.3f}" for i in range(plane.shape[0])])
     corner = f"{d1['name']} \\ {d0['name']}" if d1 else d0["name"]
     lines.append(table([corner, *cols], rows, right=range(1, len(cols) + 1)))
@@ -141,11 +127,11 @@ def write_png(data: dict[str, Any], path: Path) -> Path:
         for j in range(plane.shape[1]):
             if not np.isnan(plane[i, j]):
                 ax.text(i, j, f"{plane[i, j]:.2f}", ha="center", va="center", fontsize=7, color="white")
-    ax.set_xticks(range(plane.shape[0]), [_label(d0["edges"], i, d0["log"]) for i in range(plane.shape[0])],
+    ax.set_xticks(range(plane.shape[0]), [edge_label(d0["edges"], i, d0["log"]) for i in range(plane.shape[0])],
                   rotation=45, ha="right", fontsize=7)
     ax.set_xlabel(d0["name"])
     if d1:
-        ax.set_yticks(range(plane.shape[1]), [_label(d1["edges"], j, d1["log"]) for j in range(plane.shape[1])],
+        ax.set_yticks(range(plane.shape[1]), [edge_label(d1["edges"], j, d1["log"]) for j in range(plane.shape[1])],
                       fontsize=7)
         ax.set_ylabel(d1["name"])
     else:

@@ -14,7 +14,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from archive import bin_edges
+from archive.binning import bin_labels
 from archive.reader import ArchiveReader, Lineage, RunInfo
 from archive.records import DescriptorSpec, EvaluationView, ProgramView
 from archive.vocab import EventKind, Outcome, Stage
@@ -67,23 +67,6 @@ def finite(x: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return f if math.isfinite(f) else None
-
-
-def edge_text(x: float, log: bool) -> str:
-    """Compact bin edge: 0.25, 56, 1.8k."""
-    if not log and abs(x) < 100:
-        return f"{x:.2f}"
-    for div, suffix in ((1e6, "M"), (1e3, "k")):
-        if abs(x) >= div:
-            return f"{x / div:.2g}{suffix}" if abs(x) / div < 10 else f"{x / div:.0f}{suffix}"
-    return f"{x:.2g}" if abs(x) < 10 else f"{x:.0f}"
-
-
-def bin_labels(spec: DescriptorSpec) -> list[str]:
-    """``[lo, hi)`` label of every bin of a descriptor (last bin closed)."""
-    e = [float(x) for x in bin_edges(spec)]
-    return [f"[{edge_text(e[i], spec.log)}, {edge_text(e[i + 1], spec.log)}{']' if i == spec.bins - 1 else ')'}"
-            for i in range(spec.bins)]
 
 
 _VIRIDIS = ((0.0, (68, 1, 84)), (0.25, (59, 82, 139)), (0.5, (33, 145, 140)), (0.75, (94, 201, 98)),
