@@ -92,3 +92,87 @@ def pick_inspirations(
         rest = [p for p in other_ids if p not in first]
         first += take(rest, k - len(first) - len(second))
     return first + second
+
+
+# ----------------------------------------------------------------------------- yield-aware
+
+
+class ChildOutcome:
+    """What became of a proposal made from a parent (fed to :class:`YieldBook`)."""
+
+    WASTED = "wasted"  # rejected before or at the smoke stage, duplicate, failed
+    SURVIVED = "survived"  # fully evaluated, did not improve its cell
+    IMPROVED = "improved"  # fully evaluated and took or improved a cell
+
+
+class YieldBook:
+    """Per parent program: children proposed and how many paid off.
+
+    ``yield_of`` is the posterior mean share of children that survived the cascade and
+    improved (new cell or better elite), with a Beta(``prior_hits``, ``prior_misses``) prior
+    so an untried parent starts at ``prior_hits / (prior_hits + prior_misses)``."""
+
+    def __init__(self, *, prior_hits: float = 1.0, prior_misses: float = 2.0) -> None:
+        if prior_hits <= 0 or prior_misses <= 0:
+            raise ValueError("YieldBook priors must be > 0")
+        self.prior_hits = float(prior_hits)
+        self.prior_misses = float(prior_misses)
+        self.children: dict[str, int] = {}
+        self.hits: dict[str, int] = {}
+        self.survived: dict[str, int] = {}
+
+    def record(self, parent_id: str, outcome: str) -> None:
+        """Count one child of ``parent_id`` with a :class:`ChildOutcome` value."""
+        if outcome not in (ChildOutcome.WASTED, ChildOutcome.SURVIVED, ChildOutcome.IMPROVED):
+            raise ValueError(f"unknown child outcome {outcome!r}")
+        self.children[parent_id] = self.children.get(parent_id, 0) + 1
+        if outcome != ChildOutcome.WASTED:
+            self.survived[parent_id] = self.survived.get(parent_id, 0) + 1
+        if outcome == ChildOutcome.IMPROVED:
+            self.hits[parent_id] = self.hits.get(parent_id, 0) + 1
+
+    def yield_of(self, parent_id: str) -> float:
+        """Posterior mean yield in (0, 1)."""
+        n = self.children.get(parent_id, 0)
+        h = self.hits.get(parent_id, 0)
+        return (h + self.prior_hits) / (n + self.prior_hits + self.prior_misses)
+
+
+def novelty(elites: Sequence[EliteView], k: int = 2) -> np.ndarray:
+    """Per elite, the mean Chebyshev distance (in cells) to its ``k`` nearest other elites
+    of the sequence, scaled to [0, 1] by the largest; all ones for fewer than 2 elites."""
+    n = len(elites)
+    if n < 2:
+        return np.ones(n)
+    cells = np.array([tuple(e.cell) for e in elites], dtype=float)
+    d = np.abs(cells[:, None, :] - cells[None, :, :]).max(axis=2)
+    np.fill_diagonal(d, np.inf)
+    near = np.sort(d, axis=1)[:, : min(k, n - 1)]
+    score = near.mean(axis=1)
+    top = score.max()
+    return score / top if top > 0 else np.ones(n)
+
+
+class Balanced:
+    """Parent weight = quality x (1/2 + novelty / 2) x yield, normalised.
+
+    ``quality``: the square of the fitness rank share (best of n cells 1, worst 1/n²);
+    ``novelty``: how far the
+    cell is from the other elites (:func:`novelty`); ``yield``: the parent's posterior share of
+    children that survived the cascade and improved (:class:`YieldBook`). A weak elite in a
+    lonely cell keeps a low quality, and once its children keep dying its yield falls too,
+    so it cannot take a large share of the budget; novelty at most halves a weight."""
+
+    def __init__(self, book: YieldBook) -> None:
+        self.book = book
+
+    def weights(self, elites: Sequence[EliteView]) -> np.ndarray:
+        f = np.array([e.fitness for e in elites], dtype=float)
+        quality = ((np.searchsorted(np.sort(f), f, side="right")) / len(elites)) ** 2
+        nov = novelty(elites)
+        y = np.array([self.book.yield_of(e.program_id) for e in elites])
+        w = quality * (0.5 + 0.5 * nov) * y
+        return w / w.sum()
+
+    def __call__(self, elites: Sequence[EliteView], rng: np.random.Generator, now: int) -> int:
+        return int(rng.choice(len(elites), p=self.weights(elites)))

@@ -1,34 +1,62 @@
 """The asyncio controller of an evolution run (driver side, the archive's only writer).
 
-One candidate's life: pick an island, sample a parent and inspirations, draw a
-directive, build the prompt, ask the mutator, apply its edit, reject cheaply, run the
-smoke stage, run the full train set if the smoke score is competitive, insert into
-the archive, validate a new island champion. Up to ``max_in_flight`` candidates are
-alive at once; every outcome (inserted, rejected with reason, failed) is recorded.
+One candidate's life: pick an island, sample a parent (weighing quality, novelty and
+yield), draw a directive that applies to it, build the prompt, ask the mutator, apply
+its edit, reject cheaply, run the smoke stage, run the full train set if the smoke score
+is competitive, insert into the archive; a child that beats its island's best is raced
+against it on more replicates before it becomes the island's best, and then against the
+champion on the validation contexts before it becomes the champion (issue 13). Up to
+``max_in_flight`` candidates are alive at once.
+
+Every outcome (inserted, rejected with reason, failed) is recorded; an exception in an
+evaluation, the mutator or the loop itself is recorded against its program with its LLM
+calls and the run goes on (issue 10). Only :data:`MAX_CONSECUTIVE_FAILURES` failures in a
+row (no candidate evaluated on any context in between) stop the run, with one line
+(:class:`TooManyFailures`).
+
+Every evaluation of a program at replicate r uses the run's seeds of replicate r
+(:mod:`evolve.seeding`) when ``search.paired``: a child and its parent are compared on
+common random numbers.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
+import dataclasses
+import difflib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
 from archive.identity import program_id
-from archive.records import AddStatus, Candidate, MutationInfo, ProgramRecord
+from archive.records import AddStatus, Candidate, EvaluationRecord, MutationInfo, ProgramRecord, ProgramView
+from archive.selection import Balanced, ChildOutcome, YieldBook
 from evolve.budget import CHEAP_REJECTIONS, RunBudget, rejection_backoff_s
 from evolve.checks import Rejection, first_rejection
 from evolve.config import RunConfig
 from evolve.contexts import ContextSets
 from evolve.diffs import apply_edits, check_full_rewrite, parse_blocks, parse_full_rewrite
 from evolve.directives import draw_directive
-from evolve.evaluator import EvaluationFailure, RayEvaluator
+from evolve.evaluator import EvaluationFailure
 from evolve.mutators import MutationRequest, Mutator
-from evolve.prompts import ContextFeedback, ProgramBrief, build_mutation_prompt
+from evolve.promotion import Interval, RaceRule, mean_interval
+from evolve.prompts import ChildNote, ContextFeedback, ProgramBrief, build_mutation_prompt
+from evolve.protocols import ArchiveStore, Clock, Evaluator, MonotonicClock
+from evolve.race import Racer
 from evolve.scoring import context_fitness, descriptors_of, mean_fitness, to_record
+from evolve.search import DEFAULT_SEARCH, SearchSettings
+from evolve.seeding import EvalSeed, SeedPlan
 from generators.evaluation import ContextOutcome
+
+MAX_CONSECUTIVE_FAILURES = 20
+"""Failures in a row that stop a run: evaluations that failed on every context, mutator
+exceptions and unexpected exceptions of a candidate, with no candidate evaluated in
+between. One failure (or nineteen) never ends a run."""
+
+
+class TooManyFailures(RuntimeError):
+    """Failures dominate: :data:`MAX_CONSECUTIVE_FAILURES` in a row. One line."""
 
 
 @dataclass
@@ -42,9 +70,32 @@ class RunStats:
     partial_diffs: int = 0  # proposals evaluated although some of their blocks did not apply
     best_by_island: dict[int, float] = field(default_factory=dict)
     history: list[tuple[int, float]] = field(default_factory=list)  # (evaluation index, best fitness)
+    failures: int = 0  # evaluations or mutator calls that failed, exceptions of the loop
+    races: dict[str, int] = field(default_factory=dict)  # "<scope>.<decision>" -> count
+    race_evaluations: int = 0  # replicate evaluations run by promotion races
 
     def count(self, table: dict[str, int], key: str) -> None:
         table[key] = table.get(key, 0) + 1
+
+
+@dataclass(frozen=True)
+class ChampionInfo:
+    """The champion and its validation fitness over contexts x replicates (``interval``);
+    ``advantage``: the race it won against ``incumbent`` (None for the first one)."""
+
+    program_id: str
+    interval: Interval
+    replicates: int
+    contexts: int
+    advantage: Interval | None = None
+    incumbent: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {**self.interval.as_dict(), "replicates": self.replicates, "contexts": self.contexts}
+        if self.advantage is not None:
+            out["advantage"] = self.advantage.as_dict()
+            out["incumbent"] = self.incumbent
+        return out
 
 
 class Controller:
@@ -55,13 +106,16 @@ class Controller:
         self,
         *,
         config: RunConfig,
-        archive: Any,
+        archive: ArchiveStore,
         mutator: Mutator,
-        evaluator: RayEvaluator,
+        evaluator: Evaluator,
         contexts: ContextSets,
         budget: RunBudget,
         driver_calls: Callable[[], list[dict[str, Any]]] = lambda: [],
         on_change: Callable[["Controller"], None] = lambda c: None,
+        clock: Clock | None = None,
+        search: SearchSettings = DEFAULT_SEARCH,
+        failure_limit: int = MAX_CONSECUTIVE_FAILURES,
     ) -> None:
         self.config = config
         self.archive = archive
@@ -69,33 +123,83 @@ class Controller:
         self.evaluator = evaluator
         self.contexts = contexts
         self.budget = budget
+        self.search = search
+        self.clock: Clock = clock or MonotonicClock()
+        self.failure_limit = int(failure_limit)
         self.stats = RunStats()
         self._driver_calls = driver_calls
         self._on_change = on_change
         self._objective = config.fitness.as_objective()
         self._rng = np.random.default_rng([config.seed, 11, self._evaluations_so_far()])
+        self.seeds = SeedPlan(run_seed=config.seed, paired=search.paired, rng=self._rng)
         self._pending: set[str] = set()
-        self._context_fitness: dict[str, dict[str, float]] = {}
-        self._feedback: dict[str, list[str]] = {}
+        self._feedback: dict[str, list[str]] = {}  # the earlier prompt's notes (truthful_prompts off)
+        self._children: dict[str, list[ChildNote]] = {}  # failed children per parent (truthful prompts)
         self._island_cursor = int(self._rng.integers(config.islands.count))
         self._ctx_by_id = contexts.by_id()
         self.stop_reason: str | None = None
         self.rejections_in_row = 0  # cheap rejections since the last evaluation: backs off (issue 10)
+        self.failures_in_row = 0
+        self.last_failure = ""
+        self.yields = YieldBook()
+        self._balanced = Balanced(self.yields)
+        self.island_best: dict[int, tuple[str, float]] = {}  # established best per island: (id, fitness)
+        self.champion: ChampionInfo | None = self._stored_champion()
+        self.racer = Racer(rule=RaceRule(confidence=search.confidence, max_replicates=search.max_replicates),
+                           evaluate_at=self._evaluate_replicate,
+                           fitness=lambda o: context_fitness(o, self._objective))
 
     # ---- bookkeeping -------------------------------------------------------------
 
     def _evaluations_so_far(self) -> int:
         return int(self.archive.counts().get("evaluations", 0))
 
-    def _record_calls(self, calls: Sequence[Mapping[str, Any]]) -> None:
-        calls = list(calls) + self._driver_calls()
+    def _stored_champion(self) -> ChampionInfo | None:
+        """The champion of an earlier session of this run (its latest ``champion`` event)."""
+        try:
+            events = self.archive.events(kind="champion")
+        except Exception:  # noqa: BLE001 - an archive without events: no champion yet
+            return None
+        if not events:
+            return None
+        e = events[-1]
+        d = e.get("detail") or {}
+        try:
+            iv = Interval(float(d["mean"]), float(d["low"]), float(d["high"]), int(d["n"]), float(d["confidence"]))
+        except (KeyError, TypeError, ValueError):
+            return None
+        return ChampionInfo(str(e.get("program_id")), iv, int(d.get("replicates", 1)), int(d.get("contexts", 0)))
+
+    def _record_calls(self, calls: Sequence[Mapping[str, Any]], program: str | None = None) -> None:
+        """Store LLM calls (those of ``calls`` and the driver's), charged to ``program``."""
+        calls = [dict(c) for c in calls] + [dict(c) for c in self._driver_calls()]
         if not calls:
             return
+        if program:
+            for c in calls:
+                c.setdefault("program_id", program)
         self.archive.record_llm_calls(calls)
         self.budget.add_calls(len([c for c in calls if not c.get("cached")]),
                               float(sum(c.get("cost_usd", 0.0) or 0.0 for c in calls)))
 
-    def _reject(self, rejection: Rejection, *, parent_id: str | None, island: int, extra: Mapping[str, Any] | None = None) -> None:
+    def _failure(self, message: str, *, program: str | None, island: int | None, where: str) -> None:
+        """Record one failure (an event against ``program``) and stop the run with one line
+        when failures dominate."""
+        self.stats.failures += 1
+        self.failures_in_row += 1
+        self.last_failure = f"{where}: {message}"
+        self.archive.record_event("failed", program_id=program, island=island,
+                                  detail={"where": where, "error": message[:2000],
+                                          "in_row": self.failures_in_row})
+        if self.failures_in_row >= self.failure_limit:
+            raise TooManyFailures(f"{self.failures_in_row} failures in a row (the limit is {self.failure_limit}); "
+                                  f"the last: {self.last_failure}")
+
+    def _success(self) -> None:
+        self.failures_in_row = 0
+
+    def _reject(self, rejection: Rejection, *, parent_id: str | None, island: int,
+                extra: Mapping[str, Any] | None = None, excerpt: str = "") -> None:
         self.stats.count(self.stats.rejections, rejection.reason)
         self.rejections_in_row = self.rejections_in_row + 1 if rejection.reason in CHEAP_REJECTIONS else 0
         self.archive.record_event(
@@ -104,48 +208,99 @@ class Controller:
             island=island,
             detail={"reason": rejection.reason, "message": rejection.message, **(extra or {})},
         )
-        if parent_id and rejection.reason in ("diff_failed", "compile_error", "bad_signature"):
-            self._remember(parent_id, f"last proposal rejected: {rejection.message}")
+        if parent_id:
+            self.yields.record(parent_id, ChildOutcome.WASTED)
+            if rejection.reason in ("diff_failed", "compile_error", "bad_signature"):
+                self._remember(parent_id, f"last proposal rejected: {rejection.message}",
+                               ChildNote(f"last proposal rejected ({rejection.reason}): {rejection.message}", excerpt))
         self._on_change(self)
 
-    def _remember(self, parent_id: str, message: str) -> None:
+    def _remember(self, parent_id: str, legacy: str, note: ChildNote) -> None:
         """Feedback for the next prompt that uses ``parent_id`` (the 3 most recent kept)."""
         notes = self._feedback.setdefault(parent_id, [])
-        notes.append(message)
+        notes.append(legacy)
         del notes[:-3]
+        children = self._children.setdefault(parent_id, [])
+        children.append(note)
+        del children[:-3]
 
-    def _fitness_by_context(self, pid: str) -> dict[str, float]:
-        """Per-context train fitness of a stored program (cached)."""
-        if pid not in self._context_fitness:
-            table: dict[str, float] = {}
-            for ev in self.archive.evaluations(pid, stage="train"):
+    def _stage_table(self, pid: str, stage: str) -> dict[str, float]:
+        """Per-context fitness of a program's replicate-0 evaluation at ``stage`` (cached)."""
+        table = self.racer.table(pid, stage)
+        if 0 not in table:
+            rows = [ev for ev in self.archive.evaluations(pid, stage=stage)
+                    if getattr(ev, "replicate", 0) in (0, None)]
+            found: dict[str, float] = {}
+            for ev in rows:
                 for ctx in ev.contexts:
-                    table[ctx.context_id] = (
-                        0.0 if not ctx.metrics else context_fitness(_as_outcome(ctx), self._objective)
-                    )
-            self._context_fitness[pid] = table
-        return self._context_fitness[pid]
+                    found[ctx.context_id] = (
+                        0.0 if not ctx.metrics else context_fitness(_as_outcome(ctx), self._objective))
+            if not found:
+                return {}
+            table[0] = found
+        return table[0]
 
-    def _brief(self, view: Any) -> ProgramBrief:
+    def _brief(self, view: ProgramView) -> ProgramBrief:
         contexts: list[ContextFeedback] = []
         for ev in self.archive.evaluations(view.id, stage="train")[-1:]:
             for ctx in ev.contexts:
                 axes = self._ctx_by_id[ctx.context_id].axis_names if ctx.context_id in self._ctx_by_id else ()
                 contexts.append(ContextFeedback(ctx.context_id, tuple(axes), ctx.metrics, ctx.positions, ctx.error))
-        return ProgramBrief(
-            program_id=view.id,
-            code=view.code,
-            fitness=view.fitness,
-            metrics=view.metrics,
-            contexts=contexts,
-            errors=tuple(self._feedback.get(view.id, ())),
-        )
+        if self.search.truthful_prompts:
+            errors: tuple[str, ...] = ()
+            children = tuple(self._children.get(view.id, ()))
+        else:
+            errors, children = tuple(self._feedback.get(view.id, ())), ()
+        return ProgramBrief(program_id=view.id, code=view.code, fitness=view.fitness, metrics=view.metrics,
+                            contexts=contexts, errors=errors, children=children)
+
+    # ---- evaluation helpers ------------------------------------------------------
+
+    async def _run(self, code: str, context_ids: Sequence[str], es: EvalSeed,
+                   program: str | None) -> tuple[list[ContextOutcome], str]:
+        """Outcomes per context and the node that ran them ("" when the task failed). An
+        evaluator exception or failure becomes an error on every context; the calls an
+        evaluation made are stored against ``program`` either way."""
+        try:
+            result = await self.evaluator.evaluate(code, context_ids, seed=es.seed)
+        except Exception as exc:  # noqa: BLE001 - recorded on the program, never the end of the run
+            result = EvaluationFailure(error=f"evaluation raised {_one_line(exc)}")
+        if isinstance(result, EvaluationFailure):
+            self._record_calls([], program)
+            return [ContextOutcome(cid, None, None, None, error=result.error) for cid in context_ids], ""
+        self._record_calls(result.calls, program)
+        return list(result.contexts), result.node
+
+    def _record(self, stage: str, outcomes: Sequence[ContextOutcome], es: EvalSeed, *,
+                keep_personas: bool = False, wall_s: float = 0.0) -> EvaluationRecord:
+        record = to_record(stage, outcomes, objective=self._objective, keep_personas=keep_personas, wall_s=wall_s)
+        return dataclasses.replace(record, seed=es.seed, replicate=es.replicate)
+
+    async def _evaluate_replicate(self, pid: str, code: str, context_ids: Sequence[str],
+                                  replicate: int) -> list[ContextOutcome]:
+        """A race's extra replicate: scored, its calls stored, not an archive evaluation
+        (its per-context fitness goes into the ``raced`` event)."""
+        outcomes, _ = await self._run(code, context_ids, self.seeds.for_replicate(replicate), pid)
+        self.stats.race_evaluations += 1
+        return outcomes
+
+    async def _validate(self, pid: str, code: str) -> None:
+        if not self.contexts.validation:
+            return
+        es = self.seeds.for_replicate(0)
+        outcomes, _ = await self._run(code, self.contexts.validation_ids, es, pid)
+        record = self._record("validation", outcomes, es, keep_personas=True)
+        self.archive.record_evaluation(pid, record)  # the archive logs the "validated" event
+        if self.search.promotion:
+            self.racer.know(pid, "validation", 0, {o.context_id: context_fitness(o, self._objective)
+                                                   for o in outcomes})
 
     # ---- seeds -------------------------------------------------------------------
 
     async def seed_archive(self, seeds: Mapping[str, str]) -> dict[str, str]:
         """Evaluate the seed programs (``label -> code``) on train and validation, insert
-        them on every island; skip those already stored (resume). Returns label -> id."""
+        them on every island; skip those already stored (resume). Returns label -> id. A
+        seed whose evaluation raises is recorded as failed; the others go on."""
         ids: dict[str, str] = {}
 
         async def one(label: str, code: str) -> None:
@@ -153,48 +308,58 @@ class Controller:
             ids[label] = pid
             if self.archive.has_program(pid):
                 return
-            outcome = await self._evaluate(code, self.contexts.train_ids)
-            record = to_record("train", outcome, objective=self._objective, keep_personas=True)
+            es = self.seeds.for_replicate(0)
+            outcomes, _ = await self._run(code, self.contexts.train_ids, es, pid)
+            record = self._record("train", outcomes, es, keep_personas=True)
             candidate = Candidate(
                 program=ProgramRecord(code=code, parent_id=None, island=0, generation=0,
                                       mutation=MutationInfo(operator="seed"), label=label),
                 evaluation=record,
-                descriptors=descriptors_of(outcome, n=self.config.evaluation.n),
+                descriptors=descriptors_of(outcomes, n=self.config.evaluation.n),
                 error=record.error,
             )
             self.archive.add([candidate])
             await self._validate(pid, code)
 
-        await asyncio.gather(*(one(label, code) for label, code in seeds.items()))
-        self.archive.seed_islands([ids[label] for label in seeds])
+        async def guarded(label: str, code: str) -> None:
+            try:
+                await one(label, code)
+            except Exception as exc:  # noqa: BLE001 - one seed failing never ends the run
+                self._failure(_one_line(exc), program=ids.get(label), island=None, where=f"seed {label}")
+
+        await asyncio.gather(*(guarded(label, code) for label, code in seeds.items()))
+        self.archive.seed_islands([ids[label] for label in seeds if label in ids])
         self._refresh_best()
+        if self.search.promotion and self.champion is None:
+            await self._first_champion([ids[label] for label in seeds if label in ids])
         return ids
 
-    # ---- evaluation helpers ------------------------------------------------------
-
-    async def _evaluate(self, code: str, context_ids: Sequence[str]) -> list[ContextOutcome]:
-        outcomes, _ = await self._evaluate_on_node(code, context_ids)
-        return outcomes
-
-    async def _evaluate_on_node(self, code: str, context_ids: Sequence[str]) -> tuple[list[ContextOutcome], str]:
-        """Outcomes per context and the Ray node that ran them ("" when the task failed)."""
-        seed = int(self._rng.integers(2**62))
-        result = await self.evaluator.evaluate(code, context_ids, seed=seed)
-        if isinstance(result, EvaluationFailure):
-            return [ContextOutcome(cid, None, None, None, error=result.error) for cid in context_ids], ""
-        self._record_calls(result.calls)
-        return result.contexts, result.node
-
-    async def _validate(self, pid: str, code: str) -> None:
+    async def _first_champion(self, seed_ids: Sequence[str]) -> None:
+        """The best seed on validation becomes the first champion, measured on
+        ``search.champion_replicates`` replicates for its interval."""
         if not self.contexts.validation:
             return
-        outcome = await self._evaluate(code, self.contexts.validation_ids)
-        record = to_record("validation", outcome, objective=self._objective, keep_personas=True)
-        self.archive.record_evaluation(pid, record)  # the archive logs the "validated" event
+        scored = [(float(np.mean(list(t.values()))), pid) for pid in seed_ids
+                  if (t := self._stage_table(pid, "validation"))]
+        if not scored:
+            return
+        _, pid = max(scored)
+        code = self.archive.get_program(pid).code
+        iv = await self.racer.measure(stage="validation", context_ids=self.contexts.validation_ids,
+                                      program=(pid, code), replicates=self.search.champion_replicates,
+                                      confidence=self.search.confidence)
+        self._crown(ChampionInfo(pid, iv, self.search.champion_replicates, len(self.contexts.validation_ids)))
+
+    def _crown(self, info: ChampionInfo) -> None:
+        self.champion = info
+        self.archive.record_event("champion", program_id=info.program_id, detail=info.as_dict())
+
+    # ---- the final stage ---------------------------------------------------------
 
     async def evaluate_final(self, programs: Mapping[str, str]) -> dict[str, Any]:
         """Evaluate each ``label -> program id`` once on the test contexts (or reuse a test
-        evaluation already stored). Returns label -> mean metrics (None if failed)."""
+        evaluation already stored), all on the same seeds when paired. Returns label ->
+        mean metrics (None if failed)."""
         by_program: dict[str, Any] = {}
 
         async def one(pid: str) -> None:
@@ -203,8 +368,9 @@ class Controller:
                 by_program[pid] = stored[-1].metrics
                 return
             code = self.archive.get_program(pid).code
-            outcome = await self._evaluate(code, self.contexts.test_ids)
-            record = to_record("test", outcome, objective=self._objective, keep_personas=True)
+            es = self.seeds.for_replicate(0)
+            outcomes, _ = await self._run(code, self.contexts.test_ids, es, pid)
+            record = self._record("test", outcomes, es, keep_personas=True)
             self.archive.record_evaluation(pid, record)
             by_program[pid] = record.metrics
 
@@ -217,54 +383,95 @@ class Controller:
     # ---- the loop ----------------------------------------------------------------
 
     def _refresh_best(self) -> None:
+        """Island bests from the grids: the best elite of each island, unless promotion
+        races decide (then a grid's best is adopted only when it was established: a seed,
+        or a program that won a race, e.g. arriving by migration)."""
         for island in range(self.config.islands.count):
-            stats = self.archive.qd_stats(island)
-            best = stats.get("best")
-            if best is not None:
-                self.stats.best_by_island[island] = float(best)
+            elites = list(self.archive.grid(island).elites)
+            if not elites:
+                continue
+            best = max(elites, key=lambda e: (e.fitness, e.program_id))
+            current = self.island_best.get(island)
+            if self.search.promotion and current is not None:
+                established = {pid for pid, _ in self.island_best.values()}
+                better = [e for e in elites if e.program_id in established and e.fitness > current[1]]
+                if not better:
+                    continue
+                best = max(better, key=lambda e: (e.fitness, e.program_id))
+            self.island_best[island] = (best.program_id, float(best.fitness))
+            self.stats.best_by_island[island] = float(best.fitness)
 
     def _next_island(self) -> int:
         self._island_cursor = (self._island_cursor + 1) % self.config.islands.count
         return self._island_cursor
 
-    def _strategy(self) -> str:
+    def _strategy(self) -> Any:
+        if self.search.selection == "balanced":
+            return self._balanced
         strategy = self.config.mutation.parent_strategy
         if strategy != "mixed":
             return strategy
         return ("uniform", "fitness", "curiosity")[int(self._rng.integers(3))]
 
     async def evolve(self) -> str:
-        """Run candidates until a budget cap is reached; returns the cap that stopped it."""
+        """Run candidates until a budget cap is reached; returns the cap that stopped it.
+        A candidate that raises is recorded as a failure and the loop goes on; raises
+        :class:`TooManyFailures` when failures dominate."""
         self.budget.start()
         running: set[asyncio.Task] = set()
         limit = self.evaluator.max_in_flight
-        while True:
-            reason = self.budget.exhausted(in_flight=len(running))
-            while reason is None and len(running) < limit:
-                running.add(asyncio.create_task(self._candidate()))
+        try:
+            while True:
                 reason = self.budget.exhausted(in_flight=len(running))
-            if not running:
-                self.stop_reason = reason or "stopped"
-                return self.stop_reason
-            done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                exc = task.exception()
-                if exc is not None:
-                    raise exc
+                while reason is None and len(running) < limit:
+                    running.add(asyncio.create_task(self._guarded_candidate()))
+                    reason = self.budget.exhausted(in_flight=len(running))
+                if not running:
+                    self.stop_reason = reason or "stopped"
+                    return self.stop_reason
+                done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    exc = task.exception()
+                    if exc is not None:
+                        raise exc
+        finally:
+            for task in running:
+                task.cancel()
+            if running:
+                await asyncio.gather(*running, return_exceptions=True)
 
-    async def _candidate(self) -> None:
+    async def _guarded_candidate(self) -> None:
+        """:meth:`_candidate`, with any exception recorded as a failure (against the parent
+        when it was chosen)."""
+        state: dict[str, Any] = {}
+        try:
+            await self._candidate(state)
+        except (TooManyFailures, asyncio.CancelledError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - one failure never ends a run
+            self._record_calls([], state.get("parent"))
+            self._failure(_one_line(exc), program=state.get("child") or state.get("parent"),
+                          island=state.get("island"), where="candidate")
+            self._on_change(self)
+
+    async def _candidate(self, state: dict[str, Any]) -> None:
         await asyncio.sleep(rejection_backoff_s(self.rejections_in_row))
         island = self._next_island()
+        state["island"] = island
         parent = self.archive.sample_parent(island, self._rng, strategy=self._strategy())
         if parent is None:
             best = self.archive.top(1)
             if not best:
                 raise RuntimeError("the archive is empty: seed programs failed on every context")
             parent = best[0]
+        state["parent"] = parent.id
         inspirations = self.archive.sample_inspirations(
             island, self._rng, k=self.config.mutation.inspirations, exclude=parent.id
         )
-        directive = draw_directive(self._rng)
+        if self.search.truthful_prompts:
+            directive = draw_directive(self._rng, code=parent.code, inspirations=len(inspirations))
+        else:
+            directive = draw_directive(self._rng)
         full_rewrite = bool(self._rng.random() < self.config.mutation.full_rewrite_rate)
         system, user = build_mutation_prompt(
             self._brief(parent),
@@ -287,12 +494,13 @@ class Controller:
         )
         try:
             proposal = await self.mutator.propose(request)
-        except Exception as exc:
-            self._record_calls([])
-            self._reject(Rejection("mutator_error", f"{type(exc).__name__}: {exc}".splitlines()[0]),
-                         parent_id=parent.id, island=island)
+        except Exception as exc:  # noqa: BLE001 - recorded against the parent with its calls
+            message = _one_line(exc)
+            self._record_calls([], parent.id)
+            self._reject(Rejection("mutator_error", message), parent_id=parent.id, island=island)
+            self._failure(message, program=parent.id, island=island, where="mutator")
             return
-        self._record_calls([])
+        self._record_calls([], parent.id)
         child_code, rejection, failed_blocks = apply_proposal(parent.code, proposal.text, full_rewrite)
         if rejection is None:
             rejection = self._screen(parent.code, child_code)
@@ -302,11 +510,15 @@ class Controller:
             self.stats.partial_diffs += 1
             self.archive.record_event("diff_partial", program_id=parent.id, island=island,
                                       detail={**info, "failed": failed_blocks})
-            self._remember(parent.id, "some blocks of the last edit did not apply: " + "; ".join(failed_blocks))
+            self._remember(parent.id, "some blocks of the last edit did not apply: " + "; ".join(failed_blocks),
+                           ChildNote("some blocks of its edit did not apply: " + "; ".join(failed_blocks),
+                                     proposal.text[:1500]))
         if rejection is not None:
-            self._reject(rejection, parent_id=parent.id, island=island, extra=info)
+            excerpt = proposal.text[:1500] if rejection.reason == "diff_failed" else changed_lines(parent.code, child_code)
+            self._reject(rejection, parent_id=parent.id, island=island, extra=info, excerpt=excerpt)
             return
         child_id = program_id(child_code)
+        state["child"] = child_id
         self._pending.add(child_id)
         try:
             await self._evaluate_child(parent, island, child_code, child_id, proposal, directive.key)
@@ -331,13 +543,14 @@ class Controller:
         ids = self.contexts.smoke_ids
         best = None
         for elite in self.archive.grid(island).elites:
-            table = self._fitness_by_context(elite.program_id)
+            table = self._stage_table(elite.program_id, "train")
             if all(cid in table for cid in ids):
                 value = float(np.mean([table[cid] for cid in ids]))
                 best = value if best is None else max(best, value)
         return best
 
-    async def _evaluate_child(self, parent: Any, island: int, code: str, pid: str, proposal: Any, directive: str) -> None:
+    async def _evaluate_child(self, parent: ProgramView, island: int, code: str, pid: str, proposal: Any,
+                              directive: str) -> None:
         cascade = self.config.cascade
         mutation = MutationInfo(
             operator=proposal.operator,
@@ -349,32 +562,39 @@ class Controller:
         )
         record = ProgramRecord(code=code, parent_id=parent.id, island=island,
                                generation=(parent.generation or 0) + 1, mutation=mutation)
-        t0 = time.perf_counter()
+        t0 = self.clock.monotonic()
+        es = self.seeds.for_replicate(0)
         smoke: list[ContextOutcome] = []
         smoke_ids = self.contexts.smoke_ids if cascade.smoke_contexts and cascade.threshold > 0 else ()
         if smoke_ids:
-            smoke = await self._evaluate(code, smoke_ids)
+            smoke, _ = await self._run(code, smoke_ids, es, pid)
             bar = self._smoke_bar(island)
             score = mean_fitness(smoke, self._objective)
             failed = all(o.metrics is None for o in smoke)
             if failed or (bar is not None and score < cascade.threshold * bar):
                 self.archive.record_program(record)
-                self.archive.record_evaluation(pid, to_record("smoke", smoke, objective=self._objective))
+                self.archive.record_evaluation(pid, self._record("smoke", smoke, es))
                 message = (f"smoke failed: {smoke[0].error}" if failed
                            else f"smoke fitness {score:.3f} < {cascade.threshold:g} x island best {bar:.3f}")
                 self._reject(Rejection("cascade", message), parent_id=parent.id, island=island,
                              extra={"program": pid})
                 if failed:
-                    self._remember(parent.id, f"a child failed: {smoke[0].error}")
+                    self._remember(parent.id, f"a child failed: {smoke[0].error}",
+                                   ChildNote(f"failed in the smoke stage: {smoke[0].error}",
+                                             changed_lines(parent.code, code)))
+                    self._failure(f"every smoke context failed: {smoke[0].error}", program=pid, island=island,
+                                  where="evaluation")
+                else:
+                    self._success()
                 return
         rest = [cid for cid in self.contexts.train_ids if cid not in set(smoke_ids)]
         outcomes = {o.context_id: o for o in smoke}
         node = ""
         if rest:
-            full, node = await self._evaluate_on_node(code, rest)
+            full, node = await self._run(code, rest, es, pid)
             outcomes.update({o.context_id: o for o in full})
         ordered = [outcomes[cid] for cid in self.contexts.train_ids]
-        evaluation = to_record("train", ordered, objective=self._objective, wall_s=time.perf_counter() - t0)
+        evaluation = self._record("train", ordered, es, wall_s=self.clock.monotonic() - t0)
         candidate = Candidate(program=record, evaluation=evaluation,
                               descriptors=descriptors_of(ordered, n=self.config.evaluation.n),
                               error=evaluation.error)
@@ -388,13 +608,23 @@ class Controller:
                                   detail={"stage": "train", "fitness": evaluation.fitness, "status": status,
                                           "node": node[:12],
                                           "elapsed_s": round(self.budget.seconds, 3)})
-        previous_best = self.stats.best_by_island.get(island)
+        improved = result.status in (AddStatus.NEW_CELL, AddStatus.IMPROVED)
+        wasted = result.status in (AddStatus.FAILED, AddStatus.DUPLICATE)
+        self.yields.record(parent.id, ChildOutcome.IMPROVED if improved else
+                           ChildOutcome.WASTED if wasted else ChildOutcome.SURVIVED)
+        if evaluation.fitness is None:
+            self._remember(parent.id, f"a child failed: {evaluation.error}",
+                           ChildNote(f"failed on every train context: {evaluation.error}",
+                                     changed_lines(parent.code, code)))
+            self._failure(f"every train context failed: {evaluation.error}", program=pid, island=island,
+                          where="evaluation")
+        else:
+            self._success()
+            self.racer.know(pid, "train", 0, {o.context_id: context_fitness(o, self._objective) for o in ordered})
         fitness = evaluation.fitness
-        if result.status in (AddStatus.NEW_CELL, AddStatus.IMPROVED) and fitness is not None and (
-            previous_best is None or fitness > previous_best
-        ):
-            self.stats.best_by_island[island] = fitness
-            await self._validate(pid, code)
+        incumbent = self.island_best.get(island)
+        if improved and fitness is not None and (incumbent is None or fitness > incumbent[1]):
+            await self._promote(pid, code, island, fitness, incumbent)
         best_overall = max(self.stats.best_by_island.values(), default=0.0)
         self.stats.history.append((self.budget.spent.evaluations, best_overall))
         if self.archive.maybe_migrate():
@@ -402,6 +632,73 @@ class Controller:
         if self.archive.maybe_reset():
             self._refresh_best()
         self._on_change(self)
+
+    # ---- promotion ---------------------------------------------------------------
+
+    async def _promote(self, pid: str, code: str, island: int, fitness: float,
+                       incumbent: tuple[str, float] | None) -> None:
+        """``pid`` beat its island's best on replicate 0: make it the island's best (and
+        validate it) at once, or, with promotion races, only when a race on the train
+        contexts establishes its advantage; then race it for the champion."""
+        if not self.search.promotion or incumbent is None:
+            self.island_best[island] = (pid, fitness)
+            self.stats.best_by_island[island] = fitness
+            await self._validate(pid, code)
+            if self.search.promotion:
+                await self._race_champion(pid, code)
+            return
+        inc_id = incumbent[0]
+        self._stage_table(inc_id, "train")
+        # replicate 0 is the draw the child was selected on: the race looks at fresh ones
+        result = await self.racer.race(stage="train", context_ids=self.contexts.train_ids, first=1,
+                                       candidate=(pid, code), incumbent=(inc_id, self.archive.get_program(inc_id).code))
+        self._log_race("island", pid, inc_id, island, result, "train")
+        current = self.island_best.get(island)
+        if not result.accepted or (current is not None and current[0] != inc_id and current[1] >= fitness):
+            return
+        self.island_best[island] = (pid, fitness)
+        self.stats.best_by_island[island] = fitness
+        await self._validate(pid, code)
+        await self._race_champion(pid, code)
+
+    async def _race_champion(self, pid: str, code: str) -> None:
+        """Race a new island best against the champion on every validation context."""
+        if not self.contexts.validation or self.champion is None or self.champion.program_id == pid:
+            return
+        inc = self.champion.program_id
+        self._stage_table(inc, "validation")
+        if not self._stage_table(pid, "validation"):
+            return
+        result = await self.racer.race(stage="validation", context_ids=self.contexts.validation_ids,
+                                       candidate=(pid, code), incumbent=(inc, self.archive.get_program(inc).code))
+        self._log_race("champion", pid, inc, None, result, "validation")
+        if not result.accepted or self.champion.program_id != inc:  # lost, or another won meanwhile
+            return
+        values = self.racer.values(pid, "validation", self.contexts.validation_ids)
+        self._crown(ChampionInfo(pid, mean_interval(values, self.search.confidence), result.replicates,
+                                 len(self.contexts.validation_ids), advantage=result.interval, incumbent=inc))
+
+    def _log_race(self, scope: str, pid: str, inc: str, island: int | None, result: Any, stage: str) -> None:
+        self.stats.count(self.stats.races, f"{scope}.{result.decision.value}")
+        cand, incumbent = self.racer.table(pid, stage), self.racer.table(inc, stage)
+        reps = range(result.first, result.first + result.replicates)
+        self.archive.record_event("raced", program_id=pid, island=island, detail={
+            "scope": scope, "stage": stage, "incumbent": inc, "decision": result.decision.value,
+            "reason": result.reason, "replicates": result.replicates, "first_replicate": result.first,
+            "pairs": result.interval.n,
+            "mean": result.interval.mean, "low": result.interval.low, "high": result.interval.high,
+            "confidence": self.search.confidence, "evaluations": result.evaluations,
+            "seeds": {str(r): self.seeds.for_replicate(r).seed for r in reps},
+            "candidate_fitness": {str(r): cand.get(r, {}) for r in reps},
+            "incumbent_fitness": {str(r): incumbent.get(r, {}) for r in reps},
+        })
+        self._on_change(self)
+
+
+def changed_lines(parent_code: str, child_code: str, *, context: int = 1) -> str:
+    """The lines a child changed against its parent, as a short unified diff (no headers)."""
+    diff = difflib.unified_diff(parent_code.splitlines(), child_code.splitlines(), lineterm="", n=context)
+    return "\n".join(line for line in diff if not line.startswith(("---", "+++")))
 
 
 def apply_proposal(parent_code: str, text: str, full_rewrite: bool) -> tuple[str, Rejection | None, list[str]]:
@@ -432,6 +729,11 @@ def proposal_evaluations(archive: Any) -> list[dict[str, Any]]:
     """The ``evaluated`` events of proposals' full train evaluations, in order (the
     archive also logs ``evaluated`` for smoke and test records; those are left out)."""
     return [e for e in archive.events(kind="evaluated") if (e.get("detail") or {}).get("stage") == "train"]
+
+
+def _one_line(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}".strip().splitlines()
+    return text[0] if text else type(exc).__name__
 
 
 def _as_outcome(ctx: Any) -> ContextOutcome:

@@ -54,8 +54,19 @@ class ContextFeedback:
 
 
 @dataclass(frozen=True)
+class ChildNote:
+    """A recent child of the program that failed: ``what`` happened (one line) and an
+    ``excerpt`` of the child's own code (its changed lines, or the edit that did not
+    apply), so a failure is never attributed to the program shown."""
+
+    what: str
+    excerpt: str = ""
+
+
+@dataclass(frozen=True)
 class ProgramBrief:
-    """What the prompt says about one program."""
+    """What the prompt says about one program. ``errors``: the program's own (from its
+    own evaluation); ``children``: failures of its recent children, labelled as such."""
 
     program_id: str
     code: str
@@ -63,6 +74,7 @@ class ProgramBrief:
     metrics: Mapping[str, float] | None
     contexts: Sequence[ContextFeedback] = field(default_factory=tuple)
     errors: Sequence[str] = field(default_factory=tuple)
+    children: Sequence[ChildNote] = field(default_factory=tuple)
 
 
 def _fmt_metrics(metrics: Mapping[str, float] | None) -> str:
@@ -98,8 +110,24 @@ def feedback_section(parent: ProgramBrief, *, objective: str, weakest: int = 3) 
     failed = [c for c in parent.contexts if c.error]
     errors = list(parent.errors) + [f"{c.context_id}: {c.error}" for c in failed]
     if errors:
-        out.append("Errors from the last evaluation:")
+        out.append("Errors of this program's own last evaluation:")
         out.extend(f"- {e}" for e in errors[:5])
+    if parent.children:
+        out.append(children_section(parent.children))
+    return "\n".join(out)
+
+
+def children_section(children: Sequence[ChildNote], *, limit: int = 3, excerpt_lines: int = 12) -> str:
+    """Recent failed children, each labelled as a child's failure with the child's code."""
+    out = ["Recent proposals made from this program that failed (their code is NOT the program "
+           "above; shown so you do not repeat them):"]
+    for note in list(children)[-limit:]:
+        out.append(f"- a child: {note.what}")
+        if note.excerpt.strip():
+            lines = note.excerpt.rstrip().splitlines()
+            more = len(lines) - excerpt_lines
+            body = lines[:excerpt_lines] + ([f"... ({more} more lines)"] if more > 0 else [])
+            out.append("  the child's changed code:\n```\n" + "\n".join(body) + "\n```")
     return "\n".join(out)
 
 

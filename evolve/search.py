@@ -1,0 +1,62 @@
+"""The switches of the search (issue 13): how the loop spends its evaluations.
+
+:class:`SearchSettings` is given to :class:`evolve.controller.Controller`; the defaults are
+what a run uses. Each switch can be turned off to measure what it buys
+(``scripts/bench_search.py --variants``): :data:`VARIANTS` adds them in turn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """How candidates are compared, promoted, chosen as parents and prompted.
+
+    ``paired``: every program is scored at replicate r with the same seeds on every context
+    (common random numbers, :mod:`evolve.seeding`), so a child and its parent are compared
+    on equal terms; off: a fresh seed per evaluation. ``promotion``: a program becomes an
+    island's best (and then the champion) only after a race on more replicates establishes
+    its advantage (:mod:`evolve.promotion`) at ``confidence`` (in (0, 1)) within
+    ``max_replicates`` replicates (>= 1, replicate 0 included); needs ``paired``.
+    ``champion_replicates``: replicates the first champion (the best seed) is measured on,
+    for its interval. ``selection``: ``balanced`` weighs quality, novelty and yield
+    (:class:`archive.selection.Balanced`); ``config`` uses the run's
+    ``mutation.parent_strategy``. ``truthful_prompts``: the prompt shows the parent's own
+    errors only (children's failures labelled as such, with their code) and directives that
+    apply to the parent's code; off: the earlier prompt.
+    """
+
+    paired: bool = True
+    promotion: bool = True
+    confidence: float = 0.8
+    max_replicates: int = 6
+    champion_replicates: int = 3
+    selection: str = "balanced"
+    truthful_prompts: bool = True
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.confidence < 1.0:
+            raise ValueError(f"SearchSettings.confidence must be in (0, 1), got {self.confidence}")
+        if self.max_replicates < 1 or self.champion_replicates < 1:
+            raise ValueError("SearchSettings.max_replicates and champion_replicates must be >= 1")
+        if self.selection not in ("balanced", "config"):
+            raise ValueError(f"SearchSettings.selection must be 'balanced' or 'config', got {self.selection!r}")
+        if self.promotion and not self.paired:
+            raise ValueError("SearchSettings.promotion needs paired = True (races compare on common seeds)")
+
+
+DEFAULT_SEARCH = SearchSettings()
+
+BASELINE = SearchSettings(paired=False, promotion=False, selection="config", truthful_prompts=False)
+"""The loop before issue 13."""
+
+VARIANTS: dict[str, SearchSettings] = {
+    "baseline": BASELINE,
+    "paired": replace(BASELINE, paired=True),
+    "promotion": replace(BASELINE, paired=True, promotion=True),
+    "selection": replace(BASELINE, paired=True, promotion=True, selection="balanced"),
+    "prompts": DEFAULT_SEARCH,
+}
+"""Items 1-4 of issue 13 added in turn (``prompts`` = all of them = the default)."""

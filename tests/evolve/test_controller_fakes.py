@@ -1,0 +1,394 @@
+"""The controller without Ray (issues 10 and 13): small fakes for the evaluator, the
+mutator and the clock, a real archive file. Covers paired seeding, the cascade, duplicates
+in flight, the mutator-error and evaluation-failure paths, failures that dominate, the
+promotion races with validation of a new island champion, and each budget cap."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import re
+import sqlite3
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+
+from archive import Archive
+from archive.records import ArchiveConfig
+from evolve.budget import RunBudget
+from evolve.config import RunConfig, replace_path
+from evolve.contexts import ContextSets
+from evolve.controller import MAX_CONSECUTIVE_FAILURES, Controller, TooManyFailures
+from evolve.mutators import MutationRequest, Proposal
+from evolve.protocols import ArchiveStore, Clock, Evaluator
+from evolve.search import BASELINE, DEFAULT_SEARCH, SearchSettings
+from evolve.seeding import crn_seed
+from evolve.workers import TaskResult
+from generators.context_loader import resolve_contexts
+from generators.evaluation import ContextOutcome, call_seed
+from metrics import METRIC_NAMES
+
+TRAIN = ("esports_community", "online_dating_users", "hospital_night_shift")
+VALIDATION = ("fishing_village_quota_cuts", "mars_habitat_crew")
+TEST = ("divorced_coparents",)
+DIMS = {c.id: c.k for c in resolve_contexts(TRAIN + VALIDATION + TEST)}
+
+SEED = '''
+# EVOLVE-BLOCK-START
+QUALITY = 0.50
+EXTRA = 0
+# EVOLVE-BLOCK-END
+
+
+def generate(context, n, llm, rng):
+    return []
+'''
+
+
+def quality(code: str) -> float:
+    return float(re.search(r"QUALITY = ([0-9.]+)", code).group(1))
+
+
+def with_quality(code: str, q: float) -> str:
+    return re.sub(r"QUALITY = [0-9.]+", f"QUALITY = {q:.2f}", code)
+
+
+def edit(old: str, new: str) -> str:
+    return f"<<<<<<< SEARCH\n{old}\n=======\n{new}\n>>>>>>> REPLACE"
+
+
+def quality_edit(code: str, q: float) -> str:
+    line = re.search(r"QUALITY = [0-9.]+", code).group(0)
+    return edit(line, f"QUALITY = {q:.3f}")
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def monotonic(self) -> float:
+        return self.t
+
+
+class FakeEvaluator:
+    """Coverage per context = QUALITY + noise drawn from (seed, context) (common random
+    numbers: the same for every program at one seed) + ``own`` x noise drawn from (seed,
+    context, program). ``explode(code)`` makes it raise; ``BROKEN`` fails every context."""
+
+    def __init__(self, *, noise: float = 0.03, own: float = 0.0, delay: float = 0.0, calls: int = 0,
+                 cost: float = 0.0, explode: Callable[[str], bool] = lambda code: False,
+                 clock: FakeClock | None = None, seconds: float = 0.0) -> None:
+        self.max_in_flight = 2
+        self.in_flight = 0
+        self.noise, self.own, self.delay, self.calls, self.cost = noise, own, delay, calls, cost
+        self.explode = explode
+        self.clock, self.seconds = clock, seconds
+        self.seen: list[tuple[float, tuple[str, ...], int]] = []
+
+    async def evaluate(self, code: str, context_ids, *, seed: int):
+        self.in_flight += 1
+        try:
+            if self.delay:
+                await asyncio.sleep(self.delay)
+            if self.clock is not None:
+                self.clock.t += self.seconds
+            self.seen.append((quality(code), tuple(context_ids), seed))
+            if self.explode(code):
+                raise RuntimeError("worker exploded\nsecond line")
+            calls = [{"role": "persona", "model": "fake", "prompt_tokens": 3, "completion_tokens": 2,
+                      "cost_usd": self.cost}] * self.calls
+            outs = []
+            for cid in context_ids:
+                if "BROKEN" in code:
+                    outs.append(ContextOutcome(cid, None, None, None, error="generate() raised ValueError"))
+                    continue
+                common = np.random.default_rng(call_seed(seed, "fake", cid))
+                own = np.random.default_rng(call_seed(seed, "own", cid, code))
+                cov = float(np.clip(quality(code) + common.normal(0, self.noise) + self.own * own.normal(), 0, 1))
+                metrics = {name: 0.5 for name in METRIC_NAMES}
+                metrics["coverage"] = cov
+                z = common.random((10, DIMS.get(cid, 2)))
+                outs.append(ContextOutcome(cid, metrics, z, [{"name": f"p{i}", "description": "d"} for i in range(10)],
+                                           n_asked=10, n_returned=10, n_placed=10))
+            return TaskResult(contexts=outs, calls=list(calls), wall_s=0.0, sandbox_s=0.0, respondent_s=0.0,
+                              metrics_s=0.0)
+        finally:
+            self.in_flight -= 1
+
+
+class FakeMutator:
+    """Answers with ``step(parent_code, k)`` for the k-th request (a text, or raises)."""
+
+    def __init__(self, step: Callable[[str, int], str]) -> None:
+        self.step = step
+        self.requests: list[MutationRequest] = []
+
+    async def propose(self, request: MutationRequest) -> Proposal:
+        self.requests.append(request)
+        text = self.step(request.parent_code, len(self.requests) - 1)
+        return Proposal(text=text, operator="fake", model="fake")
+
+
+@pytest.fixture(scope="module")
+def contexts() -> ContextSets:
+    found = {c.id: c for c in resolve_contexts(TRAIN + VALIDATION + TEST)}
+    return ContextSets.build([found[i] for i in TRAIN], [found[i] for i in VALIDATION], [found[i] for i in TEST],
+                             smoke=1, seed=0)
+
+
+def make(tmp_path, contexts, *, evaluator, mutator, search: SearchSettings = DEFAULT_SEARCH, budget=None,
+         smoke: int = 1, threshold: float = 0.9, failure_limit: int = MAX_CONSECUTIVE_FAILURES,
+         driver_calls=lambda: [], clock=None, seed: int = 0) -> Controller:
+    config = replace_path(RunConfig(), "seed", seed)
+    config = replace_path(config, "islands.count", 1)
+    config = replace_path(config, "cascade.smoke_contexts", smoke)
+    config = replace_path(config, "cascade.threshold", threshold)
+    config = replace_path(config, "mutation.full_rewrite_rate", 0.0)
+    config = replace_path(config, "evaluation.n", 10)
+    archive = Archive.create(url_or_path=tmp_path / "archive.db", config=ArchiveConfig(islands=1),
+                             run_config={}, seed=seed)
+    budget = budget or RunBudget(evaluations=4, llm_calls=None, dollars=None, minutes=None)
+    return Controller(config=config, archive=archive, mutator=mutator, evaluator=evaluator, contexts=contexts,
+                      budget=budget, search=search, failure_limit=failure_limit, driver_calls=driver_calls,
+                      clock=clock)
+
+
+def run(controller: Controller) -> str:
+    async def main() -> str:
+        await controller.seed_archive({"seed:base": SEED})
+        return await controller.evolve()
+
+    try:
+        return asyncio.run(main())
+    finally:
+        pass
+
+
+def rows(controller: Controller, sql: str) -> list[tuple]:
+    with sqlite3.connect(controller.archive._target.path) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def events(controller: Controller, kind: str) -> list[dict[str, Any]]:
+    return controller.archive.events(kind=kind)
+
+
+def test_the_controller_depends_on_protocols_the_fakes_meet(tmp_path, contexts):
+    c = make(tmp_path, contexts, evaluator=FakeEvaluator(), mutator=FakeMutator(lambda code, k: ""))
+    assert isinstance(c.evaluator, Evaluator) and isinstance(c.archive, ArchiveStore) and isinstance(c.clock, Clock)
+    c.archive.close()
+
+
+# ---- item 1: paired comparisons ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("paired", [True, False])
+def test_a_neutral_edit_ties_exactly_when_paired_and_the_seeds_are_stored(tmp_path, contexts, paired):
+    def neutral(code: str, k: int) -> str:  # changes nothing that is scored
+        line = re.search(r"EXTRA = \d+", code).group(0)
+        return edit(line, f"EXTRA = {100 * (k + 1)}")
+
+    search = DEFAULT_SEARCH if paired else BASELINE
+    c = make(tmp_path, contexts, evaluator=FakeEvaluator(), mutator=FakeMutator(neutral), search=search, smoke=0,
+             threshold=0.0, budget=RunBudget(evaluations=2, llm_calls=None, dollars=None, minutes=None))
+    run(c)
+    train = rows(c, "SELECT program_id, fitness, seed, replicate FROM evaluations WHERE stage = 'train' ORDER BY id")
+    assert len(train) == 3 and all(seed is not None for _, _, seed, _ in train)
+    fitness = [f for _, f, _, _ in train]
+    if paired:
+        assert fitness[0] == fitness[1] == fitness[2]  # a tie, not a lucky draw
+        assert {s for _, _, s, _ in train} == {crn_seed(0, 0)} and {r for *_, r in train} == {0}
+        assert c.stats.statuses == {"not_improved": 2} and not events(c, "raced")
+    else:
+        assert len(set(fitness)) == 3 and {r for *_, r in train} == {None}
+    c.archive.close()
+
+
+# ---- the cascade, duplicates in flight --------------------------------------------------------
+
+
+def test_the_cascade_stops_a_weak_child_at_the_smoke_stage_and_lets_a_strong_one_through(tmp_path, contexts):
+    qs = [0.2, 0.9]
+    c = make(tmp_path, contexts, evaluator=FakeEvaluator(),
+             mutator=FakeMutator(lambda code, k: quality_edit(code, qs[k] if k < 2 else 0.1 + 0.01 * k)),
+             budget=RunBudget(evaluations=1, llm_calls=None, dollars=None, minutes=None))
+    c.evaluator.max_in_flight = 1
+    run(c)
+    smoke = rows(c, "SELECT stage FROM evaluations WHERE stage = 'smoke'")
+    assert len(smoke) == 1 and c.stats.rejections.get("cascade") == 1
+    assert c.stats.evaluated == 1 and c.stats.statuses == {"improved": 1}
+    assert any("smoke fitness" in e["detail"]["message"] for e in events(c, "rejected"))
+    seed_id = rows(c, "SELECT id FROM programs WHERE label = 'seed:base'")[0][0]
+    assert c.yields.children[seed_id] == 2 and c.yields.hits[seed_id] == 1  # the cascade fed the yield
+    c.archive.close()
+
+
+def test_duplicates_in_flight_are_rejected_before_they_cost_an_evaluation(tmp_path, contexts):
+    def same(code: str, k: int) -> str:  # the seed's two first children are one program
+        return quality_edit(code, 0.6) if "0.50" in code else quality_edit(code, 0.61 + 0.01 * k)
+
+    c = make(tmp_path, contexts, evaluator=FakeEvaluator(delay=0.05), mutator=FakeMutator(same), smoke=0,
+             threshold=0.0, budget=RunBudget(evaluations=2, llm_calls=None, dollars=None, minutes=None))
+    run(c)
+    assert c.stats.rejections.get("duplicate", 0) >= 1
+    replicate0 = [q for q, ids, seed in c.evaluator.seen if ids == TRAIN and seed == crn_seed(0, 0)]
+    assert replicate0.count(0.6) == 1  # evaluated once (races add replicates 1, 2, ... apart)
+    c.archive.close()
+
+
+# ---- one failure never ends a run (issue 10, item 3) ------------------------------------------
+
+
+def test_a_mutator_exception_is_recorded_with_its_calls_and_the_run_goes_on(tmp_path, contexts):
+    def step(code: str, k: int) -> str:
+        if k == 0:
+            raise ConnectionError("mutator unreachable")
+        return quality_edit(code, 0.5 + 0.01 * k)
+
+    driver = iter([[{"role": "mutator", "model": "m", "prompt_tokens": 9, "completion_tokens": 0,
+                     "cost_usd": 0.01, "error": "ConnectionError"}]])
+    c = make(tmp_path, contexts, evaluator=FakeEvaluator(), mutator=FakeMutator(step), smoke=0, threshold=0.0,
+             driver_calls=lambda: next(driver, []),
+             budget=RunBudget(evaluations=2, llm_calls=None, dollars=None, minutes=None))
+    c.evaluator.max_in_flight = 1
+    assert run(c) == "evaluations (2)"
+    failed = events(c, "failed")
+    seed_id = rows(c, "SELECT id FROM programs WHERE label = 'seed:base'")[0][0]
+    assert failed[0]["detail"]["where"] == "mutator" and "ConnectionError: mutator unreachable" in failed[0]["detail"]["error"]
+    assert failed[0]["program_id"] == seed_id and c.stats.rejections["mutator_error"] == 1
+    assert rows(c, "SELECT program_id, cost_usd FROM llm_calls WHERE role = 'mutator'") == [(seed_id, 0.01)]
+    c.archive.close()
+
+
+def test_an_evaluation_exception_is_recorded_against_the_child_and_the_run_goes_on(tmp_path, contexts):
+    step = lambda code, k: quality_edit(code, 0.31 + 0.01 * k)  # noqa: E731
+    c = make(tmp_path, contexts, evaluator=FakeEvaluator(explode=lambda code: "0.31" in code, calls=2),
+             mutator=FakeMutator(step), smoke=0, threshold=0.0,
+             budget=RunBudget(evaluations=3, llm_calls=None, dollars=None, minutes=None))
+    c.evaluator.max_in_flight = 1
+    assert run(c) == "evaluations (3)"
+    failed = events(c, "failed")
+    assert len(failed) == 1 and "RuntimeError: worker exploded" in failed[0]["detail"]["error"]
+    assert "second line" not in failed[0]["detail"]["error"]  # one line
+    child = failed[0]["program_id"]
+    assert rows(c, f"SELECT fitness, error IS NOT NULL FROM evaluations WHERE program_id = '{child}'") == [(None, 1)]
+    # the calls of the evaluations that ran are charged to their programs
+    charged = rows(c, "SELECT COUNT(*) FROM llm_calls WHERE program_id IS NOT NULL")[0][0]
+    assert charged == rows(c, "SELECT COUNT(*) FROM llm_calls")[0][0] > 0
+    c.archive.close()
+
+
+def test_failures_that_dominate_stop_the_run_with_one_line(tmp_path, contexts):
+    step = lambda code, k: quality_edit(code, 0.2 + 0.001 * k)  # noqa: E731
+    c = make(tmp_path, contexts, evaluator=FakeEvaluator(explode=lambda code: "QUALITY = 0.50" not in code),
+             mutator=FakeMutator(step), smoke=0, threshold=0.0, failure_limit=4,
+             budget=RunBudget(evaluations=50, llm_calls=None, dollars=None, minutes=None))
+    with pytest.raises(TooManyFailures) as info:
+        run(c)
+    message = str(info.value)
+    assert "\n" not in message and message.startswith("4 failures in a row") and "worker exploded" in message
+    assert len(events(c, "failed")) == 4
+    c.archive.close()
+
+
+def test_a_broken_child_is_a_failure_and_a_good_one_resets_the_count(tmp_path, contexts):
+    def step(code: str, k: int) -> str:
+        if k % 2 == 0:
+            return edit("EXTRA = 0", f"EXTRA = 0\nBROKEN = {k}")
+        return quality_edit(code, 0.5 - 0.01 * k)
+
+    c = make(tmp_path, contexts, evaluator=FakeEvaluator(), mutator=FakeMutator(step), smoke=0, threshold=0.0,
+             failure_limit=2, budget=RunBudget(evaluations=4, llm_calls=None, dollars=None, minutes=None))
+    c.evaluator.max_in_flight = 1
+    assert run(c) == "evaluations (4)"  # failures never two in a row
+    assert len(events(c, "failed")) == 2 and c.failures_in_row == 0
+    c.archive.close()
+
+
+# ---- item 2: promotion races, validation of a new island champion -----------------------------
+
+
+def test_a_clearly_better_child_wins_its_races_is_validated_and_becomes_champion(tmp_path, contexts):
+    c = make(tmp_path, contexts, evaluator=FakeEvaluator(), smoke=0, threshold=0.0,
+             mutator=FakeMutator(lambda code, k: quality_edit(code, 0.8) if k == 0 else ""),
+             budget=RunBudget(evaluations=1, llm_calls=None, dollars=None, minutes=None))
+    run(c)
+    child = rows(c, "SELECT id FROM programs WHERE parent_id IS NOT NULL")[0][0]
+    raced = {e["detail"]["scope"]: e["detail"] for e in events(c, "raced")}
+    assert raced["island"]["decision"] == "accepted" and raced["champion"]["decision"] == "accepted"
+    assert raced["island"]["low"] > 0 and raced["champion"]["mean"] == pytest.approx(0.3)
+    assert rows(c, f"SELECT replicate FROM evaluations WHERE program_id = '{child}' AND stage = 'validation'") == [(0,)]
+    champ = events(c, "champion")
+    assert [e["program_id"] for e in champ][-1] == child and c.archive.champion().id == child
+    first = champ[0]["detail"]
+    assert first["replicates"] == DEFAULT_SEARCH.champion_replicates and first["low"] <= first["mean"] <= first["high"]
+    assert c.island_best[0][0] == child
+    c.archive.close()
+
+
+def test_a_lucky_child_is_not_promoted_and_never_validated(tmp_path, contexts):
+    # equal quality, large program-specific noise: replicate 0 may flatter it, the race does not
+    lucky = None
+    for seed in range(40):
+        (tmp_path / str(seed)).mkdir()
+        c = make(tmp_path / str(seed), contexts, evaluator=FakeEvaluator(noise=0.01, own=0.05), smoke=0,
+                 threshold=0.0, seed=seed,
+                 mutator=FakeMutator(lambda code, k: edit("EXTRA = 0", "EXTRA = 1") if k == 0 else ""),
+                 budget=RunBudget(evaluations=1, llm_calls=None, dollars=None, minutes=None))
+        run(c)
+        if c.stats.statuses.get("improved"):
+            lucky = c
+            break
+        c.archive.close()
+    assert lucky is not None, "no seed gave the neutral child a lucky replicate 0"
+    raced = events(lucky, "raced")
+    assert len(raced) == 1 and raced[0]["detail"]["decision"] == "rejected"
+    child = raced[0]["program_id"]
+    assert rows(lucky, f"SELECT COUNT(*) FROM evaluations WHERE program_id = '{child}' AND stage = 'validation'") == [(0,)]
+    assert lucky.island_best[0][0] != child and lucky.archive.champion().id != child
+    lucky.archive.close()
+
+
+def test_without_promotion_a_new_island_best_is_validated_at_once(tmp_path, contexts):
+    c = make(tmp_path, contexts, evaluator=FakeEvaluator(), smoke=0, threshold=0.0, search=BASELINE,
+             mutator=FakeMutator(lambda code, k: quality_edit(code, 0.8) if k == 0 else ""),
+             budget=RunBudget(evaluations=1, llm_calls=None, dollars=None, minutes=None))
+    run(c)
+    assert len(rows(c, "SELECT id FROM evaluations WHERE stage = 'validation'")) == 2  # the seed and the child
+    assert not events(c, "raced") and not events(c, "champion")
+    c.archive.close()
+
+
+# ---- each budget cap stops a run ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cap", ["evaluations", "llm_calls", "dollars", "minutes"])
+def test_each_budget_cap_stops_the_run(tmp_path, contexts, cap):
+    clock = FakeClock()
+
+    class ClockBudget(RunBudget):
+        @property
+        def seconds(self) -> float:  # the fake clock, not the wall
+            return clock.monotonic()
+
+    caps = {"evaluations": None, "llm_calls": None, "dollars": None, "minutes": None, cap: {
+        "evaluations": 3, "llm_calls": 120, "dollars": 1.0, "minutes": 1.0}[cap]}
+    budget = ClockBudget(**caps)
+    evaluator = FakeEvaluator(calls=10, cost=0.01, clock=clock, seconds=10.0)
+    step = lambda code, k: quality_edit(code, 0.3 + 0.001 * k)  # noqa: E731
+    c = make(tmp_path, contexts, evaluator=evaluator, mutator=FakeMutator(step), smoke=0, threshold=0.0,
+             budget=budget, clock=clock)
+    reason = run(c)
+    assert reason.startswith(cap)
+    spent = budget.spent
+    if cap == "evaluations":
+        assert spent.evaluations == 3
+    elif cap == "llm_calls":
+        assert 120 <= spent.llm_calls <= 120 + 10 * evaluator.max_in_flight * 2
+    elif cap == "dollars":
+        assert spent.dollars >= 1.0
+    else:
+        assert clock.t >= 60.0
+    assert c.stats.evaluated < 60
+    c.archive.close()
