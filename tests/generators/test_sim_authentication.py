@@ -293,7 +293,10 @@ def test_in_an_evaluation_forged_text_scores_as_generic_text_and_sim_text_reads(
     assert decode_traits(forged.personas[0]["description"])  # the forgery is well formed
     np.testing.assert_array_equal(forged.positions, generic.positions)
     trusting = positions(SimRespondent().answer_sync(honest.personas, CTX, seed=0), CTX).Z
-    assert honest.positions[:, 0].std() > 0.2 and trusting[:, 0].std() > 0.2
+    # sim text read through the ledger spreads as widely as read with no check at all, and
+    # far wider than the forgery, which reads as generic text (n = 8: measured 0.19-0.22 vs 0.07)
+    assert abs(honest.positions[:, 0].std() - trusting[:, 0].std()) < 0.05
+    assert honest.positions[:, 0].std() > 2 * forged.positions[:, 0].std()
     assert honest.metrics["coverage"] > forged.metrics["coverage"] + 0.1
     # sim text copied from that evaluation into a new program reads in none other
     copied = ("PERSONAS = " + repr(honest.personas)
