@@ -7,6 +7,10 @@ Every stage a run goes through is counted:
 * proposals: each evaluation counted by the budget runs the smoke stage and the rest of
   the train set (the cascade's worst case: every proposal passes); one mutator call each;
 * validation: of new island champions;
+* races (noise-aware promotion, :mod:`evolve.race`): the first champion measured on more
+  replicates of the validation contexts; a child that beats its island's best raced against
+  it on fresh replicates of the train contexts; a new island best raced against the
+  champion on the validation contexts;
 * test: the champion and the three seeds once on the test contexts.
 
 Persona calls and tokens per context are measured by running each seed program in-process
@@ -40,6 +44,13 @@ RESPONDENT_RETRIES = 2  # LLMRespondent.max_retries (re-asks of an unparsed answ
 CLIENT_RETRIES = 4  # LLMClient.max_retries (transient provider errors)
 FINAL_PROGRAMS = 4  # champion + three seeds on the test contexts
 VALIDATION_SHARE = 0.1  # expected share of evaluations that validate a new island champion (upper bound: all)
+ISLAND_RACE_TRAIN_EVALUATIONS = 0.52
+"""Expected train-stage race evaluations per evaluation (a default sim run: 24 island races,
+4.25 evaluations each, over 196 evaluations); upper bound: every evaluation races both
+sides for every replicate."""
+CHAMPION_RACE_VALIDATION_EVALUATIONS = 0.09
+"""Expected validation-stage race evaluations per evaluation (the same run: 9 races, 1.9
+evaluations each)."""
 ROLES = ("mutator", "persona", "respondent")
 
 
@@ -116,10 +127,14 @@ def _respondent_per_context(ctx: Any, n: int, mode: str, persona_tokens: float) 
     return calls, prompt, n * QUESTIONNAIRE_COMPLETION_TOKENS_PER_ITEM * items, upper
 
 
-def estimate_run(config: RunConfig, contexts: ContextSets) -> dict[str, Any]:
+def estimate_run(config: RunConfig, contexts: ContextSets, *,
+                 race_evaluations: tuple[float, float] | None = None) -> dict[str, Any]:
     """Per-evaluation, per-stage and whole-run estimates per role (see the module docstring).
 
-    Returns ``{"evaluations", "train_contexts", "n", "respondent_mode", "per_evaluation":
+    ``race_evaluations``: (train, validation) race evaluations to count in the *expected*
+    figures instead of the per-evaluation averages (e.g. those a finished run logged, to
+    check the cost model apart from how often the search raced); the upper bound always
+    assumes the worst. Returns ``{"evaluations", "train_contexts", "n", "respondent_mode", "per_evaluation":
     [RoleEstimate], "stages": {stage: {role: calls}}, "run": [RoleEstimate] | None,
     "run_upper_calls": {role: calls} | None}``; the whole-run figures need an evaluation cap."""
     from evolve.directives import DIRECTIVES
@@ -155,7 +170,13 @@ def estimate_run(config: RunConfig, contexts: ContextSets) -> dict[str, Any]:
 
     mean_seed = tuple(float(np.mean([v[i] for v in seeds.values()])) for i in range(3))
 
-    def run_stages(proposal: tuple[float, float, float], validation_share: float) -> dict[str, dict[str, np.ndarray]]:
+    from evolve.search import SearchSettings
+
+    search = SearchSettings()
+    looks = max(0, search.max_replicates - 1)  # fresh replicates a race may draw, per side
+
+    def run_stages(proposal: tuple[float, float, float], validation_share: float,
+                   races: tuple[float, float] | None) -> dict[str, dict[str, np.ndarray]]:
         stages: dict[str, dict[str, np.ndarray]] = {}
         distinct = {(m.model, m.api_base, m.api_key_env) for m in models.values() if m.model != "sim"}
         stages["preflight"] = {role: np.zeros(4) for role in ROLES}
@@ -176,6 +197,15 @@ def estimate_run(config: RunConfig, contexts: ContextSets) -> dict[str, Any]:
             train["mutator"] = mutator_one * evaluations
             stages["proposals"] = train
             stages["validation"] = stage(contexts.validation, proposal, evaluations * validation_share)
+            if races is None:  # the worst case: every evaluation races both sides to the last replicate
+                races = (2.0 * looks * evaluations, 2.0 * looks * evaluations)
+            race_stage = {role: np.zeros(4) for role in ROLES}
+            first_champion = stage(contexts.validation, proposal, max(0, search.champion_replicates - 1))
+            for part in (stage(contexts.train, proposal, races[0]), stage(contexts.validation, proposal, races[1]),
+                         first_champion):
+                for role in ROLES:
+                    race_stage[role] += part[role]
+            stages["races"] = race_stage
             final = {role: np.zeros(4) for role in ROLES}
             for persona in list(seeds.values()) + [proposal]:
                 part = stage(contexts.test, persona, 1.0)
@@ -184,8 +214,11 @@ def estimate_run(config: RunConfig, contexts: ContextSets) -> dict[str, Any]:
             stages["test"] = final
         return stages
 
-    stages = run_stages(mean_seed, VALIDATION_SHARE)
-    worst = run_stages(costliest, 1.0)
+    evals = float(evaluations or 0)
+    expected_races = race_evaluations if race_evaluations is not None else (
+        ISLAND_RACE_TRAIN_EVALUATIONS * evals, CHAMPION_RACE_VALIDATION_EVALUATIONS * evals)
+    stages = run_stages(mean_seed, VALIDATION_SHARE, expected_races)
+    worst = run_stages(costliest, 1.0, None)
 
     def role_estimates(table: dict[str, np.ndarray]) -> list[RoleEstimate]:
         out = []
@@ -249,8 +282,8 @@ def render_estimate(estimate: dict[str, Any]) -> str:
     lines.append(f"total ≈ ${total:.2f} expected for {evals} evaluations"
                  + (" (plus unpriced models)" if unpriced else "")
                  + f"; at most ${estimate['run_upper_dollars']:.2f} with every retry")
-    lines.append("Expected: every proposal passes the cascade, at the seeds' mean cost, 1 in 10 validates, no "
-                 "retry. Upper bound: at the costliest seed, every evaluation validates, every retry at its "
-                 "maximum. Cascade rejections and proposals rejected before evaluation add to both; a call or "
+    lines.append("Expected: every proposal passes the cascade, at the seeds' mean cost, 1 in 10 validates, "
+                 "promotion races at a default run's rate, no retry. Upper bound: at the costliest seed, every "
+                 "evaluation validates and races to the last replicate, every retry at its maximum. Cascade rejections and proposals rejected before evaluation add to both; a call or "
                  "dollar cap bounds everything.")
     return "\n".join(lines)
