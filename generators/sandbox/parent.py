@@ -104,105 +104,38 @@ def _deny_read_prefixes() -> list[str]:
     return sorted(p for p in out if p and p != "/")
 
 
-def _package_dir(name: str) -> str | None:
-    """The directory of an installed top-level package (without importing it)."""
-    import importlib.util
-
-    try:
-        spec = importlib.util.find_spec(name)
-    except (ImportError, ValueError):
-        return None
-    if spec is None:
-        return None
-    if spec.submodule_search_locations:
-        return os.path.realpath(list(spec.submodule_search_locations)[0])
-    return os.path.realpath(spec.origin) if spec.origin else None
-
-
-@functools.lru_cache(maxsize=1)
-def _child_paths_cached() -> tuple[tuple[str, ...], tuple[str, ...]]:
-    paths = _compute_child_paths()
-    return tuple(paths["site"]), tuple(paths["read_only"])
-
-
-def child_paths() -> dict[str, list[str]]:
-    """See :func:`_compute_child_paths` (computed once per process)."""
-    site, read_only = _child_paths_cached()
-    return {"site": list(site), "read_only": list(read_only)}
-
-
-def _compute_child_paths() -> dict[str, list[str]]:
-    """``site``: directories the child adds to ``sys.path`` (those holding numpy, scipy
-    and pyseccomp); ``read_only``: what Landlock leaves readable (the standard library and
-    the allowed packages with their bundled libraries), never the project or a home."""
-    site: list[str] = []
-    stdlib = os.path.dirname(os.path.realpath(os.__file__))  # the interpreter's own, not a venv's lib dir
-    read_only = [stdlib] + [p for p in (os.path.join(stdlib, "lib-dynload"),) if os.path.isdir(p)]
-    for name in ("numpy", "scipy", "pyseccomp"):
-        where = _package_dir(name)
-        if where is None:
-            continue
-        parent = os.path.dirname(where)
-        if parent not in site:
-            site.append(parent)
-        if name != "pyseccomp":
-            read_only.append(where)
-            libs = os.path.join(parent, f"{name}.libs")
-            if os.path.isdir(libs):
-                read_only.append(libs)
-    return {"site": site, "read_only": sorted(set(read_only))}
-
-
-_PATHS_PROBE = r"""
-import importlib, json, os, sys, sysconfig
-mods = json.loads(sys.argv[1])
-for name in mods:
-    try:
-        importlib.import_module(name)
-    except Exception:
-        pass
-sites = sorted({os.path.realpath(p) for p in sys.path if p and "site-packages" in p and os.path.isdir(p)})
-read_only = {os.path.realpath(sysconfig.get_paths()["stdlib"]), os.path.realpath(sysconfig.get_paths()["platstdlib"])}
-used = set()
-for module in list(sys.modules.values()):
-    origin = getattr(module, "__file__", None)
-    if not origin:
-        continue
-    origin = os.path.realpath(origin)
-    for site in sites:
-        if origin.startswith(site + os.sep):
-            top = os.path.relpath(origin, site).split(os.sep)[0]
-            used.add(site)
-            read_only.add(os.path.join(site, top))
-            stem = top[:-3] if top.endswith(".py") else top
-            libs = os.path.join(site, stem + ".libs")
-            if os.path.isdir(libs):
-                read_only.add(libs)
-print(json.dumps({"site": [s for s in sites if s in used], "read_only": sorted(read_only),
-                  "version": list(sys.version_info[:2])}))
-"""
-"""Run by another interpreter to compute its child paths: imports the given modules, then
-lists its site-packages dirs and the top-level package dirs (and ``<pkg>.libs``) of every
-module it loaded from them, plus its standard library."""
+PATHS_SCRIPT = str(Path(__file__).resolve().parent / "inside" / "sandbox_paths.py")
+BASE_MODULES = ("numpy", "scipy", "pyseccomp")
+"""What a child of this interpreter may load from site-packages (besides the stdlib)."""
 
 
 @functools.lru_cache(maxsize=8)
-def child_paths_for(python: str, modules: tuple[str, ...]) -> dict[str, list[str]]:
-    """Child paths (as :func:`child_paths`) for another interpreter ``python`` whose child
-    will preload ``modules``: computed once per process by running that interpreter once
-    (it imports the modules and reports where they live). Raises RuntimeError (one line)."""
+def _locate(python: str, modules: tuple[str, ...]) -> str:
     import subprocess
 
     try:
-        out = subprocess.run([python, "-I", "-B", "-c", _PATHS_PROBE, json.dumps(list(modules))],
+        out = subprocess.run([python, "-I", "-B", PATHS_SCRIPT, json.dumps(list(modules))],
                              capture_output=True, text=True, timeout=120, cwd="/")
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise RuntimeError(f"cannot run {python} to locate its packages: {type(exc).__name__}: {exc}") from None
     if out.returncode != 0:
         tail = (out.stderr.strip().splitlines() or ["no output"])[-1]
         raise RuntimeError(f"{python} failed to locate its packages: {tail}")
-    data = json.loads(out.stdout)
+    return out.stdout
+
+
+def child_paths_for(python: str, modules: tuple[str, ...]) -> dict[str, list[str]]:
+    """``site`` (added to the child's ``sys.path``) and ``read_only`` (what Landlock leaves
+    readable) for a child run by ``python`` that preloads ``modules``: asked of that
+    interpreter once per process (:mod:`generators.sandbox.inside.sandbox_paths`). Raises
+    RuntimeError (one line) if the interpreter cannot answer."""
+    data = json.loads(_locate(python, tuple(modules)))
     return {"site": list(data["site"]), "read_only": list(data["read_only"])}
+
+
+def child_paths() -> dict[str, list[str]]:
+    """:func:`child_paths_for` this interpreter and :data:`BASE_MODULES`."""
+    return child_paths_for(sys.executable, BASE_MODULES)
 
 
 def _concordia_launch() -> tuple[str, dict[str, list[str]]]:
@@ -475,7 +408,7 @@ class _Session:
             p2c_r, p2c_w = os.pipe()
             own_fds += [p2c_r, p2c_w]
             cmd = [self.python, "-I", "-S", "-B", CHILD_PATH, "--in-fd", str(p2c_r), "--out-fd", str(c2p_w),
-                   "--workdir", workdir, "--paths", json.dumps(self.paths or child_paths()),
+                   "--workdir", workdir, "--paths", json.dumps(self.paths or await loop.run_in_executor(None, child_paths)),
                    "--limits", json.dumps(limits.to_dict()), "--strict", "1" if self.strict else "0",
                    "--profile", self.profile]
             self.proc = await asyncio.create_subprocess_exec(
