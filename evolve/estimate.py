@@ -29,7 +29,7 @@ evaluation (a mutator call each, with backoff); a call or dollar cap bounds both
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -83,26 +83,15 @@ def _price(model: str, prompt_tokens: float, completion_tokens: float) -> float 
 def measure_seed(name: str, contexts: ContextSets, n: int, samples: int = 3) -> tuple[float, float, float]:
     """Mean persona-role (calls, prompt tokens, completion tokens) per context of seed
     ``name`` on the simulated world (up to ``samples`` train contexts)."""
-    from generators.llm import estimate_tokens
     from generators.runtime import ContextView
     from generators.seeds import load_seed
     from generators.sim import SimLLM
     from generators.sim.inprocess import SimProgramLLM, load_program
 
-    class CountingLLM(SimProgramLLM):
-        prompt_tokens = 0
-        completion_tokens = 0
-
-        def _one(self, prompt: str, system: str | None) -> str:
-            reply = super()._one(prompt, system)
-            self.prompt_tokens += estimate_tokens((system or "") + prompt)
-            self.completion_tokens += estimate_tokens(reply)
-            return reply
-
     program = load_program(load_seed(name))
     rows = []
     for ctx in contexts.train[:samples]:
-        llm = CountingLLM(SimLLM(), seed=0)
+        llm = SimProgramLLM(SimLLM(), seed=0)
         program.generate(ContextView.from_public_dict(ctx.public_dict()), n, llm, np.random.default_rng(0))
         rows.append((llm.calls, llm.prompt_tokens, llm.completion_tokens))
     calls, prompt, completion = np.mean(rows, axis=0)

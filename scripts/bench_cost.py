@@ -113,27 +113,16 @@ def make_programs(count: int, seed: int = 0) -> list[tuple[str, str]]:
 
 def populations(code: str, contexts: Sequence[Any], n: int, seed: int) -> list[tuple[Any, list[dict], Any, tuple]]:
     """Per context: (context, personas or None, the SimLLM that wrote them, persona (calls, prompt, completion))."""
-    from generators.llm import estimate_tokens
     from generators.runtime import ContextView, validate_personas
     from generators.sim import SimLLM
     from generators.sim.inprocess import SimProgramLLM, load_program
     from generators.sim.text import stable_hash
 
-    class CountingLLM(SimProgramLLM):
-        prompt_tokens = 0
-        completion_tokens = 0
-
-        def _one(self, prompt: str, system: str | None) -> str:
-            reply = super()._one(prompt, system)
-            self.prompt_tokens += estimate_tokens((system or "") + prompt)
-            self.completion_tokens += estimate_tokens(reply)
-            return reply
-
     module = load_program(code)
     out = []
     for ctx in contexts:
         sim = SimLLM()  # a fresh ledger: the respondent reads only what this program wrote here
-        llm = CountingLLM(sim, seed=stable_hash("llm", seed, ctx.id) >> 1)
+        llm = SimProgramLLM(sim, seed=stable_hash("llm", seed, ctx.id) >> 1)
         rng = np.random.default_rng(stable_hash("rng", seed, ctx.id) >> 1)
         try:
             personas = validate_personas(module.generate(ContextView.from_public_dict(ctx.public_dict()), n, llm, rng), n)

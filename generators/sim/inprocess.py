@@ -11,6 +11,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from generators.context import Context
+from generators.llm.tokens import estimate_tokens
 from generators.runtime import ContextView, validate_personas
 from generators.sim.llm import SimLLM
 from generators.sim.text import stable_hash
@@ -21,13 +22,17 @@ class SimProgramLLM:
 
     Every prompt is one call with seed ``hash(seed, call counter)``, so a re-run is
     reproducible and two identical prompts still get independent samples. ``calls`` counts
-    calls made. ``temperature``/``max_tokens`` are accepted and ignored (the sim has none).
+    calls made; ``prompt_tokens``/``completion_tokens`` their estimated tokens
+    (:func:`generators.llm.tokens.estimate_tokens`). ``temperature``/``max_tokens`` are
+    accepted and ignored (the sim has none).
     """
 
     def __init__(self, sim: SimLLM, *, seed: int) -> None:
         self.sim = sim
         self.seed = int(seed)
         self.calls = 0
+        self.prompt_tokens = 0
+        self.completion_tokens = 0
 
     def _one(self, prompt: str, system: str | None) -> str:
         messages = ([{"role": "system", "content": system}] if system else []) + [
@@ -35,7 +40,10 @@ class SimProgramLLM:
         ]
         call_seed = stable_hash("call", self.seed, self.calls) >> 1
         self.calls += 1
-        return self.sim.respond("persona", messages, seed=call_seed)
+        reply = self.sim.respond("persona", messages, seed=call_seed)
+        self.prompt_tokens += estimate_tokens((system or "") + prompt)
+        self.completion_tokens += estimate_tokens(reply)
+        return reply
 
     def complete(self, prompt: str, *, system: str | None = None, temperature: float | None = None,
                  max_tokens: int | None = None) -> str:
