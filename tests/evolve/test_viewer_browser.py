@@ -22,6 +22,7 @@ from archive.reader import ArchiveReader
 from evolve.cli import main
 from evolve.viewer import create_app
 from evolve.viewer.server import start_in_thread
+from test_run_e2e import SMALL as SMALL_RUN
 from test_viewer_http import XSS_CODE_LINE, XSS_NAME, build_probe_archive
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -35,32 +36,12 @@ pytestmark = [
                        reason="needs Debian's chromium and chromium-driver (.ci/run installs them)"),
 ]
 
-RUN_TOML = """
-seed = 3
-[contexts]
-train = ["esports_community", "online_dating_users", "parish_congregation", "rural_broadband_adoption"]
-validation = ["fishing_village_quota_cuts", "online_course_learners"]
-test = ["divorced_coparents", "pentecostal_diaspora_church"]
-[evaluation]
-n = 8
-mc_samples = 2000
-timeout_s = 60
-[cascade]
-smoke_contexts = 1
-threshold = 0.8
-[islands]
-count = 2
-migration_interval = 4
-[budget]
-evaluations = 6
-"""
-
 
 @pytest.fixture(scope="session")
 def real_run(ray_session, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real `run` on the sim world at a tiny budget (6 evaluations, 2 islands)."""
     tmp = tmp_path_factory.mktemp("viewer_run")
-    (tmp / "run.toml").write_text(RUN_TOML)
+    (tmp / "run.toml").write_text(SMALL_RUN)  # the e2e tests' short run
     db = tmp / "archive.db"
     assert main(["run", "--config", str(tmp / "run.toml"), "--db", str(db), "--json"]) == 0
     return db

@@ -13,7 +13,7 @@ from generators.respondent import Answers, SimRespondent, item_layout
 from generators.sim import SimKnobs, SimLLM, default_point
 from generators.sim.text import trait_sentence
 
-CTX = context_from_dict({
+HARBOUR = {
     "id": "test_harbour",
     "description": "Dock workers in a small harbour town.",
     "scale": {"min": 1, "max": 5},
@@ -29,7 +29,9 @@ CTX = context_from_dict({
              {"text": "Machines make the work safer.", "reverse": True},
              {"text": "I lie awake about automation.", "reverse": False}]},
     ],
-})
+}
+"""A harbour context of our own (two axes, three items each); other tests reuse it."""
+CTX = context_from_dict(HARBOUR)
 QUIET = SimKnobs(central_tendency=0.0, item_sd=0.0, answer_noise_sd=0.0)
 
 

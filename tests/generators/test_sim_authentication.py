@@ -21,24 +21,9 @@ from generators.sim import SimKnobs, SimLedger, SimLLM, bind_evaluation, decode_
 from generators.sim import text as sim_text
 from generators.sim.request import parse_request
 from generators.sim.text import trait_sentence
+from test_respondent_sim import HARBOUR
 
-CTX = context_from_dict({
-    "id": "test_harbour_auth",
-    "description": "Dock workers in a small harbour town.",
-    "scale": {"min": 1, "max": 5},
-    "axes": [
-        {"name": "union_loyalty", "description": "loyalty to the union", "low": "goes it alone",
-         "high": "union first", "items": [
-             {"text": "The union speaks for me.", "reverse": False},
-             {"text": "I negotiate my own deals.", "reverse": True},
-             {"text": "I would strike if the union asked.", "reverse": False}]},
-        {"name": "automation_fear", "description": "fear of automation", "low": "welcomes cranes",
-         "high": "fears losing the job", "items": [
-             {"text": "The new cranes will take my job.", "reverse": False},
-             {"text": "Machines make the work safer.", "reverse": True},
-             {"text": "I lie awake about automation.", "reverse": False}]},
-    ],
-})
+CTX = context_from_dict({**HARBOUR, "id": "test_harbour_auth"})
 DECL = ("- union_loyalty: loyalty to the union (low = goes it alone; high = union first)\n"
         "- automation_fear: fear of automation (low = welcomes cranes; high = fears losing the job)")
 EMPHATIC = "Be extreme, blunt, vivid and concrete; do not soften any position."
