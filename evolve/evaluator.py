@@ -71,7 +71,7 @@ class RayEvaluator:
                 ref = remote_evaluate().remote(self._spec, code, self._contexts_ref, list(context_ids), seed,
                                                allowance)
                 try:
-                    result = await asyncio.wait_for(_await(ref), self.deadline_s)
+                    result = await asyncio.wait_for(ref, self.deadline_s)  # an ObjectRef is awaitable
                 except asyncio.TimeoutError:
                     _cancel(ref)
                     return EvaluationFailure(
@@ -87,10 +87,6 @@ class RayEvaluator:
                 if gate is not None:
                     gate.release(allowance, calls=None if spent is None else spent[0],
                                  dollars=None if spent is None else spent[1], contexts=n_contexts)
-
-
-async def _await(ref: object) -> TaskResult:
-    return await ref  # type: ignore[misc]
 
 
 def _cancel(ref: object) -> None:

@@ -326,6 +326,8 @@ class _Session:
             self.seen.add(kind)
         if kind != "ready" and "ready" not in self.seen:
             raise ProtocolError(f"protocol: {kind!r} before 'ready'")
+        if kind in ("llm", "result") and self.strict and self.missing:  # the child should have refused
+            raise ProtocolError(f"protocol: a {kind!r} message from a sandbox that reported missing isolation layers")
         if kind == "ready":
             self.startup_s = self._elapsed()
             layers = message.get("layers")
@@ -342,8 +344,6 @@ class _Session:
             self._fail_unfinished(error, cap_detail(str(detail)) if detail else None)
             return "load_error"
         elif kind == "llm":
-            if self.strict and self.missing:
-                raise ProtocolError("protocol: llm request from a sandbox that reported missing isolation layers")
             index = self._job_index(message)
             chars, refusal = self._check_llm_request(message)
             if refusal is not None:
@@ -361,8 +361,6 @@ class _Session:
             wall = message.get("wall_s")
             wall = float(wall) if isinstance(wall, (int, float)) and not isinstance(wall, bool) else self._elapsed()
             wall = min(max(wall, 0.0), self._elapsed())
-            if self.strict and self.missing:
-                raise ProtocolError("protocol: a result from a sandbox that reported missing isolation layers")
             error = message.get("error")
             if error is not None:
                 detail = message.get("detail")
