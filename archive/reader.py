@@ -40,9 +40,12 @@ from typing import Any, Mapping, Sequence
 from sqlalchemy import Connection, Engine, func, select
 
 from . import queries, store
+from .dbpath import archive_path_problem
 from .map_elites import qd_stats as _qd_stats
 from .migrations import check_or_upgrade
 from .records import ArchiveConfig, EvaluationView, GridView, PersonaView, ProgramView
+from .runhistory import (BudgetRaise, KilledEvaluation, budget_in_force, budget_raise, killed_charges,
+                         killed_evaluation)
 from .schema import ContextResultRow, Evaluation, Event, Persona, Program, Run, RunProgram
 from .vocab import BudgetCap, EventKind, Outcome, Role, RunStatus, Stage, coerce
 
@@ -313,8 +316,9 @@ class ArchiveReader:
         target = store.resolve(text)
         if target.memory:
             raise ReaderError("cannot read an in-memory archive from another handle: give a file path")
-        if target.path is not None and not target.path.exists():
-            raise ReaderError(f"no such database: {text}")
+        problem = archive_path_problem(text)  # a directory, a stray file: one line before any engine
+        if problem is not None:
+            raise ReaderError(problem)
         try:
             engine = store.make_engine(target, readonly=True)
         except Exception as exc:  # noqa: BLE001 - driver errors: one line
@@ -468,19 +472,39 @@ class ArchiveReader:
         return tuple(RoleSpend(role=coerce(Role, role), **vals) for role, vals in sorted(rows.items()))
 
     def budget(self) -> tuple[BudgetUse, ...]:
-        """Use of every budget cap (the four caps, ``limit`` None where not set).
+        """Use of every budget cap (the four caps, ``limit`` None where not set), with the
+        limits in force (those of the last ``budget_raised`` event, else the stored config).
         Matches the run's own accounting: evaluations = proposal evaluations, llm_calls =
-        uncached calls, minutes = the evolution time last logged with an evaluation."""
-        caps = dict(self.run().run_config.get("budget") or {})
+        uncached calls plus the upper bounds charged for killed evaluations (dollars
+        likewise), minutes = the evolution time last logged with an evaluation."""
+        caps = self.budget_in_force()
         proposals = self.proposal_evaluations()
         spend = self.spend()
+        killed_calls, killed_dollars = killed_charges([e.detail for e in self.events(kind=EventKind.EVALUATION_KILLED)])
         used = {
             BudgetCap.EVALUATIONS: float(len(proposals)),
-            BudgetCap.LLM_CALLS: float(sum(s.calls - s.cached for s in spend)),
-            BudgetCap.DOLLARS: float(sum(s.cost_usd for s in spend)),
+            BudgetCap.LLM_CALLS: float(sum(s.calls - s.cached for s in spend) + killed_calls),
+            BudgetCap.DOLLARS: float(sum(s.cost_usd for s in spend) + killed_dollars),
             BudgetCap.MINUTES: max((p.elapsed_s or 0.0 for p in proposals), default=0.0) / 60.0,
         }
         return tuple(BudgetUse(cap, _float(caps.get(cap.value)), used[cap]) for cap in BudgetCap)
+
+    def budget_in_force(self) -> dict[str, Any]:
+        """The caps the run works to now: the last ``budget_raised`` event's ``to``, else
+        the stored config's ``budget`` (cap -> limit, None = no cap)."""
+        raised = [e.detail for e in self.events(kind=EventKind.BUDGET_RAISED)]
+        return budget_in_force(self.run().run_config, raised)
+
+    def budget_raises(self) -> tuple[BudgetRaise, ...]:
+        """Every ``budget_raised`` event, oldest first: when, and which caps changed from
+        what to what."""
+        return tuple(budget_raise(e.id, e.ts, e.detail) for e in self.events(kind=EventKind.BUDGET_RAISED))
+
+    def killed_evaluations(self) -> tuple[KilledEvaluation, ...]:
+        """Evaluations killed at the driver's deadline, oldest first, with the upper-bound
+        figures the run charged for their uncounted LLM calls (estimated, not counted)."""
+        return tuple(killed_evaluation(e.id, e.ts, e.program_id, e.detail)
+                     for e in self.events(kind=EventKind.EVALUATION_KILLED))
 
     # ------------------------------------------------------------------ events
     def events(

@@ -57,6 +57,11 @@ class EventKind(StrEnum):
     MIGRATED = "migrated"
     RESET = "reset"
     SANDBOX_WEAK = "sandbox_weak"
+    BUDGET_RAISED = "budget_raised"
+    """A finished run resumed with a raised cap; detail ``{"from": budget, "to": budget}``."""
+    EVALUATION_KILLED = "evaluation_killed"
+    """An evaluation task killed at the driver's deadline; detail: the upper-bound estimate
+    charged for its uncounted LLM calls (``"estimated": true``)."""
 
 
 class Role(StrEnum):

@@ -52,6 +52,8 @@ class RunBudget:
         """Calls kept back for the closing test stage (set by :class:`AllowanceGate`)."""
         self.reserve_dollars = 0.0
         """US dollars kept back for the closing test stage."""
+        self.ran_out: str | None = None
+        """The cap ("llm_calls" or "dollars") the allowance gate found spent (see :meth:`run_out`)."""
 
     def start(self) -> None:
         self._t0 = time.monotonic()
@@ -69,18 +71,32 @@ class RunBudget:
     def add_evaluation(self) -> None:
         self.spent.evaluations += 1
 
+    def run_out(self, cap: str) -> None:
+        """Declare ``cap`` ("llm_calls" or "dollars") spent: the allowance gate had nothing
+        left to grant an evaluation (what remains is the test stage's reserve, or too
+        little to share), so the run stops at it like at any other cap."""
+        if cap not in ("llm_calls", "dollars"):
+            raise ValueError(f"run_out: not an LLM cap: {cap!r}")
+        self.ran_out = cap
+
+    def _reason(self, cap: str) -> str:
+        value = self.caps[cap]
+        return f"dollars ({value:.2f})" if cap == "dollars" else f"{cap} ({value:g})" if cap == "minutes" else f"{cap} ({value})"
+
     def exhausted(self, *, in_flight: int = 0) -> str | None:
         """The name of the first cap that is reached, counting ``in_flight`` evaluations
         as already spent; None while there is room for one more."""
         caps = self.caps
         if caps["evaluations"] is not None and self.spent.evaluations + in_flight >= caps["evaluations"]:
-            return f"evaluations ({caps['evaluations']})"
-        if caps["llm_calls"] is not None and self.spent.llm_calls + self.reserve_calls >= caps["llm_calls"]:
-            return f"llm_calls ({caps['llm_calls']})"
-        if caps["dollars"] is not None and self.spent.dollars + self.reserve_dollars >= caps["dollars"]:
-            return f"dollars ({caps['dollars']:.2f})"
+            return self._reason("evaluations")
+        if caps["llm_calls"] is not None and (self.ran_out == "llm_calls"
+                                              or self.spent.llm_calls + self.reserve_calls >= caps["llm_calls"]):
+            return self._reason("llm_calls")
+        if caps["dollars"] is not None and (self.ran_out == "dollars"
+                                            or self.spent.dollars + self.reserve_dollars >= caps["dollars"]):
+            return self._reason("dollars")
         if caps["minutes"] is not None and self.seconds >= caps["minutes"] * 60.0:
-            return f"minutes ({caps['minutes']:g})"
+            return self._reason("minutes")
         return None
 
     def binding(self) -> tuple[str, float]:
@@ -179,7 +195,18 @@ class AllowanceGate:
 
     def empty(self, allowance: Any) -> bool:
         """True when ``allowance`` leaves no call or no dollar to spend."""
-        return allowance is not None and (allowance.calls == 0 or allowance.dollars == 0.0)
+        return self.empty_cap(allowance) is not None
+
+    @staticmethod
+    def empty_cap(allowance: Any) -> str | None:
+        """The cap ("llm_calls", "dollars") that left ``allowance`` nothing, or None."""
+        if allowance is None:
+            return None
+        if allowance.calls == 0:
+            return "llm_calls"
+        if allowance.dollars == 0.0:
+            return "dollars"
+        return None
 
     def release(self, allowance: Any, *, calls: int | None, dollars: float | None, contexts: int) -> None:
         """An evaluation ended. ``calls`` / ``dollars``: what it spent (None = unknown, e.g.

@@ -95,15 +95,25 @@ class EvaluationConfig:
 
 @dataclass(frozen=True)
 class CascadeConfig:
-    """Smoke stage before the full train set.
+    """Which train contexts a candidate is scored on.
 
-    A candidate is evaluated on ``smoke_contexts`` train contexts first and goes on to the
-    full train set only if its smoke fitness is at least ``threshold`` times the best
-    smoke-context fitness among its island's elites (``threshold`` in [0, 1]; 0 = off).
+    ``screen_contexts``: a candidate's train fitness (what the archive compares) is its mean
+    over a fixed screening set of this many train contexts, drawn once per run from the run
+    seed, stratified by axis count; every program (seeds included) is scored on the same
+    set, so comparisons stay paired. Promotion races for an island's best run on every
+    train context (elites on all). 0 = every train context. Unset: 8 when the persona or
+    respondent role is a real model (about 13 % of the dollars of one call per item on 30
+    contexts, ranking programs at Spearman 0.94; ``scripts/bench_cost.py``), every train
+    context when both are ``sim`` (free).
+
+    A candidate is evaluated on ``smoke_contexts`` of those contexts first and goes on to
+    the rest only if its smoke fitness is at least ``threshold`` times the best
+    smoke-context fitness among its island's elites (``threshold`` in [0, 1.5]; 0 = off).
     """
 
     smoke_contexts: int = 2
     threshold: float = 0.9
+    screen_contexts: int | None = None
 
 
 @dataclass(frozen=True)
@@ -213,6 +223,22 @@ class RunConfig:
     seeds: SeedsConfig = field(default_factory=SeedsConfig)
 
 
+REAL_MODEL_SCREEN_CONTEXTS = 8
+"""Train contexts per candidate when ``cascade.screen_contexts`` is unset and the persona or
+respondent role is a real model (see :class:`CascadeConfig`)."""
+
+
+def resolve_screen(config: RunConfig) -> RunConfig:
+    """``config`` with ``cascade.screen_contexts`` set: unchanged when given, else
+    :data:`REAL_MODEL_SCREEN_CONTEXTS` when the persona or respondent role is a real model,
+    else 0 (every train context; the sim is free)."""
+    if config.cascade.screen_contexts is not None:
+        return config
+    real = any(getattr(config.models, role).model != "sim" for role in ("persona", "respondent"))
+    screen = REAL_MODEL_SCREEN_CONTEXTS if real else 0
+    return dataclasses.replace(config, cascade=dataclasses.replace(config.cascade, screen_contexts=screen))
+
+
 def _suggest(key: str, valid: typing.Iterable[str]) -> str:
     match = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.5)
     return f" (did you mean '{match[0]}'?)" if match else ""
@@ -320,6 +346,8 @@ def validate_config(config: RunConfig) -> None:
         (config.evaluation.timeout_s > 0, "evaluation.timeout_s: must be > 0"),
         (config.evaluation.parallel >= 1, "evaluation.parallel: must be >= 1"),
         (config.cascade.smoke_contexts >= 0, "cascade.smoke_contexts: must be >= 0"),
+        (config.cascade.screen_contexts is None or config.cascade.screen_contexts >= 0,
+         "cascade.screen_contexts: must be >= 0 (0 = every train context)"),
         (0.0 <= config.cascade.threshold <= 1.5, "cascade.threshold: must be in [0, 1.5]"),
         (config.islands.count >= 1, "islands.count: must be >= 1"),
         (config.islands.migration_interval >= 1, "islands.migration_interval: must be >= 1"),

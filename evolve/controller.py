@@ -39,6 +39,7 @@ from evolve.contexts import ContextSets
 from evolve.diffs import apply_edits, check_full_rewrite, parse_blocks, parse_full_rewrite
 from evolve.directives import draw_directive
 from evolve.evaluator import EvaluationFailure
+from evolve.killed import charge_killed
 from evolve.mutators import MutationRequest, Mutator
 from evolve.promotion import Interval, RaceRule, mean_interval
 from evolve.prompts import ChildNote, ContextFeedback, ProgramBrief, build_mutation_prompt
@@ -57,6 +58,11 @@ between. One failure (or nineteen) never ends a run."""
 
 class TooManyFailures(RuntimeError):
     """Failures dominate: :data:`MAX_CONSECUTIVE_FAILURES` in a row. One line."""
+
+
+class BudgetSpent(RuntimeError):
+    """An evaluation of the evolution loop was refused for want of an LLM allowance: the
+    run has spent its call or dollar cap (what is left is the test stage's reserve)."""
 
 
 @dataclass
@@ -140,6 +146,7 @@ class Controller:
         self.stop_reason: str | None = None
         self.rejections_in_row = 0  # cheap rejections since the last evaluation: backs off (issue 10)
         self.failures_in_row = 0
+        self._evolving = False
         self.last_failure = ""
         self.yields = YieldBook()
         self._balanced = Balanced(self.yields)
@@ -266,7 +273,13 @@ class Controller:
         except Exception as exc:  # noqa: BLE001 - recorded on the program, never the end of the run
             result = EvaluationFailure(error=f"evaluation raised {_one_line(exc)}")
         if isinstance(result, EvaluationFailure):
+            if result.refused and self._evolving:  # the budget is spent: the run stops, nobody failed
+                self.budget.run_out(result.refused)
+                raise BudgetSpent(result.error)
             self._record_calls([], program)
+            if result.killed:  # its calls were lost: charge an upper bound, recorded as estimated
+                charge_killed(result, config=self.config, contexts=[self._ctx_by_id[c] for c in context_ids],
+                              budget=self.budget, archive=self.archive, program=program)
             return [ContextOutcome(cid, None, None, None, error=result.error) for cid in context_ids], ""
         self._record_calls(result.calls, program)
         return list(result.contexts), result.node
@@ -420,6 +433,7 @@ class Controller:
         self.budget.start()
         running: set[asyncio.Task] = set()
         limit = self.evaluator.max_in_flight
+        self._evolving = True
         try:
             while True:
                 reason = self.budget.exhausted(in_flight=len(running))
@@ -435,6 +449,7 @@ class Controller:
                     if exc is not None:
                         raise exc
         finally:
+            self._evolving = False
             for task in running:
                 task.cancel()
             if running:
@@ -446,6 +461,8 @@ class Controller:
         state: dict[str, Any] = {}
         try:
             await self._candidate(state)
+        except BudgetSpent:
+            return  # not evaluated: the loop sees the spent cap and stops
         except (TooManyFailures, asyncio.CancelledError):
             raise
         except Exception as exc:  # noqa: BLE001 - one failure never ends a run
@@ -650,7 +667,7 @@ class Controller:
         inc_id = incumbent[0]
         self._stage_table(inc_id, "train")
         # replicate 0 is the draw the child was selected on: the race looks at fresh ones
-        result = await self.racer.race(stage="train", context_ids=self.contexts.train_ids, first=1,
+        result = await self.racer.race(stage="train", context_ids=self.contexts.race_train_ids, first=1,
                                        candidate=(pid, code), incumbent=(inc_id, self.archive.get_program(inc_id).code))
         self._log_race("island", pid, inc_id, island, result, "train")
         current = self.island_best.get(island)

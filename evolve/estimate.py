@@ -30,7 +30,7 @@ evaluation (a mutator call each, with backoff); a call or dollar cap bounds both
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -116,6 +116,50 @@ def _respondent_per_context(ctx: Any, n: int, mode: str, persona_tokens: float) 
     return calls, prompt, n * QUESTIONNAIRE_COMPLETION_TOKENS_PER_ITEM * items, upper
 
 
+def stage_figures(ctxs: Sequence[Any], persona: tuple[float, float, float], *, n: int, mode: str,
+                  times: float = 1.0) -> dict[str, np.ndarray]:
+    """role -> [calls, prompt tokens, completion tokens, upper-bound calls] for ``times``
+    evaluations on ``ctxs``, the persona role costing ``persona`` (calls, prompt tokens,
+    completion tokens) per context; ``n`` personas per context, respondent ``mode``."""
+    p_calls, p_prompt, p_completion = persona
+    text_tokens = p_completion / max(1.0, n)
+    out = {"persona": np.array([p_calls, p_prompt, p_completion, p_calls]) * len(ctxs) * times,
+           "respondent": np.zeros(4), "mutator": np.zeros(4)}
+    for ctx in ctxs:
+        out["respondent"] += np.array(_respondent_per_context(ctx, n, mode, text_tokens)) * times
+    return out
+
+
+def upper_calls(role: str, row: np.ndarray, model: str) -> float:
+    """Calls of a :func:`stage_figures` row with every retry at its maximum: the
+    respondent's re-asks (its upper-bound column), then, for a real model, the client's
+    retries of transient errors (x (1 + CLIENT_RETRIES))."""
+    calls = float(row[3] if role == "respondent" else row[0])
+    return calls if model == "sim" else calls * (1 + CLIENT_RETRIES)
+
+
+def evaluation_upper_bound(config: RunConfig, contexts: Sequence[Any]) -> list[RoleEstimate]:
+    """Upper bound of what one evaluation on ``contexts`` spends, per role it calls
+    (persona, respondent): the persona role at the costliest seed measured on these
+    contexts, every retry at its maximum (:func:`upper_calls`); tokens scale with the
+    calls; dollars in US$ from litellm's price table (None: unpriced model)."""
+    from generators.seeds import SEED_NAMES
+
+    n, mode = config.evaluation.n, config.evaluation.effective_respondent_mode
+    sets = ContextSets(train=tuple(contexts), validation=(), test=(), smoke_ids=())
+    costliest = max((measure_seed(name, sets, n) for name in SEED_NAMES), key=lambda t: t[0])
+    figures = stage_figures(sets.train, costliest, n=n, mode=mode)
+    out = []
+    for role in ("persona", "respondent"):
+        model = getattr(config.models, role).model
+        calls, prompt, completion, _ = figures[role]
+        upper = upper_calls(role, figures[role], model)
+        scale = upper / calls if calls else 0.0
+        out.append(RoleEstimate(role, model, upper, prompt * scale, completion * scale,
+                                _price(model, prompt * scale, completion * scale)))
+    return out
+
+
 def estimate_run(config: RunConfig, contexts: ContextSets, *,
                  race_evaluations: tuple[float, float] | None = None) -> dict[str, Any]:
     """Per-evaluation, per-stage and whole-run estimates per role (see the module docstring).
@@ -138,15 +182,7 @@ def estimate_run(config: RunConfig, contexts: ContextSets, *,
     costliest = max(seeds.values(), key=lambda t: t[0])
 
     def stage(ctxs: tuple[Any, ...], persona: tuple[float, float, float], times: float) -> dict[str, np.ndarray]:
-        """role -> [calls, prompt tokens, completion tokens, upper-bound calls] for ``times``
-        evaluations on ``ctxs``."""
-        p_calls, p_prompt, p_completion = persona
-        text_tokens = p_completion / max(1.0, n)
-        out = {"persona": np.array([p_calls, p_prompt, p_completion, p_calls]) * len(ctxs) * times,
-               "respondent": np.zeros(4), "mutator": np.zeros(4)}
-        for ctx in ctxs:
-            out["respondent"] += np.array(_respondent_per_context(ctx, n, mode, text_tokens)) * times
-        return out
+        return stage_figures(ctxs, persona, n=n, mode=mode, times=times)
 
     code = load_seed("sobol")
     brief = ProgramBrief("seed", code, None, None)
@@ -190,7 +226,8 @@ def estimate_run(config: RunConfig, contexts: ContextSets, *,
                 races = (2.0 * looks * evaluations, 2.0 * looks * evaluations)
             race_stage = {role: np.zeros(4) for role in ROLES}
             first_champion = stage(contexts.validation, proposal, max(0, search.champion_replicates - 1))
-            for part in (stage(contexts.train, proposal, races[0]), stage(contexts.validation, proposal, races[1]),
+            for part in (stage(contexts.race_train or contexts.train, proposal, races[0]),
+                         stage(contexts.validation, proposal, races[1]),
                          first_champion):
                 for role in ROLES:
                     race_stage[role] += part[role]
@@ -223,13 +260,11 @@ def estimate_run(config: RunConfig, contexts: ContextSets, *,
         worst_total = {role: sum(st[role] for st in worst.values()) for role in ROLES}
         run_roles = role_estimates(total)
         # every retry at its maximum: respondent re-asks, then the client's transient retries
-        run_upper = {}
-        for role in ROLES:
-            calls = float(worst_total[role][3] if role == "respondent" else worst_total[role][0])
-            run_upper[role] = calls if models[role].model == "sim" else calls * (1 + CLIENT_RETRIES)
+        run_upper = {role: upper_calls(role, worst_total[role], models[role].model) for role in ROLES}
     return {
         "evaluations": evaluations,
         "train_contexts": len(contexts.train),
+        "all_train_contexts": len(contexts.race_train or contexts.train),
         "n": n,
         "respondent_mode": mode,
         "per_evaluation": role_estimates(per_eval),
@@ -244,7 +279,10 @@ def estimate_run(config: RunConfig, contexts: ContextSets, *,
 def render_estimate(estimate: dict[str, Any]) -> str:
     """The table printed by ``run --estimate``."""
     evals = estimate["evaluations"]
-    lines = [f"Estimate per evaluation ({estimate['train_contexts']} train contexts, N={estimate['n']}, "
+    every = estimate.get("all_train_contexts", estimate["train_contexts"])
+    screened = (f"a screening set of {estimate['train_contexts']} of {every} train contexts"
+                if every > estimate["train_contexts"] else f"{estimate['train_contexts']} train contexts")
+    lines = [f"Estimate per evaluation ({screened}, N={estimate['n']}, "
              f"respondent mode {estimate['respondent_mode']})",
              f"{'role':<11}{'model':<28}{'calls':>10}{'tokens':>14}{'dollars':>12}"]
     for r in estimate["per_evaluation"]:

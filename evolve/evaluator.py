@@ -12,7 +12,9 @@ program can hold a slot of the run however it behaves.
 With an :class:`~evolve.budget.AllowanceGate`, every task carries its share of the run's
 LLM budget (the worker refuses calls beyond it); a task whose calls cannot be counted
 (killed, lost with its worker) is charged its whole allowance; an evaluation granted
-nothing is not started and comes back as a failure saying so.
+nothing is not started and comes back as a failure saying so. A killed task comes back
+marked ``killed`` with its allowance, so that the controller charges an upper-bound
+estimate for whatever no allowance covered (:mod:`evolve.killed`).
 """
 
 from __future__ import annotations
@@ -32,9 +34,17 @@ metrics) before the driver cancels it."""
 
 @dataclass(frozen=True)
 class EvaluationFailure:
-    """An evaluation that produced no result; ``error`` is one line."""
+    """An evaluation that produced no result; ``error`` is one line. ``killed``: its task
+    was killed at the driver's deadline, so its LLM calls were lost uncounted (the
+    controller charges an upper bound for them, :mod:`evolve.killed`); ``allowance``: the
+    :class:`~generators.llm.allowance.Allowance` it held, which the gate has charged in
+    full (None: it had none, e.g. a run without a call or dollar cap)."""
 
     error: str
+    killed: bool = False
+    allowance: Any = None
+    refused: str | None = None
+    """Not started: the allowance gate had nothing of this cap ("llm_calls", "dollars") to grant."""
 
 
 class RayEvaluator:
@@ -67,7 +77,8 @@ class RayEvaluator:
             try:
                 if gate is not None and gate.empty(allowance):
                     spent, n_contexts = (0, 0.0), 0
-                    return EvaluationFailure(error="budget: no LLM allowance left for this evaluation; not started")
+                    return EvaluationFailure(error="budget: no LLM allowance left for this evaluation; not started",
+                                             refused=gate.empty_cap(allowance))
                 ref = remote_evaluate().remote(self._spec, code, self._contexts_ref, list(context_ids), seed,
                                                allowance)
                 try:
@@ -75,7 +86,8 @@ class RayEvaluator:
                 except asyncio.TimeoutError:
                     _cancel(ref)
                     return EvaluationFailure(
-                        error=f"evaluation task exceeded the driver's deadline of {self.deadline_s:.0f} s and was killed")
+                        error=f"evaluation task exceeded the driver's deadline of {self.deadline_s:.0f} s and was killed",
+                        killed=True, allowance=allowance)
                 billed = [c for c in result.calls if not c.get("cached")]
                 spent = (len(billed), float(sum(c.get("cost_usd", 0.0) or 0.0 for c in billed)))
                 return result

@@ -30,6 +30,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from archive.binning import bin_labels  # noqa: E402
+from evolve.inspect.history import killed_line, raise_line  # noqa: E402
 from metrics import METRIC_NAMES  # noqa: E402
 
 SIM_NOTE = "> **SIMULATED WORLD** (model `sim`): every figure here comes from the labelled test bed, not a real LLM."
@@ -262,6 +263,9 @@ def render_markdown(content: Mapping[str, Any], *, images: Mapping[str, str] | N
         f"- evaluations: {counts['evaluations']} (proposed programs fully evaluated on the train contexts: the unit of "
         f"the budget and of the run's output); stored evaluations: {counts['stored_evaluations']}"
         + (f" ({by_stage}; seeds included)" if by_stage else ""),
+        *([f"- train fitness: the mean over a screening set of {screen} train contexts, the same for every "
+           f"program (`cascade.screen_contexts`); an island's new best is raced on every train context"]
+          if (screen := (cfg.get("sections", {}).get("cascade") or {}).get("screen_contexts")) else []),
         f"- programs stored: {counts['programs']}, elites: {counts['elites']}",
         f"- stopped by: {c['stop_reason'] or '–'}",
         f"- champion: `{champ.get('id', '-')}`" + (f" ({champ['label']})" if champ.get("label") else "")
@@ -342,6 +346,10 @@ def render_markdown(content: Mapping[str, Any], *, images: Mapping[str, str] | N
                                                      else f"{int(b['limit'])}")
         lines.append(f"| {b['cap']} | {used} | {limit} |")
     lines.append("")
+    history = [raise_line(entry) for entry in c.get("budget_raises") or ()]
+    history += [line] if (line := killed_line(c.get("killed") or {})) else []
+    if history:
+        lines += [f"- {_md(text)}" for text in history] + [""]
     if c["spend"]:
         lines += ["| role | calls | cached | errors | prompt tokens | completion tokens | cost (USD) | latency (s) |",
                   "|---|---|---|---|---|---|---|---|"]

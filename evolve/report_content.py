@@ -6,7 +6,8 @@ the viewer's ``/report`` page as HTML, so both say the same thing. No plotting h
 
 Sections: the run and its counts (``evaluations`` = proposals fully evaluated on train, the
 budget's unit; ``stored_evaluations`` = every stored evaluation), the configuration and the
-budget used per cap, LLM spend per role, the champion with its lineage back to its seed and
+budget used per cap (with each raise of a cap and the evaluations killed at the driver's
+deadline, whose calls are estimated, not counted), LLM spend per role, the champion with its lineage back to its seed and
 its diff against that seed, validation and test tables (the champion and the seeds: the
 mean of each metric over contexts and its spread, min / median / max across contexts, next
 to the noise floor and the random reference), and the champion's most extreme personas
@@ -176,6 +177,7 @@ def build_report(reader: ArchiveReader, *, references: Mapping[str, Any] | None 
     """The report's content for the reader's run (see the module docstring). ``references``
     (``{"n", "mc_samples", "random_seeds", "validation": {...}, "test": {...}}``, as the run
     computes them from its contexts) replace the ones derived from the stored evaluations."""
+    from evolve.inspect.history import budget_history
     from evolve.inspect.source import Source
     from evolve.inspect.summary import champion_interval
 
@@ -223,6 +225,7 @@ def build_report(reader: ArchiveReader, *, references: Mapping[str, Any] | None 
         },
         "budget": [{"cap": str(b.cap), "limit": b.limit, "used": b.used, "fraction": b.fraction}
                    for b in reader.budget()],
+        **budget_history(reader),
         "spend": spend,
         "spend_total": {k: sum(s[k] for s in spend) for k in ("calls", "cached", "errors", "prompt_tokens",
                                                                "completion_tokens", "cost_usd", "latency_s")},

@@ -25,9 +25,11 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from archive import Archive
+from archive.dbpath import archive_path_problem
 from archive.records import ArchiveConfig, DescriptorSpec
+from archive.runhistory import budget_in_force, killed_charges
 from evolve.budget import AllowanceGate, RunBudget, Spend
-from evolve.config import ConfigError, RunConfig, config_from_dict, config_to_dict
+from evolve.config import ConfigError, RunConfig, config_from_dict, config_to_dict, resolve_screen
 from evolve.contexts import ContextSets
 from evolve.controller import Controller, proposal_evaluations
 from evolve.evaluator import RayEvaluator
@@ -141,7 +143,8 @@ def load_context_sets(config: RunConfig) -> ContextSets:
             raise RunError(f"contexts.{stage}: {problems[0]}{more}") from None
     try:
         return ContextSets.build(stages["train"], stages["validation"], stages["test"],
-                                 smoke=config.cascade.smoke_contexts, seed=config.seed)
+                                 smoke=config.cascade.smoke_contexts, seed=config.seed,
+                                 screen=resolve_screen(config).cascade.screen_contexts or 0)
     except ValueError as exc:
         raise RunError(f"contexts: {exc}") from None
 
@@ -162,17 +165,21 @@ def _build_mutator(config: RunConfig) -> tuple[Any, Any]:
 
 
 def _prior_spend(archive: Any) -> Spend:
+    """What earlier sessions spent: counted calls plus the upper bounds charged for killed
+    evaluations (whose calls could not be counted)."""
     evaluated = proposal_evaluations(archive)
     spend = archive.spend_by_role()
+    killed_calls, killed_dollars = killed_charges(
+        [e.get("detail") or {} for e in archive.events(kind="evaluation_killed")])
     return Spend(
         evaluations=len(evaluated),
-        llm_calls=int(sum(r.get("calls", 0) - r.get("cached", 0) for r in spend.values())),
-        dollars=float(sum(r.get("cost_usd", 0.0) for r in spend.values())),
+        llm_calls=int(sum(r.get("calls", 0) - r.get("cached", 0) for r in spend.values())) + killed_calls,
+        dollars=float(sum(r.get("cost_usd", 0.0) for r in spend.values())) + killed_dollars,
         seconds=max((float((e.get("detail") or {}).get("elapsed_s", 0.0)) for e in evaluated), default=0.0),
     )
 
 
-RESUME_CHECKED = ("evaluation.n", "contexts", "fitness", "descriptors")
+RESUME_CHECKED = ("evaluation.n", "contexts", "cascade.screen_contexts", "fitness", "descriptors")
 """Settings a resume must not change (they define what the stored scores mean)."""
 
 
@@ -181,6 +188,9 @@ def _merge_resume_config(stored: Mapping[str, Any], override: RunConfig, overrid
     line when given: a resumed run keeps its contexts, models, islands and seed. A
     setting of :data:`RESUME_CHECKED` given (by flag or config file) with a different value
     is refused in one line listing every difference."""
+    stored_cascade = stored.get("cascade") if isinstance(stored.get("cascade"), Mapping) else {}
+    if stored_cascade.get("screen_contexts") is None:  # a run stored before screening scored on every train context
+        stored = {**stored, "cascade": {**stored_cascade, "screen_contexts": 0}}
     config = config_from_dict(stored)
     diffs = []
     for path in RESUME_CHECKED:
@@ -211,10 +221,8 @@ def _short(value: Any) -> str:
 
 def _stored_budget(archive: Any) -> dict[str, Any]:
     """The budget in force: the last ``budget_raised`` event's, else the stored config's."""
-    raised = archive.events(kind="budget_raised")
-    if raised:
-        return dict((raised[-1].get("detail") or {}).get("to") or {})
-    return dict(archive.run_info()["run_config"].get("budget") or {})
+    raised = [e.get("detail") or {} for e in archive.events(kind="budget_raised")]
+    return budget_in_force(archive.run_info()["run_config"], raised)
 
 
 def _budget_raised(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
@@ -231,8 +239,9 @@ def _open_for_resume(db: Path) -> Any:
     from archive.migrations import SchemaError
     from archive.store import ArchiveLockedError
 
-    if db.is_dir():
-        raise RunError(f"--resume: {db} is a directory, not an archive database")
+    problem = archive_path_problem(db)  # the readers' check: nothing is opened (or locked) before it
+    if problem is not None:
+        raise RunError(f"--resume: {problem}")
     try:
         return Archive.open(url_or_path=str(db))
     except ArchiveLockedError:
@@ -290,11 +299,10 @@ def execute_run(config: RunConfig, *, resume: bool = False, overridden: set[str]
     runs (the archive is then marked ``failed`` when it exists), :class:`NothingToDo`
     when resuming a finished run whose budget was not raised."""
     db = Path(config.db) if config.db else default_db_path()
+    config = resolve_screen(config)
     archive = None
     raised_from: dict[str, Any] | None = None
     if resume:
-        if not db.exists():
-            raise RunError(f"--resume: no database at {db}")
         archive = _open_for_resume(db)
         try:
             tampered = archive.tampered_programs()
@@ -317,6 +325,9 @@ def execute_run(config: RunConfig, *, resume: bool = False, overridden: set[str]
             raise
     else:
         if db.exists():
+            problem = archive_path_problem(db)
+            if problem is not None:  # a folder or a stray file: say what it is, not "use --resume"
+                raise RunError(f"--db: {problem}")
             raise RunError(f"{db} already exists: use --resume to continue it, or another --db")
     out_dir = Path(config.out_dir) if config.out_dir else db.parent
     config = dataclasses.replace(config, db=str(db), out_dir=str(out_dir))

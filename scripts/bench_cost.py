@@ -1,44 +1,49 @@
 #!/usr/bin/env python3
 """What one evaluation costs per respondent mode, and how faithfully cheap modes rank programs.
 
-For ``--programs`` generator programs (the three seeds and children the offline mutator
-derives from them), every program writes N personas for each train context in the sim
-world (in process, one shared ledger per program and context so the sim respondent reads
+Programs: the three seeds and descendants the offline mutator derives from them (lineages
+deepen), until ``--programs`` *behaviourally distinct* ones are found: a child whose
+personas are identical to an earlier program's on every context is a tie, not another
+program, and is skipped. Every program writes N personas for each train context in the
+sim world (in process, one shared ledger per program and context so the respondent reads
 the sim's own text). The same personas are then answered through
-:class:`generators.respondent.LLMRespondent` over the sim (role ``respondent``) in each
-mode, and scored (fitness = mean coverage over contexts):
+:class:`generators.respondent.LLMRespondent` over the sim (role ``respondent``, which is
+told what each statement measures, as a real model understands it) in each mode, and
+scored (fitness = mean coverage over the contexts used):
 
-* ``item``: one call per persona and item -- today's cost, the reference ranking;
-* ``item(reseeded)``: item mode again with other respondent seeds -- the noise ceiling
-  (how well per-item answering agrees with itself);
+* ``item``: one call per persona and item -- today's cost. The *reference* ranking is item
+  mode's fitness averaged over ``--reference-draws`` further respondent draws, so the ``item`` row's
+  Spearman is item mode's own ceiling (one draw against the reference);
 * ``axis``: one call per persona and axis (numbered list);
 * ``questionnaire``: one call per persona for the whole questionnaire as JSON (missing or
-  invalid items re-asked one by one);
-* ``questionnaire+subsetS``: the same on a fixed subset of S train contexts (what the
-  cascade's smoke stage screens on), and ``+rotS`` on a rotating subset (a different S
-  contexts for each program, GEPA-style minibatches).
+  invalid items re-asked one by one); answers given in one call share a response-style
+  offset in the sim (``SimKnobs.call_halo_sd``), so this mode is not free of noise;
+* ``questionnaire+screenS``: the same on a screening set of S train contexts, stratified
+  by axis count, the same set for every program (what a run does, ``cascade.screen_contexts``);
+  mean and 10th percentile over ``--draws`` screening sets;
+* ``questionnaire+rotS``: S random contexts per program (unpaired), for contrast.
 
 Calls and tokens are counted per evaluation (persona calls of the program included;
 tokens at 4 characters each, as the sim has no tokenizer); dollars at litellm's
-``gpt-4o-mini`` prices. Fidelity: Spearman rank correlation of the programs' fitness in
-a mode with their fitness in ``item`` mode on all contexts. Everything runs offline.
+``gpt-4o-mini`` prices. Everything runs offline.
 
 Usage: .venv/bin/python scripts/bench_cost.py [--programs 20] [--n 25] [--contexts 30]
-       [--subset 6] [--mc 4000] [--json]
-Default run: about 2-4 minutes on 2 cores.
+       [--subset 4 8 10] [--draws 200] [--reference-draws 4] [--mc 4000] [--seed 0] [--json]
+Default run: about 3 minutes on 2 cores.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import os
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -82,8 +87,9 @@ class CountingSimClient:
         return out
 
 
-def make_programs(count: int, seed: int = 0) -> list[tuple[str, str]]:
-    """(label, code) of the three seeds and offline-mutator descendants, all distinct."""
+def candidate_programs(seed: int = 0) -> Iterator[tuple[str, str]]:
+    """(label, code): the three seeds, then offline-mutator descendants (children of any
+    program yielded so far, so lineages deepen), each a new program id; endless."""
     from archive.identity import program_id
     from evolve.controller import apply_proposal
     from evolve.checks import first_rejection
@@ -92,12 +98,11 @@ def make_programs(count: int, seed: int = 0) -> list[tuple[str, str]]:
     from generators.seeds import SEED_NAMES, load_seed
 
     programs = [(f"seed:{name}", load_seed(name)) for name in SEED_NAMES]
+    yield from programs
     seen = {program_id(code) for _, code in programs}
     mutator = OfflineMutator()
     rng = np.random.default_rng(seed)
-    attempts = 0
-    while len(programs) < count and attempts < 50 * count:
-        attempts += 1
+    while True:
         label, parent = programs[int(rng.integers(len(programs)))]
         others = [(program_id(c), c) for _, c in programs if c is not parent][:2]
         request = MutationRequest(parent_code=parent, parent_id=program_id(parent), inspirations=others,
@@ -108,20 +113,30 @@ def make_programs(count: int, seed: int = 0) -> list[tuple[str, str]]:
             continue
         seen.add(program_id(child))
         programs.append((f"{label.split('>')[0]}>{len(programs)}", child))
-    return programs
+        yield programs[-1]
+
+
+def population_digest(pops: Sequence[tuple[Any, list[dict] | None, Any, tuple]]) -> str:
+    """One digest of every persona a program wrote on every context: two programs with the
+    same digest behave identically here (an edit that changed nothing observable)."""
+    h = hashlib.blake2b(digest_size=16)
+    for _, personas, _, _ in pops:
+        h.update(json.dumps(personas, sort_keys=True, default=str).encode())
+    return h.hexdigest()
 
 
 def populations(code: str, contexts: Sequence[Any], n: int, seed: int) -> list[tuple[Any, list[dict], Any, tuple]]:
     """Per context: (context, personas or None, the SimLLM that wrote them, persona (calls, prompt, completion))."""
     from generators.runtime import ContextView, validate_personas
     from generators.sim import SimLLM
+    from generators.sim.answering import statement_key
     from generators.sim.inprocess import SimProgramLLM, load_program
     from generators.sim.text import stable_hash
 
     module = load_program(code)
     out = []
     for ctx in contexts:
-        sim = SimLLM()  # a fresh ledger: the respondent reads only what this program wrote here
+        sim = SimLLM(statements=statement_key(ctx.axes))  # a fresh ledger: the respondent reads only what this program wrote here
         llm = SimProgramLLM(sim, seed=stable_hash("llm", seed, ctx.id) >> 1)
         rng = np.random.default_rng(stable_hash("rng", seed, ctx.id) >> 1)
         try:
@@ -159,79 +174,118 @@ def dollars(prompt_tokens: float, completion_tokens: float) -> float:
     return float(p + c)
 
 
+def spearman(a: Sequence[float], b: Sequence[float]) -> float:
+    from scipy.stats import spearmanr
+
+    return float(spearmanr(a, b).statistic)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--programs", type=int, default=20)
+    ap.add_argument("--programs", type=int, default=20, help="behaviourally distinct programs ranked")
     ap.add_argument("--n", type=int, default=25)
     ap.add_argument("--contexts", type=int, default=30, help="train contexts used (the shipped set has 30)")
-    ap.add_argument("--subset", type=int, nargs="+", default=[6, 10], help="sizes of the context subsets")
+    ap.add_argument("--subset", type=int, nargs="+", default=[4, 8, 10], help="sizes of the context subsets")
+    ap.add_argument("--draws", type=int, default=200, help="subset draws averaged per subset row")
+    ap.add_argument("--reference-draws", type=int, default=4,
+                    help="item-mode respondent draws averaged into the reference ranking")
     ap.add_argument("--mc", type=int, default=4000, help="Monte Carlo points of the coverage metric")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
 
-    from scipy.stats import spearmanr
-
+    from evolve.config import REAL_MODEL_SCREEN_CONTEXTS
+    from evolve.contexts import stratified_pick
     from generators.context_loader import resolve_contexts
 
     t0 = time.perf_counter()
     contexts = resolve_contexts(["train"])[: args.contexts]
-    programs = make_programs(args.programs, seed=args.seed)
-    modes = ("item", "item(reseeded)", "axis", "questionnaire")
-    fitness = {m: np.zeros((len(programs), len(contexts))) for m in modes}
-    resp = {m: np.zeros((len(programs), len(contexts), 3)) for m in modes}
-    persona = np.zeros((len(programs), len(contexts), 3))
-    for i, (label, code) in enumerate(programs):
-        for j, (ctx, personas, sim, pcost) in enumerate(populations(code, contexts, args.n, args.seed)):
-            persona[i, j] = pcost
-            for m in modes:
-                mode, shift = (m, 0) if m != "item(reseeded)" else ("item", 10_000)
-                fitness[m][i, j], resp[m][i, j] = score(ctx, personas, sim, mode, args.n, args.mc, args.seed + j + shift)
-        print(f"  program {i + 1}/{len(programs)} {label}: item-mode fitness {fitness['item'][i].mean():.4f}",
-              file=sys.stderr, flush=True)
-
-    reference = fitness["item"].mean(axis=1)
-    rows = []
-
-    def row(name: str, mode: str, cols_per_program: list[np.ndarray]) -> None:
-        fit = np.array([fitness[mode][i, cols].mean() for i, cols in enumerate(cols_per_program)])
-        pc = np.array([persona[i, cols].sum(axis=0) for i, cols in enumerate(cols_per_program)]).mean(axis=0)
-        rc = np.array([resp[mode][i, cols].sum(axis=0) for i, cols in enumerate(cols_per_program)]).mean(axis=0)
-        usd = dollars(pc[1] + rc[1], pc[2] + rc[2])
-        persona_usd = dollars(pc[1], pc[2])
-        rho = float(spearmanr(fit, reference).statistic) if len(programs) > 2 else float("nan")
-        rows.append({"mode": name, "contexts": int(len(cols_per_program[0])), "persona_calls": float(pc[0]),
-                     "respondent_calls": float(rc[0]), "tokens": float(pc[1] + pc[2] + rc[1] + rc[2]),
-                     "dollars": usd, "persona_dollars": persona_usd, "spearman": rho})
-
-    everything = [np.arange(len(contexts))] * len(programs)
-    for m in modes:
-        row(m, m, everything)
-    rng = np.random.default_rng([args.seed, 99])
-    for size in args.subset:
-        if size >= len(contexts):
+    reference_draws = [f"item#{r + 2}" for r in range(args.reference_draws)]
+    passes = {"item": ("item", 0), **{name: ("item", 10_000 * (r + 1)) for r, name in enumerate(reference_draws)},
+              "axis": ("axis", 0), "questionnaire": ("questionnaire", 0)}
+    fitness: dict[str, list[np.ndarray]] = {m: [] for m in passes}
+    resp: dict[str, list[np.ndarray]] = {m: [] for m in passes}
+    persona: list[np.ndarray] = []
+    labels: list[str] = []
+    digests: set[str] = set()
+    skipped = 0
+    for label, code in candidate_programs(args.seed):
+        if len(labels) >= args.programs:
+            break
+        pops = populations(code, contexts, args.n, args.seed)
+        digest = population_digest(pops)
+        if digest in digests:  # behaves exactly like a program already ranked: a tie, not a program
+            skipped += 1
             continue
-        fixed = np.sort(rng.choice(len(contexts), size=size, replace=False))
-        row(f"questionnaire+subset{size}", "questionnaire", [fixed] * len(programs))
-        rotating = [np.sort(rng.choice(len(contexts), size=size, replace=False)) for _ in programs]
+        digests.add(digest)
+        labels.append(label)
+        persona.append(np.array([pc for *_, pc in pops], dtype=float))
+        for m, (mode, shift) in passes.items():
+            scored = [score(ctx, personas, sim, mode, args.n, args.mc, args.seed + j + shift)
+                      for j, (ctx, personas, sim, _) in enumerate(pops)]
+            fitness[m].append(np.array([v for v, _ in scored]))
+            resp[m].append(np.array([c for _, c in scored], dtype=float))
+        print(f"  program {len(labels)}/{args.programs} {label}: item-mode fitness {fitness['item'][-1].mean():.4f}",
+              file=sys.stderr, flush=True)
+    F = {m: np.array(v) for m, v in fitness.items()}
+    R = {m: np.array(v) for m, v in resp.items()}
+    P = np.array(persona)
+    programs, n_ctx = F["item"].shape
+
+    # the reference: item mode, mean of further respondent draws; the ``item`` row (one
+    # more draw against it) is item mode's own ceiling
+    reference = np.mean([F[name].mean(axis=1) for name in reference_draws], axis=0)
+    ceiling = spearman(F["item"].mean(axis=1), reference)
+    usd_persona = np.array([[dollars(*P[i, j, 1:]) for j in range(n_ctx)] for i in range(programs)])
+    usd_resp = {m: np.array([[dollars(*R[m][i, j, 1:]) for j in range(n_ctx)] for i in range(programs)]) for m in passes}
+    base = float((usd_persona + usd_resp["item"]).sum(axis=1).mean())
+    rows: list[dict[str, Any]] = []
+
+    def row(name: str, mode: str, picks: list[list[np.ndarray]]) -> None:
+        """``picks``: per draw, per program, the context columns it is scored on."""
+        rhos, cost, calls = [], [], []
+        for draw in picks:
+            rhos.append(spearman([F[mode][i, cols].mean() for i, cols in enumerate(draw)], reference))
+            cost.append(np.mean([(usd_persona[i, cols] + usd_resp[mode][i, cols]).sum() for i, cols in enumerate(draw)]))
+            calls.append(np.mean([[P[i, cols, 0].sum(), R[mode][i, cols, 0].sum()] for i, cols in enumerate(draw)], axis=0))
+        c = np.mean(calls, axis=0)
+        rows.append({"mode": name, "contexts": int(len(picks[0][0])), "persona_calls": float(c[0]),
+                     "respondent_calls": float(c[1]), "dollars": float(np.mean(cost)),
+                     "share_of_item": float(np.mean(cost)) / base, "spearman": float(np.mean(rhos)),
+                     "spearman_p10": float(np.percentile(rhos, 10)), "draws": len(picks)})
+
+    every = [[np.arange(n_ctx)] * programs]
+    for m in ("item", "axis", "questionnaire"):
+        row(m, m, every)
+    rng = np.random.default_rng([args.seed, 99])
+    axes_count = [len(c.axes) for c in contexts]
+    for size in args.subset:
+        if size >= n_ctx:
+            continue
+        screens = [[np.array(stratified_pick(axes_count, size, rng))] * programs for _ in range(args.draws)]
+        row(f"questionnaire+screen{size}", "questionnaire", screens)
+        rotating = [[rng.choice(n_ctx, size=size, replace=False) for _ in range(programs)] for _ in range(args.draws)]
         row(f"questionnaire+rot{size}", "questionnaire", rotating)
-    base = rows[0]["dollars"]
-    for r in rows:
-        r["share_of_item"] = r["dollars"] / base if base else float("nan")
     elapsed = time.perf_counter() - t0
+    result = {"programs": programs, "labels": labels, "identical_skipped": skipped, "n": args.n, "contexts": n_ctx,
+              "rows": rows, "item_ceiling_spearman": ceiling, "item_dollars": base,
+              "persona_share_of_item": float(usd_persona.sum(axis=1).mean()) / base,
+              "default_screen": REAL_MODEL_SCREEN_CONTEXTS, "price_model": PRICE_MODEL, "seconds": elapsed}
     if args.json:
-        print(json.dumps({"programs": len(programs), "n": args.n, "contexts": len(contexts), "rows": rows,
-                          "price_model": PRICE_MODEL, "seconds": elapsed}, indent=2))
+        print(json.dumps(result, indent=2))
         return 0
-    print(f"Cost per evaluation (N={args.n}, {len(contexts)} train contexts, {len(programs)} programs, "
-          f"SIMULATED world, {PRICE_MODEL} prices); fidelity = Spearman vs item mode on all contexts")
-    print(f"{'mode':<24}{'ctx':>4}{'pers.calls':>11}{'resp.calls':>11}{'tokens':>10}{'persona $':>10}"
-          f"{'total $':>9}{'vs item':>8}{'Spearman':>9}")
+    print(f"Cost per evaluation (N={args.n}, {n_ctx} train contexts, {programs} behaviourally distinct programs"
+          f" ({skipped} identical ones skipped), SIMULATED world, {PRICE_MODEL} prices)")
+    print(f"Fidelity: Spearman vs item mode on all contexts, mean of {args.reference_draws} other respondent draws (the item row, "
+          f"{ceiling:.3f}, is item mode's own ceiling). Subset rows: mean (10th percentile) over {args.draws} draws.")
+    print(f"{'mode':<26}{'ctx':>4}{'pers.calls':>11}{'resp.calls':>11}{'total $':>9}{'vs item':>8}{'Spearman':>9}{'p10':>7}")
     for r in rows:
-        print(f"{r['mode']:<24}{r['contexts']:>4}{r['persona_calls']:>11.0f}{r['respondent_calls']:>11.0f}"
-              f"{r['tokens']:>10.0f}{r['persona_dollars']:>10.4f}{r['dollars']:>9.4f}{100 * r['share_of_item']:>7.1f}%"
-              f"{r['spearman']:>9.3f}")
-    print(f"({elapsed:.0f} s)")
+        p10 = f"{r['spearman_p10']:>7.3f}" if r["draws"] > 1 else f"{'':>7}"
+        print(f"{r['mode']:<26}{r['contexts']:>4}{r['persona_calls']:>11.0f}{r['respondent_calls']:>11.0f}"
+              f"{r['dollars']:>9.4f}{100 * r['share_of_item']:>7.1f}%{r['spearman']:>9.3f}{p10}")
+    print(f"screenS = the run's screening set (stratified by axis count; default {REAL_MODEL_SCREEN_CONTEXTS} for real models);"
+          f" rotS = a different random subset per program (unpaired). Persona calls are "
+          f"{100 * result['persona_share_of_item']:.0f}% of item mode's dollars. ({elapsed:.0f} s)")
     return 0
 
 

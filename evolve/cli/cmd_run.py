@@ -18,6 +18,7 @@ from evolve.config import (
     config_to_dict,
     load_config,
     replace_path,
+    resolve_screen,
     to_toml,
     validate_config,
 )
@@ -90,7 +91,7 @@ def effective_config(args: argparse.Namespace) -> tuple[RunConfig, set[str]]:
         validate_config(config)
     except ConfigError as exc:
         raise CLIError(f"config: {exc}", exit_code=2) from None
-    return config, overridden
+    return resolve_screen(config), overridden
 
 
 def handle(args: argparse.Namespace) -> int:

@@ -21,7 +21,16 @@ JSON shape (stable)::
      "spend": {role: {"calls", "cached", "errors", "prompt_tokens", "completion_tokens",
                       "cost_usd", "latency_s"}},
      "spend_total": {"calls", "tokens", "cost_usd"},
-     "budget": {cap: {"limit": float|null, "used": float}}}
+     "budget": {cap: {"limit": float|null, "used": float}},
+     "budget_raises": [{"ts", "changes": {cap: {"from", "to"}}}],
+     "killed": {"evaluations", "calls", "prompt_tokens", "completion_tokens", "dollars", "estimated"}}
+
+``config.budget`` and the budget's limits are the caps in force: those of the last
+``budget_raised`` event (a finished run resumed with a raised cap) when there is one.
+``budget_raises`` lists every raise: when, and which caps changed from what to what
+(:mod:`evolve.inspect.history`). ``killed`` counts the evaluations killed at the driver's
+deadline: their calls are estimated (upper bound), not counted, and the budget's ``used``
+includes what was charged for them.
 
 ``evaluations`` is what ``run`` prints and ``--budget-evals`` caps: proposed programs fully
 evaluated on the train contexts. ``stored_evaluations`` counts every stored evaluation
@@ -40,6 +49,7 @@ from typing import Any
 
 from metrics import RANDOM_SEEDS, mean_references
 
+from evolve.inspect.history import budget_history, killed_line, raise_line
 from evolve.inspect.render import SIM_LINE, fmt, metric_cells, metric_headers, table
 from evolve.inspect.source import Source
 
@@ -55,7 +65,7 @@ def _config(src: Source) -> dict[str, Any]:
         "n": (cfg.get("evaluation") or {}).get("n"),
         "islands": archive_config.islands,
         "fitness": objective or None,
-        "budget": cfg.get("budget"),
+        "budget": src.reader.budget_in_force() or None,
         "descriptors": [
             {"name": d.name, "low": d.low, "high": d.high, "bins": d.bins, "log": d.log}
             for d in archive_config.descriptors
@@ -140,6 +150,7 @@ def summary(src: Source) -> dict[str, Any]:
         "spend": spend,
         "spend_total": {"calls": counts.llm_calls, "tokens": counts.llm_tokens, "cost_usd": counts.cost_usd},
         "budget": {str(b.cap): {"limit": b.limit, "used": b.used} for b in r.budget()},
+        **budget_history(r),
     }
 
 
@@ -182,6 +193,10 @@ def render_summary(data: dict[str, Any]) -> str:
                              for d in cfg["descriptors"]))
     if cfg["budget"]:
         lines.append("budget: " + "  ".join(f"{k}={v}" for k, v in cfg["budget"].items() if v is not None))
+    lines.extend(raise_line(entry) for entry in data.get("budget_raises") or ())
+    killed = killed_line(data.get("killed") or {})
+    if killed:
+        lines.append(killed)
     by_stage = ", ".join(f"{s} {n}" for s, n in data["stored_evaluations_by_stage"].items())
     cap = (data.get("budget") or {}).get("evaluations") or {}
     limit = f" of {cap['limit']:g}" if cap.get("limit") is not None else ""

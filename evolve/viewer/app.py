@@ -210,7 +210,13 @@ class Viewer:
         from evolve.report_content import build_report
 
         reader, urls = self._reader(request)
-        return self._page(request, "report.html", reader, urls, "notice", r=build_report(reader))
+        from evolve.inspect.history import killed_line, raise_line
+
+        r = build_report(reader)
+        history = [raise_line(e) for e in r.get("budget_raises") or ()]
+        killed = killed_line(r.get("killed") or {})
+        return self._page(request, "report.html", reader, urls, "notice", r=r,
+                          history=history + ([killed] if killed else []))
 
     # ------------------------------------------------------------------ JSON and assets
     def status(self, request: Request) -> Response:

@@ -45,7 +45,7 @@ def describe_failure(exc: BaseException, cfg: ModelConfig, timeout_s: float) -> 
     low = str(exc).lower()
     if "missing credentials" in low or "api_key client option" in low or "no api key" in low:
         return f"no API key{key or ' (set api_key_env to the variable holding it)'}"
-    if "connection error" in low or "connection refused" in low or _caused_by_connection(exc):
+    if any(m in low for m in _CONNECTION_MARKS) or _caused_by_connection(exc):
         return f"cannot connect{where} (connection refused or unreachable)"
     if isinstance(exc, (litellm.AuthenticationError, openai.AuthenticationError)):
         return f"authentication refused{key}: {detail}"
@@ -65,6 +65,10 @@ def describe_failure(exc: BaseException, cfg: ModelConfig, timeout_s: float) -> 
         return f"request refused: {detail}"
     return f"{type(exc).__name__}: {detail}"
 
+
+_CONNECTION_MARKS = ("connection error", "connection refused", "cannot connect to host", "connect call failed")
+"""Texts that mean the server could not be reached, whatever exception class a provider
+wraps them in (e.g. litellm's ``hosted_vllm`` reports aiohttp's as an InternalServerError)."""
 
 _PREFIX = re.compile(r"^(?:(?:litellm\.)?\w+(?:Error|Exception|Timeout):\s*|OpenAIException\s*-\s*)+")
 

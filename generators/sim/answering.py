@@ -6,18 +6,25 @@ item's axis (``1 - z`` for a reverse item), ``x = lo + z (hi - lo)``, pulled to 
 by ``central_tendency``, plus the item's idiosyncratic offset (hash of the item text,
 ``item_sd``) and noise (``answer_noise_sd``), rounded and clipped to the scale. Extremes
 saturate: offset and noise shrink for a latent stated at a pole (``pole_consistency``).
+
+The ``respondent`` role reads statements as a capable model does when given a
+:func:`statement_key` (what each statement of the questionnaire measures, and whether it is
+reverse-coded: the semantic competence a real model brings); without one it falls back to a
+crude word-overlap reader. Answers given together in one call (a numbered list, a JSON
+questionnaire) share one response-style offset (``call_halo_sd``): an assumption of this test
+bed, so that answering a whole questionnaire at once is not free of cost in fidelity.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from typing import Callable
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
 from generators.sim.knobs import SimKnobs
-from generators.sim.text import decode_traits, default_point, stable_unit
+from generators.sim.text import decode_traits, default_point, norm_axis, stable_unit
 
 _STATEMENT_RE = re.compile(r"(?:statement|item)\s*:\s*[\"“]?(?P<s>[^\"”\n]+)", re.IGNORECASE)
 _NUMBERED_RE = re.compile(r"^\s*(\d+)[.)]\s+(.+)$", re.MULTILINE)
@@ -54,14 +61,45 @@ def likert(latent: np.ndarray, offsets: np.ndarray, noise: np.ndarray, lo: int, 
     return np.clip(np.rint(x), lo, hi)
 
 
+StatementKey = Mapping[str, tuple[str, bool]]
+"""Normalised statement text (:func:`statement_text_key`) -> (normalised axis name, reverse-coded)."""
+
+
+def statement_text_key(text: str) -> str:
+    """A statement's lookup key: lower case, whitespace runs collapsed, outer quotes and spaces dropped."""
+    return " ".join(text.strip().strip('"“”').split()).lower()
+
+
+def statement_key(axes: Sequence[Any]) -> dict[str, tuple[str, bool]]:
+    """What each statement of a questionnaire measures: for ``axes`` (a context's axes, each
+    with ``name`` and ``items`` of ``text``/``reverse``), statement key -> (axis key, reverse)."""
+    return {statement_text_key(item.text): (norm_axis(axis.name), bool(item.reverse))
+            for axis in axes for item in axis.items}
+
+
+def _crude_axis(statement: str, traits: Mapping[str, float]) -> str | None:
+    """The stated axis sharing the most words (4+ letters) with ``statement``, if any."""
+    words = set(_WORD_RE.findall(statement.lower()))
+    best, score = None, 0
+    for axis in traits:
+        overlap = len(words & set(_WORD_RE.findall(axis)))
+        if overlap > score:
+            best, score = axis, overlap
+    return best
+
+
 def respond_items(messages: list[dict[str, str]], knobs: SimKnobs, rng: np.random.Generator, *,
-                  decode: Callable[[str], dict[str, float]] = decode_traits) -> str:
+                  decode: Callable[[str], dict[str, float]] = decode_traits,
+                  statements: StatementKey | None = None) -> str:
     """The sim's ``respondent`` role: the system text is the persona; the user text asks for
-    one statement (``Statement: ...``) or a numbered list. Without the questionnaire, the
-    axis of a statement is guessed by word overlap with the axis names the persona text
-    states (a crude reader); the reply is one integer, or ``i. v`` lines for a list.
-    ``decode`` reads the persona's positions (:class:`SimLLM` passes its ledger's
-    authenticated reader; the default reads any trait sentence)."""
+    one statement (``Statement: ...``) or a numbered list. A statement found in
+    ``statements`` is answered on its axis (flipped when reverse-coded); otherwise its axis
+    is guessed by word overlap with the axis names the persona text states (a crude
+    reader, no reversal). An axis the persona text does not state is guessed around its
+    default point (``guess_sd``). The reply is one integer, ``i. v`` lines for a list, or
+    JSON answers when the request asks for JSON. ``decode`` reads the persona's positions
+    (:class:`SimLLM` passes its ledger's authenticated reader; the default reads any trait
+    sentence)."""
     persona = "\n".join(m["content"] for m in messages if m.get("role") == "system")
     ask = "\n".join(m["content"] for m in messages if m.get("role") != "system")
     traits = decode(persona)
@@ -70,24 +108,25 @@ def respond_items(messages: list[dict[str, str]], knobs: SimKnobs, rng: np.rando
     if hi <= lo:
         lo, hi = 1, 5
     numbered = _NUMBERED_RE.findall(ask)
-    statements = [s for _, s in numbered] if len(numbered) >= 2 else []
-    if not statements:
+    asked = [s for _, s in numbered] if len(numbered) >= 2 else []
+    if not asked:
         m = _STATEMENT_RE.search(ask)
-        statements = [m.group("s") if m else ask]
+        asked = [m.group("s") if m else ask]
     values = []
-    for s in statements:
-        words = set(_WORD_RE.findall(s.lower()))
-        best, score = None, 0
-        for axis in traits:
-            overlap = len(words & set(_WORD_RE.findall(axis)))
-            if overlap > score:
-                best, score = axis, overlap
-        z = traits[best] if best else default_point(s, knobs.default_offset) + rng.normal(0, knobs.guess_sd)
+    halo = rng.normal(0.0, knobs.call_halo_sd) if len(asked) > 1 else 0.0
+    for s in asked:
+        known = statements.get(statement_text_key(s)) if statements else None
+        axis, reverse = known if known is not None else (_crude_axis(s, traits), False)
+        if axis is not None and axis in traits:
+            z = traits[axis]
+        else:
+            z = default_point(axis or s, knobs.default_offset) + rng.normal(0, knobs.guess_sd)
+        z = 1.0 - z if reverse else z
         v = likert(np.array([z]), np.array([item_offset(s, knobs.item_sd)]),
-                   rng.normal(0.0, knobs.answer_noise_sd, 1), lo, hi, knobs.central_tendency,
+                   rng.normal(0.0, knobs.answer_noise_sd, 1) + halo, lo, hi, knobs.central_tendency,
                    pole_consistency=knobs.pole_consistency, pole_start=knobs.pole_start)
         values.append(int(v[0]))
-    if "JSON" in ask and len(statements) > 1:  # a whole questionnaire asked as JSON
+    if "JSON" in ask and len(asked) > 1:  # a whole questionnaire asked as JSON
         return json.dumps({"answers": {str(i + 1): v for i, v in enumerate(values)}})
     if len(values) == 1:
         return str(values[0])

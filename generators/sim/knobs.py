@@ -64,6 +64,11 @@ class SimKnobs:
       and answer noise shrink, linearly up to ``pole_consistency`` of their size at the
       pole (a persona stated as "extremely X" answers the scale end on nearly every item,
       as LLM respondents do; a "very strongly" persona is not affected by default).
+    * ``call_halo_sd`` — sd, in scale points, of one response-style offset shared by all
+      answers the ``respondent`` role gives in one call (a numbered list or a JSON
+      questionnaire; a one-statement call has none). An assumption of the test bed: answers
+      written in one generation lean together. ``SimRespondent`` answers item by item and
+      has none.
     """
 
     default_offset: float = 0.15
@@ -88,10 +93,11 @@ class SimKnobs:
     guess_sd: float = 0.08
     pole_consistency: float = 0.7
     pole_start: float = 0.8
+    call_halo_sd: float = 0.15
 
     def __post_init__(self) -> None:
         for name in ("collapse_sd", "explore_sd", "noise_sd", "expand_noise_sd", "item_sd",
-                     "answer_noise_sd", "guess_sd", "default_offset"):
+                     "answer_noise_sd", "guess_sd", "default_offset", "call_halo_sd"):
             if getattr(self, name) < 0:
                 raise ValueError(f"SimKnobs.{name} must be >= 0, got {getattr(self, name)}")
         for name in ("shrink_base", "shrink_max", "shrink_min", "leak", "anchor", "expand_shrink",

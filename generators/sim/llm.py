@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from generators.sim.answering import respond_items
+from generators.sim.answering import StatementKey, respond_items
 from generators.sim.author import author_reply, is_author_request
 from generators.sim.knobs import SimKnobs
 from generators.sim.ledger import SimLedger
@@ -32,13 +32,18 @@ ROLES = ("persona", "respondent", "author")
 class SimLLM:
     """The simulated world's LLM (satisfies ``generators.llm.SimBackend``)."""
 
-    def __init__(self, *, knobs: SimKnobs = SimKnobs(), ledger: SimLedger | None = None) -> None:
+    def __init__(self, *, knobs: SimKnobs = SimKnobs(), ledger: SimLedger | None = None,
+                 statements: StatementKey | None = None) -> None:
+        """``statements``: what the questionnaire statements the ``respondent`` role will see
+        measure (:func:`generators.sim.answering.statement_key`): the understanding a real
+        model brings; None leaves the role a crude word-overlap reader."""
         self.knobs = knobs
         self.ledger = ledger if ledger is not None else SimLedger()
+        self.statements = dict(statements) if statements else None
 
     def with_ledger(self, ledger: SimLedger) -> SimLLM:
-        """The same simulated model (same knobs) writing into and reading from ``ledger``."""
-        return SimLLM(knobs=self.knobs, ledger=ledger)
+        """The same simulated model (same knobs and statements) writing into and reading from ``ledger``."""
+        return SimLLM(knobs=self.knobs, ledger=ledger, statements=self.statements)
 
     def respond(self, role: str, messages: list[dict[str, str]], *, seed: int | None = None) -> str:
         """The reply text to ``messages`` as ``role``; ``seed`` None means 0."""
@@ -49,7 +54,8 @@ class SimLLM:
         if role == "author" or (role != "respondent" and is_author_request(text)):
             return author_reply(text)
         if role == "respondent":
-            return respond_items(list(messages), self.knobs, rng, decode=self.ledger.decode)
+            return respond_items(list(messages), self.knobs, rng, decode=self.ledger.decode,
+                                 statements=self.statements)
         request = parse_request(list(messages), max_personas=self.knobs.max_personas, decode=self.ledger.decode)
         if request.output == "schema":
             return schema_reply(request.schema, rng)
@@ -59,10 +65,10 @@ class SimLLM:
 
     def __getstate__(self) -> dict[str, object]:
         # A copy in another process knows nothing this one wrote: its ledger starts empty.
-        return {"knobs": self.knobs}
+        return {"knobs": self.knobs, "statements": self.statements}
 
     def __setstate__(self, state: dict[str, object]) -> None:
-        self.__init__(knobs=state["knobs"])  # type: ignore[misc, arg-type]
+        self.__init__(knobs=state["knobs"], statements=state.get("statements"))  # type: ignore[misc, arg-type]
 
     def __repr__(self) -> str:
         return f"SimLLM(knobs={self.knobs!r})  # SIMULATED world"

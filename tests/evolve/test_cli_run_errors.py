@@ -45,7 +45,7 @@ def test_resume_needs_existing_db(tmp_path, capsys):
     assert main(["run", "--resume"]) == 2
     assert "--resume needs --db" in _errors(capsys)[0]
     assert main(["run", "--resume", "--db", str(tmp_path / "none.db")]) == 1
-    assert "no database at" in _errors(capsys)[0]
+    assert f"--resume: no such database: {tmp_path / 'none.db'}" in _errors(capsys)[0]
 
 
 def test_print_config_is_the_effective_config(tmp_path, capsys):

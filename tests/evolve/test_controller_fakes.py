@@ -20,6 +20,7 @@ from evolve.budget import RunBudget
 from evolve.config import RunConfig, replace_path
 from evolve.contexts import ContextSets
 from evolve.controller import MAX_CONSECUTIVE_FAILURES, Controller, TooManyFailures
+from evolve.evaluator import EvaluationFailure
 from evolve.mutators import MutationRequest, Proposal
 from evolve.protocols import ArchiveStore, Clock, Evaluator
 from evolve.search import BASELINE, DEFAULT_SEARCH, SearchSettings
@@ -78,13 +79,15 @@ class FakeEvaluator:
 
     def __init__(self, *, noise: float = 0.03, own: float = 0.0, delay: float = 0.0, calls: int = 0,
                  cost: float = 0.0, explode: Callable[[str], bool] = lambda code: False,
-                 clock: FakeClock | None = None, seconds: float = 0.0) -> None:
+                 clock: FakeClock | None = None, seconds: float = 0.0, refuse_after: int | None = None) -> None:
         self.max_in_flight = 2
         self.in_flight = 0
         self.noise, self.own, self.delay, self.calls, self.cost = noise, own, delay, calls, cost
         self.explode = explode
         self.clock, self.seconds = clock, seconds
+        self.refuse_after = refuse_after  # evaluations started before the allowance gate refuses
         self.seen: list[tuple[float, tuple[str, ...], int]] = []
+        self.refused = 0
 
     async def evaluate(self, code: str, context_ids, *, seed: int):
         self.in_flight += 1
@@ -93,6 +96,10 @@ class FakeEvaluator:
                 await asyncio.sleep(self.delay)
             if self.clock is not None:
                 self.clock.t += self.seconds
+            if self.refuse_after is not None and len(self.seen) >= self.refuse_after:
+                self.refused += 1
+                return EvaluationFailure(error="budget: no LLM allowance left for this evaluation; not started",
+                                         refused="llm_calls")
             self.seen.append((quality(code), tuple(context_ids), seed))
             if self.explode(code):
                 raise RuntimeError("worker exploded\nsecond line")
@@ -391,4 +398,42 @@ def test_each_budget_cap_stops_the_run(tmp_path, contexts, cap):
     else:
         assert clock.t >= 60.0
     assert c.stats.evaluated < 60
+    c.archive.close()
+
+
+# ---- issue 10, item 7: a screening set for candidates, every train context for elites ---------
+
+
+def test_candidates_are_scored_on_the_screening_set_and_island_races_on_every_train_context(tmp_path):
+    found = {c.id: c for c in resolve_contexts(TRAIN + VALIDATION + TEST)}
+    screened = ContextSets.build([found[i] for i in TRAIN], [found[i] for i in VALIDATION], [found[i] for i in TEST],
+                                 smoke=0, seed=0, screen=2)
+    assert screened.screened and len(screened.train_ids) == 2 and set(screened.race_train_ids) == set(TRAIN)
+    evaluator = FakeEvaluator()
+    c = make(tmp_path, screened, evaluator=evaluator, smoke=0, threshold=0.0,
+             mutator=FakeMutator(lambda code, k: quality_edit(code, 0.8) if k == 0 else ""),
+             budget=RunBudget(evaluations=1, llm_calls=None, dollars=None, minutes=None))
+    run(c)
+    train_sets = {ids for _, ids, _ in evaluator.seen if set(ids) <= set(TRAIN)}
+    assert tuple(screened.train_ids) in train_sets  # seeds and the child, replicate 0
+    assert any(set(ids) == set(TRAIN) for ids in train_sets)  # the island race looked at every train context
+    stored = rows(c, "SELECT e.id FROM evaluations e WHERE e.stage = 'train' AND e.replicate = 0")
+    per_eval = [rows(c, f"SELECT context_id FROM context_results WHERE evaluation_id = {eid}") for (eid,) in stored]
+    assert per_eval and all({cid for (cid,) in ids} == set(screened.train_ids) for ids in per_eval)
+    raced = {e["detail"]["scope"]: e["detail"] for e in events(c, "raced")}
+    assert raced["island"]["decision"] == "accepted"
+    assert all(set(rep) == set(TRAIN) for rep in raced["island"]["candidate_fitness"].values())
+    c.archive.close()
+
+
+def test_an_allowance_refused_ends_the_run_at_its_cap_not_in_failures(tmp_path, contexts):
+    # the gate has nothing left to grant (the rest is the test stage's reserve): before, each
+    # refused evaluation counted as a failure and 20 in a row ended the run as failed
+    evaluator = FakeEvaluator(refuse_after=3)
+    c = make(tmp_path, contexts, evaluator=evaluator, smoke=0, threshold=0.0, failure_limit=2,
+             mutator=FakeMutator(lambda code, k: quality_edit(code, 0.3 + 0.01 * k)),
+             budget=RunBudget(evaluations=50, llm_calls=10_000, dollars=None, minutes=None))
+    assert run(c) == "llm_calls (10000)" and c.stop_reason == "llm_calls (10000)"
+    assert evaluator.refused >= 1 and events(c, "failed") == [] and c.failures_in_row == 0
+    assert c.budget.exhausted() == "llm_calls (10000)"
     c.archive.close()

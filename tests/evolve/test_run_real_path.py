@@ -165,7 +165,7 @@ def test_resume_of_broken_files_is_one_line(tmp_path, capsys):
     garbage = tmp_path / "garbage.db"
     garbage.write_bytes(b"this is not a database" * 50)
     assert main(["run", "--resume", "--db", str(garbage)]) == 1
-    assert "is not a readable persona-evolve archive" in _errors(capsys)[0]
+    assert f"{garbage} is not an archive database (not an SQLite file)" in _errors(capsys)[0]
     assert main(["run", "--resume", "--db", str(tmp_path)]) == 1
     assert "is a directory" in _errors(capsys)[0]
     deep = tmp_path / "deep.toml"

@@ -39,9 +39,14 @@ def test_provider_refusals_name_the_cause(status, cause):
     assert "role persona, model openai/my-model: " + cause in message
 
 
-def test_connection_refused_missing_env_and_timeout(monkeypatch):
-    message = _fails({"respondent": ModelConfig(model="openai/my-model", api_base=CLOSED)})
-    assert "role respondent, model openai/my-model: cannot connect at " + CLOSED in message
+@pytest.mark.parametrize("model", ["openai/my-model", "hosted_vllm/qwen2.5-7b"])
+def test_a_server_that_refuses_the_connection_is_named_as_such(model):
+    message = _fails({"respondent": ModelConfig(model=model, api_base=CLOSED)})
+    assert message == (f"pre-flight failed: role respondent, model {model}: cannot connect at {CLOSED} "
+                       "(connection refused or unreachable)")
+
+
+def test_missing_env_and_timeout(monkeypatch):
     monkeypatch.delenv("NOPE_KEY", raising=False)
     message = _fails({"mutator": ModelConfig(model="openai/gpt-4o-mini", api_key_env="NOPE_KEY")})
     assert message == ("pre-flight failed: role mutator, model openai/gpt-4o-mini: "

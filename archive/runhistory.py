@@ -1,0 +1,108 @@
+"""What happened to a run's budget over its life, read from its event log.
+
+Two kinds of event change how a run's spend must be read:
+
+* ``budget_raised`` (a finished run resumed with a raised cap): the caps in force are the
+  last raise's ``to``, not the stored config's ``budget`` (:func:`budget_in_force`);
+  :class:`BudgetRaise` lists which caps changed from what to what;
+* ``evaluation_killed`` (an evaluation task killed at the driver's deadline): its LLM
+  calls could not be counted, so the run charged its budget an upper-bound estimate
+  instead (:class:`KilledEvaluation`); those figures are estimated, not counted.
+
+Pure functions over plain event details: the reader (:mod:`archive.reader`) and the run
+(``evolve.run``, on resume) share them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+CAPS: tuple[str, ...] = ("evaluations", "llm_calls", "dollars", "minutes")
+"""The budget's caps, in display order (the values of :class:`archive.vocab.BudgetCap`)."""
+
+
+@dataclass(frozen=True)
+class BudgetRaise:
+    """One ``budget_raised`` event: ``ts`` (Unix seconds) and ``changes``, cap ->
+    (old limit, new limit) for every cap whose limit changed (None = no cap; units: the
+    cap's own, i.e. evaluations, LLM calls, US dollars, minutes)."""
+
+    event_id: int
+    ts: float
+    changes: Mapping[str, tuple[float | None, float | None]]
+
+
+@dataclass(frozen=True)
+class KilledEvaluation:
+    """An evaluation task killed at the driver's deadline. Its LLM calls were not counted;
+    the run charged its budget ``calls`` and ``dollars`` (US) instead, upper bounds (its
+    LLM allowance where it had one, else the per-evaluation estimate), and estimated
+    ``prompt_tokens`` / ``completion_tokens``. None where the event gives no figure."""
+
+    event_id: int
+    ts: float
+    program_id: str | None
+    contexts: tuple[str, ...]
+    calls: int | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    dollars: float | None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def _int(value: Any) -> int | None:
+    f = _number(value)
+    return None if f is None else int(round(f))
+
+
+def budget_in_force(run_config: Mapping[str, Any], raised: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The caps a run works to: the ``to`` of the last of ``raised`` (details of its
+    ``budget_raised`` events, oldest first) when there is one, else the stored config's
+    ``budget`` (``{}`` when neither has one)."""
+    for detail in reversed(raised):
+        to = detail.get("to") if isinstance(detail, Mapping) else None
+        if isinstance(to, Mapping):
+            return dict(to)
+    budget = run_config.get("budget")
+    return dict(budget) if isinstance(budget, Mapping) else {}
+
+
+def budget_raise(event_id: int, ts: float, detail: Mapping[str, Any]) -> BudgetRaise:
+    """The :class:`BudgetRaise` of one ``budget_raised`` event's detail (``from``/``to``)."""
+    old = detail.get("from") if isinstance(detail.get("from"), Mapping) else {}
+    new = detail.get("to") if isinstance(detail.get("to"), Mapping) else {}
+    keys = [k for k in CAPS if k in old or k in new] + sorted(k for k in {*old, *new} if k not in CAPS)
+    changes = {str(k): (_number(old.get(k)), _number(new.get(k))) for k in keys
+               if _number(old.get(k)) != _number(new.get(k))}
+    return BudgetRaise(event_id=int(event_id), ts=float(ts), changes=changes)
+
+
+def killed_evaluation(event_id: int, ts: float, program_id: str | None,
+                      detail: Mapping[str, Any]) -> KilledEvaluation:
+    """The :class:`KilledEvaluation` of one ``evaluation_killed`` event's detail."""
+    contexts = detail.get("contexts")
+    return KilledEvaluation(
+        event_id=int(event_id), ts=float(ts), program_id=program_id,
+        contexts=tuple(str(c) for c in contexts) if isinstance(contexts, (list, tuple)) else (),
+        calls=_int(detail.get("calls")), prompt_tokens=_int(detail.get("prompt_tokens")),
+        completion_tokens=_int(detail.get("completion_tokens")), dollars=_number(detail.get("dollars")),
+    )
+
+
+def killed_charges(details: Sequence[Mapping[str, Any]]) -> tuple[int, float]:
+    """(LLM calls, US dollars) the run charged its budget for killed evaluations, summed
+    over ``details`` (of ``evaluation_killed`` events)."""
+    calls = sum(_int(d.get("calls")) or 0 for d in details)
+    dollars = sum(_number(d.get("dollars")) or 0.0 for d in details)
+    return int(calls), float(dollars)
