@@ -79,6 +79,10 @@ class RunBudget:
             raise ValueError(f"run_out: not an LLM cap: {cap!r}")
         self.ran_out = cap
 
+    def llm_cap(self) -> str | None:
+        """The first LLM cap set ("llm_calls", then "dollars"), or None."""
+        return next((cap for cap in ("llm_calls", "dollars") if self.caps[cap] is not None), None)
+
     def _reason(self, cap: str) -> str:
         value = self.caps[cap]
         return f"dollars ({value:.2f})" if cap == "dollars" else f"{cap} ({value:g})" if cap == "minutes" else f"{cap} ({value})"
@@ -171,9 +175,14 @@ class AllowanceGate:
     def capped(self) -> bool:
         return self.budget.caps["llm_calls"] is not None or self.budget.caps["dollars"] is not None
 
-    def grant(self, *, in_flight: int) -> Any:
-        """The :class:`Allowance` of an evaluation starting now, with ``in_flight``
-        evaluations running (this one included); None when no call or dollar cap is set."""
+    def grant(self, *, in_flight: int, contexts: int = 0) -> Any:
+        """The :class:`Allowance` of an evaluation on ``contexts`` contexts starting now, with
+        ``in_flight`` evaluations running (this one included); None when no call or dollar
+        cap is set. Each capped unit gets its share of what is left; once the mean cost per
+        context is known (and before the closing test stage), an evaluation whose expected
+        cost (that mean x ``contexts``) exceeds its share gets that expected cost if what is
+        left covers it, and nothing (0: not started, see :meth:`empty_cap`) if not -- an
+        evaluation the run cannot afford is not started only to be cut."""
         from generators.llm.allowance import Allowance
 
         if not self.capped:
@@ -184,14 +193,30 @@ class AllowanceGate:
         if cap_calls is not None:
             reserve = 0.0 if self.final_stage else self.budget.reserve_calls
             left = cap_calls - self.budget.spent.llm_calls - self._granted_calls - reserve
-            calls = max(0, int(math.floor(left / free)))
+            need = self._expected(self._seen_calls, contexts)
+            calls = max(0, int(math.floor(self._fit(left, left / free, need))))
             self._granted_calls += calls
         if cap_dollars is not None:
             reserve_d = 0.0 if self.final_stage else self.budget.reserve_dollars
             left_d = cap_dollars - self.budget.spent.dollars - self._granted_dollars - reserve_d
-            dollars = max(0.0, left_d / free)
+            need_d = self._expected(self._seen_dollars, contexts)
+            dollars = max(0.0, self._fit(left_d, left_d / free, need_d))
             self._granted_dollars += dollars
         return Allowance(calls=calls, dollars=dollars)
+
+    def _expected(self, seen: float, contexts: int) -> float | None:
+        """Expected spend of an evaluation on ``contexts`` contexts (the mean per context so
+        far); None before any evaluation was seen, in the test stage, or for 0 contexts."""
+        if self.final_stage or contexts <= 0 or self._seen_contexts == 0:
+            return None
+        return seen / self._seen_contexts * contexts
+
+    @staticmethod
+    def _fit(left: float, share: float, need: float | None) -> float:
+        """The grant: the share, raised to ``need`` when ``left`` covers it, 0 when it does not."""
+        if need is None or share >= need:
+            return share
+        return need if left >= need else 0.0
 
     def empty(self, allowance: Any) -> bool:
         """True when ``allowance`` leaves no call or no dollar to spend."""

@@ -282,6 +282,11 @@ class Controller:
                               budget=self.budget, archive=self.archive, program=program)
             return [ContextOutcome(cid, None, None, None, error=result.error) for cid in context_ids], ""
         self._record_calls(result.calls, program)
+        cap = self.budget.llm_cap()
+        if (result.budget_cut and self._evolving and cap is not None
+                and all(o.metrics is None for o in result.contexts)):  # cut before any context finished
+            self.budget.run_out(cap)
+            raise BudgetSpent(f"budget: the LLM allowance ran out before any context of {program} finished")
         return list(result.contexts), result.node
 
     def _record(self, stage: str, outcomes: Sequence[ContextOutcome], es: EvalSeed, *,

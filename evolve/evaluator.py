@@ -71,7 +71,7 @@ class RayEvaluator:
         async with self._slots:
             self.in_flight += 1
             gate = self.gate
-            allowance = gate.grant(in_flight=self.in_flight) if gate is not None else None
+            allowance = gate.grant(in_flight=self.in_flight, contexts=len(context_ids)) if gate is not None else None
             spent: tuple[int, float] | None = None
             n_contexts = len(context_ids)
             try:

@@ -189,3 +189,27 @@ def test_lone_surrogates_in_program_output_are_scrubbed_before_print_or_store():
     for value in (clean[0]["name"], clean[0]["tags"][0]):
         value.encode("utf-8")
     assert scrub_text("fine é") == "fine é"
+
+
+def test_an_evaluation_the_run_cannot_afford_is_not_started():
+    budget = RunBudget(evaluations=None, llm_calls=1000, dollars=None, minutes=None)
+    gate = AllowanceGate(budget, slots=2)
+    first = gate.grant(in_flight=1, contexts=3)
+    assert first.calls == 500  # nothing seen yet: the plain share
+    gate.release(first, calls=30, dollars=0.0, contexts=3)  # 10 calls per context
+    budget.spent.llm_calls = 30
+    roomy = gate.grant(in_flight=1, contexts=3)
+    assert roomy.calls == 485  # the share (970 / 2) covers the 30 expected
+    gate.release(roomy, calls=0, dollars=0.0, contexts=0)
+    budget.spent.llm_calls = 1000 - 50
+    big = gate.grant(in_flight=1, contexts=4)
+    assert big.calls == 40 and not gate.empty(big)  # share 25 < 40 expected <= 50 left: the expected cost
+    gate.release(big, calls=0, dollars=0.0, contexts=0)
+    budget.spent.llm_calls = 1000 - 20
+    refused = gate.grant(in_flight=1, contexts=3)
+    assert refused.calls == 0 and gate.empty_cap(refused) == "llm_calls"  # 20 left < 30 expected
+    gate.release(refused, calls=0, dollars=0.0, contexts=0)
+    gate.final_stage = True  # the closing test stage spends what is left, whatever it buys
+    assert gate.grant(in_flight=1, contexts=3).calls == 10
+    budget.run_out("llm_calls")
+    assert budget.exhausted() == "llm_calls (1000)"

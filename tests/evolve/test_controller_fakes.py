@@ -27,7 +27,7 @@ from evolve.search import BASELINE, DEFAULT_SEARCH, SearchSettings
 from evolve.seeding import crn_seed
 from evolve.workers import TaskResult
 from generators.context_loader import resolve_contexts
-from generators.evaluation import ContextOutcome, call_seed
+from generators.evaluation import BUDGET_CUT_ERROR, ContextOutcome, call_seed
 from metrics import METRIC_NAMES
 
 TRAIN = ("esports_community", "online_dating_users", "hospital_night_shift")
@@ -79,13 +79,15 @@ class FakeEvaluator:
 
     def __init__(self, *, noise: float = 0.03, own: float = 0.0, delay: float = 0.0, calls: int = 0,
                  cost: float = 0.0, explode: Callable[[str], bool] = lambda code: False,
-                 clock: FakeClock | None = None, seconds: float = 0.0, refuse_after: int | None = None) -> None:
+                 clock: FakeClock | None = None, seconds: float = 0.0, refuse_after: int | None = None,
+                 cut_after: int | None = None) -> None:
         self.max_in_flight = 2
         self.in_flight = 0
         self.noise, self.own, self.delay, self.calls, self.cost = noise, own, delay, calls, cost
         self.explode = explode
         self.clock, self.seconds = clock, seconds
         self.refuse_after = refuse_after  # evaluations started before the allowance gate refuses
+        self.cut_after = cut_after  # evaluations started before every one is cut by its allowance
         self.seen: list[tuple[float, tuple[str, ...], int]] = []
         self.refused = 0
 
@@ -101,6 +103,10 @@ class FakeEvaluator:
                 return EvaluationFailure(error="budget: no LLM allowance left for this evaluation; not started",
                                          refused="llm_calls")
             self.seen.append((quality(code), tuple(context_ids), seed))
+            if self.cut_after is not None and len(self.seen) > self.cut_after:
+                cut = [ContextOutcome(cid, None, None, None, error=BUDGET_CUT_ERROR) for cid in context_ids]
+                return TaskResult(contexts=cut, calls=[], wall_s=0.0, sandbox_s=0.0, respondent_s=0.0,
+                                  metrics_s=0.0, budget_cut=True)
             if self.explode(code):
                 raise RuntimeError("worker exploded\nsecond line")
             calls = [{"role": "persona", "model": "fake", "prompt_tokens": 3, "completion_tokens": 2,
@@ -426,14 +432,17 @@ def test_candidates_are_scored_on_the_screening_set_and_island_races_on_every_tr
     c.archive.close()
 
 
-def test_an_allowance_refused_ends_the_run_at_its_cap_not_in_failures(tmp_path, contexts):
-    # the gate has nothing left to grant (the rest is the test stage's reserve): before, each
-    # refused evaluation counted as a failure and 20 in a row ended the run as failed
-    evaluator = FakeEvaluator(refuse_after=3)
+@pytest.mark.parametrize("spent_out", ["refused", "cut"])
+def test_an_allowance_refused_ends_the_run_at_its_cap_not_in_failures(tmp_path, contexts, spent_out):
+    # the gate has nothing left to grant (the rest is the test stage's reserve), or an
+    # evaluation's allowance ran out before any context finished: before, each counted as a
+    # failure and 20 in a row ended the run as failed
+    evaluator = FakeEvaluator(refuse_after=3) if spent_out == "refused" else FakeEvaluator(cut_after=3)
     c = make(tmp_path, contexts, evaluator=evaluator, smoke=0, threshold=0.0, failure_limit=2,
              mutator=FakeMutator(lambda code, k: quality_edit(code, 0.3 + 0.01 * k)),
              budget=RunBudget(evaluations=50, llm_calls=10_000, dollars=None, minutes=None))
     assert run(c) == "llm_calls (10000)" and c.stop_reason == "llm_calls (10000)"
-    assert evaluator.refused >= 1 and events(c, "failed") == [] and c.failures_in_row == 0
+    assert (evaluator.refused >= 1 if spent_out == "refused" else len(evaluator.seen) > 3)
+    assert events(c, "failed") == [] and c.failures_in_row == 0
     assert c.budget.exhausted() == "llm_calls (10000)"
     c.archive.close()
