@@ -100,8 +100,8 @@ class CascadeConfig:
     ``screen_contexts``: a candidate's train fitness (what the archive compares) is its mean
     over a fixed screening set of this many train contexts, drawn once per run from the run
     seed, stratified by axis count; every program (seeds included) is scored on the same
-    set, so comparisons stay paired. Promotion races for an island's best run on every
-    train context (elites on all). 0 = every train context. Unset: 8 when the persona or
+    set, and promotion races use it too, so comparisons stay paired; an island's best is
+    then checked on the validation contexts. 0 = every train context. Unset: 8 when the persona or
     respondent role is a real model (about 13 % of the dollars of one call per item on 30
     contexts, ranking programs at Spearman 0.94; ``scripts/bench_cost.py``), every train
     context when both are ``sim`` (free).

@@ -2,8 +2,10 @@
 
 Candidates are scored on the *screening set* (``train``): a fixed subset of the train
 contexts drawn once per run from the run seed, stratified by axis count, or every train
-context. Promotion races for an island's best run on every train context
-(``race_train``), so an elite is established on all of them.
+context (``all_train``). Everything on train -- the smoke stage, a candidate's fitness,
+promotion races at fresh replicates -- uses the screening set, so every comparison is
+paired and a race costs what an evaluation costs; an island's best is then checked on
+the validation contexts, which the search never optimises on.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ def stratified_pick(groups: list[int], size: int, rng: np.random.Generator) -> l
 @dataclass(frozen=True)
 class ContextSets:
     """Contexts per stage. ``train`` is the screening set candidates are scored on;
-    ``race_train`` every train context (promotion races); ``smoke_ids`` the train contexts
+    ``all_train`` every train context given; ``smoke_ids`` the train contexts
     of the cascade's smoke stage. Both subsets are drawn once per run from the run seed
     (stable across resume)."""
 
@@ -44,7 +46,7 @@ class ContextSets:
     validation: tuple[Context, ...]
     test: tuple[Context, ...]
     smoke_ids: tuple[str, ...]
-    race_train: tuple[Context, ...] = ()
+    all_train: tuple[Context, ...] = ()
 
     @classmethod
     def build(
@@ -82,14 +84,14 @@ class ContextSets:
         return tuple(c.id for c in self.train)
 
     @property
-    def race_train_ids(self) -> tuple[str, ...]:
-        """Every train context's id (promotion races); the screening set when not given."""
-        return tuple(c.id for c in (self.race_train or self.train))
+    def all_train_ids(self) -> tuple[str, ...]:
+        """Every train context's id; the screening set's when ``all_train`` was not given."""
+        return tuple(c.id for c in (self.all_train or self.train))
 
     @property
     def screened(self) -> bool:
         """True when candidates are scored on a subset of the train contexts."""
-        return len(self.race_train_ids) > len(self.train)
+        return len(self.all_train_ids) > len(self.train)
 
     @property
     def validation_ids(self) -> tuple[str, ...]:
@@ -100,4 +102,4 @@ class ContextSets:
         return tuple(c.id for c in self.test)
 
     def by_id(self) -> dict[str, Context]:
-        return {c.id: c for c in self.race_train + self.train + self.validation + self.test}
+        return {c.id: c for c in self.all_train + self.train + self.validation + self.test}

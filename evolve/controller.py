@@ -17,14 +17,17 @@ row (no candidate evaluated on any context in between) stop the run, with one li
 Every evaluation of a program at replicate r uses the run's seeds of replicate r
 (:mod:`evolve.seeding`) when ``search.paired``: a child and its parent are compared on
 common random numbers.
+
+Collaborators: :mod:`evolve.proposals` turns a mutator's answer into a child and screens
+it; :class:`evolve.champion.Promoter` (owned here) decides island bests and the champion;
+:class:`evolve.run_stats.RunStats` holds the counters. ``apply_proposal`` and
+``changed_lines`` stay importable from here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import difflib
-from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -33,22 +36,27 @@ from archive.identity import program_id
 from archive.records import AddStatus, Candidate, EvaluationRecord, MutationInfo, ProgramRecord, ProgramView
 from archive.selection import Balanced, ChildOutcome, YieldBook
 from evolve.budget import CHEAP_REJECTIONS, RunBudget, rejection_backoff_s
-from evolve.checks import Rejection, first_rejection
+from evolve.champion import ChampionInfo, Promoter
+from evolve.checks import Rejection
 from evolve.config import RunConfig
 from evolve.contexts import ContextSets
-from evolve.diffs import apply_edits, check_full_rewrite, parse_blocks, parse_full_rewrite
 from evolve.directives import draw_directive
 from evolve.evaluator import EvaluationFailure
 from evolve.killed import charge_killed
 from evolve.mutators import MutationRequest, Mutator
-from evolve.promotion import Interval, RaceRule, mean_interval
+from evolve.promotion import RaceRule
+from evolve.proposals import apply_proposal, changed_lines, screen_child
 from evolve.prompts import ChildNote, ContextFeedback, ProgramBrief, build_mutation_prompt
 from evolve.protocols import ArchiveStore, Clock, Evaluator, MonotonicClock
 from evolve.race import Racer
-from evolve.scoring import context_fitness, descriptors_of, mean_fitness, to_record
+from evolve.run_stats import RunStats
+from evolve.scoring import context_fitness, descriptors_of, mean_fitness, stored_fitness, to_record
 from evolve.search import DEFAULT_SEARCH, SearchSettings
 from evolve.seeding import EvalSeed, SeedPlan
 from generators.evaluation import ContextOutcome
+
+__all__ = ["MAX_CONSECUTIVE_FAILURES", "BudgetSpent", "Controller", "TooManyFailures",
+           "apply_proposal", "changed_lines"]
 
 MAX_CONSECUTIVE_FAILURES = 20
 """Failures in a row that stop a run: evaluations that failed on every context, mutator
@@ -63,45 +71,6 @@ class TooManyFailures(RuntimeError):
 class BudgetSpent(RuntimeError):
     """An evaluation of the evolution loop was refused for want of an LLM allowance: the
     run has spent its call or dollar cap (what is left is the test stage's reserve)."""
-
-
-@dataclass
-class RunStats:
-    """Counters shown live and in the final summary."""
-
-    proposed: int = 0
-    evaluated: int = 0
-    statuses: dict[str, int] = field(default_factory=dict)
-    rejections: dict[str, int] = field(default_factory=dict)
-    partial_diffs: int = 0  # proposals evaluated although some of their blocks did not apply
-    best_by_island: dict[int, float] = field(default_factory=dict)
-    history: list[tuple[int, float]] = field(default_factory=list)  # (evaluation index, best fitness)
-    failures: int = 0  # evaluations or mutator calls that failed, exceptions of the loop
-    races: dict[str, int] = field(default_factory=dict)  # "<scope>.<decision>" -> count
-    race_evaluations: int = 0  # replicate evaluations run by promotion races
-
-    def count(self, table: dict[str, int], key: str) -> None:
-        table[key] = table.get(key, 0) + 1
-
-
-@dataclass(frozen=True)
-class ChampionInfo:
-    """The champion and its validation fitness over contexts x replicates (``interval``);
-    ``advantage``: the race it won against ``incumbent`` (None for the first one)."""
-
-    program_id: str
-    interval: Interval
-    replicates: int
-    contexts: int
-    advantage: Interval | None = None
-    incumbent: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {**self.interval.as_dict(), "replicates": self.replicates, "contexts": self.contexts}
-        if self.advantage is not None:
-            out["advantage"] = self.advantage.as_dict()
-            out["incumbent"] = self.incumbent
-        return out
 
 
 class Controller:
@@ -150,32 +119,28 @@ class Controller:
         self.last_failure = ""
         self.yields = YieldBook()
         self._balanced = Balanced(self.yields)
-        self.island_best: dict[int, tuple[str, float]] = {}  # established best per island: (id, fitness)
-        self.champion: ChampionInfo | None = self._stored_champion()
         self.racer = Racer(rule=RaceRule(confidence=search.confidence, max_replicates=search.max_replicates),
                            evaluate_at=self._evaluate_replicate,
                            fitness=lambda o: context_fitness(o, self._objective))
+        self.promoter = Promoter(archive=archive, contexts=contexts, search=search, islands=config.islands.count,
+                                 racer=self.racer, seeds=self.seeds, stats=self.stats,
+                                 stage_table=self._stage_table, validate=self._validate,
+                                 on_change=lambda: self._on_change(self))
+
+    @property
+    def champion(self) -> ChampionInfo | None:
+        """The run's champion (None before the first one is crowned)."""
+        return self.promoter.champion
+
+    @property
+    def island_best(self) -> dict[int, tuple[str, float]]:
+        """The established best of each island: island -> (program id, train fitness)."""
+        return self.promoter.island_best
 
     # ---- bookkeeping -------------------------------------------------------------
 
     def _evaluations_so_far(self) -> int:
         return int(self.archive.counts().get("evaluations", 0))
-
-    def _stored_champion(self) -> ChampionInfo | None:
-        """The champion of an earlier session of this run (its latest ``champion`` event)."""
-        try:
-            events = self.archive.events(kind="champion")
-        except Exception:  # noqa: BLE001 - an archive without events: no champion yet
-            return None
-        if not events:
-            return None
-        e = events[-1]
-        d = e.get("detail") or {}
-        try:
-            iv = Interval(float(d["mean"]), float(d["low"]), float(d["high"]), int(d["n"]), float(d["confidence"]))
-        except (KeyError, TypeError, ValueError):
-            return None
-        return ChampionInfo(str(e.get("program_id")), iv, int(d.get("replicates", 1)), int(d.get("contexts", 0)))
 
     def _record_calls(self, calls: Sequence[Mapping[str, Any]], program: str | None = None) -> None:
         """Store LLM calls (those of ``calls`` and the driver's), charged to ``program``."""
@@ -235,13 +200,7 @@ class Controller:
         """Per-context fitness of a program's replicate-0 evaluation at ``stage`` (cached)."""
         table = self.racer.table(pid, stage)
         if 0 not in table:
-            rows = [ev for ev in self.archive.evaluations(pid, stage=stage)
-                    if getattr(ev, "replicate", 0) in (0, None)]
-            found: dict[str, float] = {}
-            for ev in rows:
-                for ctx in ev.contexts:
-                    found[ctx.context_id] = (
-                        0.0 if not ctx.metrics else context_fitness(_as_outcome(ctx), self._objective))
+            found = stored_fitness(self.archive.evaluations(pid, stage=stage), self._objective)
             if not found:
                 return {}
             table[0] = found
@@ -347,30 +306,10 @@ class Controller:
 
         await asyncio.gather(*(guarded(label, code) for label, code in seeds.items()))
         self.archive.seed_islands([ids[label] for label in seeds if label in ids])
-        self._refresh_best()
+        self.promoter.refresh_best()
         if self.search.promotion and self.champion is None:
-            await self._first_champion([ids[label] for label in seeds if label in ids])
+            await self.promoter.first_champion([ids[label] for label in seeds if label in ids])
         return ids
-
-    async def _first_champion(self, seed_ids: Sequence[str]) -> None:
-        """The best seed on validation becomes the first champion, measured on
-        ``search.champion_replicates`` replicates for its interval."""
-        if not self.contexts.validation:
-            return
-        scored = [(float(np.mean(list(t.values()))), pid) for pid in seed_ids
-                  if (t := self._stage_table(pid, "validation"))]
-        if not scored:
-            return
-        _, pid = max(scored)
-        code = self.archive.get_program(pid).code
-        iv = await self.racer.measure(stage="validation", context_ids=self.contexts.validation_ids,
-                                      program=(pid, code), replicates=self.search.champion_replicates,
-                                      confidence=self.search.confidence)
-        self._crown(ChampionInfo(pid, iv, self.search.champion_replicates, len(self.contexts.validation_ids)))
-
-    def _crown(self, info: ChampionInfo) -> None:
-        self.champion = info
-        self.archive.record_event("champion", program_id=info.program_id, detail=info.as_dict())
 
     # ---- the final stage ---------------------------------------------------------
 
@@ -399,25 +338,6 @@ class Controller:
         return {label: by_program[pid] for label, pid in programs.items()}
 
     # ---- the loop ----------------------------------------------------------------
-
-    def _refresh_best(self) -> None:
-        """Island bests from the grids: the best elite of each island, unless promotion
-        races decide (then a grid's best is adopted only when it was established: a seed,
-        or a program that won a race, e.g. arriving by migration)."""
-        for island in range(self.config.islands.count):
-            elites = list(self.archive.grid(island).elites)
-            if not elites:
-                continue
-            best = max(elites, key=lambda e: (e.fitness, e.program_id))
-            current = self.island_best.get(island)
-            if self.search.promotion and current is not None:
-                established = {pid for pid, _ in self.island_best.values()}
-                better = [e for e in elites if e.program_id in established and e.fitness > current[1]]
-                if not better:
-                    continue
-                best = max(better, key=lambda e: (e.fitness, e.program_id))
-            self.island_best[island] = (best.program_id, float(best.fitness))
-            self.stats.best_by_island[island] = float(best.fitness)
 
     def _next_island(self) -> int:
         self._island_cursor = (self._island_cursor + 1) % self.config.islands.count
@@ -525,7 +445,8 @@ class Controller:
         self._record_calls([], parent.id)
         child_code, rejection, failed_blocks = apply_proposal(parent.code, proposal.text, full_rewrite)
         if rejection is None:
-            rejection = self._screen(parent.code, child_code)
+            rejection = screen_child(parent.code, child_code,
+                                     known=lambda cid: cid in self._pending or self.archive.has_program(cid))
         info = {"operator": proposal.operator, "directive": directive.key}
         if failed_blocks:
             # some blocks applied, some did not: counted, logged and fed back, never silent
@@ -546,19 +467,6 @@ class Controller:
             await self._evaluate_child(parent, island, child_code, child_id, proposal, directive.key)
         finally:
             self._pending.discard(child_id)
-
-    def _screen(self, parent_code: str, child_code: str) -> Rejection | None:
-        if child_code == parent_code:
-            return Rejection("no_op", "the edit leaves the program unchanged")
-        problem = first_rejection(child_code)
-        if problem is not None:
-            return problem
-        child_id = program_id(child_code)
-        if child_id == program_id(parent_code):
-            return Rejection("no_op", "the edit changes only comments or formatting")
-        if child_id in self._pending or self.archive.has_program(child_id):
-            return Rejection("duplicate", f"program {child_id[:12]} was already proposed")
-        return None
 
     def _smoke_bar(self, island: int) -> float | None:
         """The best smoke-context fitness among the island's elites (None: no bar)."""
@@ -646,117 +554,17 @@ class Controller:
         fitness = evaluation.fitness
         incumbent = self.island_best.get(island)
         if improved and fitness is not None and (incumbent is None or fitness > incumbent[1]):
-            await self._promote(pid, code, island, fitness, incumbent)
+            await self.promoter.promote(pid, code, island, fitness, incumbent)
         best_overall = max(self.stats.best_by_island.values(), default=0.0)
         self.stats.history.append((self.budget.spent.evaluations, best_overall))
         if self.archive.maybe_migrate():
-            self._refresh_best()
+            self.promoter.refresh_best()
         if self.archive.maybe_reset():
-            self._refresh_best()
+            self.promoter.refresh_best()
         self._on_change(self)
-
-    # ---- promotion ---------------------------------------------------------------
-
-    async def _promote(self, pid: str, code: str, island: int, fitness: float,
-                       incumbent: tuple[str, float] | None) -> None:
-        """``pid`` beat its island's best on replicate 0: make it the island's best (and
-        validate it) at once, or, with promotion races, only when a race on the train
-        contexts establishes its advantage; then race it for the champion."""
-        if not self.search.promotion or incumbent is None:
-            self.island_best[island] = (pid, fitness)
-            self.stats.best_by_island[island] = fitness
-            await self._validate(pid, code)
-            if self.search.promotion:
-                await self._race_champion(pid, code)
-            return
-        inc_id = incumbent[0]
-        self._stage_table(inc_id, "train")
-        # replicate 0 is the draw the child was selected on: the race looks at fresh ones
-        result = await self.racer.race(stage="train", context_ids=self.contexts.race_train_ids, first=1,
-                                       candidate=(pid, code), incumbent=(inc_id, self.archive.get_program(inc_id).code))
-        self._log_race("island", pid, inc_id, island, result, "train")
-        current = self.island_best.get(island)
-        if not result.accepted or (current is not None and current[0] != inc_id and current[1] >= fitness):
-            return
-        self.island_best[island] = (pid, fitness)
-        self.stats.best_by_island[island] = fitness
-        await self._validate(pid, code)
-        await self._race_champion(pid, code)
-
-    async def _race_champion(self, pid: str, code: str) -> None:
-        """Race a new island best against the champion on every validation context."""
-        if not self.contexts.validation or self.champion is None or self.champion.program_id == pid:
-            return
-        inc = self.champion.program_id
-        self._stage_table(inc, "validation")
-        if not self._stage_table(pid, "validation"):
-            return
-        result = await self.racer.race(stage="validation", context_ids=self.contexts.validation_ids,
-                                       candidate=(pid, code), incumbent=(inc, self.archive.get_program(inc).code))
-        self._log_race("champion", pid, inc, None, result, "validation")
-        if not result.accepted or self.champion.program_id != inc:  # lost, or another won meanwhile
-            return
-        values = self.racer.values(pid, "validation", self.contexts.validation_ids)
-        self._crown(ChampionInfo(pid, mean_interval(values, self.search.confidence), result.replicates,
-                                 len(self.contexts.validation_ids), advantage=result.interval, incumbent=inc))
-
-    def _log_race(self, scope: str, pid: str, inc: str, island: int | None, result: Any, stage: str) -> None:
-        self.stats.count(self.stats.races, f"{scope}.{result.decision.value}")
-        cand, incumbent = self.racer.table(pid, stage), self.racer.table(inc, stage)
-        reps = range(result.first, result.first + result.replicates)
-        self.archive.record_event("raced", program_id=pid, island=island, detail={
-            "scope": scope, "stage": stage, "incumbent": inc, "decision": result.decision.value,
-            "reason": result.reason, "replicates": result.replicates, "first_replicate": result.first,
-            "pairs": result.interval.n,
-            "mean": result.interval.mean, "low": result.interval.low, "high": result.interval.high,
-            "confidence": self.search.confidence, "evaluations": result.evaluations,
-            "seeds": {str(r): self.seeds.for_replicate(r).seed for r in reps},
-            "candidate_fitness": {str(r): cand.get(r, {}) for r in reps},
-            "incumbent_fitness": {str(r): incumbent.get(r, {}) for r in reps},
-        })
-        self._on_change(self)
-
-
-def changed_lines(parent_code: str, child_code: str, *, context: int = 1) -> str:
-    """The lines a child changed against its parent, as a short unified diff (no headers)."""
-    diff = difflib.unified_diff(parent_code.splitlines(), child_code.splitlines(), lineterm="", n=context)
-    return "\n".join(line for line in diff if not line.startswith(("---", "+++")))
-
-
-def apply_proposal(parent_code: str, text: str, full_rewrite: bool) -> tuple[str, Rejection | None, list[str]]:
-    """Turn a mutator's answer into the child program.
-
-    Returns (child code, rejection or None, reasons of blocks that failed while others
-    applied). A full rewrite must keep everything outside the EVOLVE-BLOCKs."""
-    if not text.strip():
-        return parent_code, Rejection("no_op", "the mutator proposed no change"), []
-    rewrite = parse_full_rewrite(text) if full_rewrite or "<<<<<<<" not in text else None
-    if rewrite is not None:
-        problem = check_full_rewrite(parent_code, rewrite)
-        if problem:
-            return parent_code, Rejection("diff_failed", f"full rewrite refused: {problem}"), []
-        return rewrite, None, []
-    try:
-        blocks = parse_blocks(text)
-    except Exception as exc:
-        return parent_code, Rejection("diff_failed", str(exc).splitlines()[0]), []
-    result = apply_edits(parent_code, blocks)
-    reasons = [f"block {f.index + 1}: {f.reason}" for f in result.failures]
-    if result.applied == 0:
-        return parent_code, Rejection("diff_failed", "; ".join(reasons[:3]) or "no block applied"), []
-    return result.code, None, reasons[:3]
-
-
-def proposal_evaluations(archive: Any) -> list[dict[str, Any]]:
-    """The ``evaluated`` events of proposals' full train evaluations, in order (the
-    archive also logs ``evaluated`` for smoke and test records; those are left out)."""
-    return [e for e in archive.events(kind="evaluated") if (e.get("detail") or {}).get("stage") == "train"]
 
 
 def _one_line(exc: BaseException) -> str:
+    """``exc`` as one line: its type and the first line of its message."""
     text = f"{type(exc).__name__}: {exc}".strip().splitlines()
     return text[0] if text else type(exc).__name__
-
-
-def _as_outcome(ctx: Any) -> ContextOutcome:
-    return ContextOutcome(ctx.context_id, dict(ctx.metrics) if ctx.metrics else None, ctx.positions, None)

@@ -226,7 +226,7 @@ def estimate_run(config: RunConfig, contexts: ContextSets, *,
                 races = (2.0 * looks * evaluations, 2.0 * looks * evaluations)
             race_stage = {role: np.zeros(4) for role in ROLES}
             first_champion = stage(contexts.validation, proposal, max(0, search.champion_replicates - 1))
-            for part in (stage(contexts.race_train or contexts.train, proposal, races[0]),
+            for part in (stage(contexts.train, proposal, races[0]),
                          stage(contexts.validation, proposal, races[1]),
                          first_champion):
                 for role in ROLES:
@@ -264,7 +264,7 @@ def estimate_run(config: RunConfig, contexts: ContextSets, *,
     return {
         "evaluations": evaluations,
         "train_contexts": len(contexts.train),
-        "all_train_contexts": len(contexts.race_train or contexts.train),
+        "all_train_contexts": len(contexts.all_train or contexts.train),
         "n": n,
         "respondent_mode": mode,
         "per_evaluation": role_estimates(per_eval),

@@ -50,6 +50,7 @@ class Racer:
         self._fitness = fitness
         self._tables: dict[tuple[str, str], Table] = {}
         self.evaluations = 0
+        self._running: dict[tuple[str, str, int, tuple[str, ...]], asyncio.Future[None]] = {}
 
     def table(self, program_id: str, stage: str) -> Table:
         """The replicates known for ``program_id`` at ``stage`` (mutable, shared)."""
@@ -59,13 +60,31 @@ class Racer:
         """Remember per-context fitness of a replicate (e.g. the stored replicate-0 row)."""
         self.table(program_id, stage)[int(replicate)] = {k: float(v) for k, v in fitness.items()}
 
-    async def _ensure(self, pid: str, code: str, stage: str, ids: Sequence[str], replicate: int) -> None:
+    async def _ensure(self, pid: str, code: str, stage: str, ids: Sequence[str], replicate: int) -> int:
+        """Evaluate ``pid`` at ``replicate`` on ``ids`` unless known or already being
+        evaluated for another race (then wait for that one); returns the evaluations this
+        call ran (0 or 1)."""
         table = self.table(pid, stage)
         if replicate in table and all(cid in table[replicate] for cid in ids):
-            return
-        outcomes = await self._evaluate_at(pid, code, ids, replicate)
-        self.evaluations += 1
-        table[replicate] = {o.context_id: self._fitness(o) for o in outcomes}
+            return 0
+        key = (pid, stage, replicate, tuple(ids))
+        running = self._running.get(key)
+        if running is not None:
+            await running
+            return 0
+
+        async def evaluate() -> None:
+            outcomes = await self._evaluate_at(pid, code, ids, replicate)
+            self.evaluations += 1
+            table[replicate] = {o.context_id: self._fitness(o) for o in outcomes}
+
+        task = asyncio.ensure_future(evaluate())
+        self._running[key] = task
+        try:
+            await task
+        finally:
+            self._running.pop(key, None)
+        return 1
 
     async def race(self, *, stage: str, context_ids: Sequence[str], candidate: tuple[str, str],
                    incumbent: tuple[str, str], first: int = 0) -> RaceResult:
@@ -74,17 +93,18 @@ class Racer:
         ``rule.max_replicates`` looks). ``first = 1`` leaves out replicate 0 when that is
         the draw the candidate was selected on (its luck there would bias the race)."""
         (cid_, ccode), (iid, icode) = candidate, incumbent
-        before = self.evaluations
+        ran = 0  # this race's own evaluations (other races may run concurrently)
         ids = list(context_ids)
         r = first
         while True:
-            await asyncio.gather(self._ensure(cid_, ccode, stage, ids, r), self._ensure(iid, icode, stage, ids, r))
+            ran += sum(await asyncio.gather(self._ensure(cid_, ccode, stage, ids, r),
+                                            self._ensure(iid, icode, stage, ids, r)))
             window = range(first, r + 1)
             cand = {k: {c: v for c, v in t.items() if c in ids} for k, t in self.table(cid_, stage).items() if k in window}
             inc = {k: {c: v for c, v in t.items() if c in ids} for k, t in self.table(iid, stage).items() if k in window}
             decision, interval, reason = self.rule.decide(paired_diffs(cand, inc), len(window))
             if decision != Decision.CONTINUE:
-                return RaceResult(decision, interval, len(window), reason, self.evaluations - before, first)
+                return RaceResult(decision, interval, len(window), reason, ran, first)
             r += 1
 
     async def measure(self, *, stage: str, context_ids: Sequence[str], program: tuple[str, str],

@@ -264,7 +264,7 @@ def render_markdown(content: Mapping[str, Any], *, images: Mapping[str, str] | N
         f"the budget and of the run's output); stored evaluations: {counts['stored_evaluations']}"
         + (f" ({by_stage}; seeds included)" if by_stage else ""),
         *([f"- train fitness: the mean over a screening set of {screen} train contexts, the same for every "
-           f"program (`cascade.screen_contexts`); an island's new best is raced on every train context"]
+           f"program, races included (`cascade.screen_contexts`)"]
           if (screen := (cfg.get("sections", {}).get("cascade") or {}).get("screen_contexts")) else []),
         f"- programs stored: {counts['programs']}, elites: {counts['elites']}",
         f"- stopped by: {c['stop_reason'] or '–'}",

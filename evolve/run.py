@@ -31,9 +31,10 @@ from archive.runhistory import budget_in_force, killed_charges
 from evolve.budget import AllowanceGate, RunBudget, Spend
 from evolve.config import ConfigError, RunConfig, config_from_dict, config_to_dict, resolve_screen
 from evolve.contexts import ContextSets
-from evolve.controller import Controller, proposal_evaluations
+from evolve.controller import Controller
 from evolve.evaluator import RayEvaluator
 from evolve.progress import Progress
+from evolve.proposals import proposal_evaluations
 from evolve.ray_runtime import RayUnreachable, check_address, init_ray
 from evolve.workers import WorkerSpec
 from generators.context_loader import ContextError, resolve_contexts

@@ -9,7 +9,7 @@ six metrics over the contexts that succeeded.
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -34,6 +34,24 @@ def mean_fitness(outcomes: Sequence[ContextOutcome], objective: Objective) -> fl
     if not outcomes:
         return 0.0
     return float(np.mean([context_fitness(o, objective) for o in outcomes]))
+
+
+def stored_fitness(evaluations: Iterable[Any], objective: Objective) -> dict[str, float]:
+    """Per-context fitness (context id -> fitness; 0.0 for a failed context) of the stored
+    replicate-0 rows among ``evaluations`` (:class:`archive.records.EvaluationView`; a row
+    without a replicate counts as replicate 0; a later row's context wins); {} when none."""
+    found: dict[str, float] = {}
+    for ev in evaluations:
+        if getattr(ev, "replicate", 0) not in (0, None):
+            continue
+        for ctx in ev.contexts:
+            found[ctx.context_id] = 0.0 if not ctx.metrics else context_fitness(_stored_outcome(ctx), objective)
+    return found
+
+
+def _stored_outcome(ctx: Any) -> ContextOutcome:
+    """A stored context result (:class:`archive.records.ContextView`) as an outcome."""
+    return ContextOutcome(ctx.context_id, dict(ctx.metrics) if ctx.metrics else None, ctx.positions, None)
 
 
 def descriptors_of(outcomes: Sequence[ContextOutcome], *, n: int) -> dict[str, float]:

@@ -1,5 +1,5 @@
 """The screening set (issue 10, item 7): candidates scored on a fixed, stratified subset of
-the train contexts, the same for every program; races on every train context."""
+the train contexts, the same for every program (races included)."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def test_the_screening_set_is_a_stable_subset_and_the_smoke_stage_lies_inside_it
     assert a.train_ids == b.train_ids and a.smoke_ids == b.smoke_ids  # stable across resume
     assert a.train_ids != other.train_ids
     assert len(a.train_ids) == 8 and set(a.smoke_ids) <= set(a.train_ids)
-    assert a.race_train_ids == tuple(c.id for c in train) and a.screened
+    assert a.all_train_ids == tuple(c.id for c in train) and a.screened
     dims = Counter(len(c.axes) for c in train)
     chosen = Counter(len(c.axes) for c in a.train)
     assert all(abs(chosen[k] - 8 * v / len(train)) < 1 for k, v in dims.items())
@@ -47,7 +47,7 @@ def test_the_screening_set_is_a_stable_subset_and_the_smoke_stage_lies_inside_it
 def test_a_screen_of_zero_or_at_least_the_train_set_keeps_every_train_context(screen):
     train = resolve_contexts(["train"])
     sets = ContextSets.build(train, [], [], smoke=2, seed=0, screen=screen)
-    assert sets.train_ids == sets.race_train_ids == tuple(c.id for c in train) and not sets.screened
+    assert sets.train_ids == sets.all_train_ids == tuple(c.id for c in train) and not sets.screened
 
 
 def test_the_screen_defaults_to_a_subset_only_when_a_scoring_role_is_a_real_model():
@@ -65,3 +65,41 @@ def test_a_negative_screen_is_a_one_line_config_error():
         config_from_dict({"cascade": {"screen_contexts": -1}})
     with pytest.raises(ConfigError, match=r"cascade\.screen_contexts: expected an integer"):
         config_from_dict({"cascade": {"screen_contexts": "eight"}})
+
+
+def test_print_config_shows_the_screen_in_force(capsys):
+    from evolve.cli import main
+
+    assert main(["run", "--model", "openai/gpt-4o-mini", "--print-config"]) == 0
+    assert f"screen_contexts = {REAL_MODEL_SCREEN_CONTEXTS}" in capsys.readouterr().out
+    assert main(["run", "--print-config"]) == 0
+    assert "screen_contexts = 0" in capsys.readouterr().out
+
+
+@pytest.mark.ray
+def test_a_screened_run_scores_on_its_screening_set_says_so_and_resumes_only_with_it(ray_session, tmp_path, capsys):
+    import sqlite3
+
+    from evolve.cli import main
+    from test_run_real_path import BASE
+
+    cfg = tmp_path / "run.toml"
+    four = BASE.replace('train = ["esports_community", "online_dating_users"]',
+                        'train = ["esports_community", "online_dating_users", "hospital_night_shift", "mars_habitat_crew"]')
+    cfg.write_text(four.replace("[cascade]\n", "[cascade]\nscreen_contexts = 2\n") + "[budget]\nevaluations = 2\n")
+    db = tmp_path / "archive.db"
+    assert main(["run", "--config", str(cfg), "--db", str(db)]) == 0
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        per_eval = conn.execute("SELECT e.id, COUNT(c.id) FROM evaluations e JOIN context_results c "
+                                "ON c.evaluation_id = e.id WHERE e.stage = 'train' GROUP BY e.id").fetchall()
+        contexts = {cid for (cid,) in conn.execute(
+            "SELECT DISTINCT c.context_id FROM evaluations e JOIN context_results c ON c.evaluation_id = e.id "
+            "WHERE e.stage = 'train'")}
+    assert per_eval and all(count == 2 for _, count in per_eval) and len(contexts) == 2
+    report = (tmp_path / "report.md").read_text()
+    assert "a screening set of 2 train contexts" in report
+    capsys.readouterr()
+    cfg.write_text(four + "[budget]\nevaluations = 3\n")  # no screen given: every train context (sim roles)
+    assert main(["run", "--config", str(cfg), "--db", str(db), "--resume"]) == 1
+    err = capsys.readouterr().err
+    assert "cascade.screen_contexts stored 2, given 0" in err and len(err.strip().splitlines()) == 1
