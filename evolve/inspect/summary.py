@@ -4,7 +4,7 @@ JSON shape (stable)::
 
     {"db": str, "run": {"id", "status", "seed", "created_at", "updated_at"},
      "simulated": bool,
-     "config": {"models": {role: model}, "contexts": {split: [refs]}, "n": int|null,
+     "config": {"models": {role: model}, "contexts": {split: [refs]}, "n": int|null, "screen_contexts": int,
                 "islands": int, "fitness": str|{metric: weight}|null,
                 "budget": {...}|null, "descriptors": [{"name","low","high","bins","log"}]},
      "evaluations": int,            # proposals fully evaluated on train: the budget's unit
@@ -63,6 +63,7 @@ def _config(src: Source) -> dict[str, Any]:
         "models": src.models(),
         "contexts": {k: list(v) for k, v in (cfg.get("contexts") or {}).items()},
         "n": (cfg.get("evaluation") or {}).get("n"),
+        "screen_contexts": (cfg.get("cascade") or {}).get("screen_contexts") or 0,
         "islands": archive_config.islands,
         "fitness": objective or None,
         "budget": src.reader.budget_in_force() or None,
@@ -187,8 +188,10 @@ def render_summary(data: dict[str, Any]) -> str:
     fitness = cfg["fitness"]
     if isinstance(fitness, dict):
         fitness = " + ".join(f"{w:g}·{m}" for m, w in fitness.items())
+    screen = cfg.get("screen_contexts") or 0
     lines.append(f"n: {cfg['n'] if cfg['n'] is not None else '-'}  islands: {cfg['islands']}  "
-                 f"fitness: {fitness or '-'}  descriptors: "
+                 + (f"train fitness on a screening set of {screen} train contexts  " if screen else "")
+                 + f"fitness: {fitness or '-'}  descriptors: "
                  + ", ".join(f"{d['name']}[{d['low']:g}..{d['high']:g}]x{d['bins']}{' log' if d['log'] else ''}"
                              for d in cfg["descriptors"]))
     if cfg["budget"]:

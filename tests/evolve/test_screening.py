@@ -3,6 +3,7 @@ the train contexts, the same for every program (races included)."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 
 import numpy as np
@@ -99,6 +100,10 @@ def test_a_screened_run_scores_on_its_screening_set_says_so_and_resumes_only_wit
     report = (tmp_path / "report.md").read_text()
     assert "a screening set of 2 train contexts" in report
     capsys.readouterr()
+    assert main(["inspect", "--db", str(db), "summary"]) == 0
+    assert "train fitness on a screening set of 2 train contexts" in capsys.readouterr().out
+    assert main(["inspect", "--db", str(db), "summary", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["config"]["screen_contexts"] == 2
     cfg.write_text(four + "[budget]\nevaluations = 3\n")  # no screen given: every train context (sim roles)
     assert main(["run", "--config", str(cfg), "--db", str(db), "--resume"]) == 1
     err = capsys.readouterr().err
