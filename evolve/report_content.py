@@ -17,12 +17,12 @@ per context (text excerpts with their positions).
 from __future__ import annotations
 
 import difflib
-import math
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from archive.reader import ArchiveReader
+from archive.reader import finite_float as _finite
 from archive.records import EvaluationView, ProgramView
 from archive.vocab import Stage
 from metrics import HIGHER_IS_BETTER, METRIC_NAMES
@@ -33,14 +33,6 @@ EXTREMES_PER_CONTEXT = 3
 EXCERPT_CHARS = 700
 #: Longest diff shown (lines).
 DIFF_LINES = 400
-
-
-def _finite(x: Any) -> float | None:
-    try:
-        f = float(x)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
 
 
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:

@@ -16,6 +16,7 @@ import numpy as np
 
 from archive.binning import bin_labels
 from archive.reader import ArchiveReader, Lineage, RunInfo
+from archive.reader import finite_float as finite
 from archive.records import DescriptorSpec, EvaluationView, ProgramView
 from archive.vocab import EventKind, Outcome, Stage
 from evolve.viewer.contexts import ContextCatalog
@@ -59,14 +60,6 @@ def context_fitness(metrics: Mapping[str, float] | None, objective: str | Mappin
     except (ValueError, TypeError):
         return None
     return value if math.isfinite(value) else None
-
-
-def finite(x: Any) -> float | None:
-    try:
-        f = float(x)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
 
 
 _VIRIDIS = ((0.0, (68, 1, 84)), (0.25, (59, 82, 139)), (0.5, (33, 145, 140)), (0.75, (94, 201, 98)),

@@ -1,0 +1,112 @@
+"""Context-level reads: persona texts and positions stored per context of a run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from .. import queries
+from ..records import PersonaView
+from ..schema import ContextResultRow, Evaluation, Persona
+from ..vocab import Stage, coerce
+
+
+@dataclass(frozen=True)
+class ContextCount:
+    """Per context of the run: persona ``positions`` stored, persona ``texts`` stored,
+    distinct ``programs`` with positions, ``exemplars`` (texts kept as a region's exemplar)."""
+
+    context_id: str
+    positions: int
+    texts: int
+    programs: int
+    exemplars: int = 0
+
+
+@dataclass(frozen=True)
+class PositionSet:
+    """Every stored persona position of one context in the run (all evaluations, all
+    stages) with the most common axis count ``k``: ``z`` is M×K in [0, 1] (NaN =
+    unanswered), and per row its ``program_ids``, ``stages``, ``evaluation_ids`` and row
+    ``indexes`` within its population. ``other_k``: rows left out for another K."""
+
+    context_id: str
+    k: int
+    z: Any
+    program_ids: Any
+    stages: Any
+    evaluation_ids: Any
+    indexes: Any
+    other_k: int = 0
+
+
+def personas(
+    conn: Connection, run_id: int, *, context_id: str, program_id: str | None = None,
+    evaluation_id: int | None = None,
+) -> tuple[PersonaView, ...]:
+    """Stored persona texts of a context (optionally of one program / evaluation) with
+    their positions, ordered by evaluation then row index."""
+    views = queries.personas(conn, run_id, context_id, program_id)
+    if evaluation_id is not None:
+        views = [v for v in views if v.evaluation_id == evaluation_id]
+    return tuple(views)
+
+
+def context_counts(conn: Connection, run_id: int) -> tuple[ContextCount, ...]:
+    """Per context of the run: positions, texts, exemplars and programs stored; most
+    positions first (then most texts, then by context id)."""
+    rows = conn.execute(
+        select(ContextResultRow.context_id, func.sum(ContextResultRow.n_personas),
+               func.count(func.distinct(Evaluation.program_id)))
+        .join(Evaluation, Evaluation.id == ContextResultRow.evaluation_id)
+        .where(Evaluation.run_id == run_id, ContextResultRow.positions.is_not(None))
+        .group_by(ContextResultRow.context_id)
+    ).all()
+    texts = {c: (int(t), int(x or 0)) for c, t, x in conn.execute(
+        select(Persona.context_id, func.count(), func.count(Persona.exemplar))
+        .join(Evaluation, Evaluation.id == Persona.evaluation_id)
+        .where(Evaluation.run_id == run_id).group_by(Persona.context_id)
+    ).all()}
+    out = [ContextCount(str(c), int(n or 0), texts.get(c, (0, 0))[0], int(p), texts.get(c, (0, 0))[1])
+           for c, n, p in rows]
+    out.sort(key=lambda c: (-c.positions, -c.texts, c.context_id))
+    return tuple(out)
+
+
+def context_positions(conn: Connection, run_id: int, context_id: str) -> PositionSet:
+    """Every stored position of ``context_id`` in the run, in storage order, keeping the
+    populations with the most common axis count (what ``inspect rare`` bins); positions
+    in [0, 1], NaN = unanswered."""
+    import numpy as np
+
+    from ..codec import decode_positions
+
+    rows = conn.execute(
+        select(ContextResultRow.evaluation_id, ContextResultRow.n_personas, ContextResultRow.n_axes,
+               ContextResultRow.positions, Evaluation.program_id, Evaluation.stage)
+        .join(Evaluation, Evaluation.id == ContextResultRow.evaluation_id)
+        .where(Evaluation.run_id == run_id, ContextResultRow.context_id == context_id,
+               ContextResultRow.positions.is_not(None), ContextResultRow.n_personas > 0)
+        .order_by(ContextResultRow.id)
+    ).all()
+    ks = [int(r.n_axes) for r in rows]
+    k = max(set(ks), key=ks.count) if ks else 0
+    zs, progs, stages, evals, idx = [], [], [], [], []
+    other = 0
+    for r in rows:
+        if int(r.n_axes) != k:
+            other += int(r.n_personas)
+            continue
+        z = decode_positions(r.positions, int(r.n_personas), k)
+        zs.append(z)
+        progs += [r.program_id] * len(z)
+        stages += [coerce(Stage, r.stage)] * len(z)
+        evals += [int(r.evaluation_id)] * len(z)
+        idx += list(range(len(z)))
+    return PositionSet(
+        context_id=context_id, k=k, z=np.vstack(zs) if zs else np.zeros((0, k)),
+        program_ids=np.array(progs, dtype=object), stages=np.array(stages, dtype=object),
+        evaluation_ids=np.array(evals, dtype=np.int64), indexes=np.array(idx, dtype=np.int64), other_k=other,
+    )
