@@ -59,6 +59,9 @@ class EventKind(StrEnum):
     SANDBOX_WEAK = "sandbox_weak"
     BUDGET_RAISED = "budget_raised"
     """A finished run resumed with a raised cap; detail ``{"from": budget, "to": budget}``."""
+    SEARCH_CHANGED = "search_changed"
+    """A resume changed the ``[search]`` settings; detail ``{"from": settings, "to": settings}``
+    (a later resume keeps the last ``to``)."""
     EVALUATION_KILLED = "evaluation_killed"
     """An evaluation task killed at the driver's deadline; detail: the upper-bound estimate
     charged for its uncounted LLM calls (``"estimated": true``)."""

@@ -4,6 +4,8 @@ Every section is a frozen dataclass; :func:`load_config` builds a :class:`RunCon
 from a TOML file and rejects unknown or mistyped keys with a message that names the
 key and suggests the closest valid one. :func:`config_to_dict` gives the plain form
 that is printed by ``run --print-config`` and stored with the run in the archive.
+The ``[search]`` table is :class:`evolve.search.SearchSettings` itself (its defaults and
+its own checks, reported as ``search.<key>``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
+
+from evolve.search import SearchSettingError, SearchSettings
 
 ROLES: tuple[str, ...] = ("mutator", "persona", "respondent", "author")
 
@@ -221,6 +225,7 @@ class RunConfig:
     budget: BudgetConfig = DEFAULT_BUDGET
     ray: RayConfig = field(default_factory=RayConfig)
     seeds: SeedsConfig = field(default_factory=SeedsConfig)
+    search: SearchSettings = field(default_factory=SearchSettings)
 
 
 REAL_MODEL_SCREEN_CONTEXTS = 8
@@ -260,6 +265,8 @@ def _build(cls: type, data: Any, where: str) -> Any:
         kwargs[key] = _coerce(hints[key], value, path)
     try:
         return cls(**kwargs)
+    except SearchSettingError as exc:  # the dataclass's own check, naming its field
+        raise ConfigError(f"{where}.{exc.key}: {exc.reason}") from None
     except TypeError as exc:
         raise ConfigError(f"{where or 'config'}: {exc}") from None
 

@@ -16,7 +16,9 @@ row (no candidate evaluated on any context in between) stop the run, with one li
 
 Every evaluation of a program at replicate r uses the run's seeds of replicate r
 (:mod:`evolve.seeding`) when ``search.paired``: a child and its parent are compared on
-common random numbers.
+common random numbers. The search switches are the run config's ``[search]`` table
+(:class:`evolve.search.SearchSettings`) unless the constructor is given others (benches).
+The yield book of a resumed run is rebuilt from its events (:mod:`evolve.yields`).
 
 Collaborators: :mod:`evolve.proposals` turns a mutator's answer into a child and screens
 it; :class:`evolve.champion.Promoter` (owned here) decides island bests and the champion;
@@ -34,7 +36,7 @@ import numpy as np
 
 from archive.identity import program_id
 from archive.records import AddStatus, Candidate, EvaluationRecord, MutationInfo, ProgramRecord, ProgramView
-from archive.selection import Balanced, ChildOutcome, YieldBook
+from archive.selection import Balanced, ChildOutcome
 from evolve.budget import CHEAP_REJECTIONS, RunBudget, rejection_backoff_s
 from evolve.champion import ChampionInfo, Promoter
 from evolve.checks import Rejection
@@ -51,8 +53,9 @@ from evolve.protocols import ArchiveStore, Clock, Evaluator, MonotonicClock
 from evolve.race import Racer
 from evolve.run_stats import RunStats
 from evolve.scoring import context_fitness, descriptors_of, mean_fitness, stored_fitness, to_record
-from evolve.search import DEFAULT_SEARCH, SearchSettings
+from evolve.search import SearchSettings
 from evolve.seeding import EvalSeed, SeedPlan
+from evolve.yields import child_outcome, stored_yields
 from generators.evaluation import ContextOutcome
 
 __all__ = ["MAX_CONSECUTIVE_FAILURES", "BudgetSpent", "Controller", "TooManyFailures",
@@ -89,7 +92,7 @@ class Controller:
         driver_calls: Callable[[], list[dict[str, Any]]] = lambda: [],
         on_change: Callable[["Controller"], None] = lambda c: None,
         clock: Clock | None = None,
-        search: SearchSettings = DEFAULT_SEARCH,
+        search: SearchSettings | None = None,
         failure_limit: int = MAX_CONSECUTIVE_FAILURES,
     ) -> None:
         self.config = config
@@ -98,6 +101,7 @@ class Controller:
         self.evaluator = evaluator
         self.contexts = contexts
         self.budget = budget
+        search = config.search if search is None else search
         self.search = search
         self.clock: Clock = clock or MonotonicClock()
         self.failure_limit = int(failure_limit)
@@ -117,7 +121,7 @@ class Controller:
         self.failures_in_row = 0
         self._evolving = False
         self.last_failure = ""
-        self.yields = YieldBook()
+        self.yields = stored_yields(archive)  # empty for a new run; a resumed run's from its events
         self._balanced = Balanced(self.yields)
         self.racer = Racer(rule=RaceRule(confidence=search.confidence, max_replicates=search.max_replicates),
                            evaluate_at=self._evaluate_replicate,
@@ -180,7 +184,7 @@ class Controller:
             island=island,
             detail={"reason": rejection.reason, "message": rejection.message, **(extra or {})},
         )
-        if parent_id:
+        if parent_id:  # the event above (against the parent, with a message) is what evolve.yields counts
             self.yields.record(parent_id, ChildOutcome.WASTED)
             if rejection.reason in ("diff_failed", "compile_error", "bad_signature"):
                 self._remember(parent_id, f"last proposal rejected: {rejection.message}",
@@ -539,9 +543,7 @@ class Controller:
                                           "node": node[:12],
                                           "elapsed_s": round(self.budget.seconds, 3)})
         improved = result.status in (AddStatus.NEW_CELL, AddStatus.IMPROVED)
-        wasted = result.status in (AddStatus.FAILED, AddStatus.DUPLICATE)
-        self.yields.record(parent.id, ChildOutcome.IMPROVED if improved else
-                           ChildOutcome.WASTED if wasted else ChildOutcome.SURVIVED)
+        self.yields.record(parent.id, child_outcome(result.status))  # as evolve.yields rebuilds it
         if evaluation.fitness is None:
             self._remember(parent.id, f"a child failed: {evaluation.error}",
                            ChildNote(f"failed on every train context: {evaluation.error}",

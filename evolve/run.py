@@ -10,7 +10,9 @@ A run's status tells the truth: ``finished`` only when it stopped at a budget ca
 was asked to stop and completed its report); ``interrupted`` on Ctrl-C / SIGTERM;
 ``failed`` with its cause (a ``run_failed`` event) when an error ended it. Failed and
 interrupted runs resume; a finished one resumes only when a budget cap was raised (the
-raise is logged as a ``budget_raised`` event).
+raise is logged as a ``budget_raised`` event). A resume given a config file takes its
+``[search]`` table (a change is logged as a ``search_changed`` event and kept by later
+resumes); without one, the search settings in force are kept.
 """
 
 from __future__ import annotations
@@ -181,12 +183,16 @@ def _prior_spend(archive: Any) -> Spend:
 
 
 RESUME_CHECKED = ("evaluation.n", "contexts", "cascade.screen_contexts", "fitness", "descriptors")
-"""Settings a resume must not change (they define what the stored scores mean)."""
+"""Settings a resume must not change (they define what the stored scores mean). The
+``[search]`` switches are not among them: they decide how the evaluations still to come are
+seeded, raced, chosen and prompted, while every stored score keeps its meaning (a replicate-0
+train fitness on the same contexts), so a resume may change them."""
 
 
 def _merge_resume_config(stored: Mapping[str, Any], override: RunConfig, overridden: set[str]) -> RunConfig:
     """The stored config of the run, with the budget (and Ray address) from the command
-    line when given: a resumed run keeps its contexts, models, islands and seed. A
+    line when given and the ``[search]`` table of a config file when one is given: a resumed
+    run keeps its contexts, models, islands and seed. A
     setting of :data:`RESUME_CHECKED` given (by flag or config file) with a different value
     is refused in one line listing every difference."""
     stored_cascade = stored.get("cascade") if isinstance(stored.get("cascade"), Mapping) else {}
@@ -205,6 +211,8 @@ def _merge_resume_config(stored: Mapping[str, Any], override: RunConfig, overrid
                        + " (start a new run with another --db to change them)")
     if "budget" in overridden:
         config = dataclasses.replace(config, budget=override.budget)
+    if "search" in overridden or "config_file" in overridden:  # a config file states its [search] (or the defaults)
+        config = dataclasses.replace(config, search=override.search)
     return dataclasses.replace(config, ray=override.ray, db=override.db,
                                out_dir=override.out_dir if "out_dir" in overridden else None)
 
@@ -224,6 +232,22 @@ def _stored_budget(archive: Any) -> dict[str, Any]:
     """The budget in force: the last ``budget_raised`` event's, else the stored config's."""
     raised = [e.get("detail") or {} for e in archive.events(kind="budget_raised")]
     return budget_in_force(archive.run_info()["run_config"], raised)
+
+
+def _search_in_force(archive: Any, stored: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored run config with the ``[search]`` settings in force: the last
+    ``search_changed`` event's ``to``, else the stored config's (a run stored before the
+    ``[search]`` table existed has none and used the defaults)."""
+    changes = [e.get("detail") or {} for e in archive.events(kind="search_changed")]
+    if changes and isinstance(changes[-1].get("to"), Mapping):
+        return {**stored, "search": dict(changes[-1]["to"])}
+    return dict(stored)
+
+
+def _changed_search(stored: Mapping[str, Any], config: RunConfig) -> dict[str, Any] | None:
+    """The search settings in force before this resume when ``config`` changes them, else None."""
+    before = config_from_dict(stored).search
+    return None if before == config.search else config_to_dict(before)
 
 
 def _budget_raised(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
@@ -303,6 +327,7 @@ def execute_run(config: RunConfig, *, resume: bool = False, overridden: set[str]
     config = resolve_screen(config)
     archive = None
     raised_from: dict[str, Any] | None = None
+    search_from: dict[str, Any] | None = None
     if resume:
         archive = _open_for_resume(db)
         try:
@@ -311,7 +336,9 @@ def execute_run(config: RunConfig, *, resume: bool = False, overridden: set[str]
                 raise RunError(f"--resume refused: {tampered[0]}" + (f" (and {len(tampered) - 1} more)" if len(tampered) > 1 else ""))
             info = archive.run_info()
             try:
-                config = _merge_resume_config(info["run_config"], config, overridden)
+                stored = _search_in_force(archive, info["run_config"])
+                config = _merge_resume_config(stored, config, overridden)
+                search_from = _changed_search(stored, config)
             except ConfigError as exc:
                 raise RunError(f"--resume: the stored config is not valid here: {exc}") from None
             if info["status"] == "finished":
@@ -357,6 +384,8 @@ def execute_run(config: RunConfig, *, resume: bool = False, overridden: set[str]
         raise
     if raised_from is not None:
         archive.record_event("budget_raised", detail={"from": raised_from, "to": config_to_dict(config.budget)})
+    if search_from is not None:
+        archive.record_event("search_changed", detail={"from": search_from, "to": config_to_dict(config.search)})
     if preflight_calls:
         archive.record_llm_calls(preflight_calls)
     try:

@@ -1,13 +1,24 @@
 """The switches of the search (issue 13): how the loop spends its evaluations.
 
-:class:`SearchSettings` is given to :class:`evolve.controller.Controller`; the defaults are
-what a run uses. Each switch can be turned off to measure what it buys
+:class:`SearchSettings` is the ``[search]`` table of the run config
+(:attr:`evolve.config.RunConfig.search`, one key per field, these defaults) and is given to
+:class:`evolve.controller.Controller`. Each switch can be turned off to measure what it buys
 (``scripts/bench_search.py --variants``): :data:`VARIANTS` adds them in turn.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+
+
+class SearchSettingError(ValueError):
+    """One bad :class:`SearchSettings` field: ``key`` names it, ``reason`` says what is
+    wrong (the config reports it as ``search.<key>: <reason>``)."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(f"SearchSettings.{key}: {reason}")
+        self.key = key
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -37,14 +48,17 @@ class SearchSettings:
     truthful_prompts: bool = True
 
     def __post_init__(self) -> None:
+        """Raises :class:`SearchSettingError` naming the first bad field."""
         if not 0.0 < self.confidence < 1.0:
-            raise ValueError(f"SearchSettings.confidence must be in (0, 1), got {self.confidence}")
-        if self.max_replicates < 1 or self.champion_replicates < 1:
-            raise ValueError("SearchSettings.max_replicates and champion_replicates must be >= 1")
+            raise SearchSettingError("confidence", f"must be in (0, 1), got {self.confidence!r}")
+        for key in ("max_replicates", "champion_replicates"):
+            if getattr(self, key) < 1:
+                raise SearchSettingError(key, f"must be >= 1, got {getattr(self, key)!r}")
         if self.selection not in ("balanced", "config"):
-            raise ValueError(f"SearchSettings.selection must be 'balanced' or 'config', got {self.selection!r}")
+            raise SearchSettingError("selection", f"must be 'balanced' or 'config', got {self.selection!r}")
         if self.promotion and not self.paired:
-            raise ValueError("SearchSettings.promotion needs paired = True (races compare on common seeds)")
+            raise SearchSettingError("promotion", "needs paired = true (races compare on common seeds); "
+                                     "turn promotion off to turn paired off")
 
 
 DEFAULT_SEARCH = SearchSettings()
