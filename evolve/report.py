@@ -30,7 +30,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from archive.binning import bin_labels  # noqa: E402
-from evolve.inspect.history import killed_line, raise_line  # noqa: E402
+from evolve.inspect.history import history_lines  # noqa: E402
 from metrics import METRIC_NAMES  # noqa: E402
 
 SIM_NOTE = "> **SIMULATED WORLD** (model `sim`): every figure here comes from the labelled test bed, not a real LLM."
@@ -346,8 +346,7 @@ def render_markdown(content: Mapping[str, Any], *, images: Mapping[str, str] | N
                                                      else f"{int(b['limit'])}")
         lines.append(f"| {b['cap']} | {used} | {limit} |")
     lines.append("")
-    history = [raise_line(entry) for entry in c.get("budget_raises") or ()]
-    history += [line] if (line := killed_line(c.get("killed") or {})) else []
+    history = history_lines(c)
     if history:
         lines += [f"- {_md(text)}" for text in history] + [""]
     if c["spend"]:

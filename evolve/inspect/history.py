@@ -1,11 +1,13 @@
-"""The budget's history as ``inspect summary`` and ``report.md`` tell it: raises and kills.
+"""A run's history as ``inspect summary``, ``report.md`` and the viewer tell it: budget
+raises, search-setting changes on resume, killed evaluations.
 
-:func:`budget_history` reads it (JSON-ready); :func:`raise_line` and :func:`killed_line`
-are the one wording both outputs use.
+:func:`budget_history` reads it (JSON-ready); :func:`history_lines` is the one wording every
+output uses (built from :func:`raise_line`, :func:`search_line` and :func:`killed_line`).
 
 JSON shape (stable)::
 
     {"budget_raises": [{"ts": float, "changes": {cap: {"from": float|null, "to": float|null}}}],
+     "search_changes": [{"ts": float, "changes": {key: {"from": Any, "to": Any}}}],
      "killed": {"evaluations": int, "calls": int, "prompt_tokens": int,
                 "completion_tokens": int, "dollars": float, "estimated": true}}
 
@@ -23,12 +25,21 @@ from archive.reader import ArchiveReader
 
 
 def budget_history(reader: ArchiveReader) -> dict[str, Any]:
-    """The run's budget raises and killed evaluations (see the module docstring)."""
+    """The run's budget raises, search-setting changes and killed evaluations (see the
+    module docstring); a search change lists only the keys whose value changed."""
     raises = [{"ts": r.ts, "changes": {cap: {"from": old, "to": new} for cap, (old, new) in r.changes.items()}}
               for r in reader.budget_raises()]
+    searches = []
+    for e in reader.events(kind="search_changed"):
+        detail = e.detail if isinstance(e.detail, Mapping) else {}
+        old, new = detail.get("from") or {}, detail.get("to") or {}
+        keys = sorted(set(old) | set(new)) if isinstance(old, Mapping) and isinstance(new, Mapping) else []
+        searches.append({"ts": e.ts, "changes": {k: {"from": old.get(k), "to": new.get(k)}
+                                                 for k in keys if old.get(k) != new.get(k)}})
     killed = reader.killed_evaluations()
     return {
         "budget_raises": raises,
+        "search_changes": searches,
         "killed": {
             "evaluations": len(killed),
             "calls": sum(k.calls or 0 for k in killed),
@@ -65,6 +76,23 @@ def raise_line(entry: Mapping[str, Any]) -> str:
     what = ", ".join(f"{cap} {limit_text(cap, c.get('from'))} -> {limit_text(cap, c.get('to'))}"
                      for cap, c in changes.items()) or "no cap changed"
     return f"budget raised {_when(entry.get('ts'))}: {what}"
+
+
+def search_line(entry: Mapping[str, Any]) -> str:
+    """One search-setting change on one line, e.g. ``search settings changed 2025-01-02
+    10:00:00: confidence 0.8 -> 0.9``."""
+    changes = entry.get("changes") or {}
+    what = ", ".join(f"{key} {c.get('from')} -> {c.get('to')}" for key, c in changes.items()) or "no setting changed"
+    return f"search settings changed {_when(entry.get('ts'))}: {what}"
+
+
+def history_lines(data: Mapping[str, Any]) -> list[str]:
+    """Every line of a run's history (a mapping with :func:`budget_history`'s keys):
+    raises, search changes, then the killed evaluations."""
+    lines = [raise_line(entry) for entry in data.get("budget_raises") or ()]
+    lines += [search_line(entry) for entry in data.get("search_changes") or ()]
+    killed = killed_line(data.get("killed") or {})
+    return lines + ([killed] if killed else [])
 
 
 def killed_line(killed: Mapping[str, Any]) -> str | None:

@@ -23,6 +23,7 @@ JSON shape (stable)::
      "spend_total": {"calls", "tokens", "cost_usd"},
      "budget": {cap: {"limit": float|null, "used": float}},
      "budget_raises": [{"ts", "changes": {cap: {"from", "to"}}}],
+     "search_changes": [{"ts", "changes": {key: {"from", "to"}}}],
      "killed": {"evaluations", "calls", "prompt_tokens", "completion_tokens", "dollars", "estimated"}}
 
 ``config.budget`` and the budget's limits are the caps in force: those of the last
@@ -49,7 +50,7 @@ from typing import Any
 
 from metrics import RANDOM_SEEDS, mean_references
 
-from evolve.inspect.history import budget_history, killed_line, raise_line
+from evolve.inspect.history import budget_history, history_lines
 from evolve.inspect.render import SIM_LINE, fmt, metric_cells, metric_headers, table
 from evolve.inspect.source import Source
 
@@ -196,10 +197,7 @@ def render_summary(data: dict[str, Any]) -> str:
                              for d in cfg["descriptors"]))
     if cfg["budget"]:
         lines.append("budget: " + "  ".join(f"{k}={v}" for k, v in cfg["budget"].items() if v is not None))
-    lines.extend(raise_line(entry) for entry in data.get("budget_raises") or ())
-    killed = killed_line(data.get("killed") or {})
-    if killed:
-        lines.append(killed)
+    lines.extend(history_lines(data))
     by_stage = ", ".join(f"{s} {n}" for s, n in data["stored_evaluations_by_stage"].items())
     cap = (data.get("budget") or {}).get("evaluations") or {}
     limit = f" of {cap['limit']:g}" if cap.get("limit") is not None else ""

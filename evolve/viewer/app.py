@@ -210,13 +210,10 @@ class Viewer:
         from evolve.report_content import build_report
 
         reader, urls = self._reader(request)
-        from evolve.inspect.history import killed_line, raise_line
+        from evolve.inspect.history import history_lines
 
         r = build_report(reader)
-        history = [raise_line(e) for e in r.get("budget_raises") or ()]
-        killed = killed_line(r.get("killed") or {})
-        return self._page(request, "report.html", reader, urls, "notice", r=r,
-                          history=history + ([killed] if killed else []))
+        return self._page(request, "report.html", reader, urls, "notice", r=r, history=history_lines(r))
 
     # ------------------------------------------------------------------ JSON and assets
     def status(self, request: Request) -> Response:

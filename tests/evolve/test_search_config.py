@@ -231,3 +231,30 @@ def test_the_readme_table_shows_the_defaults():
     block = readme.split("```toml\n[search]\n", 1)[1].split("```", 1)[0]
     assert config_from_dict({"search": tomllib.loads(block)}).search == DEFAULT_SEARCH
     assert set(tomllib.loads(block)) == {f.name for f in dataclasses.fields(SearchSettings)}
+
+
+def test_a_search_change_is_one_history_line_naming_only_the_keys_that_changed(tmp_path):
+    from archive import Archive
+    from archive.reader import ArchiveReader
+    from archive.records import ArchiveConfig
+    from evolve.config import config_to_dict
+    from evolve.inspect.history import budget_history, history_lines
+    from evolve.search import SearchSettings
+
+    db = tmp_path / "archive.db"
+    archive = Archive.create(url_or_path=db, config=ArchiveConfig(islands=1), run_config={}, seed=0)
+    before = config_to_dict(SearchSettings())
+    after = {**before, "confidence": 0.9, "max_replicates": 4}
+    archive.record_event("search_changed", detail={"from": before, "to": after})
+    archive.close()
+    reader = ArchiveReader.open(str(db))
+    try:
+        history = budget_history(reader)
+    finally:
+        reader.close()
+    (change,) = history["search_changes"]
+    assert change["changes"] == {"confidence": {"from": before["confidence"], "to": 0.9},
+                                 "max_replicates": {"from": before["max_replicates"], "to": 4}}
+    (line,) = history_lines(history)
+    assert line.startswith("search settings changed ")
+    assert line.endswith(f": confidence {before['confidence']} -> 0.9, max_replicates {before['max_replicates']} -> 4")
