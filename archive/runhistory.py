@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 CAPS: tuple[str, ...] = ("evaluations", "llm_calls", "dollars", "minutes")
 """The budget's caps, in display order (the values of :class:`archive.vocab.BudgetCap`)."""
@@ -66,26 +66,40 @@ def _int(value: Any) -> int | None:
     return None if f is None else int(round(f))
 
 
-def budget_in_force(run_config: Mapping[str, Any], raised: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """The caps a run works to: the ``to`` of the last of ``raised`` (details of its
-    ``budget_raised`` events, oldest first) when there is one, else the stored config's
-    ``budget`` (``{}`` when neither has one)."""
-    for detail in reversed(raised):
+def section_in_force(run_config: Mapping[str, Any], section: str,
+                     changes: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """A config section a resume may change (``budget``, ``search``): the ``to`` of the last
+    of ``changes`` (details of its change events, oldest first, each ``{"from", "to"}``) when
+    there is one, else the stored config's ``section`` (``{}`` when neither has one)."""
+    for detail in reversed(changes):
         to = detail.get("to") if isinstance(detail, Mapping) else None
         if isinstance(to, Mapping):
             return dict(to)
-    budget = run_config.get("budget")
-    return dict(budget) if isinstance(budget, Mapping) else {}
+    stored = run_config.get(section)
+    return dict(stored) if isinstance(stored, Mapping) else {}
+
+
+def budget_in_force(run_config: Mapping[str, Any], raised: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The caps a run works to: :func:`section_in_force` of ``budget`` over the details of
+    its ``budget_raised`` events."""
+    return section_in_force(run_config, "budget", raised)
+
+
+def setting_changes(detail: Mapping[str, Any], *, first: Sequence[str] = (),
+                    value: Callable[[Any], Any] = lambda v: v) -> dict[str, tuple[Any, Any]]:
+    """key -> (old, new) for every key whose ``value`` differs between a change event's
+    ``from`` and ``to`` tables; keys of ``first`` in that order, then the rest sorted."""
+    old = detail.get("from") if isinstance(detail.get("from"), Mapping) else {}
+    new = detail.get("to") if isinstance(detail.get("to"), Mapping) else {}
+    keys = [k for k in first if k in old or k in new] + sorted(str(k) for k in {*old, *new} if k not in first)
+    return {str(k): (value(old.get(k)), value(new.get(k))) for k in keys
+            if value(old.get(k)) != value(new.get(k))}
 
 
 def budget_raise(event_id: int, ts: float, detail: Mapping[str, Any]) -> BudgetRaise:
     """The :class:`BudgetRaise` of one ``budget_raised`` event's detail (``from``/``to``)."""
-    old = detail.get("from") if isinstance(detail.get("from"), Mapping) else {}
-    new = detail.get("to") if isinstance(detail.get("to"), Mapping) else {}
-    keys = [k for k in CAPS if k in old or k in new] + sorted(k for k in {*old, *new} if k not in CAPS)
-    changes = {str(k): (_number(old.get(k)), _number(new.get(k))) for k in keys
-               if _number(old.get(k)) != _number(new.get(k))}
-    return BudgetRaise(event_id=int(event_id), ts=float(ts), changes=changes)
+    return BudgetRaise(event_id=int(event_id), ts=float(ts),
+                       changes=setting_changes(detail, first=CAPS, value=_number))
 
 
 def killed_evaluation(event_id: int, ts: float, program_id: str | None,

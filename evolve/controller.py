@@ -200,6 +200,15 @@ class Controller:
         children.append(note)
         del children[:-3]
 
+    def _child_failed(self, parent: ProgramView, code: str, pid: str, island: int, *, stage: str,
+                      error: str | None) -> None:
+        """A child failed on every context of ``stage`` ("smoke" or "train"): the parent's
+        next prompt hears of it, and it counts as a failure of the run."""
+        where = "in the smoke stage" if stage == "smoke" else "on every train context"
+        self._remember(parent.id, f"a child failed: {error}",
+                       ChildNote(f"failed {where}: {error}", changed_lines(parent.code, code)))
+        self._failure(f"every {stage} context failed: {error}", program=pid, island=island, where="evaluation")
+
     def _stage_table(self, pid: str, stage: str) -> dict[str, float]:
         """Per-context fitness of a program's replicate-0 evaluation at ``stage`` (cached)."""
         table = self.racer.table(pid, stage)
@@ -513,11 +522,7 @@ class Controller:
                 self._reject(Rejection("cascade", message), parent_id=parent.id, island=island,
                              extra={"program": pid})
                 if failed:
-                    self._remember(parent.id, f"a child failed: {smoke[0].error}",
-                                   ChildNote(f"failed in the smoke stage: {smoke[0].error}",
-                                             changed_lines(parent.code, code)))
-                    self._failure(f"every smoke context failed: {smoke[0].error}", program=pid, island=island,
-                                  where="evaluation")
+                    self._child_failed(parent, code, pid, island, stage="smoke", error=smoke[0].error)
                 else:
                     self._success()
                 return
@@ -545,11 +550,7 @@ class Controller:
         improved = result.status in (AddStatus.NEW_CELL, AddStatus.IMPROVED)
         self.yields.record(parent.id, child_outcome(result.status))  # as evolve.yields rebuilds it
         if evaluation.fitness is None:
-            self._remember(parent.id, f"a child failed: {evaluation.error}",
-                           ChildNote(f"failed on every train context: {evaluation.error}",
-                                     changed_lines(parent.code, code)))
-            self._failure(f"every train context failed: {evaluation.error}", program=pid, island=island,
-                          where="evaluation")
+            self._child_failed(parent, code, pid, island, stage="train", error=evaluation.error)
         else:
             self._success()
             self.racer.know(pid, "train", 0, {o.context_id: context_fitness(o, self._objective) for o in ordered})

@@ -75,10 +75,11 @@ class RayEvaluator:
             spent: tuple[int, float] | None = None
             n_contexts = len(context_ids)
             try:
-                if gate is not None and gate.empty(allowance):
+                refused = gate.empty_cap(allowance) if gate is not None else None
+                if refused is not None:
                     spent, n_contexts = (0, 0.0), 0
                     return EvaluationFailure(error="budget: no LLM allowance left for this evaluation; not started",
-                                             refused=gate.empty_cap(allowance))
+                                             refused=refused)
                 ref = remote_evaluate().remote(self._spec, code, self._contexts_ref, list(context_ids), seed,
                                                allowance)
                 try:

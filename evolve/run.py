@@ -29,7 +29,7 @@ from typing import Any, Mapping
 from archive import Archive
 from archive.dbpath import archive_path_problem
 from archive.records import ArchiveConfig, DescriptorSpec
-from archive.runhistory import budget_in_force, killed_charges
+from archive.runhistory import budget_in_force, killed_charges, section_in_force
 from evolve.budget import AllowanceGate, RunBudget, Spend
 from evolve.config import ConfigError, RunConfig, config_from_dict, config_to_dict, resolve_screen
 from evolve.contexts import ContextSets
@@ -239,9 +239,8 @@ def _search_in_force(archive: Any, stored: Mapping[str, Any]) -> dict[str, Any]:
     ``search_changed`` event's ``to``, else the stored config's (a run stored before the
     ``[search]`` table existed has none and used the defaults)."""
     changes = [e.get("detail") or {} for e in archive.events(kind="search_changed")]
-    if changes and isinstance(changes[-1].get("to"), Mapping):
-        return {**stored, "search": dict(changes[-1]["to"])}
-    return dict(stored)
+    search = section_in_force(stored, "search", changes)
+    return {**stored, "search": search} if search else dict(stored)
 
 
 def _changed_search(stored: Mapping[str, Any], config: RunConfig) -> dict[str, Any] | None:

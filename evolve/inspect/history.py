@@ -22,6 +22,7 @@ import datetime as dt
 from typing import Any, Mapping
 
 from archive.reader import ArchiveReader
+from archive.runhistory import setting_changes
 
 
 def budget_history(reader: ArchiveReader) -> dict[str, Any]:
@@ -29,13 +30,9 @@ def budget_history(reader: ArchiveReader) -> dict[str, Any]:
     module docstring); a search change lists only the keys whose value changed."""
     raises = [{"ts": r.ts, "changes": {cap: {"from": old, "to": new} for cap, (old, new) in r.changes.items()}}
               for r in reader.budget_raises()]
-    searches = []
-    for e in reader.events(kind="search_changed"):
-        detail = e.detail if isinstance(e.detail, Mapping) else {}
-        old, new = detail.get("from") or {}, detail.get("to") or {}
-        keys = sorted(set(old) | set(new)) if isinstance(old, Mapping) and isinstance(new, Mapping) else []
-        searches.append({"ts": e.ts, "changes": {k: {"from": old.get(k), "to": new.get(k)}
-                                                 for k in keys if old.get(k) != new.get(k)}})
+    searches = [{"ts": e.ts, "changes": {key: {"from": old, "to": new} for key, (old, new)
+                                         in setting_changes(e.detail if isinstance(e.detail, Mapping) else {}).items()}}
+                for e in reader.events(kind="search_changed")]
     killed = reader.killed_evaluations()
     return {
         "budget_raises": raises,
