@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import functools
 import json
 import os
-import pwd
 import shutil
 import signal
 import sys
@@ -32,6 +30,7 @@ from pathlib import Path
 from typing import Any, Mapping, Protocol, Sequence
 
 from generators.runtime import GeneratorOutputError, validate_personas
+from generators.sandbox.child_paths import child_paths, concordia_launch, deny_read_prefixes
 from generators.sandbox.errors import ProtocolError, cap_detail, one_line
 from generators.sandbox.inside.sandbox_imports import needs_concordia
 from generators.sandbox.limits import SandboxLimits, build_env
@@ -92,61 +91,6 @@ class LLMHandler(Protocol):
         max_tokens: int | None,
         job_index: int,
     ) -> list[str]: ...
-
-
-def _deny_read_prefixes() -> list[str]:
-    """Home directories whose content the program must not read."""
-    out = {"/root", "/home", os.path.expanduser("~")}
-    try:
-        out.add(pwd.getpwuid(os.getuid()).pw_dir)
-    except KeyError:
-        pass
-    return sorted(p for p in out if p and p != "/")
-
-
-PATHS_SCRIPT = str(Path(__file__).resolve().parent / "inside" / "sandbox_paths.py")
-BASE_MODULES = ("numpy", "scipy", "pyseccomp")
-"""What a child of this interpreter may load from site-packages (besides the stdlib)."""
-
-
-@functools.lru_cache(maxsize=8)
-def _locate(python: str, modules: tuple[str, ...]) -> str:
-    import subprocess
-
-    try:
-        out = subprocess.run([python, "-I", "-B", PATHS_SCRIPT, json.dumps(list(modules))],
-                             capture_output=True, text=True, timeout=120, cwd="/")
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise RuntimeError(f"cannot run {python} to locate its packages: {type(exc).__name__}: {exc}") from None
-    if out.returncode != 0:
-        tail = (out.stderr.strip().splitlines() or ["no output"])[-1]
-        raise RuntimeError(f"{python} failed to locate its packages: {tail}")
-    return out.stdout
-
-
-def child_paths_for(python: str, modules: tuple[str, ...]) -> dict[str, list[str]]:
-    """``site`` (added to the child's ``sys.path``) and ``read_only`` (what Landlock leaves
-    readable) for a child run by ``python`` that preloads ``modules``: asked of that
-    interpreter once per process (:mod:`generators.sandbox.inside.sandbox_paths`). Raises
-    RuntimeError (one line) if the interpreter cannot answer."""
-    data = json.loads(_locate(python, tuple(modules)))
-    return {"site": list(data["site"]), "read_only": list(data["read_only"])}
-
-
-def child_paths() -> dict[str, list[str]]:
-    """:func:`child_paths_for` this interpreter and :data:`BASE_MODULES`."""
-    return child_paths_for(sys.executable, BASE_MODULES)
-
-
-def _concordia_launch() -> tuple[str, dict[str, list[str]]]:
-    """(interpreter, child paths) for a program in the ``concordia`` profile; raises
-    :class:`generators.concordia.environment.ConcordiaUnavailable` (one line)."""
-    from generators.concordia.environment import concordia_python
-    from generators.sandbox.inside.sandbox_imports import CONCORDIA_PRELOAD
-
-    python = concordia_python()
-    modules = ("numpy", "pyseccomp") + tuple(m for m in CONCORDIA_PRELOAD if m != "sandbox_concordia")
-    return python, child_paths_for(python, modules)
 
 
 _MESSAGE_KEYS: dict[str, set[str]] = {
@@ -397,7 +341,7 @@ class _Session:
         try:
             start = encode({
                 "t": "start", "code": self.code, "parallel": self.parallel, "workdir": workdir,
-                "deny_read": _deny_read_prefixes(), "guard": self.guard,
+                "deny_read": deny_read_prefixes(), "guard": self.guard,
                 "jobs": [{"index": i, "context": dict(j.context), "n": int(j.n), "seed": int(j.seed)}
                          for i, j in enumerate(self.jobs)],
             })
@@ -562,7 +506,7 @@ async def _run_sandbox(code: str, jobs: Sequence[GenerationJob], *, llm: LLMHand
         launch = None
         if needs_concordia(code):  # a Concordia generator: Python >= 3.12 with gdm-concordia
             try:
-                python, paths = await asyncio.get_running_loop().run_in_executor(None, _concordia_launch)
+                python, paths = await asyncio.get_running_loop().run_in_executor(None, concordia_launch)
             except Exception as exc:  # noqa: BLE001 - ConcordiaUnavailable or a failed probe: one line per job
                 error = one_line(str(exc))
                 return [JobResult(personas=None, error=error, detail=error, wall_s=0.0, llm_calls=0)
@@ -633,7 +577,8 @@ def isolation_report(*, refresh: bool = False) -> dict[str, Any]:
         return {"layers": list(results[0].isolation), "error": results[0].error,
                 "startup_s": session.startup_s if session is not None else None}
 
-    report = concurrent.futures.ThreadPoolExecutor(max_workers=1).submit(lambda: asyncio.run(probe())).result()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        report = pool.submit(lambda: asyncio.run(probe())).result()
     report["missing"] = [line.split("missing ", 1)[1] for line in report["layers"] if line.startswith("WEAK: missing ")]
     _isolation_cache = report
     return report
