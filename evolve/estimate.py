@@ -10,7 +10,7 @@ Every stage a run goes through is counted:
 * races (noise-aware promotion, :mod:`evolve.race`): the first champion measured on more
   replicates of the validation contexts; a child that beats its island's best raced against
   it on fresh replicates of the train contexts; a new island best raced against the
-  champion on the validation contexts;
+  champion on the validation contexts (none of these when ``[search] promotion`` is off);
 * test: the champion and the three seeds once on the test contexts.
 
 Persona calls and tokens per context are measured by running each seed program in-process
@@ -195,9 +195,7 @@ def estimate_run(config: RunConfig, contexts: ContextSets, *,
 
     mean_seed = tuple(float(np.mean([v[i] for v in seeds.values()])) for i in range(3))
 
-    from evolve.search import SearchSettings
-
-    search = SearchSettings()
+    search = config.search
     looks = max(0, search.max_replicates - 1)  # fresh replicates a race may draw, per side
 
     def run_stages(proposal: tuple[float, float, float], validation_share: float,
@@ -222,10 +220,13 @@ def estimate_run(config: RunConfig, contexts: ContextSets, *,
             train["mutator"] = mutator_one * evaluations
             stages["proposals"] = train
             stages["validation"] = stage(contexts.validation, proposal, evaluations * validation_share)
-            if races is None:  # the worst case: every evaluation races both sides to the last replicate
+            if not search.promotion:  # no promotion races: neither the champion's measure nor races
+                races = (0.0, 0.0)
+            elif races is None:  # the worst case: every evaluation races both sides to the last replicate
                 races = (2.0 * looks * evaluations, 2.0 * looks * evaluations)
             race_stage = {role: np.zeros(4) for role in ROLES}
-            first_champion = stage(contexts.validation, proposal, max(0, search.champion_replicates - 1))
+            first_measure = max(0, search.champion_replicates - 1) if search.promotion else 0
+            first_champion = stage(contexts.validation, proposal, first_measure)
             for part in (stage(contexts.train, proposal, races[0]),
                          stage(contexts.validation, proposal, races[1]),
                          first_champion):

@@ -41,3 +41,18 @@ def test_cli_estimate(capsys):
     assert main(["run", "--estimate", "--model", "openai/gpt-4o-mini", "--budget-evals", "10"]) == 0
     out = capsys.readouterr().out
     assert "Whole run (10 evaluations)" in out and "total ≈ $" in out and "upper bound" in out
+
+
+def test_races_are_counted_only_when_the_run_races():
+    config = replace_path(replace_path(RunConfig(), "evaluation.n", 5), "budget.evaluations", 10)
+    contexts = load_context_sets(config)
+    racing = estimate_run(config, contexts)
+    quiet_config = dataclasses.replace(config, search=dataclasses.replace(config.search, promotion=False))
+    quiet = estimate_run(quiet_config, contexts)
+    assert racing["stages"]["races"]["persona"] > 0 and racing["stages"]["races"]["respondent"] > 0
+    assert quiet["stages"]["races"] == {"mutator": 0.0, "persona": 0.0, "respondent": 0.0}
+    # everything else is the same run: only the races' calls differ, expected and upper bound
+    for stage in ("seeds", "proposals", "validation", "test"):
+        assert quiet["stages"][stage] == racing["stages"][stage]
+    for role in ("persona", "respondent"):
+        assert quiet["run_upper_calls"][role] < racing["run_upper_calls"][role]
