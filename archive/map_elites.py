@@ -8,8 +8,9 @@ cache rebuilt from it on open.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass, replace
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from .records import AddStatus, ArchiveConfig, EliteView
 
@@ -59,6 +60,16 @@ class IslandGrids:
         es = self.elites(island)
         return max(es, key=lambda e: (e.fitness, e.program_id)) if es else None
 
+    def orphans(self, removed: Sequence[EliteView], added: Sequence[EliteView]) -> list[str]:
+        """Programs of ``removed`` elites that sit in no grid once ``removed`` leave and
+        ``added`` arrive (sorted ids): their train personas may be pruned."""
+        tally = Counter(e.program_id for e in self.elites())
+        for e in removed:
+            tally[e.program_id] -= 1
+        for e in added:
+            tally[e.program_id] += 1
+        return sorted({e.program_id for e in removed if tally[e.program_id] <= 0})
+
     def _check_island(self, island: int) -> None:
         if not 0 <= island < self.config.islands:
             raise ValueError(f"island {island} out of range [0, {self.config.islands})")
@@ -98,6 +109,27 @@ class IslandGrids:
                 if p.elite is not None:
                     plans.append(p)
         return plans
+
+    def plan_seeding(self, program_ids: Iterable[str], now: int) -> list[EliteView]:
+        """Copies of the given programs' elites for every island where the program is not
+        yet and its cell is empty or held by a weaker elite (islands in order; sources in
+        (island, cell) order; a copy placed earlier in the plan counts as the holder). The
+        copies are natives of their island (``migrant_from`` None) improved at ``now``."""
+        wanted = set(program_ids)
+        sources = [e for e in self.elites() if e.program_id in wanted]
+        placed: list[EliteView] = []
+        for island in range(self.config.islands):
+            grid = dict(self.cells[island])
+            present = {e.program_id for e in grid.values()}
+            for src in sources:
+                held = grid.get(tuple(src.cell))
+                if src.program_id in present or (held is not None and held.fitness >= src.fitness):
+                    continue
+                copy = replace(src, island=island, migrant_from=None, improved_at=now)
+                grid[tuple(copy.cell)] = copy
+                present.add(src.program_id)
+                placed.append(copy)
+        return placed
 
     def plan_reset(self, now: int, last_improved: dict[int, int]) -> list[tuple[int, EliteView]]:
         """Islands to reset and the elite each is re-seeded with.

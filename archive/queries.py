@@ -22,7 +22,7 @@ from .records import (
     PersonaView,
     ProgramView,
 )
-from .schema import ContextResultRow, Counter, Elite, Evaluation, Event, LLMCall, Persona, Program, RunProgram
+from .schema import ContextResultRow, Counter, Elite, Evaluation, LLMCall, Persona, Program, RunProgram
 
 #: Longest lineage walked (guards against a corrupt parent cycle).
 MAX_LINEAGE = 100_000
@@ -165,23 +165,6 @@ def lineage(conn: Connection, program_id: str) -> list[str]:
             break
         seen.append(r[0])
     return seen
-
-
-def events(
-    conn: Connection, run_id: int, program_id: str | None, kind: str | None, limit: int | None
-) -> list[dict[str, Any]]:
-    q = select(Event).where(Event.run_id == run_id)
-    if program_id is not None:
-        q = q.where(Event.program_id == program_id)
-    if kind is not None:
-        q = q.where(Event.kind == kind)
-    q = q.order_by(Event.id)
-    if limit is not None:
-        q = q.limit(limit)
-    return [
-        {"id": e.id, "ts": e.ts, "kind": e.kind, "program_id": e.program_id, "island": e.island, "detail": e.detail}
-        for e in conn.execute(q).all()
-    ]
 
 
 def spend_by_role(conn: Connection, run_id: int) -> dict[str, dict[str, Any]]:
