@@ -31,15 +31,10 @@ from evolve.diffs import (
     parse_blocks,
     parse_full_rewrite,
 )
-from evolve.mutators.ast_ops import (
-    OPERATORS,
-    Candidate,
-    PerturbSettings,
-    Program,
-    apply_span_edits,
-    collect_donors,
-    run_operator,
-)
+from evolve.mutators.ast_ops import OPERATORS, run_operator
+from evolve.mutators.donors import collect_donors
+from evolve.mutators.operator_api import Candidate, PerturbSettings
+from evolve.mutators.spans import Program, apply_span_edits
 from evolve.mutators.base import MutationRequest, Proposal
 from evolve.mutators.phrase_bank import PHRASES
 
