@@ -496,8 +496,13 @@ def _execute(config: RunConfig, archive: Any, db: Path, out_dir: Path, contexts:
         signal.signal(signal.SIGTERM, previous)
     from evolve.report import write_report
 
-    summary["report"] = str(write_report(archive, summary, out_dir=out_dir, contexts=contexts))
-    archive.set_run_status("finished")
+    archive.set_run_status("finished")  # first: the report describes the run as it ended
+    try:
+        summary["report"] = str(write_report(archive, summary, out_dir=out_dir, contexts=contexts))
+    except KeyboardInterrupt:  # stopped before its report: not finished (an error is marked failed by the caller)
+        archive.set_run_status("interrupted")
+        archive.close()
+        raise
     archive.close()
     return summary
 
