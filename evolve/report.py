@@ -31,6 +31,7 @@ import numpy as np  # noqa: E402
 
 from archive.binning import bin_labels  # noqa: E402
 from evolve.inspect.history import history_lines  # noqa: E402
+from evolve.inspect.render import interval_basis  # noqa: E402
 from metrics import METRIC_NAMES  # noqa: E402
 
 SIM_NOTE = "> **SIMULATED WORLD** (model `sim`): every figure here comes from the labelled test bed, not a real LLM."
@@ -271,8 +272,8 @@ def render_markdown(content: Mapping[str, Any], *, images: Mapping[str, str] | N
         f"- champion: `{champ.get('id', '-')}`" + (f" ({champ['label']})" if champ.get("label") else "")
         + (f", chosen on {champ['stage']} (fitness {_num(champ['fitness'])}), generation {champ['generation']}, "
            f"island {champ['island']}" if champ else ""),
-        *([f"- champion's validation fitness over {champ['interval'].get('contexts')} contexts x "
-           f"{champ['interval'].get('replicates')} seeds: mean {_num(champ['interval']['mean'])} "
+        *([f"- champion's validation fitness over {interval_basis(champ['interval'])}: "
+           f"mean {_num(champ['interval']['mean'])} "
            f"[{_num(champ['interval']['low'])}, {_num(champ['interval']['high'])}] "
            f"({float(champ['interval']['confidence']) * 100:g} % interval; a promotion race, not one draw)"]
           if champ.get("interval") else []),

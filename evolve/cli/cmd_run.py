@@ -22,6 +22,7 @@ from evolve.config import (
     to_toml,
     validate_config,
 )
+from evolve.inspect.render import interval_basis
 
 # flag dest -> dotted config path
 _FLAG_PATHS = {
@@ -149,7 +150,7 @@ def render_summary(summary: dict[str, Any]) -> str:
     iv = champ.get("validation_interval")
     lines.append(f"champion: {champ.get('id', '-')}" + ("" if not iv else (
         f"   validation fitness {iv['mean']:.4f} [{iv['low']:.4f}, {iv['high']:.4f}] "
-        f"({iv['confidence'] * 100:g} % interval, {iv['contexts']} contexts x {iv['replicates']} seeds)")))
+        f"({iv['confidence'] * 100:g} % interval, {interval_basis(iv)})")))
     short = {"coverage": "coverage↑", "convex_hull_volume": "hull_vol↑", "min_pairwise_distance": "min_dist↑",
              "mean_pairwise_distance": "mean_dist↑", "dispersion": "dispersion↓", "kl_divergence": "kl↓"}
     header = f"{'':22}" + "".join(f"{short.get(name, name[:13]):>14}" for name in METRIC_NAMES)

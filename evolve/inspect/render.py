@@ -33,6 +33,14 @@ def fmt(x: Any, digits: int = 4) -> str:
     return str(x)
 
 
+def interval_basis(interval: Mapping[str, Any]) -> str:
+    """What a champion's validation interval averages, e.g. ``10 contexts x 3 seeds``
+    (``1 seed`` in the singular): its ``contexts`` and ``replicates`` (common-seed draws)."""
+    contexts, replicates = interval.get("contexts"), interval.get("replicates")
+    return (f"{contexts} context{'' if contexts == 1 else 's'} x "
+            f"{replicates} seed{'' if replicates == 1 else 's'}")
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, right: Sequence[int] = ()) -> str:
     """Columns padded to their widest cell; ``right`` lists right-aligned column indexes."""
     cells = [[str(h) for h in headers]] + [[str(c) for c in r] for r in rows]

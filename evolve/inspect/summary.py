@@ -51,7 +51,7 @@ from typing import Any
 from metrics import RANDOM_SEEDS, mean_references
 
 from evolve.inspect.history import budget_history, history_lines
-from evolve.inspect.render import SIM_LINE, fmt, metric_cells, metric_headers, table
+from evolve.inspect.render import SIM_LINE, fmt, interval_basis, metric_cells, metric_headers, table
 from evolve.inspect.source import Source
 
 
@@ -219,8 +219,8 @@ def render_summary(data: dict[str, Any]) -> str:
                      f"{champ['stage']} fitness {fmt(champ['fitness'])}")
         iv = champ.get("interval")
         if iv:
-            lines.append(f"champion's validation fitness over {iv.get('contexts')} contexts x {iv.get('replicates')} "
-                         f"seeds: mean {fmt(iv['mean'])} [{fmt(iv['low'])}, {fmt(iv['high'])}] "
+            lines.append(f"champion's validation fitness over {interval_basis(iv)}: "
+                         f"mean {fmt(iv['mean'])} [{fmt(iv['low'])}, {fmt(iv['high'])}] "
                          f"({float(iv['confidence']) * 100:g} % interval)")
         refs = champ.get("references") or {}
         rows = [[champ["stage"], *metric_cells(champ["metrics"])]]

@@ -25,6 +25,12 @@ def test_run_summary_text_shows_the_interval():
     assert "champion: abc   validation fitness 0.7120 [0.6900, 0.7340] (90 % interval, 4 contexts x 3 seeds)" in text
 
 
+def test_one_seed_and_one_context_are_singular():
+    one = render_summary({"db": "x.db", "evaluations": 3, "seeds": {}, "test": {},
+                          "champion": {"id": "abc", "validation_interval": {**INTERVAL, "replicates": 1, "contexts": 1}}})
+    assert "(90 % interval, 1 context x 1 seed)" in one
+
+
 def test_inspect_and_report_show_the_champion_interval(tmp_path):
     db = tmp_path / "a.db"
     rng = np.random.default_rng(0)
