@@ -28,8 +28,8 @@ tokens at 4 characters each, as the sim has no tokenizer); dollars at litellm's
 ``gpt-4o-mini`` prices. Everything runs offline.
 
 Usage: .venv/bin/python scripts/bench_cost.py [--programs 20] [--n 25] [--contexts 30]
-       [--subset 4 8 10] [--draws 200] [--reference-draws 4] [--mc 4000] [--seed 0] [--json]
-Default run: about 3 minutes on 2 cores.
+       [--subset 4 8 10] [--draws 200] [--reference-draws 16] [--mc 4000] [--seed 0] [--json]
+Default run: about 4-5 minutes on 2 cores.
 """
 
 from __future__ import annotations
@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--contexts", type=int, default=30, help="train contexts used (the shipped set has 30)")
     ap.add_argument("--subset", type=int, nargs="+", default=[4, 8, 10], help="sizes of the context subsets")
     ap.add_argument("--draws", type=int, default=200, help="subset draws averaged per subset row")
-    ap.add_argument("--reference-draws", type=int, default=4,
+    ap.add_argument("--reference-draws", type=int, default=16,
                     help="item-mode respondent draws averaged into the reference ranking")
     ap.add_argument("--mc", type=int, default=4000, help="Monte Carlo points of the coverage metric")
     ap.add_argument("--seed", type=int, default=0)
