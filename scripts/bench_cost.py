@@ -27,8 +27,17 @@ Calls and tokens are counted per evaluation (persona calls of the program includ
 tokens at 4 characters each, as the sim has no tokenizer); dollars at litellm's
 ``gpt-4o-mini`` prices. Everything runs offline.
 
+``--respondent-model M`` (with ``--api-base URL`` / ``--api-key-env NAME`` as a run's role
+takes them) answers every mode through that model instead, via litellm: the check of the
+sim's assumptions about a real respondent (how much answers given in one call lean
+together). The personas are still the sim's texts, plain English that a model can read;
+tokens are then the provider's counts. Mind the bill: item mode makes N x items calls per
+context and draw, so start small, e.g. ``--programs 8 --contexts 8 --n 10 --reference-draws 2
+--subset 4`` (about 25,000 calls).
+
 Usage: .venv/bin/python scripts/bench_cost.py [--programs 20] [--n 25] [--contexts 30]
        [--subset 4 8 10] [--draws 200] [--reference-draws 16] [--mc 4000] [--seed 0] [--json]
+       [--respondent-model M [--api-base URL] [--api-key-env NAME] [--concurrency 8]]
 Default run: about 4-5 minutes on 2 cores.
 """
 
@@ -85,6 +94,35 @@ class CountingSimClient:
             self.completion_tokens += ct
             out.append(_Completion(text, pt, ct))
         return out
+
+
+class CountingModelClient:
+    """Counts the calls and provider tokens of one population's answers made through a
+    shared :class:`generators.llm.LLMClient` (a real respondent model)."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.calls = 0
+        self.prompt_tokens = 0
+        self.completion_tokens = 0
+
+    async def acomplete_many(self, role: str, list_of_messages: Sequence[list[dict[str, str]]], *,
+                             temperature: Any = None, max_tokens: Any = None, seed: int | None = None) -> list[Any]:
+        out = await self.client.acomplete_many(role, list_of_messages, temperature=temperature,
+                                               max_tokens=max_tokens, seed=seed)
+        self.calls += len(out)
+        self.prompt_tokens += sum(c.prompt_tokens for c in out)
+        self.completion_tokens += sum(c.completion_tokens for c in out)
+        return out
+
+
+def respondent_client(model: str, api_base: str | None, api_key_env: str | None, concurrency: int) -> Any:
+    """A litellm client whose ``respondent`` role is ``model`` (no response cache: every
+    respondent draw is a fresh call)."""
+    from generators.llm import LLMClient, ModelConfig
+
+    return LLMClient(models={"respondent": ModelConfig(model=model, api_base=api_base, api_key_env=api_key_env)},
+                     max_concurrency=concurrency)
 
 
 def candidate_programs(seed: int = 0) -> Iterator[tuple[str, str]]:
@@ -147,15 +185,17 @@ def populations(code: str, contexts: Sequence[Any], n: int, seed: int) -> list[t
     return out
 
 
-def score(ctx: Any, personas: list[dict] | None, sim: Any, mode: str, n: int, mc: int, seed: int) -> tuple[float, tuple]:
-    """(coverage, (respondent calls, prompt tokens, completion tokens)) of one population."""
+def score(ctx: Any, personas: list[dict] | None, sim: Any, mode: str, n: int, mc: int, seed: int,
+          model_client: Any = None) -> tuple[float, tuple]:
+    """(coverage, (respondent calls, prompt tokens, completion tokens)) of one population,
+    answered by the sim that wrote it, or by ``model_client`` (a real model) when given."""
     import metrics
     from generators.positions import positions
     from generators.respondent import LLMRespondent
 
     if not personas:
         return 0.0, (0, 0, 0)
-    client = CountingSimClient(sim)
+    client = CountingSimClient(sim) if model_client is None else CountingModelClient(model_client)
     respondent = LLMRespondent(client=client, mode=mode)
     answers = asyncio.run(respondent.answer(personas, ctx, seed=seed))
     placed = positions(answers, ctx)
@@ -175,12 +215,26 @@ def dollars(prompt_tokens: float, completion_tokens: float) -> float:
 
 
 def spearman(a: Sequence[float], b: Sequence[float]) -> float:
+    """Spearman's rank correlation; NaN when either side ranks every program the same."""
     from scipy.stats import spearmanr
 
+    if np.ptp(np.asarray(a, dtype=float)) == 0 or np.ptp(np.asarray(b, dtype=float)) == 0:
+        return float("nan")
     return float(spearmanr(a, b).statistic)
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the bench (see the module docstring); 2 with one line when the respondent model fails."""
+    from generators.llm import LLMError
+
+    try:
+        return _bench(argv)
+    except LLMError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _bench(argv: list[str] | None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--programs", type=int, default=20, help="behaviourally distinct programs ranked")
     ap.add_argument("--n", type=int, default=25)
@@ -192,7 +246,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mc", type=int, default=4000, help="Monte Carlo points of the coverage metric")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--respondent-model", default=None,
+                    help="answer through this litellm model instead of the sim (e.g. openai/gpt-4o-mini)")
+    ap.add_argument("--api-base", default=None, help="the respondent model's OpenAI-compatible server")
+    ap.add_argument("--api-key-env", default=None, help="NAME of the environment variable holding its key")
+    ap.add_argument("--concurrency", type=int, default=8, help="respondent calls in flight at once")
     args = ap.parse_args(argv)
+    model_client = None
+    if args.respondent_model:
+        from generators.llm.preflight import PreflightError, preflight
+
+        try:
+            model_client = respondent_client(args.respondent_model, args.api_base, args.api_key_env, args.concurrency)
+            preflight(model_client.models)  # one tiny call: a wrong model, key or server fails here, in seconds
+        except (PreflightError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    respondent = args.respondent_model or "sim"
 
     from evolve.config import REAL_MODEL_SCREEN_CONTEXTS
     from evolve.contexts import stratified_pick
@@ -221,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         labels.append(label)
         persona.append(np.array([pc for *_, pc in pops], dtype=float))
         for m, (mode, shift) in passes.items():
-            scored = [score(ctx, personas, sim, mode, args.n, args.mc, args.seed + j + shift)
+            scored = [score(ctx, personas, sim, mode, args.n, args.mc, args.seed + j + shift, model_client)
                       for j, (ctx, personas, sim, _) in enumerate(pops)]
             fitness[m].append(np.array([v for v, _ in scored]))
             resp[m].append(np.array([c for _, c in scored], dtype=float))
@@ -270,12 +340,15 @@ def main(argv: list[str] | None = None) -> int:
     result = {"programs": programs, "labels": labels, "identical_skipped": skipped, "n": args.n, "contexts": n_ctx,
               "rows": rows, "item_ceiling_spearman": ceiling, "item_dollars": base,
               "persona_share_of_item": float(usd_persona.sum(axis=1).mean()) / base,
-              "default_screen": REAL_MODEL_SCREEN_CONTEXTS, "price_model": PRICE_MODEL, "seconds": elapsed}
+              "default_screen": REAL_MODEL_SCREEN_CONTEXTS, "price_model": PRICE_MODEL, "seconds": elapsed,
+              "respondent": respondent}
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
+    world = ("SIMULATED world" if model_client is None
+             else f"personas: SIMULATED world, respondent: {respondent} (real model)")
     print(f"Cost per evaluation (N={args.n}, {n_ctx} train contexts, {programs} behaviourally distinct programs"
-          f" ({skipped} identical ones skipped), SIMULATED world, {PRICE_MODEL} prices)")
+          f" ({skipped} identical ones skipped), {world}, {PRICE_MODEL} prices)")
     print(f"Fidelity: Spearman vs item mode on all contexts, mean of {args.reference_draws} other respondent draws (the item row, "
           f"{ceiling:.3f}, is item mode's own ceiling). Subset rows: mean (10th percentile) over {args.draws} draws.")
     print(f"{'mode':<26}{'ctx':>4}{'pers.calls':>11}{'resp.calls':>11}{'total $':>9}{'vs item':>8}{'Spearman':>9}{'p10':>7}")
