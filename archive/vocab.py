@@ -86,6 +86,7 @@ class RejectReason(StrEnum):
     COMPILE_ERROR = "compile_error"
     BAD_SIGNATURE = "bad_signature"
     CASCADE = "cascade"
+    TWIN = "twin"
     FAILED = "failed"
     SYNTAX = "syntax"
 

@@ -137,8 +137,10 @@ class RunBudget:
         return ", ".join(parts)
 
 
-CHEAP_REJECTIONS = frozenset({"duplicate", "no_op", "diff_failed", "compile_error", "bad_signature", "mutator_error"})
-"""Rejections that cost a mutator call but no evaluation; a run of them backs off."""
+CHEAP_REJECTIONS = frozenset({"duplicate", "no_op", "diff_failed", "compile_error", "bad_signature", "mutator_error",
+                              "twin"})
+"""Rejections that cost a mutator call (a twin also its smoke stage) but no evaluation; a
+run of them backs off."""
 
 
 def rejection_backoff_s(in_row: int) -> float:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Rejection:
     """Why a proposal was not evaluated. ``reason`` is one of: ``diff_failed``, ``no_op``,
-    ``duplicate``, ``compile_error``, ``bad_signature``, ``mutator_error``, ``cascade``."""
+    ``duplicate``, ``compile_error``, ``bad_signature``, ``mutator_error``, ``cascade``, ``twin``."""
 
     reason: str
     message: str

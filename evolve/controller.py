@@ -47,6 +47,7 @@ from evolve.evaluator import EvaluationFailure
 from evolve.killed import charge_killed
 from evolve.mutators import MutationRequest, Mutator
 from evolve.promotion import RaceRule
+from evolve.twins import TwinCheck
 from evolve.proposals import apply_proposal, changed_lines, screen_child
 from evolve.prompts import ChildNote, ContextFeedback, ProgramBrief, build_mutation_prompt
 from evolve.protocols import ArchiveStore, Clock, Evaluator, MonotonicClock
@@ -122,6 +123,7 @@ class Controller:
         self._evolving = False
         self.last_failure = ""
         self.yields = stored_yields(archive)  # empty for a new run; a resumed run's from its events
+        self.twins = TwinCheck(archive=archive)
         self._balanced = Balanced(self.yields)
         self.racer = Racer(rule=RaceRule(confidence=search.confidence, max_replicates=search.max_replicates),
                            evaluate_at=self._evaluate_replicate,
@@ -186,7 +188,7 @@ class Controller:
         )
         if parent_id:  # the event above (against the parent, with a message) is what evolve.yields counts
             self.yields.record(parent_id, ChildOutcome.WASTED)
-            if rejection.reason in ("diff_failed", "compile_error", "bad_signature"):
+            if rejection.reason in ("diff_failed", "compile_error", "bad_signature", "twin"):
                 self._remember(parent_id, f"last proposal rejected: {rejection.message}",
                                ChildNote(f"last proposal rejected ({rejection.reason}): {rejection.message}", excerpt))
         self._on_change(self)
@@ -514,6 +516,15 @@ class Controller:
             bar = self._smoke_bar(island)
             score = mean_fitness(smoke, self._objective)
             failed = all(o.metrics is None for o in smoke)
+            if not failed and self.search.twins and es.replicate == 0 and self.twins.is_twin(parent.id, smoke):
+                self.archive.record_program(record)
+                self.archive.record_evaluation(pid, self._record("smoke", smoke, es))
+                self._reject(Rejection("twin", f"places every persona exactly where its parent did on the "
+                                               f"{len(smoke)} smoke contexts, at the same seeds: the edit "
+                                               f"changed nothing a respondent sees"),
+                             parent_id=parent.id, island=island, extra={"program": pid})
+                self._success()
+                return
             if failed or (bar is not None and score < cascade.threshold * bar):
                 self.archive.record_program(record)
                 self.archive.record_evaluation(pid, self._record("smoke", smoke, es))

@@ -36,7 +36,11 @@ class SearchSettings:
     (:class:`archive.selection.Balanced`); ``config`` uses the run's
     ``mutation.parent_strategy``. ``truthful_prompts``: the prompt shows the parent's own
     errors only (children's failures labelled as such, with their code) and directives that
-    apply to the parent's code; off: the earlier prompt.
+    apply to the parent's code; off: the earlier prompt. ``twins``: a child whose personas
+    place exactly where its parent's did on every smoke context, at the same seeds, is
+    rejected before the rest of the train set (:mod:`evolve.twins`; it is not an evaluation);
+    acts only with ``paired`` and a smoke stage (``cascade.smoke_contexts`` and
+    ``cascade.threshold`` > 0).
     """
 
     paired: bool = True
@@ -46,6 +50,7 @@ class SearchSettings:
     champion_replicates: int = 3
     selection: str = "balanced"
     truthful_prompts: bool = True
+    twins: bool = True
 
     def __post_init__(self) -> None:
         """Raises :class:`SearchSettingError` naming the first bad field."""
@@ -63,7 +68,7 @@ class SearchSettings:
 
 DEFAULT_SEARCH = SearchSettings()
 
-BASELINE = SearchSettings(paired=False, promotion=False, selection="config", truthful_prompts=False)
+BASELINE = SearchSettings(paired=False, promotion=False, selection="config", truthful_prompts=False, twins=False)
 """The loop before issue 13."""
 
 VARIANTS: dict[str, SearchSettings] = {
@@ -71,6 +76,7 @@ VARIANTS: dict[str, SearchSettings] = {
     "paired": replace(BASELINE, paired=True),
     "promotion": replace(BASELINE, paired=True, promotion=True),
     "selection": replace(BASELINE, paired=True, promotion=True, selection="balanced"),
-    "prompts": DEFAULT_SEARCH,
+    "prompts": replace(DEFAULT_SEARCH, twins=False),
+    "twins": DEFAULT_SEARCH,
 }
 """Items 1-4 of issue 13 added in turn (``prompts`` = all of them = the default)."""

@@ -121,7 +121,9 @@ class FakeEvaluator:
                 cov = float(np.clip(quality(code) + common.normal(0, self.noise) + self.own * own.normal(), 0, 1))
                 metrics = {name: 0.5 for name in METRIC_NAMES}
                 metrics["coverage"] = cov
-                z = common.random((10, DIMS.get(cid, 2)))
+                # where the personas land: what the program does (its QUALITY) at this seed;
+                # a text-only edit (EXTRA) writes the very same personas, a behavioural twin
+                z = np.random.default_rng(call_seed(seed, "place", cid, quality(code))).random((10, DIMS.get(cid, 2)))
                 outs.append(ContextOutcome(cid, metrics, z, [{"name": f"p{i}", "description": "d"} for i in range(10)],
                                            n_asked=10, n_returned=10, n_placed=10))
             return TaskResult(contexts=outs, calls=list(calls), wall_s=0.0, sandbox_s=0.0, respondent_s=0.0,
@@ -234,6 +236,35 @@ def test_the_cascade_stops_a_weak_child_at_the_smoke_stage_and_lets_a_strong_one
     assert any("smoke fitness" in e["detail"]["message"] for e in events(c, "rejected"))
     seed_id = rows(c, "SELECT id FROM programs WHERE label = 'seed:base'")[0][0]
     assert c.yields.children[seed_id] == 2 and c.yields.hits[seed_id] == 1  # the cascade fed the yield
+    c.archive.close()
+
+
+@pytest.mark.parametrize("twins", [True, False])
+def test_a_behavioural_twin_is_rejected_at_the_smoke_stage_and_its_parent_hears_of_it(tmp_path, contexts, twins):
+    def step(code: str, k: int) -> str:  # two text-only edits (twins of the seed), then a real one
+        if k < 2:
+            line = re.search(r"EXTRA = \d+", code).group(0)
+            return edit(line, f"EXTRA = {100 * (k + 1)}")
+        return quality_edit(code, 0.6 + 0.01 * k)
+
+    search = DEFAULT_SEARCH if twins else dataclasses.replace(DEFAULT_SEARCH, twins=False)
+    mutator = FakeMutator(step)
+    c = make(tmp_path, contexts, evaluator=FakeEvaluator(), mutator=mutator, search=search,
+             budget=RunBudget(evaluations=1, llm_calls=None, dollars=None, minutes=None))
+    c.evaluator.max_in_flight = 1
+    run(c)
+    train = rows(c, "SELECT p.diff FROM evaluations e JOIN programs p ON p.id = e.program_id "
+                    "WHERE e.stage = 'train' AND p.parent_id IS NOT NULL ORDER BY e.id")
+    if twins:
+        assert c.stats.rejections.get("twin") == 2 and c.stats.evaluated == 1
+        assert len(rows(c, "SELECT id FROM evaluations WHERE stage = 'smoke'")) == 2  # their smoke stages, kept
+        assert "QUALITY" in train[0][0]  # the one evaluation is the real edit
+        message = [e["detail"]["message"] for e in events(c, "rejected") if e["detail"]["reason"] == "twin"][0]
+        assert "exactly where its parent did" in message
+        assert "changed nothing a respondent sees" not in mutator.requests[0].prompt
+        assert any("changed nothing a respondent sees" in r.prompt for r in mutator.requests[1:])  # told next time
+    else:  # the first twin costs the evaluation (a tie), and no twin is rejected
+        assert "twin" not in c.stats.rejections and c.stats.evaluated == 1 and "EXTRA" in train[0][0]
     c.archive.close()
 
 

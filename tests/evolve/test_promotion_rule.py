@@ -101,8 +101,9 @@ def test_search_settings_validate_and_variants_add_items_in_turn():
     with pytest.raises(ValueError, match="paired"):
         SearchSettings(paired=False, promotion=True)
     order = list(VARIANTS)
-    assert order == ["baseline", "paired", "promotion", "selection", "prompts"]
+    assert order == ["baseline", "paired", "promotion", "selection", "prompts", "twins"]
     assert not VARIANTS["baseline"].paired and VARIANTS["paired"].paired and not VARIANTS["paired"].promotion
     assert VARIANTS["selection"].selection == "balanced" and not VARIANTS["selection"].truthful_prompts
-    assert VARIANTS["prompts"] == SearchSettings()
+    assert VARIANTS["prompts"].truthful_prompts and not VARIANTS["prompts"].twins
+    assert VARIANTS["twins"] == SearchSettings()
     assert math.isclose(RaceRule(confidence=0.9, max_replicates=4).one_sided_level, 0.975)
