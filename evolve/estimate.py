@@ -23,8 +23,9 @@ maximum (the respondent's re-asks of every item it did not get, ``max_retries`` 
 the client's retries of transient errors). Tokens are
 estimated at 4 characters per token; dollars use litellm's price table (a model it has no
 price for is reported as unpriced). Not bounded here: proposals the cascade rejects at the
-smoke stage (each costs a smoke stage but no evaluation) and proposals rejected before
-evaluation (a mutator call each, with backoff); a call or dollar cap bounds both.
+smoke stage, behavioural twins among them (each costs a smoke stage but no evaluation), and
+proposals rejected before evaluation (a mutator call each, with backoff); a call or dollar
+cap bounds both.
 """
 
 from __future__ import annotations
@@ -312,6 +313,6 @@ def render_estimate(estimate: dict[str, Any]) -> str:
                  + f"; at most ${estimate['run_upper_dollars']:.2f} with every retry")
     lines.append("Expected: every proposal passes the cascade, at the seeds' mean cost, 1 in 10 validates, "
                  "promotion races at a default run's rate, no retry. Upper bound: at the costliest seed, every "
-                 "evaluation validates and races to the last replicate, every retry at its maximum. Cascade rejections and proposals rejected before evaluation add to both; a call or "
+                 "evaluation validates and races to the last replicate, every retry at its maximum. Cascade rejections (twins included) and proposals rejected before evaluation add to both; a call or "
                  "dollar cap bounds everything.")
     return "\n".join(lines)
