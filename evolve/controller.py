@@ -47,7 +47,6 @@ from evolve.evaluator import EvaluationFailure
 from evolve.killed import charge_killed
 from evolve.mutators import MutationRequest, Mutator
 from evolve.promotion import RaceRule
-from evolve.twins import TwinCheck
 from evolve.proposals import apply_proposal, changed_lines, screen_child
 from evolve.prompts import ChildNote, ContextFeedback, ProgramBrief, build_mutation_prompt
 from evolve.protocols import ArchiveStore, Clock, Evaluator, MonotonicClock
@@ -56,6 +55,7 @@ from evolve.run_stats import RunStats
 from evolve.scoring import context_fitness, descriptors_of, mean_fitness, stored_fitness, to_record
 from evolve.search import SearchSettings
 from evolve.seeding import EvalSeed, SeedPlan
+from evolve.twins import TwinCheck
 from evolve.yields import child_outcome, stored_yields
 from generators.evaluation import ContextOutcome
 
@@ -494,6 +494,23 @@ class Controller:
                 best = value if best is None else max(best, value)
         return best
 
+    def _smoke_verdict(self, parent_id: str, island: int, smoke: Sequence[ContextOutcome], es: EvalSeed, *,
+                       failed: bool) -> Rejection | None:
+        """Why a child of ``parent_id`` on ``island`` stops at the smoke stage, or None to
+        go on: it failed there, it is a behavioural twin of its parent (``search.twins``,
+        paired seeds), or its smoke fitness is below ``cascade.threshold`` x the island's
+        best smoke fitness."""
+        if failed:
+            return Rejection("cascade", f"smoke failed: {smoke[0].error}")
+        if self.search.twins and es.replicate == 0 and self.twins.is_twin(parent_id, smoke):
+            return Rejection("twin", f"places every persona exactly where its parent did on the {len(smoke)} "
+                                     f"smoke contexts, at the same seeds: the edit changed nothing a respondent sees")
+        threshold, bar = self.config.cascade.threshold, self._smoke_bar(island)
+        score = mean_fitness(smoke, self._objective)
+        if bar is not None and score < threshold * bar:
+            return Rejection("cascade", f"smoke fitness {score:.3f} < {threshold:g} x island best {bar:.3f}")
+        return None
+
     async def _evaluate_child(self, parent: ProgramView, island: int, code: str, pid: str, proposal: Any,
                               directive: str) -> None:
         cascade = self.config.cascade
@@ -513,25 +530,12 @@ class Controller:
         smoke_ids = self.contexts.smoke_ids if cascade.smoke_contexts and cascade.threshold > 0 else ()
         if smoke_ids:
             smoke, _ = await self._run(code, smoke_ids, es, pid)
-            bar = self._smoke_bar(island)
-            score = mean_fitness(smoke, self._objective)
             failed = all(o.metrics is None for o in smoke)
-            if not failed and self.search.twins and es.replicate == 0 and self.twins.is_twin(parent.id, smoke):
+            stop = self._smoke_verdict(parent.id, island, smoke, es, failed=failed)
+            if stop is not None:  # stopped here: stored with its smoke results, not an evaluation
                 self.archive.record_program(record)
                 self.archive.record_evaluation(pid, self._record("smoke", smoke, es))
-                self._reject(Rejection("twin", f"places every persona exactly where its parent did on the "
-                                               f"{len(smoke)} smoke contexts, at the same seeds: the edit "
-                                               f"changed nothing a respondent sees"),
-                             parent_id=parent.id, island=island, extra={"program": pid})
-                self._success()
-                return
-            if failed or (bar is not None and score < cascade.threshold * bar):
-                self.archive.record_program(record)
-                self.archive.record_evaluation(pid, self._record("smoke", smoke, es))
-                message = (f"smoke failed: {smoke[0].error}" if failed
-                           else f"smoke fitness {score:.3f} < {cascade.threshold:g} x island best {bar:.3f}")
-                self._reject(Rejection("cascade", message), parent_id=parent.id, island=island,
-                             extra={"program": pid})
+                self._reject(stop, parent_id=parent.id, island=island, extra={"program": pid})
                 if failed:
                     self._child_failed(parent, code, pid, island, stage="smoke", error=smoke[0].error)
                 else:

@@ -79,4 +79,5 @@ VARIANTS: dict[str, SearchSettings] = {
     "prompts": replace(DEFAULT_SEARCH, twins=False),
     "twins": DEFAULT_SEARCH,
 }
-"""Items 1-4 of issue 13 added in turn (``prompts`` = all of them = the default)."""
+"""Items 1-4 of issue 13 added in turn (``prompts`` = all of them), then the rejection of
+behavioural twins (``twins`` = the default)."""
