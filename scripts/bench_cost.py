@@ -71,15 +71,12 @@ class _Completion:
     cost_usd: float = 0.0
 
 
-class CountingSimClient:
-    """A minimal client for the respondent role answered by one :class:`SimLLM`: counts
-    calls and tokens (the sim's estimates), like :class:`generators.llm.LLMClient` does."""
+class SimRespondentClient:
+    """A minimal client for the respondent role answered by one :class:`SimLLM`, with the
+    sim's token estimates in each completion, as :class:`generators.llm.LLMClient` gives them."""
 
     def __init__(self, sim: Any) -> None:
         self.sim = sim
-        self.calls = 0
-        self.prompt_tokens = 0
-        self.completion_tokens = 0
 
     async def acomplete_many(self, role: str, list_of_messages: Sequence[list[dict[str, str]]], *,
                              temperature: Any = None, max_tokens: Any = None, seed: int | None = None) -> list[Any]:
@@ -88,17 +85,14 @@ class CountingSimClient:
         out = []
         for i, messages in enumerate(list_of_messages):
             text = self.sim.respond(role, list(messages), seed=None if seed is None else (seed + i) % (2**62))
-            pt, ct = estimate_messages_tokens(messages), estimate_tokens(text)
-            self.calls += 1
-            self.prompt_tokens += pt
-            self.completion_tokens += ct
-            out.append(_Completion(text, pt, ct))
+            out.append(_Completion(text, estimate_messages_tokens(messages), estimate_tokens(text)))
         return out
 
 
-class CountingModelClient:
-    """Counts the calls and provider tokens of one population's answers made through a
-    shared :class:`generators.llm.LLMClient` (a real respondent model)."""
+class CountingClient:
+    """Counts the calls and tokens of the completions ``client`` returns (the sim's
+    :class:`SimRespondentClient`, or a shared :class:`generators.llm.LLMClient` for a real
+    respondent model): one population's answers."""
 
     def __init__(self, client: Any) -> None:
         self.client = client
@@ -195,7 +189,7 @@ def score(ctx: Any, personas: list[dict] | None, sim: Any, mode: str, n: int, mc
 
     if not personas:
         return 0.0, (0, 0, 0)
-    client = CountingSimClient(sim) if model_client is None else CountingModelClient(model_client)
+    client = CountingClient(SimRespondentClient(sim) if model_client is None else model_client)
     respondent = LLMRespondent(client=client, mode=mode)
     answers = asyncio.run(respondent.answer(personas, ctx, seed=seed))
     placed = positions(answers, ctx)
