@@ -123,7 +123,7 @@ def worker_spec(config: RunConfig) -> WorkerSpec:
             n=ev.n,
             mc_samples=ev.mc_samples,
             limits=SandboxLimits(wall_timeout_s=ev.timeout_s, cpu_time_s=int(ev.timeout_s) + 5,
-                                 memory_mb=ev.memory_mb, allow_weak_isolation=ev.weak_sandbox),
+                                 memory_mb=ev.memory_mb, disk_mb=ev.disk_mb, allow_weak_isolation=ev.weak_sandbox),
             parallel=ev.parallel,
         ),
         respondent_per_axis=ev.respondent_per_axis,

@@ -29,6 +29,8 @@ class SandboxLimits:
     root, so the in-child guard also refuses process creation).
     ``max_output_bytes``: tail of the child's combined stdout/stderr that is kept.
     ``max_file_bytes``: largest file the child may write (RLIMIT_FSIZE).
+    ``disk_mb``: size of the child's working directory, a tmpfs inside its own mount
+    namespace (MiB, all files together); it vanishes with the child.
     ``max_message_bytes``: largest protocol message the parent accepts from the child.
     ``max_prompts_per_request``: prompts in one ``complete_many`` (more: the request is
     refused with an error in the program). ``max_llm_prompts``: prompts in the whole call
@@ -45,6 +47,7 @@ class SandboxLimits:
     max_processes: int = 64
     max_output_bytes: int = 64_000
     max_file_bytes: int = 16_000_000
+    disk_mb: int = 64
     max_message_bytes: int = 8_000_000
     max_prompts_per_request: int = 512
     max_llm_prompts: int = 20_000
@@ -57,7 +60,7 @@ class SandboxLimits:
                 and self.wall_timeout_s > 0):
             raise ValueError(f"SandboxLimits.wall_timeout_s must be a finite number > 0, got {self.wall_timeout_s}")
         for name in ("cpu_time_s", "memory_mb", "max_processes", "max_output_bytes",
-                     "max_file_bytes", "max_message_bytes", "max_prompts_per_request", "max_llm_prompts",
+                     "max_file_bytes", "disk_mb", "max_message_bytes", "max_prompts_per_request", "max_llm_prompts",
                      "max_prompt_chars", "max_inflight_chars"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"SandboxLimits.{name} must be >= 1, got {getattr(self, name)}")

@@ -473,7 +473,8 @@ class _Session:
             pass
         rc = self.proc.returncode
         tail = self._stdout_tail()[-1500:]
-        phase = "generate()" if self.loaded else "loading the program"
+        phase = "generate()" if self.loaded else ("loading the program" if self.startup_s is not None
+                                                  else "start-up (before the program was loaded)")
         if rc is not None and rc < 0 and -rc == signal.SIGXCPU:
             error = f"CPU limit: {phase} exceeded the {limits.cpu_time_s} s CPU-time limit"
         elif rc is not None and rc < 0 and -rc in MEMORY_SIGNALS:
@@ -483,6 +484,9 @@ class _Session:
             error = f"sandbox: the child was killed by {signal.Signals(-rc).name} during {phase}"
         else:
             error = f"sandbox: the child exited with code {rc} during {phase}"
+            cause = _last_line(tail)
+            if cause and self.startup_s is None:  # the child's own start-up failed: name why
+                error += f": {cause}"
         self._fail_unfinished(error, f"output tail:\n{tail}" if tail.strip() else None)
 
     def _kill_group(self) -> None:
@@ -492,6 +496,13 @@ class _Session:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+
+
+def _last_line(text: str) -> str:
+    """The last non-empty line of ``text`` (a traceback's exception line), one line, at most
+    300 characters; empty if there is none."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return one_line(lines[-1])[:300] if lines else ""
 
 
 async def _run_sandbox(code: str, jobs: Sequence[GenerationJob], *, llm: LLMHandler, limits: SandboxLimits,

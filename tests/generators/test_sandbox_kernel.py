@@ -413,6 +413,85 @@ def test_the_kernel_layers_are_all_active_here():
         assert layer in layers
     if os.geteuid() == 0:
         assert "uid: uid/gid 3" in layers
+        assert "root: own mount namespace and root" in layers
+
+
+# -- the child's own root: nothing of the host to see, nothing kept ---------------------------
+
+def _own_root(result: JobResult) -> bool:
+    return any(layer.startswith("root: own mount namespace") for layer in result.isolation)
+
+
+METADATA_ROUTES = {
+    "stat-project-file": "return os.stat({p!r}).st_size".replace("{p!r}", repr(str(PROJECT_ROOT / "pyproject.toml"))),
+    "stat-host-pid": "return os.stat('/proc/{pid}').st_uid".replace("{pid}", str(os.getpid())),
+    "readlink-host-proc": "return os.readlink('/proc/self/exe')",
+    "listdir-dev": "return os.listdir('/dev')",
+    "stat-archive-like": "return os.stat({p!r}).st_mtime".replace("{p!r}", repr(str(PROJECT_ROOT / "README.md"))),
+}
+
+
+@pytest.mark.parametrize("route", sorted(METADATA_ROUTES))
+def test_host_paths_do_not_exist_inside(route, guard):
+    result = run_probe(METADATA_ROUTES[route], guard=guard)
+    if not _own_root(result):
+        pytest.skip("no own root here (needs root or a user namespace that may mount)")
+    verdict = assert_contained(result)
+    assert "FileNotFoundError" in verdict or "PermissionError" in verdict, verdict
+
+
+def test_directories_leading_to_allowed_trees_are_the_sandbox_own(guard):
+    """The project directory exists inside only as an empty skeleton directory of the
+    sandbox's root (the venv's packages are mounted beneath it): not the host's inode."""
+    body = "info = os.stat({p!r})\nraise RuntimeError(f'{{info.st_dev}} {{info.st_ino}}')".replace(
+        "{p!r}", repr(str(PROJECT_ROOT)))
+    result = run_probe(body, guard=guard)
+    if not _own_root(result):
+        pytest.skip("no own root here")
+    verdict = assert_contained(result)
+    host = os.stat(PROJECT_ROOT)
+    assert verdict.startswith("refused: ") and f"{host.st_dev} {host.st_ino}" not in verdict, verdict
+
+
+def test_the_working_directory_is_a_capped_tmpfs_that_leaves_nothing(guard):
+    body = '''
+cwd = os.getcwd()
+try:
+    for i in range(64):
+        with open(f"fill{i}", "wb") as fh:
+            fh.write(b"x" * 1_000_000)
+except OSError as exc:
+    raise RuntimeError(f"{cwd} stopped after {i} MB: {exc.strerror}")
+raise RuntimeError(f"{cwd} wrote everything")
+'''
+    result = run_probe(body, guard=guard, limits=SandboxLimits(wall_timeout_s=8.0, cpu_time_s=8, disk_mb=4))
+    if not _own_root(result):
+        pytest.skip("no own root here")
+    verdict = assert_contained(result)
+    assert "No space left on device" in verdict, verdict
+    stopped = int(verdict.split("stopped after ")[1].split(" MB")[0])
+    assert 1 <= stopped <= 4, verdict
+    workdir = verdict.split("RuntimeError: ", 1)[1].split(" ", 1)[0]
+    assert not os.path.exists(workdir)  # the host's directory of that name held nothing and is gone
+
+
+def test_a_deep_directory_chain_is_not_walked_by_the_parent(guard):
+    body = '''
+cwd = os.getcwd()
+fd = os.open(".", os.O_RDONLY)
+for _ in range(3000):
+    os.mkdir("d", dir_fd=fd)
+    parent, fd = fd, os.open("d", os.O_RDONLY, dir_fd=fd)
+    os.close(parent)
+raise RuntimeError(cwd)
+'''
+    result = run_probe(body, guard=guard)
+    if not _own_root(result):
+        pytest.skip("no own root here")
+    verdict = assert_contained(result)
+    workdir = verdict.split("RuntimeError: ", 1)[1]
+    assert verdict.startswith("refused: RuntimeError: /"), verdict
+    assert not os.path.exists(workdir)
 
 
 def test_a_weak_kernel_refuses_llm_written_programs_unless_allowed(monkeypatch):

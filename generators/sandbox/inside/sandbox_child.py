@@ -384,14 +384,23 @@ def main(argv: list[str] | None = None) -> int:
         confine.import_pyseccomp()  # import (and its library lookup) before confinement
     except Exception as exc:  # noqa: BLE001
         layers["seccomp"] = f"unavailable: pyseccomp: {type(exc).__name__}: {exc}"
+    import sandbox_root
+
+    unreadable: tuple[str, str] | None = None
     if not confine.single_threaded():
         layers["landlock"] = "unavailable: the process already had several threads"
     else:
+        try:
+            layers["root"] = sandbox_root.enter_own_root(read_only=read_only, workdir=workdir,
+                                                         disk_mb=int(limits.get("disk_mb", 64)))
+        except OSError as exc:
+            layers["root"] = f"unavailable: {exc}"
         try:
             layers["uid"] = confine.drop_privileges(workdir, relay_pid)
         except OSError as exc:
             layers["uid"] = f"unavailable: {exc}"
         confine.die_with_parent()
+        unreadable = sandbox_root.unreadable(read_only)
         try:
             if "landlock" in paths.get("force_missing", ()):  # tests simulate an old kernel
                 raise OSError("simulated: kernel without Landlock (test)")
@@ -420,6 +429,16 @@ def main(argv: list[str] | None = None) -> int:
                       "error": "sandbox: kernel isolation incomplete (" + "; ".join(f"{m}: {layers.get(m, 'absent')}" for m in missing)
                       + "); LLM-written programs are not evaluated here without --weak-sandbox",
                       "detail": "The kernel lacks an isolation layer the sandbox requires."})
+        os._exit(0)
+    if unreadable is not None:
+        path, why = unreadable
+        channel.send({"t": "load_error",
+                      "error": f"sandbox: uid {os.getuid()} cannot read {path} ({why}); the interpreter and its "
+                               "packages must be readable by the sandbox's unprivileged user",
+                      "detail": "The sandbox runs programs as an unprivileged uid that sees only the interpreter's "
+                                "standard library and the allowed packages (read-only). A tree installed with a "
+                                "private umask (files or directories without read access for others) cannot be "
+                                "read by it; reinstall it with umask 022 or make that tree world-readable."})
         os._exit(0)
     if preload_failures:
         channel.send({"t": "load_error", "error": "ImportError (loading the program): " + preload_failures[0],

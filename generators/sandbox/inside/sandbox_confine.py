@@ -32,6 +32,8 @@ import resource
 import signal
 from typing import Any, Iterable
 
+import sandbox_landlock as ll  # imported now: nothing of the project is reachable once confined
+
 CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER = 0x04000000, 0x08000000, 0x10000000
 CLONE_NEWPID, CLONE_NEWNET, CLONE_THREAD = 0x20000000, 0x40000000, 0x00010000
 PR_SET_PDEATHSIG = 1
@@ -41,6 +43,9 @@ UID_BASE = 3_000_000_000
 live sandbox, so the task limit and any same-uid rule never couple two evaluations."""
 
 REQUIRED_LAYERS = ("pid namespace", "network namespace", "landlock", "seccomp")
+ROOT_ONLY_LAYERS = ("uid", "root")
+"""Required besides :data:`REQUIRED_LAYERS` when the sandbox starts as root: the
+unprivileged uid and the child's own root (:mod:`sandbox_root`)."""
 
 DENIED_SYSCALLS = (
     "fork", "vfork", "execve", "execveat",
@@ -168,8 +173,6 @@ def drop_privileges(workdir: str, relay_pid: int) -> str:
 
 def apply_landlock(*, workdir: str, read_only: Iterable[str]) -> str:
     """Enforce the filesystem rules described in the module docstring."""
-    import sandbox_landlock as ll
-
     ruleset = ll.Ruleset.create()
     ruleset.allow(workdir, ll.FS_BY_ABI.get(ruleset.abi, ll.FS_BY_ABI[5]))
     ruleset.allow("/dev/null", ll.READ_FILE | ll.WRITE_FILE)
@@ -238,6 +241,7 @@ def single_threaded() -> bool:
 
 
 def missing_layers(layers: dict[str, str], *, root: bool) -> list[str]:
-    """The required layers that are absent or unavailable (``uid`` too when root)."""
-    need = list(REQUIRED_LAYERS) + (["uid"] if root else [])
+    """The required layers that are absent or unavailable (:data:`ROOT_ONLY_LAYERS` too
+    when root)."""
+    need = list(REQUIRED_LAYERS) + (list(ROOT_ONLY_LAYERS) if root else [])
     return [name for name in need if not layers.get(name) or layers[name].startswith("unavailable")]
