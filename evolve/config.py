@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from evolve.search import SearchSettingError, SearchSettings
+from generators.sim.worlds import UnknownWorld, get_world
 
 ROLES: tuple[str, ...] = ("mutator", "persona", "respondent", "author")
 
@@ -212,6 +213,15 @@ class SeedsConfig:
 
 
 @dataclass(frozen=True)
+class WorldConfig:
+    """The simulated world that roles on ``sim`` run in: ``preset`` names one of
+    :data:`generators.sim.worlds.WORLDS` (``persona-evolve worlds`` lists them; ``default``
+    is the calibrated sim). Roles on a real model are not affected."""
+
+    preset: str = "default"
+
+
+@dataclass(frozen=True)
 class RunConfig:
     seed: int = 0
     db: str | None = None
@@ -228,6 +238,7 @@ class RunConfig:
     ray: RayConfig = field(default_factory=RayConfig)
     seeds: SeedsConfig = field(default_factory=SeedsConfig)
     search: SearchSettings = field(default_factory=SearchSettings)
+    world: WorldConfig = field(default_factory=WorldConfig)
 
 
 REAL_MODEL_SCREEN_CONTEXTS = 8
@@ -374,6 +385,10 @@ def validate_config(config: RunConfig) -> None:
     for ok, message in checks:
         if not ok:
             raise ConfigError(message)
+    try:
+        get_world(config.world.preset)
+    except UnknownWorld as exc:
+        raise ConfigError(f"world.preset: {exc}") from None
     for name, cap in (("evaluations", config.budget.evaluations), ("llm_calls", config.budget.llm_calls),
                       ("dollars", config.budget.dollars), ("minutes", config.budget.minutes)):
         if cap is not None and not (math.isfinite(cap) and cap > 0):

@@ -254,6 +254,9 @@ def render_markdown(content: Mapping[str, Any], *, images: Mapping[str, str] | N
     lines = ["# persona-evolve run report", ""]
     if c["simulated"]:
         lines += [SIM_NOTE, ""]
+        if c.get("world", "default") != "default":
+            lines += [f"> Simulated world: `{c['world']}` (`persona-evolve worlds` says how it differs from the "
+                      "default).", ""]
     if c.get("weak_sandbox"):
         lines += [f"> **WEAK SANDBOX**: programs of this run ran without {', '.join(c['weak_sandbox'])} "
                   f"(`--weak-sandbox`); an LLM-written program was not fully confined by the kernel.", ""]

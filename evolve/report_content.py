@@ -198,6 +198,7 @@ def build_report(reader: ArchiveReader, *, references: Mapping[str, Any] | None 
     evaluation = cfg.get("evaluation") or {}
     return {
         "simulated": reader.simulated(),
+        "world": str((cfg.get("world") or {}).get("preset", "default")),
         "weak_sandbox": reader.weak_sandbox(),
         "db": reader.db,
         "run": {"id": run.id, "status": str(run.status), "seed": run.seed, "created_at": run.created_at,

@@ -62,18 +62,20 @@ def simulated_roles(config: RunConfig) -> list[str]:
     return [role for role in RUN_ROLES if getattr(config.models, role).model == "sim"]
 
 
-def simulation_label(roles: list[str]) -> str:
-    """One line saying which parts of a run are simulated ("" when none is)."""
+def simulation_label(roles: list[str], world: str = "default") -> str:
+    """One line saying which parts of a run are simulated ("" when none is), naming the
+    simulated world when it is not the default."""
     if not roles:
         return ""
+    where = "" if world == "default" else f", world '{world}'"
     if len(roles) == len(RUN_ROLES):
-        return "SIMULATED WORLD (model 'sim') for every role: a labelled test bed, not a real LLM"
+        return f"SIMULATED WORLD (model 'sim'{where}) for every role: a labelled test bed, not a real LLM"
     parts = []
     if "mutator" in roles:
         parts.append("mutator = offline operator (no LLM)")
     scoring = [r for r in roles if r != "mutator"]
     if scoring:
-        parts.append(f"{' and '.join(scoring)} = SIMULATED (model 'sim'): scores are not a real model's")
+        parts.append(f"{' and '.join(scoring)} = SIMULATED (model 'sim'{where}): scores are not a real model's")
     real = [r for r in RUN_ROLES if r not in roles]
     return f"SIMULATED roles: {'; '.join(parts)}; real model for {', '.join(real)}"
 
@@ -129,6 +131,7 @@ def worker_spec(config: RunConfig) -> WorkerSpec:
         respondent_per_axis=ev.respondent_per_axis,
         respondent_mode=ev.effective_respondent_mode,
         cache_path=cache,
+        world=config.world.preset,
     )
 
 
@@ -182,7 +185,7 @@ def _prior_spend(archive: Any) -> Spend:
     )
 
 
-RESUME_CHECKED = ("evaluation.n", "contexts", "cascade.screen_contexts", "fitness", "descriptors")
+RESUME_CHECKED = ("evaluation.n", "contexts", "cascade.screen_contexts", "fitness", "descriptors", "world")
 """Settings a resume must not change (they define what the stored scores mean). The
 ``[search]`` switches are not among them: they decide how the evaluations still to come are
 seeded, raced, chosen and prompted, while every stored score keeps its meaning (a replicate-0
@@ -419,7 +422,7 @@ def _execute(config: RunConfig, archive: Any, db: Path, out_dir: Path, contexts:
              resume: bool, progress: Progress | None, preflight_calls: int) -> dict[str, Any]:
     sim_roles = simulated_roles(config)
     simulated = bool(sim_roles)
-    label = simulation_label(sim_roles)
+    label = simulation_label(sim_roles, config.world.preset)
     progress = progress or Progress(simulated=simulated, label=label)
     if label:
         progress.note(f"[bold yellow]{label}[/]")
@@ -476,6 +479,7 @@ def _execute(config: RunConfig, archive: Any, db: Path, out_dir: Path, contexts:
         test = await controller.evaluate_final(finals)
         out = _summary(archive, db, champion, seed_ids, test, controller, simulated)
         out["simulated_roles"] = sim_roles
+        out["world"] = config.world.preset if sim_roles else None
         if label:
             out["simulation"] = label
         out["references"] = run_references(config, contexts)

@@ -32,6 +32,7 @@ class WorkerSpec:
     cache_path: str | None = None
     respondent_mode: str | None = None  # item | axis | questionnaire (None: from respondent_per_axis)
     max_concurrency: int = 32
+    world: str = "default"  # the simulated world of the roles on "sim" (generators.sim.worlds)
 
 
 @dataclass(frozen=True)
@@ -71,14 +72,18 @@ def build_worker_state(spec: WorkerSpec) -> tuple[Any, Any]:
     if spec not in _STATE:
         from generators.llm import build_client
         from generators.respondent import LLMRespondent, SimRespondent
+        from generators.sim import SimLLM
+        from generators.sim.worlds import get_world
 
+        knobs = get_world(spec.world).knobs
         client = build_client(
             {"persona": _model_config(spec.persona), "respondent": _model_config(spec.respondent)},
             cache_path=spec.cache_path,
             max_concurrency=spec.max_concurrency,
+            sim_backend=SimLLM(knobs=knobs),
         )
         if spec.respondent.model == "sim":
-            respondent = SimRespondent()
+            respondent = SimRespondent(knobs=knobs)
         else:
             respondent = LLMRespondent(client=client, per_axis=spec.respondent_per_axis,
                                        mode=spec.respondent_mode)

@@ -24,7 +24,7 @@ from typing import Any, Mapping, Protocol, Sequence
 import numpy as np
 
 from generators.context import Context
-from generators.sim.answering import item_offset, likert
+from generators.sim.answering import item_offset, likert, response_style
 from generators.sim.knobs import SimKnobs
 from generators.sim.ledger import SimLedger
 from generators.sim.text import decode_traits, default_point, norm_axis, stable_hash
@@ -119,8 +119,7 @@ class SimRespondent:
         offsets = np.array([item_offset(t, self.knobs.item_sd) for t in texts])
         noise = rng.normal(0.0, self.knobs.answer_noise_sd, z.shape)
         values = likert(z, offsets[None, :], noise, context.scale_min, context.scale_max,
-                        self.knobs.central_tendency, pole_consistency=self.knobs.pole_consistency,
-                        pole_start=self.knobs.pole_start)
+                        self.knobs.central_tendency, **response_style(self.knobs))
         return Answers(values.astype(float), axis, rev, context.scale_min, context.scale_max)
 
 

@@ -16,7 +16,7 @@ from typing import Sequence
 
 from evolve.cli.errors import CLIError
 
-COMMAND_MODULES: tuple[str, ...] = ("run", "generate", "score", "contexts", "export", "inspect", "view")
+COMMAND_MODULES: tuple[str, ...] = ("run", "generate", "score", "contexts", "worlds", "export", "inspect", "view")
 
 
 def build_parser() -> argparse.ArgumentParser:

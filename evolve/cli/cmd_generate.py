@@ -20,6 +20,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--model", default="sim", help="persona model: 'sim' or a litellm model string")
     p.add_argument("--api-base", help="api_base for a local OpenAI-compatible server")
     p.add_argument("--api-key-env", help="environment variable holding the API key (never the key itself)")
+    p.add_argument("--world", default="default", help="simulated world with --model sim (see: persona-evolve worlds)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--timeout", type=float, default=120.0, help="wall limit in seconds")
     p.add_argument("--out", help="write personas here (JSONL); default stdout")
@@ -32,12 +33,12 @@ def handle(args: argparse.Namespace) -> int:
         raise CLIError("-n must be >= 1", exit_code=2)
     code = load_generator(args.generator)
     context = load_context_arg(args.context)
-    warn_sim(args.model)
+    warn_sim(args.model, args.world)
     check_model("persona", args.model, args.api_base, args.api_key_env)
     from generators.evaluation import PersonaLLMHandler, call_seed
     from generators.sandbox import GenerationJob, SandboxLimits, run_generator_async
 
-    client = build_roles_client(args.model, args.api_base, args.api_key_env)
+    client = build_roles_client(args.model, args.api_base, args.api_key_env, world=args.world)
     handler = PersonaLLMHandler(client, seed=args.seed)
     job = GenerationJob(context=context.public_dict(), n=args.n, seed=call_seed(args.seed, "rng", context.id))
     limits = SandboxLimits(wall_timeout_s=args.timeout, cpu_time_s=int(args.timeout) + 5)

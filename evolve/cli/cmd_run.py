@@ -37,6 +37,7 @@ _FLAG_PATHS = {
     "n": "evaluation.n",
     "islands": "islands.count",
     "weak_sandbox": "evaluation.weak_sandbox",
+    "world": "world.preset",
 }
 
 
@@ -61,6 +62,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--islands", type=int, help="number of islands")
     p.add_argument("--model", help="one model for every role (litellm string or 'sim')")
     p.add_argument("--api-base", help="api_base for --model (a local OpenAI-compatible server)")
+    p.add_argument("--world", help="simulated world of the roles on 'sim' (see: persona-evolve worlds)")
     p.add_argument("--json", action="store_true", help="print one JSON summary at the end")
     p.add_argument("--weak-sandbox", action="store_const", const=True, default=None,
                    help="evaluate LLM-written programs even if this kernel lacks Landlock/seccomp/namespaces "

@@ -9,7 +9,8 @@ import json
 from typing import Any
 
 from evolve.cli.errors import CLIError
-from evolve.cli.common import build_roles_client, check_model, load_context_arg, read_personas, warn_sim
+from evolve.cli.common import (build_roles_client, check_model, load_context_arg, read_personas, sim_knobs,
+                               warn_sim)
 
 
 def register(subparsers: Any) -> None:
@@ -19,6 +20,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--model", default="sim", help="respondent model: 'sim' or a litellm model string")
     p.add_argument("--api-base", help="api_base for a local OpenAI-compatible server")
     p.add_argument("--api-key-env", help="environment variable holding the API key (never the key itself)")
+    p.add_argument("--world", default="default", help="simulated world with --model sim (see: persona-evolve worlds)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--mc-samples", type=int, default=10_000)
     p.add_argument("--json", action="store_true", help="print {metrics, positions, missing}")
@@ -28,14 +30,14 @@ def register(subparsers: Any) -> None:
 def handle(args: argparse.Namespace) -> int:
     personas = read_personas(args.personas)
     context = load_context_arg(args.context)
-    warn_sim(args.model)
+    warn_sim(args.model, args.world)
     check_model("respondent", args.model, args.api_base, args.api_key_env)
     import metrics
     from generators.positions import positions
     from generators.respondent import LLMRespondent, SimRespondent
 
     if args.model == "sim":
-        respondent: Any = SimRespondent()
+        respondent: Any = SimRespondent(knobs=sim_knobs(args.world))
     else:
         respondent = LLMRespondent(client=build_roles_client(args.model, args.api_base, args.api_key_env))
     answers = asyncio.run(respondent.answer(personas, context, seed=args.seed))

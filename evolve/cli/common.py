@@ -46,12 +46,26 @@ def load_context_arg(ref: str) -> Any:
         raise CLIError(f"--context: {str(exc).splitlines()[0]}") from None
 
 
-def build_roles_client(model: str, api_base: str | None, api_key_env: str | None = None) -> Any:
-    """A client whose ``persona`` and ``respondent`` roles use ``model``."""
+def sim_knobs(world: str) -> Any:
+    """The :class:`generators.sim.SimKnobs` of the world named ``world`` (``--world``); an
+    unknown name is a one-line :class:`CLIError`."""
+    from generators.sim.worlds import UnknownWorld, get_world
+
+    try:
+        return get_world(world).knobs
+    except UnknownWorld as exc:
+        raise CLIError(f"--world: {exc}", exit_code=2) from None
+
+
+def build_roles_client(model: str, api_base: str | None, api_key_env: str | None = None,
+                       world: str = "default") -> Any:
+    """A client whose ``persona`` and ``respondent`` roles use ``model`` (on ``sim``: the
+    simulated world named ``world``)."""
     from generators.llm import ModelConfig, build_client
+    from generators.sim import SimLLM
 
     cfg = ModelConfig(model=model, api_base=api_base, api_key_env=api_key_env)
-    return build_client({"persona": cfg, "respondent": cfg})
+    return build_client({"persona": cfg, "respondent": cfg}, sim_backend=SimLLM(knobs=sim_knobs(world)))
 
 
 def check_model(role: str, model: str, api_base: str | None = None, api_key_env: str | None = None) -> None:
@@ -95,6 +109,9 @@ def read_personas(path: str) -> list[dict[str, Any]]:
     return personas
 
 
-def warn_sim(model: str) -> None:
+def warn_sim(model: str, world: str = "default") -> None:
+    """The SIMULATED note on stderr when ``model`` is the sim (naming a world other than
+    the default)."""
     if model == "sim":
-        print(SIM_NOTE, file=sys.stderr)
+        sim_knobs(world)  # an unknown world is an error before anything is printed
+        print(SIM_NOTE if world == "default" else f"{SIM_NOTE} (world '{world}')", file=sys.stderr)

@@ -421,8 +421,11 @@ def build_client(
     cache_path: str | os.PathLike[str] | None = None,
     budget: Budget | None = None,
     max_concurrency: int = 16,
+    sim_backend: SimBackend | None = None,
 ) -> LLMClient:
-    """An :class:`LLMClient` with a response cache at ``cache_path`` (none if None)."""
+    """An :class:`LLMClient` with a response cache at ``cache_path`` (none if None);
+    ``sim_backend`` answers the roles on ``sim`` (default: the default world's ``SimLLM``)."""
     cache = ResponseCache(cache_path) if cache_path is not None else None
-    return LLMClient(models=models, cache=cache, budget=budget, max_concurrency=max_concurrency)
+    return LLMClient(models=models, cache=cache, budget=budget, max_concurrency=max_concurrency,
+                     sim_backend=sim_backend)
 

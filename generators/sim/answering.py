@@ -48,17 +48,29 @@ def pole_saturation(latent: np.ndarray, start: float) -> np.ndarray:
 
 def likert(latent: np.ndarray, offsets: np.ndarray, noise: np.ndarray, lo: int, hi: int,
            central_tendency: float, *, pole_consistency: float = SimKnobs.pole_consistency,
-           pole_start: float = SimKnobs.pole_start) -> np.ndarray:
+           pole_start: float = SimKnobs.pole_start, acquiescence: float = 0.0,
+           extreme_responding: float = 0.0) -> np.ndarray:
     """Answers for latents (already flipped for reverse items) -> integers in [lo, hi] as floats.
 
     Saturating extremes: for a latent stated at a pole, the item offset and the noise shrink
     by ``pole_consistency * pole_saturation(latent, pole_start)`` (an "extremely X" persona
-    answers the scale end on nearly every item); the central tendency still applies."""
+    answers the scale end on nearly every item); the central tendency still applies.
+    Response styles (:class:`SimKnobs`): ``extreme_responding`` moves each answer that share
+    of the way to the nearer scale end, then ``acquiescence`` scale points are added."""
     mid = (lo + hi) / 2.0
     x = lo + np.clip(latent, 0.0, 1.0) * (hi - lo)
     spread = 1.0 - pole_consistency * pole_saturation(latent, pole_start)
     x = mid + (x - mid) * (1.0 - central_tendency) + (offsets + noise) * spread
-    return np.clip(np.rint(x), lo, hi)
+    if extreme_responding:
+        x = x + extreme_responding * (np.where(x >= mid, hi, lo) - x)
+    return np.clip(np.rint(x + acquiescence), lo, hi)
+
+
+def response_style(knobs: SimKnobs) -> dict[str, float]:
+    """The keyword arguments of :func:`likert` that come from ``knobs`` (one source for
+    every answerer of the sim)."""
+    return {"pole_consistency": knobs.pole_consistency, "pole_start": knobs.pole_start,
+            "acquiescence": knobs.acquiescence, "extreme_responding": knobs.extreme_responding}
 
 
 StatementKey = Mapping[str, tuple[str, bool]]
@@ -124,7 +136,7 @@ def respond_items(messages: list[dict[str, str]], knobs: SimKnobs, rng: np.rando
         z = 1.0 - z if reverse else z
         v = likert(np.array([z]), np.array([item_offset(s, knobs.item_sd)]),
                    rng.normal(0.0, knobs.answer_noise_sd, 1) + halo, lo, hi, knobs.central_tendency,
-                   pole_consistency=knobs.pole_consistency, pole_start=knobs.pole_start)
+                   **response_style(knobs))
         values.append(int(v[0]))
     if "JSON" in ask and len(asked) > 1:  # a whole questionnaire asked as JSON
         return json.dumps({"answers": {str(i + 1): v for i, v in enumerate(values)}})

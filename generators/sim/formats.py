@@ -19,10 +19,14 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from generators.sim.text import SIM_TAG, stable_unit
+
+if TYPE_CHECKING:
+    from generators.sim.knobs import SimKnobs
 
 _FIELD_RE = re.compile(r"""['"](?P<f>[A-Za-z][A-Za-z0-9_]{1,40})['"]""")
 _PERSONA_KEY_RE = re.compile(r"\bpersona_(?:\d+|\{)", re.IGNORECASE)
@@ -169,3 +173,26 @@ def json_reply(objects: list[dict[str, object]], style: str) -> str:
     if len(objects) == 1:
         return json.dumps(objects[0], ensure_ascii=False, indent=1)
     return json.dumps({"personas": objects}, ensure_ascii=False, indent=1)
+
+
+_CHATTER_BEFORE = ("Here is the JSON you asked for:", "Sure! Below is the requested output.",
+                   "Certainly. Here it is:")
+_CHATTER_AFTER = ("Let me know if you would like any changes.", "I hope this helps!",
+                  "Each entry follows the requested format.")
+
+
+def with_format_habits(reply: str, knobs: "SimKnobs", seed: int) -> str:
+    """``reply`` as a model with ``knobs``' format habits sends it: a JSON reply (one that
+    starts with ``{`` or ``[``) inside a markdown code fence with probability
+    ``json_fence``, with a sentence of prose before and after with probability
+    ``json_chatter``. Other replies, and every reply when both are 0 (the default
+    world), are returned unchanged. Deterministic given ``seed``."""
+    if not (knobs.json_fence or knobs.json_chatter) or not reply.lstrip().startswith(("{", "[")):
+        return reply
+    rng = np.random.default_rng(seed)
+    fence, chatter, pick = rng.random(), rng.random(), int(rng.integers(0, 3))
+    if fence < knobs.json_fence:
+        reply = f"```json\n{reply}\n```"
+    if chatter < knobs.json_chatter:
+        reply = f"{_CHATTER_BEFORE[pick]}\n\n{reply}\n\n{_CHATTER_AFTER[pick]}"
+    return reply

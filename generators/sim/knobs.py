@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from generators.sim.request import VOCABULARIES
+
 
 @dataclass(frozen=True)
 class SimKnobs:
@@ -50,6 +52,16 @@ class SimKnobs:
     * ``restate_weight`` — in an expansion that restates explicit targets, the weight of
       the (softened) targets against the decoded earlier text.
     * ``max_personas`` — the most personas one call writes (bounds the work of a call).
+    * ``cue_vocabulary`` — which words move the writer (a name in
+      :data:`generators.sim.request.VOCABULARIES`): ``default``, ``alternate`` (another
+      family's emphasis/softening words; the default's do nothing) or ``none`` (no wording
+      moves it: only structure and explicit numbers).
+
+    Format habits (both roles; a reply that is JSON):
+
+    * ``json_fence`` — probability that a JSON reply comes inside a markdown code fence.
+    * ``json_chatter`` — probability that a JSON reply comes with a sentence of prose before
+      and after it.
 
     Respondent (``SimRespondent``):
 
@@ -64,6 +76,10 @@ class SimKnobs:
       and answer noise shrink, linearly up to ``pole_consistency`` of their size at the
       pole (a persona stated as "extremely X" answers the scale end on nearly every item,
       as LLM respondents do; a "very strongly" persona is not affected by default).
+    * ``acquiescence`` — agreement bias, in scale points added to every answer whatever
+      the item's keying (in [-1, 1]; a yea-sayer is positive).
+    * ``extreme_responding`` — share of the way every answer moves to the nearer end of
+      the scale after the central tendency (in [0, 1]; an extreme responder).
     * ``call_halo_sd`` — sd, in scale points, of one response-style offset shared by all
       answers the ``respondent`` role gives in one call (a numbered list or a JSON
       questionnaire; a one-statement call has none). An assumption of the test bed: answers
@@ -94,6 +110,11 @@ class SimKnobs:
     pole_consistency: float = 0.7
     pole_start: float = 0.8
     call_halo_sd: float = 0.15
+    cue_vocabulary: str = "default"
+    acquiescence: float = 0.0
+    extreme_responding: float = 0.0
+    json_fence: float = 0.0
+    json_chatter: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("collapse_sd", "explore_sd", "noise_sd", "expand_noise_sd", "item_sd",
@@ -102,11 +123,16 @@ class SimKnobs:
                 raise ValueError(f"SimKnobs.{name} must be >= 0, got {getattr(self, name)}")
         for name in ("shrink_base", "shrink_max", "shrink_min", "leak", "anchor", "expand_shrink",
                      "restate_weight", "central_tendency", "expand_shrink_min", "pole_consistency",
-                     "pole_start"):
+                     "pole_start", "extreme_responding", "json_fence", "json_chatter"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"SimKnobs.{name} must be in [0, 1], got {value}")
         if not self.shrink_min <= self.shrink_base <= self.shrink_max:
             raise ValueError("SimKnobs: need shrink_min <= shrink_base <= shrink_max")
+        if not -1.0 <= self.acquiescence <= 1.0:
+            raise ValueError(f"SimKnobs.acquiescence must be in [-1, 1] scale points, got {self.acquiescence}")
+        if self.cue_vocabulary not in VOCABULARIES:
+            raise ValueError(f"SimKnobs.cue_vocabulary must be one of {', '.join(VOCABULARIES)}, "
+                             f"got {self.cue_vocabulary!r}")
         if self.cue_scale <= 0 or self.explore_candidates < 1 or self.max_personas < 1:
             raise ValueError("SimKnobs: cue_scale > 0, explore_candidates >= 1, max_personas >= 1")

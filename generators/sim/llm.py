@@ -23,7 +23,7 @@ from generators.sim.knobs import SimKnobs
 from generators.sim.ledger import SimLedger
 from generators.sim.request import parse_request
 from generators.sim.text import stable_hash
-from generators.sim.formats import schema_reply, short_reply
+from generators.sim.formats import schema_reply, short_reply, with_format_habits
 from generators.sim.world import realise, write_reply
 
 ROLES = ("persona", "respondent", "author")
@@ -54,14 +54,18 @@ class SimLLM:
         if role == "author" or (role != "respondent" and is_author_request(text)):
             return author_reply(text)
         if role == "respondent":
-            return respond_items(list(messages), self.knobs, rng, decode=self.ledger.decode,
-                                 statements=self.statements)
-        request = parse_request(list(messages), max_personas=self.knobs.max_personas, decode=self.ledger.decode)
-        if request.output == "schema":
-            return schema_reply(request.schema, rng)
-        if request.output == "short":
-            return short_reply(text, rng)
-        return write_reply(request, realise(request, self.knobs, rng), rng, ledger=self.ledger)
+            reply = respond_items(list(messages), self.knobs, rng, decode=self.ledger.decode,
+                                  statements=self.statements)
+        else:
+            request = parse_request(list(messages), max_personas=self.knobs.max_personas,
+                                    decode=self.ledger.decode, vocabulary=self.knobs.cue_vocabulary)
+            if request.output == "schema":
+                reply = schema_reply(request.schema, rng)
+            elif request.output == "short":
+                reply = short_reply(text, rng)
+            else:
+                reply = write_reply(request, realise(request, self.knobs, rng), rng, ledger=self.ledger)
+        return with_format_habits(reply, self.knobs, stable_hash("sim-habits", role, text, 0 if seed is None else int(seed)))
 
     def __getstate__(self) -> dict[str, object]:
         # A copy in another process knows nothing this one wrote: its ledger starts empty.

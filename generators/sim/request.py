@@ -129,6 +129,45 @@ _INDEPENDENCE = _cue_re(
     r"independent", r"contradictory", r"unexpected\s+combinations?", r"uncorrelated",
     r"unusual\s+combinations?", r"any\s+combination", r"mixed\s+traits", r"do\s+not\s+correlate",
 )
+
+
+@dataclass(frozen=True)
+class CueVocabulary:
+    """The words that move one simulated model family's writing (all lower-case regexes):
+    ``emphatic_negations`` and ``emphasis`` push toward the stated extremes, ``softening``
+    pulls toward the polite centre, ``independence`` halves cross-axis leakage. A pattern
+    of None: no word of that kind moves this model (only structure and numbers do)."""
+
+    name: str
+    emphatic_negations: re.Pattern[str] | None
+    softening: re.Pattern[str] | None
+    emphasis: re.Pattern[str] | None
+    independence: re.Pattern[str] | None
+
+
+VOCABULARIES: dict[str, CueVocabulary] = {
+    "default": CueVocabulary("default", _EMPHATIC_NEGATIONS, _SOFTENING, _EMPHASIS, _INDEPENDENCE),
+    # another family's words: none of the default's cue words move it, these do
+    "alternate": CueVocabulary(
+        "alternate",
+        _cue_set((r"do\s+not\s+tone\s+(?:it\s+)?down", r"never\s+tone\s+down", r"no\s+toning\s+down"),
+                 (r"no\s+middle\s+ground", r"skip\s+the\s+middle", r"steer\s+clear\s+of\s+the\s+middle")),
+        _cue_set((r"even-?handed",), (r"measured",), (r"modest",), (r"understated",), (r"conventional",),
+                 (r"ordinary",), (r"gentle",), (r"tempered",), (r"middle-of-the-road",), (r"everyday",)),
+        _cue_set((r"forceful",), (r"pronounced",), (r"stark",), (r"sharp",), (r"decisive",), (r"emphatic",),
+                 (r"unambiguous",), (r"clear-cut",), (r"pointed",), (r"strongly\s+held",), (r"fierce",),
+                 (r"dramatic",)),
+        _cue_re(r"orthogonal", r"decoupled", r"unrelated\s+traits", r"vary\s+each\s+trait\s+on\s+its\s+own"),
+    ),
+    "none": CueVocabulary("none", None, None, None, None),
+}
+"""Cue vocabularies by name (``SimKnobs.cue_vocabulary``)."""
+
+
+def _count_or_zero(text: str, pattern: re.Pattern[str] | None) -> tuple[int, str]:
+    return (0, text) if pattern is None else _count_cues(text, pattern)
+
+
 _DIFFER = _cue_re(
     r"different\s+from", r"differ", r"distinct\s+from", r"unlike", r"not\s+resembl", r"avoid\s+repeat",
     r"new\s+ground", r"no\s+overlap", r"dissimilar",
@@ -330,8 +369,13 @@ def _table_blocks(lines: list[str], declared: dict[str, "AxisDecl"], names: dict
 
 
 def parse_request(messages: list[dict[str, str]], *, max_personas: int = 60,
-                  decode: Callable[[str], dict[str, float]] = decode_traits) -> Request:
+                  decode: Callable[[str], dict[str, float]] = decode_traits,
+                  vocabulary: str = "default") -> Request:
     """Parse a chat request (all message contents) into a :class:`Request`.
+
+    ``vocabulary`` names the :data:`VOCABULARIES` entry whose cue words count (the
+    simulated model family's; structure, targets and the differ/expand cues are read the
+    same way by every family).
 
     ``decode`` reads the positions of earlier personas pasted into the prompt; a pasted
     text it reads nothing from is not an earlier persona. :class:`~generators.sim.llm.SimLLM`
@@ -441,9 +485,10 @@ def parse_request(messages: list[dict[str, str]], *, max_personas: int = 60,
                 order.append(declared[key])
 
     instr = "\n".join(instructions).lower()  # cue patterns are lower case
-    n_emph_neg, scan = _count_cues(instr, _EMPHATIC_NEGATIONS)
-    n_soft, scan = _count_cues(scan, _SOFTENING)
-    n_emph, _ = _count_cues(scan, _EMPHASIS)
+    vocab = VOCABULARIES[vocabulary]
+    n_emph_neg, scan = _count_or_zero(instr, vocab.emphatic_negations)
+    n_soft, scan = _count_or_zero(scan, vocab.softening)
+    n_emph, _ = _count_or_zero(scan, vocab.emphasis)
     earlier = _earlier(text, decode)
     count_match = _COUNT_RE.search(instr)
     differ = bool(_DIFFER.search(instr))
@@ -472,7 +517,7 @@ def parse_request(messages: list[dict[str, str]], *, max_personas: int = 60,
         differ=differ,
         emphasis=n_emph + n_emph_neg,
         softening=n_soft,
-        independence=bool(_INDEPENDENCE.search(instr)),
+        independence=vocab.independence is not None and bool(vocab.independence.search(instr)),
         instructions=instr,
         output=fmt.output,
         json_style=fmt.style,

@@ -4,7 +4,6 @@ lever of seed:sobol helping on its own, and tails reachable only by emphatic req
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pytest
@@ -76,12 +75,12 @@ def test_each_lever_of_sobol_helps_on_its_own():
         assert kl < base_kl - 0.01, name
 
 
-def test_sobol_on_30_contexts_is_fast():
+def test_sobol_runs_on_every_train_context():
+    """Every train context yields a full, finite placement (its speed is a bench's:
+    scripts/bench_generate.py, not a timed unit test)."""
     contexts = load_split("train")
     module, sim, resp = load_program(load_seed("sobol")), SimLLM(), SimRespondent()
-    t0 = time.perf_counter()
     for ctx in contexts:
         personas = run_program(module, ctx, 25, sim=sim, seed=0)
         Z = positions(resp.answer_sync(personas, ctx, seed=0), ctx).Z
-        assert Z.shape == (25, ctx.k)
-    assert time.perf_counter() - t0 < 2.0
+        assert Z.shape == (25, ctx.k) and np.isfinite(Z).all()
