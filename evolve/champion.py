@@ -14,7 +14,7 @@ needs from the evaluation side (the stored fitness tables, the validation of a p
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Sequence
+from typing import Any, Awaitable, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -157,6 +157,19 @@ class Promoter:
                                       program=(pid, code), replicates=self.search.champion_replicates,
                                       confidence=self.search.confidence)
         self._crown(ChampionInfo(pid, iv, self.search.champion_replicates, len(self.contexts.validation_ids)))
+
+    async def crown_chosen(self, pid: str, basis: Mapping[str, Any]) -> None:
+        """Crown ``pid``, chosen by a rule outside the races (robust selection across worlds,
+        :mod:`evolve.robust`): measured on ``search.champion_replicates`` replicates of the
+        validation contexts like the first champion; ``basis`` (the rule, its worlds, the
+        champion it replaces) joins the ``champion`` event's detail."""
+        code = self.archive.get_program(pid).code
+        iv = await self.racer.measure(stage="validation", context_ids=self.contexts.validation_ids,
+                                      program=(pid, code), replicates=self.search.champion_replicates,
+                                      confidence=self.search.confidence)
+        info = ChampionInfo(pid, iv, self.search.champion_replicates, len(self.contexts.validation_ids))
+        self.champion = info
+        self.archive.record_event("champion", program_id=pid, detail={**info.as_dict(), **basis})
 
     async def _race_champion(self, pid: str, code: str) -> None:
         """Race a new island best against the champion on every validation context."""

@@ -216,9 +216,13 @@ class SeedsConfig:
 class WorldConfig:
     """The simulated world that roles on ``sim`` run in: ``preset`` names one of
     :data:`generators.sim.worlds.WORLDS` (``persona-evolve worlds`` lists them; ``default``
-    is the calibrated sim). Roles on a real model are not affected."""
+    is the calibrated sim). Roles on a real model are not affected. ``validate``: other
+    worlds the final stage re-validates the best candidates in, crowning the one whose
+    worst world is best (robust selection, :mod:`evolve.robust`; empty: off); needs the
+    persona or respondent role on ``sim``."""
 
     preset: str = "default"
+    validate: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -389,6 +393,14 @@ def validate_config(config: RunConfig) -> None:
         get_world(config.world.preset)
     except UnknownWorld as exc:
         raise ConfigError(f"world.preset: {exc}") from None
+    for i, name in enumerate(config.world.validate):
+        try:
+            get_world(name)
+        except UnknownWorld as exc:
+            raise ConfigError(f"world.validate[{i}]: {exc}") from None
+    if config.world.validate and all(getattr(config.models, r).model != "sim" for r in ("persona", "respondent")):
+        raise ConfigError("world.validate: robust selection across simulated worlds needs the persona or "
+                          "respondent role on 'sim' (both are real models here)")
     for name, cap in (("evaluations", config.budget.evaluations), ("llm_calls", config.budget.llm_calls),
                       ("dollars", config.budget.dollars), ("minutes", config.budget.minutes)):
         if cap is not None and not (math.isfinite(cap) and cap > 0):

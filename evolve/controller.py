@@ -51,6 +51,7 @@ from evolve.proposals import apply_proposal, changed_lines, screen_child
 from evolve.prompts import ChildNote, ContextFeedback, ProgramBrief, build_mutation_prompt
 from evolve.protocols import ArchiveStore, Clock, Evaluator, MonotonicClock
 from evolve.race import Racer
+from evolve.robust import RobustChoice, robust_select
 from evolve.run_stats import RunStats
 from evolve.scoring import context_fitness, descriptors_of, mean_fitness, stored_fitness, to_record
 from evolve.search import SearchSettings
@@ -138,6 +139,13 @@ class Controller:
         """The run's champion (None before the first one is crowned)."""
         return self.promoter.champion
 
+    async def robust_select(self, *, own_world: str, world_evaluators: Mapping[str, Evaluator],
+                            seed_ids: Sequence[str]) -> RobustChoice | None:
+        """Final-stage robust selection across simulated worlds (:mod:`evolve.robust`):
+        ``world_evaluators`` maps each other world to an evaluator running in it."""
+        return await robust_select(_WorldsSource(self, world_evaluators), own_world=own_world,
+                                   other_worlds=list(world_evaluators), seed_ids=seed_ids)
+
     @property
     def island_best(self) -> dict[int, tuple[str, float]]:
         """The established best of each island: island -> (program id, train fitness)."""
@@ -211,6 +219,14 @@ class Controller:
                        ChildNote(f"failed {where}: {error}", changed_lines(parent.code, code)))
         self._failure(f"every {stage} context failed: {error}", program=pid, island=island, where="evaluation")
 
+    async def _validate_with(self, evaluator: Evaluator, pid: str) -> dict[str, float]:
+        """Per-context validation fitness of ``pid`` under another ``evaluator`` (another
+        world), at replicate 0's seeds; its calls are stored, the evaluation is not."""
+        code = self.archive.get_program(pid).code
+        outcomes, _ = await self._run(code, self.contexts.validation_ids, self.seeds.for_replicate(0), pid,
+                                      evaluator=evaluator)
+        return {o.context_id: context_fitness(o, self._objective) for o in outcomes}
+
     def _stage_table(self, pid: str, stage: str) -> dict[str, float]:
         """Per-context fitness of a program's replicate-0 evaluation at ``stage`` (cached)."""
         table = self.racer.table(pid, stage)
@@ -238,12 +254,13 @@ class Controller:
     # ---- evaluation helpers ------------------------------------------------------
 
     async def _run(self, code: str, context_ids: Sequence[str], es: EvalSeed,
-                   program: str | None) -> tuple[list[ContextOutcome], str]:
+                   program: str | None, *, evaluator: Evaluator | None = None) -> tuple[list[ContextOutcome], str]:
         """Outcomes per context and the node that ran them ("" when the task failed). An
         evaluator exception or failure becomes an error on every context; the calls an
-        evaluation made are stored against ``program`` either way."""
+        evaluation made are stored against ``program`` either way. ``evaluator``: another
+        than the run's (robust selection's other worlds)."""
         try:
-            result = await self.evaluator.evaluate(code, context_ids, seed=es.seed)
+            result = await (evaluator or self.evaluator).evaluate(code, context_ids, seed=es.seed)
         except Exception as exc:  # noqa: BLE001 - recorded on the program, never the end of the run
             result = EvaluationFailure(error=f"evaluation raised {_one_line(exc)}")
         if isinstance(result, EvaluationFailure):
@@ -586,3 +603,29 @@ def _one_line(exc: BaseException) -> str:
     """``exc`` as one line: its type and the first line of its message."""
     text = f"{type(exc).__name__}: {exc}".strip().splitlines()
     return text[0] if text else type(exc).__name__
+
+
+class _WorldsSource:
+    """The controller seen by :func:`evolve.robust.robust_select` (a :class:`RobustSource`)."""
+
+    def __init__(self, controller: Controller, evaluators: Mapping[str, Evaluator]) -> None:
+        self._c = controller
+        self._evaluators = evaluators
+
+    def champion_id(self) -> str | None:
+        return self._c.champion.program_id if self._c.champion else None
+
+    def validation_leaders(self, k: int) -> list[str]:
+        return [view.id for view in self._c.archive.top(k, stage="validation")]
+
+    def stored_validation(self, pid: str) -> dict[str, float]:
+        return dict(self._c._stage_table(pid, "validation"))
+
+    async def validate_in_world(self, pid: str, world: str) -> dict[str, float]:
+        return await self._c._validate_with(self._evaluators[world], pid)
+
+    def record_event(self, kind: str, *, program_id: str | None, detail: Mapping[str, Any]) -> None:
+        self._c.archive.record_event(kind, program_id=program_id, detail=dict(detail))
+
+    async def crown(self, pid: str, basis: Mapping[str, Any]) -> None:
+        await self._c.promoter.crown_chosen(pid, basis)

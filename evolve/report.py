@@ -244,6 +244,28 @@ def _when(ts: Any) -> str:
         return "–"
 
 
+def _robust_section(robust: Mapping[str, Any] | None) -> list[str]:
+    """The report's robust-selection section: the worlds the champion was chosen on and
+    each candidate's gain over the best seed program per world (empty when none ran)."""
+    if not robust:
+        return []
+    worlds = list(robust["worlds"])
+    chosen, incumbent = robust["chosen"], robust.get("incumbent")
+    verdict = ("kept the champion of the races" if chosen == incumbent
+               else f"replaced `{str(incumbent)[:12]}` by `{chosen[:12]}`")
+    lines = ["## Robust selection across simulated worlds", "",
+             f"The champion was chosen on the validation contexts in {len(worlds)} SIMULATED worlds "
+             f"({', '.join(f'`{w}`' for w in worlds)}): the program whose worst-world gain over the best seed "
+             f"program is largest ({verdict}). Gain over the best seed program per world:", "",
+             "| program | " + " | ".join(worlds) + " | worst |", "|---|" + "---|" * (len(worlds) + 1)]
+    seeds = set(robust.get("seeds") or ())
+    for pid, gains in sorted(robust["gain"].items(), key=lambda kv: -robust["worst"][kv[0]]):
+        tag = " (champion)" if pid == chosen else " (seed)" if pid in seeds else ""
+        lines.append(f"| `{pid[:12]}`{tag} | " + " | ".join(f"{gains[w]:+.3f}" for w in worlds)
+                     + f" | {robust['worst'][pid]:+.3f} |")
+    return lines + [""]
+
+
 def render_markdown(content: Mapping[str, Any], *, images: Mapping[str, str] | None = None) -> str:
     """The markdown of :func:`evolve.report_content.build_report`'s content; ``images`` maps
     plot names (fitness, grid, test_metrics, personas) to files placed where they belong."""
@@ -284,6 +306,7 @@ def render_markdown(content: Mapping[str, Any], *, images: Mapping[str, str] | N
         f"- rejections: {', '.join(f'{k} {v}' for k, v in counts['rejections'].items()) or '–'}",
         "",
     ]
+    lines += _robust_section(c.get("robust"))
     tables = {t["stage"]: t for t in c["stages"]}
     titles = {"validation": "## Validation (champion chosen here)", "test": "## Test (used once, at the end)"}
     for stage in ("validation", "test"):

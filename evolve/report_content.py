@@ -199,6 +199,7 @@ def build_report(reader: ArchiveReader, *, references: Mapping[str, Any] | None 
     return {
         "simulated": reader.simulated(),
         "world": str((cfg.get("world") or {}).get("preset", "default")),
+        "robust": robust_selection(reader),
         "weak_sandbox": reader.weak_sandbox(),
         "db": reader.db,
         "run": {"id": run.id, "status": str(run.status), "seed": run.seed, "created_at": run.created_at,
@@ -233,3 +234,13 @@ def build_report(reader: ArchiveReader, *, references: Mapping[str, Any] | None 
         "metric_names": list(METRIC_NAMES),
         "higher_is_better": dict(HIGHER_IS_BETTER),
     }
+
+
+def robust_selection(reader: Any) -> dict[str, Any] | None:
+    """The run's latest robust selection across simulated worlds (the ``robust_selection``
+    event's detail: worlds, chosen, incumbent, seeds, and per program its fitness, gain over
+    the best seed and worst-world gain per world); None when the run did none."""
+    events = reader.events(kind="robust_selection")
+    if not events or not isinstance(events[-1].detail, dict):
+        return None
+    return dict(events[-1].detail)

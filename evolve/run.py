@@ -31,7 +31,7 @@ from archive.dbpath import archive_path_problem
 from archive.records import ArchiveConfig, DescriptorSpec
 from archive.runhistory import budget_in_force, killed_charges, section_in_force
 from evolve.budget import AllowanceGate, RunBudget, Spend
-from evolve.config import ConfigError, RunConfig, config_from_dict, config_to_dict, resolve_screen
+from evolve.config import ConfigError, RunConfig, config_from_dict, config_to_dict, replace_path, resolve_screen
 from evolve.contexts import ContextSets
 from evolve.controller import Controller
 from evolve.evaluator import RayEvaluator
@@ -473,6 +473,7 @@ def _execute(config: RunConfig, archive: Any, db: Path, out_dir: Path, contexts:
             reason = await controller.evolve()
         progress.note(f"stopped: budget reached ({reason})")
         gate.final_stage = True
+        robust = await _robust_stage(config, controller, contexts, max_in_flight, gate, seed_ids, progress)
         champion = archive.champion()
         finals = {"champion": champion.id} if champion else {}
         finals.update({label.split(":", 1)[1]: pid for label, pid in seed_ids.items()})
@@ -480,6 +481,9 @@ def _execute(config: RunConfig, archive: Any, db: Path, out_dir: Path, contexts:
         out = _summary(archive, db, champion, seed_ids, test, controller, simulated)
         out["simulated_roles"] = sim_roles
         out["world"] = config.world.preset if sim_roles else None
+        if robust is not None:
+            out["robust"] = {"worlds": list(robust.worlds), "chosen": robust.chosen, "incumbent": robust.incumbent,
+                             "worst_world_gain": robust.worst[robust.chosen]}
         if label:
             out["simulation"] = label
         out["references"] = run_references(config, contexts)
@@ -526,6 +530,25 @@ def _versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             pass
     return out
+
+
+async def _robust_stage(config: RunConfig, controller: Controller, contexts: Any, max_in_flight: int, gate: Any,
+                        seed_ids: Mapping[str, str], progress: Any) -> Any:
+    """Robust selection across ``[world] validate`` (:mod:`evolve.robust`); None when off."""
+    others = [w for w in config.world.validate if w != config.world.preset]
+    if not others or not contexts.validation:
+        return None
+    evaluators = {w: RayEvaluator(spec=worker_spec(replace_path(config, "world.preset", w)),
+                                  contexts=contexts.by_id(), max_in_flight=max_in_flight, gate=gate)
+                  for w in others}
+    progress.note(f"robust selection: re-validating the best candidates in {', '.join([config.world.preset] + others)}")
+    choice = await controller.robust_select(own_world=config.world.preset, world_evaluators=evaluators,
+                                            seed_ids=list(seed_ids.values()))
+    if choice is not None:
+        verb = "kept" if choice.chosen == choice.incumbent else "crowned"
+        progress.note(f"robust selection {verb} {choice.chosen[:12]} (worst-world gain over the best seed "
+                      f"{choice.worst[choice.chosen]:+.3f})")
+    return choice
 
 
 def _summary(archive: Any, db: Path, champion: Any, seed_ids: Mapping[str, str], test: Mapping[str, Any],

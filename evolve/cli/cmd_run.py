@@ -153,6 +153,12 @@ def render_summary(summary: dict[str, Any]) -> str:
     lines.append(f"champion: {champ.get('id', '-')}" + ("" if not iv else (
         f"   validation fitness {iv['mean']:.4f} [{iv['low']:.4f}, {iv['high']:.4f}] "
         f"({iv['confidence'] * 100:g} % interval, {interval_basis(iv)})")))
+    robust = summary.get("robust")
+    if robust:
+        lines.append(f"chosen across SIMULATED worlds {', '.join(robust['worlds'])}: worst-world gain over the best "
+                     f"seed {robust['worst_world_gain']:+.4f}"
+                     + ("" if robust["chosen"] == robust["incumbent"] else
+                        f" (replaced the race champion {str(robust['incumbent'])[:12]})"))
     short = {"coverage": "coverage↑", "convex_hull_volume": "hull_vol↑", "min_pairwise_distance": "min_dist↑",
              "mean_pairwise_distance": "mean_dist↑", "dispersion": "dispersion↓", "kl_divergence": "kl↓"}
     header = f"{'':22}" + "".join(f"{short.get(name, name[:13]):>14}" for name in METRIC_NAMES)
