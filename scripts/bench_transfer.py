@@ -13,10 +13,15 @@ each program on the same replicate seeds, sandboxed as in a run. It prints:
   search's gain carried over;
 * the raw coverages (champion and each seed) per target world, for the record.
 
+With ``--validate-worlds W ...`` every evolution also runs with robust selection across
+those worlds (``[world] validate``); rows tagged ``robust`` show where its champion carries.
+Validate on some worlds and read the others' columns to see transfer to worlds the
+selection never saw.
+
 Every figure is SIMULATED: worlds are labelled test beds standing for model families.
 
 Usage: .venv/bin/python scripts/bench_transfer.py [--evolve-in default literal] [--seeds 0 1]
-       [--evaluations 60] [--replicates 2] [--json]
+       [--evaluations 60] [--replicates 2] [--validate-worlds literal collapsed] [--json]
 """
 
 from __future__ import annotations
@@ -48,13 +53,16 @@ from generators.seeds import SEED_NAMES, load_seed  # noqa: E402
 from generators.sim.worlds import WORLDS  # noqa: E402
 
 
-def evolve_in(world: str, seed: int, evaluations: int, tmp: Path) -> tuple[str, dict[str, Any]]:
-    """Run one evolution in ``world``; returns (champion code, run summary)."""
+def evolve_in(world: str, seed: int, evaluations: int, tmp: Path,
+              validate: tuple[str, ...] = ()) -> tuple[str, dict[str, Any]]:
+    """Run one evolution in ``world`` (with robust selection across ``validate`` when
+    given); returns (champion code, run summary)."""
     config = replace_path(RunConfig(), "seed", seed)
     config = replace_path(config, "budget.evaluations", evaluations)
     config = replace_path(config, "budget.minutes", None)
     config = replace_path(config, "world.preset", world)
-    tag = f"{world}-{seed}"
+    config = replace_path(config, "world.validate", tuple(validate))
+    tag = f"{world}-{seed}-{'robust' if validate else 'plain'}"
     config = dataclasses.replace(config, db=str(tmp / tag / "archive.db"), out_dir=str(tmp / tag))
     summary = run_module.execute_run(config, progress=Progress(simulated=True, enabled=False))
     champion = summary["champion"]
@@ -88,6 +96,9 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="run seeds")
     parser.add_argument("--evaluations", type=int, default=60, help="evaluations per run")
     parser.add_argument("--replicates", type=int, default=2, help="replicate seeds of each re-scoring")
+    parser.add_argument("--validate-worlds", nargs="*", default=None, choices=list(WORLDS),
+                        help="also run each evolution with robust selection across these worlds "
+                             "([world] validate) and compare both champions (rows tagged 'robust')")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON too")
     args = parser.parse_args()
     seeds = {f"seed:{name}": load_seed(name) for name in SEED_NAMES}
@@ -95,14 +106,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for source in args.evolve_in:
             for run_seed in args.seeds:
-                t0 = time.perf_counter()
-                code, summary = evolve_in(source, run_seed, args.evaluations, Path(tmp))
-                programs = {"champion": code, **seeds}
-                scores = {target: rescore(programs, target, args.replicates) for target in WORLDS}
-                rows.append({"source": source, "run_seed": run_seed, "evaluations": summary["evaluations"],
-                             "wall_s": round(time.perf_counter() - t0, 1), "scores": scores})
-                print(f"[{source} seed {run_seed}: {summary['evaluations']} evaluations, "
-                      f"{rows[-1]['wall_s']} s]", file=sys.stderr, flush=True)
+                arms = [()] + ([tuple(args.validate_worlds)] if args.validate_worlds else [])
+                for validate in arms:
+                    t0 = time.perf_counter()
+                    code, summary = evolve_in(source, run_seed, args.evaluations, Path(tmp), validate)
+                    programs = {"champion": code, **seeds}
+                    scores = {target: rescore(programs, target, args.replicates) for target in WORLDS}
+                    label = source + (" robust" if validate else "")
+                    rows.append({"source": label, "run_seed": run_seed, "evaluations": summary["evaluations"],
+                                 "validate": list(validate), "wall_s": round(time.perf_counter() - t0, 1),
+                                 "scores": scores})
+                    print(f"[{label} seed {run_seed}: {summary['evaluations']} evaluations, "
+                          f"{rows[-1]['wall_s']} s]", file=sys.stderr, flush=True)
     print_tables(rows, args)
     if args.json:
         print(json.dumps(rows, indent=2))
