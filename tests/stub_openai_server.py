@@ -252,7 +252,9 @@ def role_of(messages: list[dict[str, Any]]) -> str:
     user = "\n".join(str(m.get("content") or "") for m in messages if m.get("role") != "system")
     if "## Current program" in user or "SEARCH/REPLACE" in user:
         return "mutator"
-    if system.startswith("You are ") and "Stay in character" in system:
+    from generators.respondent import RESPONDENT_SYSTEM
+
+    if system == RESPONDENT_SYSTEM:
         return "respondent"
     if user.strip() == "Reply with the word ok.":
         return "preflight"
