@@ -261,7 +261,6 @@ def role_of(messages: list[dict[str, Any]]) -> str:
     return "persona"
 
 
-_PROGRAM_RE = re.compile(r"## Current program\n```python\n(.*?)\n```", re.DOTALL)
 _CONSTANT_RE = re.compile(r"^([A-Z_]+) = (\d+\.\d+)$", re.MULTILINE)
 
 MUTATION_KINDS: tuple[str, ...] = ("valid", "no_match", "fenced", "prose", "empty")
@@ -293,8 +292,9 @@ class MutationScript:
             kind = self.kinds[k % len(self.kinds)]
             self.sent.append(kind)
         user = "\n".join(str(m.get("content") or "") for m in messages if m.get("role") != "system")
-        found = _PROGRAM_RE.search(user)
-        program = found.group(1) if found else ""
+        from evolve.prompts import program_in_prompt
+
+        program = program_in_prompt(user) or ""
         if kind == "empty":
             return ""
         if kind == "no_match":
