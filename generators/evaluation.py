@@ -39,7 +39,7 @@ from generators.llm.errors import BudgetExceeded
 from generators.positions import positions as answers_to_positions
 from generators.respondent import Respondent
 from generators.sandbox import GenerationJob, SandboxLimits, run_generator_async
-from generators.screening import ADDRESSED_KEY, answer_screened
+from generators.screening import ADDRESSED_KEY, all_addressed_error, answer_screened
 from generators.sim.ledger import bind_evaluation
 
 #: Extra keys of ``ContextOutcome.metrics`` for an incomplete population: personas asked
@@ -297,8 +297,7 @@ async def evaluate_program(
         missing = int(placed.missing) - unasked * int(screened.answers.values.shape[1])
         try:
             if screened.addressed == n_returned:
-                raise ValueError(f"all {n_returned} personas addressed the respondent (text speaking to the model, "
-                                 "not describing a person); none was placed")
+                raise ValueError(all_addressed_error(n_returned))
             scores = metrics.evaluate_incomplete(placed.Z, n=settings.n, mc_samples=settings.mc_samples, seed=0)
         except ValueError as exc:  # e.g. no persona placed on every axis
             return (

@@ -11,6 +11,7 @@ The caller records how many personas were flagged (:data:`ADDRESSED_KEY`).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
@@ -20,11 +21,28 @@ from generators.addressed import Finding, addressed
 from generators.context import Context
 from generators.respondent import Answers, Respondent, item_layout, persona_text
 
-__all__ = ["ADDRESSED_KEY", "Screened", "answer_screened", "screen_personas"]
+__all__ = ["ADDRESSED_KEY", "ALL_ADDRESSED_LIKE", "Screened", "all_addressed_error", "answer_screened",
+           "count_in_error", "screen_personas"]
 
 ADDRESSED_KEY = "personas_addressed"
 """Key of a context's metrics (and of the archive's ``metrics_extra``) counting the personas
 whose text addressed the respondent and were therefore not placed; absent when 0."""
+
+ALL_ADDRESSED_LIKE = "%personas addressed the respondent%"
+"""SQL LIKE pattern of :func:`all_addressed_error` (the count of a context that failed so)."""
+_ALL_RE = re.compile(r"all (\d+) personas addressed the respondent")
+
+
+def all_addressed_error(k: int) -> str:
+    """The error of a context where all ``k`` returned personas addressed the respondent."""
+    return f"all {k} personas addressed the respondent (text speaking to the model, not describing a person); " \
+           "none was placed"
+
+
+def count_in_error(error: str | None) -> int | None:
+    """The k of an :func:`all_addressed_error` inside ``error``, or None."""
+    m = _ALL_RE.search(error or "")
+    return int(m.group(1)) if m else None
 
 
 @dataclass(frozen=True)
