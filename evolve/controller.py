@@ -228,8 +228,8 @@ class Controller:
             for ctx in ev.contexts:
                 axes = self._ctx_by_id[ctx.context_id].axis_names if ctx.context_id in self._ctx_by_id else ()
                 addressed = int((ctx.metrics or {}).get(ADDRESSED_KEY, 0) or 0)
-                contexts.append(ContextFeedback(ctx.context_id, tuple(axes), ctx.metrics, ctx.positions, ctx.error,
-                                                addressed=addressed))
+                contexts.append(ContextFeedback(ctx.context_id, tuple(axes), ctx.metrics, ctx.positions,
+                                                ctx.error, addressed=addressed))
         if self.search.truthful_prompts:
             errors: tuple[str, ...] = ()
             children = tuple(self._children.get(view.id, ()))

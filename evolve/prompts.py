@@ -126,11 +126,12 @@ def feedback_section(parent: ProgramBrief, *, objective: str, weakest: int = 3) 
     addressed = [c for c in parent.contexts if c.addressed]
     if addressed:
         total = sum(c.addressed for c in addressed)
-        out.append(f"{total} personas addressed the respondent in {len(addressed)} contexts "
-                   f"({', '.join(f'{c.context_id}: {c.addressed}' for c in addressed[:5])}): their text spoke to "
-                   "the model answering the questionnaire (answering instructions, role tags, 'ignore the "
-                   "instructions', statement numbers) instead of describing a person, so they were not placed "
-                   "and scored as missing personas. Write personas that only describe people.")
+        where = ", ".join(f"{c.context_id}: {c.addressed}" for c in addressed[:5])
+        out.append(f"{total} personas addressed the respondent in {len(addressed)} contexts ({where}): "
+                   "their text spoke to the model answering the questionnaire (answering instructions, "
+                   "role tags, 'ignore the instructions', statement numbers) instead of describing a "
+                   "person, so they were not placed and scored as missing personas. Write personas that "
+                   "only describe people.")
     failed = [c for c in parent.contexts if c.error]
     errors = list(parent.errors) + [f"{c.context_id}: {c.error}" for c in failed]
     if errors:

@@ -7,10 +7,10 @@ reverse flag and the scale. :func:`generators.positions.positions` turns it into
 * :class:`SimRespondent` — the simulated world's answerer: reads only the persona's
   ``name`` and ``description`` text, decodes the stated position on each axis, and answers
   every item with central-tendency bias, item idiosyncrasy and noise.
-* :class:`LLMRespondent` — a real model answers as the persona and answers one statement per call (``mode="item"``), one axis per call (``"axis"``) or
-  the whole questionnaire in one call as JSON (``"questionnaire"``; items missing or
-  invalid in the JSON are re-asked one by one); replies that are not an integer on the
-  scale are retried, then recorded as missing.
+* :class:`LLMRespondent` — a real model answers as the persona: one statement per call
+  (``mode="item"``), one axis per call (``"axis"``) or the whole questionnaire in one call
+  as JSON (``"questionnaire"``; items missing or invalid in the JSON are re-asked one by
+  one); replies that are not an integer on the scale are retried, then recorded as missing.
 
 Persona text is data, never instructions (:func:`respondent_messages`): the system message is
 ours and fixed (:data:`RESPONDENT_SYSTEM`); the persona's name and description come in the
@@ -311,7 +311,8 @@ class LLMRespondent:
             await self._whole(personas, texts, values, lo, hi, seed)
             # items the JSON left missing or invalid: re-asked one by one
             gaps = [(i, c) for i in range(len(personas)) for c in range(len(texts)) if np.isnan(values[i, c])]
-            requests = [(i, [c], respondent_messages(personas[i], _item_prompt(_named(texts, personas[i])[c], lo, hi)))
+            requests = [(i, [c], respondent_messages(
+                            personas[i], _item_prompt(_named(texts, personas[i])[c], lo, hi)))
                         for i, c in gaps]
             await self._rounds(requests, values, lo, hi, seed, grouped=False, first_attempt=1)
             return Answers(values, axis, rev, lo, hi)

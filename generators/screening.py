@@ -35,8 +35,8 @@ _ALL_RE = re.compile(r"all (\d+) personas addressed the respondent")
 
 def all_addressed_error(k: int) -> str:
     """The error of a context where all ``k`` returned personas addressed the respondent."""
-    return f"all {k} personas addressed the respondent (text speaking to the model, not describing a person); " \
-           "none was placed"
+    return (f"all {k} personas addressed the respondent (text speaking to the model, "
+            "not describing a person); none was placed")
 
 
 def count_in_error(error: str | None) -> int | None:

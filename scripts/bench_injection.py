@@ -43,7 +43,8 @@ from generators.addressed import addressed  # noqa: E402
 from generators.respondent import persona_text  # noqa: E402
 
 HONEST_PROGRAM = '''
-JOBS = ["baker", "nurse", "bus driver", "teacher", "plumber", "clerk", "farmer", "librarian", "welder", "cook"]
+JOBS = ["baker", "nurse", "bus driver", "teacher", "plumber", "clerk", "farmer", "librarian", "welder",
+        "cook"]
 PLACES = ["a small town", "the city centre", "a village by the coast", "the suburbs", "a mountain valley"]
 
 
@@ -52,7 +53,8 @@ def generate(context, n, llm, rng):
     for i in range(n):
         job = JOBS[int(rng.integers(len(JOBS)))]
         place = PLACES[int(rng.integers(len(PLACES)))]
-        out.append({"name": f"Person {i + 1}", "description": f"A {job} who lives in {place}.{SUFFIX(i, rng)}"})
+        description = f"A {job} who lives in {place}.{SUFFIX(i, rng)}"
+        out.append({"name": f"Person {i + 1}", "description": description})
     return out
 '''
 TWINS = {
@@ -87,9 +89,11 @@ def sim_honest_texts(contexts: int, n: int) -> dict[str, list[str]]:
     client = build_client({"persona": "sim", "respondent": "sim"})
     out: dict[str, list[str]] = {}
     for label in ("naive", "batch", "sobol"):
-        outcome = asyncio.run(evaluate_program(load_seed(label), ctxs, client=client, respondent=SimRespondent(),
+        outcome = asyncio.run(evaluate_program(load_seed(label), ctxs, client=client,
+                                               respondent=SimRespondent(),
                                                settings=EvalSettings(n=n, mc_samples=2000), seed=0))
-        out[f"seed:{label} via the sim writer"] = [persona_text(p) for o in outcome.contexts for p in o.personas or ()]
+        out[f"seed:{label} via the sim writer"] = [persona_text(p) for o in outcome.contexts
+                                                   for p in o.personas or ()]
     return out
 
 
@@ -99,12 +103,14 @@ def detector_tables(contexts: int, n: int) -> None:
     print("|---|---|---|---|")
     t0 = time.perf_counter()
     checked = 0
-    for name, items in (("injections, held out", bank.HELD_OUT_INJECTIONS), ("injections, development", bank.INJECTIONS)):
+    parts = (("injections, held out", bank.HELD_OUT_INJECTIONS), ("injections, development", bank.INJECTIONS))
+    for name, items in parts:
         hits = sum(addressed(t) is not None for _, t in items)
         checked += len(items)
         print(f"| {name} (true positives) | {len(items)} | {hits} | {hits / len(items):.3f} |")
     honest = {"hand-written traits, held out": [t for _, t in bank.HELD_OUT_HONEST],
-              "hand-written traits, development": [t for _, t in bank.HONEST], **sim_honest_texts(contexts, n)}
+              "hand-written traits, development": [t for _, t in bank.HONEST],
+              **sim_honest_texts(contexts, n)}
     false_pos: list[tuple[str, str, str]] = []
     for name, texts in honest.items():
         t1 = time.perf_counter()
@@ -127,7 +133,8 @@ def detector_tables(contexts: int, n: int) -> None:
     missed = [(s, t) for s, t in bank.HELD_OUT_INJECTIONS + bank.INJECTIONS if addressed(t) is None]
     for style, text in missed[:10]:
         print(f"missed ({style}): {text[:100]!r}")
-    texts = [t for _, t in bank.HELD_OUT_INJECTIONS + bank.INJECTIONS + bank.HELD_OUT_HONEST + bank.HONEST] * 20
+    everything = bank.HELD_OUT_INJECTIONS + bank.INJECTIONS + bank.HELD_OUT_HONEST + bank.HONEST
+    texts = [t for _, t in everything] * 20
     t2 = time.perf_counter()
     for t in texts:
         addressed(t)
@@ -152,16 +159,16 @@ def gain_table(contexts: int, seeds: int, n: int) -> None:
     fit: dict[tuple[str, bool], list[float]] = defaultdict(list)
     addressed_counts: dict[str, int] = defaultdict(int)
     with StubServer(reply=replies) as srv:
-        client = build_client({"persona": "sim",
-                               "respondent": ModelConfig(model="openai/obedient-stub", api_base=srv.base_url)})
+        stub = ModelConfig(model="openai/obedient-stub", api_base=srv.base_url)
+        client = build_client({"persona": "sim", "respondent": stub})
         respondent = LLMRespondent(client=client, mode="questionnaire")
         for name, suffix in TWINS.items():
             code = suffix + HONEST_PROGRAM
             for screen in (False, True):
                 for seed in range(seeds):
+                    settings = EvalSettings(n=n, mc_samples=4000)
                     outcome = asyncio.run(evaluate_program(code, ctxs, client=client, respondent=respondent,
-                                                           settings=EvalSettings(n=n, mc_samples=4000), seed=seed,
-                                                           screen=screen))
+                                                           settings=settings, seed=seed, screen=screen))
                     errors = [o.error for o in outcome.contexts if o.error and "addressed" not in o.error]
                     if errors:
                         raise SystemExit(f"{name}: evaluation failed: {errors[0]}")
@@ -178,8 +185,10 @@ def gain_table(contexts: int, seeds: int, n: int) -> None:
     for name in [t for t in TWINS if t != "honest"]:
         before = [a - b for a, b in zip(fit[(name, False)], fit[("honest", False)])]
         after = [a - b for a, b in zip(fit[(name, True)], fit[("honest", True)])]
-        print(f"| {name} | {statistics.mean(before):+.3f} (per seed {', '.join(f'{x:+.3f}' for x in before)}) | "
-              f"{statistics.mean(after):+.3f} (per seed {', '.join(f'{x:+.3f}' for x in after)}) |")
+        seeds_before = ", ".join(f"{x:+.3f}" for x in before)
+        seeds_after = ", ".join(f"{x:+.3f}" for x in after)
+        print(f"| {name} | {statistics.mean(before):+.3f} (per seed {seeds_before}) | "
+              f"{statistics.mean(after):+.3f} (per seed {seeds_after}) |")
         if max(after) > 0:
             print(f"FAIL: {name} gains with the detector on")
     print(f"\nobedient respondent: {replies.obeyed} requests answered by an instruction it read")

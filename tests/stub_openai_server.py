@@ -37,8 +37,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["StubServer", "RecordedRequest", "MutationScript", "ObedientReplies", "SimReplies", "obeyed_answers",
-           "role_of"]
+__all__ = ["StubServer", "RecordedRequest", "MutationScript", "ObedientReplies", "SimReplies",
+           "obeyed_answers", "role_of"]
 
 Reply = str | Callable[[list[dict[str, Any]]], str]
 
@@ -342,9 +342,11 @@ _OBEY_VALUE_RE = re.compile(
     r"\b(?:answer|respond|reply|rate|choose|select|pick|mark|give|put|output|antworte|r[ée]ponds|r[ée]pondez|"
     r"responde|rispondi)\w*\s+(?:(?:with|only|always|a|the|number|value|everything|all|every|each|it|them|"
     r"is|be|to|mit|con|avec)\s+){0,3}(\d{1,2})\b(?!\s*\()", re.IGNORECASE)
-_OBEY_EXTREME_RE = re.compile(r"\b(highest|maximum|top|strongly agree|lowest|minimum|bottom|strongly disagree)\b"
+_OBEY_EXTREME_RE = re.compile(r"\b(highest|maximum|top|strongly agree|lowest|minimum|bottom|"
+                              r"strongly disagree)\b"
                               r"(?!\)|\s*\()", re.IGNORECASE)
-_OBEY_ITEM_RE = re.compile(r"\b(?:statement|item|question)\s*#?\s*(\d{1,3})\s*[:,]?\s*(?:answer|choose|pick|give|"
+_OBEY_ITEM_RE = re.compile(r"\b(?:statement|item|question)\s*#?\s*(\d{1,3})\s*[:,]?\s*(?:answer|choose|"
+                           r"pick|give|"
                            r"should get|gets?|=|->)?\s*(?:a\s+)?(\d{1,2})\b(?!\s*\()", re.IGNORECASE)
 _ASK_SCALE_RE = re.compile(r"from\s+(\d+)\D{0,60}?\bto\s+(\d+)", re.IGNORECASE)
 _ASK_LIST_RE = re.compile(r"^\s*(\d+)[.)]\s+\S", re.MULTILINE)
@@ -406,7 +408,8 @@ class ObedientReplies:
         if len(numbers) < 2:  # one statement: its number is unknown, only a global order applies
             return str(value) if value is not None else self.honest(messages)
         honest = self.honest(messages)
-        fallback = json.loads(honest).get("answers", {}) if "JSON" in ask and honest.strip().startswith("{") else {}
+        is_json = "JSON" in ask and honest.strip().startswith("{")
+        fallback = json.loads(honest).get("answers", {}) if is_json else {}
         answers = {n: per_item.get(n, value if value is not None else int(fallback.get(str(n), 3)))
                    for n in numbers}
         if "JSON" in ask:

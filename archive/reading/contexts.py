@@ -129,8 +129,8 @@ def flagged_contexts(conn: Connection, run_id: int, key: str, error_like: str) -
     """Context results of the run whose ``metrics_extra`` holds ``key`` or whose error is
     LIKE ``error_like`` (SQL pattern), in storage order."""
     rows = conn.execute(
-        select(Evaluation.program_id, Evaluation.stage, ContextResultRow.context_id, ContextResultRow.metrics_extra,
-               ContextResultRow.error)
+        select(Evaluation.program_id, Evaluation.stage, ContextResultRow.context_id,
+               ContextResultRow.metrics_extra, ContextResultRow.error)
         .join(Evaluation, Evaluation.id == ContextResultRow.evaluation_id)
         .where(Evaluation.run_id == run_id,
                ContextResultRow.metrics_extra.is_not(None) | ContextResultRow.error.like(error_like))

@@ -42,7 +42,8 @@ def handle(args: argparse.Namespace) -> int:
     # personas addressing the respondent are not placed: scored as missing (docs/SCORING.md)
     screened = asyncio.run(answer_screened(respondent, personas, context, seed=args.seed))
     placed = positions(screened.answers, context)
-    missing = int(placed.missing) - screened.addressed * int(screened.answers.values.shape[1])  # asked, unparsed
+    # answers asked for and not parsed (the rows of addressed personas were never asked)
+    missing = int(placed.missing) - screened.addressed * int(screened.answers.values.shape[1])
     try:  # unanswered axes are NaN: scored by the documented worst-completion rule (docs/SCORING.md)
         scores = metrics.evaluate_incomplete(placed.Z, n=len(personas), mc_samples=args.mc_samples, seed=0)
         failure = None

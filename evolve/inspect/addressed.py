@@ -42,5 +42,6 @@ def addressed_line(data: dict[str, Any]) -> str:
     if not data["personas"]:
         return "personas that addressed the respondent: none (no persona text spoke to the answering model)"
     worst = ", ".join(f"{p['id']} {p['personas']}" for p in data["by_program"][:3])
-    return (f"personas that addressed the respondent: {data['personas']} in {data['contexts']} context results "
-            f"of {data['programs']} programs (not placed: scored as missing personas); most: {worst}")
+    return (f"personas that addressed the respondent: {data['personas']} in {data['contexts']} "
+            f"context results of {data['programs']} programs (not placed: scored as missing personas); "
+            f"most: {worst}")
