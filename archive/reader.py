@@ -302,6 +302,12 @@ class ArchiveReader:
         with self._conn() as conn:
             return _contexts.context_counts(conn, self.run_id)
 
+    def flagged_contexts(self, key: str, error_like: str) -> tuple[_contexts.FlaggedContext, ...]:
+        """Context results of the run with ``key`` in their metrics' extra keys or an error
+        LIKE ``error_like`` (e.g. personas that addressed the respondent), in storage order."""
+        with self._conn() as conn:
+            return _contexts.flagged_contexts(conn, self.run_id, key, error_like)
+
     def context_positions(self, context_id: str) -> PositionSet:
         """Every stored position of ``context_id`` in the run, in storage order, keeping
         the populations with the most common axis count (what ``inspect rare`` bins)."""

@@ -59,6 +59,7 @@ from evolve.seeding import EvalSeed, SeedPlan
 from evolve.twins import TwinCheck
 from evolve.yields import child_outcome, stored_yields
 from generators.evaluation import ContextOutcome
+from generators.screening import ADDRESSED_KEY
 
 __all__ = ["MAX_CONSECUTIVE_FAILURES", "BudgetSpent", "Controller", "TooManyFailures",
            "apply_proposal", "changed_lines"]
@@ -242,7 +243,9 @@ class Controller:
         for ev in self.archive.evaluations(view.id, stage="train")[-1:]:
             for ctx in ev.contexts:
                 axes = self._ctx_by_id[ctx.context_id].axis_names if ctx.context_id in self._ctx_by_id else ()
-                contexts.append(ContextFeedback(ctx.context_id, tuple(axes), ctx.metrics, ctx.positions, ctx.error))
+                addressed = int((ctx.metrics or {}).get(ADDRESSED_KEY, 0) or 0)
+                contexts.append(ContextFeedback(ctx.context_id, tuple(axes), ctx.metrics, ctx.positions,
+                                                ctx.error, addressed=addressed))
         if self.search.truthful_prompts:
             errors: tuple[str, ...] = ()
             children = tuple(self._children.get(view.id, ()))

@@ -30,6 +30,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from archive.binning import bin_labels  # noqa: E402
+from evolve.inspect.addressed import addressed_line  # noqa: E402
 from evolve.inspect.history import history_lines  # noqa: E402
 from evolve.inspect.render import interval_basis  # noqa: E402
 from metrics import METRIC_NAMES  # noqa: E402
@@ -304,6 +305,7 @@ def render_markdown(content: Mapping[str, Any], *, images: Mapping[str, str] | N
           if champ.get("interval") else []),
         f"- outcomes: {', '.join(f'{k} {v}' for k, v in counts['statuses'].items()) or '–'}",
         f"- rejections: {', '.join(f'{k} {v}' for k, v in counts['rejections'].items()) or '–'}",
+        *([f"- {addressed_line(c['addressed'])}"] if c.get("addressed") is not None else []),
         "",
     ]
     lines += _robust_section(c.get("robust"))

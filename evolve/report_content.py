@@ -11,7 +11,8 @@ deadline, whose calls are estimated, not counted), LLM spend per role, the champ
 its diff against that seed, validation and test tables (the champion and the seeds: the
 mean of each metric over contexts and its spread, min / median / max across contexts, next
 to the noise floor and the random reference), and the champion's most extreme personas
-per context (text excerpts with their positions).
+per context (text excerpts with their positions), and the personas whose text addressed the
+respondent (not placed, scored as missing; :mod:`evolve.inspect.addressed`).
 """
 
 from __future__ import annotations
@@ -169,6 +170,7 @@ def build_report(reader: ArchiveReader, *, references: Mapping[str, Any] | None 
     """The report's content for the reader's run (see the module docstring). ``references``
     (``{"n", "mc_samples", "random_seeds", "validation": {...}, "test": {...}}``, as the run
     computes them from its contexts) replace the ones derived from the stored evaluations."""
+    from evolve.inspect.addressed import addressed_summary
     from evolve.inspect.history import budget_history
     from evolve.inspect.source import Source
     from evolve.inspect.summary import champion_interval
@@ -231,6 +233,7 @@ def build_report(reader: ArchiveReader, *, references: Mapping[str, Any] | None 
         "stages": stages,
         "references": refs,
         "extremes": extreme_personas(reader, champ.program.id, axes_of=src.context_axes) if champ else [],
+        "addressed": addressed_summary(reader),
         "metric_names": list(METRIC_NAMES),
         "higher_is_better": dict(HIGHER_IS_BETTER),
     }

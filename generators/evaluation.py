@@ -14,6 +14,11 @@ short population) and a persona may be unplaced on an axis (NaN); the context is
 The counts are on :class:`ContextOutcome` (``n_asked``, ``n_returned``, ``n_placed``,
 ``empty``) and, when the population is incomplete, also in its ``metrics`` dict under
 :data:`COUNT_KEYS` (so they reach the archive's ``metrics_extra`` column).
+
+A persona whose text addresses the respondent (:mod:`generators.screening`) is not placed
+and scored as missing by the same rule; their number is ``ContextOutcome.addressed`` and
+the metrics key :data:`~generators.screening.ADDRESSED_KEY` (absent when 0). A context where
+every persona did so is an error naming the count.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from generators.llm.errors import BudgetExceeded
 from generators.positions import positions as answers_to_positions
 from generators.respondent import Respondent
 from generators.sandbox import GenerationJob, SandboxLimits, run_generator_async
+from generators.screening import ADDRESSED_KEY, all_addressed_error, answer_screened
 from generators.sim.ledger import bind_evaluation
 
 #: Extra keys of ``ContextOutcome.metrics`` for an incomplete population: personas asked
@@ -61,7 +67,8 @@ class ContextOutcome:
     traceback for the mutator, ``tokens`` the persona-role tokens spent (prompt +
     completion), ``missing`` questionnaire answers that could not be parsed,
     ``wall_s`` the seconds spent on the respondent and metrics for this context (the
-    shared sandbox time is in :attr:`ProgramOutcome.sandbox_s`).
+    shared sandbox time is in :attr:`ProgramOutcome.sandbox_s`), ``addressed`` the
+    personas whose text addressed the respondent (not placed, scored as missing).
     """
 
     context_id: str
@@ -77,6 +84,7 @@ class ContextOutcome:
     n_returned: int = 0
     n_placed: int = 0
     empty: int = 0
+    addressed: int = 0
 
     @property
     def complete(self) -> bool:
@@ -85,9 +93,11 @@ class ContextOutcome:
 
     @property
     def population_note(self) -> str:
-        """``"k of n personas"`` (plus ``", p placed on every axis"`` when some are not)."""
+        """``"k of n personas"`` (plus ``", p placed on every axis"`` when some are not, and
+        ``", a addressed the respondent"`` when some text did)."""
         note = f"{self.n_returned} of {self.n_asked} personas"
-        return note + (f", {self.n_placed} placed on every axis" if self.n_placed < self.n_returned else "")
+        note += f", {self.n_placed} placed on every axis" if self.n_placed < self.n_returned else ""
+        return note + (f", {self.addressed} addressed the respondent" if self.addressed else "")
 
 
 def population_counts(Z: np.ndarray, n: int) -> dict[str, int]:
@@ -205,6 +215,7 @@ async def evaluate_program(
     settings: EvalSettings = EvalSettings(),
     seed: int = 0,
     allowance: Allowance | None = None,
+    screen: bool = True,
 ) -> ProgramOutcome:
     """Run ``code`` on every context and score each population.
 
@@ -217,6 +228,8 @@ async def evaluate_program(
     ``allowance`` bounds the LLM calls / dollars of this whole evaluation (persona and
     respondent roles together); a context whose calls were refused gets the error
     :data:`BUDGET_CUT_ERROR` and no metrics, and ``budget_cut`` is set.
+    Personas whose text addresses the respondent are not placed (:mod:`generators.screening`);
+    ``screen=False`` turns that off, for a bench's "detector off" arm only.
     """
     client, respondent = bind_evaluation(client, respondent)  # sim text reads only in this evaluation
     limited: AllowanceClient | None = None
@@ -262,8 +275,9 @@ async def evaluate_program(
             )
         r0 = time.perf_counter()
         try:
-            answers = await respondent.answer(personas, ctx, seed=call_seed(seed, "resp", ctx.id))
-            placed = answers_to_positions(answers, ctx)
+            screened = await answer_screened(respondent, personas, ctx, seed=call_seed(seed, "resp", ctx.id),
+                                             screen=screen)
+            placed = answers_to_positions(screened.answers, ctx)
         except BudgetExceeded:
             return (ContextOutcome(ctx.id, None, None, personas, error=BUDGET_CUT_ERROR, tokens=tokens,
                                    n_asked=settings.n, n_returned=n_returned), time.perf_counter() - r0, 0.0)
@@ -276,24 +290,31 @@ async def evaluate_program(
                 0.0,
             )
         r1 = time.perf_counter()
+        unasked = screened.addressed  # rows never sent: not counted as unparsed answers or empty cells
         counts = dict(n_asked=settings.n, n_returned=n_returned,
-                      n_placed=int((~np.isnan(placed.Z).any(axis=1)).sum()), empty=int(placed.empty))
+                      n_placed=int((~np.isnan(placed.Z).any(axis=1)).sum()),
+                      empty=int(placed.empty) - unasked * ctx.k, addressed=unasked)
+        missing = int(placed.missing) - unasked * int(screened.answers.values.shape[1])
         try:
+            if screened.addressed == n_returned:
+                raise ValueError(all_addressed_error(n_returned))
             scores = metrics.evaluate_incomplete(placed.Z, n=settings.n, mc_samples=settings.mc_samples, seed=0)
         except ValueError as exc:  # e.g. no persona placed on every axis
             return (
                 ContextOutcome(ctx.id, None, placed.Z, personas, error=f"metrics: {exc}",
-                               tokens=tokens, missing=int(placed.missing), **counts),
+                               tokens=tokens, missing=missing, **counts),
                 r1 - r0,
                 time.perf_counter() - r1,
             )
         scores = dict(scores)
         if counts["n_placed"] < settings.n:
             scores.update(population_counts(placed.Z, settings.n))
+        if screened.addressed:
+            scores[ADDRESSED_KEY] = screened.addressed
         r2 = time.perf_counter()
         return (
             ContextOutcome(ctx.id, scores, placed.Z, personas, tokens=tokens,
-                           missing=int(placed.missing), wall_s=r2 - r0, **counts),
+                           missing=missing, wall_s=r2 - r0, **counts),
             r1 - r0,
             r2 - r1,
         )

@@ -58,6 +58,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 import evolve.run as run_module  # noqa: E402
 from evolve.config import RoleModel, RunConfig, replace_path  # noqa: E402
 from evolve.progress import Progress  # noqa: E402
+from evolve.prompts import program_in_prompt  # noqa: E402
 from stub_openai_server import StubServer, role_of  # noqa: E402
 
 TRAIN = ("esports_community", "online_dating_users", "hospital_night_shift", "gold_rush_town_1850s")
@@ -69,7 +70,6 @@ KEY_ENV = "BENCH_SEARCH_STUB_KEY"
 
 # --------------------------------------------------------------------------- neutral source
 
-_PROGRAM_RE = re.compile(r"## Current program\n```python\n(.*?)\n```", re.DOTALL)
 _NUMBER_RE = re.compile(r"(?<![\w.])(\d+\.\d+|\d+)(?![\w.])")
 _STRING_RE = re.compile(r'"([^"\n]{12,})"')
 GENERIC_SENTENCES = (
@@ -92,12 +92,11 @@ class NeutralEdits:
         if role_of(messages) == "preflight":
             return "ok"
         user = "\n".join(str(m.get("content") or "") for m in messages if m.get("role") != "system")
-        found = _PROGRAM_RE.search(user)
-        if not found:
+        program = program_in_prompt(user)
+        if program is None:
             return ""
         with self._lock:
             rng = random.Random(self._rng.getrandbits(64))
-        program = found.group(1)
         for _ in range(20):
             kind = rng.choice(("number", "swap", "sentence"))
             edit = getattr(self, f"_{kind}")(program, rng)

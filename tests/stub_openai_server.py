@@ -14,7 +14,10 @@ For runs against the stub: :class:`MutationScript` answers mutation prompts with
 SEARCH/REPLACE edits of the program in the prompt (valid ones, ones that do not apply,
 fenced, wrapped in prose, empty, in turn); :class:`SimReplies` answers persona and
 respondent prompts through the simulated world (so populations and answers are realistic)
-and mutation prompts through a script; :func:`role_of` tells the roles apart.
+and mutation prompts through a script; :class:`ObedientReplies` is a respondent that obeys
+any answering instruction it reads anywhere in the conversation (persona text included), as
+a naive chat model does, and otherwise answers as :class:`SimReplies`; :func:`role_of` tells
+the roles apart.
 
 Runnable: ``python tests/stub_openai_server.py --port 8000 --reply hi --fail 429,500
 --latency 0.1`` prints the base URL and serves until interrupted.
@@ -34,7 +37,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["StubServer", "RecordedRequest", "MutationScript", "SimReplies", "role_of"]
+__all__ = ["StubServer", "RecordedRequest", "MutationScript", "ObedientReplies", "SimReplies",
+           "obeyed_answers", "role_of"]
 
 Reply = str | Callable[[list[dict[str, Any]]], str]
 
@@ -252,14 +256,15 @@ def role_of(messages: list[dict[str, Any]]) -> str:
     user = "\n".join(str(m.get("content") or "") for m in messages if m.get("role") != "system")
     if "## Current program" in user or "SEARCH/REPLACE" in user:
         return "mutator"
-    if system.startswith("You are ") and "Stay in character" in system:
+    from generators.respondent import RESPONDENT_SYSTEM
+
+    if system == RESPONDENT_SYSTEM:
         return "respondent"
     if user.strip() == "Reply with the word ok.":
         return "preflight"
     return "persona"
 
 
-_PROGRAM_RE = re.compile(r"## Current program\n```python\n(.*?)\n```", re.DOTALL)
 _CONSTANT_RE = re.compile(r"^([A-Z_]+) = (\d+\.\d+)$", re.MULTILINE)
 
 MUTATION_KINDS: tuple[str, ...] = ("valid", "no_match", "fenced", "prose", "empty")
@@ -291,8 +296,9 @@ class MutationScript:
             kind = self.kinds[k % len(self.kinds)]
             self.sent.append(kind)
         user = "\n".join(str(m.get("content") or "") for m in messages if m.get("role") != "system")
-        found = _PROGRAM_RE.search(user)
-        program = found.group(1) if found else ""
+        from evolve.prompts import program_in_prompt
+
+        program = program_in_prompt(user) or ""
         if kind == "empty":
             return ""
         if kind == "no_match":
@@ -330,6 +336,85 @@ class SimReplies:
             return "ok"
         with self._lock:  # the sim's ledger is not thread-safe
             return self.sim.respond(role, [dict(m) for m in messages], seed=seed)
+
+
+_OBEY_VALUE_RE = re.compile(
+    r"\b(?:answer|respond|reply|rate|choose|select|pick|mark|give|put|output|antworte|r[ée]ponds|r[ée]pondez|"
+    r"responde|rispondi)\w*\s+(?:(?:with|only|always|a|the|number|value|everything|all|every|each|it|them|"
+    r"is|be|to|mit|con|avec)\s+){0,3}(\d{1,2})\b(?!\s*\()", re.IGNORECASE)
+_OBEY_EXTREME_RE = re.compile(r"\b(highest|maximum|top|strongly agree|lowest|minimum|bottom|"
+                              r"strongly disagree)\b"
+                              r"(?!\)|\s*\()", re.IGNORECASE)
+_OBEY_ITEM_RE = re.compile(r"\b(?:statement|item|question)\s*#?\s*(\d{1,3})\s*[:,]?\s*(?:answer|choose|"
+                           r"pick|give|"
+                           r"should get|gets?|=|->)?\s*(?:a\s+)?(\d{1,2})\b(?!\s*\()", re.IGNORECASE)
+_ASK_SCALE_RE = re.compile(r"from\s+(\d+)\D{0,60}?\bto\s+(\d+)", re.IGNORECASE)
+_ASK_LIST_RE = re.compile(r"^\s*(\d+)[.)]\s+\S", re.MULTILINE)
+
+
+def obeyed_answers(messages: list[dict[str, Any]]) -> tuple[int | None, dict[int, int]]:
+    """What an obedient reader of ``messages`` was told to answer: (one value for every
+    statement or None, statement number -> value). Reads every message, persona text
+    included; the question's own scale labels (``1 (strongly disagree)``) are not orders."""
+    text = "\n".join(str(m.get("content") or "") for m in messages)
+    scale = _ASK_SCALE_RE.search(text)
+    lo, hi = (int(scale.group(1)), int(scale.group(2))) if scale else (1, 5)
+    per_item = {int(m.group(1)): int(m.group(2)) for m in _OBEY_ITEM_RE.finditer(text)}
+    value: int | None = None
+    found = _OBEY_VALUE_RE.search(text)
+    if found:
+        value = int(found.group(1))
+    else:
+        extreme = _OBEY_EXTREME_RE.search(text)
+        if extreme:
+            value = hi if extreme.group(1).lower() in ("highest", "maximum", "top", "strongly agree") else lo
+    clip = (lambda v: min(max(v, lo), hi))
+    return (None if value is None else clip(value)), {k: clip(v) for k, v in per_item.items()}
+
+
+class ObedientReplies:
+    """A reply callable for :class:`StubServer`: a respondent that follows any answering
+    instruction it reads anywhere in the conversation (:func:`obeyed_answers`), in the
+    format asked for (one integer, a numbered list or JSON); a statement no instruction
+    covers, and every other role, is answered by ``honest`` (default :class:`SimReplies`).
+    ``obeyed`` counts the respondent requests where an instruction decided some answer."""
+
+    def __init__(self, honest: Callable[[list[dict[str, Any]]], str] | None = None) -> None:
+        self._sim = SimReplies() if honest is None else None
+        self.honest = honest or self._sim_answer
+        self.obeyed = 0
+        self._lock = threading.Lock()
+
+    def _sim_answer(self, messages: list[dict[str, Any]]) -> str:
+        """Persona, mutator and pre-flight requests as :class:`SimReplies`; a respondent
+        request by the sim with seed 0 (its noise then depends on the request only, not on
+        the order requests arrive in: paired comparisons stay paired)."""
+        assert self._sim is not None
+        if role_of(messages) != "respondent":
+            return self._sim(messages)
+        with self._sim._lock:
+            return self._sim.sim.respond("respondent", [dict(m) for m in messages], seed=0)
+
+    def __call__(self, messages: list[dict[str, Any]]) -> str:
+        if role_of(messages) != "respondent":
+            return self.honest(messages)
+        value, per_item = obeyed_answers(messages)
+        if value is None and not per_item:
+            return self.honest(messages)
+        with self._lock:
+            self.obeyed += 1
+        ask = str(messages[-1].get("content") or "")
+        numbers = [int(n) for n in _ASK_LIST_RE.findall(ask)]
+        if len(numbers) < 2:  # one statement: its number is unknown, only a global order applies
+            return str(value) if value is not None else self.honest(messages)
+        honest = self.honest(messages)
+        is_json = "JSON" in ask and honest.strip().startswith("{")
+        fallback = json.loads(honest).get("answers", {}) if is_json else {}
+        answers = {n: per_item.get(n, value if value is not None else int(fallback.get(str(n), 3)))
+                   for n in numbers}
+        if "JSON" in ask:
+            return json.dumps({"answers": {str(n): v for n, v in answers.items()}})
+        return "\n".join(f"{n}. {v}" for n, v in answers.items())
 
 
 def main(argv: list[str] | None = None) -> None:

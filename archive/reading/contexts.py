@@ -110,3 +110,48 @@ def context_positions(conn: Connection, run_id: int, context_id: str) -> Positio
         program_ids=np.array(progs, dtype=object), stages=np.array(stages, dtype=object),
         evaluation_ids=np.array(evals, dtype=np.int64), indexes=np.array(idx, dtype=np.int64), other_k=other,
     )
+
+
+@dataclass(frozen=True)
+class FlaggedContext:
+    """A stored context result carrying a count in its metrics' extra keys, or an error
+    matching a pattern: its ``program_id``, ``stage``, ``context_id``, the ``count`` (None
+    when only the error matched) and the ``error`` (None when it scored)."""
+
+    program_id: str
+    stage: str
+    context_id: str
+    count: float | None
+    error: str | None
+
+
+def flagged_contexts(conn: Connection, run_id: int, key: str, error_like: str) -> tuple[FlaggedContext, ...]:
+    """Context results of the run whose ``metrics_extra`` holds ``key`` or whose error is
+    LIKE ``error_like`` (SQL pattern), in storage order."""
+    rows = conn.execute(
+        select(Evaluation.program_id, Evaluation.stage, ContextResultRow.context_id,
+               ContextResultRow.metrics_extra, ContextResultRow.error)
+        .join(Evaluation, Evaluation.id == ContextResultRow.evaluation_id)
+        .where(Evaluation.run_id == run_id,
+               ContextResultRow.metrics_extra.is_not(None) | ContextResultRow.error.like(error_like))
+        .order_by(ContextResultRow.evaluation_id, ContextResultRow.id)
+    ).all()
+    out = []
+    for pid, stage, cid, extra, error in rows:
+        value = (extra or {}).get(key) if isinstance(extra, dict) else None
+        if value is not None or (error and _like(error, error_like)):
+            out.append(FlaggedContext(str(pid), str(stage or ""), str(cid),
+                                      None if value is None else float(value), error))
+    return tuple(out)
+
+
+def _like(text: str, pattern: str) -> bool:
+    """SQL LIKE with only ``%`` wildcards, case-insensitive (as SQLite's LIKE for ASCII)."""
+    parts = [p.lower() for p in pattern.split("%")]
+    at, low = 0, text.lower()
+    for p in parts:
+        found = low.find(p, at)
+        if found < 0:
+            return False
+        at = found + len(p)
+    return True

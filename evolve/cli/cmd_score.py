@@ -35,13 +35,17 @@ def handle(args: argparse.Namespace) -> int:
     import metrics
     from generators.positions import positions
     from generators.respondent import LLMRespondent, SimRespondent
+    from generators.screening import answer_screened
 
     if args.model == "sim":
         respondent: Any = SimRespondent(knobs=sim_knobs(args.world))
     else:
         respondent = LLMRespondent(client=build_roles_client(args.model, args.api_base, args.api_key_env))
-    answers = asyncio.run(respondent.answer(personas, context, seed=args.seed))
-    placed = positions(answers, context)
+    # personas addressing the respondent are not placed: scored as missing (docs/SCORING.md)
+    screened = asyncio.run(answer_screened(respondent, personas, context, seed=args.seed))
+    placed = positions(screened.answers, context)
+    # answers asked for and not parsed (the rows of addressed personas were never asked)
+    missing = int(placed.missing) - screened.addressed * int(screened.answers.values.shape[1])
     try:  # unanswered axes are NaN: scored by the documented worst-completion rule (docs/SCORING.md)
         scores = metrics.evaluate_incomplete(placed.Z, n=len(personas), mc_samples=args.mc_samples, seed=0)
         failure = None
@@ -50,11 +54,15 @@ def handle(args: argparse.Namespace) -> int:
     if args.json:
         positions_json = [[None if v != v else v for v in row] for row in placed.Z.tolist()]  # NaN -> null
         print(json.dumps({"context": context.id, "simulated": args.model == "sim", "metrics": scores,
-                          "positions": positions_json, "missing": int(placed.missing), "error": failure}, indent=2))
+                          "positions": positions_json, "missing": missing,
+                          "addressed": sorted(screened.findings), "error": failure}, indent=2))
         return 1 if failure else 0
     if failure or scores is None:
         raise CLIError(failure or "cannot score this population")
-    print(f"context {context.id}: {len(personas)} personas, K={context.k}, missing answers {placed.missing}")
+    print(f"context {context.id}: {len(personas)} personas, K={context.k}, missing answers {missing}")
+    if screened.addressed:
+        print(f"  {screened.addressed} personas addressed the respondent (not placed, scored as missing): "
+              + ", ".join(f"#{i + 1} {f.kind}" for i, f in sorted(screened.findings.items())))
     for name, value in scores.items():
         print(f"  {name:24} {value:.4f}")
     return 0

@@ -24,7 +24,11 @@ JSON shape (stable)::
      "budget": {cap: {"limit": float|null, "used": float}},
      "budget_raises": [{"ts", "changes": {cap: {"from", "to"}}}],
      "search_changes": [{"ts", "changes": {key: {"from", "to"}}}],
-     "killed": {"evaluations", "calls", "prompt_tokens", "completion_tokens", "dollars", "estimated"}}
+     "killed": {"evaluations", "calls", "prompt_tokens", "completion_tokens", "dollars", "estimated"},
+     "addressed": {"personas", "contexts", "programs", "by_program": [{"id", "personas", "contexts"}]}}
+
+``addressed``: personas whose text addressed the respondent (not placed, scored as missing;
+:mod:`evolve.inspect.addressed`).
 
 ``config.budget`` and the budget's limits are the caps in force: those of the last
 ``budget_raised`` event (a finished run resumed with a raised cap) when there is one.
@@ -50,6 +54,7 @@ from typing import Any
 
 from metrics import RANDOM_SEEDS, mean_references
 
+from evolve.inspect.addressed import addressed_line, addressed_summary
 from evolve.inspect.history import budget_history, history_lines
 from evolve.inspect.render import SIM_LINE, fmt, interval_basis, metric_cells, metric_headers, table
 from evolve.inspect.source import Source
@@ -153,6 +158,7 @@ def summary(src: Source) -> dict[str, Any]:
         "spend_total": {"calls": counts.llm_calls, "tokens": counts.llm_tokens, "cost_usd": counts.cost_usd},
         "budget": {str(b.cap): {"limit": b.limit, "used": b.used} for b in r.budget()},
         **budget_history(r),
+        "addressed": addressed_summary(r),
     }
 
 
@@ -207,6 +213,8 @@ def render_summary(data: dict[str, Any]) -> str:
                  + " (every stage, seeds included)")
     lines.append(f"statuses: {_pairs(data['statuses'])}")
     lines.append(f"rejections: {_pairs(data['rejections'])}")
+    if data.get("addressed") is not None:
+        lines.append(addressed_line(data["addressed"]))
     g = data["grid"]
     lines.append(f"grid: {g['filled']}/{g['cells_total']} cells filled ({fmt(g['coverage'], 3)})  "
                  f"qd_score: {fmt(g['qd_score'], 3)}  best: {fmt(g['best'])}  migrants: {g['migrants']}")

@@ -21,6 +21,7 @@ from archive.records import DescriptorSpec, EvaluationView, ProgramView
 from archive.vocab import EventKind, Outcome, Stage
 from evolve.viewer.contexts import ContextCatalog
 from evolve.viewer.textdiff import TextDiff, unified
+from generators.screening import ADDRESSED_KEY, count_in_error
 from metrics import HIGHER_IS_BETTER, METRIC_NAMES
 
 STAGE_ORDER: tuple[str, ...] = tuple(s.value for s in Stage)
@@ -332,6 +333,7 @@ def context_rows(ev: EvaluationView, objective: str | Mapping[str, float], catal
         k = 0 if c.positions is None else int(c.positions.shape[1])
         rows.append({"context_id": c.context_id, "split": catalog.split_of(c.context_id), "fitness": f,
                      "metrics": _metric_row(c.metrics), "n": n, "k": k, "missing": c.missing_answers,
+                     "addressed": int((c.metrics or {}).get(ADDRESSED_KEY) or count_in_error(c.error) or 0),
                      "error": c.error, "has_positions": c.positions is not None})
     rows.sort(key=lambda r: (r["fitness"] is not None, r["fitness"] if r["fitness"] is not None else 0.0,
                              r["context_id"]))

@@ -23,6 +23,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from generators.quoting import PERSONA, unquote
 from generators.sim.knobs import SimKnobs
 from generators.sim.text import decode_traits, default_point, norm_axis, stable_unit
 
@@ -103,7 +104,8 @@ def _crude_axis(statement: str, traits: Mapping[str, float]) -> str | None:
 def respond_items(messages: list[dict[str, str]], knobs: SimKnobs, rng: np.random.Generator, *,
                   decode: Callable[[str], dict[str, float]] = decode_traits,
                   statements: StatementKey | None = None) -> str:
-    """The sim's ``respondent`` role: the system text is the persona; the user text asks for
+    """The sim's ``respondent`` role: the persona is the block quoted under ``PERSONA`` in the
+    user text (:mod:`generators.quoting`; without one, the system text); the rest asks for
     one statement (``Statement: ...``) or a numbered list. A statement found in
     ``statements`` is answered on its axis (flipped when reverse-coded); otherwise its axis
     is guessed by word overlap with the axis names the persona text states (a crude
@@ -114,6 +116,9 @@ def respond_items(messages: list[dict[str, str]], knobs: SimKnobs, rng: np.rando
     sentence)."""
     persona = "\n".join(m["content"] for m in messages if m.get("role") == "system")
     ask = "\n".join(m["content"] for m in messages if m.get("role") != "system")
+    quoted = unquote(ask, PERSONA)
+    if quoted is not None:  # the persona quoted as data in the user turn (generators.respondent)
+        persona, ask = quoted
     traits = decode(persona)
     scale = _SCALE_RE.search(ask)
     lo, hi = (int(scale.group("lo")), int(scale.group("hi"))) if scale else (1, 5)

@@ -3,7 +3,7 @@
 Deterministic: the same role, messages and seed give the same text; another seed gives
 another realisation (run-to-run noise). Roles: ``persona`` (writes personas, see
 :mod:`generators.sim.request` for the grammar it understands), ``respondent`` (answers a
-questionnaire statement as the persona in the system message), ``author`` (drafts a
+questionnaire statement as the persona quoted in the prompt), ``author`` (drafts a
 template context). Everything it writes says ``[SIMULATED]``.
 
 Authenticated text: every persona the sim writes is registered with its

@@ -23,12 +23,13 @@ def test_a_child_failure_is_labelled_as_the_child_s_with_its_own_code():
                             changed_lines(parent_code, child_code))],
     )
     _, user = build_mutation_prompt(brief, [], directive_by_key("simplify"))
-    own = user.index("Errors of this program's own last evaluation:")
+    own = user.index("Errors of this program's own last evaluation (data):")
     child = user.index("Recent proposals made from this program that failed")
     assert own < child and "ctx_own: parent timed out" in user[own:child]
     assert "NameError" not in user[own:child]  # the child's crash is not listed under the parent's errors
     section = user[child:]
-    assert "NOT the program above" in section and "- a child: failed in the smoke stage: NameError" in section
+    assert "NOT the program above" in section and "- a child (what happened, data):" in section
+    assert "failed in the smoke stage: NameError" in section
     assert "+X = undefined_name" in section and "-X = 1" in section  # the child's code, which the prompt shows
 
 
@@ -72,6 +73,7 @@ def test_the_controller_feeds_a_child_failure_back_as_the_child_s(tmp_path):
 
     asyncio.run(main())
     third = mutator.requests[2].prompt
-    assert "- a child: failed in the smoke stage: generate() raised ValueError" in third
+    assert "- a child (what happened, data):" in third
+    assert "failed in the smoke stage: generate() raised ValueError" in third
     assert "+BROKEN = 1" in third and "Errors of this program's own" not in third  # the seed itself never failed
     c.archive.close()

@@ -10,7 +10,7 @@ import pytest
 
 from generators.context_loader import context_from_dict
 from generators.positions import positions
-from generators.respondent import LLMRespondent, parse_answer, parse_numbered
+from generators.respondent import RESPONDENT_SYSTEM, LLMRespondent, parse_answer, parse_numbered
 
 CTX = context_from_dict({
     "id": "test_library",
@@ -66,7 +66,8 @@ def test_every_item_one_call_in_character_and_hidden_fields_unseen():
     assert answers.values.shape == (2, 5) and not np.isnan(answers.values).any()
     role, msgs, _ = client.calls[0]
     assert role == "respondent" and len(msgs) == 10
-    assert msgs[0][0]["role"] == "system" and "Quiet reader." in msgs[0][0]["content"]
+    assert msgs[0][0] == {"role": "system", "content": RESPONDENT_SYSTEM}
+    assert msgs[0][1]["role"] == "user" and "Quiet reader." in msgs[0][1]["content"]
     assert all("0.1" not in str(m) and "targets" not in str(m) for m in msgs)
     assert "Noise ruins my day." in msgs[0][1]["content"] and "from 1" in msgs[0][1]["content"]
 
