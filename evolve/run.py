@@ -185,7 +185,7 @@ def _prior_spend(archive: Any) -> Spend:
     )
 
 
-RESUME_CHECKED = ("evaluation.n", "contexts", "cascade.screen_contexts", "fitness", "descriptors", "world")
+RESUME_CHECKED = ("evaluation.n", "contexts", "cascade.screen_contexts", "fitness", "descriptors", "world.preset")
 """Settings a resume must not change (they define what the stored scores mean). The
 ``[search]`` switches are not among them: they decide how the evaluations still to come are
 seeded, raced, chosen and prompted, while every stored score keeps its meaning (a replicate-0
@@ -216,6 +216,8 @@ def _merge_resume_config(stored: Mapping[str, Any], override: RunConfig, overrid
         config = dataclasses.replace(config, budget=override.budget)
     if "search" in overridden or "config_file" in overridden:  # a config file states its [search] (or the defaults)
         config = dataclasses.replace(config, search=override.search)
+    if "world" in overridden or "config_file" in overridden:  # robust selection is the final stage's choice
+        config = dataclasses.replace(config, world=dataclasses.replace(config.world, validate=override.world.validate))
     return dataclasses.replace(config, ray=override.ray, db=override.db,
                                out_dir=override.out_dir if "out_dir" in overridden else None)
 

@@ -55,7 +55,10 @@ def test_world_flag_of_run_generate_and_score(capsys, tmp_path: Path):
 
 def test_a_resume_cannot_change_the_world():
     stored = config_to_dict(RunConfig())
-    with pytest.raises(RunError, match=r"world stored \{'preset': 'default'\}, given \{'preset': 'literal'\}"):
+    with pytest.raises(RunError, match=r"world\.preset stored default, given literal"):
         _merge_resume_config(stored, config_from_dict({"world": {"preset": "literal"}}), {"world.preset", "world"})
     same = _merge_resume_config(stored, RunConfig(), {"budget"})
     assert same.world.preset == "default"
+    # robust selection is a final-stage choice, not what stored scores mean: a resume may add it
+    robust = _merge_resume_config(stored, config_from_dict({"world": {"validate": ["literal"]}}), {"world"})
+    assert robust.world.preset == "default" and robust.world.validate == ("literal",)
