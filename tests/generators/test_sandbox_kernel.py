@@ -416,6 +416,45 @@ def test_the_kernel_layers_are_all_active_here():
         assert "root: own mount namespace and root" in layers
 
 
+# -- seccomp is an allowlist: what it does not name is refused ---------------------------------
+
+SYSCALL_PROBE = """import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+r = libc.syscall({args})
+if r < 0:
+    raise OSError(ctypes.get_errno(), 'refused')
+return r"""
+
+SYSCALL_ROUTES = {
+    # numbers the kernel (6.x) implements that the filter does not allow
+    "setxattrat-463": "463, -100, b'/tmp', 0, b'user.x', 0, 0",
+    "removexattrat-466": "466, -100, b'/tmp', 0, b'user.x'",
+    "statmount-457": "457, 0, 0, 0, 0",
+    "listmount-458": "458, 0, 0, 0, 0",
+    "file_setattr-469": "469, -100, b'.', 0, 0, 0",
+    "mincore-27 (harmless, unlisted)": "27, 0, 0, 0",
+    "memfd_create-319": "319, b'x', 0",
+    "inotify_init1-294": "294, 0",
+    # a number no kernel has assigned
+    "unassigned-1000": "1000, 0, 0, 0",
+    # ioctl requests are compared on the low 32 bits, as the kernel reads them
+    "ioctl-TIOCSTI-high-bits": "16, 1, (1 << 32) | 0x5412, ctypes.byref(ctypes.c_char(b'x'))",
+    "ioctl-TIOCSTI": "16, 1, 0x5412, ctypes.byref(ctypes.c_char(b'x'))",
+}
+
+
+@pytest.mark.parametrize("route", sorted(SYSCALL_ROUTES))
+def test_syscalls_the_allowlist_does_not_name_are_refused(route, guard):
+    import errno
+
+    verdict = assert_contained(run_probe(SYSCALL_PROBE.format(args=SYSCALL_ROUTES[route]), guard=guard))
+    if guard:  # the friendly guard refuses ctypes before the kernel is asked
+        assert "ctypes is not allowed" in verdict or "[Errno" in verdict, verdict
+    else:  # the kernel's answer is the filter's: ENOSYS (not named) or EPERM (refused)
+        assert f"[Errno {errno.ENOSYS}]" in verdict or f"[Errno {errno.EPERM}]" in verdict, verdict
+
+
 # -- the child's own root: nothing of the host to see, nothing kept ---------------------------
 
 def _own_root(result: JobResult) -> bool:

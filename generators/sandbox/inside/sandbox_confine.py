@@ -15,9 +15,11 @@ in :func:`enter_namespaces` then :func:`confine`:
    standard library and the allowed packages, ``/dev/null``; nothing else (not the
    project, the archive, ``/proc``, ``$HOME``); TCP bind/connect denied (ABI >= 4);
    signals and abstract unix sockets scoped to the sandbox (ABI >= 6);
-5. **seccomp**: no process creation but threads, no exec, no sockets, no ptrace or
-   cross-process memory, no signals to other processes, no session/group changes, no
-   namespace, mount, bpf, perf, keyring, io_uring or module calls.
+5. **seccomp**: an allowlist (:mod:`sandbox_seccomp`): what Python, numpy and threads need;
+   no process creation but threads, no exec, no sockets, no ptrace or cross-process memory,
+   no signals to other processes, no session/group changes, no namespace, mount, bpf,
+   perf, keyring, io_uring, module or metadata calls; anything it does not name (newer
+   calls included) fails with ENOSYS.
 
 Every step reports a one-line layer description; :func:`missing_layers` names what a
 strict sandbox lacks.
@@ -33,11 +35,11 @@ import signal
 from typing import Any, Iterable
 
 import sandbox_landlock as ll  # imported now: nothing of the project is reachable once confined
+import sandbox_seccomp
 
 CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER = 0x04000000, 0x08000000, 0x10000000
 CLONE_NEWPID, CLONE_NEWNET, CLONE_THREAD = 0x20000000, 0x40000000, 0x00010000
 PR_SET_PDEATHSIG = 1
-TIOCSTI = 0x5412
 UID_BASE = 3_000_000_000
 """Sandbox uids are ``UID_BASE + relay pid``: unused by real accounts and distinct per
 live sandbox, so the task limit and any same-uid rule never couple two evaluations."""
@@ -46,28 +48,6 @@ REQUIRED_LAYERS = ("pid namespace", "network namespace", "landlock", "seccomp")
 ROOT_ONLY_LAYERS = ("uid", "root")
 """Required besides :data:`REQUIRED_LAYERS` when the sandbox starts as root: the
 unprivileged uid and the child's own root (:mod:`sandbox_root`)."""
-
-DENIED_SYSCALLS = (
-    "fork", "vfork", "execve", "execveat",
-    "socket", "socketpair", "connect", "bind", "listen", "accept", "accept4",
-    "ptrace", "process_vm_readv", "process_vm_writev", "process_madvise",
-    "pidfd_open", "pidfd_send_signal", "pidfd_getfd", "tkill",
-    "setsid", "setpgid", "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid",
-    "setgroups", "setfsuid", "setfsgid",
-    "mount", "umount2", "pivot_root", "chroot", "unshare", "setns", "open_tree", "move_mount",
-    "fsopen", "fsmount", "fsconfig", "fspick", "mount_setattr",
-    "bpf", "perf_event_open", "keyctl", "add_key", "request_key",
-    "io_uring_setup", "io_uring_enter", "io_uring_register", "userfaultfd",
-    "open_by_handle_at", "name_to_handle_at", "init_module", "finit_module", "delete_module",
-    "kexec_load", "kexec_file_load", "reboot", "swapon", "swapoff", "acct", "quotactl",
-    "syslog", "fanotify_init", "mknod", "mknodat", "personality",
-    # metadata calls Landlock does not govern: a program needs none of them
-    "chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "fchown", "lchown", "fchownat",
-    "utime", "utimes", "futimesat", "utimensat", "setxattr", "lsetxattr", "fsetxattr",
-    "removexattr", "lremovexattr", "fremovexattr",
-)
-"""System calls refused with EPERM outright (``clone`` without CLONE_THREAD, ``clone3``,
-signals to other processes and TIOCSTI are refused by argument rules)."""
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -208,27 +188,8 @@ def import_pyseccomp() -> None:
 
 
 def apply_seccomp() -> str:
-    """Load the seccomp filter (default allow; the refusals listed above return EPERM,
-    ``clone3`` ENOSYS so that glibc falls back to ``clone``). Returns the layer line."""
-    import pyseccomp as sc
-
-    me = os.getpid()
-    eperm = sc.ERRNO(errno.EPERM)
-    filt = sc.SyscallFilter(sc.ALLOW)
-    skipped = []
-    for name in DENIED_SYSCALLS:
-        try:
-            filt.add_rule(eperm, name)
-        except (OSError, ValueError, RuntimeError):
-            skipped.append(name)
-    filt.add_rule(eperm, "clone", sc.Arg(0, sc.MASKED_EQ, CLONE_THREAD, 0))
-    filt.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")
-    for name in ("kill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo"):
-        filt.add_rule(eperm, name, sc.Arg(0, sc.NE, me))
-    filt.add_rule(eperm, "ioctl", sc.Arg(1, sc.EQ, TIOCSTI))
-    filt.load()
-    note = f" (unknown to libseccomp: {', '.join(skipped)})" if skipped else ""
-    return f"{len(DENIED_SYSCALLS) - len(skipped) + 6} rules, threads only, no exec/sockets/ptrace{note}"
+    """Load the allowlist seccomp filter (:mod:`sandbox_seccomp`). Returns the layer line."""
+    return sandbox_seccomp.apply_seccomp()
 
 
 def single_threaded() -> bool:
