@@ -25,6 +25,7 @@ Parent -> child:
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from generators.sandbox.errors import ProtocolError
@@ -39,13 +40,21 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed")
 
 
+def _finite_float(text: str) -> float:
+    """A JSON number as a float, refusing what overflows to infinity (``1e999``)."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:40]} is not finite")
+    return value
+
+
 def decode(line: bytes, *, max_bytes: int) -> dict[str, Any]:
     """Parse one line strictly; raise :class:`ProtocolError` if too long, not JSON, holding
-    NaN/Infinity, or not a typed object."""
+    NaN/Infinity or a number that overflows to infinity (``1e999``), or not a typed object."""
     if len(line) > max_bytes:
         raise ProtocolError(f"protocol: message of {len(line)} bytes exceeds the {max_bytes}-byte cap")
     try:
-        message = json.loads(line, parse_constant=_reject_constant)
+        message = json.loads(line, parse_constant=_reject_constant, parse_float=_finite_float)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProtocolError(f"protocol: malformed message from the sandbox ({exc})") from None
     if not isinstance(message, dict) or not isinstance(message.get("t"), str):

@@ -260,6 +260,8 @@ FORGERY = {
     "unknown-job": '{"t": "result", "job": 7, "personas": [], "error": null, "detail": null, "wall_s": 0}',
     "nan-result": '{"t": "result", "job": 0, "personas": [{"name": "x", "description": "d", "v": NaN}], "error": null, "detail": null, "wall_s": 0}',
     "infinity-wall": '{"t": "result", "job": 0, "personas": [{"name": "x", "description": "d"}], "error": null, "detail": null, "wall_s": Infinity}',
+    "overflow-weight": '{"t": "result", "job": 0, "personas": [{"name": "x", "description": "d", "weight": 1e999}], "error": null, "detail": null, "wall_s": 0}',
+    "overflow-negative": '{"t": "result", "job": 0, "personas": [{"name": "x", "description": "d"}], "error": null, "detail": null, "wall_s": -2e400}',
     "second-ready": '{"t": "ready", "startup_s": 0, "layers": {}, "missing": [], "uid": 0, "euid": 0}',
     "extra-field": '{"t": "loaded", "admin": true}',
     "unknown-type": '{"t": "score", "coverage": 1.0}',
