@@ -74,7 +74,9 @@ class EvaluationConfig:
     ``n``: personas per context. ``mc_samples``: Monte Carlo points of the metrics.
     ``timeout_s``: wall limit of one sandboxed evaluation (all its contexts), seconds.
     ``memory_mb``: address-space limit of the sandbox. ``disk_mb``: size of the sandbox's
-    working directory (a tmpfs that vanishes with it), MiB. ``parallel``: contexts generated
+    working directory (a tmpfs that vanishes with it), MiB. ``max_completion_tokens``: the
+    most a program may ask of one completion (a larger ``max_tokens`` is lowered to it).
+    ``parallel``: contexts generated
     concurrently inside one sandbox. ``respondent_mode`` (real respondent models only; the
     sim respondent makes no calls): ``questionnaire`` (default) one call per persona for
     the whole questionnaire as JSON, invalid or missing items re-asked one by one;
@@ -89,6 +91,7 @@ class EvaluationConfig:
     timeout_s: float = 120.0
     memory_mb: int = 2048
     disk_mb: int = 64
+    max_completion_tokens: int = 4096
     parallel: int = 4
     respondent_per_axis: bool = False
     respondent_mode: str = "questionnaire"
@@ -371,6 +374,7 @@ def validate_config(config: RunConfig) -> None:
         (config.evaluation.parallel >= 1, "evaluation.parallel: must be >= 1"),
         (config.evaluation.memory_mb >= 64, "evaluation.memory_mb: must be >= 64"),
         (config.evaluation.disk_mb >= 1, "evaluation.disk_mb: must be >= 1"),
+        (config.evaluation.max_completion_tokens >= 1, "evaluation.max_completion_tokens: must be >= 1"),
         (config.cascade.smoke_contexts >= 0, "cascade.smoke_contexts: must be >= 0"),
         (config.cascade.screen_contexts is None or config.cascade.screen_contexts >= 0,
          "cascade.screen_contexts: must be >= 0 (0 = every train context)"),

@@ -36,7 +36,13 @@ class SandboxLimits:
     refused with an error in the program). ``max_llm_prompts``: prompts in the whole call
     (more: the call is stopped with a recorded error). ``max_prompt_chars``: characters of
     one prompt. ``max_inflight_chars``: prompt characters being served at once (beyond
-    it the parent stops reading requests until some complete).
+    it the parent stops reading requests until some complete). ``max_reply_bytes``: the
+    largest reply message to one request (larger: the request gets an error instead).
+    ``max_unread_bytes``: replies written to the child and not yet read by it (beyond it
+    the child has stopped reading: the evaluation ends with an error), so the parent's
+    memory for one evaluation stays within about ``max_unread_bytes + max_message_bytes``
+    whatever the program does. ``max_completion_tokens``: the most a program may ask of
+    one completion (``max_tokens`` above it is lowered to it).
     ``allow_weak_isolation``: run LLM-written programs even where the kernel lacks a
     required isolation layer (``--weak-sandbox``; every output of such a run says so).
     """
@@ -53,6 +59,9 @@ class SandboxLimits:
     max_llm_prompts: int = 20_000
     max_prompt_chars: int = 200_000
     max_inflight_chars: int = 8_000_000
+    max_reply_bytes: int = 4_000_000
+    max_unread_bytes: int = 32_000_000
+    max_completion_tokens: int = 4096
     allow_weak_isolation: bool = False
 
     def __post_init__(self) -> None:
@@ -61,7 +70,8 @@ class SandboxLimits:
             raise ValueError(f"SandboxLimits.wall_timeout_s must be a finite number > 0, got {self.wall_timeout_s}")
         for name in ("cpu_time_s", "memory_mb", "max_processes", "max_output_bytes",
                      "max_file_bytes", "disk_mb", "max_message_bytes", "max_prompts_per_request", "max_llm_prompts",
-                     "max_prompt_chars", "max_inflight_chars"):
+                     "max_prompt_chars", "max_inflight_chars", "max_reply_bytes", "max_unread_bytes",
+                     "max_completion_tokens"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"SandboxLimits.{name} must be >= 1, got {getattr(self, name)}")
 

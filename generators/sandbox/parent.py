@@ -138,6 +138,7 @@ class _Session:
         self.strict = not (trusted or limits.allow_weak_isolation)
         self.prompts_requested = 0
         self.inflight_chars = 0
+        self.abort_reason: str | None = None  # set when the parent stops the child (unread replies)
         self.inflight_changed = asyncio.Event()
         self.seen: set[str] = set()
         self.missing: list[str] = []
@@ -158,8 +159,21 @@ class _Session:
         return asyncio.get_running_loop().time() - self.t0
 
     def _send(self, message: dict[str, Any]) -> None:
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(encode(message))
+        if self.transport is None or self.abort_reason is not None:
+            return
+        if self.transport.is_closing():
+            if message.get("t") == "llm_reply" and self.abort_reason is None:
+                # the child closed the pipe its replies arrive on: its requests can never be answered
+                self.abort_reason = "protocol: the program closed the pipe its llm replies arrive on; it was stopped"
+                self._kill_group()
+            return
+        self.transport.write(encode(message))
+        unread = self.transport.get_write_buffer_size()
+        if unread > self.limits.max_unread_bytes and self.abort_reason is None:
+            # the child stopped reading its replies: end it rather than buffer without bound
+            self.abort_reason = (f"protocol: the program stopped reading its llm replies ({unread} bytes unread, "
+                                 f"cap {self.limits.max_unread_bytes}); it was stopped")
+            self._kill_group()
 
     def _isolation(self) -> tuple[str, ...]:
         layers = ["process group (new session, killpg on timeout, watchdog thread)", "env allow-list", "fresh tmp cwd"]
@@ -199,6 +213,10 @@ class _Session:
 
     async def _serve_llm(self, message: dict[str, Any], chars: int) -> None:
         request_id = message.get("id")
+        if self.abort_reason is not None:  # the child is being stopped: serve nothing more
+            self.inflight_chars -= chars
+            self.inflight_changed.set()
+            return
         try:
             prompts = message.get("prompts")
             system, temperature, max_tokens = message.get("system"), message.get("temperature"), message.get("max_tokens")
@@ -208,6 +226,8 @@ class _Session:
                 raise ProtocolError("llm request with a non-numeric temperature")
             if max_tokens is not None and (isinstance(max_tokens, bool) or not isinstance(max_tokens, int)):
                 raise ProtocolError("llm request with a non-integer max_tokens")
+            if max_tokens is not None:
+                max_tokens = max(1, min(max_tokens, self.limits.max_completion_tokens))
             texts = await self.llm(list(prompts), system=system, temperature=temperature,
                                    max_tokens=max_tokens, job_index=int(message["job"]))
             if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
@@ -215,6 +235,10 @@ class _Session:
             if len(texts) != len(prompts):
                 raise ValueError(f"LLM handler returned {len(texts)} replies for {len(prompts)} prompts")
             reply: dict[str, Any] = {"t": "llm_reply", "id": request_id, "texts": texts}
+            size = len(encode(reply))
+            if size > self.limits.max_reply_bytes:
+                raise ValueError(f"the reply of {size} bytes exceeds the {self.limits.max_reply_bytes}-byte cap "
+                                 "(ask for less per request)")
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - becomes LLMUnavailable in the program
@@ -406,6 +430,8 @@ class _Session:
     async def _loop(self, reader: asyncio.StreamReader, deadline: float) -> tuple[str, str]:
         loop = asyncio.get_running_loop()
         while len(self.results) < len(self.jobs):
+            if self.abort_reason is not None:
+                return ("protocol", self.abort_reason)
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return ("timeout", "")
@@ -440,6 +466,10 @@ class _Session:
         kind, message = end
         limits = self.limits
         if kind == "complete":
+            return
+        if self.abort_reason is not None:
+            self._kill_group()
+            self._fail_unfinished(self.abort_reason, None)
             return
         if kind == "timeout":
             self._kill_group()

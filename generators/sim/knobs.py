@@ -52,6 +52,8 @@ class SimKnobs:
     * ``restate_weight`` — in an expansion that restates explicit targets, the weight of
       the (softened) targets against the decoded earlier text.
     * ``max_personas`` — the most personas one call writes (bounds the work of a call).
+    * ``context_chars`` — the simulated context window, in characters of all messages of
+      one call: a longer request is refused as a real model's would be.
     * ``cue_vocabulary`` — which words move the writer (a name in
       :data:`generators.sim.request.VOCABULARIES`): ``default``, ``alternate`` (another
       family's emphasis/softening words; the default's do nothing) or ``none`` (no wording
@@ -103,6 +105,7 @@ class SimKnobs:
     expand_noise_sd: float = 0.04
     restate_weight: float = 0.6
     max_personas: int = 60
+    context_chars: int = 120_000
     central_tendency: float = 0.15
     item_sd: float = 0.25
     answer_noise_sd: float = 0.18
@@ -134,5 +137,5 @@ class SimKnobs:
         if self.cue_vocabulary not in VOCABULARIES:
             raise ValueError(f"SimKnobs.cue_vocabulary must be one of {', '.join(VOCABULARIES)}, "
                              f"got {self.cue_vocabulary!r}")
-        if self.cue_scale <= 0 or self.explore_candidates < 1 or self.max_personas < 1:
+        if self.cue_scale <= 0 or self.explore_candidates < 1 or self.max_personas < 1 or self.context_chars < 1:
             raise ValueError("SimKnobs: cue_scale > 0, explore_candidates >= 1, max_personas >= 1")

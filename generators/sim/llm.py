@@ -29,6 +29,10 @@ from generators.sim.world import realise, write_reply
 ROLES = ("persona", "respondent", "author")
 
 
+class SimContextExceeded(ValueError):
+    """A request longer than the simulated context window (``SimKnobs.context_chars``)."""
+
+
 class SimLLM:
     """The simulated world's LLM (satisfies ``generators.llm.SimBackend``)."""
 
@@ -50,6 +54,9 @@ class SimLLM:
         if role not in ROLES:
             raise ValueError(f"SimLLM: unsupported role {role!r} (expected one of {', '.join(ROLES)})")
         text = "\n".join(str(m.get("content", "")) for m in messages)
+        if len(text) > self.knobs.context_chars:
+            raise SimContextExceeded(f"sim: the request of {len(text)} characters exceeds the simulated context "
+                                     f"window of {self.knobs.context_chars} characters")
         rng = np.random.default_rng(stable_hash("sim", role, text, 0 if seed is None else int(seed)))
         if role == "author" or (role != "respondent" and is_author_request(text)):
             return author_reply(text)

@@ -418,6 +418,84 @@ def test_the_kernel_layers_are_all_active_here():
         assert "root: own mount namespace and root" in layers
 
 
+# -- nothing to flood: the parent's memory stays bounded --------------------------------------
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def test_a_child_that_stops_reading_its_replies_is_ended_and_the_parent_stays_small(guard):
+    body = """
+import json
+in_fd = int(sys.argv[sys.argv.index('--in-fd') + 1])
+out_fd = int(sys.argv[sys.argv.index('--out-fd') + 1])
+keep = os.dup(in_fd)  # the reply pipe stays open ...
+r, w = os.pipe()
+os.dup2(r, in_fd)  # ... but the reader thread now waits on an empty pipe: no reply is ever read again
+line = json.dumps({'t': 'llm', 'id': 10**6, 'job': 0, 'prompts': ['write'], 'system': None,
+                   'temperature': None, 'max_tokens': None})
+for i in range(100_000):
+    os.write(out_fd, (line.replace(str(10**6), str(10**6 + i)) + '\\n').encode())
+return 'flooded'
+"""
+
+    async def big_replies(prompts, **_):
+        return ["y" * 500_000 for _ in prompts]
+
+    limits = SandboxLimits(wall_timeout_s=20.0, cpu_time_s=20, max_unread_bytes=8_000_000)
+    before = _rss_mb()
+    t0 = time.perf_counter()
+    result = run_probe(body, guard=guard, limits=limits, llm=big_replies)
+    assert result.personas is None
+    assert result.error.startswith("protocol: the program stopped reading its llm replies"), result.error
+    assert time.perf_counter() - t0 < 15  # ended by the cap, not by the wall limit
+    assert _rss_mb() - before < 100  # at most the cap (8 MB) and one reply in flight, plus noise
+
+
+def test_a_child_that_closes_its_reply_pipe_is_ended(guard):
+    body = """
+import json
+in_fd = int(sys.argv[sys.argv.index('--in-fd') + 1])
+out_fd = int(sys.argv[sys.argv.index('--out-fd') + 1])
+r, w = os.pipe()
+os.dup2(r, in_fd)  # the last reader of the reply pipe is gone
+line = json.dumps({'t': 'llm', 'id': 10**6, 'job': 0, 'prompts': ['write'], 'system': None,
+                   'temperature': None, 'max_tokens': None})
+for i in range(100_000):
+    os.write(out_fd, (line.replace(str(10**6), str(10**6 + i)) + '\\n').encode())
+return 'flooded'
+"""
+    t0 = time.perf_counter()
+    result = run_probe(body, guard=guard, limits=SandboxLimits(wall_timeout_s=20.0, cpu_time_s=20))
+    assert result.personas is None and result.error.startswith("protocol:"), result.error
+    assert time.perf_counter() - t0 < 15
+
+
+def test_replies_and_completion_sizes_are_capped(guard):
+    seen: list[int | None] = []
+
+    async def recording(prompts, *, max_tokens=None, **_):
+        seen.append(max_tokens)
+        return ["z" * (200_000 if "big" in prompts[0] else 10) for _ in prompts]
+
+    body = """
+small = llm.complete('small', max_tokens=10**9)
+try:
+    llm.complete('big')
+except Exception as exc:
+    raise RuntimeError(f'{len(small)} {type(exc).__name__}: {exc}')
+return 'big reply delivered'
+"""
+    limits = SandboxLimits(wall_timeout_s=8.0, cpu_time_s=8, max_reply_bytes=100_000, max_completion_tokens=512)
+    verdict = assert_contained(run_probe(body, guard=guard, limits=limits, llm=recording))
+    assert verdict.startswith("refused: RuntimeError: 10 LLMUnavailable"), verdict
+    assert "exceeds the 100000-byte cap" in verdict
+    assert seen[0] == 512
+
+
 # -- seccomp is an allowlist: what it does not name is refused ---------------------------------
 
 SYSCALL_PROBE = """import ctypes
