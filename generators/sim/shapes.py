@@ -215,7 +215,9 @@ def _axis_value(shape: Shape, p: PersonaContent, path: str, label: str, z: float
     if shape.kind == "object":
         return {k: _axis_value(s, p, f"{path}.{k}", label, z, given, positional or is_position_field(k))
                 for k, s in shape.keys}
-    return _axis_text(p, path, label, z)  # an axes shape inside an axis: one text per axis is enough
+    # an object keyed by axis inside an axis: each inner axis holds its own position
+    return {inner: _axis_value(shape.item or TEXT, p, path, inner, z2, given2, positional)
+            for inner, z2, given2 in p.axes}
 
 
 def fill(shape: Shape, p: PersonaContent, path: str) -> object:
