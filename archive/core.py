@@ -355,6 +355,10 @@ class Archive:
         """Best ``k`` programs by their best fitness at ``stage`` (fitness field = that)."""
         return list(self._reader().top(k, stage=stage))
 
+    def seeds(self) -> list[ProgramView]:
+        """The run's seed programs (no parent), sorted by label then id."""
+        return list(self._reader().seeds())
+
     def champion(self) -> ProgramView | None:
         """The program of the latest ``champion`` event (the loop's noise-aware promotion,
         issue 13) if any, else the best program on validation if any was validated, else

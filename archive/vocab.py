@@ -62,6 +62,9 @@ class EventKind(StrEnum):
     SEARCH_CHANGED = "search_changed"
     """A resume changed the ``[search]`` settings; detail ``{"from": settings, "to": settings}``
     (a later resume keeps the last ``to``)."""
+    SEED_FILE_CHANGED = "seed_file_changed"
+    """A resume found a seed generator file of the user's changed or gone since the run
+    started; the stored code is used. Detail ``{"note": one line}``."""
     EVALUATION_KILLED = "evaluation_killed"
     """An evaluation task killed at the driver's deadline; detail: the upper-bound estimate
     charged for its uncounted LLM calls (``"estimated": true``)."""

@@ -210,7 +210,9 @@ class SeedsConfig:
     ``programs``: any mix of shipped seeds (``seed:naive``, ``seed:batch``, ``seed:sobol``)
     and Concordia persona generator classes (``concordia:FILE.py`` or
     ``concordia:FILE.py:ClassName``, wrapped as evolvable programs; they need Python >= 3.12
-    with gdm-concordia, see ``scripts/concordia_env``)."""
+    with gdm-concordia, see ``scripts/concordia_env``) and generator files of the user's own
+    (``file:PATH.py`` or a bare path ending in ``.py``; relative to the config file's folder,
+    read once at run start and stored in the archive; see :mod:`evolve.seed_programs`)."""
 
     programs: tuple[str, ...] = ("seed:naive", "seed:batch", "seed:sobol")
 
@@ -360,9 +362,19 @@ def load_config(path: str | Path) -> RunConfig:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     try:
-        return config_from_dict(raw)
+        config = config_from_dict(raw)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
+    return with_seed_paths(config, path.parent)
+
+
+def with_seed_paths(config: RunConfig, base: Path) -> RunConfig:
+    """``config`` with every relative generator-file path of ``[seeds] programs`` made
+    absolute against ``base`` (a config file's folder, or the current directory)."""
+    from evolve.seed_programs import resolve_file_ref
+
+    programs = tuple(resolve_file_ref(ref, base) for ref in config.seeds.programs)
+    return dataclasses.replace(config, seeds=dataclasses.replace(config.seeds, programs=programs))
 
 
 def validate_config(config: RunConfig) -> None:
@@ -425,6 +437,7 @@ def validate_config(config: RunConfig) -> None:
 
 
 def _check_seeds(seeds: SeedsConfig) -> None:
+    from evolve.seed_programs import is_file_ref
     from generators.seeds import SEED_NAMES
 
     if not seeds.programs:
@@ -434,8 +447,9 @@ def _check_seeds(seeds: SeedsConfig) -> None:
             name = ref.split(":", 1)[1]
             if name not in SEED_NAMES:
                 raise ConfigError(f"seeds.programs: unknown seed {ref!r}{_suggest(name, SEED_NAMES)}")
-        elif not ref.startswith("concordia:"):
-            raise ConfigError(f"seeds.programs: {ref!r} is neither seed:NAME nor concordia:FILE.py[:Class]")
+        elif not ref.startswith("concordia:") and not is_file_ref(ref):
+            raise ConfigError(f"seeds.programs: {ref!r} is neither seed:NAME, concordia:FILE.py[:Class] "
+                              f"nor a generator file (file:PATH.py or PATH.py)")
     if len(set(seeds.programs)) != len(seeds.programs):
         raise ConfigError(f"seeds.programs: duplicate entries {list(seeds.programs)}")
 

@@ -30,6 +30,7 @@ from archive import Archive
 from archive.dbpath import archive_path_problem
 from archive.records import ArchiveConfig, DescriptorSpec
 from archive.runhistory import budget_in_force, killed_charges, section_in_force
+from archive.vocab import EventKind
 from evolve.budget import AllowanceGate, RunBudget, Spend
 from evolve.config import ConfigError, RunConfig, config_from_dict, config_to_dict, replace_path, resolve_screen
 from evolve.contexts import ContextSets
@@ -42,7 +43,7 @@ from evolve.workers import WorkerSpec
 from generators.context_loader import ContextError, resolve_contexts
 from generators.evaluation import EvalSettings
 from generators.sandbox import SandboxLimits
-from evolve.seed_programs import SeedProgramError, load_seed_programs
+from evolve.seed_programs import SeedProgramError, resume_seed_programs, seed_key
 
 
 class RunError(RuntimeError):
@@ -366,6 +367,7 @@ def execute_run(config: RunConfig, *, resume: bool = False, overridden: set[str]
     config = dataclasses.replace(config, db=str(db), out_dir=str(out_dir))
     try:
         contexts = load_context_sets(config)  # before anything is written
+        seeds, notes = _load_seeds(config, archive, resume)
         weak = sandbox_weakness(config)
         preflight_calls = _check_models(config)
         if config.ray.address:
@@ -395,7 +397,7 @@ def execute_run(config: RunConfig, *, resume: bool = False, overridden: set[str]
         archive.record_llm_calls(preflight_calls)
     try:
         return _execute(config, archive, db, out_dir, contexts, weak, resume=resume, progress=progress,
-                        preflight_calls=len(preflight_calls) if not resume else 0)
+                        preflight_calls=len(preflight_calls) if not resume else 0, seeds=seeds, notes=notes)
     except (KeyboardInterrupt, NothingToDo):
         raise
     except BaseException as exc:
@@ -421,8 +423,20 @@ def _mark_failed(archive: Any, cause: str) -> None:
         pass
 
 
+def _load_seeds(config: RunConfig, archive: Any, resume: bool) -> tuple[dict[str, str], list[str]]:
+    """The run's seed programs (``label -> code``) and notes: read once here, at the start
+    of a run; a resume takes a user's file from the archive (see
+    :func:`evolve.seed_programs.resume_seed_programs`). A bad one is a one-line RunError."""
+    try:  # [seeds] programs: shipped seeds, Concordia generator classes, the user's own files
+        stored = {p.label: p.code for p in archive.seeds() if p.label} if resume else {}
+        return resume_seed_programs(config.seeds.programs, stored)
+    except SeedProgramError as exc:
+        raise RunError(str(exc)) from None
+
+
 def _execute(config: RunConfig, archive: Any, db: Path, out_dir: Path, contexts: ContextSets, weak: list[str], *,
-             resume: bool, progress: Progress | None, preflight_calls: int) -> dict[str, Any]:
+             resume: bool, progress: Progress | None, preflight_calls: int,
+             seeds: Mapping[str, str], notes: list[str]) -> dict[str, Any]:
     sim_roles = simulated_roles(config)
     simulated = bool(sim_roles)
     label = simulation_label(sim_roles, config.world.preset)
@@ -461,10 +475,9 @@ def _execute(config: RunConfig, archive: Any, db: Path, out_dir: Path, contexts:
                             on_change=progress.update)
     if hasattr(mutator, "pressure"):
         mutator.pressure = lambda: getattr(controller, "rejections_in_row", 0)
-    try:  # [seeds] programs: shipped seeds and/or Concordia generator classes
-        seeds = load_seed_programs(config.seeds.programs)
-    except SeedProgramError as exc:
-        raise RunError(str(exc)) from None
+    for note in notes:  # a resumed run never re-reads a user's file silently
+        progress.note(f"[bold yellow]{note}[/]")
+        archive.record_event(EventKind.SEED_FILE_CHANGED, detail={"note": note})
 
     async def main() -> dict[str, Any]:
         seed_ids = await controller.seed_archive(seeds)
@@ -479,7 +492,7 @@ def _execute(config: RunConfig, archive: Any, db: Path, out_dir: Path, contexts:
         robust = await _robust_stage(config, controller, contexts, max_in_flight, gate, seed_ids, progress)
         champion = archive.champion()
         finals = {"champion": champion.id} if champion else {}
-        finals.update({label.split(":", 1)[1]: pid for label, pid in seed_ids.items()})
+        finals.update({seed_key(label): pid for label, pid in seed_ids.items()})
         test = await controller.evaluate_final(finals)
         out = _summary(archive, db, champion, seed_ids, test, controller, simulated)
         out["simulated_roles"] = sim_roles
@@ -490,6 +503,8 @@ def _execute(config: RunConfig, archive: Any, db: Path, out_dir: Path, contexts:
         if label:
             out["simulation"] = label
         out["references"] = run_references(config, contexts)
+        if notes:
+            out["seed_notes"] = notes
         if weak:
             out["weak_sandbox"] = weak
         return out
@@ -574,8 +589,8 @@ def _summary(archive: Any, db: Path, champion: Any, seed_ids: Mapping[str, str],
             "validation_interval": (controller.champion.as_dict() if controller.champion is not None
                                     and controller.champion.program_id == champion.id else None),
         },
-        "seeds": {label.split(":", 1)[1]: stage_metrics(pid, "validation") for label, pid in seed_ids.items()},
-        "seed_ids": {label.split(":", 1)[1]: pid for label, pid in seed_ids.items()},
+        "seeds": {seed_key(label): stage_metrics(pid, "validation") for label, pid in seed_ids.items()},
+        "seed_ids": {seed_key(label): pid for label, pid in seed_ids.items()},
         "test": {label: test[label] for label in ("champion", "naive", "batch", "sobol",
                                                   *sorted(set(test) - {"champion", "naive", "batch", "sobol"}))
                  if label in test},

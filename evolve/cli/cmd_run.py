@@ -63,6 +63,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--model", help="one model for every role (litellm string or 'sim')")
     p.add_argument("--api-base", help="api_base for --model (a local OpenAI-compatible server)")
     p.add_argument("--world", help="simulated world of the roles on 'sim' (see: persona-evolve worlds)")
+    p.add_argument("--seed-program", action="append", metavar="PATH",
+                   help="a generator file of your own (PATH.py or file:PATH.py, relative to the current "
+                        "directory) to start from, added to the config's [seeds] programs; repeatable")
     p.add_argument("--json", action="store_true", help="print one JSON summary at the end")
     p.add_argument("--weak-sandbox", action="store_const", const=True, default=None,
                    help="evaluate LLM-written programs even if this kernel lacks Landlock/seccomp/namespaces "
@@ -86,6 +89,9 @@ def effective_config(args: argparse.Namespace) -> tuple[RunConfig, set[str]]:
             if value is not None:
                 config = replace_path(config, path, value)
                 overridden.update({path, path.split(".")[0]})
+        if getattr(args, "seed_program", None):
+            config = _add_seed_programs(config, args.seed_program)
+            overridden.add("seeds")
         if args.model:
             role = RoleModel(model=args.model, api_base=args.api_base)
             models = dataclasses.replace(config.models, mutator=role, persona=role, respondent=role, author=role)
@@ -97,7 +103,28 @@ def effective_config(args: argparse.Namespace) -> tuple[RunConfig, set[str]]:
     return resolve_screen(config), overridden
 
 
+def _add_seed_programs(config: RunConfig, paths: list[str]) -> RunConfig:
+    """``config`` with the ``--seed-program`` files appended to ``[seeds] programs`` (relative
+    paths against the current directory). Raises :class:`ConfigError` for a path that is no
+    ``.py`` file reference."""
+    from pathlib import Path
+
+    from evolve.seed_programs import FILE_PREFIX, is_file_ref, resolve_file_ref
+
+    added = []
+    for path in paths:
+        ref = path if path.startswith(FILE_PREFIX) else FILE_PREFIX + path
+        if not is_file_ref(ref) or not ref.endswith(".py"):
+            raise ConfigError(f"--seed-program: {path!r} is not a generator file (PATH.py or file:PATH.py)")
+        added.append(resolve_file_ref(ref, Path.cwd()))
+    seeds = dataclasses.replace(config.seeds, programs=tuple(config.seeds.programs) + tuple(added))
+    return dataclasses.replace(config, seeds=seeds)
+
+
 def handle(args: argparse.Namespace) -> int:
+    if args.resume and getattr(args, "seed_program", None):
+        raise CLIError("--seed-program: a resumed run keeps the seed programs it started with "
+                       "(start a new run with another --db to change them)", exit_code=2)
     config, overridden = effective_config(args)
     if args.print_config:
         sys.stdout.write(to_toml(config_to_dict(config)))

@@ -7,7 +7,10 @@ answers in that format (as an instruction-following model does).
   ``{"personas": [...]}``; each persona has the fields the request quotes (``name`` and
   ``description`` always; a field whose name mentions axis/position/trait/target holds the
   persona's positions, its stated targets copied where the request gave them, else level
-  labels of what the sim wrote; any other field a short simulated text);
+  labels of what the sim wrote; any other field a short simulated text); nested shapes
+  the request asks for (a field described as a dictionary keyed by axis, a list of
+  strings, a number; the keys and nesting of the JSON example it shows) come back in that
+  shape (:mod:`generators.sim.shapes`);
 * ``schema`` — a JSON request that asks for no persona: the first JSON object the prompt
   shows, its keys kept and every string leaf replaced by a short ``[SIMULATED]`` text;
 * ``short`` — a short answer to a short question (a gender, a birth year, one of listed
@@ -23,6 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from generators.sim.shapes import PersonaContent, Shape, described_shape, example_template, fill
 from generators.sim.text import SIM_TAG, stable_unit
 
 if TYPE_CHECKING:
@@ -45,6 +49,10 @@ class Format:
     style: str = "object"
     fields: tuple[str, ...] = ()
     schema: str | None = None
+    shapes: tuple[tuple[str, Shape], ...] = ()
+    """Fields whose requested shape is not flat text (field -> shape)."""
+    wrapper: str | None = None
+    """The key of the list holding the personas when the request's example wraps them."""
 
 
 def level_label(z: float) -> str:
@@ -88,15 +96,19 @@ def detect_format(text: str, instr: str, example: str, *, wants_personas: bool, 
         return Format("schema", schema=_first_json_object(text))
     from generators.sim.text import norm_axis
 
+    template = example_template(example, declared)
     fields: list[str] = []
-    for m in _FIELD_RE.finditer(instr + "\n" + example.lower()):
-        f = m.group("f")
-        if f.lower() in _SKIP_FIELDS or re.fullmatch(r"persona_\d+", f) or norm_axis(f) in declared:
-            continue
-        if f not in fields:
-            fields.append(f)
+    if template is not None:  # the example's persona object: its keys, in its order
+        fields = [k for k, _ in template.fields]
+    else:
+        for m in _FIELD_RE.finditer(instr + "\n" + example.lower()):
+            f = m.group("f")
+            if f.lower() in _SKIP_FIELDS or re.fullmatch(r"persona_\d+", f) or norm_axis(f) in declared:
+                continue
+            if f not in fields:
+                fields.append(f)
     for need in ("description", "name"):
-        if need not in fields:
+        if need not in (f.lower() for f in fields):
             fields.insert(0, need)
     if persona_keys:
         style = "persona_keys"
@@ -104,7 +116,16 @@ def detect_format(text: str, instr: str, example: str, *, wants_personas: bool, 
         style = "list"
     else:
         style = "object"
-    return Format("json", style=style, fields=tuple(fields))
+    shown = dict(template.fields) if template is not None else {}
+    shapes: list[tuple[str, Shape]] = []
+    for f in fields:
+        shape = shown.get(f)
+        if shape is None or shape.kind == "text":
+            shape = described_shape(f, instr) or shape
+        if shape is not None and shape.kind != "text":
+            shapes.append((f, shape))
+    wrapper = template.wrapper if template is not None and not persona_keys else None
+    return Format("json", style=style, fields=tuple(fields), shapes=tuple(shapes), wrapper=wrapper)
 
 
 def _fill_schema(value: object, path: str, rng: np.random.Generator) -> object:
@@ -142,15 +163,22 @@ def short_reply(text: str, rng: np.random.Generator) -> str:
     return f"{SIM_TAG} a short answer."
 
 
-def persona_objects(personas: list[dict[str, object]], fields: tuple[str, ...]) -> list[dict[str, object]]:
-    """Persona dicts restricted to / extended with the requested fields. Each input dict has
-    ``name``, ``description``, ``positions`` ({axis name: value}) and ``age``."""
+def persona_objects(personas: list[PersonaContent], fields: tuple[str, ...],
+                    shapes: tuple[tuple[str, Shape], ...] = ()) -> list[dict[str, object]]:
+    """Persona dicts restricted to / extended with the requested fields; a field of
+    ``shapes`` in its requested shape (:func:`generators.sim.shapes.fill`), any other as a
+    flat value (name, description, the positions dict, age, or a short simulated text)."""
+    shaped = dict(shapes)
     out = []
-    for p in personas:
+    for person in personas:
+        p = {"name": person.name, "description": person.description, "positions": dict(person.positions),
+             "age": person.age}
         obj: dict[str, object] = {}
         for f in fields:
             lf = f.lower()
-            if lf == "name":
+            if f in shaped:
+                obj[f] = fill(shaped[f], person, f)
+            elif lf == "name":
                 obj[f] = p["name"]
             elif lf in ("description", "profile", "persona", "bio", "backstory", "summary"):
                 obj[f] = p["description"]
@@ -164,8 +192,11 @@ def persona_objects(personas: list[dict[str, object]], fields: tuple[str, ...]) 
     return out
 
 
-def json_reply(objects: list[dict[str, object]], style: str) -> str:
-    """The JSON text of persona objects in the requested style."""
+def json_reply(objects: list[dict[str, object]], style: str, wrapper: str | None = None) -> str:
+    """The JSON text of persona objects in the requested style (``wrapper``: the key of
+    the list holding them, as the request's example shows; ``personas`` by default)."""
+    if wrapper is not None and style != "persona_keys":
+        return json.dumps({wrapper: objects}, ensure_ascii=False, indent=1)
     if style == "persona_keys":
         return json.dumps({f"persona_{i + 1}": o for i, o in enumerate(objects)}, ensure_ascii=False, indent=1)
     if style == "list":

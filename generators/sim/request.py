@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 from generators.sim.text import SIM_TAG, TRAIT_RE, decode_traits, norm_axis
 
@@ -219,6 +219,10 @@ class Request:
     schema: str | None = field(default=None, repr=False)
     target_names: tuple[dict[str, str], ...] = field(default=(), repr=False)
     """Per target block: normalised axis -> the axis name as the request wrote it."""
+    json_shapes: tuple[tuple[str, Any], ...] = field(default=(), repr=False)
+    """JSON fields whose requested shape is nested or numeric (field -> :class:`generators.sim.shapes.Shape`)."""
+    json_wrapper: str | None = None
+    """The key of the list holding the personas when the request's JSON example wraps them."""
 
 
 def _value(m: re.Match[str]) -> float:
@@ -524,4 +528,6 @@ def parse_request(messages: list[dict[str, str]], *, max_personas: int = 60,
         json_fields=fmt.fields,
         schema=fmt.schema,
         target_names=tuple({k: names.get(k, k) for k in b} for b in blocks[:max_personas]),
+        json_shapes=fmt.shapes,
+        json_wrapper=fmt.wrapper,
     )

@@ -173,6 +173,7 @@ def write_reply(req: Request, real: Realised, rng: np.random.Generator, *, ledge
     if req.output != "json":
         return write_personas(real, rng, ledger=ledger)
     from generators.sim.formats import json_reply, level_label, persona_objects
+    from generators.sim.shapes import PersonaContent
 
     blocks = _persona_texts(real, rng, ledger)
     people = []
@@ -180,12 +181,15 @@ def write_reply(req: Request, real: Realised, rng: np.random.Generator, *, ledge
         given = req.targets[i] if i < len(req.targets) and not real.expanded else {}
         written = req.target_names[i] if i < len(req.target_names) else {}
         positions: dict[str, object] = {}
+        axes = []
         for j, axis in enumerate(real.axes):
             key = norm_axis(axis.name)
             label = written.get(key, axis.name)
             positions[label] = round(given[key], 3) if key in given else level_label(float(real.Z[i, j]))
-        people.append({"name": name, "age": age, "description": description, "positions": positions})
-    return json_reply(persona_objects(people, req.json_fields), req.json_style)
+            axes.append((label, float(real.Z[i, j]), given.get(key)))
+        people.append(PersonaContent(name, age, description, positions, tuple(axes)))
+    objects = persona_objects(people, req.json_fields, req.json_shapes)
+    return json_reply(objects, req.json_style, req.json_wrapper)
 
 
 def _persona_texts(real: Realised, rng: np.random.Generator,

@@ -25,7 +25,7 @@ def test_config_section_and_errors() -> None:
     assert config_from_dict({}).seeds.programs == ("seed:naive", "seed:batch", "seed:sobol")
     with pytest.raises(ConfigError, match="unknown seed 'seed:sobel'"):
         config_from_dict({"seeds": {"programs": ["seed:sobel"]}})
-    with pytest.raises(ConfigError, match="neither seed:NAME nor concordia"):
-        config_from_dict({"seeds": {"programs": ["gen.py"]}})
+    with pytest.raises(ConfigError, match="neither seed:NAME, concordia:FILE.py"):
+        config_from_dict({"seeds": {"programs": ["gen.txt"]}})
     with pytest.raises(SeedProgramError, match="no such file"):
         load_seed_programs(["concordia:/nonexistent.py"])
