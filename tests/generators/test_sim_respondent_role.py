@@ -64,9 +64,13 @@ def test_without_a_statement_key_the_crude_reader_misses_reverse_items():
     keyed = positions(_answer(_sim(people, QUIET, key=True), people, "item"), CTX).Z
     crude = positions(_answer(_sim(people, QUIET, key=False), people, "item"), CTX).Z
     r_keyed = [np.corrcoef(stated[:, k], keyed[:, k])[0, 1] for k in range(2)]
-    r_crude = [np.corrcoef(stated[:, k], np.nan_to_num(crude[:, k], nan=0.5))[0, 1] for k in range(2)]
     assert min(r_keyed) > 0.95
-    assert min(r_crude) < min(r_keyed) - 0.1
+    # the items the crude reader cannot place are answered as vague text (the same near-centre
+    # answer whatever the persona states), so the stated position comes through diluted
+    slope_keyed = [np.polyfit(stated[:, k], keyed[:, k], 1)[0] for k in range(2)]
+    slope_crude = [np.polyfit(stated[:, k], np.nan_to_num(crude[:, k], nan=0.5), 1)[0] for k in range(2)]
+    assert min(slope_keyed) > 0.9
+    assert max(slope_crude) < min(slope_keyed) - 0.25
 
 
 def _decoded(persona: dict) -> tuple[float, float]:
