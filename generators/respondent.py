@@ -108,7 +108,8 @@ class SimRespondent:
         if self.reader is not None:
             out = list(self.reader(personas))
             if len(out) != len(personas):
-                raise ValueError(f"SimRespondent: the reader gave {len(out)} rows for {len(personas)} personas")
+                raise ValueError(f"SimRespondent: the reader gave {len(out)} rows "
+                                 f"for {len(personas)} personas")
             return out
         decode = decode_traits if self.ledger is None else self.ledger.decode
         return [decode(persona_text(p)) for p in personas]

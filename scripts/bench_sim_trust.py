@@ -114,7 +114,8 @@ def main_bench(argv: list[str] | None = None) -> int:
                     unverified[name] += int(full.get("unverified_sentences", 0))
                     if name == "seed:sobol":
                         short = _drop_extremes(out, full["positions"], args.drop)
-                        rows["sobol short, as written"].append(_score(short, ctx.id, [])["metrics"]["coverage"])
+                        as_written = _score(short, ctx.id, [])["metrics"]["coverage"]
+                        rows["sobol short, as written"].append(as_written)
                         try:
                             rows["sobol short, -n rows"].append(
                                 _score(short, ctx.id, ["-n", str(args.n - args.drop)])["metrics"]["coverage"])
@@ -124,10 +125,12 @@ def main_bench(argv: list[str] | None = None) -> int:
     floor = float(np.mean([references(n, k).floor["coverage"] for n, k in shapes]))
     rand = float(np.mean([references(n, k).random["coverage"] for n, k in shapes]))
     print(f"[SIMULATED] generate -> score, split={args.split} ({len(contexts)} contexts), N={args.n}, "
-          f"seeds={args.seeds}; coverage, mean ± sd over contexts x seeds; sim sentences score could not verify")
+          f"seeds={args.seeds}; coverage, mean ± sd over contexts x seeds; "
+          "sim sentences score could not verify")
     for name, values in rows.items():
         if values:
-            print(f"  {name:28s} {np.mean(values):.3f} ± {np.std(values):.3f}   unverified {unverified[name]}")
+            spread = f"{np.mean(values):.3f} ± {np.std(values):.3f}"
+            print(f"  {name:28s} {spread}   unverified {unverified[name]}")
     print(f"  {'floor':28s} {floor:.3f}\n  {'random':28s} {rand:.3f}")
     print(f"({time.perf_counter() - t0:.0f} s)")
     return 0

@@ -16,15 +16,16 @@ import sys
 from typing import Any, Mapping, Sequence
 
 from evolve.cli.errors import CLIError
-from evolve.cli.common import build_roles_client, check_model, load_context_arg, read_personas, sim_key, warn_sim
+from evolve.cli.common import (build_roles_client, check_model, load_context_arg, read_personas, sim_key,
+                               warn_sim)
 
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("score", help="score a population file (JSONL) on a context's six metrics")
     p.add_argument("--personas", required=True, help="JSONL file, one persona object per line")
     p.add_argument("--context", required=True, help="a context JSON file or a shipped context id")
-    p.add_argument("-n", type=int, help="personas asked for (default: the n generate recorded in the file, "
-                                        "else its rows); a shorter file is scored by the worst-completion rule")
+    p.add_argument("-n", type=int, help="personas asked for (default: the n generate recorded in the "
+                   "file, else its rows); a shorter file is scored by the worst-completion rule")
     p.add_argument("--model", default="sim", help="respondent model: 'sim' or a litellm model string")
     p.add_argument("--api-base", help="api_base for a local OpenAI-compatible server")
     p.add_argument("--api-key-env", help="environment variable holding the API key (never the key itself)")
@@ -69,7 +70,8 @@ def sim_respondent(personas: Sequence[Mapping[str, Any]], context_id: str) -> tu
         cause = f"no attestation key at {key_path()}" if key is None else "no valid attestation from generate"
         print(f"note: {checked.unverified_sentences} sim trait sentences in {checked.unverified_personas} "
               f"personas could not be verified ({cause}): read as generic text", file=sys.stderr)
-    return SimRespondent(reader=lambda rows: verify(rows, context_id, key).stated), checked.unverified_sentences
+    respondent = SimRespondent(reader=lambda rows: verify(rows, context_id, key).stated)
+    return respondent, checked.unverified_sentences
 
 
 def handle(args: argparse.Namespace) -> int:

@@ -119,8 +119,9 @@ def respond_items(messages: list[dict[str, str]], knobs: SimKnobs, rng: np.rando
     ``statements`` is answered on its axis (flipped when reverse-coded); otherwise its axis
     is guessed by word overlap with the axis names the persona text states (a crude
     reader, no reversal). An axis the persona text does not state is answered as a vague text
-    is (:func:`vague_guess`, no answer noise or halo: the same text, the same answer). The reply is one integer, ``i. v`` lines for a list, or
-    JSON answers when the request asks for JSON. ``decode`` reads the persona's positions
+    is (:func:`vague_guess`, no answer noise or halo: the same text, the same answer). The
+    reply is one integer, ``i. v`` lines for a list, or JSON answers when the request asks
+    for JSON. ``decode`` reads the persona's positions
     (:class:`SimLLM` passes its ledger's authenticated reader; the default reads any trait
     sentence)."""
     persona = "\n".join(m["content"] for m in messages if m.get("role") == "system")

@@ -53,7 +53,8 @@ def _read(path: Path) -> bytes:
         if not stat.S_ISREG(st.st_mode):
             raise AttestationKeyError(f"{path}: the sim attestation key is not a regular file")
         if st.st_uid != os.getuid():
-            raise AttestationKeyError(f"{path}: the sim attestation key belongs to uid {st.st_uid}, not to you")
+            raise AttestationKeyError(f"{path}: the sim attestation key belongs to uid {st.st_uid}, "
+                                      "not to you")
         mode = stat.S_IMODE(st.st_mode)
         if mode & 0o077:
             raise AttestationKeyError(
@@ -68,7 +69,8 @@ def _read(path: Path) -> bytes:
     except ValueError:
         key = b""
     if len(key) != _KEY_BYTES:
-        raise AttestationKeyError(f"{path}: not a sim attestation key (expected {2 * _KEY_BYTES} hex characters)")
+        raise AttestationKeyError(f"{path}: not a sim attestation key "
+                                  f"(expected {2 * _KEY_BYTES} hex characters)")
     return key
 
 
@@ -101,5 +103,6 @@ def load_key(*, create: bool) -> bytes | None:
         try:
             _create(path)
         except OSError as exc:
-            raise AttestationKeyError(f"{path}: cannot create the sim attestation key ({exc.strerror})") from None
+            raise AttestationKeyError(f"{path}: cannot create the sim attestation key "
+                                      f"({exc.strerror})") from None
     return _read(path)

@@ -126,7 +126,8 @@ def verify(personas: Sequence[Mapping[str, Any]], context_id: str, key: bytes | 
         ords = _ordinals(record.get(SIM_FIELD) if isinstance(record, dict) else None, total)
         ok = (key is not None and origin is not None and ords is not None and origin.context == context_id
               and anchor in (None, origin.population) and origin.index not in used
-              and hmac.compare_digest(str(record[SIM_FIELD]["mac"]), _mac(key, origin, _selected(text, ords))))
+              and hmac.compare_digest(str(record[SIM_FIELD]["mac"]),
+                                      _mac(key, origin, _selected(text, ords))))
         if ok and origin is not None and ords is not None:
             anchor = origin.population
             used.add(origin.index)
@@ -137,4 +138,5 @@ def verify(personas: Sequence[Mapping[str, Any]], context_id: str, key: bytes | 
             missed = total
         unverified += missed
         unverified_personas += 1 if missed else 0
-    return Verification(stated=stated, unverified_sentences=unverified, unverified_personas=unverified_personas)
+    return Verification(stated=stated, unverified_sentences=unverified,
+                        unverified_personas=unverified_personas)

@@ -59,8 +59,8 @@ def _generate(tmp_path: Path, generator: str, name: str, n: int = 8, seed: int =
         program.write_text(generator)
         generator = str(program)
     out = tmp_path / f"{name}.jsonl"
-    assert main(["generate", "--generator", generator, "--context", CONTEXT, "-n", str(n), "--seed", str(seed),
-                 "--out", str(out)]) == 0
+    assert main(["generate", "--generator", generator, "--context", CONTEXT, "-n", str(n),
+                 "--seed", str(seed), "--out", str(out)]) == 0
     return out
 
 
@@ -105,11 +105,13 @@ def test_honest_sim_file_reads_in_full_and_a_forged_one_as_generic_text(tmp_path
 
 
 def test_copying_between_files_or_personas_earns_nothing(tmp_path, capsys):
-    a, b = _rows(_generate(tmp_path, "seed:sobol", "a", seed=1)), _rows(_generate(tmp_path, "seed:sobol", "b", seed=2))
+    a = _rows(_generate(tmp_path, "seed:sobol", "a", seed=1))
+    b = _rows(_generate(tmp_path, "seed:sobol", "b", seed=2))
     mixed = a[:4] + b[4:]
     result, notes = _score(_write(tmp_path / "mixed.jsonl", mixed), capsys)
     b_sentences = sum(sentence_count(r) for r in b[4:])
-    assert result["unverified_sentences"] == b_sentences and result["n"] == 16  # two populations of 8 asked for
+    assert result["unverified_sentences"] == b_sentences
+    assert result["n"] == 16  # two populations of 8 asked for
     assert len(notes) == 2 and "has 8 of the 16 personas" in notes[0] and f"{b_sentences} sim" in notes[1]
     # b's personas read as their own text with no trait believed: as when scored on their own
     # after their record is dropped
@@ -178,11 +180,12 @@ def test_score_n_applies_the_runs_worst_completion_rule(tmp_path, capsys):
     as_rows, notes = _score(short, capsys, "-n", "6")  # the old reading: a population of 6
     assert notes == [] and as_rows["metrics"] == metrics.evaluate(Z, mc_samples=2000, seed=0)
     asked, notes = _score(short, capsys, "-n", "10")
-    assert asked["n"] == 10 and "asked for by generate" not in notes[0] and "6 of the 10 personas given by -n" in notes[0]
+    assert asked["n"] == 10 and "6 of the 10 personas given by -n" in notes[0]
     capsys.readouterr()
     assert main(["score", "--personas", str(short), "--context", CONTEXT, "-n", "5"]) == 1
     assert capsys.readouterr().err.strip() == f"error: {short}: 6 personas, more than the 5 asked for (-n 5)"
-    bad = _write(tmp_path / "bad.jsonl", full[:2] + [{**full[2], RECORD_KEY: {**full[2][RECORD_KEY], "n": "8"}}])
+    broken = {**full[2], RECORD_KEY: {**full[2][RECORD_KEY], "n": "8"}}
+    bad = _write(tmp_path / "bad.jsonl", full[:2] + [broken])
     assert main(["score", "--personas", str(bad), "--context", CONTEXT]) == 1
     assert f"{bad}:3: 'persona_evolve.n' must be an integer >= 1" in capsys.readouterr().err
 

@@ -105,7 +105,8 @@ def test_a_forged_attestation_or_malformed_record_verifies_nothing():
 def test_whatever_is_copied_a_verified_persona_reads_what_the_sim_wrote_at_its_index(ops):
     a = _population(ROWS, population="a" * 16, seed=3)
     b = _population([(0.0, 0.0), (1.0, 1.0), (0.0, 1.0), (1.0, 0.0), (0.5, 0.5)], population="b" * 16, seed=4)
-    truth = {(p[RECORD_KEY]["population"], p[RECORD_KEY]["index"]): decode_traits(persona_text(p)) for p in a + b}
+    truth = {(p[RECORD_KEY]["population"], p[RECORD_KEY]["index"]): decode_traits(persona_text(p))
+             for p in a + b}
     pop = [dict(p) for p in a]
     for op, i, j in ops:
         i, j = i % len(pop), j % len(pop)
@@ -123,13 +124,14 @@ def test_whatever_is_copied_a_verified_persona_reads_what_the_sim_wrote_at_its_i
         elif op == "drop" and len(pop) > 2:
             pop.pop(i)
     checked = verify(pop, CTX_ID, KEY)
-    verified = [(p[RECORD_KEY]["population"], p[RECORD_KEY]["index"], s) for p, s in zip(pop, checked.stated) if s]
+    verified = [(p[RECORD_KEY]["population"], p[RECORD_KEY]["index"], s)
+                for p, s in zip(pop, checked.stated) if s]
     assert len({v[0] for v in verified}) <= 1  # one population
     assert len({v[1] for v in verified}) == len(verified)  # each index once
     for population, index, stated in verified:  # exactly what the sim wrote for that persona
         assert stated == truth[(population, index)]
-    assert checked.unverified_sentences == sum(sentence_count(p) for p, s in zip(pop, checked.stated) if not s) \
-        + sum(sentence_count(p) - len(s) for p, s in zip(pop, checked.stated) if s)
+    pairs = list(zip(pop, checked.stated))
+    assert checked.unverified_sentences == sum(sentence_count(p) - len(s) for p, s in pairs)
 
 
 # ---- the key file -------------------------------------------------------------------------
@@ -158,7 +160,8 @@ def test_without_xdg_the_key_is_under_home(tmp_path, monkeypatch):
     (0o660, "ab" * 32, "open to others (mode 0660)"),
     (0o600, "not a key", "not a sim attestation key (expected 64 hex characters)"),
 ])
-def test_a_key_file_that_cannot_be_trusted_is_refused_in_one_line(tmp_path, monkeypatch, mode, content, message):
+def test_a_key_file_that_cannot_be_trusted_is_refused_in_one_line(tmp_path, monkeypatch, mode, content,
+                                                                    message):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     path = key_path()
     path.parent.mkdir(parents=True)

@@ -287,11 +287,13 @@ def test_in_an_evaluation_forged_text_scores_as_generic_text_and_sim_text_reads(
     # sim text copied from that evaluation into a new program reads in none other: exactly as
     # the same texts with every trait sentence taken out (vague text)
     def replaying(personas) -> str:
-        return ("PERSONAS = " + repr(personas) + "\n\ndef generate(context, n, llm, rng):\n    return PERSONAS[:n]\n")
+        return ("PERSONAS = " + repr(personas)
+                + "\n\ndef generate(context, n, llm, rng):\n    return PERSONAS[:n]\n")
 
     replay = _evaluate(replaying(honest.personas))
     assert decode_traits(replay.personas[0]["description"])
-    stripped = _evaluate(replaying([{"name": p["name"], "description": strip_trait_sentences(p["description"])}
-                                    for p in honest.personas]))
+    stripped = _evaluate(replaying(
+        [{"name": p["name"], "description": strip_trait_sentences(p["description"])}
+         for p in honest.personas]))
     assert not decode_traits(stripped.personas[0]["description"])
     np.testing.assert_array_equal(replay.positions, stripped.positions)

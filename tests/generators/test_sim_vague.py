@@ -53,7 +53,8 @@ def test_no_wording_spreads_vague_text_beyond_naive(validation):
     knobs = SimKnobs()
     covs = []
     for ctx in validation:
-        cands = [{"name": f"Person {i}", "description": f"[SIMULATED] Person {i} lives here."} for i in range(400)]
+        cands = [{"name": f"Person {i}", "description": f"[SIMULATED] Person {i} lives here."}
+                 for i in range(400)]
         guesses = np.array([[vague_guess(vague_key(persona_text(p)), a.name, knobs) for a in ctx.axes]
                             for p in cands])
         chosen, dist = [0], np.linalg.norm(guesses - guesses[0], axis=1)
@@ -80,7 +81,8 @@ def test_the_same_text_gets_the_same_answers_whatever_the_seed(validation):
 
 def test_seed_ranking_holds_on_hidden_contexts_between_floor_and_random():
     contexts = load_split("test")
-    cov = {name: _mean(score_program(load_seed(name), contexts, seeds=(0,))) for name in ("naive", "batch", "sobol")}
+    cov = {name: _mean(score_program(load_seed(name), contexts, seeds=(0,)))
+           for name in ("naive", "batch", "sobol")}
     floor = _floor(contexts)
     rand = float(np.mean([metrics.references(25, c.k).random["coverage"] for c in contexts]))
     assert floor + 0.1 < cov["naive"]
