@@ -130,11 +130,12 @@ class SimRespondent:
         out = np.empty((len(personas), len(keys)))
         guessed = np.zeros(out.shape, dtype=bool)
         for i, (persona, traits) in enumerate(zip(personas, self.stated(personas))):
-            words = vague_key(persona_text(persona))
+            words = None  # computed only for a persona with a silent axis
             for j, key in enumerate(keys):
                 if key in traits:
                     out[i, j] = traits[key]
                 else:
+                    words = vague_key(persona_text(persona)) if words is None else words
                     out[i, j], guessed[i, j] = vague_guess(words, key, self.knobs), True
         return np.clip(out, 0.0, 1.0), guessed
 
