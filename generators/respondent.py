@@ -24,19 +24,22 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Mapping, Protocol, Sequence
+from typing import Any, Callable, Mapping, Protocol, Sequence
 
 import numpy as np
 
 from generators.context import Context
 from generators.quoting import PERSONA, quote
-from generators.sim.answering import item_offset, likert, response_style
+from generators.sim.answering import item_offset, likert, response_style, vague_guess, vague_key
 from generators.sim.knobs import SimKnobs
 from generators.sim.ledger import SimLedger
-from generators.sim.text import decode_traits, default_point, norm_axis, stable_hash
+from generators.sim.text import decode_traits, norm_axis, stable_hash
 
 __all__ = ["Answers", "LLMRespondent", "RESPONDENT_MODES", "RESPONDENT_SYSTEM", "Respondent", "SimRespondent",
-           "item_layout", "parse_answer", "parse_json_answers", "persona_text", "respondent_messages"]
+           "StatedReader", "item_layout", "parse_answer", "parse_json_answers", "persona_text", "respondent_messages"]
+
+StatedReader = Callable[[Sequence[Mapping[str, Any]]], Sequence[Mapping[str, float]]]
+"""Personas -> per persona, the positions (normalised axis -> [0, 1]) a sim reader believes."""
 
 RESPONDENT_MODES: tuple[str, ...] = ("item", "axis", "questionnaire")
 """How an :class:`LLMRespondent` groups items into calls: one item, one axis, or every item."""
@@ -88,30 +91,59 @@ class SimRespondent:
     """The simulated answerer (no LLM call; deterministic given ``seed``).
 
     For each persona and axis it decodes the position the text states (see
-    :mod:`generators.sim.text`); an axis the text says nothing about gets the axis's
-    default point plus ``guess_sd`` noise. Items are answered independently through
-    :func:`generators.sim.answering.likert`. With a ``ledger`` it reads only trait sentences
-    the sim wrote into that ledger (one evaluation; :func:`generators.evaluation.evaluate_program`
-    always binds one); without, any trait sentence (texts from outside an evaluation).
+    :mod:`generators.sim.text`); an axis the text says nothing about is answered as a real
+    model answers a bland persona: near the middle, the same way for the same text
+    (:func:`generators.sim.answering.vague_guess`, no per-answer noise). Items are answered
+    independently through :func:`generators.sim.answering.likert`. With a ``ledger`` it reads
+    only trait sentences the sim wrote into that ledger (one evaluation;
+    :func:`generators.evaluation.evaluate_program` always binds one); with a ``reader`` (a
+    population file scored by ``score``: :func:`generators.sim.attestation.verify`) only what
+    that reader vouches for, per persona; with neither, any trait sentence.
     """
 
-    def __init__(self, *, knobs: SimKnobs = SimKnobs(), ledger: SimLedger | None = None) -> None:
+    def __init__(self, *, knobs: SimKnobs = SimKnobs(), ledger: SimLedger | None = None,
+                 reader: StatedReader | None = None) -> None:
+        if ledger is not None and reader is not None:
+            raise ValueError("SimRespondent: give a ledger or a reader, not both")
         self.knobs = knobs
         self.ledger = ledger
+        self.reader = reader
+
+    def stated(self, personas: Sequence[Mapping[str, Any]]) -> list[dict[str, float]]:
+        """Per persona, the positions (normalised axis -> [0, 1]) this respondent believes its text states."""
+        if self.reader is not None:
+            out = list(self.reader(personas))
+            if len(out) != len(personas):
+                raise ValueError(f"SimRespondent: the reader gave {len(out)} rows "
+                                 f"for {len(personas)} personas")
+            return out
+        decode = decode_traits if self.ledger is None else self.ledger.decode
+        return [decode(persona_text(p)) for p in personas]
 
     def latents(self, personas: Sequence[Mapping[str, Any]], context: Context,
                 rng: np.random.Generator) -> np.ndarray:
-        """N x K decoded positions in [0, 1] (guesses where the text is silent)."""
+        """N x K positions in [0, 1]: stated ones, vague guesses where the text is silent."""
+        return self._latents(personas, context, rng)[0]
+
+    def _latents(self, personas: Sequence[Mapping[str, Any]], context: Context,
+                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """(N x K positions, N x K bool: guessed because the text does not state the axis)."""
         keys = [norm_axis(a.name) for a in context.axes]
-        c = np.array([default_point(k, self.knobs.default_offset) for k in keys])
-        guess = c + rng.normal(0.0, self.knobs.guess_sd, (len(personas), len(keys)))
+        # Drawn and not used: guesses no longer come from the rng, and this keeps the stream of
+        # answer noise (drawn next) what it was for every population, so sim figures measured
+        # on stated positions stay comparable.
+        rng.normal(0.0, 1.0, (len(personas), len(keys)))
         out = np.empty((len(personas), len(keys)))
-        decode = decode_traits if self.ledger is None else self.ledger.decode
-        for i, persona in enumerate(personas):
-            traits = decode(persona_text(persona))
+        guessed = np.zeros(out.shape, dtype=bool)
+        for i, (persona, traits) in enumerate(zip(personas, self.stated(personas))):
+            words = None  # computed only for a persona with a silent axis
             for j, key in enumerate(keys):
-                out[i, j] = traits.get(key, guess[i, j])
-        return np.clip(out, 0.0, 1.0)
+                if key in traits:
+                    out[i, j] = traits[key]
+                else:
+                    words = vague_key(persona_text(persona)) if words is None else words
+                    out[i, j], guessed[i, j] = vague_guess(words, key, self.knobs), True
+        return np.clip(out, 0.0, 1.0), guessed
 
     async def answer(self, personas: Sequence[Mapping[str, Any]], context: Context, *, seed: int) -> Answers:
         return self.answer_sync(personas, context, seed=seed)
@@ -120,10 +152,11 @@ class SimRespondent:
         """Same as :meth:`answer`, without an event loop."""
         texts, axis, rev = item_layout(context)
         rng = np.random.default_rng(stable_hash("sim-respondent", int(seed), context.id) >> 1)
-        z = self.latents(personas, context, rng)[:, axis]
-        z = np.where(rev[None, :], 1.0 - z, z)
+        latent, guessed = self._latents(personas, context, rng)
+        z = np.where(rev[None, :], 1.0 - latent[:, axis], latent[:, axis])
         offsets = np.array([item_offset(t, self.knobs.item_sd) for t in texts])
         noise = rng.normal(0.0, self.knobs.answer_noise_sd, z.shape)
+        noise = np.where(guessed[:, axis], 0.0, noise)  # a guessed axis: the same answers for the same text
         values = likert(z, offsets[None, :], noise, context.scale_min, context.scale_max,
                         self.knobs.central_tendency, **response_style(self.knobs))
         return Answers(values.astype(float), axis, rev, context.scale_min, context.scale_max)

@@ -1,4 +1,5 @@
-"""Shared fixtures: environment for litellm/Ray, and one local Ray per test session."""
+"""Shared fixtures: environment for litellm/Ray (and a cache directory of the session's own),
+and one local Ray per test session."""
 
 from __future__ import annotations
 
@@ -8,6 +9,16 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+
+import atexit  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+
+# Never the host's cache: the sim attestation key (generators.sim.attest_key) and anything else
+# kept under XDG_CACHE_HOME go to a directory of this test session (Ray workers inherit it).
+_CACHE_HOME = tempfile.mkdtemp(prefix="persona-evolve-test-cache-")
+os.environ["XDG_CACHE_HOME"] = _CACHE_HOME
+atexit.register(shutil.rmtree, _CACHE_HOME, True)
 
 import pytest  # noqa: E402
 

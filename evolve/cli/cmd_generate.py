@@ -1,4 +1,9 @@
-"""``persona-evolve generate``: run one generator program on one context (sandboxed)."""
+"""``persona-evolve generate``: run one generator program on one context (sandboxed).
+
+Every persona written carries its origin (context, population id, the ``-n`` asked for, its
+index; :mod:`generators.population_record`) and, with ``--model sim``, the attestation of the
+sim sentences it holds (:mod:`generators.sim.attestation`), so ``score`` can apply the run's
+rules to the file."""
 
 from __future__ import annotations
 
@@ -8,7 +13,8 @@ import json
 import sys
 from typing import Any
 
-from evolve.cli.common import build_roles_client, check_model, load_context_arg, load_generator, warn_sim
+from evolve.cli.common import (build_roles_client, check_model, load_context_arg, load_generator, sim_key,
+                               sim_knobs, warn_sim)
 from evolve.cli.errors import CLIError
 
 
@@ -39,6 +45,12 @@ def handle(args: argparse.Namespace) -> int:
     from generators.sandbox import GenerationJob, SandboxLimits, run_generator_async
 
     client = build_roles_client(args.model, args.api_base, args.api_key_env, world=args.world)
+    key, ledger = None, None
+    if args.model == "sim":  # the sim's sentences are attested in the output (generators.sim.attestation)
+        from generators.sim import SimLedger, SimLLM
+
+        key, ledger = sim_key(create=True), SimLedger()
+        client = client.with_sim_backend(SimLLM(knobs=sim_knobs(args.world), ledger=ledger))
     handler = PersonaLLMHandler(client, seed=args.seed)
     job = GenerationJob(context=context.public_dict(), n=args.n, seed=call_seed(args.seed, "rng", context.id))
     limits = SandboxLimits(wall_timeout_s=args.timeout, cpu_time_s=int(args.timeout) + 5)
@@ -48,10 +60,17 @@ def handle(args: argparse.Namespace) -> int:
         raise CLIError(result.error or "generation failed")
     from generators.evaluation import scrub_text
 
+    from generators.population_record import new_population_id, stamp
+
     personas = scrub_text(result.personas)  # a lone surrogate in program output must not crash the output
+    personas = stamp(personas, context=context.id, n=args.n, population=new_population_id())
+    if key is not None and ledger is not None:
+        from generators.sim.attestation import attest
+
+        personas = attest(personas, ledger, key)
     if args.json:
         text = json.dumps({"context": context.id, "seed": args.seed, "simulated": args.model == "sim",
-                           "personas": personas}, indent=2)
+                           "n": args.n, "personas": personas}, indent=2)
     else:
         text = "\n".join(json.dumps(p, ensure_ascii=False) for p in personas)
     if args.out:

@@ -83,7 +83,10 @@ def check_model(role: str, model: str, api_base: str | None = None, api_key_env:
 
 
 def read_personas(path: str) -> list[dict[str, Any]]:
-    """Personas from a JSONL file (one object per line with ``name`` and ``description``)."""
+    """Personas from a JSONL file (one object per line with ``name`` and ``description``; the
+    origin record ``generate`` adds is checked: :mod:`generators.population_record`)."""
+    from generators.population_record import origin_of
+
     personas = []
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
@@ -103,10 +106,25 @@ def read_personas(path: str) -> list[dict[str, Any]]:
         if not isinstance(obj, dict) or not isinstance(obj.get("description"), str):
             raise CLIError(f"{path}:{lineno}: a persona must be an object with a 'description' string")
         obj.setdefault("name", f"persona {lineno}")
+        try:
+            origin_of(obj)
+        except ValueError as exc:
+            raise CLIError(f"{path}:{lineno}: {exc}") from None
         personas.append(obj)
     if len(personas) < 2:
         raise CLIError(f"{path}: need at least 2 personas to score, found {len(personas)}")
     return personas
+
+
+def sim_key(*, create: bool) -> bytes | None:
+    """The sim attestation key (:func:`generators.sim.attest_key.load_key`); a key file that
+    cannot be trusted is a one-line :class:`CLIError`."""
+    from generators.sim.attest_key import AttestationKeyError, load_key
+
+    try:
+        return load_key(create=create)
+    except AttestationKeyError as exc:
+        raise CLIError(str(exc)) from None
 
 
 def warn_sim(model: str, world: str = "default") -> None:

@@ -3,7 +3,8 @@
 :func:`child_paths_for` asks the interpreter that will run the child (this one, or the
 Concordia venv's) for its ``site`` directories and the read-only tree Landlock leaves open,
 by running :mod:`generators.sandbox.inside.sandbox_paths` once per process;
-:func:`deny_read_prefixes` names the home directories no program may read.
+:func:`deny_read_prefixes` names the home directories (and the sim attestation key's
+directory) no program may read.
 """
 
 from __future__ import annotations
@@ -16,8 +17,12 @@ import sys
 from pathlib import Path
 
 def deny_read_prefixes() -> list[str]:
-    """Home directories whose content the program must not read."""
-    out = {"/root", "/home", os.path.expanduser("~")}
+    """Home directories, and the directory of the sim attestation key wherever
+    ``XDG_CACHE_HOME`` puts it (:func:`generators.sim.attest_key.key_dir`), whose content the
+    program must not read (the weak sandbox's guard; Landlock allows far less)."""
+    from generators.sim.attest_key import key_dir
+
+    out = {"/root", "/home", os.path.expanduser("~"), str(key_dir())}
     try:
         out.add(pwd.getpwuid(os.getuid()).pw_dir)
     except KeyError:

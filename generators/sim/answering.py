@@ -25,12 +25,35 @@ import numpy as np
 
 from generators.quoting import PERSONA, unquote
 from generators.sim.knobs import SimKnobs
-from generators.sim.text import decode_traits, default_point, norm_axis, stable_unit
+from generators.sim.text import TRAIT_RE, decode_traits, default_point, norm_axis, stable_unit
 
 _STATEMENT_RE = re.compile(r"(?:statement|item)\s*:\s*[\"“]?(?P<s>[^\"”\n]+)", re.IGNORECASE)
 _NUMBERED_RE = re.compile(r"^\s*(\d+)[.)]\s+(.+)$", re.MULTILINE)
 _SCALE_RE = re.compile(r"from\s+(?P<lo>\d+)\D{0,60}?\bto\s+(?P<hi>\d+)", re.IGNORECASE)
 _WORD_RE = re.compile(r"[a-z]{4,}")
+_TRAIT_SENTENCE_RE = re.compile(TRAIT_RE.pattern + r"(?:\s*\([^()\n]{0,200}\))?\.?")
+
+
+def strip_trait_sentences(text: str) -> str:
+    """``text`` with every trait-shaped sentence (and its ``(pole)`` tail) replaced by a space."""
+    return _TRAIT_SENTENCE_RE.sub(" ", text)
+
+
+def vague_key(text: str) -> str:
+    """What a vague guess depends on: ``text`` without its trait-shaped sentences
+    (:func:`strip_trait_sentences`), whitespace collapsed, lower case. So a trait sentence the
+    reader does not believe moves no guess: forged text answers exactly as the same text
+    without it."""
+    return " ".join(strip_trait_sentences(text).split()).lower()
+
+
+def vague_guess(words: str, axis: str, knobs: SimKnobs) -> float:
+    """The latent in [0, 1] an answerer guesses on ``axis`` for a persona whose text (``words``:
+    its :func:`vague_key`) does not state it: the axis's default point plus an offset in
+    ``[-guess_spread, +guess_spread]`` that is a stable hash of the words and the axis (the
+    same text, the same guess; bounded, so no wording can push it further)."""
+    u = 2.0 * stable_unit("vague", words, norm_axis(axis)) - 1.0
+    return float(np.clip(default_point(axis, knobs.default_offset) + knobs.guess_spread * u, 0.0, 1.0))
 
 
 def item_offset(item_text: str, sd: float) -> float:
@@ -109,9 +132,10 @@ def respond_items(messages: list[dict[str, str]], knobs: SimKnobs, rng: np.rando
     one statement (``Statement: ...``) or a numbered list. A statement found in
     ``statements`` is answered on its axis (flipped when reverse-coded); otherwise its axis
     is guessed by word overlap with the axis names the persona text states (a crude
-    reader, no reversal). An axis the persona text does not state is guessed around its
-    default point (``guess_sd``). The reply is one integer, ``i. v`` lines for a list, or
-    JSON answers when the request asks for JSON. ``decode`` reads the persona's positions
+    reader, no reversal). An axis the persona text does not state is answered as a vague text
+    is (:func:`vague_guess`, no answer noise or halo: the same text, the same answer). The
+    reply is one integer, ``i. v`` lines for a list, or JSON answers when the request asks
+    for JSON. ``decode`` reads the persona's positions
     (:class:`SimLLM` passes its ledger's authenticated reader; the default reads any trait
     sentence)."""
     persona = "\n".join(m["content"] for m in messages if m.get("role") == "system")
@@ -134,14 +158,16 @@ def respond_items(messages: list[dict[str, str]], knobs: SimKnobs, rng: np.rando
     for s in asked:
         known = statements.get(statement_text_key(s)) if statements else None
         axis, reverse = known if known is not None else (_crude_axis(s, traits), False)
-        if axis is not None and axis in traits:
+        stated = axis is not None and axis in traits
+        if stated:
             z = traits[axis]
         else:
-            z = default_point(axis or s, knobs.default_offset) + rng.normal(0, knobs.guess_sd)
+            rng.normal(0.0, 1.0)  # drawn and not used: keeps the stream as it was (see SimRespondent)
+            z = vague_guess(vague_key(persona), axis or s, knobs)
         z = 1.0 - z if reverse else z
+        noise = rng.normal(0.0, knobs.answer_noise_sd, 1) + halo
         v = likert(np.array([z]), np.array([item_offset(s, knobs.item_sd)]),
-                   rng.normal(0.0, knobs.answer_noise_sd, 1) + halo, lo, hi, knobs.central_tendency,
-                   **response_style(knobs))
+                   noise if stated else np.zeros(1), lo, hi, knobs.central_tendency, **response_style(knobs))
         values.append(int(v[0]))
     if "JSON" in ask and len(asked) > 1:  # a whole questionnaire asked as JSON
         return json.dumps({"answers": {str(i + 1): v for i, v in enumerate(values)}})

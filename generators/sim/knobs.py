@@ -71,8 +71,11 @@ class SimKnobs:
     * ``item_sd`` — sd, in scale points, of each item's idiosyncratic offset (hash of the
       item text; the same for every persona).
     * ``answer_noise_sd`` — sd, in scale points, of per-answer noise.
-    * ``guess_sd`` — sd of the latent an answerer guesses for an axis the persona text
-      says nothing about (around c).
+    * ``guess_spread`` — half-width of the band around c in which falls the latent an
+      answerer guesses for an axis the persona text says nothing about (vague text): a
+      stable hash of the text's words and the axis picks the point, and such an axis gets
+      no answer noise, so the same text always gets the same answers, near the middle, as a
+      real model answers a bland persona (:func:`generators.sim.answering.vague_guess`).
     * ``pole_consistency`` / ``pole_start`` — saturating extremes: for a stated position
       whose distance from the middle ``|2z - 1|`` exceeds ``pole_start``, the item offset
       and answer noise shrink, linearly up to ``pole_consistency`` of their size at the
@@ -109,7 +112,7 @@ class SimKnobs:
     central_tendency: float = 0.15
     item_sd: float = 0.25
     answer_noise_sd: float = 0.18
-    guess_sd: float = 0.08
+    guess_spread: float = 0.03
     pole_consistency: float = 0.7
     pole_start: float = 0.8
     call_halo_sd: float = 0.15
@@ -121,7 +124,7 @@ class SimKnobs:
 
     def __post_init__(self) -> None:
         for name in ("collapse_sd", "explore_sd", "noise_sd", "expand_noise_sd", "item_sd",
-                     "answer_noise_sd", "guess_sd", "default_offset", "call_halo_sd"):
+                     "answer_noise_sd", "guess_spread", "default_offset", "call_halo_sd"):
             if getattr(self, name) < 0:
                 raise ValueError(f"SimKnobs.{name} must be >= 0, got {getattr(self, name)}")
         for name in ("shrink_base", "shrink_max", "shrink_min", "leak", "anchor", "expand_shrink",

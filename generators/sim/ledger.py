@@ -5,8 +5,8 @@ Why: the sim's readers take a persona's position from its trait sentences (see
 the sim's own text function) would put every persona exactly where it wants with no LLM
 call: a forgery of the test bed, not a search result. So the readers believe a trait
 sentence only when the sim itself wrote it, in this evaluation, as part of one persona;
-any other text is read as a real model reads vague text (the answerer's central, noisy
-guess; see ``SimKnobs.guess_sd``).
+any other text is read as a real model reads vague text (the answerer's central guess,
+the same for the same text; see ``SimKnobs.guess_spread``).
 
 The rule (:meth:`SimLedger.decode`): a trait sentence counts when its exact text
 (whitespace runs collapsed) was written by the sim into a persona description registered
@@ -31,15 +31,27 @@ from __future__ import annotations
 import copy
 import hashlib
 import threading
-from typing import Any
+from typing import Any, Iterable
 
 from generators.sim.text import TRAIT_RE, norm_axis, trait_value
 
-__all__ = ["MAX_SENTENCES", "SimLedger", "bind_evaluation", "sentence_digest"]
+__all__ = ["MAX_SENTENCES", "SimLedger", "bind_evaluation", "decode_selected", "sentence_digest"]
 
 MAX_SENTENCES = 200_000
 """Default bound on the distinct sentences one ledger holds (about 20 MB); past it new
 sentences are not registered, so they do not read (fail closed)."""
+
+
+def decode_selected(text: str, ordinals: Iterable[int]) -> dict[str, float]:
+    """Positions (normalised axis -> [0, 1]) stated by the trait sentences of ``text`` whose
+    ordinals (0-based, among its :data:`TRAIT_RE` matches) are in ``ordinals``; the first
+    selected sentence about an axis wins; the others are just words."""
+    chosen = set(ordinals)
+    out: dict[str, float] = {}
+    for ordinal, m in enumerate(TRAIT_RE.finditer(text)):
+        if ordinal in chosen:
+            out.setdefault(norm_axis(m.group("axis")), trait_value(m))
+    return out
 
 
 def sentence_digest(sentence: str) -> bytes:
@@ -93,25 +105,33 @@ class SimLedger:
             return frozenset()
         return frozenset((owner,)) if isinstance(owner, int) else owner
 
-    def decode(self, text: str) -> dict[str, float]:
-        """Positions (normalised axis -> [0, 1]) stated in ``text`` by authentic trait
-        sentences of one sim-written persona (see the module docstring); ``{}`` when none."""
-        out: dict[str, float] = {}
+    def counted(self, text: str) -> list[int]:
+        """Ordinals (0-based, among the :data:`TRAIT_RE` matches of ``text`` in order) of the
+        trait sentences :meth:`decode` reads: authentic, of one sim-written persona, the first
+        per axis (see the module docstring). Empty when none."""
+        out: list[int] = []
+        seen: set[str] = set()
         anchor: frozenset[int] | None = None
-        for m in TRAIT_RE.finditer(text):
+        for ordinal, m in enumerate(TRAIT_RE.finditer(text)):
             owners = self.owners(m.group(0))
             if not owners:
                 continue  # not written by the sim in this evaluation: just words
             key = norm_axis(m.group("axis"))
-            if key in out:
+            if key in seen:
                 continue
             if anchor is not None:
                 owners = anchor & owners
                 if not owners:
                     continue  # a sentence of another sim persona
             anchor = owners
-            out[key] = trait_value(m)
+            seen.add(key)
+            out.append(ordinal)
         return out
+
+    def decode(self, text: str) -> dict[str, float]:
+        """Positions (normalised axis -> [0, 1]) stated in ``text`` by authentic trait
+        sentences of one sim-written persona (see the module docstring); ``{}`` when none."""
+        return decode_selected(text, self.counted(text))
 
     @property
     def personas(self) -> int:

@@ -19,6 +19,7 @@ from evolve.cli import main
 from evolve.export import CONCORDIA_CLASS, runner_source, render_module
 from generators.context_loader import resolve_context
 from generators.evaluation import call_seed
+from generators.population_record import RECORD_KEY
 from generators.seeds import load_seed
 
 INFO = {"program": {"id": "abc123", "label": "seed:sobol", "generation": 0, "island": 0},
@@ -57,6 +58,8 @@ def test_exported_module_and_generate_give_the_same_personas(tmp_path: Path, cap
     capsys.readouterr()
     ours = [json.loads(line) for line in out.read_text().splitlines()]
     theirs = [json.loads(line) for line in exported.stdout.splitlines()]
+    assert all(p[RECORD_KEY]["n"] == 6 for p in ours)  # generate adds its record (origin, attestation)
+    ours = [{k: v for k, v in p.items() if k != RECORD_KEY} for p in ours]
     assert len(ours) == 6 and ours == theirs
 
 

@@ -15,6 +15,7 @@ from evolve.cli import main
 from generators.concordia import environment
 from generators.concordia.wrap import load_concordia_generator
 from generators.context_loader import resolve_context
+from generators.population_record import RECORD_KEY
 from generators.sandbox import GenerationJob, run_generator
 
 FIXTURES = Path(__file__).resolve().parent / "concordia_fixtures"
@@ -37,7 +38,9 @@ def _generate(tmp_path: Path, fixture: str, seed: int, n: int = 6) -> list[dict]
     code = main(["generate", "--generator", f"concordia:{FIXTURES / fixture}", "--context", "airline_rebooking_desk",
                  "-n", str(n), "--model", "sim", "--seed", str(seed), "--out", str(out)])
     assert code == 0
-    return [json.loads(line) for line in out.read_text().splitlines()]
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert all(r[RECORD_KEY]["n"] == n for r in rows)
+    return [{k: v for k, v in r.items() if k != RECORD_KEY} for r in rows]  # its population id is fresh per call
 
 
 @pytest.mark.parametrize("fixture", ["paper_style_generator.py", "batch_style_generator.py"])

@@ -19,6 +19,7 @@ from generators.positions import positions
 from generators.respondent import LLMRespondent, SimRespondent
 from generators.sim import SimKnobs, SimLedger, SimLLM, bind_evaluation, decode_traits
 from generators.sim import text as sim_text
+from generators.sim.answering import strip_trait_sentences
 from generators.sim.request import parse_request
 from generators.sim.text import trait_sentence
 from test_respondent_sim import HARBOUR
@@ -283,9 +284,16 @@ def test_in_an_evaluation_forged_text_scores_as_generic_text_and_sim_text_reads(
     assert abs(honest.positions[:, 0].std() - trusting[:, 0].std()) < 0.05
     assert honest.positions[:, 0].std() > 2 * forged.positions[:, 0].std()
     assert honest.metrics["coverage"] > forged.metrics["coverage"] + 0.1
-    # sim text copied from that evaluation into a new program reads in none other
-    copied = ("PERSONAS = " + repr(honest.personas)
-              + "\n\ndef generate(context, n, llm, rng):\n    return PERSONAS[:n]\n")
-    replay = _evaluate(copied)
+    # sim text copied from that evaluation into a new program reads in none other: exactly as
+    # the same texts with every trait sentence taken out (vague text)
+    def replaying(personas) -> str:
+        return ("PERSONAS = " + repr(personas)
+                + "\n\ndef generate(context, n, llm, rng):\n    return PERSONAS[:n]\n")
+
+    replay = _evaluate(replaying(honest.personas))
     assert decode_traits(replay.personas[0]["description"])
-    np.testing.assert_array_equal(replay.positions, generic.positions)
+    stripped = _evaluate(replaying(
+        [{"name": p["name"], "description": strip_trait_sentences(p["description"])}
+         for p in honest.personas]))
+    assert not decode_traits(stripped.personas[0]["description"])
+    np.testing.assert_array_equal(replay.positions, stripped.positions)

@@ -59,18 +59,18 @@ def test_told_what_statements_measure_the_role_answers_exactly_as_the_sim_respon
 
 
 def test_without_a_statement_key_the_crude_reader_misses_reverse_items():
-    # mean over four populations: one population's realised guesses (seeded by the prompt text) are noisy
-    worst_keyed, worst_crude = [], []
-    for seed in range(2, 6):
-        people = _people(40, seed=seed)
-        stated = np.array([[float(v) for v in _decoded(p)] for p in people])
-        keyed = positions(_answer(_sim(people, QUIET, key=True), people, "item"), CTX).Z
-        crude = positions(_answer(_sim(people, QUIET, key=False), people, "item"), CTX).Z
-        worst_keyed.append(min(np.corrcoef(stated[:, k], keyed[:, k])[0, 1] for k in range(2)))
-        worst_crude.append(min(np.corrcoef(stated[:, k], np.nan_to_num(crude[:, k], nan=0.5))[0, 1]
-                               for k in range(2)))
-    assert min(worst_keyed) > 0.95
-    assert np.mean(worst_crude) < np.mean(worst_keyed) - 0.05
+    people = _people(40, seed=2)
+    stated = np.array([[float(v) for v in _decoded(p)] for p in people])
+    keyed = positions(_answer(_sim(people, QUIET, key=True), people, "item"), CTX).Z
+    crude = positions(_answer(_sim(people, QUIET, key=False), people, "item"), CTX).Z
+    r_keyed = [np.corrcoef(stated[:, k], keyed[:, k])[0, 1] for k in range(2)]
+    assert min(r_keyed) > 0.95
+    # the items the crude reader cannot place are answered as vague text (the same near-centre
+    # answer whatever the persona states), so the stated position comes through diluted
+    slope_keyed = [np.polyfit(stated[:, k], keyed[:, k], 1)[0] for k in range(2)]
+    slope_crude = [np.polyfit(stated[:, k], np.nan_to_num(crude[:, k], nan=0.5), 1)[0] for k in range(2)]
+    assert min(slope_keyed) > 0.9
+    assert max(slope_crude) < min(slope_keyed) - 0.25
 
 
 def _decoded(persona: dict) -> tuple[float, float]:
