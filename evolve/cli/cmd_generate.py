@@ -31,6 +31,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--timeout", type=float, default=120.0, help="wall limit in seconds")
     p.add_argument("--out", help="write personas here (JSONL); default stdout")
     p.add_argument("--json", action="store_true", help="print one JSON object {personas, context, seed}")
+    p.add_argument("--allow-short", action="store_true",
+                   help="exit 0 when the program returns fewer personas than -n (default: an error)")
     p.set_defaults(func=handle)
 
 
@@ -76,7 +78,17 @@ def handle(args: argparse.Namespace) -> int:
     if args.out:
         with open(args.out, "w", encoding="utf-8") as fh:
             fh.write(text + "\n")
-        print(f"wrote {len(personas)} personas to {args.out}", file=sys.stderr)
+        print(f"wrote {plural(len(personas), 'persona')} to {args.out}", file=sys.stderr)
     else:
         print(text)
+    if len(personas) < args.n:  # written all the same (nothing lost); score applies the worst-completion rule
+        short = f"the program returned {len(personas)} of the {plural(args.n, 'persona')} asked for"
+        if not args.allow_short:
+            raise CLIError(f"{short} (they were written; --allow-short accepts a short population)")
+        print(f"note: {short} (--allow-short)", file=sys.stderr)
     return 0
+
+
+def plural(count: int, noun: str) -> str:
+    """``"1 persona"``, ``"25 personas"``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

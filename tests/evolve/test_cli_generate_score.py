@@ -132,3 +132,21 @@ def test_real_path_unparseable_answers_are_missing_not_guessed(tmp_path, capsys,
     assert result["missing"] == 3 * resolve_context(CONTEXT).n_items
     assert result["metrics"] is None and "no" in result["error"] and "placed" in result["error"]
     assert all(v is None for row in result["positions"] for v in row)
+
+
+def test_generate_tells_the_truth_about_a_short_population(tmp_path, capsys):
+    program = tmp_path / "short.py"
+    program.write_text("def generate(context, n, llm, rng):\n"
+                       "    return [{'name': 'solo', 'description': 'the only one'}]\n")
+    out = tmp_path / "p.jsonl"
+    args = ["generate", "--generator", str(program), "--context", "airline_rebooking_desk", "-n", "25",
+            "--out", str(out)]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "wrote 1 persona to" in err
+    assert "error: the program returned 1 of the 25 personas asked for" in err and "--allow-short" in err
+    assert len(out.read_text().splitlines()) == 1  # written all the same: nothing lost
+    assert main(args + ["--allow-short"]) == 0
+    assert "note: the program returned 1 of the 25 personas asked for" in capsys.readouterr().err
+    assert main(args[:-4] + ["-n", "1", "--out", str(out)]) == 0
+    assert "error" not in capsys.readouterr().err
