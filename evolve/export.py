@@ -31,6 +31,7 @@ from archive.records import METRIC_NAMES
 from evolve.inspect.jsonout import clean
 from evolve.inspect.render import METRIC_TITLES
 from evolve.inspect.source import InspectError, Source, open_source
+from evolve.safe_text import visible
 
 DEFAULT_API_KEY_ENV = "OPENAI_API_KEY"
 #: Name of the entry point when the program does not define one itself.
@@ -259,7 +260,8 @@ def render_module(code: str, info: dict[str, Any], *, filename: str, api_key_env
         raise ExportError(f"the program defines {', '.join(sorted(clash or {entry}))}, "
                           "which the export runner needs; rename it in the program")
     body = code if code.endswith("\n") else code + "\n"
-    text = render_header(info, filename=filename, api_key_env=api_key_env, entry=entry, fmt=fmt) + body + runner
+    # the header quotes labels and lineage notes a program may have shaped: shown, never acted on
+    text = visible(render_header(info, filename=filename, api_key_env=api_key_env, entry=entry, fmt=fmt)) + body + runner
     try:
         compile(text, filename, "exec", dont_inherit=True)
     except SyntaxError as exc:  # pragma: no cover - both parts parse on their own

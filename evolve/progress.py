@@ -18,6 +18,8 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.text import Text
 
+from evolve.safe_text import visible
+
 SIM_BANNER = "SIMULATED WORLD (model 'sim'): a labelled test bed, not a real LLM"
 PANEL_WIDTH = 80
 BAR_WIDTH = 24
@@ -100,7 +102,7 @@ class Progress:
 
     def note(self, message: str) -> None:
         """A line above the live display (or on stderr when not a terminal)."""
-        self.console.print(message, highlight=False)
+        self.console.print(visible(message), highlight=False, markup=False)
 
     def update(self, controller: Any) -> None:
         self._controller = controller
@@ -125,7 +127,7 @@ class Progress:
             line = self.log_line(self._controller)
         except Exception:  # noqa: BLE001 - a progress line must never end a run
             return
-        self.console.print(line, highlight=False, markup=False, soft_wrap=True)
+        self.console.print(visible(line), highlight=False, markup=False, soft_wrap=True)
         self.lines_logged += 1
 
     def _state(self, controller: Any) -> dict[str, Any]:

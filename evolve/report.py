@@ -33,6 +33,7 @@ from archive.binning import bin_labels  # noqa: E402
 from evolve.inspect.addressed import addressed_line  # noqa: E402
 from evolve.inspect.history import history_lines  # noqa: E402
 from evolve.inspect.render import interval_basis  # noqa: E402
+from evolve.safe_text import visible
 from metrics import METRIC_NAMES  # noqa: E402
 
 SIM_NOTE = "> **SIMULATED WORLD** (model `sim`): every figure here comes from the labelled test bed, not a real LLM."
@@ -460,5 +461,5 @@ def write_report(archive: Any, summary: Mapping[str, Any], *, out_dir: Path, con
             if personas is not None:
                 images["personas"] = personas.name
     path = out_dir / "report.md"
-    path.write_text(render_markdown(content, images=images), encoding="utf-8")
+    path.write_text(visible(render_markdown(content, images=images)), encoding="utf-8")
     return path

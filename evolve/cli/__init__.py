@@ -15,6 +15,7 @@ import sys
 from typing import Sequence
 
 from evolve.cli.errors import CLIError
+from evolve.safe_text import visible
 
 COMMAND_MODULES: tuple[str, ...] = ("run", "generate", "score", "contexts", "worlds", "export", "inspect", "view")
 
@@ -51,11 +52,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except CLIError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except CLIError as exc:  # may quote a program's error line: shown, never acted on by the terminal
+        print(f"error: {visible(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except CodeMismatch as exc:  # a tampered archive: refuse, one line, from any command
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {visible(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

@@ -5,11 +5,13 @@
 
 from __future__ import annotations
 
+
 import argparse
 import sys
 from typing import Any, Callable
 
 from evolve.cli.errors import CLIError
+from evolve.safe_text import json_safe, visible
 
 _COMMON = ("db", "run", "json")
 
@@ -92,5 +94,5 @@ def handle(args: argparse.Namespace) -> int:
             data = run(src, **kwargs(args))
     except InspectError as exc:
         raise CLIError(str(exc)) from None
-    sys.stdout.write((dumps(data) if args.json else render(data)) + "\n")
+    sys.stdout.write((json_safe(dumps(data)) if args.json else visible(render(data))) + "\n")
     return 0

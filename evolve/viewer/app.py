@@ -34,6 +34,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from archive.reader import ArchiveReader, ReaderError, UnknownProgramError
+from evolve.safe_text import visible, visible_deep
 from evolve.viewer import models
 from evolve.viewer.contexts import ContextCatalog
 from evolve.viewer.security import LOOPBACK_NAMES, Guard
@@ -85,6 +86,10 @@ def _environment() -> jinja2.Environment:
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["fmt"] = fmt
     env.filters["when"] = when
+    # program and persona text: control and bidi characters shown as escapes, never acted on
+    env.finalize = lambda value: visible(value) if type(value) is str else value
+    env.filters["tojson"] = lambda value, indent=None: jinja2.utils.htmlsafe_json_dumps(visible_deep(value),
+                                                                                        indent=indent)
     return env
 
 
