@@ -401,6 +401,10 @@ def execute_run(config: RunConfig, *, resume: bool = False, overridden: set[str]
     except (KeyboardInterrupt, NothingToDo):
         raise
     except BaseException as exc:
+        if isinstance(exc, SystemExit) and exc.code in (signal.SIGTERM, 128 + signal.SIGTERM):
+            # SIGTERM before our handler was in place (Ray's own handler exits with 15): a stop
+            _mark_interrupted(archive)
+            raise KeyboardInterrupt from None
         cause = _disk_error(exc)
         if cause is None:
             text = f"{type(exc).__name__}: {exc}" if not isinstance(exc, RunError) else str(exc)
@@ -408,6 +412,18 @@ def execute_run(config: RunConfig, *, resume: bool = False, overridden: set[str]
         _mark_failed(archive, cause)
         raise RunError(f"run failed: {cause} (the archive is marked failed; continue with "
                        f"persona-evolve run --db {db} --resume)") from None
+
+
+def _mark_interrupted(archive: Any) -> None:
+    """Mark the run ``interrupted`` (it resumes); best effort."""
+    try:
+        archive.set_run_status("interrupted")
+    except Exception:  # noqa: BLE001 - already closed, or the disk failed
+        pass
+    try:
+        archive.close()
+    except Exception:  # noqa: BLE001
+        pass
 
 
 def _mark_failed(archive: Any, cause: str) -> None:
