@@ -33,3 +33,18 @@ def ray_session():
     import ray
 
     ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def concordia_py() -> str:
+    """The Concordia interpreter (Python >= 3.12 with gdm-concordia); skipped where there is
+    none, a failure under CI (``scripts/test`` makes ``.venv-concordia``)."""
+    from generators.concordia import environment
+
+    environment.reset()
+    if not environment.available():
+        message = "no Concordia interpreter (run scripts/concordia_env; scripts/test does)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return environment.concordia_python()

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from evolve.cli import main
 from evolve.config import ConfigError, config_from_dict
 from evolve.robust import choose_robust, robust_select
+from test_run_e2e import SMALL as E2E_SMALL
 
 WORLDS = ("default", "literal", "yea-sayer")
 
@@ -117,24 +118,7 @@ def test_world_validate_is_checked():
         config_from_dict({**real, "world": {"validate": ["literal"]}})
 
 
-SMALL = """
-seed = 3
-[contexts]
-train = ["esports_community", "online_dating_users", "parish_congregation", "rural_broadband_adoption"]
-validation = ["fishing_village_quota_cuts", "online_course_learners"]
-test = ["divorced_coparents", "pentecostal_diaspora_church"]
-[evaluation]
-n = 8
-mc_samples = 2000
-timeout_s = 60
-[cascade]
-smoke_contexts = 1
-threshold = 0.8
-[islands]
-count = 2
-migration_interval = 4
-[budget]
-evaluations = 4
+SMALL = E2E_SMALL.replace("evaluations = 6", "evaluations = 4") + """
 [world]
 validate = ["literal", "yea-sayer"]
 """

@@ -10,19 +10,8 @@ import pytest
 
 import evolve.run as run_module
 from evolve.cli import main
+from test_run_e2e import SMALL
 
-SMALL = """
-seed = 3
-[contexts]
-train = ["esports_community", "online_dating_users"]
-validation = ["fishing_village_quota_cuts"]
-test = ["divorced_coparents"]
-[evaluation]
-n = 6
-mc_samples = 1000
-[budget]
-evaluations = 2
-"""
 
 
 def _status(db: Path) -> str:

@@ -7,29 +7,15 @@ persona, and the final descriptions keep the sim's trait sentences."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
-import pytest
 
 from evolve.cli import main
-from generators.concordia import environment
 from generators.context_loader import resolve_context
 from generators.sim.text import norm_axis
 
 FIXTURES = Path(__file__).resolve().parent / "concordia_fixtures"
 CONTEXT = "airline_rebooking_desk"
-
-
-@pytest.fixture(scope="module")
-def concordia_py() -> str:
-    environment.reset()
-    if not environment.available():
-        message = "no Concordia interpreter (run scripts/concordia_env; scripts/test does)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return environment.concordia_python()
 
 
 def _generate(tmp_path: Path, fixture: str, n: int = 6, seed: int = 2) -> list[dict]:

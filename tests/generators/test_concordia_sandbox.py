@@ -6,7 +6,6 @@ error when no such interpreter exists."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -20,17 +19,6 @@ from generators.sandbox import GenerationJob, run_generator
 
 FIXTURES = Path(__file__).resolve().parent / "concordia_fixtures"
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def concordia_py() -> str:
-    environment.reset()
-    if not environment.available():
-        message = "no Concordia interpreter (run scripts/concordia_env; scripts/test does)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return environment.concordia_python()
 
 
 def _generate(tmp_path: Path, fixture: str, seed: int, n: int = 6) -> list[dict]:

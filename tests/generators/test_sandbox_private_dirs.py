@@ -22,7 +22,6 @@ from pathlib import Path
 
 import pytest
 
-from generators.concordia import environment
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parent / "concordia_fixtures"
@@ -152,15 +151,9 @@ def test_a_package_the_sandbox_uid_cannot_read_is_named_in_one_line(tmp_path: Pa
     assert error.startswith("sandbox: uid 3") and f"cannot read {site / 'scipy'} (mode 0700, owner uid 0)" in error
 
 
-def test_a_concordia_generator_runs_from_a_private_directory(tmp_path: Path) -> None:
+def test_a_concordia_generator_runs_from_a_private_directory(tmp_path: Path, concordia_py: str) -> None:
     """The project and the Concordia venv both inside the 0700 directory."""
-    environment.reset()
-    if not environment.available():
-        message = "no Concordia interpreter (run scripts/concordia_env; scripts/test does)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    concordia_venv = Path(environment.concordia_python()).parent.parent
+    concordia_venv = Path(concordia_py).parent.parent
     private = _private(tmp_path)
     clone = _copy_project(private)
     _link_tree(concordia_venv, private / "venv-concordia")
