@@ -4,10 +4,11 @@ JSON shape (stable)::
 
     {"a": {"id": str, "label": str|null, "generation": int},
      "b": {"id": str, "label": str|null, "generation": int},
-     "identical": bool, "added": int, "removed": int, "diff": str}
+     "identical": bool, "added": int, "removed": int, "diff": str, "simulated": bool}
 
 ``added``/``removed`` count changed lines; ``diff`` is the unified diff text (3 lines of
-context), empty when the two texts are equal.
+context), empty when the two texts are equal. ``simulated``: the run used the sim world
+(the text output then starts with the SIMULATED line, like every inspect command).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
+from evolve.inspect.render import SIM_LINE
 from evolve.inspect.source import Source
 
 
@@ -37,11 +39,14 @@ def diff(src: Source, ref_a: str, ref_b: str) -> dict[str, Any]:
         "added": added,
         "removed": removed,
         "diff": text,
+        "simulated": src.simulated(),
     }
 
 
 def render_diff(data: dict[str, Any]) -> str:
-    """The diff text, or a one-line note when the programs are textually identical."""
+    """The diff text, or a one-line note when the programs are textually identical (after
+    the SIMULATED line for a sim run)."""
+    head = SIM_LINE + "\n" if data.get("simulated") else ""
     if data["identical"]:
-        return f"{data['a']['id']} and {data['b']['id']}: identical text"
-    return data["diff"].rstrip("\n") + f"\n({data['added']} lines added, {data['removed']} removed)"
+        return head + f"{data['a']['id']} and {data['b']['id']}: identical text"
+    return head + data["diff"].rstrip("\n") + f"\n({data['added']} lines added, {data['removed']} removed)"

@@ -175,6 +175,7 @@ def test_diff_between_parent_and_child(crafted: Crafted, capsys) -> None:
     assert data["added"] == 1 and data["removed"] == 1 and not data["identical"]
     code, out, _ = run(capsys, "--db", str(crafted.db), "diff", "seed:sobol", "seed:sobol")
     assert code == 0 and "identical" in out
+    assert data["simulated"] is True and out.startswith("SIMULATED WORLD")  # a sim run says so everywhere
 
 
 # ------------------------------------------------------------------ errors (one line each)
