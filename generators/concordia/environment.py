@@ -26,8 +26,10 @@ from pathlib import Path
 
 ENV_VAR = "PERSONA_EVOLVE_CONCORDIA_PYTHON"
 VENV_DIR = Path(__file__).resolve().parents[2] / ".venv-concordia"
-SETUP_HINT = ("run scripts/concordia_env (a Python 3.12 venv with gdm-concordia in .venv-concordia), "
-              f"install persona-evolve[concordia] on Python >= 3.12, or set {ENV_VAR}")
+SETUP_HINT = (f"set {ENV_VAR}=/path/to/python3.12 (with gdm-concordia), or run scripts/concordia_env "
+              "(makes .venv-concordia), or install persona-evolve[concordia] on Python >= 3.12")
+"""How to get a Concordia interpreter, most direct first (the error line must stay short
+enough that nothing of it is cut)."""
 
 
 class ConcordiaUnavailable(RuntimeError):
@@ -57,11 +59,10 @@ def _resolve() -> tuple[str | None, str]:
     explicit = os.environ.get(ENV_VAR)
     if explicit:
         why = _ok(explicit)
-        return (explicit, "") if why is None else (None, f"{ENV_VAR}={explicit}: {why}")
+        return (explicit, "") if why is None else (None, f"{ENV_VAR}: {why}")
     if sys.version_info >= (3, 12) and importlib.util.find_spec("concordia") is not None:
         return sys.executable, ""
-    tried.append(f"this Python is {sys.version_info[0]}.{sys.version_info[1]}"
-                 + ("" if sys.version_info >= (3, 12) else " (gdm-concordia >= 2.4 needs >= 3.12)"))
+    tried.append(f"this Python is {sys.version_info[0]}.{sys.version_info[1]}")
     venv_python = VENV_DIR / "bin" / "python"
     if venv_python.exists():
         why = _ok(str(venv_python))

@@ -549,7 +549,7 @@ async def _run_sandbox(code: str, jobs: Sequence[GenerationJob], *, llm: LLMHand
             try:
                 python, paths = await asyncio.get_running_loop().run_in_executor(None, concordia_launch)
             except Exception as exc:  # noqa: BLE001 - ConcordiaUnavailable or a failed probe: one line per job
-                error = one_line(str(exc))
+                error = one_line(str(exc), 600)  # our own message, whole: it names the variable to set
                 return [JobResult(personas=None, error=error, detail=error, wall_s=0.0, llm_calls=0)
                         for _ in jobs], None
             launch = (python, "concordia", paths)

@@ -81,3 +81,5 @@ def test_on_python_3_11_without_concordia_the_error_is_one_line(monkeypatch, tmp
     assert code == 1
     assert err[-1].startswith("error: Concordia generators need Python >= 3.12 with gdm-concordia >= 2.4")
     assert "scripts/concordia_env" in err[-1]
+    # whole, not cut: it names the variable to set and ends with the last way out
+    assert f"set {environment.ENV_VAR}=/path/to/python3.12" in err[-1] and not err[-1].endswith("...")
