@@ -70,7 +70,8 @@ def simulation_label(roles: list[str], world: str = "default") -> str:
         return ""
     where = "" if world == "default" else f", world '{world}'"
     if len(roles) == len(RUN_ROLES):
-        return f"SIMULATED WORLD (model 'sim'{where}) for every role: a labelled test bed, not a real LLM"
+        # under 80 columns with the default world (the live panel's banner must not wrap)
+        return f"SIMULATED WORLD (model 'sim'{where}), every role: a test bed, not a real LLM"
     parts = []
     if "mutator" in roles:
         parts.append("mutator = offline operator (no LLM)")

@@ -62,3 +62,12 @@ def test_a_resume_cannot_change_the_world():
     # robust selection is a final-stage choice, not what stored scores mean: a resume may add it
     robust = _merge_resume_config(stored, config_from_dict({"world": {"validate": ["literal"]}}), {"world"})
     assert robust.world.preset == "default" and robust.world.validate == ("literal",)
+
+
+def test_the_simulation_banner_fits_80_columns_and_names_a_world():
+    from evolve.run import RUN_ROLES, simulation_label
+
+    default = simulation_label(list(RUN_ROLES))
+    assert default.startswith("SIMULATED WORLD") and len(default) <= 80
+    assert "world 'literal'" in simulation_label(list(RUN_ROLES), "literal")
+    assert "world 'literal'" in simulation_label(["persona"], "literal")
