@@ -46,6 +46,7 @@ from .map_elites import qd_stats as _qd_stats
 from .records import ArchiveConfig, EvaluationView, GridView, PersonaView, ProgramView
 from .reading import champion as _champion
 from .reading import contexts as _contexts
+from .reading import costs as _costs
 from .reading import events as _events
 from .reading import programs as _programs
 from .reading import runs as _runs
@@ -286,6 +287,12 @@ class ArchiveReader:
     def latest_evaluation(self, program_id: str, stage: str) -> EvaluationView | None:
         """The program's most recent evaluation at ``stage``, or None."""
         return latest_of(self.evaluations(program_id, stage))
+
+    def validation_costs(self) -> _costs.CostTable:
+        """Per validated program: mean validation coverage and persona-role tokens per
+        persona (``archive.reading.costs``), and how many programs have no validation."""
+        with self._conn() as conn:
+            return _costs.validation_costs(conn, self.run_id)
 
     # ------------------------------------------------------------------ contexts
     def personas(
