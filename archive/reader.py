@@ -315,6 +315,18 @@ class ArchiveReader:
         with self._conn() as conn:
             return _contexts.context_positions(conn, self.run_id, context_id)
 
+    def text_keys(self, context_id: str) -> Any:
+        """(evaluation id, row index) of every stored persona text of ``context_id``: an
+        M×2 int64 array (reads no text)."""
+        with self._conn() as conn:
+            return _contexts.text_keys(conn, self.run_id, context_id)
+
+    def personas_at(self, context_id: str, keys: Any) -> dict[tuple[int, int], PersonaView]:
+        """Stored persona texts of ``context_id`` at the given (evaluation id, row index)
+        pairs, keyed by the pair; pairs without a stored text are left out."""
+        with self._conn() as conn:
+            return _contexts.personas_at(conn, self.run_id, context_id, keys)
+
     # ------------------------------------------------------------------ grids
     def grid(self, island: int | None = None) -> GridView:
         """The elites of one island (all islands when None) as stored now."""

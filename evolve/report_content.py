@@ -172,6 +172,7 @@ def build_report(reader: ArchiveReader, *, references: Mapping[str, Any] | None 
     from evolve.inspect.history import budget_history
     from evolve.inspect.source import Source
     from evolve.inspect.summary import champion_interval
+    from evolve.report_front import front_content
 
     src = Source.of(reader)
     run = reader.run()
@@ -232,4 +233,5 @@ def build_report(reader: ArchiveReader, *, references: Mapping[str, Any] | None 
         "extremes": extreme_personas(reader, champ.program.id, axes_of=src.context_axes) if champ else [],
         "metric_names": list(METRIC_NAMES),
         "higher_is_better": dict(HIGHER_IS_BETTER),
+        "cost_front": front_content(reader),
     }

@@ -39,7 +39,8 @@ def handle(args: argparse.Namespace) -> int:
 
     try:
         result = export_program(args.db, out=args.out, best=args.best, program=args.program,
-                                api_key_env=args.api_key_env, run_id=args.run, fmt=args.format)
+                                api_key_env=args.api_key_env, run_id=args.run, fmt=args.format,
+                                max_tokens_per_persona=args.max_tokens_per_persona)
     except ExportError as exc:
         raise CLIError(str(exc)) from None
     if result.simulated:
