@@ -303,7 +303,8 @@ def export_program(
         raise ExportError(f"--out: {path} must end in .py (it is a Python module)")
     try:
         with open_source(db, run_id=run_id) as src:
-            pid = select_program(src, best=best, program=program, max_tokens_per_persona=max_tokens_per_persona)
+            pid = select_program(src, best=best, program=program,
+                                 max_tokens_per_persona=max_tokens_per_persona)
             cost = None
             if max_tokens_per_persona is not None:
                 from evolve.inspect.front import best_under_cost

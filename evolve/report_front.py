@@ -32,13 +32,15 @@ def front_markdown(data: Mapping[str, Any] | None, *, unvalidated_note: bool = T
     if data is None:
         return lines + ["No program was validated, so there is no cost front.", ""]
     lines += ["Programs that no other validated program beats on both validation coverage (higher is better) "
-              "and persona-role LLM tokens per persona over the same validation evaluations (lower is better); "
+              "and persona-role LLM tokens per persona over the same validation evaluations "
+              "(lower is better); "
               "cheapest first. `persona-evolve export --max-tokens-per-persona X` exports the best program "
               "under a cost.", ""]
     if data["tokens_simulated"]:
         lines += [f"> {SIM_TOKENS_LINE[0].upper()}{SIM_TOKENS_LINE[1:]}.", ""]
     if unvalidated_note and data["unvalidated"]:
-        lines += [f"{data['unvalidated']} programs have no validation evaluation and are not on the front.", ""]
+        lines += [f"{data['unvalidated']} programs have no validation evaluation and are not on the front.",
+                  ""]
     lines += ["| # | program | label | coverage | tokens / persona | personas |", "|---|---|---|---|---|---|"]
     for r in data["front"]:
         champ = " (champion)" if r["champion"] else ""
@@ -49,6 +51,6 @@ def front_markdown(data: Mapping[str, Any] | None, *, unvalidated_note: bool = T
     if rest:
         shown = ", ".join(f"`{r['id']}` ({r['coverage']:.4f} at {r['tokens_per_persona']:.1f})"
                           for r in rest[:DOMINATED_SHOWN])
-        lines += [f"Dominated ({len(rest)}), cheapest first: {shown}" + (", …" if len(rest) > DOMINATED_SHOWN else ""),
-                  ""]
+        more = ", …" if len(rest) > DOMINATED_SHOWN else ""
+        lines += [f"Dominated ({len(rest)}), cheapest first: {shown}{more}", ""]
     return lines

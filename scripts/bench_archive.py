@@ -21,7 +21,8 @@ render the text; median and max of ``--repeat`` runs) and as the CLI (one
 ``scripts/bench_inspect_fixture.py`` (rows written through the archive's own store functions,
 no evolution; a few minutes) at ``--fixture PATH`` and reused while it exists:
 
-    .venv/bin/python scripts/bench_archive.py --inspect [--fixture .bench/inspect10k.db] [--n 10000] [--repeat 3]
+    .venv/bin/python scripts/bench_archive.py --inspect [--fixture .bench/inspect10k.db] [--n 10000]
+        [--repeat 3]
 """
 
 from __future__ import annotations
@@ -77,10 +78,12 @@ def inspect_bench(fixture: Path, n: int, repeat: int) -> int:
         counts = src.reader.counts()
         positions = next((c["personas"] for c in src.context_counts() if c["id"] == "ctx00"), 0)
     print(f"code: {Path(ins.__file__).resolve().parents[2]}")
-    print(f"inspect benchmark on {fixture}: {counts.evaluations} stored evaluations, {counts.programs} programs, "
+    print(f"inspect benchmark on {fixture}: {counts.evaluations} stored evaluations, "
+          f"{counts.programs} programs, "
           f"{positions} positions in ctx00; {os.cpu_count()} CPUs, load average "
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-    print(f"  {'command':<8} {'median s':>9} {'max s':>7} {'CPU s':>7} {'CLI s':>7}   (wall in process; mean CPU "
+    print(f"  {'command':<8} {'median s':>9} {'max s':>7} {'CPU s':>7} {'CLI s':>7}   "
+          f"(wall in process; mean CPU "
           f"time of the process, all threads; one CLI process, imports included)")
     ok = True
     root = Path(__file__).resolve().parents[1]  # the code measured: this script's tree
@@ -99,8 +102,8 @@ def inspect_bench(fixture: Path, n: int, repeat: int) -> int:
         med, mx = _time(once, repeat)
         cpu = (time.process_time() - c0) / repeat
         t0 = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "evolve", "inspect", "--db", str(fixture.resolve()), label, *cli],
-                              capture_output=True, text=True, cwd=root, env=env)
+        argv = [sys.executable, "-m", "evolve", "inspect", "--db", str(fixture.resolve()), label, *cli]
+        proc = subprocess.run(argv, capture_output=True, text=True, cwd=root, env=env)
         cli_s = time.perf_counter() - t0 if proc.returncode == 0 else float("nan")
         ok = ok and med < 2000
         flag = "" if med < 2000 else "  <-- over 2 s"
@@ -120,10 +123,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-exemplars", action="store_true", help="keep no exemplar texts (ArchiveConfig.exemplars_per_cell=0)")
     ap.add_argument("--db", type=str, default=None, help="database path (default: a temporary file)")
     ap.add_argument("--json", action="store_true", help="print the results as JSON too")
-    ap.add_argument("--inspect", action="store_true", help="time inspect rare/holes/front on a large fixture instead")
+    ap.add_argument("--inspect", action="store_true",
+                    help="time inspect rare/holes/front on a large fixture instead")
     ap.add_argument("--fixture", type=Path, default=Path(".bench/inspect10k.db"),
                     help="--inspect: the archive to build once and reuse (default .bench/inspect10k.db)")
-    ap.add_argument("--repeat", type=int, default=3, help="--inspect: in-process runs per command (default 3)")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="--inspect: in-process runs per command (default 3)")
     args = ap.parse_args(argv)
     if args.inspect:
         return inspect_bench(args.fixture, args.n, args.repeat)

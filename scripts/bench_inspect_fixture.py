@@ -28,7 +28,8 @@ from archive.vocab import Stage
 
 
 def _evaluation(stage: str, rng: np.random.Generator, ids: list[str], personas: int, axes: int,
-                level: float, tokens_per_persona: float, texts: list[dict[str, str]] | None) -> EvaluationRecord:
+                level: float, tokens_per_persona: float,
+                texts: list[dict[str, str]] | None) -> EvaluationRecord:
     ctxs = []
     for cid in ids:
         z = rng.random((personas, axes))
@@ -77,12 +78,14 @@ def build(path: Path, *, n: int = 10_000, contexts: int = 30, validation: int = 
                     kept = texts if j < text_programs else None
                     evs = [_evaluation(Stage.TRAIN, rng, train_ids, personas, axes, level, cost, kept)]
                     if j % validate_every == 0:
-                        evs.append(_evaluation(Stage.VALIDATION, rng, val_ids, personas, axes, level, cost, kept))
+                        evs.append(_evaluation(Stage.VALIDATION, rng, val_ids, personas, axes, level, cost,
+                                               kept))
                     for ev in evs:
                         plan = index.plan_evaluation(ev.contexts)
-                        desc = {"tail_share": 0.1, "llm_tokens_per_persona": cost} if ev.stage == Stage.TRAIN else None
-                        store.insert_evaluation(conn, opened.run_id, pid, ev, descriptors=desc, store_personas=False,
-                                                now=time.time(), exemplars=plan)
+                        train = ev.stage == Stage.TRAIN
+                        desc = {"tail_share": 0.1, "llm_tokens_per_persona": cost} if train else None
+                        store.insert_evaluation(conn, opened.run_id, pid, ev, descriptors=desc,
+                                                store_personas=False, now=time.time(), exemplars=plan)
                         index.commit_evaluation(ev.contexts, plan)  # nothing here rolls back
                         stored += 1
                         validated += ev.stage == Stage.VALIDATION
@@ -91,4 +94,5 @@ def build(path: Path, *, n: int = 10_000, contexts: int = 30, validation: int = 
         opened.engine.dispose()
         if opened.lock is not None:
             opened.lock.release()
-    return {"programs": n, "evaluations": stored, "validation": validated, "seconds": time.perf_counter() - t0}
+    return {"programs": n, "evaluations": stored, "validation": validated,
+            "seconds": time.perf_counter() - t0}

@@ -100,7 +100,8 @@ def context_positions(conn: Connection, run_id: int, context_id: str) -> Positio
         if len(r.positions) != 2 * int(r.n_personas) * k:
             raise ValueError(f"positions blob of evaluation {r.evaluation_id} ({context_id}) holds "
                              f"{len(r.positions) // 2} values, expected {r.n_personas}×{k}")
-    z = decode_positions(b"".join(r.positions for r in used), int(counts.sum()), k) if used else np.zeros((0, k))
+    blobs = b"".join(r.positions for r in used)
+    z = decode_positions(blobs, int(counts.sum()), k) if used else np.zeros((0, k))
     starts = np.repeat(np.cumsum(counts) - counts, counts)
     return PositionSet(
         context_id=context_id, k=k, z=z,
@@ -129,5 +130,7 @@ def personas_at(conn: Connection, run_id: int, context_id: str,
     """The stored persona texts of ``context_id`` at the given (evaluation id, row index)
     pairs, keyed by that pair (pairs without a stored text are left out)."""
     wanted = {(int(e), int(i)) for e, i in keys}
-    views = queries.personas(conn, run_id, context_id, None, evaluation_ids={e for e, _ in wanted}) if wanted else []
+    if not wanted:
+        return {}
+    views = queries.personas(conn, run_id, context_id, None, evaluation_ids={e for e, _ in wanted})
     return {(v.evaluation_id, v.index): v for v in views if (v.evaluation_id, v.index) in wanted}

@@ -72,8 +72,8 @@ def validation_costs(conn: Connection, run_id: int) -> CostTable:
         .group_by(Evaluation.program_id, Program.label, Program.generation)
         .order_by(Evaluation.program_id)
     ).all()
-    programs = tuple(ProgramCost(str(pid), label, int(gen or 0), float(cov), int(tok or 0), int(n or 0), int(ne))
-                     for pid, cov, tok, n, ne, label, gen in rows)
+    programs = tuple(ProgramCost(str(pid), label, int(gen or 0), float(cov), int(tok or 0), int(n or 0),
+                                 int(ne)) for pid, cov, tok, n, ne, label, gen in rows)
     total = int(conn.execute(select(func.count()).select_from(RunProgram).where(RunProgram.run_id == run_id))
                 .scalar() or 0)
     return CostTable(programs, max(total - len(programs), 0))

@@ -22,8 +22,8 @@ def register(subparsers: Any) -> None:
     which.add_argument("--best", action="store_true", help="the champion (best on validation, else on train)")
     which.add_argument("--program", metavar="ID", help="program id, unique prefix (>= 6 chars) or label (seed:sobol)")
     which.add_argument("--max-tokens-per-persona", type=float, metavar="X",
-                       help="the best program on validation coverage whose persona-role LLM tokens per persona "
-                            "(on validation) is <= X (see inspect front)")
+                       help="the best program on validation coverage whose persona-role LLM tokens "
+                            "per persona (on validation) is <= X (see inspect front)")
     p.add_argument("--out", required=True, help="the module to write (FILE.py)")
     p.add_argument("--api-key-env", default="OPENAI_API_KEY",
                    help="environment variable the module reads the API key from (default OPENAI_API_KEY)")

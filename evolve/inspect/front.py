@@ -83,7 +83,8 @@ def best_under_cost(src: Source, max_tokens_per_persona: float) -> dict[str, Any
     costed, validated, unvalidated = _costed(src)
     if not costed:
         raise InspectError(f"no program of run {src.run_id} in {src.db} has a validation evaluation with "
-                           f"personas ({validated} validated, {unvalidated} unvalidated); nothing to choose by cost")
+                           f"personas ({validated} validated, {unvalidated} unvalidated); "
+                           f"nothing to choose by cost")
     ok = [p for p in costed if p.tokens_per_persona <= cap]  # type: ignore[operator]
     if not ok:
         cheap = min(costed, key=lambda p: (p.tokens_per_persona, -p.coverage, p.program_id))
@@ -102,7 +103,7 @@ def _rows(items: list[dict[str, Any]]) -> list[list[Any]]:
 
 def render_front(data: dict[str, Any], *, dominated: int = 10) -> str:
     """Readable text of :func:`front`: the front, then up to ``dominated`` other programs."""
-    lines = [SIM_LINE, "Tokens per persona" + SIM_TOKENS_LINE[len("tokens per persona"):] + "."] if data["simulated"] else []
+    lines = [SIM_LINE, SIM_TOKENS_LINE[0].upper() + SIM_TOKENS_LINE[1:] + "."] if data["simulated"] else []
     lines.append(f"cost front: validation coverage (higher is better) against persona-role LLM tokens per "
                  f"persona (lower is better); {len(data['front'])} of {data['validated']} validated programs "
                  f"are on it")

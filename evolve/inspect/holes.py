@@ -53,11 +53,13 @@ def pole_of(i: int, bins: int) -> str:
 
 def _describe(cell: Sequence[int], names: Sequence[str], bins: int) -> dict[str, Any]:
     return {"cell": [int(c) for c in cell],
-            "ranges": {a: [round(int(c) / bins, 4), round((int(c) + 1) / bins, 4)] for a, c in zip(names, cell)},
+            "ranges": {a: [round(int(c) / bins, 4), round((int(c) + 1) / bins, 4)]
+                       for a, c in zip(names, cell)},
             "poles": {a: pole_of(int(c), bins) for a, c in zip(names, cell)}}
 
 
-def holes(src: Source, *, context: str | None = None, bins: int | None = None, limit: int = LIMIT) -> dict[str, Any]:
+def holes(src: Source, *, context: str | None = None, bins: int | None = None,
+          limit: int = LIMIT) -> dict[str, Any]:
     """The unreached cells of ``context`` (default: the context with the most stored
     personas) on the ``bins``-per-axis grid, deepest first, at most ``limit`` listed, and
     the 2-D holes of every axis pair (shape in the module docstring)."""
@@ -70,7 +72,8 @@ def holes(src: Source, *, context: str | None = None, bins: int | None = None, l
     if b < 1:
         raise InspectError(f"--bins must be >= 1, got {b}")
     if b ** k > MAX_CELLS:
-        raise InspectError(f"--bins {b} on {k} axes makes {b ** k:,} cells, more than {MAX_CELLS:,}; use fewer bins")
+        raise InspectError(f"--bins {b} on {k} axes makes {b ** k:,} cells, more than {MAX_CELLS:,}; "
+                           f"use fewer bins")
     poles = axis_poles(src, context, k)
     names = [p.name for p in poles]
     cells = cells_of(pos.z, b)
@@ -88,7 +91,8 @@ def holes(src: Source, *, context: str | None = None, bins: int | None = None, l
             "grid": grid.tolist(),
             "holes": [_describe(tuple(int(x) for x in f), (names[i], names[j]), b) for f in free],
         })
-    axis_holes = [{"axis": names[a], "bins": [int(x) for x in np.flatnonzero(~np.isin(np.arange(b), cells[:, a]))]}
+    axis_holes = [{"axis": names[a],
+                   "bins": [int(x) for x in np.flatnonzero(~np.isin(np.arange(b), cells[:, a]))]}
                   for a in range(k)]
     return {
         "context": context,
@@ -120,7 +124,8 @@ def render_holes(data: dict[str, Any], *, pairs_shown: int = 6) -> str:
     k = len(axes)
     lines.append(f"context {data['context']} ({k} axes: {', '.join(a['name'] for a in axes)})")
     lines.append(f"{data['personas']} persona positions from {data['programs']} programs"
-                 f"{', %d skipped: missing answers' % data['skipped'] if data['skipped'] else ''}; grid {b}^{k}: "
+                 f"{', %d skipped: missing answers' % data['skipped'] if data['skipped'] else ''}; "
+                 f"grid {b}^{k}: "
                  f"{data['cells_reached']}/{data['cells_total']} cells reached, {data['holes_total']} holes")
     if data["depths"]:
         lines.append("holes by distance to the nearest reached cell (in cells): "
@@ -128,7 +133,8 @@ def render_holes(data: dict[str, Any], *, pairs_shown: int = 6) -> str:
     poles = [a for a in axes if a["low"] or a["high"]]
     if poles:
         lines += ["", "axis poles (0 = low, 1 = high):"]
-        lines += [f"  {a['name']}: low = {shorten(a['low'], 50) or '-'}; high = {shorten(a['high'], 50) or '-'}"
+        lines += [f"  {a['name']}: low = {shorten(a['low'], 50) or '-'}; "
+                  f"high = {shorten(a['high'], 50) or '-'}"
                   for a in axes]
     for ah in data["axis_holes"]:
         if ah["bins"]:
@@ -141,7 +147,8 @@ def render_holes(data: dict[str, Any], *, pairs_shown: int = 6) -> str:
                                   f" {h['poles'][a['name']][0].upper()}" for a in axes]]
                 for n, h in enumerate(data["holes"], 1)]
         lines.append(table(["#", "depth", *[a["name"] for a in axes]], rows, right=(0, 1)))
-        lines.append("(L / M / H: the bin lies toward the axis's low pole, at the centre, toward the high pole)")
+        lines.append("(L / M / H: the bin lies toward the axis's low pole, at the centre, "
+                     "toward the high pole)")
     elif data["holes_total"] == 0:
         lines += ["", "no holes: every cell of the grid was reached"]
     with_holes = sorted((p for p in data["pairs"] if p["holes"]), key=lambda p: (-len(p["holes"]), p["axes"]))
@@ -155,7 +162,8 @@ def render_holes(data: dict[str, Any], *, pairs_shown: int = 6) -> str:
             if len(p["holes"]) > 4:
                 lines.append(f"    +{len(p['holes']) - 4} more")
         if len(with_holes) > pairs_shown:
-            lines.append(f"  +{len(with_holes) - pairs_shown} more pairs with holes (--json lists every pair)")
+            lines.append(f"  +{len(with_holes) - pairs_shown} more pairs with holes "
+                         f"(--json lists every pair)")
     elif data["pairs"]:
         lines += ["", "no 2-D holes: every axis pair covers its whole grid"]
     return "\n".join(lines)

@@ -55,7 +55,9 @@ def _row_keys(a: np.ndarray, base: int) -> np.ndarray:
     fits, else the rows' bytes, big-endian)."""
     a = np.asarray(a, dtype=np.int64).reshape(len(a), -1)
     if base ** a.shape[1] < 2 ** 62:
-        return np.ravel_multi_index(tuple(a.T), (base,) * a.shape[1]) if a.shape[1] else np.zeros(len(a), np.int64)
+        if not a.shape[1]:
+            return np.zeros(len(a), np.int64)
+        return np.ravel_multi_index(tuple(a.T), (base,) * a.shape[1])
     return np.ascontiguousarray(a.astype(">u8")).view(f"V{8 * a.shape[1]}").ravel()
 
 
@@ -116,13 +118,14 @@ def rare(src: Source, *, context: str | None = None, k: int = 10, bins: int | No
     ev_ids, ev_first, ev_inv = np.unique(evals, return_index=True, return_inverse=True)
     prog_names = sorted({str(progs[i]) for i in ev_first})
     prog_code = {p: c for c, p in enumerate(prog_names)}
-    row_prog = np.array([prog_code[str(progs[i])] for i in ev_first], dtype=np.int64)[np.asarray(ev_inv).reshape(-1)]
+    eval_prog = np.array([prog_code[str(progs[i])] for i in ev_first], dtype=np.int64)
+    row_prog = eval_prog[np.asarray(ev_inv).reshape(-1)]
     personas = np.bincount(inverse, minlength=len(keys))
     isolation = np.bincount(inverse, weights=iso, minlength=len(keys)) / np.maximum(personas, 1)
     pairs = np.unique(inverse * len(prog_names) + row_prog)
     cell_programs = np.bincount(pairs // len(prog_names), minlength=len(keys))
-    order = sorted(range(len(keys)), key=lambda c: (int(cell_programs[c]), -float(isolation[c]), int(personas[c]),
-                                                    [int(x) for x in keys[c]]))
+    order = sorted(range(len(keys)), key=lambda c: (int(cell_programs[c]), -float(isolation[c]),
+                                                    int(personas[c]), [int(x) for x in keys[c]]))
     chosen = order[:k]
     grouped = np.argsort(inverse, kind="stable")  # members of cell c: grouped[bounds[c]:bounds[c + 1]]
     bounds = np.searchsorted(inverse[grouped], np.arange(len(keys) + 1))

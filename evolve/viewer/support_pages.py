@@ -26,21 +26,24 @@ def front_figure(data: dict[str, Any], url: Any) -> dict[str, Any]:
     point (x: tokens per persona, log scale; y: validation coverage), the front as a step
     line through its programs, the champion ringed."""
     def trace(rows: list[dict[str, Any]], name: str, **style: Any) -> dict[str, Any]:
-        return {"type": "scatter", "x": [r["tokens_per_persona"] for r in rows], "y": [r["coverage"] for r in rows],
+        return {"type": "scatter", "x": [r["tokens_per_persona"] for r in rows],
+                "y": [r["coverage"] for r in rows],
                 "customdata": [url.path(f"/program/{r['id']}") for r in rows],
                 "text": [_plain(f"{r['id']} {r['label'] or ''}") for r in rows], "hoverinfo": "x+y+text",
                 "name": name, **style}
 
     sim = " (SIMULATED)" if data["tokens_simulated"] else ""
     traces = [
-        trace(data["dominated"], "dominated", mode="markers", marker={"color": "#999", "size": 7, "opacity": 0.6}),
-        trace(data["front"], "front", mode="lines+markers", line={"shape": "hv", "color": "#d62728", "width": 2},
-              marker={"color": "#d62728", "size": 9}),
+        trace(data["dominated"], "dominated", mode="markers",
+              marker={"color": "#999", "size": 7, "opacity": 0.6}),
+        trace(data["front"], "front", mode="lines+markers",
+              line={"shape": "hv", "color": "#d62728", "width": 2}, marker={"color": "#d62728", "size": 9}),
     ]
     champ = [r for r in data["front"] + data["dominated"] if r["champion"]]
     if champ:
         traces.append(trace(champ, "champion", mode="markers",
-                            marker={"size": 16, "color": "rgba(0,0,0,0)", "line": {"color": "#1f77b4", "width": 2}}))
+                            marker={"size": 16, "color": "rgba(0,0,0,0)",
+                                    "line": {"color": "#1f77b4", "width": 2}}))
     layout = {"margin": {"l": 55, "r": 10, "t": 10, "b": 45}, "height": 380, "hovermode": "closest",
               "xaxis": {"title": {"text": f"persona-role LLM tokens per persona{sim}"}, "type": "log"},
               "yaxis": {"title": {"text": "validation coverage"}}, "legend": {"orientation": "h", "y": -0.25}}

@@ -41,7 +41,8 @@ class CostArchive:
     validated: dict[str, tuple[float, float]]  # id -> (coverage, tokens per persona) as stored
 
 
-def _record(stage: str, coverage: float, tokens_per_persona: float, rng: np.random.Generator) -> EvaluationRecord:
+def _record(stage: str, coverage: float, tokens_per_persona: float,
+            rng: np.random.Generator) -> EvaluationRecord:
     results = []
     for cid in CONTEXTS:
         m = {name: float(rng.random()) for name in METRIC_NAMES}
@@ -134,8 +135,8 @@ def test_cli_json_is_stable_and_equals_the_function(costs: CostArchive, capsys) 
     assert main(["inspect", "--db", str(costs.db), "--json", "front"]) == 0
     assert capsys.readouterr().out == first
     data = json.loads(first)
-    assert set(data) == {"simulated", "tokens_simulated", "stage", "score", "cost", "validated", "unvalidated",
-                         "without_cost", "champion", "front", "dominated"}
+    assert set(data) == {"simulated", "tokens_simulated", "stage", "score", "cost", "validated",
+                         "unvalidated", "without_cost", "champion", "front", "dominated"}
     assert set(data["front"][0]) == {"rank", "id", "label", "generation", "coverage", "tokens_per_persona",
                                      "tokens", "personas", "evaluations", "champion"}
     with open_source(costs.db) as src:
@@ -147,7 +148,8 @@ def test_front_without_validation_is_a_one_line_error(tmp_path: Path, capsys) ->
     arch = Archive.create(url_or_path=db, config=ArchiveConfig(islands=1), run_config={}, seed=0)
     rng = np.random.default_rng(0)
     arch.add([Candidate(ProgramRecord(code=synthetic_code(1), parent_id=None, island=0, generation=0),
-                        _record("train", 0.3, 10.0, rng), {"tail_share": 0.1, "llm_tokens_per_persona": 10.0})])
+                        _record("train", 0.3, 10.0, rng),
+                        {"tail_share": 0.1, "llm_tokens_per_persona": 10.0})])
     arch.close()
     assert main(["inspect", "--db", str(db), "front"]) == 1
     err = capsys.readouterr().err.strip()
@@ -170,7 +172,8 @@ def test_export_under_a_cost_cap_picks_the_best_coverage_within_it(costs: CostAr
         assert expected in {r["id"] for r in front(src)["front"]}  # the pick is always on the front
 
 
-def test_export_cap_below_every_program_names_the_cheapest(costs: CostArchive, tmp_path: Path, capsys) -> None:
+def test_export_cap_below_every_program_names_the_cheapest(costs: CostArchive, tmp_path: Path,
+                                                           capsys) -> None:
     cheapest_id, (_, cheapest) = min(costs.validated.items(), key=lambda kv: kv[1][1])
     with pytest.raises(ExportError) as info:
         export_program(costs.db, out=tmp_path / "g.py", max_tokens_per_persona=cheapest / 2)
@@ -180,7 +183,8 @@ def test_export_cap_below_every_program_names_the_cheapest(costs: CostArchive, t
     code = main(["export", "--db", str(costs.db), "--max-tokens-per-persona", str(cheapest / 2),
                  "--out", str(tmp_path / "g.py")])
     err = capsys.readouterr().err.strip().splitlines()
-    assert code == 1 and len(err) == 1 and err[0].startswith("error: --max-tokens-per-persona") and cheapest_id in err[0]
+    assert code == 1 and len(err) == 1 and cheapest_id in err[0]
+    assert err[0].startswith("error: --max-tokens-per-persona")
     with open_source(costs.db) as src, pytest.raises(Exception, match=">= 0"):
         best_under_cost(src, -1)
 

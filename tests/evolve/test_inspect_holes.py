@@ -80,9 +80,9 @@ def test_cli_text_json_and_errors(crafted: Crafted, capsys) -> None:
     assert main(["inspect", "--db", str(crafted.db), "--json", "holes", "--context", RARE_CONTEXT]) == 0
     assert capsys.readouterr().out == first
     data = json.loads(first)
-    assert set(data) == {"context", "axes", "bins", "simulated", "personas", "programs", "skipped", "cells_total",
-                         "cells_reached", "holes_total", "limit", "depths", "holes", "axis_holes", "pairs",
-                         "contexts"}
+    assert set(data) == {"context", "axes", "bins", "simulated", "personas", "programs", "skipped",
+                         "cells_total", "cells_reached", "holes_total", "limit", "depths", "holes",
+                         "axis_holes", "pairs", "contexts"}
     with open_source(crafted.db) as src:
         assert json.loads(dumps(holes(src, context=RARE_CONTEXT))) == data
         assert render_holes(holes(src, context=RARE_CONTEXT)) == text.rstrip("\n")
@@ -113,7 +113,8 @@ def test_viewer_pages_render(crafted: Crafted) -> None:
         assert page.status_code == 200
         with open_source(crafted.db) as src:
             data = holes(src, context=RARE_CONTEXT)
-        assert f"{data['cells_reached']}/{data['cells_total']} cells reached, {data['holes_total']} holes" in page.text
+        counts = f"{data['cells_reached']}/{data['cells_total']} cells reached, {data['holes_total']} holes"
+        assert counts in page.text
         assert page.text.count('class="hole"') == sum(len(p["holes"]) for p in data["pairs"])
         assert page.text.count('class="reached"') == sum(p["reached"] for p in data["pairs"])
         assert client.get("/holes?context=nope").status_code == 404
@@ -125,7 +126,8 @@ def test_viewer_pages_render(crafted: Crafted) -> None:
         assert 'id="rare-holes-link"' in rare_page.text
 
 
-def test_old_archive_gets_the_index_on_writable_open_and_reads_without_it(crafted: Crafted, tmp_path: Path) -> None:
+def test_old_archive_gets_the_index_on_writable_open_and_reads_without_it(crafted: Crafted,
+                                                                          tmp_path: Path) -> None:
     db = tmp_path / "old.db"
     db.write_bytes(crafted.db.read_bytes())
     con = sqlite3.connect(db)
