@@ -19,7 +19,7 @@ region of each context; bounded by contexts × regions). Targets: each query < 1
 render the text; median and max of ``--repeat`` runs) and as the CLI (one
 ``persona-evolve inspect`` process each, imports included). The archive is built once by
 ``scripts/bench_inspect_fixture.py`` (rows written through the archive's own store functions,
-no evolution; a few minutes) at ``--fixture PATH`` and reused while it exists:
+no evolution; ~45 s idle, minutes loaded) at ``--fixture PATH`` and reused while it exists:
 
     .venv/bin/python scripts/bench_archive.py --inspect [--fixture .bench/inspect10k.db] [--n 10000]
         [--repeat 3]
