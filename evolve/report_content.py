@@ -11,7 +11,8 @@ deadline, whose calls are estimated, not counted), LLM spend per role, the champ
 its diff against that seed, validation and test tables (the champion and the seeds: the
 mean of each metric over contexts and its spread, min / median / max across contexts, next
 to the noise floor and the random reference), and the champion's most extreme personas
-per context (text excerpts with their positions).
+per context (text excerpts with their positions), and the cost front (validation coverage
+against tokens per persona, ``evolve.report_front``).
 """
 
 from __future__ import annotations
