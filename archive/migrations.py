@@ -40,6 +40,20 @@ def _v2_to_v3(conn: Connection) -> None:
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
+def ensure_indexes(conn: Connection) -> list[str]:
+    """Create every index the schema declares that the database lacks (indexes added after
+    a schema version, like ``ix_context_results_context``, change no data and need no
+    version bump). Returns the names created. Writable connections only."""
+    made = []
+    for table in Base.metadata.sorted_tables:
+        have = {ix["name"] for ix in inspect(conn).get_indexes(table.name)}
+        for index in sorted(table.indexes, key=lambda ix: str(ix.name)):
+            if index.name not in have:
+                index.create(conn)
+                made.append(str(index.name))
+    return made
+
+
 def read_version(conn: Connection) -> int | None:
     """Schema version stored in the database; None for an empty database.
 
@@ -103,4 +117,6 @@ def check_or_upgrade(conn: Connection, *, where: str, readonly: bool) -> int:
         for v in range(found, SCHEMA_VERSION):
             MIGRATIONS[v](conn)
             conn.execute(Meta.__table__.update().where(Meta.key == "schema_version").values(value=str(v + 1)))
+    if not readonly:
+        ensure_indexes(conn)
     return found

@@ -248,8 +248,10 @@ def evaluations(conn: Connection, run_id: int, program_id: str, stage: str | Non
     ]
 
 
-def personas(conn: Connection, run_id: int, context_id: str, program_id: str | None) -> list[PersonaView]:
-    """Stored personas of a context in the run (optionally of one program)."""
+def personas(conn: Connection, run_id: int, context_id: str, program_id: str | None,
+             evaluation_ids: Iterable[int] | None = None) -> list[PersonaView]:
+    """Stored personas of a context in the run (optionally of one program, and/or of the
+    given evaluations only)."""
     import numpy as np
 
     q = (
@@ -259,6 +261,8 @@ def personas(conn: Connection, run_id: int, context_id: str, program_id: str | N
     )
     if program_id is not None:
         q = q.where(Persona.program_id == program_id)
+    if evaluation_ids is not None:
+        q = q.where(Persona.evaluation_id.in_(sorted({int(e) for e in evaluation_ids})))
     out = []
     for p in conn.execute(q.order_by(Persona.evaluation_id, Persona.idx)).all():
         stage = p.stage

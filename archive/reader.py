@@ -46,6 +46,7 @@ from .map_elites import qd_stats as _qd_stats
 from .records import ArchiveConfig, EvaluationView, GridView, PersonaView, ProgramView
 from .reading import champion as _champion
 from .reading import contexts as _contexts
+from .reading import costs as _costs
 from .reading import events as _events
 from .reading import programs as _programs
 from .reading import runs as _runs
@@ -287,6 +288,12 @@ class ArchiveReader:
         """The program's most recent evaluation at ``stage``, or None."""
         return latest_of(self.evaluations(program_id, stage))
 
+    def validation_costs(self) -> _costs.CostTable:
+        """Per validated program: mean validation coverage and persona-role tokens per
+        persona (``archive.reading.costs``), and how many programs have no validation."""
+        with self._conn() as conn:
+            return _costs.validation_costs(conn, self.run_id)
+
     # ------------------------------------------------------------------ contexts
     def personas(
         self, *, context_id: str, program_id: str | None = None, evaluation_id: int | None = None
@@ -313,6 +320,18 @@ class ArchiveReader:
         the populations with the most common axis count (what ``inspect rare`` bins)."""
         with self._conn() as conn:
             return _contexts.context_positions(conn, self.run_id, context_id)
+
+    def text_keys(self, context_id: str) -> Any:
+        """(evaluation id, row index) of every stored persona text of ``context_id``: an
+        M×2 int64 array (reads no text)."""
+        with self._conn() as conn:
+            return _contexts.text_keys(conn, self.run_id, context_id)
+
+    def personas_at(self, context_id: str, keys: Any) -> dict[tuple[int, int], PersonaView]:
+        """Stored persona texts of ``context_id`` at the given (evaluation id, row index)
+        pairs, keyed by the pair; pairs without a stored text are left out."""
+        with self._conn() as conn:
+            return _contexts.personas_at(conn, self.run_id, context_id, keys)
 
     # ------------------------------------------------------------------ grids
     def grid(self, island: int | None = None) -> GridView:

@@ -136,6 +136,10 @@ class ContextResultRow(_MetricColumns, Base):
     n_personas: Mapped[int] = mapped_column(Integer, default=0)
     n_axes: Mapped[int] = mapped_column(Integer, default=0)
     positions: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: an additive index (no schema version of its own): per-context reads (``inspect rare``,
+    #: ``holes``, the per-context counts) without scanning every row; created on the next
+    #: writable open of an archive that lacks it (``migrations.ensure_indexes``)
+    __table_args__ = (Index("ix_context_results_context", "context_id", "n_personas", "evaluation_id"),)
 
 
 class Persona(Base):

@@ -54,13 +54,26 @@ class ExportResult:
     simulated: bool
     entry: str
     lineage_length: int
+    #: with --max-tokens-per-persona: the chosen program's row of the cost front
+    #: (``evolve.inspect.front.best_under_cost``), else None
+    cost: dict[str, Any] | None = None
 
 
-def select_program(src: Source, *, best: bool = False, program: str | None = None) -> str:
+def select_program(src: Source, *, best: bool = False, program: str | None = None,
+                   max_tokens_per_persona: float | None = None) -> str:
     """Id of the program to export: the champion (best on validation, else on train) with
-    ``best``, else ``program`` (id, unique prefix >= 6 chars, or label)."""
-    if best == (program is not None):
-        raise ExportError("give exactly one of --best or --program ID")
+    ``best``; the best validated program (validation coverage) using at most
+    ``max_tokens_per_persona`` persona-role tokens per persona; else ``program`` (id, unique
+    prefix >= 6 chars, or label)."""
+    if int(best) + (program is not None) + (max_tokens_per_persona is not None) != 1:
+        raise ExportError("give exactly one of --best, --program ID or --max-tokens-per-persona X")
+    if max_tokens_per_persona is not None:
+        from evolve.inspect.front import best_under_cost
+
+        try:
+            return str(best_under_cost(src, max_tokens_per_persona)["id"])
+        except InspectError as exc:
+            raise ExportError(f"--max-tokens-per-persona: {exc}") from None
     if program is not None:
         try:
             return src.resolve_program(program)
@@ -278,6 +291,7 @@ def export_program(
     api_key_env: str = DEFAULT_API_KEY_ENV,
     run_id: int | None = None,
     fmt: str = "module",
+    max_tokens_per_persona: float | None = None,
 ) -> ExportResult:
     """Export the champion (``best``) or ``program`` of ``db`` to the file ``out``.
 
@@ -291,7 +305,13 @@ def export_program(
         raise ExportError(f"--out: {path} must end in .py (it is a Python module)")
     try:
         with open_source(db, run_id=run_id) as src:
-            pid = select_program(src, best=best, program=program)
+            pid = select_program(src, best=best, program=program,
+                                 max_tokens_per_persona=max_tokens_per_persona)
+            cost = None
+            if max_tokens_per_persona is not None:
+                from evolve.inspect.front import best_under_cost
+
+                cost = best_under_cost(src, max_tokens_per_persona)
             view = src.reader.program(pid)
             info = provenance(src, pid)
     except InspectError as exc:
@@ -303,4 +323,4 @@ def export_program(
     except OSError as exc:
         raise ExportError(f"--out: cannot write {path}: {exc.strerror or exc}") from None
     return ExportResult(path=path, program_id=pid, run_id=int(info["run"]["id"]), simulated=bool(info["simulated"]),
-                        entry=entry, lineage_length=int(info["lineage_length"]))
+                        entry=entry, lineage_length=int(info["lineage_length"]), cost=cost)

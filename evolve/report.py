@@ -360,6 +360,9 @@ def render_markdown(content: Mapping[str, Any], *, images: Mapping[str, str] | N
                 where = ", ".join(f"{a} {_num(v, 2)}" for a, v in p["position"].items())
                 lines += [f"- **{_md(p['name']) or '(no name)'}** (persona {p['index']}; {where}): {_md(p['excerpt'])}"]
             lines.append("")
+    from evolve.report_front import front_markdown
+
+    lines += front_markdown(c.get("cost_front"))
     lines += ["## Configuration", "",
               f"- models: {', '.join(f'{r}={m}' for r, m in cfg['models'].items()) or '–'}",
               "- contexts: " + ("; ".join(f"{s}: {', '.join(v)}" for s, v in cfg["contexts"].items()) or "–"),

@@ -11,8 +11,9 @@ deadline, whose calls are estimated, not counted), LLM spend per role, the champ
 its diff against that seed, validation and test tables (the champion and the seeds: the
 mean of each metric over contexts and its spread, min / median / max across contexts, next
 to the noise floor and the random reference), and the champion's most extreme personas
-per context (text excerpts with their positions), and the personas whose text addressed the
-respondent (not placed, scored as missing; :mod:`evolve.inspect.addressed`).
+per context (text excerpts with their positions), the personas whose text addressed the
+respondent (not placed, scored as missing; :mod:`evolve.inspect.addressed`), and the cost
+front (validation coverage against tokens per persona, ``evolve.report_front``).
 """
 
 from __future__ import annotations
@@ -174,6 +175,7 @@ def build_report(reader: ArchiveReader, *, references: Mapping[str, Any] | None 
     from evolve.inspect.history import budget_history
     from evolve.inspect.source import Source
     from evolve.inspect.summary import champion_interval
+    from evolve.report_front import front_content
 
     src = Source.of(reader)
     run = reader.run()
@@ -236,6 +238,7 @@ def build_report(reader: ArchiveReader, *, references: Mapping[str, Any] | None 
         "addressed": addressed_summary(reader),
         "metric_names": list(METRIC_NAMES),
         "higher_is_better": dict(HIGHER_IS_BETTER),
+        "cost_front": front_content(reader),
     }
 
 

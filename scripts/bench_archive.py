@@ -13,6 +13,16 @@ region of each context; bounded by contexts × regions). Targets: each query < 1
 
     .venv/bin/python scripts/bench_archive.py [--n 10000] [--batch 16] [--no-personas] [--no-exemplars]
         [--persona-chars 300] [--db PATH] [--json]
+
+``--inspect`` instead times ``inspect rare``, ``inspect holes`` and ``inspect front`` on a
+10,000-evaluation archive (target: each under 2 s): in process (open the archive, compute,
+render the text; median and max of ``--repeat`` runs) and as the CLI (one
+``persona-evolve inspect`` process each, imports included). The archive is built once by
+``scripts/bench_inspect_fixture.py`` (rows written through the archive's own store functions,
+no evolution; ~45 s idle, minutes loaded) at ``--fixture PATH`` and reused while it exists:
+
+    .venv/bin/python scripts/bench_archive.py --inspect [--fixture .bench/inspect10k.db] [--n 10000]
+        [--repeat 3]
 """
 
 from __future__ import annotations
@@ -44,6 +54,63 @@ def _time(fn, repeat: int) -> tuple[float, float]:
     return statistics.median(ts), max(ts)
 
 
+def inspect_bench(fixture: Path, n: int, repeat: int) -> int:
+    """Build (or reuse) the fixture, time the three inspect commands, print the table; 0
+    when each is under 2 s in process."""
+    import importlib
+    import subprocess
+
+    if not fixture.exists():
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from bench_inspect_fixture import build
+
+        fixture.parent.mkdir(parents=True, exist_ok=True)
+        made = build(fixture, n=n)
+        print(f"built {fixture}: {made['programs']} programs, {made['evaluations']} evaluations "
+              f"({made['validation']} validation) in {made['seconds']:.0f} s")
+    from evolve.inspect import open_source
+
+    ins = importlib.import_module("evolve.inspect")
+    cases = [("rare", "rare", "render_rare", {"context": "ctx00"}, ["--context", "ctx00"]),
+             ("holes", "holes", "render_holes", {"context": "ctx00"}, ["--context", "ctx00"]),
+             ("front", "front", "render_front", {}, [])]
+    with open_source(fixture) as src:
+        counts = src.reader.counts()
+        positions = next((c["personas"] for c in src.context_counts() if c["id"] == "ctx00"), 0)
+    print(f"code: {Path(ins.__file__).resolve().parents[2]}")
+    print(f"inspect benchmark on {fixture}: {counts.evaluations} stored evaluations, "
+          f"{counts.programs} programs, "
+          f"{positions} positions in ctx00; {os.cpu_count()} CPUs, load average "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print(f"  {'command':<8} {'median s':>9} {'max s':>7} {'CPU s':>7} {'CLI s':>7}   "
+          f"(wall in process; mean CPU "
+          f"time of the process, all threads; one CLI process, imports included)")
+    ok = True
+    root = Path(__file__).resolve().parents[1]  # the code measured: this script's tree
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    for label, fn_name, render_name, kwargs, cli in cases:
+        fn, render = getattr(ins, fn_name, None), getattr(ins, render_name, None)
+        if fn is None:
+            print(f"  {label:<8} {'n/a':>9}")
+            continue
+
+        def once() -> None:
+            with open_source(fixture) as src:
+                render(fn(src, **kwargs))
+
+        c0 = time.process_time()
+        med, mx = _time(once, repeat)
+        cpu = (time.process_time() - c0) / repeat
+        t0 = time.perf_counter()
+        argv = [sys.executable, "-m", "evolve", "inspect", "--db", str(fixture.resolve()), label, *cli]
+        proc = subprocess.run(argv, capture_output=True, text=True, cwd=root, env=env)
+        cli_s = time.perf_counter() - t0 if proc.returncode == 0 else float("nan")
+        ok = ok and med < 2000
+        flag = "" if med < 2000 else "  <-- over 2 s"
+        print(f"  {label:<8} {med / 1000:>9.2f} {mx / 1000:>7.2f} {cpu:>7.2f} {cli_s:>7.2f}{flag}")
+    return 0 if ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=10_000, help="programs to insert")
@@ -56,7 +123,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-exemplars", action="store_true", help="keep no exemplar texts (ArchiveConfig.exemplars_per_cell=0)")
     ap.add_argument("--db", type=str, default=None, help="database path (default: a temporary file)")
     ap.add_argument("--json", action="store_true", help="print the results as JSON too")
+    ap.add_argument("--inspect", action="store_true",
+                    help="time inspect rare/holes/front on a large fixture instead")
+    ap.add_argument("--fixture", type=Path, default=Path(".bench/inspect10k.db"),
+                    help="--inspect: the archive to build once and reuse (default .bench/inspect10k.db)")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="--inspect: in-process runs per command (default 3)")
     args = ap.parse_args(argv)
+    if args.inspect:
+        return inspect_bench(args.fixture, args.n, args.repeat)
 
     tmp = None
     if args.db is None:

@@ -61,7 +61,7 @@ def context_counts(conn: Connection, run_id: int) -> tuple[ContextCount, ...]:
         select(ContextResultRow.context_id, func.sum(ContextResultRow.n_personas),
                func.count(func.distinct(Evaluation.program_id)))
         .join(Evaluation, Evaluation.id == ContextResultRow.evaluation_id)
-        .where(Evaluation.run_id == run_id, ContextResultRow.positions.is_not(None))
+        .where(Evaluation.run_id == run_id, ContextResultRow.n_personas > 0)  # rows with positions
         .group_by(ContextResultRow.context_id)
     ).all()
     texts = {c: (int(t), int(x or 0)) for c, t, x in conn.execute(
@@ -93,22 +93,22 @@ def context_positions(conn: Connection, run_id: int, context_id: str) -> Positio
     ).all()
     ks = [int(r.n_axes) for r in rows]
     k = max(set(ks), key=ks.count) if ks else 0
-    zs, progs, stages, evals, idx = [], [], [], [], []
-    other = 0
-    for r in rows:
-        if int(r.n_axes) != k:
-            other += int(r.n_personas)
-            continue
-        z = decode_positions(r.positions, int(r.n_personas), k)
-        zs.append(z)
-        progs += [r.program_id] * len(z)
-        stages += [coerce(Stage, r.stage)] * len(z)
-        evals += [int(r.evaluation_id)] * len(z)
-        idx += list(range(len(z)))
+    used = [r for r in rows if int(r.n_axes) == k]
+    other = sum(int(r.n_personas) for r in rows if int(r.n_axes) != k)
+    counts = np.array([int(r.n_personas) for r in used], dtype=np.int64)
+    for r in used:  # the check decode_positions makes, per row, before one decode of them all
+        if len(r.positions) != 2 * int(r.n_personas) * k:
+            raise ValueError(f"positions blob of evaluation {r.evaluation_id} ({context_id}) holds "
+                             f"{len(r.positions) // 2} values, expected {r.n_personas}×{k}")
+    blobs = b"".join(r.positions for r in used)
+    z = decode_positions(blobs, int(counts.sum()), k) if used else np.zeros((0, k))
+    starts = np.repeat(np.cumsum(counts) - counts, counts)
     return PositionSet(
-        context_id=context_id, k=k, z=np.vstack(zs) if zs else np.zeros((0, k)),
-        program_ids=np.array(progs, dtype=object), stages=np.array(stages, dtype=object),
-        evaluation_ids=np.array(evals, dtype=np.int64), indexes=np.array(idx, dtype=np.int64), other_k=other,
+        context_id=context_id, k=k, z=z,
+        program_ids=np.repeat(np.array([r.program_id for r in used], dtype=object), counts),
+        stages=np.repeat(np.array([coerce(Stage, r.stage) for r in used], dtype=object), counts),
+        evaluation_ids=np.repeat(np.array([int(r.evaluation_id) for r in used], dtype=np.int64), counts),
+        indexes=np.arange(int(counts.sum()), dtype=np.int64) - starts, other_k=other,
     )
 
 
@@ -155,3 +155,27 @@ def _like(text: str, pattern: str) -> bool:
             return False
         at = found + len(p)
     return True
+
+
+def text_keys(conn: Connection, run_id: int, context_id: str) -> Any:
+    """(evaluation id, row index) of every stored persona text of ``context_id`` in the run,
+    as an M×2 int64 array (no text is read)."""
+    import numpy as np
+
+    rows = conn.execute(
+        select(Persona.evaluation_id, Persona.idx)
+        .join(Evaluation, Evaluation.id == Persona.evaluation_id)
+        .where(Evaluation.run_id == run_id, Persona.context_id == context_id)
+    ).tuples().all()
+    return np.array([(int(e), int(i)) for e, i in rows], dtype=np.int64).reshape(-1, 2)
+
+
+def personas_at(conn: Connection, run_id: int, context_id: str,
+                keys: Any) -> dict[tuple[int, int], PersonaView]:
+    """The stored persona texts of ``context_id`` at the given (evaluation id, row index)
+    pairs, keyed by that pair (pairs without a stored text are left out)."""
+    wanted = {(int(e), int(i)) for e, i in keys}
+    if not wanted:
+        return {}
+    views = queries.personas(conn, run_id, context_id, None, evaluation_ids={e for e, _ in wanted})
+    return {(v.evaluation_id, v.index): v for v in views if (v.evaluation_id, v.index) in wanted}

@@ -21,6 +21,9 @@ def register(subparsers: Any) -> None:
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--best", action="store_true", help="the champion (best on validation, else on train)")
     which.add_argument("--program", metavar="ID", help="program id, unique prefix (>= 6 chars) or label (seed:sobol)")
+    which.add_argument("--max-tokens-per-persona", type=float, metavar="X",
+                       help="the best program on validation coverage whose persona-role LLM tokens "
+                            "per persona (on validation) is <= X (see inspect front)")
     p.add_argument("--out", required=True, help="the module to write (FILE.py)")
     p.add_argument("--api-key-env", default="OPENAI_API_KEY",
                    help="environment variable the module reads the API key from (default OPENAI_API_KEY)")
@@ -36,12 +39,17 @@ def handle(args: argparse.Namespace) -> int:
 
     try:
         result = export_program(args.db, out=args.out, best=args.best, program=args.program,
-                                api_key_env=args.api_key_env, run_id=args.run, fmt=args.format)
+                                api_key_env=args.api_key_env, run_id=args.run, fmt=args.format,
+                                max_tokens_per_persona=args.max_tokens_per_persona)
     except ExportError as exc:
         raise CLIError(str(exc)) from None
     if result.simulated:
         print("note: SIMULATED WORLD: this program's scores come from the sim test bed (the header says so)",
               file=sys.stderr)
+    if result.cost is not None:
+        print(f"chosen under the cost cap: validation coverage {result.cost['coverage']:.4f} at "
+              f"{result.cost['tokens_per_persona']:.1f} tokens per persona"
+              f"{' (SIMULATED tokens)' if result.simulated else ''}", file=sys.stderr)
     print(f"wrote {result.path} (program {result.program_id}, run {result.run_id}, lineage {result.lineage_length}); "
           f"run it: python {result.path} --context ctx.json -n 25 --model MODEL --out personas.jsonl")
     return 0

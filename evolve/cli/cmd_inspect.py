@@ -1,6 +1,6 @@
 """``persona-evolve inspect``: read an archive (safe while a run writes to it).
 
-    persona-evolve inspect --db PATH summary|top|lineage|grid|rare|diff [options] [--json]
+    persona-evolve inspect --db PATH summary|top|lineage|grid|rare|holes|front|diff [options] [--json]
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def _common(p: argparse.ArgumentParser, *, top_level: bool) -> None:
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "inspect",
-        help="inspect an archive: summary, top, lineage, grid, rare, diff",
+        help="inspect an archive: summary, top, lineage, grid, rare, holes, front, diff",
         description="Read an archive (read-only; fine while a run is writing it). Every command has --json.",
     )
     _common(p, top_level=True)
@@ -59,6 +59,16 @@ def register(subparsers: Any) -> None:
     s.add_argument("-k", type=int, default=10, help="how many regions and outliers (default 10)")
     s.add_argument("--bins", type=int, help="grid bins per axis (default 5 for K<=3, 4 for K=4, 3 above)")
 
+    s = sub.add_parser("holes", help="cells of a context's axis cube no stored persona reached")
+    _common(s, top_level=False)
+    s.add_argument("--context", help="context id (default: the one with the most stored personas)")
+    s.add_argument("--bins", type=int,
+                   help="grid bins per axis, as rare (default 5 for K<=3, 4 for K=4, 3 above)")
+    s.add_argument("--limit", type=int, default=20, help="K-D holes listed, deepest first (default 20)")
+
+    s = sub.add_parser("front", help="Pareto front of validation coverage against LLM tokens per persona")
+    _common(s, top_level=False)
+
     s = sub.add_parser("diff", help="unified diff between two programs")
     _common(s, top_level=False)
     s.add_argument("a", metavar="A", help="program id, prefix or label")
@@ -76,6 +86,9 @@ def _commands() -> dict[str, tuple[Callable[..., dict[str, Any]], Callable[[dict
         "lineage": (ins.lineage, ins.render_lineage, lambda a: {"ref": a.program}),
         "grid": (ins.grid, ins.render_grid, lambda a: {"island": a.island, "png": a.png}),
         "rare": (ins.rare, ins.render_rare, lambda a: {"context": a.context, "k": a.k, "bins": a.bins}),
+        "holes": (ins.holes, ins.render_holes,
+                  lambda a: {"context": a.context, "bins": a.bins, "limit": a.limit}),
+        "front": (ins.front, ins.render_front, lambda a: {}),
         "diff": (ins.diff, ins.render_diff, lambda a: {"ref_a": a.a, "ref_b": a.b}),
     }
 
@@ -83,7 +96,8 @@ def _commands() -> dict[str, tuple[Callable[..., dict[str, Any]], Callable[[dict
 def handle(args: argparse.Namespace) -> int:
     command = getattr(args, "inspect_command", None)
     if not command:
-        raise CLIError("inspect: give a command: summary, top, lineage, grid, rare or diff", exit_code=2)
+        raise CLIError("inspect: give a command: summary, top, lineage, grid, rare, holes, front or diff",
+                       exit_code=2)
     if not args.db:
         raise CLIError("inspect: --db PATH is required", exit_code=2)
     from evolve.inspect import InspectError, dumps, open_source

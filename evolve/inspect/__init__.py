@@ -1,4 +1,4 @@
-"""Read-only inspection of an archive: summary, top, lineage, grid, rare, diff.
+"""Read-only inspection of an archive: summary, top, lineage, grid, rare, holes, front, diff.
 
 Each command is a function ``(Source, ...) -> dict`` returning a stable JSON shape
 (documented in its module and in docs/EXPORT_INSPECT.md) and a ``render_*`` function
@@ -11,7 +11,9 @@ read-only, so inspecting a database while a run writes to it is safe.
 """
 
 from evolve.inspect.diff import diff, render_diff
+from evolve.inspect.front import front, render_front
 from evolve.inspect.grid import grid, render_grid, write_png
+from evolve.inspect.holes import holes, render_holes
 from evolve.inspect.jsonout import clean, dumps
 from evolve.inspect.lineage import lineage, render_lineage
 from evolve.inspect.rare import default_bins, rare, render_rare
@@ -23,4 +25,5 @@ __all__ = [
     "InspectError", "MIN_PREFIX", "Source", "open_source", "clean", "dumps",
     "summary", "render_summary", "top", "render_top", "lineage", "render_lineage",
     "grid", "render_grid", "write_png", "rare", "render_rare", "default_bins", "diff", "render_diff",
+    "holes", "render_holes", "front", "render_front",
 ]

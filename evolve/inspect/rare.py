@@ -4,7 +4,7 @@ Every persona position the archive holds for the context (all evaluations, all s
 is binned on a regular grid over the axis cube [0, 1]^K (``bins`` per axis; default 5 for
 K <= 3, 4 for K = 4, 3 for K >= 5). The occupied cells reached by the fewest distinct
 programs are the rare regions; ties go to the more isolated cell (mean distance of its
-personas to their ``neighbours``-th nearest persona, scikit-learn ``NearestNeighbors``).
+personas to their ``neighbours``-th nearest persona, exact: a scipy KD-tree over the distinct positions).
 Separately, the personas with the largest k-nearest-neighbour distance are listed as
 outliers. Every region comes with an example persona's full text: the archive keeps, per
 context and region of this default grid, the first persona text to land there
@@ -38,7 +38,8 @@ from typing import Any
 
 import numpy as np
 
-from archive.exemplars import default_bins
+from archive.exemplars import cells_of, default_bins
+from evolve.inspect.positions import choose_context, load_positions
 from evolve.inspect.render import SIM_LINE, fmt, shorten, table
 from evolve.inspect.source import InspectError, Source
 
@@ -48,21 +49,51 @@ NEIGHBOURS = 5
 __all__ = ["NEIGHBOURS", "default_bins", "rare", "render_rare"]
 
 
-def _load(src: Source, context_id: str) -> dict[str, Any]:
-    ps = src.reader.context_positions(context_id)
-    return {"k": ps.k, "z": ps.z, "programs": ps.program_ids, "stages": np.array([str(x) for x in ps.stages],
-            dtype=object), "evals": ps.evaluation_ids, "idx": ps.indexes}
+def _row_keys(a: np.ndarray, base: int) -> np.ndarray:
+    """One sortable key per row of the N×K int array ``a`` (values in [0, base)): equal keys
+    exactly for equal rows, in the lexicographic order of the rows (an int64 when base^K
+    fits, else the rows' bytes, big-endian)."""
+    a = np.asarray(a, dtype=np.int64).reshape(len(a), -1)
+    if base ** a.shape[1] < 2 ** 62:
+        if not a.shape[1]:
+            return np.zeros(len(a), np.int64)
+        return np.ravel_multi_index(tuple(a.T), (base,) * a.shape[1])
+    return np.ascontiguousarray(a.astype(">u8")).view(f"V{8 * a.shape[1]}").ravel()
 
 
 def _knn(z: np.ndarray, k: int) -> np.ndarray:
-    """Distance of each row to its k-th nearest other row (0 when there are too few)."""
-    if len(z) < 2 or k < 1:
-        return np.zeros(len(z))
-    from sklearn.neighbors import NearestNeighbors
+    """Distance of each row to its k-th nearest other row (0 when there are too few).
 
-    kk = min(k, len(z) - 1)
-    dist, _ = NearestNeighbors(n_neighbors=kk + 1).fit(z).kneighbors(z)
-    return dist[:, kk]
+    Exact, on the distinct rows with their multiplicities (copies of a row are neighbours at
+    distance 0), with a scipy KD-tree: positions are stored as uint16 codes, so copies are
+    exact and common (common random numbers give neutral edits identical populations)."""
+    n = len(z)
+    if n < 2 or k < 1:
+        return np.zeros(n)
+    from scipy.spatial import cKDTree
+
+    kk = min(k, n - 1)
+    _, first, inverse, counts = np.unique(_row_keys(np.rint(z * 65534).astype(np.int64), 65535),
+                                          return_index=True, return_inverse=True, return_counts=True)
+    uniq, inverse = z[first], np.asarray(inverse).reshape(-1)
+    q = min(kk + 1, len(uniq))
+    tree = cKDTree(uniq, leafsize=32, balanced_tree=False)
+    walk = tree.indices  # query in the tree's own order: neighbouring queries share cache (~2x faster)
+    d_walk, i_walk = tree.query(uniq[walk], k=q, workers=-1)
+    dist, idx = np.empty((len(uniq), q)), np.empty((len(uniq), q), dtype=np.int64)
+    dist[walk], idx[walk] = d_walk.reshape(len(uniq), q), i_walk.reshape(len(uniq), q)
+    mult = counts[idx]
+    mult[:, 0] = counts - 1  # the nearest distinct row is the row itself: its other copies
+    reach = np.argmax(np.cumsum(mult, axis=1) >= kk, axis=1)
+    return dist[np.arange(len(uniq)), reach][inverse]
+
+
+def _codes(keys: np.ndarray, evals: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Whether each (evaluation, index) row is among the M×2 ``keys``."""
+    if not len(keys):
+        return np.zeros(len(evals), dtype=bool)
+    width = int(max(int(idx.max(initial=0)), int(keys[:, 1].max())) + 1)
+    return np.isin(evals * width + idx, keys[:, 0] * width + keys[:, 1])
 
 
 def rare(src: Source, *, context: str | None = None, k: int = 10, bins: int | None = None) -> dict[str, Any]:
@@ -70,81 +101,79 @@ def rare(src: Source, *, context: str | None = None, k: int = 10, bins: int | No
     the context with the most stored personas)."""
     if k < 1:
         raise InspectError(f"-k must be >= 1, got {k}")
-    contexts = src.context_counts()
-    if not contexts:
-        raise InspectError(f"no persona positions stored in run {src.run_id} of {src.db} (nothing evaluated yet)")
-    if context is None:
-        context = contexts[0]["id"]
-    elif context not in {c["id"] for c in contexts}:
-        import difflib
-
-        ids = [c["id"] for c in contexts]
-        close = difflib.get_close_matches(context, ids, n=3, cutoff=0.4) or ids[:3]
-        raise InspectError(f"no personas stored for context {context!r} in run {src.run_id} "
-                           f"(available: {', '.join(close)}{', ...' if len(ids) > len(close) else ''})")
-    data = _load(src, context)
-    kdim = data["k"]
-    z_all = data["z"]
-    keep = ~np.isnan(z_all).any(axis=1) if len(z_all) else np.zeros(0, dtype=bool)
-    skipped = int((~keep).sum())
-    z = z_all[keep]
-    if len(z) == 0:
-        raise InspectError(f"context {context!r}: every stored position misses an axis answer; nothing to rank")
-    progs, stages = data["programs"][keep], data["stages"][keep]
-    evals, idx = data["evals"][keep], data["idx"][keep]
+    context, contexts = choose_context(src, context)
+    pos = load_positions(src, context)
+    kdim, z = pos.k, pos.z
+    progs, stages, evals, idx = pos.programs, pos.stages, pos.evaluations, pos.indexes
     axes = list(src.context_axes(context, kdim))
     b = int(bins) if bins is not None else default_bins(kdim)
     if b < 1:
         raise InspectError(f"--bins must be >= 1, got {b}")
-    texts = {(p.evaluation_id, p.index): p for p in src.reader.personas(context_id=context)}
-    cells = np.clip(np.floor(z * b).astype(int), 0, b - 1)
+    cells = cells_of(z, b)
     iso = _knn(z, NEIGHBOURS)
-    keys, inverse = np.unique(cells, axis=0, return_inverse=True)
-    inverse = np.asarray(inverse).reshape(-1)
-    has_text = np.fromiter(((int(e), int(i)) in texts for e, i in zip(evals, idx)), dtype=bool, count=len(z))
+    _, first_of_cell, inverse = np.unique(_row_keys(cells, b), return_index=True, return_inverse=True)
+    keys, inverse = cells[first_of_cell], np.asarray(inverse).reshape(-1)  # occupied cells, lexicographic
+    has_text = _codes(src.reader.text_keys(context), evals, idx)
+    # program of each row as a small int: via the evaluations (far fewer than rows)
+    ev_ids, ev_first, ev_inv = np.unique(evals, return_index=True, return_inverse=True)
+    prog_names = sorted({str(progs[i]) for i in ev_first})
+    prog_code = {p: c for c, p in enumerate(prog_names)}
+    eval_prog = np.array([prog_code[str(progs[i])] for i in ev_first], dtype=np.int64)
+    row_prog = eval_prog[np.asarray(ev_inv).reshape(-1)]
+    personas = np.bincount(inverse, minlength=len(keys))
+    isolation = np.bincount(inverse, weights=iso, minlength=len(keys)) / np.maximum(personas, 1)
+    pairs = np.unique(inverse * len(prog_names) + row_prog)
+    cell_programs = np.bincount(pairs // len(prog_names), minlength=len(keys))
+    order = sorted(range(len(keys)), key=lambda c: (int(cell_programs[c]), -float(isolation[c]),
+                                                    int(personas[c]), [int(x) for x in keys[c]]))
+    chosen = order[:k]
     grouped = np.argsort(inverse, kind="stable")  # members of cell c: grouped[bounds[c]:bounds[c + 1]]
     bounds = np.searchsorted(inverse[grouped], np.arange(len(keys) + 1))
+    members = {c: grouped[bounds[c]:bounds[c + 1]] for c in chosen}
+    picks = {}
+    for c in chosen:
+        ranked = members[c][np.argsort(-iso[members[c]], kind="stable")]
+        with_text = ranked[has_text[ranked]]
+        picks[c] = (int(ranked[0]), int(with_text[0]) if len(with_text) else None)
+    top_iso = np.argsort(-iso, kind="stable")[:k]
+    wanted = [(int(evals[i]), int(idx[i])) for i in top_iso if has_text[i]]
+    wanted += [(int(evals[t]), int(idx[t])) for _, t in picks.values() if t is not None]
+    texts = src.reader.personas_at(context, wanted)
 
-    def pos(i: int) -> dict[str, float]:
+    def pos_of(i: int) -> dict[str, float]:
         return {a: round(float(v), 4) for a, v in zip(axes, z[i])}
 
-    def example(i: int) -> dict[str, Any] | None:
-        pv = texts.get((int(evals[i]), int(idx[i])))
-        if pv is None:
+    def example(i: int | None) -> dict[str, Any] | None:
+        pv = None if i is None else texts.get((int(evals[i]), int(idx[i])))
+        if pv is None or i is None:
             return None
-        fields = {str(k): v for k, v in pv.persona.items() if k not in ("name", "description")}
+        fields = {str(key): v for key, v in pv.persona.items() if key not in ("name", "description")}
         return {"program_id": str(progs[i]), "stage": str(stages[i]), "evaluation_id": int(evals[i]),
                 "index": int(idx[i]), "name": pv.persona.get("name"), "description": pv.persona.get("description"),
-                "fields": fields, "position": pos(i)}
+                "fields": fields, "position": pos_of(i)}
 
     regions = []
-    cell_programs = np.zeros(len(keys), dtype=int)
-    for c, key in enumerate(keys):
-        members = grouped[bounds[c]:bounds[c + 1]]
-        ids = sorted({str(p) for p in progs[members]})
-        cell_programs[c] = len(ids)
-        order = members[np.argsort(-iso[members], kind="stable")]
-        with_text = order[has_text[order]]
+    for rank, c in enumerate(chosen, 1):
+        key = keys[c]
+        ids = sorted({prog_names[int(p)] for p in np.unique(row_prog[members[c]])})
         regions.append({
+            "rank": rank,
             "cell": [int(x) for x in key],
             "ranges": {a: [round(int(x) / b, 4), round((int(x) + 1) / b, 4)] for a, x in zip(axes, key)},
             "programs": len(ids),
             "program_ids": ids[:5],
-            "personas": int(len(members)),
-            "isolation": float(iso[members].mean()),
-            "position": pos(int(order[0])),
-            "example": example(int(with_text[0])) if len(with_text) else None,
+            "personas": int(personas[c]),
+            "isolation": float(isolation[c]),
+            "position": pos_of(picks[c][0]),
+            "example": example(picks[c][1]),
         })
-    regions.sort(key=lambda r: (r["programs"], -r["isolation"], r["personas"], r["cell"]))
-    for rank, r in enumerate(regions, 1):
-        r["rank"] = rank
     outliers = []
-    for rank, i in enumerate(np.argsort(-iso, kind="stable")[:k], 1):
+    for rank, i in enumerate(top_iso, 1):
         outliers.append({
             "rank": rank, "program_id": str(progs[i]), "stage": str(stages[i]), "evaluation_id": int(evals[i]),
-            "index": int(idx[i]), "knn_distance": float(iso[i]), "position": pos(int(i)),
+            "index": int(idx[i]), "knn_distance": float(iso[i]), "position": pos_of(int(i)),
             "cell": [int(x) for x in cells[i]], "cell_programs": int(cell_programs[inverse[i]]),
-            "example": example(int(i)),
+            "example": example(int(i)) if has_text[i] else None,
         })
     return {
         "context": context,
@@ -153,12 +182,12 @@ def rare(src: Source, *, context: str | None = None, k: int = 10, bins: int | No
         "neighbours": min(NEIGHBOURS, max(len(z) - 1, 0)),
         "simulated": src.simulated(),
         "personas": int(len(z)),
-        "programs": int(len({str(p) for p in progs})),
+        "programs": int(len(prog_names)),
         "texts": int(has_text.sum()),
-        "skipped": skipped,
+        "skipped": pos.skipped,
         "cells_occupied": int(len(keys)),
         "cells_total": int(b ** kdim),
-        "regions": [{"rank": r.pop("rank"), **r} for r in regions[:k]],
+        "regions": regions,
         "outliers": outliers,
         "contexts": contexts,
     }

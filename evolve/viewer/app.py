@@ -9,6 +9,8 @@ Pages (all GET; every one has a stable URL; ``?run=N`` picks a run other than th
   metrics weakest first, a scatter of a context's personas;
 * ``/compare?a=ID&b=ID``: two programs side by side and their diff;
 * ``/rare`` (``?context=&k=&bins=``): the rare regions of ``inspect rare`` with example personas;
+* ``/front``: the cost front (``inspect front``) plotted; ``/holes`` (``?context=&bins=``): the
+  unreached cells (``inspect holes``), small multiples per axis pair;
 * ``/report``: the content of the run's ``report.md`` (``evolve.report_content``), read now;
 * ``/api/status``: small JSON the pages poll for live updates; ``/api/references``: the
   reference fitness lines of the overview chart.
@@ -211,6 +213,27 @@ class Viewer:
         return self._page(request, "rare.html", reader, urls, "notice", status_code=200 if data or context is None
                           else 404, rare=data, error=error, k=k, bins=bins)
 
+    def front(self, request: Request) -> Response:
+        from evolve.viewer.support_pages import front_page
+
+        reader, urls = self._reader(request)
+        return self._page(request, "front.html", reader, urls, "notice", **front_page(reader, urls))
+
+    def holes(self, request: Request) -> Response:
+        from evolve.inspect import InspectError
+        from evolve.viewer.support_pages import holes_page
+
+        reader, urls = self._reader(request)
+        bins = self._int(request, "bins", None, low=1, high=20)
+        limit = self._int(request, "limit", 50, low=0, high=1000)
+        context = request.query_params.get("context") or None
+        try:
+            data, error = holes_page(reader, context=context, bins=bins, limit=limit or 0), None
+        except InspectError as exc:
+            data, error = None, str(exc)
+        return self._page(request, "holes.html", reader, urls, "notice",
+                          status_code=200 if data or context is None else 404, holes=data, error=error)
+
     def report(self, request: Request) -> Response:
         from evolve.report_content import build_report
 
@@ -286,6 +309,8 @@ def create_app(
         Route("/compare", viewer.compare, methods=["GET", "HEAD"]),
         Route("/rare", viewer.rare, methods=["GET", "HEAD"]),
         Route("/report", viewer.report, methods=["GET", "HEAD"]),
+        Route("/front", viewer.front, methods=["GET", "HEAD"]),
+        Route("/holes", viewer.holes, methods=["GET", "HEAD"]),
         Route("/api/status", viewer.status, methods=["GET", "HEAD"]),
         Route("/api/references", viewer.references, methods=["GET", "HEAD"]),
         Route("/static/plotly.min.js", viewer.plotly, methods=["GET", "HEAD"]),

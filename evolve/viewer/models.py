@@ -465,6 +465,7 @@ def rare_page(reader: ArchiveReader, catalog: ContextCatalog, *, context: str | 
     """The regions ``inspect rare`` finds (its own function, on a read-only source), each
     with up to ``examples`` stored personas that fall in the region (the example
     ``inspect rare`` picked first)."""
+    from archive.exemplars import cells_of
     from evolve.inspect import Source, rare
 
     data = rare(Source.of(reader), context=context, k=k, bins=bins)
@@ -474,7 +475,7 @@ def rare_page(reader: ArchiveReader, catalog: ContextCatalog, *, context: str | 
     for p in stored:
         if p.position is None or np.isnan(p.position).any() or len(p.position) != len(data["axes"]):
             continue
-        cell = tuple(int(x) for x in np.clip(np.floor(p.position * b).astype(int), 0, b - 1))
+        cell = tuple(int(x) for x in cells_of(p.position[None, :], b)[0])
         by_cell.setdefault(cell, []).append(p)
     info = catalog.get(data["context"], len(data["axes"]))
     for r in data["regions"]:

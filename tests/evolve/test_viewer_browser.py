@@ -224,3 +224,28 @@ def test_live_pages_follow_a_writing_run(browser, tmp_path: Path) -> None:
         assert int(browser.find_element("id", "live-evals").text) == int(before) + 1
     finally:
         running.stop()
+
+
+def test_front_and_holes_pages_draw_in_the_browser(server, browser, real_run: Path) -> None:
+    """/front draws the plotly front (points = validated programs), /holes one SVG grid per
+    axis pair; neither logs a console error."""
+    from evolve.inspect import Source, front, holes
+
+    with ArchiveReader.open(real_run) as r:
+        src = Source.of(r)
+        fr = front(src)
+        hd = holes(src)
+    log = load(browser, server.url + "/front", chart="front-chart")
+    assert not problems(log), problems(log)
+    drawn = browser.execute_script(
+        "return document.getElementById('front-chart').data"
+        ".reduce(function (n, t) { return n + (t.name === 'champion' ? 0 : t.x.length); }, 0)")
+    assert drawn == len(fr["front"]) + len(fr["dominated"])
+    screenshot(browser, "front")
+    log = load(browser, server.url + f"/holes?context={hd['context']}")
+    assert not problems(log), problems(log)
+    grids = browser.execute_script("return document.querySelectorAll('#holes-pairs svg').length")
+    holes_drawn = browser.execute_script("return document.querySelectorAll('#holes-pairs rect.hole').length")
+    assert grids == len(hd["pairs"])
+    assert holes_drawn == sum(len(p["holes"]) for p in hd["pairs"])
+    screenshot(browser, "holes")
