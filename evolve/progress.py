@@ -100,9 +100,10 @@ class Progress:
             if self._controller is not None:
                 self._log_line()
 
-    def note(self, message: str) -> None:
-        """A line above the live display (or on stderr when not a terminal)."""
-        self.console.print(visible(message), highlight=False, markup=False)
+    def note(self, message: str, *, style: str | None = None) -> None:
+        """A line above the live display (or on stderr when not a terminal), in a rich
+        ``style`` (e.g. ``"bold yellow"``); the message is text, never markup."""
+        self.console.print(Text(visible(message), style=style or ""), highlight=False)
 
     def update(self, controller: Any) -> None:
         self._controller = controller

@@ -459,10 +459,10 @@ def _execute(config: RunConfig, archive: Any, db: Path, out_dir: Path, contexts:
     label = simulation_label(sim_roles, config.world.preset)
     progress = progress or Progress(simulated=simulated, label=label)
     if label:
-        progress.note(f"[bold yellow]{label}[/]")
+        progress.note(label, style="bold yellow")
     progress.note(f"archive: {db}")
     if weak:
-        progress.note(f"[bold red]WEAK SANDBOX: programs run without {', '.join(weak)} (--weak-sandbox)[/]")
+        progress.note(f"WEAK SANDBOX: programs run without {', '.join(weak)} (--weak-sandbox)", style="bold red")
         archive.record_event("sandbox_weak", detail={"missing": list(weak)})  # every later output says so
 
     try:
@@ -493,7 +493,7 @@ def _execute(config: RunConfig, archive: Any, db: Path, out_dir: Path, contexts:
     if hasattr(mutator, "pressure"):
         mutator.pressure = lambda: getattr(controller, "rejections_in_row", 0)
     for note in notes:  # a resumed run never re-reads a user's file silently
-        progress.note(f"[bold yellow]{note}[/]")
+        progress.note(note, style="bold yellow")
         archive.record_event(EventKind.SEED_FILE_CHANGED, detail={"note": note})
 
     async def main() -> dict[str, Any]:

@@ -93,3 +93,18 @@ def test_the_viewer_shows_hostile_persona_text_as_text(tmp_path):
         assert response.status_code == 200, page
         assert not UNSAFE.search(response.text.replace("\n", "").replace("\t", "")), page
         assert "all 25 personas written OK" in response.text and "\\u202e" in response.text, page
+
+
+def test_progress_notes_are_text_never_markup_or_escapes():
+    import io
+
+    from rich.console import Console
+
+    from evolve.progress import Progress
+
+    progress = Progress(simulated=True, enabled=False)
+    buffer = io.StringIO()
+    progress.console = Console(file=buffer, width=200, force_terminal=False)
+    progress.note("[bold]not markup[/] " + HOSTILE, style="bold yellow")
+    out = buffer.getvalue()
+    assert "[bold]not markup[/]" in out and not UNSAFE.search(out.replace("\n", ""))
