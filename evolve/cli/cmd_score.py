@@ -107,11 +107,13 @@ def handle(args: argparse.Namespace) -> int:
         failure = None
     except ValueError as exc:
         scores, failure = None, f"{args.personas}: cannot score this population: {exc}"
+    refs = metrics.references(n, context.k, mc_samples=args.mc_samples)  # no model: the floor and random
     if args.json:
         positions_json = [[None if v != v else v for v in row] for row in placed.Z.tolist()]  # NaN -> null
         print(json.dumps({"context": context.id, "simulated": args.model == "sim", "metrics": scores,
                           "positions": positions_json, "missing": missing, "n": n, "personas_returned": k,
                           "unverified_sentences": unverified, "addressed": sorted(screened.findings),
+                          "references": {"floor": dict(refs.floor), "random": dict(refs.random)},
                           "error": failure}, indent=2))
         return 1 if failure else 0
     if failure or scores is None:
@@ -121,6 +123,9 @@ def handle(args: argparse.Namespace) -> int:
     if screened.addressed:
         print(f"  {screened.addressed} personas addressed the respondent (not placed, scored as missing): "
               + ", ".join(f"#{i + 1} {f.kind}" for i, f in sorted(screened.findings.items())))
+    print(f"  {'':24} {'score':>8} {'floor':>8} {'random':>8}")
     for name, value in scores.items():
-        print(f"  {name:24} {value:.4f}")
+        print(f"  {name:24} {value:8.4f} {refs.floor[name]:8.4f} {refs.random[name]:8.4f}")
+    print(f"  (floor: {n} identical personas at the centre; random: {n} uniform positions, "
+          f"mean of {refs.random_seeds} draws; no model in either)")
     return 0

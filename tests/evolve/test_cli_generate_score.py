@@ -150,3 +150,24 @@ def test_generate_tells_the_truth_about_a_short_population(tmp_path, capsys):
     assert "note: the program returned 1 of the 25 personas asked for" in capsys.readouterr().err
     assert main(args[:-4] + ["-n", "1", "--out", str(out)]) == 0
     assert "error" not in capsys.readouterr().err
+
+
+def test_score_prints_the_floor_and_random_references_beside_every_metric(tmp_path, capsys):
+    import metrics
+
+    out = tmp_path / "p.jsonl"
+    assert main(["generate", "--generator", "seed:sobol", "--context", "airline_rebooking_desk", "-n", "10",
+                 "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["score", "--personas", str(out), "--context", "airline_rebooking_desk", "--mc-samples", "2000"]) == 0
+    text = capsys.readouterr().out
+    refs = metrics.references(10, 3, mc_samples=2000)
+    assert "floor" in text and "random" in text and "no model" in text
+    for name in METRIC_NAMES:
+        line = next(line for line in text.splitlines() if line.strip().startswith(name))
+        assert f"{refs.floor[name]:.4f}" in line and f"{refs.random[name]:.4f}" in line
+    assert main(["score", "--personas", str(out), "--context", "airline_rebooking_desk", "--mc-samples", "2000",
+                 "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["references"]["floor"] == pytest.approx(dict(refs.floor))
+    assert data["references"]["random"] == pytest.approx(dict(refs.random))
