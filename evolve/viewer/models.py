@@ -216,12 +216,18 @@ def reference_shapes(reader: ArchiveReader, catalog: ContextCatalog) -> tuple[li
     ev = run.run_config.get("evaluation") or {}
     n = int(ev.get("n") or 25)
     mc = int(ev.get("mc_samples") or 10_000)
-    shapes = []
-    for cid in run.contexts.get("train", ()):
-        info = catalog.get(cid)
-        if info.known and info.axes:
-            shapes.append((n, len(info.axes)))
-    return shapes, mc
+    refs = list(run.contexts.get("train", ()))
+    try:  # the refs as the run read them: split names, directories, files or shipped ids
+        from generators.context_loader import ContextError, resolve_contexts
+
+        return [(n, context.k) for context in resolve_contexts(refs)], mc
+    except (ContextError, OSError):  # files moved since the run: the ids the catalog still knows
+        shapes = []
+        for cid in refs:
+            info = catalog.get(cid)
+            if info.known and info.axes:
+                shapes.append((n, len(info.axes)))
+        return shapes, mc
 
 
 # ----------------------------------------------------------------------------- grids

@@ -133,9 +133,10 @@ def test_json_and_asset_routes(client: TestClient) -> None:
     s = client.get("/api/status").json()
     assert s["status"] == "finished" and s["run"] == 1 and s["version"]
     refs = client.get("/api/references").json()
-    assert isinstance(refs["lines"], list)
-    if refs["available"]:
-        assert {ln["name"] for ln in refs["lines"]} <= {"floor", "random"}
+    # the run's train contexts are the split name "train": resolved, both lines are drawn
+    assert refs["available"] and {ln["name"] for ln in refs["lines"]} == {"floor", "random"}
+    values = {ln["name"]: ln["value"] for ln in refs["lines"]}
+    assert 0 < values["floor"] < values["random"] < 1
     js = client.get("/static/plotly.min.js")
     assert js.status_code == 200 and len(js.content) > 1_000_000 and "javascript" in js.headers["content-type"]
     assert client.get("/static/viewer.js").status_code == 200
