@@ -339,6 +339,13 @@ def _pe_make_llm(args):
         print("note: SIMULATED WORLD (model 'sim'): personas come from persona-evolve's test bed, not a real LLM",
               file=sys.stderr)
         return llm
+    import os
+
+    keyless = args.model.split("/", 1)[0] in ("ollama", "ollama_chat")  # local servers need no key
+    if args.api_key_env and not args.api_base and not keyless and not os.environ.get(args.api_key_env):
+        raise _PEError(f"environment variable {args.api_key_env} is not set: it holds the API key for "
+                       f"{args.model} (export it, name another with --api-key-env, or use --api-base for a "
+                       "local server)")
     return _PELiteLLM(args.model, api_base=args.api_base, api_key_env=args.api_key_env,
                       temperature=args.temperature, max_tokens=args.max_tokens, timeout_s=args.timeout,
                       workers=args.workers, seed=args.seed)

@@ -62,6 +62,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--islands", type=int, help="number of islands")
     p.add_argument("--model", help="one model for every role (litellm string or 'sim')")
     p.add_argument("--api-base", help="api_base for --model (a local OpenAI-compatible server)")
+    p.add_argument("--api-key-env", help="environment variable holding the API key for --model (never the key)")
     p.add_argument("--world", help="simulated world of the roles on 'sim' (see: persona-evolve worlds)")
     p.add_argument("--seed-program", action="append", metavar="PATH",
                    help="a generator file of your own (PATH.py or file:PATH.py, relative to the current "
@@ -92,8 +93,11 @@ def effective_config(args: argparse.Namespace) -> tuple[RunConfig, set[str]]:
         if getattr(args, "seed_program", None):
             config = _add_seed_programs(config, args.seed_program)
             overridden.add("seeds")
+        if (args.api_base or args.api_key_env) and not args.model:
+            raise ConfigError("--api-base and --api-key-env apply to --model: give it too (or set them per role "
+                              "under [models] in run.toml)")
         if args.model:
-            role = RoleModel(model=args.model, api_base=args.api_base)
+            role = RoleModel(model=args.model, api_base=args.api_base, api_key_env=args.api_key_env)
             models = dataclasses.replace(config.models, mutator=role, persona=role, respondent=role, author=role)
             config = dataclasses.replace(config, models=models)
             overridden.add("models")

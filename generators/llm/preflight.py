@@ -44,7 +44,7 @@ def describe_failure(exc: BaseException, cfg: ModelConfig, timeout_s: float) -> 
     detail = _PREFIX.sub("", one_line(exc, 400))[:160]
     low = str(exc).lower()
     if "missing credentials" in low or "api_key client option" in low or "no api key" in low:
-        return f"no API key{key or ' (set api_key_env to the variable holding it)'}"
+        return f"no API key{key or ' (name the variable holding it: api_key_env in run.toml, or --api-key-env)'}"
     if any(m in low for m in _CONNECTION_MARKS) or _caused_by_connection(exc):
         return f"cannot connect{where} (connection refused or unreachable)"
     if isinstance(exc, (litellm.AuthenticationError, openai.AuthenticationError)):

@@ -160,3 +160,25 @@ def test_exported_class_in_a_fresh_venv_with_gdm_concordia(tmp_path: Path) -> No
     assert len(out["chars"]) == 4 and all(c["name"].startswith("Ana") for c in out["chars"])
     assert all(m and all(isinstance(s, str) for s in m) for m in out["memories"])
     assert out["calls"] >= 2  # stage 1 of seed:sobol: sketches, then expansions
+
+
+def test_a_missing_key_is_one_line_naming_the_variable(tmp_path: Path) -> None:
+    text, _ = render_module(load_seed("naive"), INFO, filename="gen.py", fmt="module")
+    module = tmp_path / "gen.py"
+    module.write_text(text)
+    ctx = tmp_path / "ctx.json"
+    ctx.write_text(json.dumps(resolve_context("airline_rebooking_desk").to_dict()))
+    env = {k: v for k, v in os.environ.items() if k != "PE_TEST_MISSING_KEY"}
+    out = subprocess.run([sys.executable, str(module), "--context", str(ctx), "-n", "2", "--model",
+                          "openai/gpt-4o-mini", "--api-key-env", "PE_TEST_MISSING_KEY"],
+                         capture_output=True, text=True, timeout=120, env=env)
+    lines = out.stderr.strip().splitlines()
+    assert out.returncode == 1 and len(lines) == 1, out.stderr
+    assert lines[0].startswith("error: environment variable PE_TEST_MISSING_KEY is not set")
+
+
+def test_run_takes_the_key_variable_for_its_model(capsys) -> None:
+    assert main(["run", "--print-config", "--model", "openai/gpt-4o-mini", "--api-key-env", "MY_KEY"]) == 0
+    assert 'api_key_env = "MY_KEY"' in capsys.readouterr().out
+    assert main(["run", "--print-config", "--api-key-env", "MY_KEY"]) == 2
+    assert "apply to --model" in capsys.readouterr().err
