@@ -172,8 +172,12 @@ def cache_dir() -> Path:
 
 
 def cache_path(n: int, k: int, *, mc_samples: int, seed: int) -> Path:
-    """Path of the cache file for this key (the file may not exist)."""
-    return cache_dir() / f"calibration-v{FORMAT_VERSION}-n{n}-k{k}-m{mc_samples}-s{seed}.json"
+    """Path of the cache file for this key (the file may not exist). The name carries a
+    digest of the whole key, library versions included, so two installs (e.g. another
+    numpy) keep files of their own instead of overwriting each other's."""
+    key = json.dumps(_file_key(n, k, mc_samples, seed), sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
+    return cache_dir() / f"calibration-v{FORMAT_VERSION}-n{n}-k{k}-m{mc_samples}-s{seed}-{digest}.json"
 
 
 def _file_key(n: int, k: int, mc_samples: int, seed: int) -> dict[str, Any]:
@@ -252,7 +256,8 @@ def load_cached(n: int, k: int, *, mc_samples: int, seed: int) -> Calibration | 
     try:
         return _parse(data.decode("utf-8"), n, k, mc_samples, seed)
     except (ValueError, TypeError, KeyError, AttributeError) as exc:  # incl. UnicodeDecodeError
-        log.warning("ignoring calibration cache %s (%s); rebuilding it", path, exc)
+        # housekeeping, never a command's output: the file is rebuilt right away
+        log.debug("ignoring calibration cache %s (%s); rebuilding it", path, exc)
         return None
 
 
