@@ -59,13 +59,17 @@ class Progress:
     ``enabled``: the live panel (default: when stderr is a terminal). ``log_every_s``:
     interval of the plain log lines written when the panel is off (None: never).
     ``label``: the line saying which roles are simulated ("" for a fully real run).
+    ``respondent_in_process``: the respondent is the sim, which makes no calls (the spend
+    line says so instead of showing no respondent at all).
     """
 
     def __init__(self, *, simulated: bool, enabled: bool | None = None, console: Console | None = None,
-                 label: str | None = None, log_every_s: float | None = 30.0) -> None:
+                 label: str | None = None, log_every_s: float | None = 30.0,
+                 respondent_in_process: bool = False) -> None:
         self.console = console or Console(stderr=True)
         self.enabled = self.console.is_terminal if enabled is None else enabled
         self.simulated = simulated
+        self.respondent_in_process = respondent_in_process
         self.label = label if label is not None else (SIM_BANNER if simulated else "")
         self.log_every_s = log_every_s
         self._live: Live | None = None
@@ -181,13 +185,20 @@ class Progress:
         if stats.partial_diffs:
             outcomes.append(f"partly applied {stats.partial_diffs}")
         parts.append(Text(_wrap("outcomes: " + (", ".join(outcomes) or "-"))))
+        parts.append(self.spend_line(archive))
+        return Group(*parts)
+
+    def spend_line(self, archive: Any) -> Text:
+        """Calls, tokens and dollars per role; a sim respondent, which makes no calls, is
+        named as answering in process rather than left out."""
         spend = []
         for role, row in archive.spend_by_role().items():
             tokens = row.get("prompt_tokens", 0) + row.get("completion_tokens", 0)
             spend.append(f"{role} {_compact(row.get('calls', 0))} calls {_compact(tokens)} tok "
                          f"${row.get('cost_usd', 0.0):.4f}")
-        parts.append(Text(_wrap("spend: " + ("; ".join(spend) or "-"))))
-        return Group(*parts)
+        if self.respondent_in_process:
+            spend.append("respondent: the sim answers in process (no calls)")
+        return Text(_wrap("spend: " + ("; ".join(spend) or "-")))
 
 
 def _wrap(text: str, width: int = PANEL_WIDTH) -> str:

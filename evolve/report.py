@@ -36,6 +36,9 @@ from evolve.inspect.render import interval_basis  # noqa: E402
 from evolve.safe_text import visible
 from metrics import METRIC_NAMES  # noqa: E402
 
+IN_PROCESS_RESPONDENT = ("The respondent is the sim, which answers every questionnaire in process, with no "
+                         "model call: it has no row of calls, tokens or dollars.")
+"""Why a sim run's spend shows no respondent row (report and live panel)."""
 SIM_NOTE = "> **SIMULATED WORLD** (model `sim`): every figure here comes from the labelled test bed, not a real LLM."
 ARROW = {name: ("↓" if name in ("dispersion", "kl_divergence") else "↑") for name in METRIC_NAMES}
 
@@ -390,6 +393,8 @@ def render_markdown(content: Mapping[str, Any], *, images: Mapping[str, str] | N
                          f"{s['completion_tokens']} | {s['cost_usd']:.4f} | {s['latency_s']:.1f} |")
     else:
         lines.append("No LLM calls recorded.")
+    if cfg["models"].get("respondent") == "sim" and not any(s["role"] == "respondent" for s in c["spend"]):
+        lines += ["", IN_PROCESS_RESPONDENT]
     lines.append("")
     if champ.get("code"):
         lines += ["## Champion code", "", "```python", champ["code"].rstrip(), "```", ""]

@@ -457,7 +457,8 @@ def _execute(config: RunConfig, archive: Any, db: Path, out_dir: Path, contexts:
     sim_roles = simulated_roles(config)
     simulated = bool(sim_roles)
     label = simulation_label(sim_roles, config.world.preset)
-    progress = progress or Progress(simulated=simulated, label=label)
+    progress = progress or Progress(simulated=simulated, label=label,
+                                    respondent_in_process=config.models.respondent.model == "sim")
     if label:
         progress.note(label, style="bold yellow")
     progress.note(f"archive: {db}")

@@ -90,6 +90,8 @@ def test_short_run_json_shape(ray_session, tmp_path, capsys):
     assert report.read_text().count("SIMULATED") >= 1
     assert report.read_text().count("*floor: n × centre*") == 2
     assert "(run 1, finished;" in report.read_text()  # the report describes the run as it ended
+    # the sim respondent makes no calls: the spend table says why it has no respondent row
+    assert "answers every questionnaire in process, with no model call" in report.read_text()
     for png in ("fitness.png", "grid.png", "test_metrics.png", "personas.png"):
         assert (report.parent / png).stat().st_size > 1000
     # validation decides the champion: nothing has a better validation fitness than it

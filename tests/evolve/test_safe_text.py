@@ -108,3 +108,24 @@ def test_progress_notes_are_text_never_markup_or_escapes():
     progress.note("[bold]not markup[/] " + HOSTILE, style="bold yellow")
     out = buffer.getvalue()
     assert "[bold]not markup[/]" in out and not UNSAFE.search(out.replace("\n", ""))
+
+
+def test_the_live_panel_says_why_a_sim_respondent_has_no_spend():
+    import io
+
+    from rich.console import Console
+
+    from evolve.progress import Progress
+
+    class Stats:
+        statuses, rejections, partial_diffs, best_by_island, evaluations = {}, {}, 0, {}, 0
+
+    class Archive:
+        def spend_by_role(self):
+            return {"persona": {"calls": 10, "prompt_tokens": 5, "completion_tokens": 5, "cost_usd": 0.0}}
+
+    for in_process in (True, False):
+        progress = Progress(simulated=True, enabled=False, respondent_in_process=in_process)
+        buffer = io.StringIO()
+        Console(file=buffer, width=200).print(progress.spend_line(Archive()))
+        assert ("respondent: the sim answers in process (no calls)" in buffer.getvalue()) is in_process
