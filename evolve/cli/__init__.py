@@ -9,10 +9,12 @@ raising :class:`CLIError`; it is printed as one ``error: ...`` line on stderr.
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import os
+import re
 import sys
-from typing import Sequence
+from typing import NoReturn, Sequence
 
 from evolve.cli.errors import CLIError
 from evolve.safe_text import visible
@@ -20,9 +22,42 @@ from evolve.safe_text import visible
 COMMAND_MODULES: tuple[str, ...] = ("run", "generate", "score", "contexts", "worlds", "export", "inspect", "view")
 
 
+class SuggestingParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors for an unknown command, choice or flag end with the
+    closest valid one (``did you mean '--budget-evals'?``); subcommands inherit it."""
+
+    def error(self, message: str) -> NoReturn:  # type: ignore[override]
+        super().error(message + _suggestion(self, message))
+
+
+def _option_strings(parser: argparse.ArgumentParser) -> list[str]:
+    """Every flag of ``parser`` and of its subcommands."""
+    found = list(parser._option_string_actions)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found += _option_strings(sub)
+    return found
+
+
+def _suggestion(parser: argparse.ArgumentParser, message: str) -> str:
+    """`` (did you mean 'x'?)`` for the first unknown word of an argparse error, else ""."""
+    choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+    if choice:
+        candidates, word = re.findall(r"'([^']*)'", choice.group(2)), choice.group(1)
+    else:
+        unknown = re.search(r"unrecognized arguments: (.*)", message)
+        flags = [w.split("=", 1)[0] for w in (unknown.group(1).split() if unknown else []) if w.startswith("-")]
+        if not flags:
+            return ""
+        candidates, word = _option_strings(parser), flags[0]
+    match = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
+    return f" (did you mean '{match[0]}'?)" if match else ""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full parser with every available subcommand registered."""
-    parser = argparse.ArgumentParser(
+    parser = SuggestingParser(
         prog="persona-evolve",
         description="Evolve persona-generator programs for support-coverage diversity.",
     )

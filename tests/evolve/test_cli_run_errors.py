@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from evolve.cli import main
 from evolve.config import load_config
 
@@ -63,3 +65,16 @@ def test_model_flag_sets_every_role(capsys):
     out = capsys.readouterr().out
     assert out.count('model = "openai/gpt-4o-mini"') == 4
     assert out.count('api_base = "http://127.0.0.1:9/v1"') == 4
+
+
+@pytest.mark.parametrize("argv, hint", [
+    (["rnu"], "did you mean 'run'?"),
+    (["inspect", "--db", "x.db", "smmary"], "did you mean 'summary'?"),
+    (["worlds", "--jsn"], "did you mean '--json'?"),
+    (["run", "--budget-evls", "3"], "did you mean '--budget-evals'?"),
+])
+def test_a_typo_in_a_command_or_flag_gets_the_closest_one(argv, hint, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].endswith(hint)
