@@ -77,4 +77,4 @@ def test_a_typo_in_a_command_or_flag_gets_the_closest_one(argv, hint, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 2
-    assert capsys.readouterr().err.strip().splitlines()[-1].endswith(hint)
+    assert capsys.readouterr().err.strip().splitlines()[-1].endswith(f"({hint})")
