@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from archive import bin_edges
-from archive.binning import edge_label
+from archive.binning import edge_label, edge_text
 from evolve.inspect.render import SIM_LINE, table
 from evolve.inspect.source import InspectError, Source
 
@@ -95,13 +95,17 @@ def render_grid(data: dict[str, Any]) -> str:
     plane = _array(data)
     d0 = data["descriptors"][0]
     d1 = data["descriptors"][1] if len(data["descriptors"]) > 1 else None
-    cols = [edge_label(d0["edges"], i, d0["log"]) for i in range(plane.shape[0])]
+    # columns headed by their lower edge only, so ten bins fit in 80 columns; the legend gives the ranges
+    cols = [edge_text(float(d0["edges"][i]), d0["log"]) for i in range(plane.shape[0])]
     rows = []
     for j in reversed(range(plane.shape[1])):
         label = edge_label(d1["edges"], j, d1["log"]) if d1 else ""
         rows.append([label] + ["·" if np.isnan(plane[i, j]) else f"{plane[i, j]:.3f}" for i in range(plane.shape[0])])
-    corner = f"{d1['name']} \\ {d0['name']}" if d1 else d0["name"]
-    lines.append(table([corner, *cols], rows, right=range(1, len(cols) + 1)))
+    lines.append(f"columns: {d0['name']}, bins from the edge shown "
+                 f"(the last {edge_label(d0['edges'], plane.shape[0] - 1, d0['log'])})")
+    if d1:
+        lines.append(f"rows: {d1['name']}")
+    lines.append(table(["", *cols], rows, right=range(1, len(cols) + 1)))
     if len(data["descriptors"]) > 2:
         lines.append("(more than two descriptors: each cell shows the best over "
                      + ", ".join(d["name"] for d in data["descriptors"][2:]) + ")")

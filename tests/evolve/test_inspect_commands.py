@@ -127,6 +127,7 @@ def test_grid_one_island_text(crafted: Crafted, capsys) -> None:
     code, out, _ = run(capsys, "--db", str(crafted.db), "grid", "--island", "1")
     assert code == 0 and "island 1" in out and "0.620" in out and "0.700" not in out
     assert "tail_share" in out and "[0.90, 1.00]" in out
+    assert max(len(line) for line in out.splitlines()) <= 80  # fits a terminal
 
 
 # ------------------------------------------------------------------ rare
