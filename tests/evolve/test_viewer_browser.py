@@ -87,6 +87,7 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "c
 
 def load(driver: Any, url: str, *, chart: str | None = None) -> list[dict[str, Any]]:
     """Open ``url``, wait until loaded (and ``chart`` drawn), return the browser log."""
+    driver.get("about:blank")  # leave the earlier page first: its polling can fail while it unloads
     driver.get_log("browser")  # drop what earlier pages logged
     driver.get(url)
     wait_for(lambda: driver.execute_script("return document.readyState") == "complete", what=f"{url} to load")
