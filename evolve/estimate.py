@@ -35,7 +35,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from evolve.config import RunConfig
+from evolve.config import RunConfig, replace_path
 from evolve.contexts import ContextSets
 
 MUTATOR_COMPLETION_TOKENS = 800
@@ -278,6 +278,39 @@ def estimate_run(config: RunConfig, contexts: ContextSets, *,
     }
 
 
+def evaluations_within_caps(config: RunConfig, contexts: ContextSets) -> tuple[int | None, str]:
+    """(expected evaluations, one line saying how) when the run has no evaluation cap but a
+    dollar or LLM-call cap: the caps turned into evaluations at the expected per-evaluation
+    rate, after the fixed cost of pre-flight, seeds and the final stage (measured as the
+    difference of two whole-run estimates). (None, why) when no cap can be turned so (no
+    such cap, or only unpriced models against a dollar cap)."""
+    budget = config.budget
+    if budget.evaluations is not None or (budget.dollars is None and budget.llm_calls is None):
+        return None, ""
+    at = {e: estimate_run(replace_path(config, "budget.evaluations", e), contexts) for e in (100, 200)}
+    limits: list[tuple[float, str]] = []
+    if budget.dollars is not None:
+        cost = {e: sum(r.dollars or 0.0 for r in est["run"]) for e, est in at.items()}
+        marginal = (cost[200] - cost[100]) / 100.0
+        if marginal > 0:
+            fixed = cost[100] - 100 * marginal
+            limits.append(((budget.dollars - fixed) / marginal, f"${budget.dollars:g}"))
+    if budget.llm_calls is not None:
+        calls = {e: sum(r.calls for r in est["run"]) for e, est in at.items()}
+        marginal = (calls[200] - calls[100]) / 100.0
+        if marginal > 0:
+            fixed = calls[100] - 100 * marginal
+            limits.append(((budget.llm_calls - fixed) / marginal, f"{budget.llm_calls} LLM calls"))
+    if not limits:
+        return None, "the dollar cap cannot be turned into evaluations: every model of the run is unpriced"
+    count, binding = min(limits)
+    count = max(0, int(count))
+    minutes = f"; the {budget.minutes:g}-minute cap is not estimated (it depends on the models' speed)" \
+        if budget.minutes is not None else ""
+    return count, (f"No evaluation cap: {binding} buys about {count} evaluations at the expected rate "
+                   f"(after pre-flight, seeds and the final stage); whole-run figures for {count}{minutes}.")
+
+
 def render_estimate(estimate: dict[str, Any]) -> str:
     """The table printed by ``run --estimate``."""
     evals = estimate["evaluations"]
@@ -292,8 +325,11 @@ def render_estimate(estimate: dict[str, Any]) -> str:
         lines.append(f"{r.role:<11}{r.model[:27]:<28}{r.calls:>10.0f}{r.prompt_tokens + r.completion_tokens:>14.0f}"
                      f"{dollars:>12}")
     if not evals:
-        lines.append("No evaluation cap: per evaluation only (set --budget-evals for whole-run figures).")
+        lines.append(estimate.get("caps_note") or
+                     "No evaluation cap: per evaluation only (set --budget-evals for whole-run figures).")
         return "\n".join(lines)
+    if estimate.get("caps_note"):
+        lines.append(estimate["caps_note"])
     lines.append("")
     lines.append(f"Whole run ({evals} evaluations), calls per stage:")
     lines.append(f"{'stage':<12}" + "".join(f"{role:>12}" for role in ROLES))

@@ -134,11 +134,14 @@ def handle(args: argparse.Namespace) -> int:
         sys.stdout.write(to_toml(config_to_dict(config)))
         return 0
     if args.estimate:
-        from evolve.estimate import estimate_run, render_estimate
+        from evolve.estimate import estimate_run, evaluations_within_caps, render_estimate
         from evolve.run import RunError, load_context_sets
 
         try:
-            print(render_estimate(estimate_run(config, load_context_sets(config))))
+            contexts = load_context_sets(config)
+            count, note = evaluations_within_caps(config, contexts)
+            estimate = estimate_run(replace_path(config, "budget.evaluations", count) if count else config, contexts)
+            print(render_estimate({**estimate, "caps_note": note}))
         except RunError as exc:
             raise CLIError(str(exc)) from None
         return 0

@@ -56,3 +56,28 @@ def test_races_are_counted_only_when_the_run_races():
         assert quiet["stages"][stage] == racing["stages"][stage]
     for role in ("persona", "respondent"):
         assert quiet["run_upper_calls"][role] < racing["run_upper_calls"][role]
+
+
+def _priced(budget: dict) -> RunConfig:
+    known = RoleModel(model="openai/gpt-4o-mini")
+    config = dataclasses.replace(RunConfig(), models=dataclasses.replace(RunConfig().models, persona=known))
+    return dataclasses.replace(config, budget=dataclasses.replace(RunConfig().budget, evaluations=None,
+                                                                  minutes=None, **budget))
+
+
+def test_a_dollar_or_call_cap_becomes_an_expected_number_of_evaluations():
+    from evolve.estimate import evaluations_within_caps
+
+    config = _priced({"dollars": 5.0})
+    contexts = load_context_sets(config)
+    count, note = evaluations_within_caps(config, contexts)
+    assert count and count > 0 and f"$5 buys about {count} evaluations" in note
+    spent = lambda e: sum(r.dollars or 0.0 for r in estimate_run(  # noqa: E731
+        replace_path(config, "budget.evaluations", e), contexts)["run"])
+    assert spent(count) <= 5.0 < spent(count + 2)  # the cap buys that many and not two more
+    calls_config = _priced({"llm_calls": 200_000})
+    count, note = evaluations_within_caps(calls_config, contexts)
+    assert count and "200000 LLM calls buys about" in note
+    sim_only = dataclasses.replace(RunConfig(), budget=dataclasses.replace(RunConfig().budget, dollars=5.0))
+    assert evaluations_within_caps(sim_only, load_context_sets(sim_only))[0] is None
+    assert evaluations_within_caps(RunConfig(), contexts) == (None, "")  # a minutes cap only: nothing to turn
