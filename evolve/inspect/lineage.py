@@ -75,6 +75,6 @@ def render_lineage(data: dict[str, Any]) -> str:
         rows.append([s["generation"], s["id"], s["label"] or "", fmt(s["fitness"]),
                      "-" if delta is None else f"{delta:+.4f}", m.get("operator") or "", m.get("directive") or "",
                      m.get("model") or ""])
-    lines.append(table(["gen", "program", "label", "fitness", "Δfitness", "operator", "directive", "model"], rows,
+    lines.append(table(["gen", "program", "label", "train fitness", "Δ train", "operator", "directive", "model"], rows,
                        right=[0, 3, 4]))
     return "\n".join(lines)

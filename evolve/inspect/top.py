@@ -64,6 +64,6 @@ def render_top(data: dict[str, Any]) -> str:
                  "stage; ↓ = lower is better")
     rows = [[p["rank"], p["id"], p["label"] or "", p["generation"], p["island"], fmt(p["fitness"]),
              *metric_cells(p["metrics"])] for p in data["programs"]]
-    lines.append(table(["#", "program", "label", "gen", "isl", "fitness", *metric_headers()], rows,
+    lines.append(table(["#", "program", "label", "gen", "isl", f"{data['stage']} fitness", *metric_headers()], rows,
                        right=[0, 3, 4, 5, 6, 7, 8, 9, 10, 11]))
     return "\n".join(lines)

@@ -86,6 +86,9 @@ def test_top_validation_uses_validation_metrics(crafted: Crafted, capsys) -> Non
 def test_top_text_lists_labels(crafted: Crafted, capsys) -> None:
     code, out, _ = run(capsys, "--db", str(crafted.db), "top", "-k", "10")
     assert code == 0 and "seed:sobol" in out and crafted.best_train in out
+    assert "train fitness" in out  # the column says which stage its fitness is
+    code, out, _ = run(capsys, "--db", str(crafted.db), "top", "--stage", "validation")
+    assert code == 0 and "validation fitness" in out
 
 
 # ------------------------------------------------------------------ lineage
@@ -107,6 +110,7 @@ def test_lineage_text_shows_operators_and_signed_changes(crafted: Crafted, capsy
     code, out, _ = run(capsys, "--db", str(crafted.db), "lineage", crafted.champion)
     assert code == 0
     assert "constant_perturbation" in out and "push extremes" in out and "+0.1500" in out and "-0.0800" in out
+    assert "train fitness" in out and "Δ train" in out  # which stage, where top may show validation
 
 
 # ------------------------------------------------------------------ grid
