@@ -86,9 +86,9 @@ def test_top_validation_uses_validation_metrics(crafted: Crafted, capsys) -> Non
 def test_top_text_lists_labels(crafted: Crafted, capsys) -> None:
     code, out, _ = run(capsys, "--db", str(crafted.db), "top", "-k", "10")
     assert code == 0 and "seed:sobol" in out and crafted.best_train in out
-    assert "train fitness" in out  # the column says which stage its fitness is
-    code, out, _ = run(capsys, "--db", str(crafted.db), "top", "--stage", "validation")
-    assert code == 0 and "validation fitness" in out
+    assert "validation fitness" in out  # the column says which stage (here the champion's) it ranks by
+    code, out, _ = run(capsys, "--db", str(crafted.db), "top", "--stage", "train")
+    assert code == 0 and "train fitness" in out
 
 
 # ------------------------------------------------------------------ lineage
