@@ -45,6 +45,11 @@ def register(subparsers: Any) -> None:
     p_list.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     p_list.set_defaults(func=cmd_list)
 
+    p_show = sub.add_parser("show", help="print a shipped context's JSON (e.g. for an exported module's --context)")
+    p_show.add_argument("context", metavar="ID", help="a shipped context id (see: contexts list)")
+    p_show.add_argument("--out", default=None, help="write it to this file instead of printing it")
+    p_show.set_defaults(func=cmd_show)
+
     p_val = sub.add_parser("validate", help="validate context files or directories")
     p_val.add_argument("paths", nargs="+", metavar="PATH", help="a context .json file or a directory of them")
     p_val.add_argument("--json", action="store_true", help="print a JSON list of results")
@@ -102,6 +107,27 @@ def cmd_list(args: argparse.Namespace) -> int:
     for c in contexts:
         print(f"{c.id:<{id_w}}  {c.split or '':<10}  {c.k:>1}  {c.n_items:>5}  {_truncate(c.description, _DESC_WIDTH)}")
     print(f"{len(contexts)} contexts")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """Print (or write to ``--out``) the JSON of a shipped context, in the file format that
+    ``contexts validate``, ``--context`` and an exported module read."""
+    from generators.context_loader import resolve_context
+
+    try:
+        context = resolve_context(args.context)
+    except ContextError as exc:
+        raise CLIError(f"contexts show: {str(exc).splitlines()[0]}") from None
+    text = json.dumps(context.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    if args.out:
+        try:
+            Path(args.out).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise CLIError(f"--out: cannot write {args.out}: {exc.strerror or exc}") from None
+        print(f"wrote {context.id} to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
     return 0
 
 

@@ -229,3 +229,17 @@ def test_draft_with_sim_author_end_to_end(tmp_path: Path, capsys: pytest.Capture
     assert code == 0, captured.err
     assert "SIMULATED" in captured.err
     assert load_context(out).k == 3
+
+
+def test_show_writes_a_shipped_context_that_validates_and_round_trips(tmp_path, capsys):
+    from evolve.cli import main
+    from generators.context_loader import load_context, resolve_context
+
+    out = tmp_path / "ctx.json"
+    assert main(["contexts", "show", "airline_rebooking_desk", "--out", str(out)]) == 0
+    assert load_context(out).to_dict() == resolve_context("airline_rebooking_desk").to_dict()
+    assert main(["contexts", "validate", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["contexts", "show", "airline_rebooking_dsk"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "did you mean: airline_rebooking_desk" in err[0]
