@@ -113,3 +113,22 @@ def test_generate_and_score_take_a_questionnaire(tmp_path: Path, capsys) -> None
     assert main(["score", "--personas", str(out), "--context", str(path), "--json"]) == 0
     scores = json.loads(capsys.readouterr().out)
     assert "coverage" in json.dumps(scores)
+
+
+def test_the_documented_sample_questionnaire_imports_as_described(tmp_path, capsys):
+    """docs/CONCORDIA.md's sample converts and validates: 3 axes, 2 items each, reverse-coded
+    where ``ascending_scale`` is false, a 1-5 scale, neutral poles marked."""
+    import json
+    from pathlib import Path
+
+    from evolve.cli import main
+    from generators.context_loader import load_context
+
+    sample = Path(__file__).resolve().parents[2] / "docs" / "examples" / "night_market_questionnaire.json"
+    assert main(["contexts", "import", str(sample), "--out", str(tmp_path)]) == 0
+    context = load_context(tmp_path / "night_market_vendors.json")
+    assert context.k == 3 and context.n_items == 6 and (context.scale_min, context.scale_max) == (1, 5)
+    questions = json.loads(sample.read_text())["questions"]
+    reversed_items = [item.reverse for axis in context.axes for item in axis.items]
+    assert reversed_items == [not q["ascending_scale"] for q in questions]
+    assert main(["contexts", "validate", str(tmp_path / "night_market_vendors.json")]) == 0
