@@ -23,6 +23,7 @@ from typing import Mapping, Sequence
 
 from evolve.checks import first_rejection
 from generators.concordia.wrap import ConcordiaRefError, load_concordia_generator, seed_label
+from generators.program_file import ProgramFileError, read_program
 from generators.seeds import load_seed
 
 FILE_PREFIX = "file:"
@@ -85,15 +86,9 @@ def load_file_seed(ref: str) -> str:
     if path.suffix != ".py":
         raise SeedProgramError(f"seeds.programs: {ref}: expected a .py file")
     try:
-        code = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SeedProgramError(f"seeds.programs: {ref}: no such file: {path}") from None
-    except IsADirectoryError:
-        raise SeedProgramError(f"seeds.programs: {ref}: {path} is a directory, expected a .py file") from None
-    except UnicodeDecodeError as exc:
-        raise SeedProgramError(f"seeds.programs: {ref}: {path} is not UTF-8 (byte {exc.start})") from None
-    except OSError as exc:
-        raise SeedProgramError(f"seeds.programs: {ref}: cannot read {path}: {exc.strerror or exc}") from None
+        code = read_program(path)
+    except ProgramFileError as exc:
+        raise SeedProgramError(f"seeds.programs: {ref}: {exc}") from None
     rejection = first_rejection(code)
     if rejection is not None:
         if rejection.reason == "compile_error":

@@ -19,6 +19,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from generators.program_file import ProgramFileError, read_program
+
 PREFIX = "concordia:"
 STAGE1 = "generate_diverse_persona_characteristics"
 STAGE2 = "generate_single_persona_memories"
@@ -104,15 +106,9 @@ def load_concordia_generator(ref: str) -> str:
     Raises :class:`ConcordiaRefError` with one line (missing file, not UTF-8, no class...)."""
     path, name = parse_ref(ref)
     try:
-        source = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConcordiaRefError(f"{ref}: no such file: {path}") from None
-    except IsADirectoryError:
-        raise ConcordiaRefError(f"{ref}: {path} is a directory, expected a .py file") from None
-    except UnicodeDecodeError as exc:
-        raise ConcordiaRefError(f"{ref}: {path} is not UTF-8 (byte {exc.start})") from None
-    except OSError as exc:
-        raise ConcordiaRefError(f"{ref}: cannot read {path}: {exc.strerror or exc}") from None
+        source = read_program(path)
+    except ProgramFileError as exc:
+        raise ConcordiaRefError(f"{ref}: {exc}") from None
     return wrap_class(source, name, origin=str(path))
 
 
