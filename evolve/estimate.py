@@ -30,6 +30,8 @@ cap bounds both.
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -83,7 +85,14 @@ def _price(model: str, prompt_tokens: float, completion_tokens: float) -> float 
 
 def measure_seed(name: str, contexts: ContextSets, n: int, samples: int = 3) -> tuple[float, float, float]:
     """Mean persona-role (calls, prompt tokens, completion tokens) per context of seed
-    ``name`` on the simulated world (up to ``samples`` train contexts)."""
+    ``name`` on the simulated world (up to ``samples`` train contexts). Deterministic, so
+    measured once per (seed, contexts, n) in a process: ``--estimate`` with a dollar cap
+    estimates the run three times."""
+    return _measure_seed(name, tuple(contexts.train[:samples]), n)
+
+
+@functools.lru_cache(maxsize=64)
+def _measure_seed(name: str, train: tuple[Any, ...], n: int) -> tuple[float, float, float]:
     from generators.runtime import ContextView
     from generators.seeds import load_seed
     from generators.sim import SimLLM
@@ -91,7 +100,7 @@ def measure_seed(name: str, contexts: ContextSets, n: int, samples: int = 3) -> 
 
     program = load_program(load_seed(name))
     rows = []
-    for ctx in contexts.train[:samples]:
+    for ctx in train:
         llm = SimProgramLLM(SimLLM(), seed=0)
         program.generate(ContextView.from_public_dict(ctx.public_dict()), n, llm, np.random.default_rng(0))
         rows.append((llm.calls, llm.prompt_tokens, llm.completion_tokens))
