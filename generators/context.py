@@ -10,7 +10,22 @@ built from :meth:`Context.public_dict`, which leaves the items out.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
+
+
+class ContextError(ValueError):
+    """A context could not be loaded or is invalid.
+
+    ``problems`` holds one line per problem (``file: json.path: what is wrong``);
+    ``str()`` is all of them joined by newlines.
+    """
+
+    def __init__(self, problems: str | Iterable[str]) -> None:
+        lines = [problems] if isinstance(problems, str) else list(problems)
+        if not lines:
+            lines = ["invalid context"]
+        self.problems: list[str] = lines
+        super().__init__("\n".join(lines))
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ A context file is one JSON object::
      "axes": [{"name": "...", "description": "...", "low": "...", "high": "...",
                "items": [{"text": "...", "reverse": false}, ...]}, ...]}
 
+The shape is described by a JSON Schema shipped with the package
+(``generators/schemas/context.schema.json``, :mod:`generators.context_schema`).
 Validation collects *every* problem of a file, each as one line
 ``<file>: <json path>: <what is wrong>`` (e.g. ``ctx.json: $.axes[2].items[0].text:
 missing field``), and raises :class:`ContextError` carrying them all.
@@ -19,12 +21,13 @@ from __future__ import annotations
 
 import difflib
 import json
-import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
-from generators.context import Axis, Context, Item
+from generators.context import Axis, Context, ContextError, Item
+from generators.context_readers import READERS, ContextReader
+from generators.context_schema import AXES_MAX, AXES_MIN, ITEMS_MAX, ITEMS_MIN, child_path, schema_problems
 
 __all__ = [
     "AXES_MAX",
@@ -45,30 +48,6 @@ __all__ = [
 ]
 
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
-AXES_MIN, AXES_MAX = 2, 6
-ITEMS_MIN, ITEMS_MAX = 2, 6
-
-_ID_RE = re.compile(r"^[a-z0-9_-]+$")
-_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_TOP_KEYS = ("id", "description", "scale", "axes", "origin")
-_SCALE_KEYS = ("min", "max")
-_AXIS_KEYS = ("name", "description", "low", "high", "items")
-_ITEM_KEYS = ("text", "reverse")
-
-
-class ContextError(ValueError):
-    """A context could not be loaded or is invalid.
-
-    ``problems`` holds one line per problem (``file: json.path: what is wrong``);
-    ``str()`` is all of them joined by newlines.
-    """
-
-    def __init__(self, problems: str | Iterable[str]) -> None:
-        lines = [problems] if isinstance(problems, str) else list(problems)
-        if not lines:
-            lines = ["invalid context"]
-        self.problems: list[str] = lines
-        super().__init__("\n".join(lines))
 
 
 class _DupDict(dict):
@@ -88,198 +67,93 @@ def _pairs_hook(pairs: list[tuple[str, Any]]) -> _DupDict:
     return out
 
 
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
+def _duplicate_key_problems(value: Any, path: str, source: str) -> list[str]:
+    """Keys given more than once anywhere in the document (the JSON parser keeps the last)."""
+    out: list[str] = []
     if isinstance(value, Mapping):
-        return "object"
-    return type(value).__name__
-
-
-def _child(path: str, key: str) -> str:
-    return f"{path}.{key}" if _KEY_RE.match(key) else f"{path}[{json.dumps(key)}]"
-
-
-class _Checker:
-    """Accumulates problems while walking one context document."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.problems: list[str] = []
-
-    def add(self, path: str, what: str) -> None:
-        self.problems.append(f"{self.source}: {path}: {what}")
-
-    def obj(self, value: Any, path: str, allowed: Sequence[str]) -> Mapping[str, Any] | None:
-        """Check ``value`` is an object; report unknown and repeated keys."""
-        if not isinstance(value, Mapping):
-            self.add(path, f"expected object, got {_type_name(value)}")
-            return None
         for key in getattr(value, "duplicate_keys", ()):
-            self.add(_child(path, key), "key given more than once (the last value was used)")
-        for key in value:
-            if key not in allowed:
-                close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
-                self.add(_child(path, str(key)), f"unknown field{hint}")
-        return value
-
-    def text(self, parent: Mapping[str, Any], key: str, path: str) -> str | None:
-        """A required non-empty string field."""
-        where = _child(path, key)
-        if key not in parent:
-            self.add(where, "missing field")
-            return None
-        value = parent[key]
-        if not isinstance(value, str):
-            self.add(where, f"expected string, got {_type_name(value)}")
-            return None
-        if not value.strip():
-            self.add(where, "must be a non-empty string")
-            return None
-        return value
-
-    def integer(self, parent: Mapping[str, Any], key: str, path: str) -> int | None:
-        where = _child(path, key)
-        if key not in parent:
-            self.add(where, "missing field")
-            return None
-        value = parent[key]
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.add(where, f"expected integer, got {_type_name(value)}")
-            return None
-        return value
-
-    def array(
-        self, parent: Mapping[str, Any], key: str, path: str, lo: int, hi: int, noun: str
-    ) -> list[Any] | None:
-        where = _child(path, key)
-        if key not in parent:
-            self.add(where, "missing field")
-            return None
-        value = parent[key]
-        if not isinstance(value, list):
-            self.add(where, f"expected array, got {_type_name(value)}")
-            return None
-        if not lo <= len(value) <= hi:
-            self.add(where, f"need {lo}-{hi} {noun}, got {len(value)}")
-        return value
+            out.append(f"{source}: {child_path(path, key)}: key given more than once (the last value was used)")
+        for key, sub in value.items():
+            out.extend(_duplicate_key_problems(sub, child_path(path, str(key)), source))
+    elif isinstance(value, list):
+        for index, sub in enumerate(value):
+            out.extend(_duplicate_key_problems(sub, child_path(path, index), source))
+    return out
 
 
-def _check_item(chk: _Checker, raw: Any, path: str) -> Item | None:
-    data = chk.obj(raw, path, _ITEM_KEYS)
-    if data is None:
-        return None
-    text = chk.text(data, "text", path)
-    reverse = data.get("reverse", False)
-    if not isinstance(reverse, bool):
-        chk.add(_child(path, "reverse"), f"expected boolean, got {_type_name(reverse)}")
-        return None
-    return None if text is None else Item(text=text, reverse=reverse)
-
-
-def _check_axis(chk: _Checker, raw: Any, path: str) -> Axis | None:
-    data = chk.obj(raw, path, _AXIS_KEYS)
-    if data is None:
-        return None
-    fields = {key: chk.text(data, key, path) for key in ("name", "description", "low", "high")}
-    raw_items = chk.array(data, "items", path, ITEMS_MIN, ITEMS_MAX, "items")
-    items: list[Item | None] = []
-    seen: dict[str, int] = {}
-    for index, raw_item in enumerate(raw_items or []):
-        item_path = f"{path}.items[{index}]"
-        item = _check_item(chk, raw_item, item_path)
-        items.append(item)
-        if item is not None:
-            norm = " ".join(item.text.lower().split())
-            if norm in seen:
-                chk.add(f"{item_path}.text", f"duplicate item text (same as {path}.items[{seen[norm]}])")
+def _rule_problems(top: Mapping[str, Any], source: str) -> list[str]:
+    """What the schema cannot say: scale min < max, unique axis names (case-insensitive),
+    unique item texts within an axis (case and spacing ignored). Checks only parts that
+    have the schema's shape, so a part is never reported twice."""
+    out: list[str] = []
+    scale = top.get("scale")
+    if isinstance(scale, Mapping):
+        lo, hi = scale.get("min"), scale.get("max")
+        if all(isinstance(v, int) and not isinstance(v, bool) for v in (lo, hi)) and lo >= hi:
+            out.append(f"{source}: $.scale: min ({lo}) must be < max ({hi})")
+    axes = top.get("axes")
+    names: dict[str, int] = {}
+    for index, axis in enumerate(axes if isinstance(axes, list) else []):
+        if not isinstance(axis, Mapping):
+            continue
+        name = axis.get("name")
+        if isinstance(name, str) and name.strip():
+            key = name.strip().lower()
+            if key in names:
+                out.append(f"{source}: $.axes[{index}].name: duplicate axis name {name!r} "
+                           f"(same as $.axes[{names[key]}].name)")
             else:
-                seen[norm] = index
-    if raw_items is None or any(v is None for v in fields.values()) or None in items:
-        return None
-    return Axis(
-        name=fields["name"] or "",
-        description=fields["description"] or "",
-        low=fields["low"] or "",
-        high=fields["high"] or "",
-        items=tuple(it for it in items if it is not None),
+                names[key] = index
+        seen: dict[str, int] = {}
+        items = axis.get("items")
+        for number, item in enumerate(items if isinstance(items, list) else []):
+            text = item.get("text") if isinstance(item, Mapping) else None
+            if not isinstance(text, str) or not text.strip():
+                continue
+            norm = " ".join(text.lower().split())
+            if norm in seen:
+                out.append(f"{source}: $.axes[{index}].items[{number}].text: duplicate item text "
+                           f"(same as $.axes[{index}].items[{seen[norm]}])")
+            else:
+                seen[norm] = number
+    return out
+
+
+def _build(top: Mapping[str, Any], *, source: str, split: str | None) -> Context:
+    """A :class:`Context` from a document that passed every check."""
+    axes = tuple(
+        Axis(name=a["name"], description=a["description"], low=a["low"], high=a["high"],
+             items=tuple(Item(text=it["text"], reverse=it.get("reverse", False)) for it in a["items"]))
+        for a in top["axes"]
+    )
+    origin = top.get("origin")
+    return Context(
+        id=top["id"],
+        description=top["description"],
+        scale_min=top["scale"]["min"],
+        scale_max=top["scale"]["max"],
+        axes=axes,
+        split=split,
+        source=None if source == "<dict>" else source,
+        origin=dict(origin) if origin else None,
     )
 
 
 def context_from_dict(data: Any, *, source: str = "<dict>", split: str | None = None) -> Context:
     """Validate a decoded JSON document and build a :class:`Context`.
 
+    The shape is checked against the shipped JSON Schema
+    (:data:`generators.context_schema.SCHEMA_PATH`), then the rules a schema cannot state.
     ``source`` names the origin in error messages and is stored on the context unless it
     is the default ``"<dict>"``; ``split`` is stored as-is. Raises :class:`ContextError`
     listing every problem found (``source: $.path: what``).
     """
-    chk = _Checker(source)
-    top = chk.obj(data, "$", _TOP_KEYS)
-    if top is None:
-        raise ContextError(chk.problems)
-
-    ident = chk.text(top, "id", "$")
-    if ident is not None and not _ID_RE.match(ident):
-        chk.add("$.id", f"must use only a-z, 0-9, '_' and '-', got {ident!r}")
-        ident = None
-    description = chk.text(top, "description", "$")
-
-    scale_min = scale_max = None
-    if "scale" not in top:
-        chk.add("$.scale", "missing field")
-    else:
-        scale = chk.obj(top["scale"], "$.scale", _SCALE_KEYS)
-        if scale is not None:
-            scale_min = chk.integer(scale, "min", "$.scale")
-            scale_max = chk.integer(scale, "max", "$.scale")
-            if scale_min is not None and scale_max is not None and scale_min >= scale_max:
-                chk.add("$.scale", f"min ({scale_min}) must be < max ({scale_max})")
-
-    raw_axes = chk.array(top, "axes", "$", AXES_MIN, AXES_MAX, "axes")
-    axes: list[Axis | None] = []
-    names: dict[str, int] = {}
-    for index, raw_axis in enumerate(raw_axes or []):
-        axis = _check_axis(chk, raw_axis, f"$.axes[{index}]")
-        axes.append(axis)
-        name = raw_axis.get("name") if isinstance(raw_axis, Mapping) else None
-        if isinstance(name, str) and name.strip():
-            key = name.strip().lower()
-            if key in names:
-                chk.add(
-                    f"$.axes[{index}].name",
-                    f"duplicate axis name {name!r} (same as $.axes[{names[key]}].name)",
-                )
-            else:
-                names[key] = index
-
-    origin = top.get("origin")
-    if origin is not None and not isinstance(origin, Mapping):
-        chk.add("$.origin", f"expected an object, got {_type_name(origin)}")
-    if chk.problems:
-        raise ContextError(chk.problems)
-    assert ident is not None and description is not None
-    assert scale_min is not None and scale_max is not None
-    return Context(
-        id=ident,
-        description=description,
-        scale_min=scale_min,
-        scale_max=scale_max,
-        axes=tuple(a for a in axes if a is not None),
-        split=split,
-        source=None if source == "<dict>" else source,
-        origin=dict(origin) if origin else None,
-    )
+    problems = _duplicate_key_problems(data, "$", source) + schema_problems(data, source=source)
+    if isinstance(data, Mapping):
+        problems += _rule_problems(data, source)
+    if problems:
+        raise ContextError(problems)
+    return _build(data, source=source, split=split)
 
 
 def _decode(raw: bytes, source: str) -> Any:
@@ -299,18 +173,22 @@ def _decode(raw: bytes, source: str) -> Any:
         raise ContextError(f"{source}: not valid JSON: nested too deeply") from None
 
 
-def load_context(path: str | Path, *, split: str | None = None) -> Context:
-    """Read, decode and validate one context file; raises :class:`ContextError`."""
+def load_context(path: str | Path, *, split: str | None = None,
+                 readers: Sequence[ContextReader] = READERS) -> Context:
+    """Read, decode and validate one context file; raises :class:`ContextError`.
+
+    A file in another format is converted first by the first of ``readers`` that
+    recognises it (:data:`generators.context_readers.READERS`: Concordia questionnaires)."""
     source = str(path)
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
         raise ContextError(f"{source}: cannot read: {exc.strerror or exc}") from None
     data = _decode(raw, source)
-    from generators.concordia.questionnaire import looks_like_questionnaire, questionnaire_to_context
-
-    if looks_like_questionnaire(data):  # a Concordia questionnaire: converted on the fly
-        data = questionnaire_to_context(data, source=source)
+    for reader in readers:
+        if reader.recognises(data):
+            data = reader.to_context_dict(data, source=source)
+            break
     return context_from_dict(data, source=source, split=split)
 
 

@@ -31,6 +31,9 @@ import re
 from pathlib import Path
 from typing import Any, Mapping
 
+from generators.context import ContextError
+from generators.context_schema import AXES_MAX, AXES_MIN, ITEMS_MAX, ITEMS_MIN
+
 PLACEHOLDER = "{player_name}"
 NEUTRAL_POLES = "neutral-default"
 FORMAT = "concordia-questionnaire"
@@ -63,10 +66,8 @@ def fill_name(text: str, name: str) -> str:
 def questionnaire_to_context(data: Any, *, source: str) -> dict[str, Any]:
     """The context JSON (persona-evolve format, with ``origin``) for a decoded questionnaire.
 
-    Raises :class:`generators.context_loader.ContextError` listing every problem
+    Raises :class:`generators.context.ContextError` listing every problem
     (``source: $.path: what``)."""
-    from generators.context_loader import AXES_MAX, AXES_MIN, ITEMS_MAX, ITEMS_MIN, ContextError
-
     problems: list[str] = []
 
     def bad(path: str, what: str) -> None:
