@@ -40,7 +40,7 @@ from generators.positions import positions as answers_to_positions
 from generators.respondent import Respondent
 from generators.sandbox import GenerationJob, SandboxLimits, run_generator_async
 from generators.screening import ADDRESSED_KEY, all_addressed_error, answer_screened
-from generators.sim.ledger import bind_evaluation
+from generators.sim_binding import bind_evaluation
 
 #: Extra keys of ``ContextOutcome.metrics`` for an incomplete population: personas asked
 #: for (n), returned (k) and placed on every axis. Absent when all n are there and placed.

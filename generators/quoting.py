@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import Any, Mapping
 
 __all__ = ["CODE", "ERRORS", "EXCERPT", "PERSONA", "fence_lines", "neutralise", "quote", "unquote"]
 
@@ -89,3 +90,8 @@ def unquote(message: str, label: str) -> tuple[str, str] | None:
         return None
     inner = message[m.end():end]
     return inner, message[:m.start()] + message[end + len(closing):]
+
+
+def persona_text(persona: Mapping[str, Any]) -> str:
+    """The only thing a respondent reads of a persona: ``name`` and ``description``."""
+    return f"{persona.get('name', '')}\n{persona.get('description', '')}"

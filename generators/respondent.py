@@ -29,7 +29,7 @@ from typing import Any, Callable, Mapping, Protocol, Sequence
 import numpy as np
 
 from generators.context import Context
-from generators.quoting import PERSONA, quote
+from generators.quoting import PERSONA, persona_text, quote
 from generators.sim.answering import item_offset, likert, response_style, vague_guess, vague_key
 from generators.sim.knobs import SimKnobs
 from generators.sim.ledger import SimLedger
@@ -80,11 +80,6 @@ def item_layout(context: Context) -> tuple[list[str], np.ndarray, np.ndarray]:
             axis.append(k)
             rev.append(bool(it.reverse))
     return texts, np.array(axis, dtype=int), np.array(rev, dtype=bool)
-
-
-def persona_text(persona: Mapping[str, Any]) -> str:
-    """The only thing a respondent reads of a persona: ``name`` and ``description``."""
-    return f"{persona.get('name', '')}\n{persona.get('description', '')}"
 
 
 class SimRespondent:

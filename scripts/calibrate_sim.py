@@ -21,7 +21,7 @@ import numpy as np  # noqa: E402
 
 from generators.context_loader import load_split  # noqa: E402
 from generators.seeds import SEED_NAMES, load_seed  # noqa: E402
-from generators.sim.calibration import improved_sobol, score_program  # noqa: E402
+from generators.sim_calibration import improved_sobol, score_program  # noqa: E402
 from metrics import METRIC_NAMES  # noqa: E402
 from metrics.descriptors import tail_share  # noqa: E402
 

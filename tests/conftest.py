@@ -14,7 +14,7 @@ import atexit  # noqa: E402
 import shutil  # noqa: E402
 import tempfile  # noqa: E402
 
-# Never the host's cache: the sim attestation key (generators.sim.attest_key) and anything else
+# Never the host's cache: the sim attestation key (generators.attest_key) and anything else
 # kept under XDG_CACHE_HOME go to a directory of this test session (Ray workers inherit it).
 _CACHE_HOME = tempfile.mkdtemp(prefix="persona-evolve-test-cache-")
 os.environ["XDG_CACHE_HOME"] = _CACHE_HOME

@@ -63,7 +63,7 @@ def sim_respondent(personas: Sequence[Mapping[str, Any]], context_id: str, knobs
     verify): it believes only attested sim sentences; prints one note when some could not be
     verified."""
     from generators.respondent import SimRespondent
-    from generators.sim.attest_key import key_path
+    from generators.attest_key import key_path
     from generators.sim.attestation import sentence_count, verify
 
     key = sim_key(create=False) if any(sentence_count(p) for p in personas) else None

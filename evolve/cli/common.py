@@ -117,9 +117,9 @@ def read_personas(path: str) -> list[dict[str, Any]]:
 
 
 def sim_key(*, create: bool) -> bytes | None:
-    """The sim attestation key (:func:`generators.sim.attest_key.load_key`); a key file that
+    """The sim attestation key (:func:`generators.attest_key.load_key`); a key file that
     cannot be trusted is a one-line :class:`CLIError`."""
-    from generators.sim.attest_key import AttestationKeyError, load_key
+    from generators.attest_key import AttestationKeyError, load_key
 
     try:
         return load_key(create=create)

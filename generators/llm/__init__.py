@@ -16,7 +16,7 @@ from .cache import CachedResponse, ResponseCache, cache_key
 from .client import Completion, LLMClient, SimBackend, build_client
 from .config import ROLES, SIM_MODEL, Budget, ModelConfig, resolve_models
 from .errors import BudgetExceeded, LLMError, is_retriable
-from .tokens import estimate_messages_tokens, estimate_tokens
+from generators.tokens import estimate_messages_tokens, estimate_tokens
 
 __all__ = [
     "ROLES",

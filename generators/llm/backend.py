@@ -16,7 +16,7 @@ from typing import Any
 
 from .config import ModelConfig
 from .errors import LLMError
-from .tokens import estimate_messages_tokens, estimate_tokens
+from generators.tokens import estimate_messages_tokens, estimate_tokens
 
 __all__ = ["RawResponse", "import_litellm", "request_kwargs", "call_litellm"]
 

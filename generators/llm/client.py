@@ -31,7 +31,7 @@ from .cache import CachedResponse, ResponseCache, cache_key
 from .config import ROLES, SIM_MODEL, Budget, ModelConfig, resolve_models
 from .errors import LLMError, is_retriable, one_line
 from .loop import shared_loop
-from .tokens import estimate_messages_tokens, estimate_tokens
+from generators.tokens import estimate_messages_tokens, estimate_tokens
 
 __all__ = ["Completion", "SimBackend", "LLMClient", "build_client", "MAX_BACKOFF_S"]
 
@@ -244,7 +244,7 @@ class LLMClient:
         The view shares everything else with this client: models, response cache, budget,
         accounting (its calls appear in this client's :meth:`usage` and
         :meth:`drain_records`) and the concurrency bound. Used to give one evaluation its
-        own authenticated sim world (:func:`generators.sim.ledger.bind_evaluation`).
+        own authenticated sim world (:func:`generators.sim_binding.bind_evaluation`).
         """
         view = copy.copy(self)
         view._sim = backend

@@ -18,9 +18,9 @@ from pathlib import Path
 
 def deny_read_prefixes() -> list[str]:
     """Home directories, and the directory of the sim attestation key wherever
-    ``XDG_CACHE_HOME`` puts it (:func:`generators.sim.attest_key.key_dir`), whose content the
+    ``XDG_CACHE_HOME`` puts it (:func:`generators.attest_key.key_dir`), whose content the
     program must not read (the weak sandbox's guard; Landlock allows far less)."""
-    from generators.sim.attest_key import key_dir
+    from generators.attest_key import key_dir
 
     out = {"/root", "/home", os.path.expanduser("~"), str(key_dir())}
     try:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Protocol, Sequence
 
-from generators.runtime import GeneratorOutputError, validate_personas
+from generators.sandbox.inside.sandbox_runtime import GeneratorOutputError, validate_personas
 from generators.sandbox.child_paths import child_paths, concordia_launch, deny_read_prefixes
 from generators.sandbox.errors import ProtocolError, cap_detail, one_line
 from generators.sandbox.inside.sandbox_imports import needs_concordia

@@ -7,9 +7,9 @@ sentences it wrote in the same evaluation (:mod:`generators.sim.ledger`).
 
 from generators.sim.inprocess import SimProgramLLM, load_program, run_program
 from generators.sim.knobs import SimKnobs
-from generators.sim.ledger import SimLedger, bind_evaluation
+from generators.sim.ledger import SimLedger
 from generators.sim.llm import SimLLM
 from generators.sim.text import SIM_TAG, decode_traits, default_point
 
-__all__ = ["SIM_TAG", "SimKnobs", "SimLLM", "SimLedger", "SimProgramLLM", "bind_evaluation", "decode_traits",
+__all__ = ["SIM_TAG", "SimKnobs", "SimLLM", "SimLedger", "SimProgramLLM", "decode_traits",
            "default_point", "load_program", "run_program"]

@@ -7,9 +7,9 @@ next to each persona (under :data:`generators.population_record.RECORD_KEY`, key
     {"sentences": [0, 2, 3], "mac": "<64 hex>"}
 
 ``sentences``: the ordinals (0-based, among the trait-sentence matches of the persona's
-``name`` + ``description`` text, :func:`generators.respondent.persona_text`) of the sentences
+``name`` + ``description`` text, :func:`generators.quoting.persona_text`) of the sentences
 the evaluation's ledger reads for that persona (:meth:`SimLedger.counted`). ``mac``:
-HMAC-SHA256 under the user's key (:mod:`generators.sim.attest_key`) of the canonical JSON of
+HMAC-SHA256 under the user's key (:mod:`generators.attest_key`) of the canonical JSON of
 ``[VERSION, context, population, n, index, [those sentences, whitespace collapsed]]`` (the
 persona's :class:`~generators.population_record.Origin`).
 
@@ -33,6 +33,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
+from generators.quoting import persona_text
 from generators.population_record import RECORD_KEY, Origin, origin_of
 from generators.sim.ledger import SimLedger, decode_selected
 from generators.sim.text import TRAIT_RE
@@ -45,8 +46,6 @@ _MAX_SENTENCES = 10_000
 
 
 def _text(persona: Mapping[str, Any]) -> str:
-    from generators.respondent import persona_text  # lazy: generators.respondent imports this package
-
     return persona_text(persona)
 
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from generators.sim.shapes import PersonaContent, Shape, described_shape, example_template, fill
-from generators.sim.text import SIM_TAG, stable_unit
+from generators.sim.text import LEVEL_LABELS, SIM_TAG, level_label, norm_axis, stable_unit
 
 if TYPE_CHECKING:
     from generators.sim.knobs import SimKnobs
@@ -39,8 +39,6 @@ _SHORT_RE = re.compile(r"\b(?:gender|year\b[^?\n]{0,40}\bborn|born\b[^?\n]{0,20}
 _OPTIONS_RE = re.compile(r"respond with exactly one of the following options and nothing else:\s*(?P<opts>.+)$",
                          re.IGNORECASE | re.MULTILINE)
 _SKIP_FIELDS = {"json", "persona", "personas", "value1", "value2", "value3", "value4", "axis1", "axis2", "answers"}
-LEVEL_LABELS = ((0.1, "very low"), (0.3, "low"), (0.45, "somewhat low"), (0.55, "moderate"),
-                (0.7, "somewhat high"), (0.9, "high"), (1.01, "very high"))
 
 
 @dataclass(frozen=True)
@@ -53,14 +51,6 @@ class Format:
     """Fields whose requested shape is not flat text (field -> shape)."""
     wrapper: str | None = None
     """The key of the list holding the personas when the request's example wraps them."""
-
-
-def level_label(z: float) -> str:
-    """A level word (very low ... very high) for a position in [0, 1]."""
-    for bound, word in LEVEL_LABELS:
-        if z < bound:
-            return word
-    return LEVEL_LABELS[-1][1]
 
 
 def _first_json_object(text: str) -> str | None:
@@ -94,8 +84,6 @@ def detect_format(text: str, instr: str, example: str, *, wants_personas: bool, 
         return Format("text")
     if not (wants_personas or persona_keys):
         return Format("schema", schema=_first_json_object(text))
-    from generators.sim.text import norm_axis
-
     template = example_template(example, declared)
     fields: list[str] = []
     if template is not None:  # the example's persona object: its keys, in its order

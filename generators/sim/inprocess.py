@@ -11,7 +11,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from generators.context import Context
-from generators.llm.tokens import estimate_tokens
+from generators.tokens import estimate_tokens
 from generators.runtime import ContextView, validate_personas
 from generators.sim.llm import SimLLM
 from generators.sim.text import stable_hash
@@ -23,7 +23,7 @@ class SimProgramLLM:
     Every prompt is one call with seed ``hash(seed, call counter)``, so a re-run is
     reproducible and two identical prompts still get independent samples. ``calls`` counts
     calls made; ``prompt_tokens``/``completion_tokens`` their estimated tokens
-    (:func:`generators.llm.tokens.estimate_tokens`). ``temperature``/``max_tokens`` are
+    (:func:`generators.tokens.estimate_tokens`). ``temperature``/``max_tokens`` are
     accepted and ignored (the sim has none).
     """
 

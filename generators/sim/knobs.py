@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from generators.sim.request import VOCABULARIES
+from generators.sim.vocabulary import VOCABULARIES
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class SimKnobs:
     * ``context_chars`` — the simulated context window, in characters of all messages of
       one call: a longer request is refused as a real model's would be.
     * ``cue_vocabulary`` — which words move the writer (a name in
-      :data:`generators.sim.request.VOCABULARIES`): ``default``, ``alternate`` (another
+      :data:`generators.sim.vocabulary.VOCABULARIES`): ``default``, ``alternate`` (another
       family's emphasis/softening words; the default's do nothing) or ``none`` (no wording
       moves it: only structure and explicit numbers).
 

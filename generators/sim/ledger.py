@@ -17,7 +17,7 @@ nothing); the first counted sentence about an axis wins. Sim text passed through
 program unchanged, reordered, concatenated or with other text around it still reads.
 
 Where it lives: in the process that runs the evaluation (the Ray worker), shared by the
-sim persona writer and the sim respondent of that one evaluation (:func:`bind_evaluation`).
+sim persona writer and the sim respondent of that one evaluation (:func:`generators.sim_binding.bind_evaluation`).
 It holds only digests of text the sim already returned to the program, no key; the
 sandboxed program gets reply texts and nothing else, and a ledger refuses to be pickled,
 so it never travels to another process. A registry of issued text is preferred over a
@@ -28,14 +28,13 @@ only what the program was already shown.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import threading
 from typing import Any, Iterable
 
 from generators.sim.text import TRAIT_RE, norm_axis, trait_value
 
-__all__ = ["MAX_SENTENCES", "SimLedger", "bind_evaluation", "decode_selected", "sentence_digest"]
+__all__ = ["MAX_SENTENCES", "SimLedger", "decode_selected", "sentence_digest"]
 
 MAX_SENTENCES = 200_000
 """Default bound on the distinct sentences one ledger holds (about 20 MB); past it new
@@ -147,28 +146,3 @@ class SimLedger:
 
     def __repr__(self) -> str:
         return f"SimLedger({self._personas} personas, {len(self._owners)} sentences)"
-
-
-def bind_evaluation(client: Any, respondent: Any) -> tuple[Any, Any]:
-    """(client, respondent) for one evaluation, sharing a fresh :class:`SimLedger`.
-
-    A client whose sim backend is a :class:`generators.sim.llm.SimLLM` is replaced by a view
-    (``client.with_sim_backend``: same cache, budget, accounting) whose sim writes into the
-    ledger; a :class:`generators.respondent.SimRespondent` is replaced by one reading through
-    it; a respondent holding ``client`` (an ``LLMRespondent`` on the sim) gets the view.
-    Anything else passes unchanged. Call once per evaluation, in the evaluating process.
-    """
-    from generators.respondent import SimRespondent  # lazy: generators.respondent imports this package
-    from generators.sim.llm import SimLLM
-
-    ledger = SimLedger()
-    bound = client
-    backend = getattr(client, "sim_backend", None)
-    if isinstance(backend, SimLLM) and callable(getattr(client, "with_sim_backend", None)):
-        bound = client.with_sim_backend(backend.with_ledger(ledger))
-    if isinstance(respondent, SimRespondent):
-        respondent = SimRespondent(knobs=respondent.knobs, ledger=ledger)
-    elif bound is not client and getattr(respondent, "client", None) is client:
-        respondent = copy.copy(respondent)
-        respondent.client = bound
-    return bound, respondent

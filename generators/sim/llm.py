@@ -10,7 +10,7 @@ Authenticated text: every persona the sim writes is registered with its
 :class:`~generators.sim.ledger.SimLedger`, and the sim's own readers (earlier personas
 pasted into a persona request, the ``respondent`` role) believe only trait sentences of
 that ledger. Each ``SimLLM`` has its own ledger unless given one; an evaluation shares one
-fresh ledger between its writer and its respondent (:func:`generators.sim.ledger.bind_evaluation`).
+fresh ledger between its writer and its respondent (:func:`generators.sim_binding.bind_evaluation`).
 """
 
 from __future__ import annotations

@@ -55,7 +55,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from generators.sim.formats import detect_format
 from generators.sim.text import SIM_TAG, TRAIT_RE, decode_traits, norm_axis
+from generators.sim.vocabulary import VOCABULARIES, cue_re
 
 LEVELS: dict[str, float] = {
     "extremely low": 0.02, "very very low": 0.04, "minimal": 0.03, "rock bottom": 0.02,
@@ -98,81 +100,15 @@ _WORD_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
                  "twenty": 20}
 
 
-def _cue_set(*cues: tuple[str, ...]) -> re.Pattern[str]:
-    """One regex over several cues; each cue (a tuple of alternatives) is a named group."""
-    groups = "|".join(f"(?P<c{i}>{'|'.join(alts)})" for i, alts in enumerate(cues))
-    return re.compile(r"\b(?:" + groups + ")")
-
-
-def _cue_re(*phrases: str) -> re.Pattern[str]:
-    return re.compile(r"\b(?:" + "|".join(phrases) + r")")
-
-
-# Each group is one distinct cue (counted once however often it appears).
-_EMPHATIC_NEGATIONS = _cue_set(
-    (r"do\s+not\s+soften", r"don'?t\s+soften", r"never\s+soften", r"without\s+softening", r"no\s+softening"),
-    (r"avoid\s+(?:the\s+)?(?:middle|centre|center|moderate|bland|average)", r"not\s+moderate", r"no\s+hedging",
-     r"do\s+not\s+hedge", r"don'?t\s+hedge"),
-)
-_SOFTENING = _cue_set(
-    (r"avoid\s+(?:the\s+)?extremes?", r"not\s+(?:too\s+)?extreme", r"no\s+extremes?", r"nothing\s+extreme"),
-    (r"balanced",), (r"realistic",), (r"moderate",), (r"nuanced",), (r"typical",), (r"plausible",),
-    (r"believable",), (r"natural",), (r"mild",), (r"subtle",), (r"reasonable",), (r"relatable",),
-)
-_EMPHASIS = _cue_set(
-    (r"extreme",), (r"uncompromising",), (r"blunt",), (r"concrete",), (r"vivid",), (r"unmistakabl",),
-    (r"intense",), (r"radical",), (r"polari[sz]",), (r"unapologetic",),
-    (r"full\s+range", r"whole\s+range", r"entire\s+range"), (r"edges?\s+of", r"far\s+ends?", r"outliers?"),
-    (r"exaggerat",), (r"committed",),
-)
-_INDEPENDENCE = _cue_re(
-    r"independent", r"contradictory", r"unexpected\s+combinations?", r"uncorrelated",
-    r"unusual\s+combinations?", r"any\s+combination", r"mixed\s+traits", r"do\s+not\s+correlate",
-)
-
-
-@dataclass(frozen=True)
-class CueVocabulary:
-    """The words that move one simulated model family's writing (all lower-case regexes):
-    ``emphatic_negations`` and ``emphasis`` push toward the stated extremes, ``softening``
-    pulls toward the polite centre, ``independence`` halves cross-axis leakage. A pattern
-    of None: no word of that kind moves this model (only structure and numbers do)."""
-
-    name: str
-    emphatic_negations: re.Pattern[str] | None
-    softening: re.Pattern[str] | None
-    emphasis: re.Pattern[str] | None
-    independence: re.Pattern[str] | None
-
-
-VOCABULARIES: dict[str, CueVocabulary] = {
-    "default": CueVocabulary("default", _EMPHATIC_NEGATIONS, _SOFTENING, _EMPHASIS, _INDEPENDENCE),
-    # another family's words: none of the default's cue words move it, these do
-    "alternate": CueVocabulary(
-        "alternate",
-        _cue_set((r"do\s+not\s+tone\s+(?:it\s+)?down", r"never\s+tone\s+down", r"no\s+toning\s+down"),
-                 (r"no\s+middle\s+ground", r"skip\s+the\s+middle", r"steer\s+clear\s+of\s+the\s+middle")),
-        _cue_set((r"even-?handed",), (r"measured",), (r"modest",), (r"understated",), (r"conventional",),
-                 (r"ordinary",), (r"gentle",), (r"tempered",), (r"middle-of-the-road",), (r"everyday",)),
-        _cue_set((r"forceful",), (r"pronounced",), (r"stark",), (r"sharp",), (r"decisive",), (r"emphatic",),
-                 (r"unambiguous",), (r"clear-cut",), (r"pointed",), (r"strongly\s+held",), (r"fierce",),
-                 (r"dramatic",)),
-        _cue_re(r"orthogonal", r"decoupled", r"unrelated\s+traits", r"vary\s+each\s+trait\s+on\s+its\s+own"),
-    ),
-    "none": CueVocabulary("none", None, None, None, None),
-}
-"""Cue vocabularies by name (``SimKnobs.cue_vocabulary``)."""
-
-
 def _count_or_zero(text: str, pattern: re.Pattern[str] | None) -> tuple[int, str]:
     return (0, text) if pattern is None else _count_cues(text, pattern)
 
 
-_DIFFER = _cue_re(
+_DIFFER = cue_re(
     r"different\s+from", r"differ", r"distinct\s+from", r"unlike", r"not\s+resembl", r"avoid\s+repeat",
     r"new\s+ground", r"no\s+overlap", r"dissimilar",
 )
-_EXPAND = _cue_re(r"expand", r"rewrite", r"re-write", r"flesh\s+out", r"elaborat", r"longer", r"more\s+detail")
+_EXPAND = cue_re(r"expand", r"rewrite", r"re-write", r"flesh\s+out", r"elaborat", r"longer", r"more\s+detail")
 _NAME_RE = re.compile(r"^\s*(?:\(expanded\)\s*)?(?P<name>[A-Z][\w'\-]+(?: [A-Z][\w'\-]+)?), (?P<age>\d{1,3}),")
 
 
@@ -508,8 +444,6 @@ def parse_request(messages: list[dict[str, str]], *, max_personas: int = 60,
     else:
         count = 1
     count = max(1, min(count, max_personas))
-    from generators.sim.formats import detect_format
-
     fmt = detect_format(text, instr, "\n".join(example_lines), wants_personas=bool(blocks) or expand
                         or count_match is not None, declared=set(declared))
     return Request(

@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from generators.sim.text import SIM_TAG, grade_of, norm_axis, stable_unit
+from generators.sim.text import SIM_TAG, grade_of, level_label, norm_axis, stable_unit
 
 __all__ = ["Shape", "Template", "PersonaContent", "TEXT", "NUMBER", "example_template", "described_shape", "shape_of",
            "fill", "is_position_field", "is_description_field"]
@@ -195,7 +195,6 @@ def _words(path: str) -> str:
 
 
 def _axis_text(p: PersonaContent, path: str, label: str, z: float) -> str:
-    from generators.sim.formats import level_label
 
     # no ':' or '=' before the level word: pasted back into a prompt, this is not a target
     return f"{SIM_TAG} {p.name.split()[0]}'s {_words(path)} on {label} are {level_label(z)}."

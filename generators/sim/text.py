@@ -157,3 +157,16 @@ def decode_traits(text: str) -> dict[str, float]:
 
 def pick(bank: tuple[str, ...], rng: np.random.Generator) -> str:
     return bank[int(rng.integers(len(bank)))]
+
+
+LEVEL_LABELS: tuple[tuple[float, str], ...] = ((0.1, "very low"), (0.3, "low"), (0.45, "somewhat low"), (0.55, "moderate"),
+                (0.7, "somewhat high"), (0.9, "high"), (1.01, "very high"))
+"""Level words by upper bound of position in [0, 1] (the first bound above z names it)."""
+
+
+def level_label(z: float) -> str:
+    """A level word (very low ... very high) for a position in [0, 1]."""
+    for bound, word in LEVEL_LABELS:
+        if z < bound:
+            return word
+    return LEVEL_LABELS[-1][1]

@@ -16,12 +16,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from generators.sim.formats import json_reply, persona_objects
 from generators.sim.knobs import SimKnobs
 from generators.sim.ledger import SimLedger
 from generators.sim.request import AxisDecl, Request
+from generators.sim.shapes import PersonaContent
 from generators.sim.text import (
     BACKGROUNDS, BIO_CLAUSES, DETAILS, FIRST_NAMES, LAST_NAMES, SIM_TAG, default_point,
-    leak_sign, norm_axis, pick, trait_sentence,
+    leak_sign, level_label, norm_axis, pick, trait_sentence,
 )
 
 
@@ -172,9 +174,6 @@ def write_reply(req: Request, real: Realised, rng: np.random.Generator, *, ledge
     (:func:`write_personas`) or JSON personas; the descriptions are the same either way."""
     if req.output != "json":
         return write_personas(real, rng, ledger=ledger)
-    from generators.sim.formats import json_reply, level_label, persona_objects
-    from generators.sim.shapes import PersonaContent
-
     blocks = _persona_texts(real, rng, ledger)
     people = []
     for i, (name, age, description) in enumerate(blocks):

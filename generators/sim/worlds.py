@@ -9,7 +9,7 @@ differ, and changes only the knobs its line names (everything else is the defaul
   structure (per-persona targets, listing earlier personas to differ from) and explicit
   numbers do.
 * ``other-words`` — another family's vocabulary: the default's emphasis and softening
-  words do nothing, a different set does (``generators.sim.request.VOCABULARIES``).
+  words do nothing, a different set does (``generators.sim.vocabulary.VOCABULARIES``).
 * ``collapsed`` — collapses harder and softens more: tighter mode collapse, stronger pull
   of stated targets to the centre, more batch anchoring and cross-axis leakage.
 * ``yea-sayer`` — a respondent with acquiescence bias (+0.5 scale points on every answer)

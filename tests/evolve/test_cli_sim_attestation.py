@@ -19,7 +19,7 @@ from generators.context_loader import resolve_context
 from generators.population_record import RECORD_KEY
 from generators.positions import positions
 from generators.respondent import SimRespondent
-from generators.sim.attest_key import key_path
+from generators.attest_key import key_path
 from generators.sim.attestation import sentence_count
 from generators.sim import text as sim_text
 

@@ -15,7 +15,7 @@ from generators.population_record import RECORD_KEY, asked_n, origin_of, stamp
 from generators.respondent import persona_text
 from generators.sandbox.child_paths import deny_read_prefixes
 from generators.sim import SimLedger, SimLLM, decode_traits
-from generators.sim.attest_key import AttestationKeyError, key_dir, key_path, load_key
+from generators.attest_key import AttestationKeyError, key_dir, key_path, load_key
 from generators.sim.attestation import attest, sentence_count, verify
 
 DECL = ("- union_loyalty: loyalty to the union (low = goes it alone; high = union first)\n"

@@ -17,7 +17,8 @@ from generators.context_loader import context_from_dict
 from generators.llm import build_client
 from generators.positions import positions
 from generators.respondent import LLMRespondent, SimRespondent
-from generators.sim import SimKnobs, SimLedger, SimLLM, bind_evaluation, decode_traits
+from generators.sim import SimKnobs, SimLedger, SimLLM, decode_traits
+from generators.sim_binding import bind_evaluation
 from generators.sim import text as sim_text
 from generators.sim.answering import strip_trait_sentences
 from generators.sim.request import parse_request

@@ -13,7 +13,7 @@ from generators.positions import positions
 from generators.respondent import SimRespondent
 from generators.seeds import SEED_NAMES, load_seed
 from generators.sim import SimLLM, load_program, run_program
-from generators.sim.calibration import improved_sobol, score_program, set_constant, set_list
+from generators.sim_calibration import improved_sobol, score_program, set_constant, set_list
 
 
 def _mean(rows: list[dict[str, float]], key: str) -> float:

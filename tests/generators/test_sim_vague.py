@@ -14,7 +14,7 @@ from generators.respondent import SimRespondent, persona_text
 from generators.seeds import load_seed
 from generators.sim import SimKnobs
 from generators.sim.answering import vague_guess, vague_key
-from generators.sim.calibration import score_program
+from generators.sim_calibration import score_program
 
 VAGUE = '''
 JOBS = ["nurse", "driver", "teacher", "clerk", "cook", "welder", "student", "farmer"]

@@ -14,7 +14,7 @@ from generators.context_loader import load_split
 from generators.respondent import SimRespondent
 from generators.seeds import load_seed
 from generators.sim import SimKnobs, SimLLM
-from generators.sim.calibration import score_program
+from generators.sim_calibration import score_program
 from generators.sim.formats import with_format_habits
 from generators.sim.request import parse_request
 from generators.sim.text import decode_traits
