@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+import tomli_w
+
 from evolve.search import SearchSettingError, SearchSettings
 from generators.sim.worlds import UnknownWorld, get_world
 
@@ -483,41 +485,16 @@ def config_to_dict(config: Any) -> Any:
     return config
 
 
+def _without_none(value: Any) -> Any:
+    """``value`` with every None left out of its tables and arrays (TOML has no null)."""
+    if isinstance(value, Mapping):
+        return {key: _without_none(v) for key, v in value.items() if v is not None}
+    if isinstance(value, (list, tuple)):
+        return [_without_none(v) for v in value if v is not None]
+    return value
+
+
 def to_toml(data: Mapping[str, Any]) -> str:
-    """Render the plain config dict as TOML (None values are left out)."""
-    lines: list[str] = []
-    tables: list[tuple[str, Mapping[str, Any]]] = []
-    arrays: list[tuple[str, list[Mapping[str, Any]]]] = []
-
-    def scalar(v: Any) -> str:
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, str):
-            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        if isinstance(v, (list, tuple)):
-            return "[" + ", ".join(scalar(x) for x in v) + "]"
-        return repr(v)
-
-    def emit(prefix: str, table: Mapping[str, Any]) -> None:
-        for key, value in table.items():
-            if value is None:
-                continue
-            if isinstance(value, Mapping):
-                tables.append((f"{prefix}{key}", value))
-            elif isinstance(value, list) and value and isinstance(value[0], Mapping):
-                arrays.append((f"{prefix}{key}", value))
-            else:
-                lines.append(f"{key} = {scalar(value)}")
-
-    emit("", data)
-    while tables:
-        name, table = tables.pop(0)
-        lines.append(f"\n[{name}]")
-        emit(f"{name}.", table)
-    for name, items in arrays:
-        for item in items:
-            lines.append(f"\n[[{name}]]")
-            for key, value in item.items():
-                if value is not None:
-                    lines.append(f"{key} = {scalar(value)}")
-    return "\n".join(lines) + "\n"
+    """Render the plain config dict as TOML with tomli-w (None values are left out); the text
+    reads back with :mod:`tomllib` to the same dict, None values aside."""
+    return tomli_w.dumps(_without_none(data))

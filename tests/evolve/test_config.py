@@ -84,3 +84,13 @@ def test_budget_table_replaces_the_default_budget(tmp_path):
 def test_weighted_fitness():
     config = config_from_dict({"fitness": {"weights": {"coverage": 1.0, "dispersion": 0.5}}})
     assert config.fitness.as_objective() == {"coverage": 1.0, "dispersion": 0.5}
+
+
+def test_to_toml_round_trips_strings_toml_cannot_hold_raw() -> None:
+    """Quotes, backslashes, newlines and tabs in a string survive the write and the read."""
+    import tomllib
+
+    data = {"run": {"name": 'a "quoted"\\ path\nwith\tcontrol', "skip": None, "seeds": [1, 2]},
+            "top": 0.5}
+    back = tomllib.loads(to_toml(data))
+    assert back == {"run": {"name": 'a "quoted"\\ path\nwith\tcontrol', "seeds": [1, 2]}, "top": 0.5}

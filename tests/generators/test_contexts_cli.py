@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import ScriptedClient
 
 from evolve.cli import main
 from evolve.cli import cmd_contexts
@@ -33,24 +34,14 @@ def ctx_json(k: int = 3, ident: str = "chess_club") -> dict[str, Any]:
     }
 
 
-class FakeClient:
-    def __init__(self, replies: list[str]) -> None:
-        self.replies = replies
-        self.calls = 0
-
-    def complete(self, role: str, prompt: str, *, system: str | None = None) -> str:
-        self.calls += 1
-        return self.replies[min(self.calls, len(self.replies)) - 1]
-
-
 @pytest.fixture
 def fake_author(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """Replace the LLM client factory; the test sets ``state['replies']``."""
     state: dict[str, Any] = {"replies": [json.dumps(ctx_json())], "models": []}
 
-    def build(model: str, api_base: str | None) -> FakeClient:
+    def build(model: str, api_base: str | None) -> ScriptedClient:
         state["models"].append((model, api_base))
-        state["client"] = FakeClient(state["replies"])
+        state["client"] = ScriptedClient(state["replies"])
         return state["client"]
 
     monkeypatch.setattr(cmd_contexts, "_build_author_client", build)
@@ -177,7 +168,7 @@ def test_draft_out_file_and_force(fake_author: dict[str, Any], tmp_path: Path, c
 def test_draft_retry_then_success(fake_author: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
     fake_author["replies"] = ["not json", "```json\n" + json.dumps(ctx_json()) + "\n```"]
     assert main(["contexts", "draft", "--description", "A chess club", "--axes", "3"]) == 0
-    assert fake_author["client"].calls == 2
+    assert len(fake_author["client"].calls) == 2
 
 
 def test_draft_failure_exit_1(fake_author: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
@@ -186,7 +177,7 @@ def test_draft_failure_exit_1(fake_author: dict[str, Any], capsys: pytest.Captur
     err = capsys.readouterr().err.splitlines()
     assert "<draft:sim attempt 3>: $.axes: expected 3 axes as requested, got 2" in err
     assert err[-1].startswith("error: model 'sim' did not produce a valid context")
-    assert fake_author["client"].calls == 3
+    assert len(fake_author["client"].calls) == 3
 
 
 def test_draft_bad_axes_is_user_error(fake_author: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:

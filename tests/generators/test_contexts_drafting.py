@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+from fakes import ScriptedClient
 
 from generators.context_loader import ContextError
 from generators.drafting import AUTHOR_SYSTEM, build_draft_prompt, draft_context, extract_json_object
@@ -31,18 +32,6 @@ def ctx_json(k: int = 3, ident: str = "chess_club") -> dict[str, Any]:
             for i in range(k)
         ],
     }
-
-
-class FakeClient:
-    """Returns the scripted replies in order and records every call."""
-
-    def __init__(self, replies: list[str]) -> None:
-        self.replies = list(replies)
-        self.calls: list[tuple[str, str, str | None]] = []
-
-    def complete(self, role: str, prompt: str, *, system: str | None = None) -> str:
-        self.calls.append((role, prompt, system))
-        return self.replies[min(len(self.calls), len(self.replies)) - 1]
 
 
 def test_prompt_has_description_and_axes_lines() -> None:
@@ -92,7 +81,7 @@ def test_extract_json_object_errors() -> None:
 def test_draft_retries_with_errors_fed_back() -> None:
     bad = ctx_json()
     del bad["axes"][1]["high"]
-    client = FakeClient(
+    client = ScriptedClient(
         [
             "I cannot write JSON today.",
             json.dumps(bad),
@@ -115,7 +104,7 @@ def test_draft_retries_with_errors_fed_back() -> None:
 
 
 def test_draft_rejects_wrong_number_of_axes_then_accepts() -> None:
-    client = FakeClient([json.dumps(ctx_json(k=2)), json.dumps(ctx_json(k=4))])
+    client = ScriptedClient([json.dumps(ctx_json(k=2)), json.dumps(ctx_json(k=4))])
     ctx = draft_context("chess", axes=4, client=client, model_label="fake")
     assert ctx.k == 4
     assert "$.axes: expected 4 axes as requested, got 2" in client.calls[1][1]
@@ -125,7 +114,7 @@ def test_draft_fails_after_two_retries_with_all_problems() -> None:
     bad = ctx_json()
     bad["scale"] = {"min": 5, "max": 5}
     bad["axes"][0]["lwo"] = bad["axes"][0].pop("low")
-    client = FakeClient([json.dumps(bad)])
+    client = ScriptedClient([json.dumps(bad)])
     with pytest.raises(ContextError) as info:
         draft_context("chess", axes=3, client=client, model_label="fake")
     assert len(client.calls) == 3
@@ -139,7 +128,7 @@ def test_draft_fails_after_two_retries_with_all_problems() -> None:
 
 
 def test_draft_retries_parameter() -> None:
-    client = FakeClient(["nothing"])
+    client = ScriptedClient(["nothing"])
     with pytest.raises(ContextError):
         draft_context("chess", axes=3, client=client, model_label="fake", retries=0)
     assert len(client.calls) == 1

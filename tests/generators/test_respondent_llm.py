@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from fakes import FunctionClient
 
 from generators.context_loader import context_from_dict
 from generators.positions import positions
@@ -30,23 +30,6 @@ PERSONAS = [{"name": "Ada", "description": "Quiet reader.", "targets": [0.1, 0.9
             {"name": "Bo", "description": "Loud gamer."}]
 
 
-@dataclass
-class _Completion:
-    text: str
-
-
-class FakeClient:
-    """Replies from a function of (messages, seed, attempt); records every call."""
-
-    def __init__(self, reply):
-        self.reply = reply
-        self.calls: list[tuple[str, list, int | None]] = []
-
-    async def acomplete_many(self, role, list_of_messages, *, temperature=None, max_tokens=None, seed=None):
-        self.calls.append((role, list_of_messages, seed))
-        return [_Completion(self.reply(m, seed, len(self.calls))) for m in list_of_messages]
-
-
 @pytest.mark.parametrize("reply,expected", [
     ("4", 4), ("4 - agree", 4), ("**5**", 5), ("I'd say 3", 3), ("Answer: 2.", 2),
     ("On a scale of 1-5, I'd give it 4", 4), ("4 out of 5", 4),
@@ -61,7 +44,7 @@ def test_parse_numbered():
 
 
 def test_every_item_one_call_in_character_and_hidden_fields_unseen():
-    client = FakeClient(lambda m, seed, n: "3")
+    client = FunctionClient(lambda m, seed, n: "3")
     answers = asyncio.run(LLMRespondent(client=client).answer(PERSONAS, CTX, seed=7))
     assert answers.values.shape == (2, 5) and not np.isnan(answers.values).any()
     role, msgs, _ = client.calls[0]
@@ -81,7 +64,7 @@ def test_invalid_reply_is_retried_with_new_seed_then_missing():
             return "definitely 9"  # out of range first, valid on retry
         return "**4**"
 
-    client = FakeClient(reply)
+    client = FunctionClient(reply)
     answers = asyncio.run(LLMRespondent(client=client, max_retries=2).answer(PERSONAS, CTX, seed=1))
     assert len(client.calls) == 3
     assert len({seed for _, _, seed in client.calls}) == 3
@@ -99,7 +82,7 @@ def test_per_axis_mode_one_call_per_axis_numbered_list():
         n = messages[1]["content"].count("\n")
         return "\n".join(f"{i + 1}. 5" for i in range(n))
 
-    client = FakeClient(reply)
+    client = FunctionClient(reply)
     answers = asyncio.run(LLMRespondent(client=client, per_axis=True).answer(PERSONAS, CTX, seed=0))
     assert len(client.calls) == 1 and len(client.calls[0][1]) == 4  # 2 personas x 2 axes
     np.testing.assert_array_equal(answers.values, np.full((2, 5), 5.0))
