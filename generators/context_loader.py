@@ -89,7 +89,8 @@ def _rule_problems(top: Mapping[str, Any], source: str) -> list[str]:
     scale = top.get("scale")
     if isinstance(scale, Mapping):
         lo, hi = scale.get("min"), scale.get("max")
-        if all(isinstance(v, int) and not isinstance(v, bool) for v in (lo, hi)) and lo >= hi:
+        if isinstance(lo, int) and isinstance(hi, int) and not isinstance(lo, bool) and not isinstance(hi, bool) \
+                and lo >= hi:
             out.append(f"{source}: $.scale: min ({lo}) must be < max ({hi})")
     axes = top.get("axes")
     names: dict[str, int] = {}

@@ -17,7 +17,10 @@ from generators.concordia.questionnaire import looks_like_questionnaire, questio
 class ContextReader(Protocol):
     """Converts one foreign format into the context JSON of :mod:`generators.context_loader`."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The format's name, for messages."""
+        ...
 
     def recognises(self, data: Any) -> bool:
         """True when the decoded JSON ``data`` is in this reader's format."""

@@ -291,7 +291,7 @@ async def evaluate_program(
             )
         r1 = time.perf_counter()
         unasked = screened.addressed  # rows never sent: not counted as unparsed answers or empty cells
-        counts = dict(n_asked=settings.n, n_returned=n_returned,
+        counts: dict[str, Any] = dict(n_asked=settings.n, n_returned=n_returned,
                       n_placed=int((~np.isnan(placed.Z).any(axis=1)).sum()),
                       empty=int(placed.empty) - unasked * ctx.k, addressed=unasked)
         missing = int(placed.missing) - unasked * int(screened.answers.values.shape[1])
@@ -334,7 +334,9 @@ def mean_metrics(outcomes: Sequence[ContextOutcome]) -> dict[str, float] | None:
     ok = [o.metrics for o in outcomes if o.metrics]
     if not ok:
         return None
-    return {name: float(value) for name, value in metrics.aggregate(ok)["mean"].items()}
+    means = metrics.aggregate(ok)["mean"]
+    assert isinstance(means, dict)
+    return {name: float(value) for name, value in means.items()}
 
 
 def tokens_per_persona(outcomes: Sequence[ContextOutcome], n: int) -> float:

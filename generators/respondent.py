@@ -107,7 +107,7 @@ class SimRespondent:
     def stated(self, personas: Sequence[Mapping[str, Any]]) -> list[dict[str, float]]:
         """Per persona, the positions (normalised axis -> [0, 1]) this respondent believes its text states."""
         if self.reader is not None:
-            out = list(self.reader(personas))
+            out = [dict(row) for row in self.reader(personas)]
             if len(out) != len(personas):
                 raise ValueError(f"SimRespondent: the reader gave {len(out)} rows "
                                  f"for {len(personas)} personas")
@@ -338,10 +338,10 @@ class LLMRespondent:
             await self._whole(personas, texts, values, lo, hi, seed)
             # items the JSON left missing or invalid: re-asked one by one
             gaps = [(i, c) for i in range(len(personas)) for c in range(len(texts)) if np.isnan(values[i, c])]
-            requests = [(i, [c], respondent_messages(
-                            personas[i], _item_prompt(_named(texts, personas[i])[c], lo, hi)))
-                        for i, c in gaps]
-            await self._rounds(requests, values, lo, hi, seed, grouped=False, first_attempt=1)
+            retries = [(i, [c], respondent_messages(
+                           personas[i], _item_prompt(_named(texts, personas[i])[c], lo, hi)))
+                       for i, c in gaps]
+            await self._rounds(retries, values, lo, hi, seed, grouped=False, first_attempt=1)
             return Answers(values, axis, rev, lo, hi)
         # a request: (persona index, item columns, messages)
         requests: list[tuple[int, list[int], list[dict[str, str]]]] = []

@@ -94,3 +94,18 @@ def test_the_sandbox_child_imports_only_the_standard_library_and_its_own_modules
                 bad.add(f"{module} -> {target}")
     assert bad == set()
     assert os.path.isdir(inside_dir) and own
+
+
+TYPED_PACKAGES = ("metrics", "generators")
+"""Packages mypy must pass cleanly (``[tool.mypy]`` in pyproject.toml)."""
+
+
+@pytest.mark.slow
+def test_mypy_finds_no_error_in_the_typed_packages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mypy import api
+
+    monkeypatch.chdir(ROOT)
+    out, err, code = api.run(["--config-file", str(ROOT / "pyproject.toml"), "--cache-dir", str(tmp_path),
+                              *TYPED_PACKAGES])
+    assert code == 0, out + err
+    assert "Success: no issues found" in out

@@ -133,6 +133,7 @@ class _Session:
                  limits: SandboxLimits, parallel: int, guard: bool, trusted: bool = False,
                  launch: tuple[str, str, dict[str, list[str]]] | None = None) -> None:
         self.code, self.jobs, self.llm, self.limits = code, jobs, llm, limits
+        self.paths: dict[str, list[str]] | None
         self.python, self.profile, self.paths = launch or (sys.executable, "base", None)
         self.parallel, self.guard = max(1, int(parallel)), guard
         self.strict = not (trusted or limits.allow_weak_isolation)
@@ -219,6 +220,8 @@ class _Session:
             return
         try:
             prompts = message.get("prompts")
+            if not isinstance(prompts, list):
+                raise ProtocolError("llm request without a list of prompts")
             system, temperature, max_tokens = message.get("system"), message.get("temperature"), message.get("max_tokens")
             if system is not None and not isinstance(system, str):
                 raise ProtocolError("llm request with a non-string system prompt")
@@ -326,13 +329,14 @@ class _Session:
             index = self._job_index(message)
             if index in self.results:
                 raise ProtocolError(f"protocol: second result for job {index}")
-            wall = message.get("wall_s")
-            wall = float(wall) if isinstance(wall, (int, float)) and not isinstance(wall, bool) else self._elapsed()
+            reported = message.get("wall_s")
+            wall = (float(reported) if isinstance(reported, (int, float)) and not isinstance(reported, bool)
+                    else self._elapsed())
             wall = min(max(wall, 0.0), self._elapsed())
-            error = message.get("error")
-            if error is not None:
+            failure = message.get("error")
+            if failure is not None:
                 detail = message.get("detail")
-                self.results[index] = self._result(index, error=one_line(str(error)),
+                self.results[index] = self._result(index, error=one_line(str(failure)),
                                                    detail=cap_detail(str(detail)) if detail else None, wall_s=wall)
             else:
                 try:  # re-check in the trusted process: the child's word is not enough
@@ -583,13 +587,16 @@ def run_generator(code: str, jobs: Sequence[GenerationJob], *, llm: LLMHandler,
                   limits: SandboxLimits = SandboxLimits(), parallel: int = 4, trusted: bool = False) -> list[JobResult]:
     """Synchronous wrapper of :func:`run_generator_async` (its own event loop; from inside
     a running loop it runs in a helper thread)."""
-    coro_args = dict(llm=llm, limits=limits, parallel=parallel, trusted=trusted)
+    def run() -> list[JobResult]:
+        return asyncio.run(run_generator_async(code, jobs, llm=llm, limits=limits, parallel=parallel,
+                                               trusted=trusted))
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(run_generator_async(code, jobs, **coro_args))
+        return run()
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(lambda: asyncio.run(run_generator_async(code, jobs, **coro_args))).result()
+        return pool.submit(run).result()
 
 
 _PROBE_PROGRAM = "def generate(context, n, llm, rng):\n    return [{'name': 'p', 'description': 'd'}] * n\n"

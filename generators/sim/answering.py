@@ -159,7 +159,7 @@ def respond_items(messages: list[dict[str, str]], knobs: SimKnobs, rng: np.rando
         known = statements.get(statement_text_key(s)) if statements else None
         axis, reverse = known if known is not None else (_crude_axis(s, traits), False)
         stated = axis is not None and axis in traits
-        if stated:
+        if axis is not None and stated:
             z = traits[axis]
         else:
             rng.normal(0.0, 1.0)  # drawn and not used: keeps the stream as it was (see SimRespondent)

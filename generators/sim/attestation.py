@@ -123,7 +123,8 @@ def verify(personas: Sequence[Mapping[str, Any]], context_id: str, key: bytes | 
             origin = None
         record = persona.get(RECORD_KEY)
         ords = _ordinals(record.get(SIM_FIELD) if isinstance(record, dict) else None, total)
-        ok = (key is not None and origin is not None and ords is not None and origin.context == context_id
+        ok = (key is not None and origin is not None and ords is not None and isinstance(record, dict)
+              and origin.context == context_id
               and anchor in (None, origin.population) and origin.index not in used
               and hmac.compare_digest(str(record[SIM_FIELD]["mac"]),
                                       _mac(key, origin, _selected(text, ords))))

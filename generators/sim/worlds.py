@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 from dataclasses import dataclass
+from typing import Any
 
 from generators.sim.knobs import SimKnobs
 
@@ -47,7 +48,7 @@ class World:
     changes: tuple[str, ...]
 
 
-def _world(name: str, summary: str, **changes: object) -> World:
+def _world(name: str, summary: str, **changes: Any) -> World:
     return World(name=name, summary=summary, knobs=dataclasses.replace(SimKnobs(), **changes),
                  changes=tuple(sorted(changes)))
 

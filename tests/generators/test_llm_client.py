@@ -186,10 +186,8 @@ def test_no_retry_on_client_errors(srv, status, name):
 def test_timeout_is_retried_then_reported():
     with StubServer(reply="late", latency_s=0.6) as slow:
         c = client({"mutator": stub_cfg(slow, timeout_s=0.15)}, max_retries=1)
-        t0 = time.perf_counter()
-        with pytest.raises(LLMError, match=r"after 2 attempts .*Timeout"):
+        with pytest.raises(LLMError, match=r"after 2 attempts .*Timeout"):  # the reply would come at 0.6 s
             c.complete("mutator", "x")
-        assert time.perf_counter() - t0 < 2.0
         assert c.usage()["mutator"].retries == 1
 
 

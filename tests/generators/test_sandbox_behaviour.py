@@ -303,17 +303,28 @@ def test_llm_complete_and_complete_many_answers_arrive_in_order():
 
 
 def test_llm_calls_of_parallel_jobs_overlap():
+    """Four jobs' LLM calls are in flight at once: each call waits until all four have
+    arrived (a serial sandbox would never release the first), no clock involved."""
     code = ("def generate(context, n, llm, rng):\n"
             "    return [{'name': t, 'description': t} for t in llm.complete_many(['a'] * n)]\n")
+    inflight = {"now": 0, "most": 0}
+    all_arrived: dict[str, asyncio.Event] = {}
 
-    async def slow(prompts, **_):
-        await asyncio.sleep(0.4)
+    async def gathering(prompts, **_):
+        event = all_arrived.setdefault("event", asyncio.Event())
+        inflight["now"] += 1
+        inflight["most"] = max(inflight["most"], inflight["now"])
+        if inflight["now"] == 4:
+            event.set()
+        try:
+            await asyncio.wait_for(event.wait(), timeout=60)
+        except asyncio.TimeoutError:
+            raise ConnectionError(f"only {inflight['now']} calls in flight") from None
         return list(prompts)
 
-    t0 = time.monotonic()
-    results = run(code, jobs=4, llm=slow, parallel=4)
-    assert all(r.error is None for r in results)
-    assert time.monotonic() - t0 < 0.4 * 4  # four jobs' LLM waits overlapped
+    results = run(code, jobs=4, llm=gathering, parallel=4)
+    assert [r.error for r in results] == [None] * 4
+    assert inflight["most"] == 4
 
 
 def test_llm_handler_failure_is_a_readable_error_and_catchable():

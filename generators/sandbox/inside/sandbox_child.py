@@ -417,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
 
     for stream in (sys.stdout, sys.stderr):  # the tail must survive a kill
         try:
-            stream.reconfigure(line_buffering=True)
+            stream.reconfigure(line_buffering=True)  # type: ignore[union-attr]
         except (AttributeError, ValueError):
             pass
     channel = Channel(in_fd, out_fd, int(limits["max_message_bytes"]), pending_input=rest)

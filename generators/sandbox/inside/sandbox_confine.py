@@ -92,8 +92,8 @@ def _relay(pid: int, close_fds: Iterable[int], cpu_limit_s: float) -> None:
         except OSError:
             pass
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, signal.SIG_IGN)
+    for ignored in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(ignored, signal.SIG_IGN)
     while True:
         try:
             _, status, usage = os.wait4(pid, 0)
@@ -103,7 +103,7 @@ def _relay(pid: int, close_fds: Iterable[int], cpu_limit_s: float) -> None:
         except InterruptedError:
             continue
     if os.WIFSIGNALED(status):
-        sig = os.WTERMSIG(status)
+        sig: int = os.WTERMSIG(status)
         if sig == signal.SIGKILL and usage.ru_utime + usage.ru_stime >= cpu_limit_s - 0.05:
             sig = signal.SIGXCPU
         try:
