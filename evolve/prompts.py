@@ -116,7 +116,7 @@ def feedback_section(parent: ProgramBrief, *, objective: str, weakest: int = 3) 
     out = [f"Current program scores (mean over contexts): {_fmt_metrics(parent.metrics)}"]
     scored = [c for c in parent.contexts if c.metrics]
     if scored:
-        scored.sort(key=lambda c: c.metrics.get(objective, 0.0))
+        scored.sort(key=lambda c: (c.metrics or {}).get(objective, 0.0))
         out.append(f"Weakest contexts by {objective}:")
         for ctx in scored[:weakest]:
             out.append(f"- {ctx.context_id}: {_fmt_metrics(ctx.metrics)}")

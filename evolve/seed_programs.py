@@ -96,8 +96,8 @@ def load_file_seed(ref: str) -> str:
             if len(where) == 2:  # "SyntaxError at line N: msg" -> "path:N: SyntaxError: msg"
                 line, _, msg = where[1].partition(": ")
                 raise SeedProgramError(f"seeds.programs: {path}:{line}: {where[0]}: {msg}")
-        line = _signature_line(code) if rejection.reason == "bad_signature" else None
-        at = f":{line}" if line else ""
+        signature_line = _signature_line(code) if rejection.reason == "bad_signature" else None
+        at = f":{signature_line}" if signature_line else ""
         raise SeedProgramError(f"seeds.programs: {path}{at}: {rejection.message}")
     return code
 

@@ -82,6 +82,7 @@ def build_worker_state(spec: WorkerSpec) -> tuple[Any, Any]:
             max_concurrency=spec.max_concurrency,
             sim_backend=SimLLM(knobs=knobs),
         )
+        respondent: SimRespondent | LLMRespondent
         if spec.respondent.model == "sim":
             respondent = SimRespondent(knobs=knobs)
         else:

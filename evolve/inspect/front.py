@@ -56,7 +56,7 @@ def front(src: Source) -> dict[str, Any]:
     if not validated:
         raise InspectError(f"no program of run {src.run_id} in {src.db} has a validation evaluation yet "
                            f"({unvalidated} unvalidated programs); the cost front needs validation coverage")
-    on = pareto_front([p.coverage for p in costed], [p.tokens_per_persona for p in costed]) if costed \
+    on = pareto_front([p.coverage for p in costed], [float(p.tokens_per_persona or 0.0) for p in costed]) if costed \
         else np.zeros(0, dtype=np.int64)
     champ = src.reader.champion()
     champion = champ.program.id if champ is not None else None

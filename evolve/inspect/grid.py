@@ -30,6 +30,13 @@ from evolve.inspect.render import SIM_LINE, table
 from evolve.inspect.source import InspectError, Source
 
 
+def _with_nulls(arr: np.ndarray) -> list:
+    """``arr`` as nested lists with every NaN (an empty cell) as None (JSON null)."""
+    cells = arr.astype(object)
+    cells[np.isnan(arr)] = None
+    return cells.tolist()
+
+
 def _plane(arr: np.ndarray) -> np.ndarray:
     """2-D view (descriptor 0 x descriptor 1) of a fitness array; max over extra axes."""
     if arr.ndim == 1:
@@ -71,7 +78,7 @@ def grid(src: Source, *, island: int | None = None, png: str | None = None) -> d
         "filled": len(view.elites),
         "cells_total": cells_total,
         "best": float(np.nanmax(arr)),
-        "fitness": np.where(np.isnan(arr), None, arr).tolist(),
+        "fitness": _with_nulls(arr),
         "cells": [{"island": e.island, "cell": list(e.cell), "program_id": e.program_id, "fitness": e.fitness,
                    "descriptors": dict(e.descriptors), "migrant_from": e.migrant_from} for e in view.elites],
         "png": None,

@@ -57,7 +57,7 @@ def _row_keys(a: np.ndarray, base: int) -> np.ndarray:
     if base ** a.shape[1] < 2 ** 62:
         if not a.shape[1]:
             return np.zeros(len(a), np.int64)
-        return np.ravel_multi_index(tuple(a.T), (base,) * a.shape[1])
+        return np.asarray(np.ravel_multi_index(tuple(a.T), (base,) * a.shape[1]), dtype=np.int64)
     return np.ascontiguousarray(a.astype(">u8")).view(f"V{8 * a.shape[1]}").ravel()
 
 

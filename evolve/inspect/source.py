@@ -117,17 +117,18 @@ class Source:
             for split in ("train", "validation", "test"):
                 for ref in refs.get(split) or ():
                     try:
-                        for ctx in resolve_contexts([str(ref)]):
-                            self._contexts.setdefault(ctx.id, ctx)
+                        for loaded in resolve_contexts([str(ref)]):
+                            self._contexts.setdefault(loaded.id, loaded)
                     except Exception:  # noqa: BLE001 - a moved file: fall back below
                         continue
         ctx = self._contexts.get(context_id)
         if ctx is None:
             try:
-                ctx = resolve_context(context_id)
+                found = resolve_context(context_id)
             except Exception:  # noqa: BLE001 - unknown context: generic names
                 return None
-            self._contexts[context_id] = ctx
+            self._contexts[context_id] = found
+            return found
         return ctx
 
     def context_counts(self) -> list[dict[str, Any]]:

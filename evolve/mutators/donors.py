@@ -40,16 +40,17 @@ def collect_donors(inspirations: Sequence[tuple[str, str]]) -> Donors:
         for node in plain_strings(prog):
             if prog.is_docstring(node):
                 continue
-            if word_count(node.value) >= 3:
-                strings.append(node.value)
-                sentences.extend(safe_sentences(node.value))
-        for node in ast.walk(prog.tree):
-            if isinstance(node, ast.JoinedStr):
-                for part in node.values:
+            text = str(node.value)
+            if word_count(text) >= 3:
+                strings.append(text)
+                sentences.extend(safe_sentences(text))
+        for tree_node in ast.walk(prog.tree):
+            if isinstance(tree_node, ast.JoinedStr):
+                for part in tree_node.values:
                     if isinstance(part, ast.Constant) and isinstance(part.value, str):
                         sentences.extend(safe_sentences(part.value))
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                functions.setdefault(node.name, []).append((pid, node, prog))
+            elif isinstance(tree_node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                functions.setdefault(tree_node.name, []).append((pid, tree_node, prog))
     return Donors(
         strings=tuple(dict.fromkeys(strings)),
         sentences=tuple(dict.fromkeys(sentences)),

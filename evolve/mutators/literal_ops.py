@@ -79,7 +79,9 @@ def perturb_constant(prog: Program, rng: random.Random, donors: Donors, cfg: Per
     sites = _numeric_sites(prog)
     rng.shuffle(sites)
     for node in sites[:5]:
-        new = _new_number(node.value, rng, cfg)
+        value = node.value
+        assert isinstance(value, (int, float))  # a numeric site
+        new = _new_number(value, rng, cfg)
         if new is None:
             continue
         text = repr(new)

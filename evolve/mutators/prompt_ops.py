@@ -38,7 +38,7 @@ def fragment_crossover(prog: Program, rng: random.Random, donors: Donors, cfg: P
     lists = string_list_sites(prog)
     fstrings = fstring_sites(prog)
     in_lists = {id(e) for lst in lists for e in lst.elts}
-    kinds: list[tuple[str, ast.AST]] = []
+    kinds: list[tuple[str, ast.expr]] = []
     kinds += [("replace_string", s) for s in strings if id(s) not in in_lists]
     kinds += [("replace_element", lst) for lst in lists]
     kinds += [("insert_element", lst) for lst in lists]
@@ -49,7 +49,7 @@ def fragment_crossover(prog: Program, rng: random.Random, donors: Donors, cfg: P
     for kind, node in kinds[:6]:
         if kind == "replace_string":
             assert isinstance(node, ast.Constant)
-            donor = pick_donor(rng, donors.strings, bank, {node.value})
+            donor = pick_donor(rng, donors.strings, bank, {str(node.value)})
             if donor is None:
                 continue
             lit = str_literal(donor, quote_of(prog.segment(node)))

@@ -38,7 +38,7 @@ def string_list_sites(prog: Program) -> list[ast.List | ast.Tuple]:
 def prompt_string_sites(prog: Program) -> list[ast.Constant]:
     out = []
     for node in plain_strings(prog):
-        if word_count(node.value) < 3 or not prog.inside(node) or prog.is_docstring(node):
+        if word_count(str(node.value)) < 3 or not prog.inside(node) or prog.is_docstring(node):
             continue
         par = prog.parent.get(id(node))
         if isinstance(par, ast.Dict) and any(k is node for k in par.keys):
@@ -55,7 +55,7 @@ def fstring_sites(prog: Program) -> list[ast.JoinedStr]:
         if isinstance(node, ast.JoinedStr) and prog.inside(node):
             if isinstance(prog.parent.get(id(node)), ast.FormattedValue):
                 continue  # a format spec
-            if any(isinstance(p, ast.Constant) and word_count(p.value) >= 3 for p in node.values):
+            if any(isinstance(p, ast.Constant) and word_count(str(p.value)) >= 3 for p in node.values):
                 out.append(node)
     return out
 

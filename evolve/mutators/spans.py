@@ -91,7 +91,7 @@ class Program:
         """True when the statement starts its first line and ends its last (comments aside)."""
         first = self.lines[node.lineno - 1]
         pre = first[: len(first.encode("utf-8")[: node.col_offset].decode("utf-8", errors="ignore"))]
-        last = self.lines[node.end_lineno - 1]  # type: ignore[index]
+        last = self.lines[(node.end_lineno or node.lineno) - 1]
         cut = len(last.encode("utf-8")[: node.end_col_offset].decode("utf-8", errors="ignore"))
         post = last[cut:].strip()
         return not pre.strip() and (not post or post.startswith("#"))

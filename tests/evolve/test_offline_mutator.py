@@ -405,9 +405,11 @@ def test_phrase_bank_is_insertable_everywhere():
 
 def _sim_cue_patterns():
     from generators.sim import request as sim_request
+    from generators.sim.vocabulary import VOCABULARIES
 
-    return {"emphatic negations": sim_request._EMPHATIC_NEGATIONS, "softening": sim_request._SOFTENING,
-            "emphasis": sim_request._EMPHASIS, "independence": sim_request._INDEPENDENCE,
+    words = VOCABULARIES["default"]
+    return {"emphatic negations": words.emphatic_negations, "softening": words.softening,
+            "emphasis": words.emphasis, "independence": words.independence,
             "differ": sim_request._DIFFER, "expand": sim_request._EXPAND}
 
 
