@@ -585,6 +585,7 @@ class Controller:
         candidate = Candidate(program=record, evaluation=evaluation,
                               descriptors=descriptors_of(ordered, n=self.config.evaluation.n),
                               error=evaluation.error)
+        holders = {tuple(e.cell): e for e in self.archive.grid(island).elites}  # before the child may take a cell
         result = self.archive.add([candidate])[0]
         self.budget.add_evaluation()
         self.rejections_in_row = 0
@@ -605,7 +606,8 @@ class Controller:
         fitness = evaluation.fitness
         incumbent = self.island_best.get(island)
         if improved and fitness is not None and (incumbent is None or fitness > incumbent[1]):
-            await self.promoter.promote(pid, code, island, fitness, incumbent)
+            displaced = holders.get(tuple(result.cell)) if result.cell is not None else None
+            await self.promoter.promote(pid, code, island, fitness, incumbent, displaced=displaced)
         best_overall = max(self.stats.best_by_island.values(), default=0.0)
         self.stats.history.append((self.budget.spent.evaluations, best_overall))
         if self.archive.maybe_migrate():

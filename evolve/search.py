@@ -41,6 +41,11 @@ class SearchSettings:
     rejected before the rest of the train set (:mod:`evolve.twins`; it is not an evaluation);
     acts only with ``paired`` and a smoke stage (``cascade.smoke_contexts`` and
     ``cascade.threshold`` > 0).
+    ``restore_on_loss`` (acts only with ``promotion``): a child that took the cell of its island's
+    established best on replicate 0 and then lost its promotion race gives the cell back
+    (:meth:`archive.core.Archive.restore_elite`); off: it keeps the cell, and the
+    established best -- often the champion -- leaves the grid and can no longer be a parent
+    (what stalled run seeds in ``scripts/bench_headline.py``).
     """
 
     paired: bool = True
@@ -51,6 +56,7 @@ class SearchSettings:
     selection: str = "balanced"
     truthful_prompts: bool = True
     twins: bool = True
+    restore_on_loss: bool = True
 
     def __post_init__(self) -> None:
         """Raises :class:`SearchSettingError` naming the first bad field."""
@@ -68,7 +74,8 @@ class SearchSettings:
 
 DEFAULT_SEARCH = SearchSettings()
 
-BASELINE = SearchSettings(paired=False, promotion=False, selection="config", truthful_prompts=False, twins=False)
+BASELINE = SearchSettings(paired=False, promotion=False, selection="config", truthful_prompts=False, twins=False,
+                          restore_on_loss=False)
 """The loop before issue 13."""
 
 VARIANTS: dict[str, SearchSettings] = {
@@ -76,8 +83,10 @@ VARIANTS: dict[str, SearchSettings] = {
     "paired": replace(BASELINE, paired=True),
     "promotion": replace(BASELINE, paired=True, promotion=True),
     "selection": replace(BASELINE, paired=True, promotion=True, selection="balanced"),
-    "prompts": replace(DEFAULT_SEARCH, twins=False),
-    "twins": DEFAULT_SEARCH,
+    "prompts": replace(DEFAULT_SEARCH, twins=False, restore_on_loss=False),
+    "twins": replace(DEFAULT_SEARCH, restore_on_loss=False),
+    "restore": DEFAULT_SEARCH,
 }
 """Items 1-4 of issue 13 added in turn (``prompts`` = all of them), then the rejection of
-behavioural twins (``twins`` = the default)."""
+behavioural twins (``twins``), then race losers giving the established best its cell back
+(``restore`` = the default)."""

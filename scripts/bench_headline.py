@@ -185,44 +185,50 @@ def _fmt(x: float | None, sign: bool = False) -> str:
     return f"{x:+.3f}" if sign else f"{x:.3f}"
 
 
+def gain_rows(rows: list[dict[str, Any]], label: str, worlds: list[str]) -> list[dict[str, Any]]:
+    """Per run: ``gain (run)`` (champion only: the run's own test evaluation, vs the seed
+    best on validation), the gain in each world and ``worst world``. ``label`` is
+    ``champion`` or ``races`` (the champion of the races; the champion itself when robust
+    selection kept it)."""
+    out = []
+    for r in rows:
+        gains = r.get(f"{label}_world_gain") or (r.get("champion_world_gain") if label == "races" else None) or {}
+        run_gain = None
+        if label == "champion" and None not in (r["champion_test"], r["best_seed_test"]):
+            run_gain = r["champion_test"] - r["best_seed_test"]
+        out.append({"arm": r["arm"], "seed": r["seed"], "evaluations": r["evaluations"], "gain (run)": run_gain,
+                    **{w: gains.get(w) for w in worlds}, "worst world": min(gains.values()) if gains else None})
+    return out
+
+
 def print_tables(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     worlds = list(args.worlds)
+    cols = ["gain (run)", *worlds, "worst world"]
     print(f"\nSIMULATED: champion minus best seed program, coverage on the {args.test_contexts} test contexts; "
-          f"{args.evaluations} evaluations per run; worlds: re-scored x {args.replicates} replicates, "
-          f"best seed per world among {len(args.seed_labels)} seeds ({', '.join(args.seed_labels)})")
-    for label, title in (("champion", "champion"), ("races", "champion of the races (before robust selection)")):
-        mine = [r for r in rows if f"{label}_world_gain" in r or (label == "champion")]
-        if label == "races" and not any(r.get("races_code") for r in rows):
-            continue
+          f"{args.evaluations} evaluations per run; worlds re-scored x {args.replicates} replicates, best seed per "
+          f"world among {len(args.seed_labels)} seeds ({', '.join(args.seed_labels)})")
+    labels = [("champion", "champion")]
+    if any(r.get("races_code") for r in rows):
+        labels.append(("races", "champion of the races (before robust selection)"))
+    for label, title in labels:
+        table = gain_rows(rows, label, worlds)
         print(f"\n{title}:")
-        head = f"{'arm':<10}{'run seed':>9}{'evals':>7}{'gain (run)':>12}" + "".join(
-            f"{w[:11]:>12}" for w in worlds) + f"{'worst world':>13}"
-        print(head)
-        cols: dict[str, list[float]] = {}
-        for r in mine:
-            run_gain = (r["champion_test"] - r["best_seed_test"]) if label == "champion" and None not in (
-                r["champion_test"], r["best_seed_test"]) else None
-            wg = r.get(f"{label}_world_gain") or (r.get("champion_world_gain") if label == "races" else None) or {}
-            if label == "races" and not r.get("races_code"):
-                wg = r.get("champion_world_gain") or {}  # robust selection kept the champion of the races
-            worst = min(wg.values()) if wg else None
-            print(f"{r['arm']:<10}{r['seed']:>9}{r['evaluations']:>7}{_fmt(run_gain, True):>12}"
-                  + "".join(f"{_fmt(wg.get(w), True):>12}" for w in worlds) + f"{_fmt(worst, True):>13}")
-            for key, value in [("gain (run)", run_gain), *((w, wg.get(w)) for w in worlds), ("worst world", worst)]:
-                if value is not None:
-                    cols.setdefault(key, []).append(value)
+        print(f"{'arm':<10}{'run seed':>9}{'evals':>7}" + "".join(f"{c[:11]:>12}" for c in cols))
+        for t in table:
+            print(f"{t['arm']:<10}{t['seed']:>9}{t['evaluations']:>7}" + "".join(f"{_fmt(t[c], True):>12}" for c in cols))
         for stat in ("mean", "worst", "sd", "range"):
-            print(f"{stat:<26}" + "".join(f"{_fmt(spread(cols[k])[stat], stat in ('mean', 'worst')) if k in cols else '-':>12}"
-                                          for k in ["gain (run)", *worlds]) +
-                  f"{_fmt(spread(cols['worst world'])[stat], stat in ('mean', 'worst')) if 'worst world' in cols else '-':>13}")
-        wins = sum(1 for r in mine if (r.get(f"{label}_world_gain") or r.get("champion_world_gain") or {})
-                   and min((r.get(f"{label}_world_gain") or r.get("champion_world_gain")).values()) > 0)
-        print(f"run seeds where it beats the best seed in every world: {wins} of {len(mine)}")
+            cells = []
+            for c in cols:
+                values = [t[c] for t in table if t[c] is not None]
+                cells.append(_fmt(spread(values)[stat], stat in ("mean", "worst")) if values else "-")
+            print(f"{stat:<26}" + "".join(f"{x:>12}" for x in cells))
+        wins = sum(1 for t in table if t["worst world"] is not None and t["worst world"] > 0)
+        print(f"run seeds where it beats the best seed in every world: {wins} of {len(table)}")
     if rows and rows[0].get("worlds"):
         print("\nseed programs, test coverage per world (the same in every run):")
-        print(f"{'seed':<34}" + "".join(f"{w[:11]:>12}" for w in worlds))
+        print(f"{'seed':<28}" + "".join(f"{w[:11]:>12}" for w in worlds))
         for label in args.seed_labels:
-            print(f"{label:<34}" + "".join(f"{rows[0]['worlds'][w][label]:>12.3f}" for w in worlds))
+            print(f"{label:<28}" + "".join(f"{rows[0]['worlds'][w][label]:>12.3f}" for w in worlds))
 
 
 def main() -> None:
