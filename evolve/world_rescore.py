@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,10 +65,15 @@ class ScoreCache:
         return self._cells.get(key)
 
     def put(self, key: str, value: float) -> None:
+        """Keep a cell; with a file, merged with what the file holds now (another bench
+        process may have added cells) and written atomically."""
         self._cells[key] = float(value)
         if self.path:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(".tmp")
+            if self.path.exists():
+                on_disk = {k: float(v) for k, v in json.loads(self.path.read_text()).items()}
+                self._cells = {**on_disk, **self._cells}
+            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
             tmp.write_text(json.dumps(self._cells, indent=0, sort_keys=True))
             tmp.replace(self.path)
 

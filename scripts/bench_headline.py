@@ -11,7 +11,7 @@ body of ``persona-evolve run``) and reads the run summary:
 * then (``--worlds``, default all) it re-scores the champion and every seed program on the
   test contexts x ``--replicates`` seeds under **each** world (:mod:`evolve.world_rescore`,
   shared with ``scripts/bench_transfer.py``): a world's gain is the champion minus the best
-  seed program *in that world* (strict); ``worst world`` is the minimum over worlds. With
+  of the run's seed programs *in that world* (strict); ``worst world`` is the minimum over worlds. With
   ``--validate-worlds`` (robust selection) the champion of the races before robust
   selection is re-scored too (rows ``races``), so one run set measures both rules.
 
@@ -20,9 +20,10 @@ seeds: the worst run seed is what a user should expect at worst.
 
 Concordia-style seeds (``--extra-seeds``, default the two team-written programs in
 ``docs/examples/concordia_style/``: JSON batches of personas with nested attitude objects,
-expanded to long descriptions) are re-scored beside seed:naive/batch/sobol in every world and
-count as comparators (the best seed of a world may be one of them); ``--run-extra-seeds``
-also gives them to the runs as seed programs (``[seeds] programs``).
+expanded to long descriptions) are re-scored beside seed:naive/batch/sobol in every world,
+and the champion's gain over the best of them is printed under each table. With
+``--run-extra-seeds`` they are also the runs' seed programs (``[seeds] programs``) and count
+among the comparators of the main table.
 
 Arms: ``full`` is the offline mutator as shipped; ``no-phrase`` the ablation without wording
 edits (``OfflineMutatorConfig(phrase_edits=False)``). ``--set KEY=VALUE`` overrides any run
@@ -155,7 +156,10 @@ def one_run(arm: str, seed: int, args: argparse.Namespace, root: Path) -> dict[s
 
 def add_worlds(row: dict[str, Any], seed_codes: dict[str, str], args: argparse.Namespace,
                cache: ScoreCache) -> None:
-    """Re-score the row's champion(s) and the seeds under every world of ``--worlds``."""
+    """Re-score the row's champion(s) and the seeds under every world of ``--worlds``
+    (cells cached by code, world and settings). Gains are over the best of the run's seed
+    programs in each world (``*_world_gain``) and over the best Concordia-style seed
+    (``*_vs_extra``)."""
     base = RunConfig()
     for key, value in args.set:  # the runs' evaluation settings (n, mc_samples) hold for the re-scoring too
         if key.startswith("evaluation."):
@@ -166,17 +170,14 @@ def add_worlds(row: dict[str, Any], seed_codes: dict[str, str], args: argparse.N
         programs["champion"] = row["champion_code"]
     if row.get("races_code"):
         programs["races"] = row["races_code"]
-    seeds_cached = ScoreCache()  # champions are per run: not kept in the seed cache
-    table = {}
-    for world in args.worlds:
-        table[world] = {**rescore({k: v for k, v in programs.items() if k in seed_codes}, world, spec, cache),
-                        **rescore({k: v for k, v in programs.items() if k not in seed_codes}, world, spec,
-                                  seeds_cached)}
-    row["worlds"] = table
-    comparators = list(seed_codes)
+    row["worlds"] = {world: rescore(programs, world, spec, cache) for world in args.worlds}
+    ours = [label for label in seed_codes if label in args.run_seed_labels]
+    extra = [label for label in seed_codes if label not in args.run_seed_labels]
     for label in ("champion", "races"):
         if label in programs:
-            row[f"{label}_world_gain"] = world_gains(table, label, comparators)
+            row[f"{label}_world_gain"] = world_gains(row["worlds"], label, ours)
+            if extra:
+                row[f"{label}_vs_extra"] = world_gains(row["worlds"], label, extra)
 
 
 def _fmt(x: float | None, sign: bool = False) -> str:
@@ -206,7 +207,7 @@ def print_tables(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     cols = ["gain (run)", *worlds, "worst world"]
     print(f"\nSIMULATED: champion minus best seed program, coverage on the {args.test_contexts} test contexts; "
           f"{args.evaluations} evaluations per run; worlds re-scored x {args.replicates} replicates, best seed per "
-          f"world among {len(args.seed_labels)} seeds ({', '.join(args.seed_labels)})")
+          f"world among the run's seed programs ({', '.join(args.run_seed_labels)})")
     labels = [("champion", "champion")]
     if any(r.get("races_code") for r in rows):
         labels.append(("races", "champion of the races (before robust selection)"))
@@ -224,6 +225,14 @@ def print_tables(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
             print(f"{stat:<26}" + "".join(f"{x:>12}" for x in cells))
         wins = sum(1 for t in table if t["worst world"] is not None and t["worst world"] > 0)
         print(f"run seeds where it beats the best seed in every world: {wins} of {len(table)}")
+        vs_extra = [r.get(f"{label}_vs_extra") or (r.get("champion_vs_extra") if label == "races" else None)
+                    for r in rows]
+        if any(vs_extra):
+            print("minus the best Concordia-style seed (not a run seed):")
+            for r, g in zip(rows, vs_extra):
+                if g:
+                    print(f"{r['arm']:<10}{r['seed']:>9}{r['evaluations']:>7}{'':>12}"
+                          + "".join(f"{_fmt(g.get(w), True):>12}" for w in worlds) + f"{_fmt(min(g.values()), True):>12}")
     if rows and rows[0].get("worlds"):
         print("\nseed programs, test coverage per world (the same in every run):")
         print(f"{'seed':<28}" + "".join(f"{w[:11]:>12}" for w in worlds))
@@ -253,6 +262,8 @@ def main() -> None:
     seed_codes = {f"seed:{name}": load_seed(name) for name in SEED_NAMES}
     seed_codes.update({f"file:{Path(p).name}": load_file_seed(p) for p in args.extra_seeds})
     args.seed_labels = list(seed_codes)
+    args.run_seed_labels = [f"seed:{name}" for name in SEED_NAMES] + (
+        [f"file:{Path(p).name}" for p in args.extra_seeds] if args.run_extra_seeds else [])
     from generators.context_loader import load_split
     args.test_contexts = len(load_split("test"))
     print("[SIMULATED WORLD] all figures come from the sim test bed")
@@ -262,7 +273,7 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(args.keep or tmp)
-        cache = ScoreCache(root / "seed_cells.json" if args.keep else None)
+        cache = ScoreCache(root / "cells.json" if args.keep else None)
         for seed in args.seeds:
             for arm in args.arms:
                 row = one_run(arm, seed, args, root)

@@ -52,7 +52,7 @@ def test_gain_rows_take_the_worst_world_and_fall_back_to_the_champion(bench):
 def test_the_table_counts_the_run_seeds_that_win_in_every_world(bench, capsys):
     rows = [_row(0, {"a": 0.05, "b": -0.01}), _row(1, {"a": 0.02, "b": 0.04}), _row(2, {"a": 0.01, "b": 0.03})]
     args = argparse.Namespace(worlds=["a", "b"], test_contexts=10, evaluations=60, replicates=2,
-                              seed_labels=["seed:naive"])
+                              seed_labels=["seed:naive"], run_seed_labels=["seed:naive"])
     bench.print_tables(rows, args)
     out = capsys.readouterr().out
     assert "SIMULATED" in out
