@@ -44,8 +44,8 @@ class SearchSettings:
     ``restore_on_loss`` (acts only with ``promotion``): a child that took the cell of its island's
     established best on replicate 0 and then lost its promotion race gives the cell back
     (:meth:`archive.core.Archive.restore_elite`); off (the default): it keeps the cell, and
-    the established best leaves the grid and can no longer be a parent. On, no race loser
-    was a parent any more (31 % of proposals before), but the champion's gain did not rise
+    the established best leaves the grid and can no longer be a parent. On, proposals from
+    race losers fell from 31 % to 9-25 %, but the champion's gain did not rise
     (``scripts/bench_headline.py``, run seeds 0 and 3, 60 evaluations), so it is off.
     """
 
