@@ -152,8 +152,9 @@ def choose_robust(values: Mapping[str, Mapping[str, Units]], *, worlds: Sequence
     order = ([incumbent] if incumbent in values else []) + [p for p in pids if p != incumbent]
     leader = max(order, key=lambda p: worst[p])  # max keeps the first of equals: the incumbent
     fitness = {p: {w: float(means[i, j]) for j, w in enumerate(worlds)} for i, p in enumerate(pids)}
-    base = dict(worlds=tuple(worlds), fitness=fitness, gain=gain, worst=worst, incumbent=incumbent,
-                seeds=tuple(pids[i] for i in seed_rows), leader=leader, units=len(units), confidence=confidence)
+    base: dict[str, Any] = {"worlds": tuple(worlds), "fitness": fitness, "gain": gain, "worst": worst,
+                            "incumbent": incumbent, "seeds": tuple(pids[i] for i in seed_rows), "leader": leader,
+                            "units": len(units), "confidence": confidence}
     if incumbent not in values or leader == incumbent:
         return RobustChoice(chosen=leader, tests={}, **base)
     challengers = sorted((p for p in pids if p != incumbent and worst[p] > worst[incumbent]),

@@ -19,7 +19,7 @@ import hashlib
 import json
 import os
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -38,7 +38,7 @@ class RescoreSpec:
     split: str = "test"
     replicates: int = 2
     seed_base: int = SEED_BASE
-    base: RunConfig = RunConfig()
+    base: RunConfig = field(default_factory=RunConfig)
 
     def __post_init__(self) -> None:
         if self.replicates < 1:

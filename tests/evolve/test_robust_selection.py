@@ -8,7 +8,6 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Mapping
 
-import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
