@@ -149,28 +149,29 @@ def choose_robust(values: Mapping[str, Mapping[str, Units]], *, worlds: Sequence
     best_seed = means[seed_rows].max(axis=0)
     gain = {p: {w: float(means[i, j] - best_seed[j]) for j, w in enumerate(worlds)} for i, p in enumerate(pids)}
     worst = {p: min(g.values()) for p, g in gain.items()}
-    order = ([incumbent] if incumbent in values else []) + [p for p in pids if p != incumbent]
+    held = incumbent if incumbent in values else None
+    order = ([held] if held is not None else []) + [p for p in pids if p != held]
     leader = max(order, key=lambda p: worst[p])  # max keeps the first of equals: the incumbent
     fitness = {p: {w: float(means[i, j]) for j, w in enumerate(worlds)} for i, p in enumerate(pids)}
     base: dict[str, Any] = {"worlds": tuple(worlds), "fitness": fitness, "gain": gain, "worst": worst,
                             "incumbent": incumbent, "seeds": tuple(pids[i] for i in seed_rows), "leader": leader,
                             "units": len(units), "confidence": confidence}
-    if incumbent not in values or leader == incumbent:
+    if held is None or leader == held:
         return RobustChoice(chosen=leader, tests={}, **base)
-    challengers = sorted((p for p in pids if p != incumbent and worst[p] > worst[incumbent]),
+    challengers = sorted((p for p in pids if p != held and worst[p] > worst[held]),
                          key=lambda p: (-worst[p], order.index(p)))
     level = 1.0 - (1.0 - confidence) / len(challengers)
     rng = np.random.default_rng(rng_seed)
     idx = rng.integers(len(units), size=(resamples, len(units)))
     boot = f[:, :, idx].mean(axis=3).transpose(2, 0, 1)  # [resample, program, world]
     boot_worst = _worst(boot, seed_rows)  # [resample, program]
-    inc = pids.index(incumbent)
+    inc = pids.index(held)
     tests = {}
     for p in challengers:
         diff = boot_worst[:, pids.index(p)] - boot_worst[:, inc]
-        tests[p] = Advantage(mean=worst[p] - worst[incumbent], low=float(np.quantile(diff, 1.0 - level)),
+        tests[p] = Advantage(mean=worst[p] - worst[held], low=float(np.quantile(diff, 1.0 - level)),
                              level=level)
-    chosen = next((p for p in challengers if tests[p].confident), incumbent)
+    chosen = next((p for p in challengers if tests[p].confident), held)
     return RobustChoice(chosen=chosen, tests=tests, **base)
 
 
