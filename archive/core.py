@@ -303,6 +303,13 @@ class Archive:
             return 0
         return self.migrate(now=now)
 
+    def restore_elite(self, elite: EliteView, *, holder: str) -> bool:
+        """Give ``elite``'s cell back to it when ``holder`` holds that cell now (a child that
+        displaced an established elite and then lost its promotion race). One transaction
+        and a ``restored`` event. Returns whether it did."""
+        self._writable()
+        return self._islands.restore(elite, holder=holder)
+
     def reset_stagnant_islands(self, *, now: int | None = None) -> list[int]:
         """Reset the weakest stagnant islands (see IslandGrids.plan_reset): clear their
         grid and re-seed it with the best elite overall. Returns the reset islands."""

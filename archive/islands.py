@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, select, update
 
 from . import store
 from .map_elites import IslandGrids
+from .records import EliteView
 from .runlog import RunLog
 from .schema import Island, Run
 from .vocab import EventKind
@@ -90,6 +91,22 @@ class IslandUpkeep:
         for e in placed:
             self._grids.put(e)
         return len(placed)
+
+    def restore(self, elite: EliteView, *, holder: str) -> bool:
+        """Put ``elite`` back in its cell when ``holder`` (a program id) holds that cell now;
+        the holder leaves the grid (its personas may be pruned). Returns whether it did."""
+        current = self._grids.cells[elite.island].get(tuple(elite.cell))
+        if current is None or current.program_id != holder:
+            return False
+        ts = time.time()
+        orphans = self._grids.orphans([current], [elite])
+        with self._engine.begin() as conn:
+            store.upsert_elite(conn, self._run_id, elite, ts)
+            self._log.append_in(conn, EventKind.RESTORED, program_id=elite.program_id, island=elite.island, now=ts,
+                                detail={"cell": list(elite.cell), "fitness": elite.fitness, "displaced": holder})
+            store.prune_personas(conn, self._run_id, orphans)
+        self._grids.put(elite)
+        return True
 
     def reset_stagnant(self, *, at: int) -> list[int]:
         """Clear the islands IslandGrids.plan_reset picks at evaluation count ``at`` and

@@ -56,6 +56,10 @@ class EventKind(StrEnum):
     VALIDATED = "validated"
     MIGRATED = "migrated"
     RESET = "reset"
+    RESTORED = "restored"
+    """A child that took its island's established best's cell lost its promotion race, and
+    the established best got its cell back (``[search] restore_on_loss``); detail
+    ``{"cell", "fitness", "displaced"}`` (``displaced``: the race loser)."""
     SANDBOX_WEAK = "sandbox_weak"
     BUDGET_RAISED = "budget_raised"
     """A finished run resumed with a raised cap; detail ``{"from": budget, "to": budget}``."""

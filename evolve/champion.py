@@ -18,6 +18,7 @@ from typing import Any, Awaitable, Callable, Mapping, Sequence
 
 import numpy as np
 
+from archive.records import EliteView
 from evolve.contexts import ContextSets
 from evolve.promotion import Interval, mean_interval
 from evolve.protocols import ArchiveStore
@@ -117,10 +118,12 @@ class Promoter:
             self.stats.best_by_island[island] = float(best.fitness)
 
     async def promote(self, pid: str, code: str, island: int, fitness: float,
-                      incumbent: tuple[str, float] | None) -> None:
+                      incumbent: tuple[str, float] | None, *, displaced: EliteView | None = None) -> None:
         """``pid`` beat its island's best on replicate 0: make it the island's best (and
         validate it) at once, or, with promotion races, only when a race on the train
-        contexts establishes its advantage; then race it for the champion."""
+        contexts establishes its advantage; then race it for the champion. ``displaced``:
+        the elite whose cell ``pid`` took; when that is the island's best and the race is
+        lost, it gets its cell back (``search.restore_on_loss``)."""
         if not self.search.promotion or incumbent is None:
             self.island_best[island] = (pid, fitness)
             self.stats.best_by_island[island] = fitness
@@ -134,6 +137,9 @@ class Promoter:
         result = await self.racer.race(stage="train", context_ids=self.contexts.train_ids, first=1,
                                        candidate=(pid, code), incumbent=(inc_id, self.archive.get_program(inc_id).code))
         self._log_race("island", pid, inc_id, island, result, "train")
+        if (not result.accepted and self.search.restore_on_loss and displaced is not None
+                and displaced.program_id == inc_id):
+            self.archive.restore_elite(displaced, holder=pid)
         current = self.island_best.get(island)
         if not result.accepted or (current is not None and current[0] != inc_id and current[1] >= fitness):
             return

@@ -226,10 +226,14 @@ class WorldConfig:
     is the calibrated sim). Roles on a real model are not affected. ``validate``: other
     worlds the final stage re-validates the best candidates in, crowning the one whose
     worst world is best (robust selection, :mod:`evolve.robust`; empty: off); needs the
-    persona or respondent role on ``sim``."""
+    persona or respondent role on ``sim``. ``validate_replicates`` (>= 1): replicate seeds
+    each candidate is validated on in every world; the champion is replaced only when a
+    challenger's worst-world advantage is confident at ``search.confidence`` over those
+    (replicate, context) pairs."""
 
     preset: str = "default"
     validate: tuple[str, ...] = ()
+    validate_replicates: int = 2
 
 
 @dataclass(frozen=True)
@@ -416,6 +420,8 @@ def validate_config(config: RunConfig) -> None:
             get_world(name)
         except UnknownWorld as exc:
             raise ConfigError(f"world.validate[{i}]: {exc}") from None
+    if config.world.validate_replicates < 1:
+        raise ConfigError(f"world.validate_replicates: must be >= 1, got {config.world.validate_replicates!r}")
     if config.world.validate and all(getattr(config.models, r).model != "sim" for r in ("persona", "respondent")):
         raise ConfigError("world.validate: robust selection across simulated worlds needs the persona or "
                           "respondent role on 'sim' (both are real models here)")

@@ -141,11 +141,14 @@ class Controller:
         return self.promoter.champion
 
     async def robust_select(self, *, own_world: str, world_evaluators: Mapping[str, Evaluator],
-                            seed_ids: Sequence[str]) -> RobustChoice | None:
+                            seed_ids: Sequence[str], replicates: int = 2) -> RobustChoice | None:
         """Final-stage robust selection across simulated worlds (:mod:`evolve.robust`):
-        ``world_evaluators`` maps each other world to an evaluator running in it."""
+        ``world_evaluators`` maps each other world to an evaluator running in it; every
+        candidate is validated on ``replicates`` replicates in every world, and a challenger
+        needs a confident worst-world advantage at ``search.confidence``."""
         return await robust_select(_WorldsSource(self, world_evaluators), own_world=own_world,
-                                   other_worlds=list(world_evaluators), seed_ids=seed_ids)
+                                   other_worlds=list(world_evaluators), seed_ids=seed_ids,
+                                   replicates=replicates, confidence=self.search.confidence)
 
     @property
     def island_best(self) -> dict[int, tuple[str, float]]:
@@ -220,11 +223,21 @@ class Controller:
                        ChildNote(f"failed {where}: {error}", changed_lines(parent.code, code)))
         self._failure(f"every {stage} context failed: {error}", program=pid, island=island, where="evaluation")
 
-    async def _validate_with(self, evaluator: Evaluator, pid: str) -> dict[str, float]:
-        """Per-context validation fitness of ``pid`` under another ``evaluator`` (another
-        world), at replicate 0's seeds; its calls are stored, the evaluation is not."""
+    async def _validate_with(self, evaluator: Evaluator | None, pid: str, replicate: int = 0) -> dict[str, float]:
+        """Per-context validation fitness of ``pid`` at ``replicate``'s seeds, under another
+        ``evaluator`` (another world; None: the run's own, through the racer's tables, which
+        races may already hold); its calls are stored, the evaluation is not."""
         code = self.archive.get_program(pid).code
-        outcomes, _ = await self._run(code, self.contexts.validation_ids, self.seeds.for_replicate(0), pid,
+        if evaluator is None:
+            table = self.racer.table(pid, "validation")
+            if replicate == 0 and 0 not in table:
+                return dict(self._stage_table(pid, "validation"))
+            if replicate not in table:
+                outcomes = await self._evaluate_replicate(pid, code, self.contexts.validation_ids, replicate)
+                self.racer.know(pid, "validation", replicate,
+                                {o.context_id: context_fitness(o, self._objective) for o in outcomes})
+            return dict(table[replicate])
+        outcomes, _ = await self._run(code, self.contexts.validation_ids, self.seeds.for_replicate(replicate), pid,
                                       evaluator=evaluator)
         return {o.context_id: context_fitness(o, self._objective) for o in outcomes}
 
@@ -572,6 +585,7 @@ class Controller:
         candidate = Candidate(program=record, evaluation=evaluation,
                               descriptors=descriptors_of(ordered, n=self.config.evaluation.n),
                               error=evaluation.error)
+        holders = {tuple(e.cell): e for e in self.archive.grid(island).elites}  # before the child may take a cell
         result = self.archive.add([candidate])[0]
         self.budget.add_evaluation()
         self.rejections_in_row = 0
@@ -592,7 +606,8 @@ class Controller:
         fitness = evaluation.fitness
         incumbent = self.island_best.get(island)
         if improved and fitness is not None and (incumbent is None or fitness > incumbent[1]):
-            await self.promoter.promote(pid, code, island, fitness, incumbent)
+            displaced = holders.get(tuple(result.cell)) if result.cell is not None else None
+            await self.promoter.promote(pid, code, island, fitness, incumbent, displaced=displaced)
         best_overall = max(self.stats.best_by_island.values(), default=0.0)
         self.stats.history.append((self.budget.spent.evaluations, best_overall))
         if self.archive.maybe_migrate():
@@ -624,8 +639,8 @@ class _WorldsSource:
     def stored_validation(self, pid: str) -> dict[str, float]:
         return dict(self._c._stage_table(pid, "validation"))
 
-    async def validate_in_world(self, pid: str, world: str) -> dict[str, float]:
-        return await self._c._validate_with(self._evaluators[world], pid)
+    async def validate_in_world(self, pid: str, world: str, replicate: int) -> dict[str, float]:
+        return await self._c._validate_with(self._evaluators.get(world), pid, replicate)
 
     def record_event(self, kind: str, *, program_id: str | None, detail: Mapping[str, Any]) -> None:
         self._c.archive.record_event(kind, program_id=program_id, detail=dict(detail))

@@ -13,7 +13,7 @@ from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
-from archive.records import AddResult, Candidate, EvaluationRecord, EvaluationView, GridView, ProgramRecord, ProgramView
+from archive.records import AddResult, Candidate, EliteView, EvaluationRecord, EvaluationView, GridView, ProgramRecord, ProgramView
 from evolve.evaluator import EvaluationFailure
 from evolve.workers import TaskResult
 
@@ -58,6 +58,7 @@ class ArchiveStore(Protocol):
     def qd_stats(self, island: int | None = None) -> dict[str, Any]: ...
     def maybe_migrate(self, evals_done: int | None = None) -> int: ...
     def maybe_reset(self, evals_done: int | None = None) -> list[int]: ...
+    def restore_elite(self, elite: EliteView, *, holder: str) -> bool: ...
 
 
 @runtime_checkable

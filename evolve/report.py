@@ -256,12 +256,19 @@ def _robust_section(robust: Mapping[str, Any] | None) -> list[str]:
         return []
     worlds = list(robust["worlds"])
     chosen, incumbent = robust["chosen"], robust.get("incumbent")
-    verdict = ("kept the champion of the races" if chosen == incumbent
-               else f"replaced `{str(incumbent)[:12]}` by `{chosen[:12]}`")
+    tests = robust.get("tests") or {}
+    if chosen != incumbent:
+        verdict = f"replaced `{str(incumbent)[:12]}` by `{chosen[:12]}`"
+    elif tests:
+        verdict = (f"kept the champion of the races: no challenger's worst-world advantage was confident at "
+                   f"{robust.get('confidence', 0.8) * 100:g} %")
+    else:
+        verdict = "kept the champion of the races: no candidate had a better worst world"
     lines = ["## Robust selection across simulated worlds", "",
              f"The champion was chosen on the validation contexts in {len(worlds)} SIMULATED worlds "
-             f"({', '.join(f'`{w}`' for w in worlds)}): the program whose worst-world gain over the best seed "
-             f"program is largest ({verdict}). Gain over the best seed program per world:", "",
+             f"({', '.join(f'`{w}`' for w in worlds)}): a program replaces the champion of the races only when "
+             f"its worst-world gain over the best seed program is larger with confidence ({verdict}). "
+             f"Gain over the best seed program per world:", "",
              "| program | " + " | ".join(worlds) + " | worst |", "|---|" + "---|" * (len(worlds) + 1)]
     seeds = set(robust.get("seeds") or ())
     for pid, gains in sorted(robust["gain"].items(), key=lambda kv: -robust["worst"][kv[0]]):

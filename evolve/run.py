@@ -220,7 +220,8 @@ def _merge_resume_config(stored: Mapping[str, Any], override: RunConfig, overrid
     if "search" in overridden or "config_file" in overridden:  # a config file states its [search] (or the defaults)
         config = dataclasses.replace(config, search=override.search)
     if "world" in overridden or "config_file" in overridden:  # robust selection is the final stage's choice
-        config = dataclasses.replace(config, world=dataclasses.replace(config.world, validate=override.world.validate))
+        config = dataclasses.replace(config, world=dataclasses.replace(
+            config.world, validate=override.world.validate, validate_replicates=override.world.validate_replicates))
     return dataclasses.replace(config, ray=override.ray, db=override.db,
                                out_dir=override.out_dir if "out_dir" in overridden else None)
 
@@ -579,7 +580,8 @@ async def _robust_stage(config: RunConfig, controller: Controller, contexts: Any
                   for w in others}
     progress.note(f"robust selection: re-validating the best candidates in {', '.join([config.world.preset] + others)}")
     choice = await controller.robust_select(own_world=config.world.preset, world_evaluators=evaluators,
-                                            seed_ids=list(seed_ids.values()))
+                                            seed_ids=list(seed_ids.values()),
+                                            replicates=config.world.validate_replicates)
     if choice is not None:
         verb = "kept" if choice.chosen == choice.incumbent else "crowned"
         progress.note(f"robust selection {verb} {choice.chosen[:12]} (worst-world gain over the best seed "

@@ -41,6 +41,12 @@ class SearchSettings:
     rejected before the rest of the train set (:mod:`evolve.twins`; it is not an evaluation);
     acts only with ``paired`` and a smoke stage (``cascade.smoke_contexts`` and
     ``cascade.threshold`` > 0).
+    ``restore_on_loss`` (acts only with ``promotion``): a child that took the cell of its island's
+    established best on replicate 0 and then lost its promotion race gives the cell back
+    (:meth:`archive.core.Archive.restore_elite`); off (the default): it keeps the cell, and
+    the established best leaves the grid and can no longer be a parent. On, proposals from
+    race losers fell from 31 % to 9-25 %, but the champion's gain did not rise
+    (``scripts/bench_headline.py``, run seeds 0 and 3, 60 evaluations), so it is off.
     """
 
     paired: bool = True
@@ -51,6 +57,7 @@ class SearchSettings:
     selection: str = "balanced"
     truthful_prompts: bool = True
     twins: bool = True
+    restore_on_loss: bool = False
 
     def __post_init__(self) -> None:
         """Raises :class:`SearchSettingError` naming the first bad field."""

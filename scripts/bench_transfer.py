@@ -30,7 +30,6 @@ import argparse
 import dataclasses
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -47,7 +46,7 @@ import evolve.run as run_module  # noqa: E402
 from archive.reader import open_reader  # noqa: E402
 from evolve.config import RunConfig, replace_path  # noqa: E402
 from evolve.progress import Progress  # noqa: E402
-from evolve.workers import run_evaluation  # noqa: E402
+from evolve.world_rescore import RescoreSpec, ScoreCache, rescore, world_gains  # noqa: E402
 from generators.context_loader import load_split  # noqa: E402
 from generators.seeds import SEED_NAMES, load_seed  # noqa: E402
 from generators.sim.worlds import WORLDS  # noqa: E402
@@ -73,22 +72,6 @@ def evolve_in(world: str, seed: int, evaluations: int, tmp: Path,
     return code, summary
 
 
-def rescore(programs: dict[str, str], world: str, replicates: int) -> dict[str, float]:
-    """Mean test coverage of each ``label -> code`` under ``world``: every program on the
-    same test contexts and replicate seeds, sandboxed as in a run."""
-    config = replace_path(RunConfig(), "world.preset", world)
-    spec = run_module.worker_spec(config)
-    contexts = {c.id: c for c in load_split("test")}
-    out = {}
-    for label, code in programs.items():
-        values = []
-        for replicate in range(replicates):
-            result = run_evaluation(spec, code, contexts, list(contexts), 1000 + replicate)
-            values += [float(o.metrics["coverage"]) if o.metrics else 0.0 for o in result.contexts]
-        out[label] = statistics.fmean(values)
-    return out
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--evolve-in", nargs="+", default=["default"], choices=list(WORLDS),
@@ -102,6 +85,8 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print the rows as JSON too")
     args = parser.parse_args()
     seeds = {f"seed:{name}": load_seed(name) for name in SEED_NAMES}
+    spec = RescoreSpec(split="test", replicates=args.replicates)
+    seed_cells = ScoreCache()  # the seeds do not depend on the run: scored once per world
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for source in args.evolve_in:
@@ -110,8 +95,8 @@ def main() -> None:
                 for validate in arms:
                     t0 = time.perf_counter()
                     code, summary = evolve_in(source, run_seed, args.evaluations, Path(tmp), validate)
-                    programs = {"champion": code, **seeds}
-                    scores = {target: rescore(programs, target, args.replicates) for target in WORLDS}
+                    scores = {target: {"champion": rescore({"champion": code}, target, spec)["champion"],
+                                       **rescore(seeds, target, spec, seed_cells)} for target in WORLDS}
                     label = source + (" robust" if validate else "")
                     rows.append({"source": label, "run_seed": run_seed, "evaluations": summary["evaluations"],
                                  "validate": list(validate), "wall_s": round(time.perf_counter() - t0, 1),
@@ -131,8 +116,8 @@ def print_tables(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
           f"{args.evaluations} evaluations per run)")
     print(f"{'evolved in':<18}{'run seed':>9}" + "".join(f"{t:>{width}}" for t in targets) + f"{'worst':>{width}}")
     for row in rows:
-        gains = [row["scores"][t]["champion"] - max(v for k, v in row["scores"][t].items() if k != "champion")
-                 for t in targets]
+        by_world = world_gains(row["scores"], "champion", [k for k in row["scores"][targets[0]] if k != "champion"])
+        gains = [by_world[t] for t in targets]
         print(f"{row['source']:<18}{row['run_seed']:>9}" + "".join(f"{g:>+{width}.3f}" for g in gains)
               + f"{min(gains):>+{width}.3f}")
     print("\ncoverage per target world (champion / seed:naive / seed:batch / seed:sobol):")
