@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-from sqlalchemy import Connection, inspect, select
+from sqlalchemy import Connection, insert, inspect, select, update
 
 from .schema import APPLICATION, SCHEMA_VERSION, Base, Meta
 
@@ -77,7 +77,7 @@ def create_schema(conn: Connection, created_by: str) -> None:
     """Create all tables and the version record in an empty database."""
     Base.metadata.create_all(conn)
     conn.execute(
-        Meta.__table__.insert(),
+        insert(Meta),
         [
             {"key": "application", "value": APPLICATION},
             {"key": "schema_version", "value": str(SCHEMA_VERSION)},
@@ -116,7 +116,7 @@ def check_or_upgrade(conn: Connection, *, where: str, readonly: bool) -> int:
             )
         for v in range(found, SCHEMA_VERSION):
             MIGRATIONS[v](conn)
-            conn.execute(Meta.__table__.update().where(Meta.key == "schema_version").values(value=str(v + 1)))
+            conn.execute(update(Meta).where(Meta.key == "schema_version").values(value=str(v + 1)))
     if not readonly:
         ensure_indexes(conn)
     return found

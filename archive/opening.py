@@ -65,7 +65,7 @@ def create_run(
             "versions": {PACKAGE: package_version(), "archive_schema": str(SCHEMA_VERSION),
                          **{str(k): str(v) for k, v in versions.items()}},
             "last_migration_evals": 0,
-        }).inserted_primary_key[0])
+        }).inserted_primary_key[0])  # type: ignore[index]  # one row inserted: its key is set
         conn.execute(insert(Island), [{"run_id": run_id, "island": i, "last_improved_evals": 0, "resets": 0}
                                       for i in range(config.islands)])
         store.add_event(conn, run_id, EventKind.RUN_STARTED, detail={"seed": int(seed)}, now=now)

@@ -15,7 +15,7 @@ import pytest
 from evolve.seed_programs import label_of, load_seed_programs
 from generators.context_loader import load_split
 from generators.sim import SimLLM
-from generators.sim.calibration import score_program
+from generators.sim_calibration import score_program
 from generators.sim.inprocess import load_program, run_program
 from generators.sim.text import norm_axis
 from generators.sim.worlds import WORLDS, get_world
