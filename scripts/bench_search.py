@@ -28,13 +28,23 @@ says how many a run made).
 (``baseline`` = all of issue 13 off, then each item added in turn; ``default`` = as
 shipped), so each change shows what it bought.
 
+``--equal calls`` (issue 22, item 5) also scores the champion in force when the run had
+spent ``--calls`` uncached LLM calls -- every role, races, seeding and rejected proposals
+included (the sim respondent answers in process: no call) -- read from the archive's call
+and champion timestamps, so one run gives both "at equal evaluations" (its final champion)
+and "at equal calls". ``--from-archives DB ...`` analyses kept archives (``--keep DIR``) of
+any version without running anything, e.g. those of the code before a change.
+
 Usage: .venv/bin/python scripts/bench_search.py [--seeds 0 1 2] [--evaluations 40 150]
-       [--sources neutral offline] [--variants default] [--json FILE]
+       [--sources neutral offline] [--variants default] [--equal calls --calls 6000]
+       [--keep DIR] [--json FILE]
+       .venv/bin/python scripts/bench_search.py --from-archives DIR/*/archive.db --label before --equal calls
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -244,7 +254,7 @@ def held_out(config: RunConfig, programs: dict[str, str]) -> dict[str, dict[tupl
     return out
 
 
-def one_run(variant: str, source: str, seed: int, evaluations: int, tmp: Path) -> dict[str, Any]:
+def one_run(variant: str, source: str, seed: int, evaluations: int, tmp: Path, calls: int | None) -> dict[str, Any]:
     _use_variant(variant)
     tag = f"{variant}-{source}-{seed}-{evaluations}"
     server = None
@@ -261,37 +271,96 @@ def one_run(variant: str, source: str, seed: int, evaluations: int, tmp: Path) -
     finally:
         if server is not None:
             server.stop()
-    from archive import Archive
+    row = analyse(summary["db"], variant=variant, source=source, seed=seed, budget=evaluations, calls=calls)
+    row.update({"wall_s": round(wall, 1), "statuses": summary.get("statuses"), "races": summary.get("races"),
+                "edits": dict(edits.sent) if edits else None})
+    return row
 
-    seed_ids = summary["seed_ids"]
-    seed_val = {name: (summary["seeds"].get(name) or {}).get("coverage") for name in seed_ids}
-    best = max((n for n in seed_val if seed_val[n] is not None), key=lambda n: seed_val[n])
-    champ = summary["champion"]["id"]
-    archive = Archive.open(url_or_path=summary["db"], readonly=True)
+
+def timeline(db: str) -> dict[str, Any]:
+    """The run's spend over time, read from its archive (any version): ``calls`` (uncached
+    LLM calls, every role, in order of their timestamps), ``evaluations`` (train
+    evaluations of proposals) and ``champions`` (ts, program id) in order."""
+    import sqlite3
+
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        calls = [float(ts) for ts, in conn.execute("SELECT ts FROM llm_calls WHERE NOT cached ORDER BY ts, id")]
+        events = conn.execute("SELECT ts, kind, program_id, detail FROM events "
+                              "WHERE kind IN ('champion', 'evaluated') ORDER BY id").fetchall()
+    champions = [(float(ts), pid) for ts, kind, pid, _ in events if kind == "champion"]
+    evaluated = [float(ts) for ts, kind, _, detail in events
+                 if kind == "evaluated" and json.loads(detail or "{}").get("stage") == "train"]
+    return {"calls": calls, "evaluations": evaluated, "champions": champions}
+
+
+def champion_at(line: dict[str, Any], *, calls: int | None = None, evaluations: int | None = None) -> str | None:
+    """The champion in force when the run had spent ``calls`` uncached LLM calls (or
+    ``evaluations`` train evaluations): the latest champion crowned before the spend passed
+    that mark (a champion's race calls are stored before it is crowned, so they count)."""
+    marks = line["calls"] if calls is not None else line["evaluations"]
+    limit = calls if calls is not None else evaluations
+    cutoff = marks[limit] if limit is not None and limit < len(marks) else float("inf")
+    crowned = [pid for ts, pid in line["champions"] if ts < cutoff]
+    return crowned[-1] if crowned else None
+
+
+def analyse(db: str, *, variant: str, source: str, seed: int, budget: int, calls: int | None) -> dict[str, Any]:
+    """One bench row from a finished run's archive: the champion at the end of the run
+    (``budget`` evaluations) and, with ``calls``, the champion in force at ``calls``
+    uncached LLM calls, each scored against the best seed on the held-out contexts."""
+    from archive import Archive
+    from evolve.spend import spend_of
+
+    archive = Archive.open(url_or_path=db, readonly=True)
     try:
-        codes = {"champion": archive.get_program(champ).code, "best_seed": archive.get_program(seed_ids[best]).code}
+        seeds = {p.label: p.id for p in archive.seeds() if p.label}
+        seed_val = {label: (archive.evaluations(pid, stage="validation") or [None])[-1] for label, pid in seeds.items()}
+        seed_val = {label: ev.metrics.get("coverage") for label, ev in seed_val.items() if ev and ev.metrics}
+        best = max(seed_val, key=lambda label: seed_val[label])
+        final = archive.champion().id
+        line = timeline(db)
+        at_calls = (champion_at(line, calls=calls) or seeds[best]) if calls is not None else None
+        ids = {"champion": final, "best_seed": seeds[best], **({"at_calls": at_calls} if at_calls else {})}
+        codes = {label: archive.get_program(pid).code for label, pid in ids.items()}
         proposed = [e.get("program_id") for e in archive.events(kind="proposed")]
+        spend = spend_of(archive)
+        val = archive.evaluations(final, stage="validation")
+        rejected = [e.get("detail") or {} for e in archive.events(kind="rejected")]
     finally:
         archive.close()
+    config = run_config(seed, budget, "offline", None, Path(db).parent.parent, "unused")
     scores = held_out(config, codes)
     pairs = sorted(scores["champion"])
-    diffs = [scores["champion"][p] - scores["best_seed"][p] for p in pairs]
-    naive = seed_ids.get("naive")
-    return {
-        "variant": variant, "source": source, "seed": seed, "budget": evaluations,
-        "evaluations": summary["evaluations"], "wall_s": round(wall, 1),
-        "champion": champ, "champion_is_seed": champ in seed_ids.values(), "best_seed": best,
-        "champion_val": (summary["champion"].get("validation") or {}).get("coverage"),
-        "best_seed_val": seed_val[best],
+
+    def gain(label: str) -> tuple[float, int]:
+        diffs = [scores[label][p] - scores["best_seed"][p] for p in pairs]
+        return statistics.fmean(diffs), sum(d > 0 for d in diffs)
+
+    g, wins = gain("champion")
+    row = {
+        "variant": variant, "source": source, "seed": seed, "budget": budget, "db": db,
+        "evaluations": len(line["evaluations"]), "calls_total": len(line["calls"]),
+        "champion": final, "champion_is_seed": final in seeds.values(), "best_seed": best,
+        "champion_val": (val[-1].metrics or {}).get("coverage") if val else None, "best_seed_val": seed_val[best],
         "held_out_champion": statistics.fmean(scores["champion"][p] for p in pairs),
         "held_out_best_seed": statistics.fmean(scores["best_seed"][p] for p in pairs),
-        "gain": statistics.fmean(diffs), "wins": sum(d > 0 for d in diffs), "ties": sum(d == 0 for d in diffs),
-        "pairs": len(diffs), "proposals": len(proposed),
-        "naive_parent_share": (sum(p == naive for p in proposed) / len(proposed)) if proposed else None,
-        "statuses": summary.get("statuses"), "rejections": summary.get("rejections"),
-        "races": summary.get("races"), "race_evaluations": summary.get("race_evaluations"),
-        "edits": dict(edits.sent) if edits else None,
+        "gain": g, "wins": wins, "ties": sum(scores["champion"][p] == scores["best_seed"][p] for p in pairs),
+        "pairs": len(pairs), "proposals": len(proposed),
+        "naive_parent_share": (sum(p == seeds.get("seed:naive") for p in proposed) / len(proposed)) if proposed else None,
+        "rejections": spend["rejections"], "race_evaluations": spend["race_evaluations"],
+        "races_skipped": spend["races_skipped"], "spend_by_stage": spend["stage_totals"],
+        "wasted_share": spend["wasted_share"],
+        "static_twins": sum(1 for d in rejected if d.get("reason") == "twin" and d.get("check") == "static"),
+        "calls_cap": calls,
     }
+    if calls is not None:
+        g_c, wins_c = gain("at_calls")
+        row.update({"champion_at_calls": at_calls, "at_calls_is_seed": at_calls in seeds.values(),
+                    "held_out_at_calls": statistics.fmean(scores["at_calls"][p] for p in pairs),
+                    "gain_at_calls": g_c, "wins_at_calls": wins_c,
+                    "evaluations_at_calls": sum(1 for t in line["evaluations"]
+                                                if calls >= len(line["calls"]) or t < line["calls"][calls])})
+    return row
 
 
 def _f(x: float | None, width: int = 8, signed: bool = False) -> str:
@@ -300,29 +369,45 @@ def _f(x: float | None, width: int = 8, signed: bool = False) -> str:
     return f"{x:>+{width}.3f}" if signed else f"{x:>{width}.3f}"
 
 
+def _mean(rows: list[dict[str, Any]], key: str) -> float | None:
+    vals = [r[key] for r in rows if r.get(key) is not None]
+    return statistics.fmean(vals) if vals else None
+
+
 def print_tables(rows: list[dict[str, Any]]) -> None:
-    print(f"\n{'variant':<11}{'source':<9}{'budget':>6}{'seed':>5}{'evals':>6}{'champ val':>10}{'seed val':>9}"
-          f"{'held champ':>11}{'held seed':>10}{'gain':>8}{'wins':>7}{'naive par':>10}{'wall s':>8}  champion")
+    print(f"\n{'variant':<13}{'source':<9}{'budget':>6}{'seed':>5}{'evals':>6}{'calls':>7}{'race ev':>8}"
+          f"{'skip':>5}{'twins s/d':>10}{'wasted':>7}{'held champ':>11}{'held seed':>10}{'gain':>8}{'wins':>7}"
+          f"{'@calls':>7}{'gain@C':>8}{'evals@C':>8}  champion")
     for r in rows:
-        print(f"{r['variant']:<11}{r['source']:<9}{r['budget']:>6}{r['seed']:>5}{r['evaluations']:>6}"
-              f"{_f(r['champion_val'], 10)}{_f(r['best_seed_val'], 9)}{_f(r['held_out_champion'], 11)}"
-              f"{_f(r['held_out_best_seed'], 10)}{_f(r['gain'], 8, True)}{r['wins']:>4}/{r['pairs']:<2}"
-              f"{_f(r['naive_parent_share'], 10)}{r['wall_s']:>8}  {r['champion'][:10]}"
-              + (" (a seed)" if r["champion_is_seed"] else ""))
-    print(f"\n{'variant':<11}{'source':<9}{'budget':>6}{'runs':>5}{'held champ':>11}{'held seed':>10}"
-          f"{'mean gain':>10}{'champ > seed':>13}   gains per seed")
+        rej = r.get("rejections") or {}
+        twins = f"{r.get('static_twins', 0)}/{rej.get('twin', 0) - r.get('static_twins', 0)}"
+        wasted = r.get("wasted_share")
+        print(f"{r['variant']:<13}{r['source']:<9}{r['budget']:>6}{r['seed']:>5}{r['evaluations']:>6}"
+              f"{r.get('calls_total', 0):>7}{r.get('race_evaluations') or 0:>8}{r.get('races_skipped') or 0:>5}"
+              f"{twins:>10}{'-' if wasted is None else f'{wasted * 100:.0f}%':>7}"
+              f"{_f(r['held_out_champion'], 11)}{_f(r['held_out_best_seed'], 10)}{_f(r['gain'], 8, True)}"
+              f"{r['wins']:>4}/{r['pairs']:<2}{r.get('calls_cap') or '-':>7}{_f(r.get('gain_at_calls'), 8, True)}"
+              f"{r.get('evaluations_at_calls', '-'):>8}  {r['champion'][:10]}" + (" (a seed)" if r["champion_is_seed"] else ""))
+    print(f"\n{'variant':<13}{'source':<9}{'budget':>6}{'runs':>5}{'calls':>8}{'race ev':>8}{'gain@E':>8}"
+          f"{'> seed':>7}{'@calls':>7}{'gain@C':>8}{'> seed':>7}   gains per seed at E | at C")
     groups: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
     for r in rows:
         groups.setdefault((r["variant"], r["source"], r["budget"]), []).append(r)
     for (variant, source, budget), mine in groups.items():
         gains = [r["gain"] for r in mine]
-        print(f"{variant:<11}{source:<9}{budget:>6}{len(mine):>5}"
-              f"{_f(statistics.fmean(r['held_out_champion'] for r in mine), 11)}"
-              f"{_f(statistics.fmean(r['held_out_best_seed'] for r in mine), 10)}"
-              f"{_f(statistics.fmean(gains), 10, True)}{sum(g > 0 for g in gains):>9} of {len(mine)}   "
-              + ", ".join(f"{g:+.3f}" for g in gains))
+        at_c = [r["gain_at_calls"] for r in mine if r.get("gain_at_calls") is not None]
+        caps = sorted({r.get("calls_cap") for r in mine if r.get("calls_cap")})
+        print(f"{variant:<13}{source:<9}{budget:>6}{len(mine):>5}{_mean(mine, 'calls_total') or 0:>8.0f}"
+              f"{_mean(mine, 'race_evaluations') or 0:>8.1f}{_f(statistics.fmean(gains), 8, True)}"
+              f"{sum(g > 0 for g in gains):>4}/{len(mine):<2}{','.join(map(str, caps)) or '-':>7}"
+              f"{_f(statistics.fmean(at_c) if at_c else None, 8, True)}"
+              f"{(f'{sum(g > 0 for g in at_c)}/{len(at_c)}' if at_c else '-'):>7}   "
+              + ", ".join(f"{g:+.3f}" for g in gains) + (" | " + ", ".join(f"{g:+.3f}" for g in at_c) if at_c else ""))
     print("(held-out coverage: 6 shipped contexts the run never saw x 2 seeds, champion and best seed paired; "
-          "gain = mean paired difference; SIMULATED WORLD)")
+          "gain@E = the run's final champion (its evaluation budget E), gain@C = the champion in force when the run "
+          "had spent C uncached LLM calls, every role, races and rejected proposals included (the sim respondent "
+          "answers in process and makes no call); calls = the run's total; twins s/d = rejected statically / at the "
+          "smoke stage; wasted = share of calls spent on proposals never evaluated; SIMULATED WORLD)")
 
 
 def main() -> None:
@@ -331,30 +416,53 @@ def main() -> None:
     parser.add_argument("--evaluations", type=int, nargs="*", default=[40, 150])
     parser.add_argument("--sources", nargs="*", default=["neutral", "offline"], choices=["neutral", "offline"])
     parser.add_argument("--variants", nargs="*", default=["default"])
+    parser.add_argument("--equal", choices=["evaluations", "calls"], default="evaluations",
+                        help="calls: also score the champion in force at --calls LLM calls (all roles)")
+    parser.add_argument("--calls", type=int, default=6000,
+                        help="the call budget of --equal calls (uncached LLM calls, every role; default 6000)")
+    parser.add_argument("--keep", default=None, help="keep the runs' archives in this directory")
+    parser.add_argument("--from-archives", nargs="*", default=None, metavar="DB",
+                        help="no runs: analyse these finished archives (named VARIANT-SOURCE-SEED-BUDGET/archive.db)")
+    parser.add_argument("--label", default=None, help="with --from-archives: the variant name of their rows")
     parser.add_argument("--json", default=None, help="also write the rows to this JSON file")
     parser.add_argument("--table", nargs="*", default=None, help="only print the tables of these JSON files")
     args = parser.parse_args()
     if args.table:
         print_tables([row for path in args.table for row in json.loads(Path(path).read_text())])
         return
+    calls = args.calls if args.equal == "calls" else None
     print("[SIMULATED WORLD] persona and respondent roles are 'sim'; all figures come from the sim test bed")
-    print(f"settings: seeds {args.seeds}, evaluations {args.evaluations}, sources {args.sources}, variants "
-          f"{args.variants}; train {len(TRAIN)}, validation {len(VALIDATION)}, held-out {len(HELD_OUT)} x "
-          f"{len(HELD_OUT_SEEDS)} seeds; N = 25; cpus = {os.cpu_count()}", flush=True)
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
+    if args.from_archives:
+        for db in args.from_archives:
+            variant, source, seed, budget = Path(db).parent.name.rsplit("-", 3)
+            row = analyse(db, variant=args.label or variant, source=source, seed=int(seed), budget=int(budget),
+                          calls=calls)
+            rows.append(row)
+            print(f"  {db}: gain {row['gain']:+.3f}" + (f", at {calls} calls {row['gain_at_calls']:+.3f}"
+                                                       if calls else ""), flush=True)
+            if args.json:
+                Path(args.json).write_text(json.dumps(rows, indent=2))
+        print_tables(rows)
+        return
+    print(f"settings: seeds {args.seeds}, evaluations {args.evaluations}, sources {args.sources}, variants "
+          f"{args.variants}, equal {args.equal}{f' ({calls} calls)' if calls else ''}; train {len(TRAIN)}, "
+          f"validation {len(VALIDATION)}, held-out {len(HELD_OUT)} x {len(HELD_OUT_SEEDS)} seeds; N = 25; "
+          f"cpus = {os.cpu_count()}", flush=True)
+    with (tempfile.TemporaryDirectory() if args.keep is None else contextlib.nullcontext(args.keep)) as tmp:
         for variant in args.variants:
             for source in args.sources:
                 for budget in args.evaluations:
                     for seed in args.seeds:
-                        row = one_run(variant, source, seed, budget, Path(tmp))
+                        row = one_run(variant, source, seed, budget, Path(tmp), calls)
                         rows.append(row)
                         print(f"  {variant} {source} {budget} seed {seed}: gain {row['gain']:+.3f} "
-                              f"({row['wins']}/{row['pairs']} wins), {row['evaluations']} evaluations in "
-                              f"{row['wall_s']} s", flush=True)
+                              f"({row['wins']}/{row['pairs']} wins), {row['evaluations']} evaluations, "
+                              f"{row['calls_total']} calls in {row['wall_s']} s"
+                              + (f"; at {calls} calls {row['gain_at_calls']:+.3f}" if calls else ""), flush=True)
                         if args.json:
                             Path(args.json).write_text(json.dumps(rows, indent=2))
-    print_tables(json.loads(Path(args.json).read_text()) if args.json else rows)
+    print_tables(rows)
     sys.stdout.flush()
 
 
