@@ -21,7 +21,7 @@ Sound under these conditions, checked on both programs (otherwise there is no ve
 only names bound exactly once in the module (at prelude level) are folded, reordered or
 dropped; no reflection that could read a module global by another route (``globals``,
 ``vars``, ``eval``, ``exec``, ``getattr`` ..., dunder names or attributes, frame
-attributes, modules such as ``sys`` or ``inspect``). The harness reads only ``generate``
+attributes, modules such as ``sys`` or ``inspect``, star imports). The harness reads only ``generate``
 from a program's module. Equal canonical forms then mean the two modules run the same
 statements on the same values: same calls to the persona model, same personas, same
 placements at the same seeds. A child that differs in anything that can run is never
@@ -77,8 +77,9 @@ def _reflective(tree: ast.Module) -> bool:
             return True
         if isinstance(node, ast.Import) and any(a.name.split(".")[0] in REFLECTIVE_MODULES for a in node.names):
             return True
-        if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").split(".")[0] in REFLECTIVE_MODULES):
-            return True
+        if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").split(".")[0] in REFLECTIVE_MODULES
+                                                 or any(a.name == "*" for a in node.names)):
+            return True  # a star import binds names nobody can list
         if isinstance(node, (ast.Global, ast.Nonlocal)):
             return True
     return False

@@ -137,5 +137,7 @@ def test_reflection_or_rebinding_puts_a_program_out_of_reach():
         reflective = base.replace("    return []\n", extra + "    return []\n")
         assert canonical_form(reflective) is None
         assert inert_edit(reflective, reflective.replace("Y = 2", "Y = 3")) is None
+    starred = "from math import *\n" + base  # may bind Y: the order of Y and the import matters
+    assert inert_edit(starred, starred.replace("from math import *\nX = 1\nY = 2", "X = 1\nY = 2\nfrom math import *")) is None
     rebound = base + "Y = 5\n"  # bound twice: its value at any time depends on the order
     assert inert_edit(rebound, rebound.replace("Y = 2", "Y = 3")) is None
