@@ -235,9 +235,16 @@ def run_config(seed: int, evaluations: int, source: str, base_url: str | None, t
     return dataclasses.replace(config, db=str(tmp / tag / "archive.db"), out_dir=str(tmp / tag))
 
 
+SCORE_CACHE: dict[str, dict[str, float]] = {}
+"""sha256 of a program's code -> "context|seed" -> held-out coverage (deterministic: sim
+world, fixed seeds), shared by every row; ``--score-cache FILE`` keeps it across calls."""
+
+
 def held_out(config: RunConfig, programs: dict[str, str]) -> dict[str, dict[tuple[str, int], float]]:
     """Coverage per (context, seed) of each ``label -> code`` on the held-out contexts,
     every program on the same seeds (in this process, sandboxed as in a run)."""
+    import hashlib
+
     from evolve.workers import run_evaluation
     from generators.context_loader import resolve_contexts
 
@@ -245,16 +252,21 @@ def held_out(config: RunConfig, programs: dict[str, str]) -> dict[str, dict[tupl
     spec = run_module.worker_spec(config)
     out: dict[str, dict[tuple[str, int], float]] = {}
     for label, code in programs.items():
+        key = hashlib.sha256(code.encode()).hexdigest()
+        if key in SCORE_CACHE:
+            out[label] = {(k.split("|")[0], int(k.split("|")[1])): v for k, v in SCORE_CACHE[key].items()}
+            continue
         table = {}
         for seed in HELD_OUT_SEEDS:
             result = run_evaluation(spec, code, contexts, list(HELD_OUT), seed)
             for o in result.contexts:
                 table[(o.context_id, seed)] = float(o.metrics["coverage"]) if o.metrics else 0.0
         out[label] = table
+        SCORE_CACHE[key] = {f"{c}|{sd}": v for (c, sd), v in table.items()}
     return out
 
 
-def one_run(variant: str, source: str, seed: int, evaluations: int, tmp: Path, calls: int | None) -> dict[str, Any]:
+def one_run(variant: str, source: str, seed: int, evaluations: int, tmp: Path, calls: list[int]) -> dict[str, Any]:
     _use_variant(variant)
     tag = f"{variant}-{source}-{seed}-{evaluations}"
     server = None
@@ -304,10 +316,11 @@ def champion_at(line: dict[str, Any], *, calls: int | None = None, evaluations: 
     return crowned[-1] if crowned else None
 
 
-def analyse(db: str, *, variant: str, source: str, seed: int, budget: int, calls: int | None) -> dict[str, Any]:
+def analyse(db: str, *, variant: str, source: str, seed: int, budget: int, calls: list[int]) -> dict[str, Any]:
     """One bench row from a finished run's archive: the champion at the end of the run
-    (``budget`` evaluations) and, with ``calls``, the champion in force at ``calls``
-    uncached LLM calls, each scored against the best seed on the held-out contexts."""
+    (``budget`` evaluations) and the champion in force at each of ``calls`` uncached LLM
+    calls (``at_calls``: C -> its gain), each scored against the best seed on the held-out
+    contexts."""
     from archive import Archive
     from evolve.spend import spend_of
 
@@ -319,8 +332,8 @@ def analyse(db: str, *, variant: str, source: str, seed: int, budget: int, calls
         best = max(seed_val, key=lambda label: seed_val[label])
         final = archive.champion().id
         line = timeline(db)
-        at_calls = (champion_at(line, calls=calls) or seeds[best]) if calls is not None else None
-        ids = {"champion": final, "best_seed": seeds[best], **({"at_calls": at_calls} if at_calls else {})}
+        at_calls = {c: champion_at(line, calls=c) or seeds[best] for c in calls}
+        ids = {"champion": final, "best_seed": seeds[best], **{f"at{c}": pid for c, pid in at_calls.items()}}
         codes = {label: archive.get_program(pid).code for label, pid in ids.items()}
         proposed = [e.get("program_id") for e in archive.events(kind="proposed")]
         spend = spend_of(archive)
@@ -351,15 +364,14 @@ def analyse(db: str, *, variant: str, source: str, seed: int, budget: int, calls
         "races_skipped": spend["races_skipped"], "spend_by_stage": spend["stage_totals"],
         "wasted_share": spend["wasted_share"],
         "static_twins": sum(1 for d in rejected if d.get("reason") == "twin" and d.get("check") == "static"),
-        "calls_cap": calls,
+        "calls_caps": list(calls), "at_calls": {},
     }
-    if calls is not None:
-        g_c, wins_c = gain("at_calls")
-        row.update({"champion_at_calls": at_calls, "at_calls_is_seed": at_calls in seeds.values(),
-                    "held_out_at_calls": statistics.fmean(scores["at_calls"][p] for p in pairs),
-                    "gain_at_calls": g_c, "wins_at_calls": wins_c,
-                    "evaluations_at_calls": sum(1 for t in line["evaluations"]
-                                                if calls >= len(line["calls"]) or t < line["calls"][calls])})
+    for c, pid in at_calls.items():
+        g_c, wins_c = gain(f"at{c}")
+        row["at_calls"][str(c)] = {
+            "champion": pid, "is_seed": pid in seeds.values(), "gain": g_c, "wins": wins_c,
+            "held_out": statistics.fmean(scores[f"at{c}"][p] for p in pairs),
+            "evaluations": sum(1 for t in line["evaluations"] if c >= len(line["calls"]) or t < line["calls"][c])}
     return row
 
 
@@ -374,40 +386,49 @@ def _mean(rows: list[dict[str, Any]], key: str) -> float | None:
     return statistics.fmean(vals) if vals else None
 
 
+def _caps(rows: list[dict[str, Any]]) -> list[str]:
+    return sorted({c for r in rows for c in (r.get("at_calls") or {})}, key=int)
+
+
 def print_tables(rows: list[dict[str, Any]]) -> None:
+    caps = _caps(rows)
     print(f"\n{'variant':<13}{'source':<9}{'budget':>6}{'seed':>5}{'evals':>6}{'calls':>7}{'race ev':>8}"
-          f"{'skip':>5}{'twins s/d':>10}{'wasted':>7}{'held champ':>11}{'held seed':>10}{'gain':>8}{'wins':>7}"
-          f"{'@calls':>7}{'gain@C':>8}{'evals@C':>8}  champion")
+          f"{'skip':>5}{'twins s/d':>10}{'wasted':>7}{'held champ':>11}{'held seed':>10}{'gain@E':>8}{'wins':>7}"
+          + "".join(f"{'@' + c:>9}" for c in caps) + "  champion")
     for r in rows:
         rej = r.get("rejections") or {}
         twins = f"{r.get('static_twins', 0)}/{rej.get('twin', 0) - r.get('static_twins', 0)}"
         wasted = r.get("wasted_share")
+        at = r.get("at_calls") or {}
         print(f"{r['variant']:<13}{r['source']:<9}{r['budget']:>6}{r['seed']:>5}{r['evaluations']:>6}"
               f"{r.get('calls_total', 0):>7}{r.get('race_evaluations') or 0:>8}{r.get('races_skipped') or 0:>5}"
               f"{twins:>10}{'-' if wasted is None else f'{wasted * 100:.0f}%':>7}"
               f"{_f(r['held_out_champion'], 11)}{_f(r['held_out_best_seed'], 10)}{_f(r['gain'], 8, True)}"
-              f"{r['wins']:>4}/{r['pairs']:<2}{r.get('calls_cap') or '-':>7}{_f(r.get('gain_at_calls'), 8, True)}"
-              f"{r.get('evaluations_at_calls', '-'):>8}  {r['champion'][:10]}" + (" (a seed)" if r["champion_is_seed"] else ""))
-    print(f"\n{'variant':<13}{'source':<9}{'budget':>6}{'runs':>5}{'calls':>8}{'race ev':>8}{'gain@E':>8}"
-          f"{'> seed':>7}{'@calls':>7}{'gain@C':>8}{'> seed':>7}   gains per seed at E | at C")
+              f"{r['wins']:>4}/{r['pairs']:<2}"
+              + "".join(_f(at[c]["gain"] if c in at else None, 9, True) for c in caps)
+              + f"  {r['champion'][:10]}" + (" (a seed)" if r["champion_is_seed"] else ""))
+    print(f"\n{'variant':<13}{'source':<9}{'budget':>6}{'runs':>5}{'calls':>8}{'race ev':>8}{'gain@E':>8}{'> seed':>7}"
+          + "".join(f"{'gain@' + c:>11}{'> seed':>7}" for c in caps) + "   gains per seed at E | at each C")
     groups: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
     for r in rows:
         groups.setdefault((r["variant"], r["source"], r["budget"]), []).append(r)
     for (variant, source, budget), mine in groups.items():
         gains = [r["gain"] for r in mine]
-        at_c = [r["gain_at_calls"] for r in mine if r.get("gain_at_calls") is not None]
-        caps = sorted({r.get("calls_cap") for r in mine if r.get("calls_cap")})
+        cells, per_seed = "", ", ".join(f"{g:+.3f}" for g in gains)
+        for c in caps:
+            at_c = [r["at_calls"][c]["gain"] for r in mine if c in (r.get("at_calls") or {})]
+            cells += f"{_f(statistics.fmean(at_c) if at_c else None, 11, True)}" + (
+                f"{sum(g > 0 for g in at_c):>4}/{len(at_c):<2}" if at_c else f"{'-':>7}")
+            per_seed += " | " + ", ".join(f"{g:+.3f}" for g in at_c)
         print(f"{variant:<13}{source:<9}{budget:>6}{len(mine):>5}{_mean(mine, 'calls_total') or 0:>8.0f}"
               f"{_mean(mine, 'race_evaluations') or 0:>8.1f}{_f(statistics.fmean(gains), 8, True)}"
-              f"{sum(g > 0 for g in gains):>4}/{len(mine):<2}{','.join(map(str, caps)) or '-':>7}"
-              f"{_f(statistics.fmean(at_c) if at_c else None, 8, True)}"
-              f"{(f'{sum(g > 0 for g in at_c)}/{len(at_c)}' if at_c else '-'):>7}   "
-              + ", ".join(f"{g:+.3f}" for g in gains) + (" | " + ", ".join(f"{g:+.3f}" for g in at_c) if at_c else ""))
+              f"{sum(g > 0 for g in gains):>4}/{len(mine):<2}{cells}   {per_seed}")
     print("(held-out coverage: 6 shipped contexts the run never saw x 2 seeds, champion and best seed paired; "
           "gain@E = the run's final champion (its evaluation budget E), gain@C = the champion in force when the run "
-          "had spent C uncached LLM calls, every role, races and rejected proposals included (the sim respondent "
-          "answers in process and makes no call); calls = the run's total; twins s/d = rejected statically / at the "
-          "smoke stage; wasted = share of calls spent on proposals never evaluated; SIMULATED WORLD)")
+          "had spent C uncached LLM calls, every role, seeding, races and rejected proposals included (the sim "
+          "respondent answers in process and makes no call; a run that stopped below C counts with its final "
+          "champion); calls = the run's total; twins s/d = rejected statically / at the smoke stage; wasted = share "
+          "of calls spent on proposals never evaluated; SIMULATED WORLD)")
 
 
 def main() -> None:
@@ -418,8 +439,9 @@ def main() -> None:
     parser.add_argument("--variants", nargs="*", default=["default"])
     parser.add_argument("--equal", choices=["evaluations", "calls"], default="evaluations",
                         help="calls: also score the champion in force at --calls LLM calls (all roles)")
-    parser.add_argument("--calls", type=int, default=6000,
-                        help="the call budget of --equal calls (uncached LLM calls, every role; default 6000)")
+    parser.add_argument("--calls", type=int, nargs="*", default=[2000, 4000, 6000],
+                        help="the call budgets of --equal calls (uncached LLM calls, every role)")
+    parser.add_argument("--score-cache", default=None, help="keep held-out scores of programs in this JSON file")
     parser.add_argument("--keep", default=None, help="keep the runs' archives in this directory")
     parser.add_argument("--from-archives", nargs="*", default=None, metavar="DB",
                         help="no runs: analyse these finished archives (named VARIANT-SOURCE-SEED-BUDGET/archive.db)")
@@ -430,7 +452,13 @@ def main() -> None:
     if args.table:
         print_tables([row for path in args.table for row in json.loads(Path(path).read_text())])
         return
-    calls = args.calls if args.equal == "calls" else None
+    calls = list(args.calls) if args.equal == "calls" else []
+    if args.score_cache and Path(args.score_cache).exists():
+        SCORE_CACHE.update(json.loads(Path(args.score_cache).read_text()))
+
+    def keep_scores() -> None:
+        if args.score_cache:
+            Path(args.score_cache).write_text(json.dumps(SCORE_CACHE))
     print("[SIMULATED WORLD] persona and respondent roles are 'sim'; all figures come from the sim test bed")
     rows = []
     if args.from_archives:
@@ -439,8 +467,9 @@ def main() -> None:
             row = analyse(db, variant=args.label or variant, source=source, seed=int(seed), budget=int(budget),
                           calls=calls)
             rows.append(row)
-            print(f"  {db}: gain {row['gain']:+.3f}" + (f", at {calls} calls {row['gain_at_calls']:+.3f}"
-                                                       if calls else ""), flush=True)
+            keep_scores()
+            print(f"  {db}: gain {row['gain']:+.3f}" + "".join(
+                f", at {c} calls {row['at_calls'][str(c)]['gain']:+.3f}" for c in calls), flush=True)
             if args.json:
                 Path(args.json).write_text(json.dumps(rows, indent=2))
         print_tables(rows)
@@ -459,7 +488,9 @@ def main() -> None:
                         print(f"  {variant} {source} {budget} seed {seed}: gain {row['gain']:+.3f} "
                               f"({row['wins']}/{row['pairs']} wins), {row['evaluations']} evaluations, "
                               f"{row['calls_total']} calls in {row['wall_s']} s"
-                              + (f"; at {calls} calls {row['gain_at_calls']:+.3f}" if calls else ""), flush=True)
+                              + "".join(f"; at {c} calls {row['at_calls'][str(c)]['gain']:+.3f}" for c in calls),
+                              flush=True)
+                        keep_scores()
                         if args.json:
                             Path(args.json).write_text(json.dumps(rows, indent=2))
     print_tables(rows)
