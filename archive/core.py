@@ -421,7 +421,7 @@ class Archive:
     def counts(self) -> dict[str, Any]:
         """Totals for resume budgets and summaries: evaluations (and by stage), programs,
         elites, statuses, rejected by reason, clipped by descriptor, migrations, resets,
-        llm_calls, llm_tokens, cost_usd."""
+        llm_calls, llm_tokens, cost_usd, calls_by_stage (stage -> role -> uncached calls)."""
         with self._read() as conn:
             c = _runs.counts(conn, self.run_id)
         return {
@@ -429,6 +429,7 @@ class Archive:
             "programs": c.programs, "elites": c.elites, "statuses": dict(c.statuses),
             "rejected": dict(c.rejections), "clipped": dict(c.clipped), "migrations": c.migrations,
             "resets": c.resets, "llm_calls": c.llm_calls, "llm_tokens": c.llm_tokens, "cost_usd": c.cost_usd,
+            "calls_by_stage": {k: dict(v) for k, v in c.calls_by_stage.items()},
         }
 
     def has_program(self, program_id: str) -> bool:

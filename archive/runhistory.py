@@ -120,3 +120,29 @@ def killed_charges(details: Sequence[Mapping[str, Any]]) -> tuple[int, float]:
     calls = sum(_int(d.get("calls")) or 0 for d in details)
     dollars = sum(_number(d.get("dollars")) or 0.0 for d in details)
     return int(calls), float(dollars)
+
+
+def calls_by_stage(counters: Mapping[str, Any]) -> dict[str, dict[str, int]]:
+    """stage -> role -> uncached LLM calls, from a run's counters (``calls.<stage>.<role>``,
+    bumped with the call rows they count; see ``evolve.spend``). Other counters are ignored."""
+    out: dict[str, dict[str, int]] = {}
+    for name, value in counters.items():
+        parts = str(name).split(".")
+        if len(parts) != 3 or parts[0] != "calls":
+            continue
+        n = _int(value)
+        if n:
+            out.setdefault(parts[1], {})[parts[2]] = out.get(parts[1], {}).get(parts[2], 0) + n
+    return out
+
+
+def rejected_smoke_calls(details: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """reason -> persona/respondent calls spent on the smoke stage of children rejected
+    there (the ``smoke_calls`` of ``rejected`` events' ``details``; events without it count 0)."""
+    out: dict[str, int] = {}
+    for d in details:
+        n = _int(d.get("smoke_calls")) if isinstance(d, Mapping) else None
+        if n:
+            reason = str(d.get("reason", "unspecified"))
+            out[reason] = out.get(reason, 0) + n
+    return out

@@ -20,9 +20,10 @@ import numpy as np
 
 from archive.records import EliteView
 from evolve.contexts import ContextSets
-from evolve.promotion import Interval, mean_interval
+from evolve.promotion import Interval, mean_interval, paired_diffs
 from evolve.protocols import ArchiveStore
 from evolve.race import Racer, RaceResult
+from evolve.reach import within_reach
 from evolve.run_stats import RunStats
 from evolve.search import SearchSettings
 from evolve.seeding import SeedPlan
@@ -133,6 +134,8 @@ class Promoter:
             return
         inc_id = incumbent[0]
         self.stage_table(inc_id, "train")
+        if not self._within_reach("island", pid, inc_id, island, "train"):
+            return
         # replicate 0 is the draw the child was selected on: the race looks at fresh ones
         result = await self.racer.race(stage="train", context_ids=self.contexts.train_ids, first=1,
                                        candidate=(pid, code), incumbent=(inc_id, self.archive.get_program(inc_id).code))
@@ -185,6 +188,8 @@ class Promoter:
         self.stage_table(inc, "validation")
         if not self.stage_table(pid, "validation"):
             return
+        if not self._within_reach("champion", pid, inc, None, "validation"):
+            return
         result = await self.racer.race(stage="validation", context_ids=self.contexts.validation_ids,
                                        candidate=(pid, code), incumbent=(inc, self.archive.get_program(inc).code))
         self._log_race("champion", pid, inc, None, result, "validation")
@@ -193,6 +198,27 @@ class Promoter:
         values = self.racer.values(pid, "validation", self.contexts.validation_ids)
         self._crown(ChampionInfo(pid, mean_interval(values, self.search.confidence), result.replicates,
                                  len(self.contexts.validation_ids), advantage=result.interval, incumbent=inc))
+
+    def _within_reach(self, scope: str, pid: str, inc: str, island: int | None, stage: str) -> bool:
+        """True to run the race of ``pid`` against ``inc`` at ``stage``: ``search.reach`` is
+        off, or the advantage on replicate 0 (known for both) can be established in
+        ``max_replicates`` replicates (:func:`evolve.reach.within_reach`). A skipped race is
+        counted and logged as a ``race_skipped`` event."""
+        if not self.search.reach:
+            return True
+        ids = self.contexts.train_ids if stage == "train" else self.contexts.validation_ids
+        known = paired_diffs({0: {c: v for c, v in self.racer.table(pid, stage).get(0, {}).items() if c in ids}},
+                             {0: self.racer.table(inc, stage).get(0, {})})
+        verdict = within_reach(known, rule=self.racer.rule, pairs_per_replicate=len(ids),
+                               looks=self.racer.rule.max_replicates)
+        if verdict.ok:
+            return True
+        self.stats.races_skipped += 1
+        self.stats.count(self.stats.races, f"{scope}.skipped")
+        self.archive.record_event("race_skipped", program_id=pid, island=island,
+                                  detail={"scope": scope, "stage": stage, "incumbent": inc, **verdict.as_dict()})
+        self.on_change()
+        return False
 
     def _log_race(self, scope: str, pid: str, inc: str, island: int | None, result: RaceResult, stage: str) -> None:
         self.stats.count(self.stats.races, f"{scope}.{result.decision.value}")

@@ -46,16 +46,19 @@ from evolve.directives import draw_directive
 from evolve.evaluator import EvaluationFailure
 from evolve.killed import charge_killed
 from evolve.mutators import MutationRequest, Mutator
+from evolve.inert import inert_edit
 from evolve.promotion import RaceRule
 from evolve.proposals import apply_proposal, changed_lines, screen_child
 from evolve.prompts import ChildNote, ContextFeedback, ProgramBrief, build_mutation_prompt
 from evolve.protocols import ArchiveStore, Clock, Evaluator, MonotonicClock
 from evolve.race import Racer
+from evolve.reach import AdaptiveRule
 from evolve.robust import RobustChoice, robust_select
 from evolve.run_stats import RunStats
 from evolve.scoring import context_fitness, descriptors_of, mean_fitness, stored_fitness, to_record
 from evolve.search import SearchSettings
 from evolve.seeding import EvalSeed, SeedPlan
+from evolve.spend import SpendLedger
 from evolve.twins import TwinCheck
 from evolve.yields import child_outcome, stored_yields
 from generators.evaluation import ContextOutcome
@@ -126,8 +129,10 @@ class Controller:
         self.last_failure = ""
         self.yields = stored_yields(archive)  # empty for a new run; a resumed run's from its events
         self.twins = TwinCheck(archive=archive)
+        self.spend = SpendLedger()  # calls tagged by stage (issue 22 item 5; counted by the archive)
         self._balanced = Balanced(self.yields)
-        self.racer = Racer(rule=RaceRule(confidence=search.confidence, max_replicates=search.max_replicates),
+        rule = AdaptiveRule if search.adaptive else RaceRule
+        self.racer = Racer(rule=rule(confidence=search.confidence, max_replicates=search.max_replicates),
                            evaluate_at=self._evaluate_replicate,
                            fitness=lambda o: context_fitness(o, self._objective))
         self.promoter = Promoter(archive=archive, contexts=contexts, search=search, islands=config.islands.count,
@@ -160,14 +165,14 @@ class Controller:
     def _evaluations_so_far(self) -> int:
         return int(self.archive.counts().get("evaluations", 0))
 
-    def _record_calls(self, calls: Sequence[Mapping[str, Any]], program: str | None = None) -> None:
-        """Store LLM calls (those of ``calls`` and the driver's), charged to ``program``."""
+    def _record_calls(self, calls: Sequence[Mapping[str, Any]], program: str | None = None, *,
+                      stage: str = "propose") -> None:
+        """Store LLM calls (those of ``calls`` and the driver's), charged to ``program`` and
+        counted under ``stage`` (:mod:`evolve.spend`; the mutator's always under ``propose``)."""
         calls = [dict(c) for c in calls] + [dict(c) for c in self._driver_calls()]
         if not calls:
             return
-        if program:
-            for c in calls:
-                c.setdefault("program_id", program)
+        calls = self.spend.tag(calls, stage=stage, program=program)
         self.archive.record_llm_calls(calls)
         self.budget.add_calls(len([c for c in calls if not c.get("cached")]),
                               float(sum(c.get("cost_usd", 0.0) or 0.0 for c in calls)))
@@ -238,7 +243,7 @@ class Controller:
                                 {o.context_id: context_fitness(o, self._objective) for o in outcomes})
             return dict(table[replicate])
         outcomes, _ = await self._run(code, self.contexts.validation_ids, self.seeds.for_replicate(replicate), pid,
-                                      evaluator=evaluator)
+                                      evaluator=evaluator, stage="robust")
         return {o.context_id: context_fitness(o, self._objective) for o in outcomes}
 
     def _stage_table(self, pid: str, stage: str) -> dict[str, float]:
@@ -270,11 +275,12 @@ class Controller:
     # ---- evaluation helpers ------------------------------------------------------
 
     async def _run(self, code: str, context_ids: Sequence[str], es: EvalSeed,
-                   program: str | None, *, evaluator: Evaluator | None = None) -> tuple[list[ContextOutcome], str]:
+                   program: str | None, *, stage: str, evaluator: Evaluator | None = None,
+                   ) -> tuple[list[ContextOutcome], str]:
         """Outcomes per context and the node that ran them ("" when the task failed). An
         evaluator exception or failure becomes an error on every context; the calls an
-        evaluation made are stored against ``program`` either way. ``evaluator``: another
-        than the run's (robust selection's other worlds)."""
+        evaluation made are stored against ``program`` (counted under ``stage``) either way.
+        ``evaluator``: another than the run's (robust selection's other worlds)."""
         try:
             result = await (evaluator or self.evaluator).evaluate(code, context_ids, seed=es.seed)
         except Exception as exc:  # noqa: BLE001 - recorded on the program, never the end of the run
@@ -283,12 +289,12 @@ class Controller:
             if result.refused and self._evolving:  # the budget is spent: the run stops, nobody failed
                 self.budget.run_out(result.refused)
                 raise BudgetSpent(result.error)
-            self._record_calls([], program)
+            self._record_calls([], program, stage=stage)
             if result.killed:  # its calls were lost: charge an upper bound, recorded as estimated
                 charge_killed(result, config=self.config, contexts=[self._ctx_by_id[c] for c in context_ids],
                               budget=self.budget, archive=self.archive, program=program)
             return [ContextOutcome(cid, None, None, None, error=result.error) for cid in context_ids], ""
-        self._record_calls(result.calls, program)
+        self._record_calls(result.calls, program, stage=stage)
         cap = self.budget.llm_cap()
         if (result.budget_cut and self._evolving and cap is not None
                 and all(o.metrics is None for o in result.contexts)):  # cut before any context finished
@@ -305,15 +311,15 @@ class Controller:
                                   replicate: int) -> list[ContextOutcome]:
         """A race's extra replicate: scored, its calls stored, not an archive evaluation
         (its per-context fitness goes into the ``raced`` event)."""
-        outcomes, _ = await self._run(code, context_ids, self.seeds.for_replicate(replicate), pid)
+        outcomes, _ = await self._run(code, context_ids, self.seeds.for_replicate(replicate), pid, stage="race")
         self.stats.race_evaluations += 1
         return outcomes
 
-    async def _validate(self, pid: str, code: str) -> None:
+    async def _validate(self, pid: str, code: str, *, stage: str = "validation") -> None:
         if not self.contexts.validation:
             return
         es = self.seeds.for_replicate(0)
-        outcomes, _ = await self._run(code, self.contexts.validation_ids, es, pid)
+        outcomes, _ = await self._run(code, self.contexts.validation_ids, es, pid, stage=stage)
         record = self._record("validation", outcomes, es, keep_personas=True)
         self.archive.record_evaluation(pid, record)  # the archive logs the "validated" event
         if self.search.promotion:
@@ -334,7 +340,7 @@ class Controller:
             if self.archive.has_program(pid):
                 return
             es = self.seeds.for_replicate(0)
-            outcomes, _ = await self._run(code, self.contexts.train_ids, es, pid)
+            outcomes, _ = await self._run(code, self.contexts.train_ids, es, pid, stage="seeding")
             record = self._record("train", outcomes, es, keep_personas=True)
             candidate = Candidate(
                 program=ProgramRecord(code=code, parent_id=None, island=0, generation=0,
@@ -344,7 +350,7 @@ class Controller:
                 error=record.error,
             )
             self.archive.add([candidate])
-            await self._validate(pid, code)
+            await self._validate(pid, code, stage="seeding")
 
         async def guarded(label: str, code: str) -> None:
             try:
@@ -374,7 +380,7 @@ class Controller:
                 return
             code = self.archive.get_program(pid).code
             es = self.seeds.for_replicate(0)
-            outcomes, _ = await self._run(code, self.contexts.test_ids, es, pid)
+            outcomes, _ = await self._run(code, self.contexts.test_ids, es, pid, stage="test")
             record = self._record("test", outcomes, es, keep_personas=True)
             self.archive.record_evaluation(pid, record)
             by_program[pid] = record.metrics
@@ -495,7 +501,9 @@ class Controller:
         if rejection is None:
             rejection = screen_child(parent.code, child_code,
                                      known=lambda cid: cid in self._pending or self.archive.has_program(cid))
-        info = {"operator": proposal.operator, "directive": directive.key}
+        info: dict[str, Any] = {"operator": proposal.operator, "directive": directive.key}
+        if rejection is None and self.search.static_twins and (why := inert_edit(parent.code, child_code)):
+            rejection, info["check"] = Rejection("twin", why), "static"  # before any call of its own
         if failed_blocks:
             # some blocks applied, some did not: counted, logged and fed back, never silent
             self.stats.partial_diffs += 1
@@ -562,13 +570,14 @@ class Controller:
         smoke: list[ContextOutcome] = []
         smoke_ids = self.contexts.smoke_ids if cascade.smoke_contexts and cascade.threshold > 0 else ()
         if smoke_ids:
-            smoke, _ = await self._run(code, smoke_ids, es, pid)
+            smoke, _ = await self._run(code, smoke_ids, es, pid, stage="smoke")
             failed = all(o.metrics is None for o in smoke)
             stop = self._smoke_verdict(parent.id, island, smoke, es, failed=failed)
             if stop is not None:  # stopped here: stored with its smoke results, not an evaluation
                 self.archive.record_program(record)
                 self.archive.record_evaluation(pid, self._record("smoke", smoke, es))
-                self._reject(stop, parent_id=parent.id, island=island, extra={"program": pid})
+                self._reject(stop, parent_id=parent.id, island=island,
+                             extra={"program": pid, "smoke_calls": self.spend.program_calls(pid, "smoke")})
                 if failed:
                     self._child_failed(parent, code, pid, island, stage="smoke", error=smoke[0].error)
                 else:
@@ -578,7 +587,7 @@ class Controller:
         outcomes = {o.context_id: o for o in smoke}
         node = ""
         if rest:
-            full, node = await self._run(code, rest, es, pid)
+            full, node = await self._run(code, rest, es, pid, stage="train")
             outcomes.update({o.context_id: o for o in full})
         ordered = [outcomes[cid] for cid in self.contexts.train_ids]
         evaluation = self._record("train", ordered, es, wall_s=self.clock.monotonic() - t0)

@@ -34,6 +34,7 @@ from evolve.inspect.addressed import addressed_line  # noqa: E402
 from evolve.inspect.history import history_lines  # noqa: E402
 from evolve.inspect.render import interval_basis  # noqa: E402
 from evolve.safe_text import visible
+from evolve.spend import render_spend_lines
 from metrics import METRIC_NAMES  # noqa: E402
 
 IN_PROCESS_RESPONDENT = ("The respondent is the sim, which answers every questionnaire in process, with no "
@@ -402,6 +403,9 @@ def render_markdown(content: Mapping[str, Any], *, images: Mapping[str, str] | N
         lines.append("No LLM calls recorded.")
     if cfg["models"].get("respondent") == "sim" and not any(s["role"] == "respondent" for s in c["spend"]):
         lines += ["", IN_PROCESS_RESPONDENT]
+    staged = render_spend_lines(c.get("spend_by_stage"))
+    if staged:
+        lines += ["", "Calls by stage, and what they bought:", "", *(f"- {_md(t.strip())}" for t in staged)]
     lines.append("")
     if champ.get("code"):
         lines += ["## Champion code", "", "```python", champ["code"].rstrip(), "```", ""]

@@ -44,6 +44,7 @@ from generators.context_loader import ContextError, resolve_contexts
 from generators.evaluation import EvalSettings
 from generators.sandbox import SandboxLimits
 from evolve.seed_programs import SeedProgramError, resume_seed_programs, seed_key
+from evolve.spend import spend_of
 
 
 class RunError(RuntimeError):
@@ -619,6 +620,7 @@ def _summary(archive: Any, db: Path, champion: Any, seed_ids: Mapping[str, str],
         "races": dict(controller.stats.races),
         "race_evaluations": controller.stats.race_evaluations,
         "failures": controller.stats.failures,
+        "spend": spend_of(archive),  # LLM calls by stage and role, every session (issue 22 item 5)
     }
 
 

@@ -20,6 +20,7 @@ class RunStats:
     failures: int = 0  # evaluations or mutator calls that failed, exceptions of the loop
     races: dict[str, int] = field(default_factory=dict)  # "<scope>.<decision>" -> count
     race_evaluations: int = 0  # replicate evaluations run by promotion races
+    races_skipped: int = 0  # races not run: the candidate was out of reach (search.reach)
 
     def count(self, table: dict[str, int], key: str) -> None:
         """Add 1 to ``table[key]`` (0 when absent)."""

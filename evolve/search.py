@@ -47,6 +47,13 @@ class SearchSettings:
     the established best leaves the grid and can no longer be a parent. On, proposals from
     race losers fell from 31 % to 9-25 %, but the champion's gain did not rise
     (``scripts/bench_headline.py``, run seeds 0 and 3, 60 evaluations), so it is off.
+
+    Spend per call (issue 22, item 5): ``static_twins``: a child whose edit provably changes
+    nothing that runs (:mod:`evolve.inert`: a constant nothing reads, unreachable code, the
+    order of module constants) is rejected as a ``twin`` before any LLM call of its own.
+    ``reach``: a promotion race is run only when the candidate's advantage on the draw already
+    known can be established at all within ``max_replicates`` (:func:`evolve.reach.within_reach`).
+    ``adaptive``: a race stops as soon as its outcome is settled (:class:`evolve.reach.AdaptiveRule`).
     """
 
     paired: bool = True
@@ -58,6 +65,9 @@ class SearchSettings:
     truthful_prompts: bool = True
     twins: bool = True
     restore_on_loss: bool = False
+    static_twins: bool = True
+    reach: bool = False
+    adaptive: bool = False
 
     def __post_init__(self) -> None:
         """Raises :class:`SearchSettingError` naming the first bad field."""
@@ -75,7 +85,8 @@ class SearchSettings:
 
 DEFAULT_SEARCH = SearchSettings()
 
-BASELINE = SearchSettings(paired=False, promotion=False, selection="config", truthful_prompts=False, twins=False)
+BASELINE = SearchSettings(paired=False, promotion=False, selection="config", truthful_prompts=False, twins=False,
+                          static_twins=False, reach=False, adaptive=False)
 """The loop before issue 13."""
 
 VARIANTS: dict[str, SearchSettings] = {
@@ -83,8 +94,14 @@ VARIANTS: dict[str, SearchSettings] = {
     "paired": replace(BASELINE, paired=True),
     "promotion": replace(BASELINE, paired=True, promotion=True),
     "selection": replace(BASELINE, paired=True, promotion=True, selection="balanced"),
-    "prompts": replace(DEFAULT_SEARCH, twins=False),
-    "twins": DEFAULT_SEARCH,
+    "prompts": replace(BASELINE, paired=True, promotion=True, selection="balanced", truthful_prompts=True),
+    "twins": replace(BASELINE, paired=True, promotion=True, selection="balanced", truthful_prompts=True, twins=True),
+    "static_twins": replace(DEFAULT_SEARCH, static_twins=True, reach=False, adaptive=False),
+    "reach": replace(DEFAULT_SEARCH, static_twins=False, reach=True, adaptive=False),
+    "adaptive": replace(DEFAULT_SEARCH, static_twins=False, reach=False, adaptive=True),
+    "spend": replace(DEFAULT_SEARCH, static_twins=True, reach=True, adaptive=True),
 }
 """Items 1-4 of issue 13 added in turn (``prompts`` = all of them), then the rejection of
-behavioural twins (``twins`` = the default)."""
+behavioural twins (``twins``: the shipped search before issue 22), then each spend switch of
+issue 22 item 5 alone on top of ``twins`` (``static_twins``, ``reach``, ``adaptive``) and all
+three (``spend``). ``default`` in the bench is :data:`DEFAULT_SEARCH`."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from sqlalchemy import Connection, func, select
@@ -10,6 +10,7 @@ from sqlalchemy import Connection, func, select
 from .. import queries
 from ..records import ArchiveConfig
 from ..schema import Event, Run, RunProgram
+from ..runhistory import calls_by_stage
 from ..vocab import Role, RunStatus, Stage, coerce
 from .events import proposal_count
 
@@ -86,6 +87,8 @@ class Counts:
     llm_calls: int
     llm_tokens: int
     cost_usd: float
+    calls_by_stage: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    """stage -> role -> uncached LLM calls (:func:`archive.runhistory.calls_by_stage`)."""
 
     @property
     def stored_evaluations(self) -> int:
@@ -162,7 +165,7 @@ def counts(conn: Connection, run_id: int) -> Counts:
         evaluations=sum(by_stage.values()), evaluations_by_stage=ordered, proposal_evaluations=proposals,
         programs=int(n_prog or 0), elites=elites, statuses=pick("status."), rejections=pick("rejected."),
         clipped=pick("clipped."), migrations=int(c.get("migrations", 0)), resets=int(c.get("resets", 0)),
-        llm_calls=calls, llm_tokens=tokens, cost_usd=cost,
+        llm_calls=calls, llm_tokens=tokens, cost_usd=cost, calls_by_stage=calls_by_stage(c),
     )
 
 

@@ -206,6 +206,11 @@ def render_summary(summary: dict[str, Any]) -> str:
                 continue
             lines.append(f"{label:22}" + "".join(f"{m.get(name, float('nan')):>14.4f}" for name in METRIC_NAMES))
         lines.extend(reference_lines(summary, stage))  # the noise floor and the random reference
+    if summary.get("spend"):
+        from evolve.spend import render_spend_lines
+
+        lines.append("")
+        lines.extend(render_spend_lines(summary["spend"]))
     if summary.get("report"):
         lines.append(f"\nreport: {summary['report']}")
     return "\n".join(lines)

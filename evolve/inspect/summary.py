@@ -21,6 +21,10 @@ JSON shape (stable)::
      "spend": {role: {"calls", "cached", "errors", "prompt_tokens", "completion_tokens",
                       "cost_usd", "latency_s"}},
      "spend_total": {"calls", "tokens", "cost_usd"},
+     "spend_by_stage": {"total", "by_role", "by_stage": {stage: {role: calls}}, "stage_totals", "unstaged",
+                        "proposals", "evaluated", "rejections", "rejected_smoke_calls", "rejected_share",
+                        "wasted_calls", "wasted_share", "race_evaluations", "races_skipped"}
+                       (:func:`evolve.spend.spend_report`; uncached calls),
      "budget": {cap: {"limit": float|null, "used": float}},
      "budget_raises": [{"ts", "changes": {cap: {"from", "to"}}}],
      "search_changes": [{"ts", "changes": {key: {"from", "to"}}}],
@@ -58,6 +62,7 @@ from evolve.inspect.addressed import addressed_line, addressed_summary
 from evolve.inspect.history import budget_history, history_lines
 from evolve.inspect.render import SIM_LINE, fmt, interval_basis, metric_cells, metric_headers, table
 from evolve.inspect.source import Source
+from evolve.spend import render_spend_lines, spend_of
 
 
 def _config(src: Source) -> dict[str, Any]:
@@ -156,6 +161,7 @@ def summary(src: Source) -> dict[str, Any]:
         "champion": _champion(src),
         "spend": spend,
         "spend_total": {"calls": counts.llm_calls, "tokens": counts.llm_tokens, "cost_usd": counts.cost_usd},
+        "spend_by_stage": spend_of(r),  # uncached calls by stage and role, what they bought (issue 22)
         "budget": {str(b.cap): {"limit": b.limit, "used": b.used} for b in r.budget()},
         **budget_history(r),
         "addressed": addressed_summary(r),
@@ -255,4 +261,5 @@ def render_summary(data: dict[str, Any]) -> str:
                            rows, right=range(1, 8)))
     else:
         lines.append("spend: no LLM calls recorded")
+    lines.extend(render_spend_lines(data.get("spend_by_stage")))
     return "\n".join(lines)

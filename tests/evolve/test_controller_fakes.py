@@ -43,6 +43,7 @@ EXTRA = 0
 
 
 def generate(context, n, llm, rng):
+    _ = (QUALITY, EXTRA)  # read, so that no edit of them is statically inert (evolve.inert)
     return []
 '''
 
@@ -152,7 +153,13 @@ def contexts() -> ContextSets:
                              smoke=1, seed=0)
 
 
-def make(tmp_path, contexts, *, evaluator, mutator, search: SearchSettings = DEFAULT_SEARCH, budget=None,
+FAKE_SEARCH = dataclasses.replace(DEFAULT_SEARCH, static_twins=False)
+"""The fake evaluator reads the program's source text (QUALITY, BROKEN), which no real
+harness does: edits the static twin check (evolve.inert) would rightly call inert matter
+to it, so these tests leave that check off (tests/evolve/test_spend_switches.py covers it)."""
+
+
+def make(tmp_path, contexts, *, evaluator, mutator, search: SearchSettings = FAKE_SEARCH, budget=None,
          smoke: int = 1, threshold: float = 0.9, failure_limit: int = MAX_CONSECUTIVE_FAILURES,
          driver_calls=lambda: [], clock=None, seed: int = 0) -> Controller:
     config = replace_path(RunConfig(), "seed", seed)
@@ -204,7 +211,7 @@ def test_a_neutral_edit_ties_exactly_when_paired_and_the_seeds_are_stored(tmp_pa
         line = re.search(r"EXTRA = \d+", code).group(0)
         return edit(line, f"EXTRA = {100 * (k + 1)}")
 
-    search = DEFAULT_SEARCH if paired else BASELINE
+    search = FAKE_SEARCH if paired else BASELINE
     c = make(tmp_path, contexts, evaluator=FakeEvaluator(), mutator=FakeMutator(neutral), search=search, smoke=0,
              threshold=0.0, budget=RunBudget(evaluations=2, llm_calls=None, dollars=None, minutes=None))
     run(c)
@@ -247,7 +254,7 @@ def test_a_behavioural_twin_is_rejected_at_the_smoke_stage_and_its_parent_hears_
             return edit(line, f"EXTRA = {100 * (k + 1)}")
         return quality_edit(code, 0.6 + 0.01 * k)
 
-    search = DEFAULT_SEARCH if twins else dataclasses.replace(DEFAULT_SEARCH, twins=False)
+    search = FAKE_SEARCH if twins else dataclasses.replace(FAKE_SEARCH, twins=False)
     mutator = FakeMutator(step)
     c = make(tmp_path, contexts, evaluator=FakeEvaluator(), mutator=mutator, search=search,
              budget=RunBudget(evaluations=1, llm_calls=None, dollars=None, minutes=None))

@@ -3,6 +3,7 @@ the stated confidence held under the null whatever the number of looks."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -101,9 +102,15 @@ def test_search_settings_validate_and_variants_add_items_in_turn():
     with pytest.raises(ValueError, match="paired"):
         SearchSettings(paired=False, promotion=True)
     order = list(VARIANTS)
-    assert order == ["baseline", "paired", "promotion", "selection", "prompts", "twins"]
+    assert order == ["baseline", "paired", "promotion", "selection", "prompts", "twins", "static_twins", "reach",
+                     "adaptive", "spend"]
     assert not VARIANTS["baseline"].paired and VARIANTS["paired"].paired and not VARIANTS["paired"].promotion
     assert VARIANTS["selection"].selection == "balanced" and not VARIANTS["selection"].truthful_prompts
     assert VARIANTS["prompts"].truthful_prompts and not VARIANTS["prompts"].twins
-    assert VARIANTS["twins"] == SearchSettings()
+    assert VARIANTS["twins"].twins and not VARIANTS["twins"].static_twins
+    spend_switches = ("static_twins", "reach", "adaptive")
+    for name in spend_switches:  # each spend switch alone on top of the issue-13 search
+        assert [s for s in spend_switches if getattr(VARIANTS[name], s)] == [name]
+        assert dataclasses.replace(VARIANTS[name], **{name: False}) == dataclasses.replace(VARIANTS["twins"])
+    assert all(getattr(VARIANTS["spend"], s) for s in spend_switches)
     assert math.isclose(RaceRule(confidence=0.9, max_replicates=4).one_sided_level, 0.975)

@@ -96,7 +96,8 @@ def test_print_config_shows_the_table(tmp_path, capsys):
     table = out.split("[search]\n", 1)[1].split("\n\n", 1)[0]
     assert table.splitlines() == ["paired = true", "promotion = true", "confidence = 0.9", "max_replicates = 3",
                                   "champion_replicates = 2", 'selection = "config"', "truthful_prompts = false",
-                                  "twins = true", "restore_on_loss = false"]
+                                  "twins = true", "restore_on_loss = false",
+                                  "static_twins = true", "reach = false", "adaptive = false"]
     assert main(["run", "--print-config"]) == 0
     assert "[search]\npaired = true\npromotion = true\nconfidence = 0.8\n" in capsys.readouterr().out
 
