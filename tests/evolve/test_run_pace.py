@@ -106,3 +106,22 @@ def test_a_resumed_run_whose_seeds_are_stored_expects_nothing():
     asyncio.run(measured_seeding(controller, SEEDS, clock_s=clock))
     ids, pace = asyncio.run(measured_seeding(controller, SEEDS, clock_s=clock))  # the resume
     assert pace is None and set(ids) == set(SEEDS)
+
+
+def test_the_line_stays_one_line_in_a_log():
+    """Without a terminal (nohup, a cluster log) a note is one line however long, as the
+    progress lines are, so the expectation can be found with grep."""
+    import io
+
+    from rich.console import Console
+
+    from evolve.progress import Progress
+
+    line = expectation(Pace(seconds=61.0, contexts=140, contexts_per_evaluation=47.5), minutes=4.0,
+                       evaluations=None)["line"]
+    assert len(line) > 80
+    progress = Progress(simulated=False, enabled=False)
+    buffer = io.StringIO()
+    progress.console = Console(file=buffer, width=80, force_terminal=False)
+    progress.note(line)
+    assert buffer.getvalue() == line + "\n"
