@@ -62,7 +62,9 @@ def test_json_shape_keys_are_the_top_level_ones():
 
 @pytest.mark.slow  # one short run (3 evaluations) and ~35 CLI commands: 1-3 minutes on 2 idle cores
 def test_every_readme_command_does_what_the_readme_says(tmp_path):
+    venv = Path(sys.prefix)  # scripts/test runs pytest from the clone's .venv
+    assert (venv / "bin" / "persona-evolve").exists(), f"{venv} has no bin/persona-evolve: install the project"
     lines: list[str] = []
-    problems = rc.check(ROOT / "README.md", venv=Path(sys.prefix), scratch=tmp_path, log=lines.append)
+    problems = rc.check(ROOT / "README.md", venv=venv, scratch=tmp_path, log=lines.append)
     print("\n".join(lines))
     assert problems == [], "\n".join(problems)
