@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -182,6 +183,8 @@ class State:
     champion: str | None = None
     problems: list[str] = field(default_factory=list)
     fixtures: set[str] = field(default_factory=set)
+    without_run: list[str] = field(default_factory=list)
+    """Commands not run because the run they read failed (reported once, not one by one)."""
 
 
 def scratch_env(scratch: Path, venv: Path) -> dict[str, str]:
@@ -291,22 +294,23 @@ def _check_output(run: Run, state: State, where: str, code: int, out: str, err: 
 
 
 def _serve(cmd: str, run: Run, state: State, where: str) -> None:
+    """Start a server command, fetch ``run.server``'s paths from the URL it prints, stop it."""
     proc = subprocess.Popen(["bash", "-c", f"exec {cmd}"], cwd=state.scratch, env=state.env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        url, deadline, seen = None, time.monotonic() + run.timeout, []
+        url, deadline, buffer = None, time.monotonic() + run.timeout, b""
         assert proc.stdout is not None
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            seen.append(line)
-            match = re.search(r"(http://127\.0\.0\.1:\d+)/", line)
-            if match:
-                url = match.group(1)
-                break
+        while url is None and (left := deadline - time.monotonic()) > 0:
+            ready, _, _ = select.select([proc.stdout], [], [], left)
+            chunk = os.read(proc.stdout.fileno(), 4096) if ready else b""
+            if not chunk:
+                break  # the command ended, or the time is up
+            buffer += chunk
+            match = re.search(rb"(http://127\.0\.0\.1:\d+)/", buffer)
+            url = match.group(1).decode() if match else None
+        seen = buffer.decode("utf-8", "replace").strip().splitlines()
         if url is None:
-            state.problems.append(f"{where}: printed no URL ({' | '.join(s.strip() for s in seen[-3:])})")
+            state.problems.append(f"{where}: printed no URL within {run.timeout:.0f} s ({' | '.join(seen[-3:])})")
             return
         for path, regexes in run.server:
             try:
@@ -330,8 +334,8 @@ def _serve(cmd: str, run: Run, state: State, where: str) -> None:
 def execute(cmd: Command, claim: Claim, run: Run, state: State, log: Callable[[str], None]) -> None:
     text = run.command if run.command is not None else cmd.text
     where = f"README line {cmd.line}: `{cmd.text}`" + (f" (as `{run.command}`)" if run.command else "")
-    if _needs_run(text) and state.run_dir is None:
-        state.problems.append(f"{where}: needs the run's archive, and no run was made")
+    if _needs_run(text) and (state.run_dir is None or state.champion is None):
+        state.without_run.append(f"line {cmd.line}")
         return
     if claim.setup and claim.setup not in state.fixtures:
         log(f"  fixture {_fixture(claim.setup, state.scratch, state.readme)}")
@@ -359,7 +363,7 @@ def execute(cmd: Command, claim: Claim, run: Run, state: State, log: Callable[[s
         made = sorted(set(state.scratch.glob("runs/*")) - before)
         if len(made) != 1:
             state.problems.append(f"{where}: made {len(made)} folders in runs/, not one")
-        else:
+        elif proc.returncode == 0:  # a failed run is one problem above, not one per command reading it
             state.run_dir = made[0]
             state.champion = _champion(made[0], state.env)
             if state.champion is None:
@@ -424,6 +428,9 @@ def check(readme_path: Path, *, venv: Path, scratch: Path, log: Callable[[str], 
                     log(line)
         i = j
     log("not run:\n" + "\n".join(skipped))
+    if state.without_run:
+        state.problems.append(f"{len(state.without_run)} commands that read the run were not run, as it failed "
+                              f"(README {', '.join(dict.fromkeys(state.without_run))})")
     return state.problems
 
 

@@ -68,3 +68,15 @@ def test_every_readme_command_does_what_the_readme_says(tmp_path):
     problems = rc.check(ROOT / "README.md", venv=venv, scratch=tmp_path, log=lines.append)
     print("\n".join(lines))
     assert problems == [], "\n".join(problems)
+
+
+def test_commands_that_read_a_failed_run_are_one_problem(tmp_path):
+    """When the one run fails, the commands reading its archive are not run, and the check
+    says so once (the run's own failure is its own problem)."""
+    claim = next(c for c in rc.CLAIMS if "--best --out my_generator" in c.pattern)
+    cmd = rc.Command("persona-evolve export --db runs/<stamp>/archive.db --best --out my_generator.py", 7, 5)
+    state = rc.State(scratch=tmp_path, env={}, readme="")
+    for run in claim.runs:
+        rc.execute(cmd, claim, run, state, lambda line: None)
+    assert state.problems == [] and state.without_run == ["line 7"]
+    assert not (tmp_path / "my_generator.py").exists()
