@@ -178,8 +178,11 @@ def estimate_run(config: RunConfig, contexts: ContextSets, *,
     figures instead of the per-evaluation averages (e.g. those a finished run logged, to
     check the cost model apart from how often the search raced); the upper bound always
     assumes the worst. Returns ``{"evaluations", "train_contexts", "n", "respondent_mode", "per_evaluation":
-    [RoleEstimate], "stages": {stage: {role: calls}}, "run": [RoleEstimate] | None,
-    "run_upper_calls": {role: calls} | None}``; the whole-run figures need an evaluation cap."""
+    [RoleEstimate] (expected: the seeds' mean persona cost, no retry; exactly the "proposals"
+    stage divided by the evaluations), "per_evaluation_upper_calls": {role: calls} (the costliest
+    seed, every retry), "seed_persona_calls": {seed: persona calls per evaluation}, "stages":
+    {stage: {role: calls}}, "run": [RoleEstimate] | None, "run_upper_calls": {role: calls} | None}``;
+    the whole-run figures need an evaluation cap."""
     from evolve.directives import DIRECTIVES
     from evolve.prompts import ProgramBrief, build_mutation_prompt
     from generators.llm import estimate_tokens
@@ -199,11 +202,16 @@ def estimate_run(config: RunConfig, contexts: ContextSets, *,
     system, user = build_mutation_prompt(brief, [brief] * config.mutation.inspirations, DIRECTIVES[0])
     mutator_one = np.array([1.0, float(estimate_tokens(system + user)), float(MUTATOR_COMPLETION_TOKENS), 1.0])
 
-    per_eval = stage(contexts.train, costliest, 1.0)
-    per_eval["mutator"] = mutator_one.copy()
-    evaluations = config.budget.evaluations
-
     mean_seed = tuple(float(np.mean([v[i] for v in seeds.values()])) for i in range(3))
+    # One evaluation, as the whole-run "proposals" stage counts it (the seeds' mean persona
+    # cost), and its upper bound (the costliest seed, every retry at its maximum): the
+    # per-evaluation table and the whole-run table are the same model, so they agree.
+    per_eval = stage(contexts.train, mean_seed, 1.0)
+    per_eval["mutator"] = mutator_one.copy()
+    per_eval_worst = stage(contexts.train, costliest, 1.0)
+    per_eval_worst["mutator"] = mutator_one.copy()
+    per_eval_upper = {role: upper_calls(role, per_eval_worst[role], models[role].model) for role in ROLES}
+    evaluations = config.budget.evaluations
 
     search = config.search
     looks = max(0, search.max_replicates - 1)  # fresh replicates a race may draw, per side
@@ -279,6 +287,8 @@ def estimate_run(config: RunConfig, contexts: ContextSets, *,
         "n": n,
         "respondent_mode": mode,
         "per_evaluation": role_estimates(per_eval),
+        "per_evaluation_upper_calls": per_eval_upper,
+        "seed_persona_calls": {name: float(v[0]) * len(contexts.train) for name, v in seeds.items()},
         "stages": {name: {role: float(v[role][0]) for role in ROLES} for name, v in stages.items()},
         "run": run_roles,
         "run_upper_calls": run_upper,
@@ -326,13 +336,21 @@ def render_estimate(estimate: dict[str, Any]) -> str:
     every = estimate.get("all_train_contexts", estimate["train_contexts"])
     screened = (f"a screening set of {estimate['train_contexts']} of {every} train contexts"
                 if every > estimate["train_contexts"] else f"{estimate['train_contexts']} train contexts")
+    upper = estimate.get("per_evaluation_upper_calls") or {}
     lines = [f"Estimate per evaluation ({screened}, N={estimate['n']}, "
              f"respondent mode {estimate['respondent_mode']})",
-             f"{'role':<11}{'model':<28}{'calls':>10}{'tokens':>14}{'dollars':>12}"]
+             f"{'role':<11}{'model':<28}{'expected calls':>16}{'upper bound':>14}{'tokens':>14}{'dollars':>12}"]
     for r in estimate["per_evaluation"]:
         dollars = "unpriced" if r.dollars is None else f"{r.dollars:.4f}"
-        lines.append(f"{r.role:<11}{r.model[:27]:<28}{r.calls:>10.0f}{r.prompt_tokens + r.completion_tokens:>14.0f}"
-                     f"{dollars:>12}")
+        bound = f"{upper[r.role]:>14.0f}" if r.role in upper else f"{'':>14}"
+        lines.append(f"{r.role:<11}{r.model[:27]:<28}{r.calls:>16.0f}{bound}"
+                     f"{r.prompt_tokens + r.completion_tokens:>14.0f}{dollars:>12}")
+    seeds = estimate.get("seed_persona_calls") or {}
+    if seeds:
+        lines.append("Expected (tokens, dollars): at the seeds' mean persona cost ("
+                     + ", ".join(f"seed:{name} {calls:.0f}" for name, calls in seeds.items())
+                     + " persona calls), no retry; the whole run's \"proposals\" row is this times the "
+                       "evaluations. Upper bound: the costliest seed, every retry at its maximum.")
     if not evals:
         lines.append(estimate.get("caps_note") or
                      "No evaluation cap: per evaluation only (set --budget-evals for whole-run figures).")
@@ -340,7 +358,7 @@ def render_estimate(estimate: dict[str, Any]) -> str:
     if estimate.get("caps_note"):
         lines.append(estimate["caps_note"])
     lines.append("")
-    lines.append(f"Whole run ({evals} evaluations), calls per stage:")
+    lines.append(f"Whole run ({evals} evaluations), expected calls per stage:")
     lines.append(f"{'stage':<12}" + "".join(f"{role:>12}" for role in ROLES))
     for name, row in estimate["stages"].items():
         lines.append(f"{name:<12}" + "".join(f"{row[role]:>12.0f}" for role in ROLES))

@@ -105,9 +105,11 @@ class Progress:
                 self._log_line()
 
     def note(self, message: str, *, style: str | None = None) -> None:
-        """A line above the live display (or on stderr when not a terminal), in a rich
-        ``style`` (e.g. ``"bold yellow"``); the message is text, never markup."""
-        self.console.print(Text(visible(message), style=style or ""), highlight=False)
+        """A line above the live display (or on stderr when not a terminal, one line however
+        long, as the log lines), in a rich ``style`` (e.g. ``"bold yellow"``); the message is
+        text, never markup."""
+        self.console.print(Text(visible(message), style=style or ""), highlight=False,
+                           soft_wrap=not self.console.is_terminal)
 
     def update(self, controller: Any) -> None:
         self._controller = controller

@@ -36,6 +36,7 @@ from evolve.config import ConfigError, RunConfig, config_from_dict, config_to_di
 from evolve.contexts import ContextSets
 from evolve.controller import Controller
 from evolve.evaluator import RayEvaluator
+from evolve.pace import expectation, measured_seeding
 from evolve.progress import Progress
 from evolve.proposals import proposal_evaluations
 from evolve.ray_runtime import RayUnreachable, check_address, init_ray
@@ -500,7 +501,10 @@ def _execute(config: RunConfig, archive: Any, db: Path, out_dir: Path, contexts:
         archive.record_event(EventKind.SEED_FILE_CHANGED, detail={"note": note})
 
     async def main() -> dict[str, Any]:
-        seed_ids = await controller.seed_archive(seeds)
+        seed_ids, pace = await measured_seeding(controller, seeds)  # what to expect on this machine
+        expect = expectation(pace, minutes=config.budget.minutes, evaluations=config.budget.evaluations)
+        if expect:
+            progress.note(expect["line"])
         if not archive.top(1):
             errors = [ev.error for label in seed_ids.values() for ev in archive.evaluations(label) if ev.error]
             raise RunError("the seed programs failed on every context"
@@ -523,6 +527,7 @@ def _execute(config: RunConfig, archive: Any, db: Path, out_dir: Path, contexts:
         if label:
             out["simulation"] = label
         out["references"] = run_references(config, contexts)
+        out["expect"] = expect
         if notes:
             out["seed_notes"] = notes
         if weak:

@@ -81,3 +81,31 @@ def test_a_dollar_or_call_cap_becomes_an_expected_number_of_evaluations():
     sim_only = dataclasses.replace(RunConfig(), budget=dataclasses.replace(RunConfig().budget, dollars=5.0))
     assert evaluations_within_caps(sim_only, load_context_sets(sim_only))[0] is None
     assert evaluations_within_caps(RunConfig(), contexts) == (None, "")  # a minutes cap only: nothing to turn
+
+
+def test_the_per_evaluation_table_and_the_whole_run_table_agree():
+    """Issue 23: the per-evaluation table counted the costliest seed, the whole run's proposals
+    the seeds' mean, so the two read as contradicting (240 against 157 persona calls). One
+    model now: the proposals stage is the per-evaluation expectation times the evaluations,
+    and the costliest seed is the upper bound column."""
+    known = RoleModel(model="openai/gpt-4o-mini")
+    base = replace_path(replace_path(RunConfig(), "evaluation.n", 10), "budget.evaluations", 7)
+    config = dataclasses.replace(base, models=dataclasses.replace(base.models, persona=known, respondent=known))
+    contexts = load_context_sets(config)
+    est = estimate_run(config, contexts)
+    per_eval = _by_role(est)
+    for role in ("mutator", "persona", "respondent"):
+        assert est["stages"]["proposals"][role] == pytest.approx(per_eval[role].calls * 7), role
+        assert est["per_evaluation_upper_calls"][role] >= per_eval[role].calls, role
+    seeds = est["seed_persona_calls"]
+    assert per_eval["persona"].calls == pytest.approx(sum(seeds.values()) / len(seeds))
+    assert est["per_evaluation_upper_calls"]["persona"] >= max(seeds.values())
+    # the rendered tables: the persona row's expected calls times the evaluations is the proposals row
+    from evolve.estimate import render_estimate
+
+    text = render_estimate(est).splitlines()
+    row = next(line for line in text if line.startswith("persona") and "gpt-4o-mini" in line)
+    proposals = next(line for line in text if line.startswith("proposals")).split()
+    assert "expected calls" in text[1] and "upper bound" in text[1]
+    assert float(row.split()[2]) * 7 == pytest.approx(float(proposals[2]), abs=7)
+    assert any("seeds' mean persona cost" in line for line in text)

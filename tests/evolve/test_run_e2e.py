@@ -73,10 +73,16 @@ def test_short_run_json_shape(ray_session, tmp_path, capsys):
     db = tmp_path / "archive.db"
     assert main(["run", "--config", str(_config(tmp_path)), "--db", str(db), "--json",
                  "--budget-evals", "3"]) == 0
-    summary = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
     assert summary["simulated"] is True
     assert summary["db"] == str(db)
     assert summary["evaluations"] == 3
+    # what to expect on this machine, measured on the seeds (issue 23): the field and its line
+    expect = summary["expect"]
+    assert expect["measured_on"] == "seeds" and expect["seconds_per_evaluation"] > 0
+    assert expect["minutes_for_evaluations"] == pytest.approx(3 * expect["seconds_per_evaluation"] / 60, abs=0.01)
+    assert expect["line"] in captured.err and "for 3 evaluations on this machine" in expect["line"]
     assert summary["programs"] >= 3
     assert _six(summary["champion"]["train"]) and _six(summary["champion"]["validation"])
     assert set(summary["seeds"]) == {"naive", "batch", "sobol"}
