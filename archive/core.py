@@ -20,10 +20,11 @@ import time
 from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from . import queries, store
 from .admission import Refusal, admit
+from .calibration import calibration_due, frozen_config, rebin
 from .exemplars import ExemplarIndex
 from .identity import program_id
 from .integrity import tampered_programs
@@ -38,7 +39,7 @@ from .reading.errors import UnknownProgramError
 from .records import (STAGES, AddResult, ArchiveConfig, Candidate, EliteView, EvaluationRecord, EvaluationView,
                       GridView, PersonaView, ProgramRecord, ProgramView)
 from .runlog import RunLog
-from .schema import Run, RunProgram
+from .schema import Elite, Run, RunProgram
 from .selection import ParentStrategy, get_strategy, pick_inspirations
 from .vocab import EventKind, Stage
 
@@ -125,6 +126,31 @@ class Archive:
                                               grids=self._grids)
             self._exemplars = ExemplarIndex(per_cell=self.config.exemplars_per_cell,
                                             taken=queries.exemplar_keys(conn, self.run_id))
+        if calibration_due(self.config, self._clock):  # killed after the add that made it due
+            self._calibrate()
+
+    def _calibrate(self) -> None:
+        """Set the ranges of the ``calibrate`` descriptors from every evaluation placed so
+        far, freeze them, and place those programs again under the new bins; the new
+        ``archive_config``, the grids and a ``bins_calibrated`` event in one transaction."""
+        now = time.time()
+        with self._engine.begin() as conn:
+            placed = queries.placed_evaluations(conn, self.run_id, self._clock)
+            config = frozen_config(self.config, [p.descriptors for p in placed], self._clock)
+            old = queries.load_elites(conn, self.run_id)
+            new = rebin(config, old, placed)
+            conn.execute(delete(Elite).where(Elite.run_id == self.run_id))
+            for e in new:
+                store.upsert_elite(conn, self.run_id, e, now)
+            kept = {e.program_id for e in new}
+            store.prune_personas(conn, self.run_id, sorted({e.program_id for e in old} - kept))
+            conn.execute(update(Run).where(Run.id == self.run_id).values(archive_config=config.to_dict(),
+                                                                         updated_at=now))
+            self.log.append_in(conn, EventKind.BINS_CALIBRATED, now=now, detail={
+                "at": self._clock, "elites": len(new),
+                "descriptors": config.to_dict()["descriptors"]})
+        self.config = config
+        self._load_state()
 
     def __enter__(self) -> "Archive":
         return self
@@ -217,6 +243,8 @@ class Archive:
         if elite is not None:
             self._grids.put(elite)
             self._islands.improved(rec.island, verdict.clock)
+        if calibration_due(self.config, self._clock):
+            self._calibrate()
         return verdict.result()
 
     def record_program(self, program: ProgramRecord) -> str:
