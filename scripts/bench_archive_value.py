@@ -164,6 +164,49 @@ def grid_figures(db: str) -> dict[str, Any]:
             "near_best": sum(f >= top - NEAR for f in best.values()) if top is not None else 0}
 
 
+def stepping_stones(db: str, champion: str) -> dict[str, Any]:
+    """How much the search leaned on parents below the best of their island: ``stone_share``,
+    the share of proposals whose parent's train fitness was below the best fitness on the
+    proposal's island so far (programs inserted there, and parents drawn there: seed copies
+    and migrants show up when drawn); ``champion_stones``, the steps of the champion's
+    lineage whose parent was below its island's best when the child was inserted (0 = the
+    champion climbed from the island's best at every step, as islands-only selection does).
+    Island resets are not replayed (none happen in 40 evaluations at the default stagnation)."""
+    import sqlite3
+
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        fit = {pid: f for pid, f in con.execute("SELECT program_id, MAX(fitness) FROM evaluations WHERE stage = "
+                                                  "'train' AND fitness IS NOT NULL GROUP BY program_id")}
+        parent = dict(con.execute("SELECT id, parent_id FROM programs"))
+        events = con.execute("SELECT kind, program_id, island, detail FROM events WHERE kind IN ('proposed', "
+                             "'inserted') ORDER BY id").fetchall()
+    finally:
+        con.close()
+    best: dict[int, float] = {}
+    below, proposals, best_at = 0, 0, {}
+    for kind, pid, island, detail in events:
+        here = best.get(island, float("-inf"))
+        if kind == "proposed":
+            proposals += 1
+            f = fit.get(pid, float("-inf"))
+            below += f < here - 1e-12
+            best[island] = max(here, f)
+        else:
+            best_at.setdefault(pid, here)
+            f = (json.loads(detail) if detail else {}).get("fitness")
+            if f is not None:
+                best[island] = max(here, float(f))
+    stones, node, seen = 0, champion, set()
+    while parent.get(node) and node not in seen:
+        seen.add(node)
+        p = parent[node]
+        stones += fit.get(p, float("-inf")) < best_at.get(node, float("-inf")) - 1e-12
+        node = p
+    return {"stone_share": below / proposals if proposals else None, "champion_stones": stones,
+            "champion_steps": len(seen)}
+
+
 def one_run(arm: str, source: str, seed: int, evaluations: int, tmp: Path) -> dict[str, Any]:
     tag = f"{arm}-{source}-{seed}-{evaluations}"
     server = edits = None
@@ -196,19 +239,24 @@ def one_run(arm: str, source: str, seed: int, evaluations: int, tmp: Path) -> di
             "evaluations": summary["evaluations"], "wall_s": round(wall, 1), "champion": champ,
             "champion_is_seed": champ in seed_ids.values(),
             "gain": statistics.fmean(diffs), "wins": sum(d > 0 for d in diffs), "pairs": len(diffs),
-            **grid_figures(summary["db"])}
+            **grid_figures(summary["db"]), **stepping_stones(summary["db"], champ)}
 
 
 def print_tables(rows: list[dict[str, Any]]) -> None:
+    for r in rows:  # rows written before stepping stones were measured, when their archive is still there
+        if "stone_share" not in r and Path(r["db"]).exists():
+            r.update(stepping_stones(r["db"], r["champion"]))
     print(f"\n{'arm':<5}{'source':<9}{'seed':>5}{'evals':>6}{'gain':>8}{'wins':>7}{'qd':>8}{'filled':>12}"
-          f"{'elites':>7}{'near':>6}{'wall s':>8}  champion")
+          f"{'elites':>7}{'near':>6}{'stones':>7}{'ch st':>7}{'wall s':>8}  champion")
     for r in rows:
         print(f"{r['arm']:<5}{r['source']:<9}{r['seed']:>5}{r['evaluations']:>6}{r['gain']:>+8.3f}"
               f"{r['wins']:>4}/{r['pairs']:<2}{r['qd_score']:>8.2f}{r['filled']:>6}/{r['cells_total']:<5}"
-              f"{r['elite_programs']:>7}{r['near_best']:>6}{r['wall_s']:>8}  {r['champion'][:10]}"
+              f"{r['elite_programs']:>7}{r['near_best']:>6}{_opt(r.get('stone_share')):>7}"
+              f"{str(r.get('champion_stones', '-')) + '/' + str(r.get('champion_steps', '-')):>7}"
+              f"{r['wall_s']:>8}  {r['champion'][:10]}"
               + (" (a seed)" if r["champion_is_seed"] else ""))
     print(f"\n{'arm':<5}{'source':<9}{'runs':>5}{'mean gain':>10}{'gain>0':>7}{'mean qd':>9}{'mean filled':>12}"
-          f"{'near best':>10}   gains per seed")
+          f"{'near best':>10}{'stones':>8}{'ch via stone':>13}   gains per seed")
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in rows:
         groups.setdefault((r["arm"], r["source"]), []).append(r)
@@ -217,9 +265,23 @@ def print_tables(rows: list[dict[str, Any]]) -> None:
         print(f"{arm:<5}{source:<9}{len(mine):>5}{statistics.fmean(gains):>+10.3f}{sum(g > 0 for g in gains):>7}"
               f"{statistics.fmean(r['qd_score'] for r in mine):>9.2f}"
               f"{statistics.fmean(r['filled'] for r in mine):>12.1f}"
-              f"{statistics.fmean(r['near_best'] for r in mine):>10.1f}   " + ", ".join(f"{g:+.3f}" for g in gains))
+              f"{statistics.fmean(r['near_best'] for r in mine):>10.1f}"
+              f"{_opt(_mean([r.get('stone_share') for r in mine])):>8}"
+              f"{sum(1 for r in mine if r.get('champion_stones')):>9} of {len(mine)}   "
+              + ", ".join(f"{g:+.3f}" for g in gains))
     print("(gain: champion minus best seed program, held-out coverage, 6 contexts x 2 seeds paired; qd = sum of "
-          f"elite train fitness over all islands; near = distinct elites within {NEAR} of the best; SIMULATED WORLD)")
+          f"elite train fitness over all islands; near = distinct elites within {NEAR} of the best; stones = share of "
+          "proposals whose parent was below the best so far; ch st = champion lineage steps from such a parent / "
+          "steps; SIMULATED WORLD)")
+
+
+def _opt(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f}"
+
+
+def _mean(xs: list[float | None]) -> float | None:
+    vals = [x for x in xs if x is not None]
+    return statistics.fmean(vals) if vals else None
 
 
 def main() -> None:
