@@ -19,12 +19,17 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
+
+from sqlalchemy import Connection, delete, update
 
 from metrics.descriptors import DESCRIPTORS
 
+from . import queries, store
 from .binning import DescriptorError, cell_of
 from .records import ArchiveConfig, DescriptorSpec, EliteView
+from .schema import Elite, Run
+from .vocab import EventKind
 
 PAD = 0.25
 """Share of the observed span added below the minimum and above the maximum."""
@@ -127,3 +132,23 @@ def rebin(config: ArchiveConfig, elites: Sequence[EliteView], programs: Sequence
 def _neg(text: str) -> str:
     """A key that sorts ``text`` in reverse (so max() prefers the lower id)."""
     return "".join(chr(0x10FFFF - ord(c)) for c in text)
+
+
+def store_calibration(conn: Connection, *, run_id: int, config: ArchiveConfig, clock: int, log: Any,
+                      now: float) -> ArchiveConfig:
+    """Inside the caller's transaction: freeze ``config`` from the run's placed evaluations
+    (:func:`frozen_config`), replace the run's elites by :func:`rebin`'s, prune the stored
+    personas of programs that left every grid, store the new ``archive_config`` and log
+    ``bins_calibrated`` (through ``log``, an ``archive.runlog.RunLog``). Returns the frozen config."""
+    placed = queries.placed_evaluations(conn, run_id, clock)
+    frozen = frozen_config(config, [p.descriptors for p in placed], clock)
+    old = queries.load_elites(conn, run_id)
+    new = rebin(frozen, old, placed)
+    conn.execute(delete(Elite).where(Elite.run_id == run_id))
+    for e in new:
+        store.upsert_elite(conn, run_id, e, now)
+    store.prune_personas(conn, run_id, sorted({e.program_id for e in old} - {e.program_id for e in new}))
+    conn.execute(update(Run).where(Run.id == run_id).values(archive_config=frozen.to_dict(), updated_at=now))
+    log.append_in(conn, EventKind.BINS_CALIBRATED, now=now,
+                  detail={"at": clock, "elites": len(new), "descriptors": frozen.to_dict()["descriptors"]})
+    return frozen

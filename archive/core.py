@@ -20,11 +20,11 @@ import time
 from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select
 
 from . import queries, store
 from .admission import Refusal, admit
-from .calibration import calibration_due, frozen_config, rebin
+from .calibration import calibration_due, store_calibration
 from .exemplars import ExemplarIndex
 from .identity import program_id
 from .integrity import tampered_programs
@@ -39,7 +39,7 @@ from .reading.errors import UnknownProgramError
 from .records import (STAGES, AddResult, ArchiveConfig, Candidate, EliteView, EvaluationRecord, EvaluationView,
                       GridView, PersonaView, ProgramRecord, ProgramView)
 from .runlog import RunLog
-from .schema import Elite, Run, RunProgram
+from .schema import Run, RunProgram
 from .selection import ParentStrategy, get_strategy, pick_inspirations
 from .vocab import EventKind, Stage
 
@@ -130,26 +130,11 @@ class Archive:
             self._calibrate()
 
     def _calibrate(self) -> None:
-        """Set the ranges of the ``calibrate`` descriptors from every evaluation placed so
-        far, freeze them, and place those programs again under the new bins; the new
-        ``archive_config``, the grids and a ``bins_calibrated`` event in one transaction."""
-        now = time.time()
+        """Freeze the descriptor ranges from the evaluations placed so far and place those
+        programs again (one transaction, :func:`archive.calibration.store_calibration`)."""
         with self._engine.begin() as conn:
-            placed = queries.placed_evaluations(conn, self.run_id, self._clock)
-            config = frozen_config(self.config, [p.descriptors for p in placed], self._clock)
-            old = queries.load_elites(conn, self.run_id)
-            new = rebin(config, old, placed)
-            conn.execute(delete(Elite).where(Elite.run_id == self.run_id))
-            for e in new:
-                store.upsert_elite(conn, self.run_id, e, now)
-            kept = {e.program_id for e in new}
-            store.prune_personas(conn, self.run_id, sorted({e.program_id for e in old} - kept))
-            conn.execute(update(Run).where(Run.id == self.run_id).values(archive_config=config.to_dict(),
-                                                                         updated_at=now))
-            self.log.append_in(conn, EventKind.BINS_CALIBRATED, now=now, detail={
-                "at": self._clock, "elites": len(new),
-                "descriptors": config.to_dict()["descriptors"]})
-        self.config = config
+            self.config = store_calibration(conn, run_id=self.run_id, config=self.config, clock=self._clock,
+                                            log=self.log, now=time.time())
         self._load_state()
 
     def __enter__(self) -> "Archive":

@@ -60,3 +60,27 @@ def test_fixed_ranges_stay_fixed_and_round_trip_through_toml(tmp_path):
     calibrated, fixed = archive_config(config).descriptors
     assert calibrated.calibrate and not fixed.calibrate
     assert (fixed.low, fixed.high, fixed.bins, fixed.log) == (100.0, 1e4, 4, True)
+
+
+def _legacy_stored() -> dict:
+    stored = config_to_dict(RunConfig())
+    del stored["archive"]
+    stored["descriptors"] = [{"name": "tail_share", "low": 0.0, "high": 1.0, "bins": 10, "log": False},
+                             {"name": "llm_tokens_per_persona", "low": 10.0, "high": 10000.0, "bins": 8, "log": True}]
+    return stored
+
+
+def test_a_run_stored_before_the_archive_table_resumes_with_its_descriptors():
+    from evolve.run import _merge_resume_config
+
+    merged = _merge_resume_config(_legacy_stored(), RunConfig(), set())
+    assert [d.name for d in merged.archive.descriptors] == ["tail_share", "llm_tokens_per_persona"]
+    assert all(d.low is not None for d in merged.archive.descriptors)
+
+
+def test_resuming_a_stored_run_with_other_descriptors_is_refused_in_one_line():
+    from evolve.run import RunError, _merge_resume_config
+
+    with pytest.raises(RunError) as info:
+        _merge_resume_config(_legacy_stored(), RunConfig(), {"config_file"})
+    assert "archive stored" in str(info.value) and "\n" not in str(info.value)
