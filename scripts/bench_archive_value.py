@@ -7,7 +7,8 @@ Two parts.
 :data:`metrics.descriptors.DESCRIPTORS` over the programs the runs in those archives
 evaluated (every train evaluation stores all of them). Per descriptor: programs, min /
 10th percentile / median / 90th / max, the distinct bins its values fill when 8 bins are
-calibrated from each run's first 20 evaluations and then frozen (what the archive does),
+calibrated from the programs placed within each run's first 20 stored evaluations (all stages:
+the archive's clock) and then frozen, as the archive does with the default ``calibrate_after``,
 and Spearman's rho with train fitness (a descriptor that only restates fitness adds no
 diversity). This is the evidence the default descriptors were chosen from.
 
@@ -69,17 +70,18 @@ MEASURE_AFTER = 20
 # --------------------------------------------------------------------------- measure
 
 
-def _train_rows(db: str) -> list[tuple[float, dict[str, float]]]:
-    """(fitness, descriptors) of every train evaluation ``add`` stored, in order."""
+def _train_rows(db: str) -> list[tuple[float, dict[str, float], int]]:
+    """(fitness, descriptors, evaluations stored before it) of every train evaluation ``add``
+    stored, in order (the count is the archive's clock, all stages)."""
     import sqlite3
 
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
-        rows = con.execute("SELECT fitness, descriptors FROM evaluations WHERE stage = 'train' AND fitness IS NOT "
-                           "NULL AND descriptors IS NOT NULL ORDER BY id").fetchall()
+        rows = con.execute("SELECT stage, fitness, descriptors FROM evaluations ORDER BY id").fetchall()
     finally:
         con.close()
-    return [(float(f), json.loads(d)) for f, d in rows if d and d != "null"]
+    return [(float(f), json.loads(d), i) for i, (stage, f, d) in enumerate(rows)
+            if stage == "train" and f is not None and d and d != "null"]
 
 
 def _pct(xs: list[float], q: float) -> float:
@@ -104,14 +106,14 @@ def measure(dbs: list[str]) -> list[dict[str, Any]]:
     for name in DESCRIPTORS:
         vals, fits, bins = [], [], 0
         for rows in runs:
-            seen = [(f, d[name]) for f, d in rows if d.get(name) is not None]
+            seen = [(f, d[name], i) for f, d, i in rows if d.get(name) is not None]
             if not seen:
                 continue
-            vals += [v for _, v in seen]
-            fits += [f for f, _ in seen]
+            vals += [v for _, v, _ in seen]
+            fits += [f for f, _, _ in seen]
             spec = calibrated_specs((declared_spec(name, bins=MEASURE_BINS),),
-                                    [{name: v} for _, v in seen[:MEASURE_AFTER]])[0]
-            bins += len({bin_index(spec, v)[0] for _, v in seen})
+                                    [{name: v} for _, v, i in seen if i < MEASURE_AFTER])[0]
+            bins += len({bin_index(spec, v)[0] for _, v, _ in seen})
         if not vals:
             out.append({"descriptor": name, "programs": 0})
             continue
@@ -124,7 +126,8 @@ def measure(dbs: list[str]) -> list[dict[str, Any]]:
 
 def print_measure(rows: list[dict[str, Any]], dbs: list[str]) -> None:
     print(f"descriptor spread over the programs of {len(dbs)} run(s) [SIMULATED WORLD]; bins filled: of "
-          f"{MEASURE_BINS}, calibrated on each run's first {MEASURE_AFTER} evaluations, mean over runs")
+          f"{MEASURE_BINS}, calibrated as a run does (on the programs placed within its first {MEASURE_AFTER} stored "
+          "evaluations), mean over runs")
     print(f"{'descriptor':<24}{'kind':<11}{'progs':>6}{'min':>9}{'p10':>9}{'median':>9}{'p90':>9}{'max':>9}"
           f"{'distinct':>9}{'bins':>6}{'rho fit':>8}")
     for r in rows:
