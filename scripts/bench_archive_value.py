@@ -167,6 +167,24 @@ def grid_figures(db: str) -> dict[str, Any]:
             "near_best": sum(f >= top - NEAR for f in best.values()) if top is not None else 0}
 
 
+def near_best_cost(db: str) -> dict[str, Any]:
+    """``cost_ratio``: the fewest persona-role tokens per persona among the elites within
+    ``NEAR`` of the best elite's train fitness, divided by the best elite's own (1.0 = no
+    cheaper near-equal program kept; None when tokens were not recorded)."""
+    a = Archive.open(url_or_path=db, readonly=True)
+    try:
+        elites = a.grid().elites
+    finally:
+        a.close()
+    if not elites:
+        return {"cost_ratio": None}
+    top = max(elites, key=lambda e: (e.fitness, e.program_id))
+    own = top.descriptors.get("llm_tokens_per_persona")
+    near = [e.descriptors.get("llm_tokens_per_persona") for e in elites if e.fitness >= top.fitness - NEAR]
+    near = [t for t in near if t is not None]
+    return {"cost_ratio": (min(near) / own) if own and near else None}
+
+
 def stepping_stones(db: str, champion: str) -> dict[str, Any]:
     """How much the search leaned on parents below the best of their island: ``stone_share``,
     the share of proposals whose parent's train fitness was below the best fitness on the
@@ -242,13 +260,15 @@ def one_run(arm: str, source: str, seed: int, evaluations: int, tmp: Path) -> di
             "evaluations": summary["evaluations"], "wall_s": round(wall, 1), "champion": champ,
             "champion_is_seed": champ in seed_ids.values(),
             "gain": statistics.fmean(diffs), "wins": sum(d > 0 for d in diffs), "pairs": len(diffs),
-            **grid_figures(summary["db"]), **stepping_stones(summary["db"], champ)}
+            **grid_figures(summary["db"]), **stepping_stones(summary["db"], champ), **near_best_cost(summary["db"])}
 
 
 def print_tables(rows: list[dict[str, Any]]) -> None:
     for r in rows:  # rows written before stepping stones were measured, when their archive is still there
         if "stone_share" not in r and Path(r["db"]).exists():
             r.update(stepping_stones(r["db"], r["champion"]))
+        if "cost_ratio" not in r and Path(r["db"]).exists():
+            r.update(near_best_cost(r["db"]))
     print(f"\n{'arm':<5}{'source':<9}{'seed':>5}{'evals':>6}{'gain':>8}{'wins':>7}{'qd':>8}{'filled':>12}"
           f"{'elites':>7}{'near':>6}{'stones':>7}{'ch st':>7}{'wall s':>8}  champion")
     for r in rows:
@@ -259,7 +279,7 @@ def print_tables(rows: list[dict[str, Any]]) -> None:
               f"{r['wall_s']:>8}  {r['champion'][:10]}"
               + (" (a seed)" if r["champion_is_seed"] else ""))
     print(f"\n{'arm':<5}{'source':<9}{'runs':>5}{'mean gain':>10}{'gain>0':>7}{'mean qd':>9}{'mean filled':>12}"
-          f"{'near best':>10}{'stones':>8}{'ch via stone':>13}   gains per seed")
+          f"{'near best':>10}{'cost near':>10}{'stones':>8}{'ch via stone':>13}   gains per seed")
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in rows:
         groups.setdefault((r["arm"], r["source"]), []).append(r)
@@ -269,11 +289,13 @@ def print_tables(rows: list[dict[str, Any]]) -> None:
               f"{statistics.fmean(r['qd_score'] for r in mine):>9.2f}"
               f"{statistics.fmean(r['filled'] for r in mine):>12.1f}"
               f"{statistics.fmean(r['near_best'] for r in mine):>10.1f}"
+              f"{_opt(_mean([r.get('cost_ratio') for r in mine])):>10}"
               f"{_opt(_mean([r.get('stone_share') for r in mine])):>8}"
               f"{sum(1 for r in mine if r.get('champion_stones')):>9} of {len(mine)}   "
               + ", ".join(f"{g:+.3f}" for g in gains))
     print("(gain: champion minus best seed program, held-out coverage, 6 contexts x 2 seeds paired; qd = sum of "
-          f"elite train fitness over all islands; near = distinct elites within {NEAR} of the best; stones = share of "
+          f"elite train fitness over all islands; near = distinct elites within {NEAR} of the best; cost near = fewest tokens per persona among them / the "
+          f"best elite's; stones = share of "
           "proposals whose parent was below the best so far; ch st = champion lineage steps from such a parent / "
           "steps; SIMULATED WORLD)")
 
