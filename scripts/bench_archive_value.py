@@ -190,7 +190,7 @@ def stepping_stones(db: str, champion: str) -> dict[str, Any]:
     the share of proposals whose parent's train fitness was below the best fitness on the
     proposal's island so far (programs inserted there, and parents drawn there: seed copies
     and migrants show up when drawn); ``champion_stones``, the steps of the champion's
-    lineage whose parent was below its island's best when the child was inserted (0 = the
+    lineage whose parent was below its island's best when last drawn before the child arrived (0 = the
     champion climbed from the island's best at every step, as islands-only selection does).
     Island resets are not replayed (none happen in 40 evaluations at the default stagnation)."""
     import sqlite3
@@ -205,25 +205,27 @@ def stepping_stones(db: str, champion: str) -> dict[str, Any]:
     finally:
         con.close()
     best: dict[int, float] = {}
-    below, proposals, best_at = 0, 0, {}
+    below, proposals = 0, 0
+    last_pick: dict[str, bool] = {}  # parent -> was it below its island's best when last drawn
+    drawn_below: dict[str, bool] = {}  # child -> its parent's last_pick when the child was inserted
     for kind, pid, island, detail in events:
         here = best.get(island, float("-inf"))
         if kind == "proposed":
             proposals += 1
             f = fit.get(pid, float("-inf"))
-            below += f < here - 1e-12
+            last_pick[pid] = f < here - 1e-12
+            below += last_pick[pid]
             best[island] = max(here, f)
         else:
-            best_at.setdefault(pid, here)
+            drawn_below.setdefault(pid, last_pick.get(parent.get(pid) or "", False))
             f = (json.loads(detail) if detail else {}).get("fitness")
             if f is not None:
                 best[island] = max(here, float(f))
     stones, node, seen = 0, champion, set()
     while parent.get(node) and node not in seen:
         seen.add(node)
-        p = parent[node]
-        stones += fit.get(p, float("-inf")) < best_at.get(node, float("-inf")) - 1e-12
-        node = p
+        stones += drawn_below.get(node, False)
+        node = parent[node]
     return {"stone_share": below / proposals if proposals else None, "champion_stones": stones,
             "champion_steps": len(seen)}
 
