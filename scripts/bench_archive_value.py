@@ -298,8 +298,8 @@ def print_tables(rows: list[dict[str, Any]]) -> None:
     print("(gain: champion minus best seed program, held-out coverage, 6 contexts x 2 seeds paired; qd = sum of "
           f"elite train fitness over all islands; near = distinct elites within {NEAR} of the best; cost near = fewest tokens per persona among them / the "
           f"best elite's; stones = share of "
-          "proposals whose parent was below the best so far; ch st = champion lineage steps from such a parent / "
-          "steps; SIMULATED WORLD)")
+          "proposals whose parent was below its island's best when drawn; ch st = champion lineage steps from such "
+          "a parent / steps; SIMULATED WORLD)")
 
 
 def _opt(x: float | None) -> str:
