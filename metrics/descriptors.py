@@ -72,10 +72,14 @@ def centre_distance(Z: object) -> float:
     return float(np.mean(np.sqrt(np.sum(d * d, axis=1))) / (math.sqrt(Zf.shape[1]) / 2.0))
 
 
+FLAT = 1e-12
+"""An axis whose values span at most this is constant for :func:`axis_correlation`."""
+
+
 def axis_correlation(Z: object) -> float:
     """Mean |Pearson r| in [0, 1] over the K(K-1)/2 axis pairs, each over the personas
-    answered on both axes; a pair with fewer than 3 such personas or a constant axis
-    counts 0 (no measurable dependence). 0.0 when K = 1."""
+    answered on both axes; a pair with fewer than 3 such personas or a constant axis (spread
+    at most :data:`FLAT`) counts 0 (no measurable dependence). 0.0 when K = 1."""
     Zf = validate_positions(Z, min_rows=1, allow_nan=True)
     k = Zf.shape[1]
     if k < 2:
@@ -85,7 +89,7 @@ def axis_correlation(Z: object) -> float:
         for j in range(i + 1, k):
             ok = ~(np.isnan(Zf[:, i]) | np.isnan(Zf[:, j]))
             a, b = Zf[ok, i], Zf[ok, j]
-            if a.size < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
+            if a.size < 3 or np.ptp(a) <= FLAT or np.ptp(b) <= FLAT:
                 rs.append(0.0)
                 continue
             r = float(np.corrcoef(a, b)[0, 1])
