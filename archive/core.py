@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Engine, insert, select
 
 from . import queries, store
 from .admission import Refusal, admit
+from .calibration import calibration_due, store_calibration
 from .exemplars import ExemplarIndex
 from .identity import program_id
 from .integrity import tampered_programs
@@ -125,6 +126,16 @@ class Archive:
                                               grids=self._grids)
             self._exemplars = ExemplarIndex(per_cell=self.config.exemplars_per_cell,
                                             taken=queries.exemplar_keys(conn, self.run_id))
+        if calibration_due(self.config, self._clock):  # killed after the add that made it due
+            self._calibrate()
+
+    def _calibrate(self) -> None:
+        """Freeze the descriptor ranges from the evaluations placed so far and place those
+        programs again (one transaction, :func:`archive.calibration.store_calibration`)."""
+        with self._engine.begin() as conn:
+            self.config = store_calibration(conn, run_id=self.run_id, config=self.config, clock=self._clock,
+                                            log=self.log, now=time.time())
+        self._load_state()
 
     def __enter__(self) -> "Archive":
         return self
@@ -217,6 +228,8 @@ class Archive:
         if elite is not None:
             self._grids.put(elite)
             self._islands.improved(rec.island, verdict.clock)
+        if calibration_due(self.config, self._clock):
+            self._calibrate()
         return verdict.result()
 
     def record_program(self, program: ProgramRecord) -> str:

@@ -287,3 +287,19 @@ def exemplar_keys(conn: Connection, run_id: int) -> list[tuple[str, str]]:
         .where(Evaluation.run_id == run_id, Persona.exemplar.is_not(None))
     )
     return [(str(c), str(k)) for c, k in conn.execute(q).all()]
+
+
+def placed_evaluations(conn: Connection, run_id: int, clock: int) -> list[EliteView]:
+    """Every train evaluation of the run that ``add`` stored with descriptor values and a
+    finite fitness, as a native elite of the island its program was proposed on (cell
+    empty, ``improved_at`` = ``clock``): the programs a re-binning places again."""
+    q = (select(Evaluation.program_id, Evaluation.fitness, Evaluation.descriptors, Program.island)
+         .join(Program, Program.id == Evaluation.program_id)
+         .where(Evaluation.run_id == run_id, Evaluation.stage == "train", Evaluation.fitness.is_not(None),
+                Evaluation.descriptors.is_not(None))
+         .order_by(Evaluation.id))
+    out = []
+    for pid, fitness, desc, island in conn.execute(q).all():
+        if isinstance(desc, dict) and desc:
+            out.append(EliteView(int(island), (), pid, float(fitness), dict(desc), None, int(clock)))
+    return out

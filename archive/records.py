@@ -125,7 +125,9 @@ class AddResult:
 class DescriptorSpec:
     """A behaviour descriptor: ``bins`` equal bins over [low, high] (log-spaced if ``log``).
 
-    Values outside the range go to the edge bin and are counted as clipped.
+    Values outside the range go to the edge bin and are counted as clipped. ``calibrate``:
+    [low, high] is provisional until the run calibrates it from data
+    (``archive.calibration``); once ``ArchiveConfig.calibrated_at`` is set it is frozen.
     """
 
     name: str
@@ -133,6 +135,7 @@ class DescriptorSpec:
     high: float
     bins: int
     log: bool = False
+    calibrate: bool = False
 
     def __post_init__(self) -> None:
         if self.bins < 1:
@@ -157,6 +160,10 @@ class ArchiveConfig:
     ``curiosity_half_life``: evaluations after which a cell's "recently improved" weight halves.
     ``keep_elite_personas``: store persona texts of programs while they are elites (pruned
     when they leave every grid, unless their evaluation asked to keep them).
+    ``calibrate_after``/``calibrated_at``: descriptors declared with ``calibrate`` get their
+    range from the values of the first ``calibrate_after`` evaluations (``archive.calibration``);
+    ``calibrated_at`` is the evaluation count when that happened (None: not yet), after which
+    the bins are frozen for the run and stored with it.
     ``exemplars_per_cell``: persona texts kept for good per (context, region), the first
     to land in each region of the context's axis cube (``archive.exemplars``), so every
     region ``inspect rare`` lists has an example; 0 turns exemplars off.
@@ -171,6 +178,8 @@ class ArchiveConfig:
     curiosity_half_life: float = 50.0
     keep_elite_personas: bool = True
     exemplars_per_cell: int = 1
+    calibrate_after: int = 0
+    calibrated_at: int | None = None
 
     def __post_init__(self) -> None:
         if self.islands < 1:
@@ -186,6 +195,8 @@ class ArchiveConfig:
             raise ValueError("ArchiveConfig: migration_interval >= 1, migration_count >= 0, stagnation_evals >= 1")
         if self.exemplars_per_cell < 0:
             raise ValueError(f"ArchiveConfig.exemplars_per_cell must be >= 0, got {self.exemplars_per_cell}")
+        if self.calibrate_after < 0:
+            raise ValueError(f"ArchiveConfig.calibrate_after must be >= 0, got {self.calibrate_after}")
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -197,7 +208,8 @@ class ArchiveConfig:
         return {
             "islands": self.islands,
             "descriptors": [
-                {"name": d.name, "low": d.low, "high": d.high, "bins": d.bins, "log": d.log} for d in self.descriptors
+                {"name": d.name, "low": d.low, "high": d.high, "bins": d.bins, "log": d.log, "calibrate": d.calibrate}
+                for d in self.descriptors
             ],
             "migration_interval": self.migration_interval,
             "migration_count": self.migration_count,
@@ -206,11 +218,14 @@ class ArchiveConfig:
             "curiosity_half_life": self.curiosity_half_life,
             "keep_elite_personas": self.keep_elite_personas,
             "exemplars_per_cell": self.exemplars_per_cell,
+            "calibrate_after": self.calibrate_after,
+            "calibrated_at": self.calibrated_at,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "ArchiveConfig":
-        """Inverse of ``to_dict`` (unknown keys are an error)."""
+        """Inverse of ``to_dict`` (unknown keys are an error; keys added later, such as
+        ``calibrate_after``, take their defaults when an older archive lacks them)."""
         d = dict(data)
         d["descriptors"] = tuple(DescriptorSpec(**x) for x in d.get("descriptors", ()))
         return cls(**d)

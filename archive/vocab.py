@@ -69,6 +69,9 @@ class EventKind(StrEnum):
     SEED_FILE_CHANGED = "seed_file_changed"
     """A resume found a seed generator file of the user's changed or gone since the run
     started; the stored code is used. Detail ``{"note": one line}``."""
+    BINS_CALIBRATED = "bins_calibrated"
+    """Descriptor ranges set from data and frozen for the run (``archive.calibration``);
+    detail ``{"at": evaluations, "descriptors": [spec dicts], "elites": count}``."""
     EVALUATION_KILLED = "evaluation_killed"
     """An evaluation task killed at the driver's deadline; detail: the upper-bound estimate
     charged for its uncounted LLM calls (``"estimated": true``)."""

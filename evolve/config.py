@@ -141,17 +141,36 @@ class IslandsConfig:
 
 @dataclass(frozen=True)
 class DescriptorConfig:
+    """One axis of the MAP-Elites grid: a descriptor of :data:`metrics.descriptors.DESCRIPTORS`
+    in ``bins`` bins. ``low``/``high`` both given: fixed bins over that range; both left
+    out: the range is calibrated from the run's first evaluations and frozen
+    (:mod:`archive.calibration`). ``log``: log-spaced bins (default: the descriptor's own scale)."""
+
     name: str
-    low: float
-    high: float
-    bins: int
-    log: bool = False
+    bins: int = 6
+    low: float | None = None
+    high: float | None = None
+    log: bool | None = None
 
 
 DEFAULT_DESCRIPTORS: tuple[DescriptorConfig, ...] = (
-    DescriptorConfig(name="tail_share", low=0.0, high=1.0, bins=10),
-    DescriptorConfig(name="llm_tokens_per_persona", low=10.0, high=10_000.0, bins=8, log=True),
+    DescriptorConfig(name="outer_share", bins=8),
+    DescriptorConfig(name="axis_correlation", bins=8),
 )
+"""Chosen by measurement (``scripts/bench_archive_value.py --measure``, README "The
+MAP-Elites archive"): over the programs sim runs evaluate these two fill most calibrated
+bins while neither restates fitness nor the other; cost and strategy descriptors barely
+move under mutation (the cost front, ``inspect front``, serves cost). Ranges from data."""
+
+
+@dataclass(frozen=True)
+class ArchiveSettings:
+    """The ``[archive]`` table: the grid's descriptors (``[[archive.descriptors]]``) and
+    ``calibrate_after``, the evaluations (all stages, seeds included) whose descriptor
+    values set the ranges of descriptors declared without one."""
+
+    descriptors: tuple[DescriptorConfig, ...] = DEFAULT_DESCRIPTORS
+    calibrate_after: int = 20
 
 
 @dataclass(frozen=True)
@@ -246,7 +265,7 @@ class RunConfig:
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     cascade: CascadeConfig = field(default_factory=CascadeConfig)
     islands: IslandsConfig = field(default_factory=IslandsConfig)
-    descriptors: tuple[DescriptorConfig, ...] = DEFAULT_DESCRIPTORS
+    archive: ArchiveSettings = field(default_factory=ArchiveSettings)
     fitness: FitnessConfig = field(default_factory=FitnessConfig)
     mutation: MutationConfig = field(default_factory=MutationConfig)
     budget: BudgetConfig = DEFAULT_BUDGET
@@ -346,10 +365,24 @@ def _coerce(hint: Any, value: Any, path: str) -> Any:
 
 
 def config_from_dict(data: Mapping[str, Any]) -> RunConfig:
-    """Build and check a :class:`RunConfig` from a plain mapping (TOML-shaped)."""
+    """Build and check a :class:`RunConfig` from a plain mapping (TOML-shaped). A top-level
+    ``descriptors`` list (the form before the ``[archive]`` table, as runs stored then
+    hold it) is read as ``archive.descriptors``."""
+    data = _legacy_descriptors(data)
     config = _build(RunConfig, data, "")
     validate_config(config)
     return config
+
+
+def _legacy_descriptors(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    if not isinstance(data, Mapping) or "descriptors" not in data:
+        return data
+    archive = data.get("archive", {})
+    if isinstance(archive, Mapping) and "descriptors" in archive:
+        raise ConfigError("descriptors: declared both at the top level and in [archive]; keep [[archive.descriptors]]")
+    rest = {k: v for k, v in data.items() if k != "descriptors"}
+    return {**rest, "archive": {**(archive if isinstance(archive, Mapping) else {}),
+                                "descriptors": data["descriptors"]}}
 
 
 def load_config(path: str | Path) -> RunConfig:
@@ -431,17 +464,34 @@ def validate_config(config: RunConfig) -> None:
             raise ConfigError(f"budget.{name}: must be a finite number > 0, got {cap!r} (or left out for no cap)")
     if all(cap is None for cap in dataclasses.astuple(config.budget)):
         raise ConfigError("budget: set at least one cap (evaluations, llm_calls, dollars or minutes)")
-    names = [d.name for d in config.descriptors]
-    if len(set(names)) != len(names):
-        raise ConfigError(f"descriptors: duplicate names {names}")
-    known = ("tail_share", "llm_tokens_per_persona")
-    for d in config.descriptors:
-        if d.name not in known:
-            raise ConfigError(f"descriptors: unknown descriptor '{d.name}'{_suggest(d.name, known)}")
-        if not d.high > d.low or d.bins < 1 or (d.log and d.low <= 0):
-            raise ConfigError(f"descriptors.{d.name}: need high > low, bins >= 1, low > 0 when log")
+    _check_archive(config.archive)
     _check_objective(config.fitness)
     _check_seeds(config.seeds)
+
+
+def _check_archive(archive: ArchiveSettings) -> None:
+    from metrics.descriptors import DESCRIPTORS
+
+    names = [d.name for d in archive.descriptors]
+    if not names:
+        raise ConfigError("archive.descriptors: list at least one descriptor (one with bins = 1 turns the grid off)")
+    if len(set(names)) != len(names):
+        raise ConfigError(f"archive.descriptors: duplicate names {names}")
+    if archive.calibrate_after < 0:
+        raise ConfigError(f"archive.calibrate_after: must be >= 0, got {archive.calibrate_after}")
+    for d in archive.descriptors:
+        where = f"archive.descriptors.{d.name}"
+        if d.name not in DESCRIPTORS:
+            raise ConfigError(f"archive.descriptors: unknown descriptor '{d.name}'{_suggest(d.name, DESCRIPTORS)}"
+                              f" (known: {', '.join(DESCRIPTORS)})")
+        if d.bins < 1:
+            raise ConfigError(f"{where}: bins must be >= 1, got {d.bins}")
+        if (d.low is None) != (d.high is None):
+            raise ConfigError(f"{where}: give both low and high (fixed bins) or neither (bins from data)")
+        log = DESCRIPTORS[d.name].log if d.log is None else d.log
+        if d.low is not None and d.high is not None and (not (math.isfinite(d.low) and math.isfinite(d.high))
+                                                         or not d.high > d.low or (log and d.low <= 0)):
+            raise ConfigError(f"{where}: need finite high > low, and low > 0 when log; got [{d.low}, {d.high}]")
 
 
 def _check_seeds(seeds: SeedsConfig) -> None:

@@ -28,7 +28,8 @@ from typing import Any, Mapping
 
 from archive import Archive
 from archive.dbpath import archive_path_problem
-from archive.records import ArchiveConfig, DescriptorSpec
+from archive.calibration import declared_spec
+from archive.records import ArchiveConfig
 from archive.runhistory import budget_in_force, killed_charges, section_in_force
 from archive.vocab import EventKind
 from evolve.budget import AllowanceGate, RunBudget, Spend
@@ -109,7 +110,9 @@ def archive_config(config: RunConfig) -> ArchiveConfig:
     isl = config.islands
     return ArchiveConfig(
         islands=isl.count,
-        descriptors=tuple(DescriptorSpec(d.name, d.low, d.high, d.bins, d.log) for d in config.descriptors),
+        descriptors=tuple(declared_spec(d.name, bins=d.bins, low=d.low, high=d.high, log=d.log)
+                          for d in config.archive.descriptors),
+        calibrate_after=config.archive.calibrate_after,
         migration_interval=isl.migration_interval,
         migration_count=isl.migration_count,
         stagnation_evals=isl.stagnation,
@@ -190,7 +193,7 @@ def _prior_spend(archive: Any) -> Spend:
     )
 
 
-RESUME_CHECKED = ("evaluation.n", "contexts", "cascade.screen_contexts", "fitness", "descriptors", "world.preset")
+RESUME_CHECKED = ("evaluation.n", "contexts", "cascade.screen_contexts", "fitness", "archive", "world.preset")
 """Settings a resume must not change (they define what the stored scores mean). The
 ``[search]`` switches are not among them: they decide how the evaluations still to come are
 seeded, raced, chosen and prompted, while every stored score keeps its meaning (a replicate-0

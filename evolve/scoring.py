@@ -14,9 +14,10 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 import metrics
-from metrics.descriptors import tail_share
+from metrics.descriptors import ContextSample, program_descriptors
 from archive.records import ContextResult, EvaluationRecord
 from generators.evaluation import ContextOutcome, mean_metrics, tokens_per_persona
+from generators.respondent import persona_text
 
 Objective = str | Mapping[str, float]
 
@@ -55,13 +56,25 @@ def _stored_outcome(ctx: Any) -> ContextOutcome:
 
 
 def descriptors_of(outcomes: Sequence[ContextOutcome], *, n: int) -> dict[str, float]:
-    """Behaviour descriptors of a program: mean ``tail_share`` over the contexts that
-    succeeded and persona-role tokens per persona."""
-    shares = [tail_share(o.positions) for o in outcomes if o.positions is not None]
-    return {
-        "tail_share": float(np.mean(shares)) if shares else 0.0,
-        "llm_tokens_per_persona": tokens_per_persona(outcomes, n),
-    }
+    """Every behaviour descriptor of :data:`metrics.descriptors.DESCRIPTORS` the outcomes
+    allow (name -> value), computed over the contexts that ran (returned personas or spent
+    tokens): the archive bins the ones its config names and stores them all, so any run
+    can be re-read under another descriptor set (``scripts/bench_archive_value.py``).
+    ``tail_share`` is 0.0 and ``llm_tokens_per_persona`` 0.0 when no context ran, as before."""
+    samples = [context_sample(o, n=n) for o in outcomes if o.personas is not None or o.tokens]
+    out = program_descriptors(samples)
+    out.setdefault("tail_share", 0.0)
+    out["llm_tokens_per_persona"] = tokens_per_persona(outcomes, n)
+    return out
+
+
+def context_sample(outcome: ContextOutcome, *, n: int) -> ContextSample:
+    """The descriptor inputs of one context outcome (``n``: personas asked)."""
+    personas = outcome.personas or []
+    chars = float(np.mean([len(persona_text(p)) if isinstance(p, Mapping) else len(str(p)) for p in personas])) \
+        if personas else None
+    return ContextSample(positions=outcome.positions, asked=n, returned=len(personas), tokens=int(outcome.tokens),
+                         calls=int(outcome.calls), prompts=int(outcome.prompts), text_chars=chars)
 
 
 def first_error(outcomes: Sequence[ContextOutcome]) -> str | None:

@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import hashlib
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -65,7 +67,8 @@ class ContextOutcome:
     ``metrics`` holds the six metrics (None on failure), ``positions`` the N x K matrix,
     ``personas`` the persona dicts, ``error`` a one-line failure, ``detail`` the useful
     traceback for the mutator, ``tokens`` the persona-role tokens spent (prompt +
-    completion), ``missing`` questionnaire answers that could not be parsed,
+    completion), ``calls`` the persona-role LLM calls the program made and ``prompts`` the
+    distinct prompt templates among them (digits masked; behaviour descriptors), ``missing`` questionnaire answers that could not be parsed,
     ``wall_s`` the seconds spent on the respondent and metrics for this context (the
     shared sandbox time is in :attr:`ProgramOutcome.sandbox_s`), ``addressed`` the
     personas whose text addressed the respondent (not placed, scored as missing).
@@ -85,6 +88,8 @@ class ContextOutcome:
     n_placed: int = 0
     empty: int = 0
     addressed: int = 0
+    calls: int = 0
+    prompts: int = 0
 
     @property
     def complete(self) -> bool:
@@ -118,6 +123,8 @@ class ProgramOutcome:
     metrics_s: float
     budget_cut: bool = False
 
+
+_DIGITS = re.compile(r"\d+")
 
 BUDGET_CUT_ERROR = "budget: the run's LLM allowance for this evaluation ran out"
 """Error of a context whose LLM calls were refused by the evaluation's allowance."""
@@ -162,6 +169,7 @@ class PersonaLLMHandler:
         self._seed = seed
         self._keys = list(job_keys) if job_keys is not None else None
         self._calls: dict[int, int] = {}
+        self._templates: dict[int, set[str]] = {}
         self.tokens: dict[int, int] = {}
         self.cut_jobs: set[int] = set()
         """Jobs with a call refused by the budget (see :class:`generators.llm.allowance.AllowanceClient`)."""
@@ -177,6 +185,7 @@ class PersonaLLMHandler:
     ) -> list[str]:
         start = self._calls.get(job_index, 0)
         self._calls[job_index] = start + len(prompts)
+        self._templates.setdefault(job_index, set()).update(_DIGITS.sub("#", p) for p in prompts)
 
         async def one(i: int, prompt: str) -> str:
             messages = ([{"role": "system", "content": system}] if system else []) + [
@@ -199,6 +208,14 @@ class PersonaLLMHandler:
             return completion.text
 
         return list(await asyncio.gather(*(one(i, p) for i, p in enumerate(prompts))))
+
+    def calls(self, job_index: int) -> int:
+        """LLM calls asked by job ``job_index`` so far."""
+        return self._calls.get(job_index, 0)
+
+    def templates(self, job_index: int) -> int:
+        """Distinct prompts (digits masked) job ``job_index`` sent so far."""
+        return len(self._templates.get(job_index, ()))
 
     def _call_seed(self, job_index: int, counter: int) -> int:
         if self._keys is not None and 0 <= job_index < len(self._keys):
@@ -321,7 +338,8 @@ async def evaluate_program(
 
     scored = await asyncio.gather(*(score(i, ctx) for i, ctx in enumerate(contexts)))
     return ProgramOutcome(
-        contexts=[s[0] for s in scored],
+        contexts=[dataclasses.replace(s[0], calls=handler.calls(i), prompts=handler.templates(i))
+                  for i, s in enumerate(scored)],
         sandbox_s=sandbox_s,
         respondent_s=sum(s[1] for s in scored),
         metrics_s=sum(s[2] for s in scored),

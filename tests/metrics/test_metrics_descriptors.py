@@ -45,11 +45,13 @@ def test_llm_tokens_per_persona():
 
 
 def test_registry_entries_are_callable_with_declared_ranges():
-    assert set(DESCRIPTORS) == {"tail_share", "llm_tokens_per_persona"}
+    assert {"tail_share", "llm_tokens_per_persona", "outer_share", "centre_distance", "axis_correlation",
+            "calls_per_context", "personas_per_call", "prompt_templates", "text_length"} == set(DESCRIPTORS)
     assert DESCRIPTORS["tail_share"]([[0.0, 0.5], [0.5, 0.5]]) == 0.5
     assert DESCRIPTORS["llm_tokens_per_persona"](100, 4) == 25.0
     for name, d in DESCRIPTORS.items():
         assert d.name == name and d.low < d.high and d.description
+        assert d.kind in ("population", "cost", "strategy", "text")
 
 
 def test_descriptor_binning_is_stable_and_clipped():
