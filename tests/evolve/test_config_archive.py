@@ -55,7 +55,10 @@ def test_fixed_ranges_stay_fixed_and_round_trip_through_toml(tmp_path):
     assert config.archive == archive
     path = tmp_path / "run.toml"
     path.write_text(to_toml(config_to_dict(config)))
-    assert "[[archive.descriptors]]" in path.read_text()
+    import tomllib
+
+    written = tomllib.loads(path.read_text())["archive"]["descriptors"]
+    assert [d["name"] for d in written] == ["axis_correlation", "text_length"] and written[1]["high"] == 1e4
     assert load_config(path).archive == archive
     calibrated, fixed = archive_config(config).descriptors
     assert calibrated.calibrate and not fixed.calibrate
