@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 from sqlalchemy import Connection, Engine, insert, select
@@ -159,10 +159,11 @@ class Archive:
         if self.readonly:
             raise ArchiveReadOnlyError(f"archive {self.url} is open read-only; writes need Archive.open(readonly=False)")
 
-    def _read(self) -> Iterator[Connection]:
+    def _read(self) -> Connection:
+        """A new connection for reading (use it as a context manager)."""
         if self._closed:
             raise RuntimeError("archive is closed")
-        return self._engine.connect()  # type: ignore[return-value]
+        return self._engine.connect()
 
     def _state_grids(self) -> IslandGrids:
         """Grids to decide on: the writer's cache, or a fresh load for a reader."""

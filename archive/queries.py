@@ -58,7 +58,7 @@ def load_elites(conn: Connection, run_id: int, island: int | None = None) -> lis
 
 def eval_count(conn: Connection, run_id: int) -> int:
     """Number of evaluations stored for the run (all stages): the run's clock."""
-    return int(conn.execute(select(func.count()).select_from(Evaluation).where(Evaluation.run_id == run_id)).scalar())
+    return int(conn.execute(select(func.count()).select_from(Evaluation).where(Evaluation.run_id == run_id)).scalar() or 0)
 
 
 def run_program_ids(conn: Connection, run_id: int) -> set[str]:
@@ -90,11 +90,11 @@ def program_views(
     q = select(Evaluation).where(
         Evaluation.run_id == run_id, Evaluation.program_id.in_(ids), Evaluation.stage == "train"
     )
-    for ev in conn.execute(q).all():
-        cur = best.get(ev.program_id)
-        key = (ev.fitness is not None, ev.fitness if ev.fitness is not None else 0.0, ev.id)
+    for row in conn.execute(q).all():
+        cur = best.get(row.program_id)
+        key = (row.fitness is not None, row.fitness if row.fitness is not None else 0.0, row.id)
         if cur is None or key > (cur.fitness is not None, cur.fitness if cur.fitness is not None else 0.0, cur.id):
-            best[ev.program_id] = ev
+            best[row.program_id] = row
     where: dict[str, EliteView] = dict(placements or {})
     missing = [i for i in ids if i not in where]
     if missing:
@@ -152,12 +152,12 @@ def top(conn: Connection, run_id: int, k: int, stage: str) -> list[ProgramView]:
 
 def lineage(conn: Connection, program_id: str) -> list[str]:
     """Ids from ``program_id`` back to its seed (first element is the program itself)."""
-    anc = select(Program.id, Program.parent_id, literal(0).label("depth")).where(Program.id == program_id)
-    anc = anc.cte("anc", recursive=True)
-    step = select(Program.id, Program.parent_id, (anc.c.depth + 1).label("depth")).where(
-        Program.id == anc.c.parent_id, anc.c.depth < MAX_LINEAGE
+    start = select(Program.id, Program.parent_id, literal(0).label("depth")).where(Program.id == program_id)
+    base = start.cte("anc", recursive=True)
+    step = select(Program.id, Program.parent_id, (base.c.depth + 1).label("depth")).where(
+        Program.id == base.c.parent_id, base.c.depth < MAX_LINEAGE
     )
-    anc = anc.union_all(step)
+    anc = base.union_all(step)
     rows = conn.execute(select(anc.c.id, anc.c.depth).order_by(anc.c.depth)).all()
     seen: list[str] = []
     for r in rows:

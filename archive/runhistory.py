@@ -89,8 +89,9 @@ def setting_changes(detail: Mapping[str, Any], *, first: Sequence[str] = (),
                     value: Callable[[Any], Any] = lambda v: v) -> dict[str, tuple[Any, Any]]:
     """key -> (old, new) for every key whose ``value`` differs between a change event's
     ``from`` and ``to`` tables; keys of ``first`` in that order, then the rest sorted."""
-    old = detail.get("from") if isinstance(detail.get("from"), Mapping) else {}
-    new = detail.get("to") if isinstance(detail.get("to"), Mapping) else {}
+    before, after = detail.get("from"), detail.get("to")
+    old: Mapping[str, Any] = before if isinstance(before, Mapping) else {}
+    new: Mapping[str, Any] = after if isinstance(after, Mapping) else {}
     keys = [k for k in first if k in old or k in new] + sorted(str(k) for k in {*old, *new} if k not in first)
     return {str(k): (value(old.get(k)), value(new.get(k))) for k in keys
             if value(old.get(k)) != value(new.get(k))}

@@ -126,17 +126,22 @@ class WriterLock:
 # ----------------------------------------------------------------------------- writes
 
 
+def _int_or_none(value: Any) -> int | None:
+    """``value`` as an int, or None when it is None (an evaluation without a seed or replicate)."""
+    return None if value is None else int(value)
+
+
 def _split_metrics(metrics: Mapping[str, float] | None) -> dict[str, Any]:
     out: dict[str, Any] = {name: None for name in METRIC_NAMES}
-    extra: dict[str, float] = {}
+    extra: dict[str, float | None] = {}
     for k, v in (metrics or {}).items():
-        fv = None if v is None else float(v)
+        fv: float | None = None if v is None else float(v)
         if fv is not None and not math.isfinite(fv):
             fv = None
         if k in out:
             out[k] = fv
         else:
-            extra[k] = fv  # type: ignore[assignment]
+            extra[k] = fv
     out["metrics_extra"] = extra or None
     return out
 
@@ -212,11 +217,11 @@ def insert_evaluation(
         "keep_personas": bool(ev.keep_personas),
         "descriptors": {k: float(v) for k, v in descriptors.items()} if descriptors else None,
         "created_at": now,
-        "seed": None if getattr(ev, "seed", None) is None else int(ev.seed),
-        "replicate": None if getattr(ev, "replicate", None) is None else int(ev.replicate),
+        "seed": _int_or_none(getattr(ev, "seed", None)),
+        "replicate": _int_or_none(getattr(ev, "replicate", None)),
         **_split_metrics(ev.metrics),
     }
-    eval_id = int(conn.execute(insert(Evaluation), row).inserted_primary_key[0])
+    eval_id = int(conn.execute(insert(Evaluation), row).inserted_primary_key[0])  # type: ignore[index]
     rows = []
     for c in ev.contexts:
         blob, n, k = (None, 0, 0) if c.positions is None else encode_positions(c.positions)

@@ -159,7 +159,7 @@ def counts(conn: Connection, run_id: int) -> Counts:
     def pick(prefix: str) -> dict[str, int]:
         return {k[len(prefix):]: int(v) for k, v in sorted(c.items()) if k.startswith(prefix)}
 
-    ordered = {s.value: by_stage[s.value] for s in Stage if s.value in by_stage}
+    ordered: dict[str, int] = {str(s.value): by_stage[s.value] for s in Stage if s.value in by_stage}
     ordered.update({k: v for k, v in by_stage.items() if k not in ordered})
     return Counts(
         evaluations=sum(by_stage.values()), evaluations_by_stage=ordered, proposal_evaluations=proposals,
