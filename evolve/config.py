@@ -334,7 +334,7 @@ def _coerce(hint: Any, value: Any, path: str) -> Any:
         raise ConfigError(errors[0])
     if hint is RoleModel and isinstance(value, str):
         return RoleModel(model=value)
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _build(hint, value, path)
     if origin is tuple:
         items = [value] if isinstance(value, (str, Mapping)) else value
@@ -523,11 +523,14 @@ def _check_objective(fitness: FitnessConfig) -> None:
 
 def replace_path(config: RunConfig, dotted: str, value: Any) -> RunConfig:
     """Return a copy with ``section.key`` set to ``value`` (used for command-line flags)."""
+    replaced: RunConfig = _replaced(config, dotted, value)
+    return replaced
+
+
+def _replaced(node: Any, dotted: str, value: Any) -> Any:
+    """A copy of the dataclass ``node`` with the dotted path under it set to ``value``."""
     head, _, rest = dotted.partition(".")
-    if not rest:
-        return dataclasses.replace(config, **{head: value})
-    section = getattr(config, head)
-    return dataclasses.replace(config, **{head: replace_path(section, rest, value)})
+    return dataclasses.replace(node, **{head: _replaced(getattr(node, head), rest, value) if rest else value})
 
 
 def config_to_dict(config: Any) -> Any:

@@ -202,7 +202,9 @@ def estimate_run(config: RunConfig, contexts: ContextSets, *,
     system, user = build_mutation_prompt(brief, [brief] * config.mutation.inspirations, DIRECTIVES[0])
     mutator_one = np.array([1.0, float(estimate_tokens(system + user)), float(MUTATOR_COMPLETION_TOKENS), 1.0])
 
-    mean_seed = tuple(float(np.mean([v[i] for v in seeds.values()])) for i in range(3))
+    mean_seed: tuple[float, float, float] = (float(np.mean([v[0] for v in seeds.values()])),
+                                             float(np.mean([v[1] for v in seeds.values()])),
+                                             float(np.mean([v[2] for v in seeds.values()])))
     # One evaluation, as the whole-run "proposals" stage counts it (the seeds' mean persona
     # cost), and its upper bound (the costliest seed, every retry at its maximum): the
     # per-evaluation table and the whole-run table are the same model, so they agree.
@@ -275,8 +277,8 @@ def estimate_run(config: RunConfig, contexts: ContextSets, *,
 
     run_roles = run_upper = None
     if evaluations:
-        total = {role: sum(st[role] for st in stages.values()) for role in ROLES}
-        worst_total = {role: sum(st[role] for st in worst.values()) for role in ROLES}
+        total = {role: np.sum([st[role] for st in stages.values()], axis=0) for role in ROLES}
+        worst_total = {role: np.sum([st[role] for st in worst.values()], axis=0) for role in ROLES}
         run_roles = role_estimates(total)
         # every retry at its maximum: respondent re-asks, then the client's transient retries
         run_upper = {role: upper_calls(role, worst_total[role], models[role].model) for role in ROLES}
@@ -292,7 +294,7 @@ def estimate_run(config: RunConfig, contexts: ContextSets, *,
         "stages": {name: {role: float(v[role][0]) for role in ROLES} for name, v in stages.items()},
         "run": run_roles,
         "run_upper_calls": run_upper,
-        "run_upper_dollars": None if run_roles is None else sum(
+        "run_upper_dollars": None if run_roles is None or run_upper is None else sum(
             (r.dollars or 0.0) * (run_upper[r.role] / r.calls if r.calls else 0.0) for r in run_roles),
     }
 

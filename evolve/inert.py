@@ -219,17 +219,18 @@ def canonical_form(code: str) -> str | None:
         else:
             break
     rest = body[len(prelude):]
-    flags = {}
+    flags: dict[str, object] = {}
     for stmt in prelude:
         name = _constant_def(stmt)
-        if name is not None and isinstance(stmt.value, ast.Constant) \
-                and isinstance(stmt.value.value, (bool, int, str, type(None))):
-            flags[name] = stmt.value.value
+        value = getattr(stmt, "value", None)  # an Assign or AnnAssign when name is set
+        if name is not None and isinstance(value, ast.Constant) \
+                and isinstance(value.value, (bool, int, str, type(None))):
+            flags[name] = value.value
     folder = _Folder(flags)
     prelude = [folder.visit(copy.deepcopy(s)) for s in prelude]
     rest = folder.block(copy.deepcopy(rest))
     imports = [s for s in prelude if isinstance(s, (ast.Import, ast.ImportFrom))]
-    named = {(_constant_def(s) or _plain_def(s)): s for s in prelude if not isinstance(s, (ast.Import, ast.ImportFrom))}
+    named = {str(_constant_def(s) or _plain_def(s)): s for s in prelude if not isinstance(s, (ast.Import, ast.ImportFrom))}
     # drop what nothing left reads, to a fixed point (a dead function may be a constant's only reader)
     while True:
         live = _loads([*imports, *named.values(), *rest]) | {"generate"}

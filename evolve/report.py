@@ -463,6 +463,8 @@ def write_report(archive: Any, summary: Mapping[str, Any], *, out_dir: Path, con
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     db = summary.get("db") or getattr(archive, "url", None)
+    if db is None:
+        raise ValueError("write_report: no archive path (summary['db'] or archive.url)")
     with ArchiveReader.open(db, run_id=getattr(archive, "run_id", None)) as reader:
         content = build_report(reader, references=summary.get("references"), stop_reason=summary.get("stop_reason"))
         simulated = bool(summary.get("simulated", content["simulated"]))

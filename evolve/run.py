@@ -200,13 +200,15 @@ seeded, raced, chosen and prompted, while every stored score keeps its meaning (
 train fitness on the same contexts), so a resume may change them."""
 
 
-def _merge_resume_config(stored: Mapping[str, Any], override: RunConfig, overridden: set[str]) -> RunConfig:
+def _merge_resume_config(stored: Mapping[str, Any], override: RunConfig,
+                         overridden: frozenset[str] | set[str]) -> RunConfig:
     """The stored config of the run, with the budget (and Ray address) from the command
     line when given and the ``[search]`` table of a config file when one is given: a resumed
     run keeps its contexts, models, islands and seed. A
     setting of :data:`RESUME_CHECKED` given (by flag or config file) with a different value
     is refused in one line listing every difference."""
-    stored_cascade = stored.get("cascade") if isinstance(stored.get("cascade"), Mapping) else {}
+    cascade = stored.get("cascade")
+    stored_cascade: Mapping[str, Any] = cascade if isinstance(cascade, Mapping) else {}
     if stored_cascade.get("screen_contexts") is None:  # a run stored before screening scored on every train context
         stored = {**stored, "cascade": {**stored_cascade, "screen_contexts": 0}}
     config = config_from_dict(stored)
@@ -329,7 +331,7 @@ def _disk_error(exc: BaseException) -> str | None:
     return None
 
 
-def execute_run(config: RunConfig, *, resume: bool = False, overridden: set[str] = frozenset(),
+def execute_run(config: RunConfig, *, resume: bool = False, overridden: frozenset[str] | set[str] = frozenset(),
                 progress: Progress | None = None) -> dict[str, Any]:
     """Run (or resume) an evolution run; return the summary printed by ``--json``.
 
@@ -396,6 +398,7 @@ def execute_run(config: RunConfig, *, resume: bool = False, overridden: set[str]
         if archive is not None:
             archive.close()
         raise
+    assert archive is not None  # every path above either opened it or raised
     if raised_from is not None:
         archive.record_event("budget_raised", detail={"from": raised_from, "to": config_to_dict(config.budget)})
     if search_from is not None:
@@ -412,10 +415,10 @@ def execute_run(config: RunConfig, *, resume: bool = False, overridden: set[str]
             # SIGTERM before our handler was in place (Ray's own handler exits with 15): a stop
             _mark_interrupted(archive)
             raise KeyboardInterrupt from None
-        cause = _disk_error(exc)
-        if cause is None:
+        disk = _disk_error(exc)
+        if disk is None:
             text = f"{type(exc).__name__}: {exc}" if not isinstance(exc, RunError) else str(exc)
-            cause = (text.strip().splitlines() or [type(exc).__name__])[0]
+        cause = disk if disk is not None else (text.strip().splitlines() or [type(exc).__name__])[0]
         _mark_failed(archive, cause)
         raise RunError(f"run failed: {cause} (the archive is marked failed; continue with "
                        f"persona-evolve run --db {db} --resume)") from None

@@ -96,7 +96,7 @@ def test_the_sandbox_child_imports_only_the_standard_library_and_its_own_modules
     assert os.path.isdir(inside_dir) and own
 
 
-TYPED_PACKAGES = ("metrics", "generators", "archive")
+TYPED_PACKAGES = ("metrics", "generators", "archive", "evolve")
 """Packages mypy must pass cleanly (``[tool.mypy]`` in pyproject.toml)."""
 
 
