@@ -219,9 +219,7 @@ class _Session:
             self.inflight_changed.set()
             return
         try:
-            prompts = message.get("prompts")
-            if not isinstance(prompts, list):
-                raise ProtocolError("llm request without a list of prompts")
+            prompts: list[str] = message["prompts"]  # a list of strings: _check_llm_request ran first
             system, temperature, max_tokens = message.get("system"), message.get("temperature"), message.get("max_tokens")
             if system is not None and not isinstance(system, str):
                 raise ProtocolError("llm request with a non-string system prompt")
