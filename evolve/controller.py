@@ -36,7 +36,7 @@ import numpy as np
 
 from archive.identity import program_id
 from archive.records import AddStatus, Candidate, EvaluationRecord, MutationInfo, ProgramRecord, ProgramView
-from archive.selection import Balanced, ChildOutcome
+from archive.selection import ChildOutcome
 from evolve.budget import CHEAP_REJECTIONS, RunBudget, rejection_backoff_s
 from evolve.champion import ChampionInfo, Promoter
 from evolve.checks import Rejection
@@ -60,6 +60,7 @@ from evolve.search import SearchSettings
 from evolve.seeding import EvalSeed, SeedPlan
 from evolve.spend import SpendLedger
 from evolve.twins import TwinCheck
+from evolve.parent_policy import ParentPolicy
 from evolve.yields import child_outcome, stored_yields
 from generators.evaluation import ContextOutcome
 from generators.screening import ADDRESSED_KEY
@@ -120,7 +121,7 @@ class Controller:
         self._pending: set[str] = set()
         self._feedback: dict[str, list[str]] = {}  # the earlier prompt's notes (truthful_prompts off)
         self._children: dict[str, list[ChildNote]] = {}  # failed children per parent (truthful prompts)
-        self._island_cursor = int(self._rng.integers(config.islands.count))
+        start = int(self._rng.integers(config.islands.count))
         self._ctx_by_id = contexts.by_id()
         self.stop_reason: str | None = None
         self.rejections_in_row = 0  # cheap rejections since the last evaluation: backs off (issue 10)
@@ -130,7 +131,12 @@ class Controller:
         self.yields = stored_yields(archive)  # empty for a new run; a resumed run's from its events
         self.twins = TwinCheck(archive=archive)
         self.spend = SpendLedger()  # calls tagged by stage (issue 22 item 5; counted by the archive)
-        self._balanced = Balanced(self.yields)
+        self.parents = ParentPolicy(
+            archive=archive, islands=config.islands.count, start=start, rng=self._rng,
+            share_rng=np.random.default_rng([config.seed, 17, self._evaluations_so_far()]),
+            champion_share=search.champion_share,
+            champion=lambda: self.champion.program_id if self.champion else None,
+            selection=search.selection, parent_strategy=config.mutation.parent_strategy, book=self.yields)
         rule = AdaptiveRule if search.adaptive else RaceRule
         self.racer = Racer(rule=rule(confidence=search.confidence, max_replicates=search.max_replicates),
                            evaluate_at=self._evaluate_replicate,
@@ -149,11 +155,14 @@ class Controller:
                             seed_ids: Sequence[str], replicates: int = 2) -> RobustChoice | None:
         """Final-stage robust selection across simulated worlds (:mod:`evolve.robust`):
         ``world_evaluators`` maps each other world to an evaluator running in it; every
-        candidate is validated on ``replicates`` replicates in every world, and a challenger
-        needs a confident worst-world advantage at ``search.confidence``."""
+        candidate is validated on ``replicates`` fresh replicates in every world (after the
+        ``search.max_replicates`` the promotion races may have used, so the leaders are not
+        tested on the seeds that made them leaders), and a challenger needs a confident
+        worst-world advantage at ``search.confidence``."""
         return await robust_select(_WorldsSource(self, world_evaluators), own_world=own_world,
                                    other_worlds=list(world_evaluators), seed_ids=seed_ids,
-                                   replicates=replicates, confidence=self.search.confidence)
+                                   replicates=replicates, first_replicate=self.search.max_replicates,
+                                   confidence=self.search.confidence)
 
     @property
     def island_best(self) -> dict[int, tuple[str, float]]:
@@ -204,7 +213,7 @@ class Controller:
             detail={"reason": rejection.reason, "message": rejection.message, **(extra or {})},
         )
         if parent_id:  # the event above (against the parent, with a message) is what evolve.yields counts
-            self.yields.record(parent_id, ChildOutcome.WASTED)
+            self.parents.tell(parent_id, ChildOutcome.WASTED)
             if rejection.reason in ("diff_failed", "compile_error", "bad_signature", "twin"):
                 self._remember(parent_id, f"last proposal rejected: {rejection.message}",
                                ChildNote(f"last proposal rejected ({rejection.reason}): {rejection.message}", excerpt))
@@ -393,18 +402,6 @@ class Controller:
 
     # ---- the loop ----------------------------------------------------------------
 
-    def _next_island(self) -> int:
-        self._island_cursor = (self._island_cursor + 1) % self.config.islands.count
-        return self._island_cursor
-
-    def _strategy(self) -> Any:
-        if self.search.selection == "balanced":
-            return self._balanced
-        strategy = self.config.mutation.parent_strategy
-        if strategy != "mixed":
-            return strategy
-        return ("uniform", "fitness", "curiosity")[int(self._rng.integers(3))]
-
     async def evolve(self) -> str:
         """Run candidates until a budget cap is reached; returns the cap that stopped it.
         A candidate that raises is recorded as a failure and the loop goes on; raises
@@ -452,14 +449,9 @@ class Controller:
 
     async def _candidate(self, state: dict[str, Any]) -> None:
         await asyncio.sleep(rejection_backoff_s(self.rejections_in_row))
-        island = self._next_island()
+        pick = self.parents.ask()
+        island, parent = pick.island, pick.parent
         state["island"] = island
-        parent = self.archive.sample_parent(island, self._rng, strategy=self._strategy())
-        if parent is None:
-            best = self.archive.top(1)
-            if not best:
-                raise RuntimeError("the archive is empty: seed programs failed on every context")
-            parent = best[0]
         state["parent"] = parent.id
         inspirations = self.archive.sample_inspirations(
             island, self._rng, k=self.config.mutation.inspirations, exclude=parent.id
@@ -478,7 +470,8 @@ class Controller:
         )
         self.stats.proposed += 1
         self.archive.record_event("proposed", program_id=parent.id, island=island,
-                                  detail={"directive": directive.key, "full_rewrite": full_rewrite})
+                                  detail={"directive": directive.key, "full_rewrite": full_rewrite,
+                                          "parent_source": pick.source})
         request = MutationRequest(
             parent_code=parent.code,
             parent_id=parent.id,
@@ -606,7 +599,7 @@ class Controller:
                                           "node": node[:12],
                                           "elapsed_s": round(self.budget.seconds, 3)})
         improved = result.status in (AddStatus.NEW_CELL, AddStatus.IMPROVED)
-        self.yields.record(parent.id, child_outcome(result.status))  # as evolve.yields rebuilds it
+        self.parents.tell(parent.id, child_outcome(result.status))  # as evolve.yields rebuilds it
         if evaluation.fitness is None:
             self._child_failed(parent, code, pid, island, stage="train", error=evaluation.error)
         else:

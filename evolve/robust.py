@@ -192,13 +192,23 @@ class RobustSource(Protocol):
 
 
 async def robust_select(source: RobustSource, *, own_world: str, other_worlds: Sequence[str],
-                        seed_ids: Sequence[str], replicates: int = 2,
+                        seed_ids: Sequence[str], replicates: int = 2, first_replicate: int = 0,
                         confidence: float = 0.8) -> RobustChoice | None:
-    """Re-validate the candidates in every world on ``replicates`` (>= 1) replicates, record
-    the tables and crown the robust choice (see the module docstring). None when nothing can
-    be compared (no seed program or no candidate has a validation evaluation)."""
+    """Re-validate the candidates in every world on ``replicates`` (>= 1) replicates from
+    ``first_replicate`` (>= 0) on, record the tables and crown the robust choice (see the
+    module docstring). None when nothing can be compared (no seed program or no candidate
+    has a validation evaluation).
+
+    ``first_replicate`` > 0 makes the test **fresh**: the candidates were picked as leaders
+    on the replicates the run's promotion races used (0 .. ``max_replicates`` - 1), so
+    testing them on those again favours whoever drew lucky seeds there (run seed 1 of the
+    issue-22 headline crowned a challenger on replicates 0-1 that its own champion race over
+    6 replicates had not confirmed, and it lost on the test contexts). With 0 the stored
+    replicate-0 validation is reused in the run's own world."""
     if replicates < 1:
         raise ValueError(f"robust selection: replicates must be >= 1, got {replicates!r}")
+    if first_replicate < 0:
+        raise ValueError(f"robust selection: first_replicate must be >= 0, got {first_replicate!r}")
     incumbent = source.champion_id()
     candidates = list(dict.fromkeys(
         ([incumbent] if incumbent else []) + source.validation_leaders(MAX_CANDIDATES) + list(seed_ids)))
@@ -208,14 +218,16 @@ async def robust_select(source: RobustSource, *, own_world: str, other_worlds: S
     if not seeds or not candidates:
         return None
     worlds = [own_world] + [w for w in dict.fromkeys(other_worlds) if w != own_world]
-    jobs = [(pid, world, r) for pid in candidates for world in worlds for r in range(replicates)
+    reps = range(first_replicate, first_replicate + replicates)
+    jobs = [(pid, world, r) for pid in candidates for world in worlds for r in reps
             if (world, r) != (own_world, 0)]
     tables = await asyncio.gather(*(source.validate_in_world(pid, world, r) for pid, world, r in jobs))
     per_unit: dict[str, dict[str, dict[str, float]]] = {
-        pid: {own_world: {f"0:{c}": v for c, v in own[pid].items()}} for pid in candidates}
+        pid: {own_world: {f"0:{c}": v for c, v in own[pid].items()} if first_replicate == 0 else {}}
+        for pid in candidates}
     for (pid, world, r), table in zip(jobs, tables):
         per_unit[pid].setdefault(world, {}).update({f"{r}:{c}": float(v) for c, v in table.items()})
-        if world != own_world:
+        if world != own_world or first_replicate > 0:
             source.record_event("robust_validated", program_id=pid,
                                 detail={"world": world, "replicate": r, "fitness": table})
     choice = choose_robust(per_unit, worlds=worlds, seeds=seeds, incumbent=incumbent, confidence=confidence)

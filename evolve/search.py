@@ -54,6 +54,10 @@ class SearchSettings:
     ``reach``: a promotion race is run only when the candidate's advantage on the draw already
     known can be established at all within ``max_replicates`` (:func:`evolve.reach.within_reach`).
     ``adaptive``: a race stops as soon as its outcome is settled (:class:`evolve.reach.AdaptiveRule`).
+
+    ``champion_share`` in [0, 1] (issue 22, item 3): the share of proposals whose parent is
+    the run's champion rather than an elite drawn from the island's grid
+    (:class:`evolve.parent_policy.ParentPolicy`); 0 turns it off.
     """
 
     paired: bool = True
@@ -68,9 +72,12 @@ class SearchSettings:
     static_twins: bool = True
     reach: bool = False
     adaptive: bool = False
+    champion_share: float = 0.25
 
     def __post_init__(self) -> None:
         """Raises :class:`SearchSettingError` naming the first bad field."""
+        if not 0.0 <= self.champion_share <= 1.0:
+            raise SearchSettingError("champion_share", f"must be in [0, 1], got {self.champion_share!r}")
         if not 0.0 < self.confidence < 1.0:
             raise SearchSettingError("confidence", f"must be in (0, 1), got {self.confidence!r}")
         for key in ("max_replicates", "champion_replicates"):
@@ -86,7 +93,7 @@ class SearchSettings:
 DEFAULT_SEARCH = SearchSettings()
 
 BASELINE = SearchSettings(paired=False, promotion=False, selection="config", truthful_prompts=False, twins=False,
-                          static_twins=False, reach=False, adaptive=False)
+                          static_twins=False, reach=False, adaptive=False, champion_share=0.0)
 """The loop before issue 13."""
 
 VARIANTS: dict[str, SearchSettings] = {
@@ -96,12 +103,15 @@ VARIANTS: dict[str, SearchSettings] = {
     "selection": replace(BASELINE, paired=True, promotion=True, selection="balanced"),
     "prompts": replace(BASELINE, paired=True, promotion=True, selection="balanced", truthful_prompts=True),
     "twins": replace(BASELINE, paired=True, promotion=True, selection="balanced", truthful_prompts=True, twins=True),
-    "static_twins": replace(DEFAULT_SEARCH, static_twins=True, reach=False, adaptive=False),
-    "reach": replace(DEFAULT_SEARCH, static_twins=False, reach=True, adaptive=False),
-    "adaptive": replace(DEFAULT_SEARCH, static_twins=False, reach=False, adaptive=True),
-    "spend": replace(DEFAULT_SEARCH, static_twins=True, reach=True, adaptive=True),
+    "static_twins": replace(DEFAULT_SEARCH, static_twins=True, reach=False, adaptive=False, champion_share=0.0),
+    "reach": replace(DEFAULT_SEARCH, static_twins=False, reach=True, adaptive=False, champion_share=0.0),
+    "adaptive": replace(DEFAULT_SEARCH, static_twins=False, reach=False, adaptive=True, champion_share=0.0),
+    "spend": replace(DEFAULT_SEARCH, static_twins=True, reach=True, adaptive=True, champion_share=0.0),
+    "champion_share": replace(DEFAULT_SEARCH, champion_share=0.25),
 }
 """Items 1-4 of issue 13 added in turn (``prompts`` = all of them), then the rejection of
 behavioural twins (``twins``: the shipped search before issue 22), then each spend switch of
 issue 22 item 5 alone on top of ``twins`` (``static_twins``, ``reach``, ``adaptive``) and all
-three (``spend``). ``default`` in the bench is :data:`DEFAULT_SEARCH`."""
+three (``spend``), each with ``champion_share`` 0 as it was measured; ``champion_share``
+is the default with the share of issue 22 item 3. ``default`` in the bench is
+:data:`DEFAULT_SEARCH`."""

@@ -103,7 +103,7 @@ def test_search_settings_validate_and_variants_add_items_in_turn():
         SearchSettings(paired=False, promotion=True)
     order = list(VARIANTS)
     assert order == ["baseline", "paired", "promotion", "selection", "prompts", "twins", "static_twins", "reach",
-                     "adaptive", "spend"]
+                     "adaptive", "spend", "champion_share"]
     assert not VARIANTS["baseline"].paired and VARIANTS["paired"].paired and not VARIANTS["paired"].promotion
     assert VARIANTS["selection"].selection == "balanced" and not VARIANTS["selection"].truthful_prompts
     assert VARIANTS["prompts"].truthful_prompts and not VARIANTS["prompts"].twins
@@ -113,4 +113,8 @@ def test_search_settings_validate_and_variants_add_items_in_turn():
         assert [s for s in spend_switches if getattr(VARIANTS[name], s)] == [name]
         assert dataclasses.replace(VARIANTS[name], **{name: False}) == dataclasses.replace(VARIANTS["twins"])
     assert all(getattr(VARIANTS["spend"], s) for s in spend_switches)
+    assert all(VARIANTS[name].champion_share == 0.0 for name in order[:-1])
+    assert VARIANTS["champion_share"] == dataclasses.replace(SearchSettings(), champion_share=0.25)
+    with pytest.raises(ValueError, match="champion_share"):
+        SearchSettings(champion_share=1.5)
     assert math.isclose(RaceRule(confidence=0.9, max_replicates=4).one_sided_level, 0.975)

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from evolve.cli import main
 from evolve.config import ConfigError, config_from_dict
 from evolve.robust import choose_robust, robust_select
+from evolve.search import SearchSettings
 from test_run_e2e import SMALL as E2E_SMALL
 
 WORLDS = ("default", "literal", "yea-sayer")
@@ -156,6 +157,49 @@ def test_robust_select_keeps_a_robust_incumbent_without_crowning():
                                      seed_ids=["seed"])) is None
 
 
+class LuckyEarlyRun(FakeRun):
+    """``lucky`` leads by 0.05 everywhere on the replicates the races used (0-5) and is
+    level with the champion on later ones: its lead was the seeds', not the program's."""
+
+    async def validate_in_world(self, pid: str, world: str, replicate: int) -> dict[str, float]:
+        self.asked.append((pid, world, replicate))
+        lift = 0.05 if pid == "lucky" and replicate < 6 else 0.0
+        return {c: v + lift for c, v in self.tables[("champ", world)].items()} if pid == "lucky" \
+            else self.tables[(pid, world)]
+
+    def validation_leaders(self, k: int) -> list[str]:
+        return ["lucky"][:k]
+
+    def stored_validation(self, pid: str) -> dict[str, float]:
+        base = self.tables[("champ" if pid == "lucky" else pid, "default")]
+        return {c: v + (0.05 if pid == "lucky" else 0.0) for c, v in base.items()}
+
+
+def _lucky_tables() -> dict[tuple[str, str], dict[str, float]]:
+    rows = {"seed": 0.70, "champ": 0.75}
+    return {(pid, world): {f"c{i}": v + 0.02 * (i % 3) for i in range(10)} for pid, v in rows.items()
+            for world in ("default", "literal")}
+
+
+def test_fresh_replicates_test_the_leaders_on_seeds_that_did_not_pick_them():
+    reused = LuckyEarlyRun(_lucky_tables(), champion="champ")
+    choice = asyncio.run(robust_select(reused, own_world="default", other_worlds=["literal"], seed_ids=["seed"]))
+    assert choice is not None and choice.chosen == "lucky"  # replicates 0-1: the lucky draw decides
+    fresh = LuckyEarlyRun(_lucky_tables(), champion="champ")
+    choice = asyncio.run(robust_select(fresh, own_world="default", other_worlds=["literal"], seed_ids=["seed"],
+                                       first_replicate=6))
+    assert choice is not None and choice.chosen == "champ" and fresh.crowned == []
+    assert choice.worst["lucky"] == pytest.approx(choice.worst["champ"])
+    # every world is asked on replicates 6 and 7 only, the run's own world included
+    assert sorted(fresh.asked) == sorted((p, w, r) for p in ("champ", "lucky", "seed")
+                                         for w in ("default", "literal") for r in (6, 7))
+    validated = [(pid, d["world"], d["replicate"]) for kind, pid, d in fresh.events if kind == "robust_validated"]
+    assert sorted(validated) == sorted(fresh.asked)
+    with pytest.raises(ValueError, match="first_replicate must be >= 0"):
+        asyncio.run(robust_select(fresh, own_world="default", other_worlds=["literal"], seed_ids=["seed"],
+                                  first_replicate=-1))
+
+
 def test_world_validate_is_checked():
     assert config_from_dict({"world": {"validate": ["literal"]}}).world.validate == ("literal",)
     with pytest.raises(ConfigError, match=r"^world\.validate_replicates: must be >= 1"):
@@ -188,8 +232,11 @@ def test_a_run_with_robust_selection_stores_and_reports_it(ray_session, tmp_path
     selection = [json.loads(d) for kind, _, d in rows if kind == "robust_selection"]
     assert len(selection) == 1 and selection[0]["chosen"] == robust["chosen"] == summary["champion"]["id"]
     validated = {(pid, json.loads(d)["world"]) for kind, pid, d in rows if kind == "robust_validated"}
-    assert {w for _, w in validated} == {"literal", "yea-sayer"}
+    # fresh replicates (after the races' max_replicates) in every world, the run's own included
+    assert {w for _, w in validated} == {"default", "literal", "yea-sayer"}
     assert {pid for pid, _ in validated} == set(selection[0]["fitness"])
+    replicates = {json.loads(d)["replicate"] for kind, _, d in rows if kind == "robust_validated"}
+    assert min(replicates) >= SearchSettings().max_replicates  # none the races could have used
     if robust["chosen"] != robust["incumbent"]:
         assert champions[-1][0] == robust["chosen"] and json.loads(champions[-1][1])["basis"] == "robust"
     report = (Path(summary["report"])).read_text()
