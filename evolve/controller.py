@@ -45,7 +45,8 @@ from evolve.contexts import ContextSets
 from evolve.directives import draw_directive
 from evolve.evaluator import EvaluationFailure
 from evolve.killed import charge_killed
-from evolve.mutators import MutationRequest, Mutator
+from evolve.candidate import Admitted, CandidateTrace, Child, Prompted, Trained
+from evolve.mutators import MutationRequest, Mutator, Proposal
 from evolve.inert import inert_edit
 from evolve.promotion import RaceRule
 from evolve.proposals import apply_proposal, changed_lines, screen_child
@@ -60,7 +61,7 @@ from evolve.search import SearchSettings
 from evolve.seeding import EvalSeed, SeedPlan
 from evolve.spend import SpendLedger
 from evolve.twins import TwinCheck
-from evolve.parent_policy import ParentPolicy
+from evolve.parent_policy import ParentPick, ParentPolicy
 from evolve.yields import child_outcome, stored_yields
 from generators.evaluation import ContextOutcome
 from generators.screening import ADDRESSED_KEY
@@ -432,27 +433,52 @@ class Controller:
                 await asyncio.gather(*running, return_exceptions=True)
 
     async def _guarded_candidate(self) -> None:
-        """:meth:`_candidate`, with any exception recorded as a failure (against the parent
-        when it was chosen)."""
-        state: dict[str, Any] = {}
+        """:meth:`_candidate`, with any exception recorded as a failure (against the child
+        when its edit applied, else the parent when it was chosen)."""
+        trace = CandidateTrace()
         try:
-            await self._candidate(state)
+            await self._candidate(trace)
         except BudgetSpent:
             return  # not evaluated: the loop sees the spent cap and stops
         except (TooManyFailures, asyncio.CancelledError):
             raise
         except Exception as exc:  # noqa: BLE001 - one failure never ends a run
-            self._record_calls([], state.get("parent"))
-            self._failure(_one_line(exc), program=state.get("child") or state.get("parent"),
-                          island=state.get("island"), where="candidate")
+            self._record_calls([], trace.parent)
+            self._failure(_one_line(exc), program=trace.child or trace.parent, island=trace.island,
+                          where="candidate")
             self._on_change(self)
 
-    async def _candidate(self, state: dict[str, Any]) -> None:
+    async def _candidate(self, trace: CandidateTrace) -> None:
+        """One candidate: select -> prompt -> propose -> apply -> smoke -> train -> admit
+        -> promote (:mod:`evolve.candidate`). A step that returns None stopped it (and
+        recorded why)."""
         await asyncio.sleep(rejection_backoff_s(self.rejections_in_row))
         pick = self.parents.ask()
-        island, parent = pick.island, pick.parent
-        state["island"] = island
-        state["parent"] = parent.id
+        trace.island, trace.parent = pick.island, pick.parent.id
+        prompted = self._prompt(pick)
+        proposal = await self._propose(prompted)
+        if proposal is None:
+            return
+        child = self._apply(prompted, proposal)
+        if child is None:
+            return
+        trace.child = child.id
+        self._pending.add(child.id)
+        try:
+            t0 = self.clock.monotonic()
+            smoke = await self._smoke(pick, child)
+            if smoke is None:
+                return
+            trained = await self._train(child, smoke, started=t0)
+            admitted = self._admit(pick, child, trained)
+            await self._promote(pick, child, trained, admitted)
+        finally:
+            self._pending.discard(child.id)
+
+    def _prompt(self, pick: ParentPick) -> Prompted:
+        """Inspirations, directive and rewrite mode drawn for ``pick``, the prompt built and
+        the proposal recorded (``proposed`` event)."""
+        parent, island = pick.parent, pick.island
         inspirations = self.archive.sample_inspirations(
             island, self._rng, k=self.config.mutation.inspirations, exclude=parent.id
         )
@@ -472,29 +498,37 @@ class Controller:
         self.archive.record_event("proposed", program_id=parent.id, island=island,
                                   detail={"directive": directive.key, "full_rewrite": full_rewrite,
                                           "parent_source": pick.source})
-        request = MutationRequest(
-            parent_code=parent.code,
-            parent_id=parent.id,
-            inspirations=[(v.id, v.code) for v in inspirations],
-            directive=directive.key,
-            prompt=system + "\n\n" + user,
-            seed=int(self._rng.integers(2**62)),
-            full_rewrite=full_rewrite,
-        )
+        request = MutationRequest(parent_code=parent.code, parent_id=parent.id,
+                                  inspirations=[(v.id, v.code) for v in inspirations], directive=directive.key,
+                                  system=system, user=user, seed=int(self._rng.integers(2**62)),
+                                  full_rewrite=full_rewrite)
+        return Prompted(pick=pick, directive=directive, full_rewrite=full_rewrite, request=request)
+
+    async def _propose(self, prompted: Prompted) -> Proposal | None:
+        """The mutator's answer; None when it raised (a ``mutator_error`` rejection and a
+        failure, recorded against the parent with its calls)."""
+        parent_id, island = prompted.pick.parent.id, prompted.pick.island
         try:
-            proposal = await self.mutator.propose(request)
+            proposal = await self.mutator.propose(prompted.request)
         except Exception as exc:  # noqa: BLE001 - recorded against the parent with its calls
             message = _one_line(exc)
-            self._record_calls([], parent.id)
-            self._reject(Rejection("mutator_error", message), parent_id=parent.id, island=island)
-            self._failure(message, program=parent.id, island=island, where="mutator")
-            return
-        self._record_calls([], parent.id)
-        child_code, rejection, failed_blocks = apply_proposal(parent.code, proposal.text, full_rewrite)
+            self._record_calls([], parent_id)
+            self._reject(Rejection("mutator_error", message), parent_id=parent_id, island=island)
+            self._failure(message, program=parent_id, island=island, where="mutator")
+            return None
+        self._record_calls([], parent_id)
+        return proposal
+
+    def _apply(self, prompted: Prompted, proposal: Proposal) -> Child | None:
+        """The edit applied and screened (no change, duplicate, static twin); None when it
+        is rejected (recorded with the edit's excerpt). Blocks that did not apply while
+        others did are counted, logged and fed back to the parent's next prompt."""
+        parent, island, directive = prompted.pick.parent, prompted.pick.island, prompted.directive.key
+        child_code, rejection, failed_blocks = apply_proposal(parent.code, proposal.text, prompted.full_rewrite)
         if rejection is None:
             rejection = screen_child(parent.code, child_code,
                                      known=lambda cid: cid in self._pending or self.archive.has_program(cid))
-        info: dict[str, Any] = {"operator": proposal.operator, "directive": directive.key}
+        info: dict[str, Any] = {"operator": proposal.operator, "directive": directive}
         if rejection is None and self.search.static_twins and (why := inert_edit(parent.code, child_code)):
             rejection, info["check"] = Rejection("twin", why), "static"  # before any call of its own
         if failed_blocks:
@@ -508,14 +542,14 @@ class Controller:
         if rejection is not None:
             excerpt = proposal.text[:1500] if rejection.reason == "diff_failed" else changed_lines(parent.code, child_code)
             self._reject(rejection, parent_id=parent.id, island=island, extra=info, excerpt=excerpt)
-            return
-        child_id = program_id(child_code)
-        state["child"] = child_id
-        self._pending.add(child_id)
-        try:
-            await self._evaluate_child(parent, island, child_code, child_id, proposal, directive.key)
-        finally:
-            self._pending.discard(child_id)
+            return None
+        mutation = MutationInfo(operator=proposal.operator, model=proposal.model, directive=directive,
+                                diff=proposal.text[:20_000], prompt_tokens=proposal.prompt_tokens,
+                                completion_tokens=proposal.completion_tokens)
+        record = ProgramRecord(code=child_code, parent_id=parent.id, island=island,
+                               generation=(parent.generation or 0) + 1, mutation=mutation)
+        return Child(code=child_code, id=program_id(child_code), record=record, proposal=proposal,
+                     es=self.seeds.for_replicate(0))
 
     def _smoke_bar(self, island: int) -> float | None:
         """The best smoke-context fitness among the island's elites (None: no bar)."""
@@ -545,47 +579,54 @@ class Controller:
             return Rejection("cascade", f"smoke fitness {score:.3f} < {threshold:g} x island best {bar:.3f}")
         return None
 
-    async def _evaluate_child(self, parent: ProgramView, island: int, code: str, pid: str, proposal: Any,
-                              directive: str) -> None:
+    def _smoke_ids(self) -> Sequence[str]:
+        """The smoke contexts; () when the cascade is off (no smoke contexts or threshold 0)."""
         cascade = self.config.cascade
-        mutation = MutationInfo(
-            operator=proposal.operator,
-            model=proposal.model,
-            directive=directive,
-            diff=proposal.text[:20_000],
-            prompt_tokens=proposal.prompt_tokens,
-            completion_tokens=proposal.completion_tokens,
-        )
-        record = ProgramRecord(code=code, parent_id=parent.id, island=island,
-                               generation=(parent.generation or 0) + 1, mutation=mutation)
-        t0 = self.clock.monotonic()
-        es = self.seeds.for_replicate(0)
-        smoke: list[ContextOutcome] = []
-        smoke_ids = self.contexts.smoke_ids if cascade.smoke_contexts and cascade.threshold > 0 else ()
-        if smoke_ids:
-            smoke, _ = await self._run(code, smoke_ids, es, pid, stage="smoke")
-            failed = all(o.metrics is None for o in smoke)
-            stop = self._smoke_verdict(parent.id, island, smoke, es, failed=failed)
-            if stop is not None:  # stopped here: stored with its smoke results, not an evaluation
-                self.archive.record_program(record)
-                self.archive.record_evaluation(pid, self._record("smoke", smoke, es))
-                self._reject(stop, parent_id=parent.id, island=island,
-                             extra={"program": pid, "smoke_calls": self.spend.program_calls(pid, "smoke")})
-                if failed:
-                    self._child_failed(parent, code, pid, island, stage="smoke", error=smoke[0].error)
-                else:
-                    self._success()
-                return
-        rest = [cid for cid in self.contexts.train_ids if cid not in set(smoke_ids)]
+        return self.contexts.smoke_ids if cascade.smoke_contexts and cascade.threshold > 0 else ()
+
+    async def _smoke(self, pick: ParentPick, child: Child) -> Sequence[ContextOutcome] | None:
+        """The smoke stage (the cascade's first contexts; [] when it is off): its outcomes,
+        or None when the child stops here (stored with its smoke results and rejected: not
+        an evaluation)."""
+        parent, island, es = pick.parent, pick.island, child.es
+        smoke_ids = self._smoke_ids()
+        if not smoke_ids:
+            return []
+        smoke, _ = await self._run(child.code, smoke_ids, es, child.id, stage="smoke")
+        failed = all(o.metrics is None for o in smoke)
+        stop = self._smoke_verdict(parent.id, island, smoke, es, failed=failed)
+        if stop is None:
+            return smoke
+        self.archive.record_program(child.record)
+        self.archive.record_evaluation(child.id, self._record("smoke", smoke, es))
+        self._reject(stop, parent_id=parent.id, island=island,
+                     extra={"program": child.id, "smoke_calls": self.spend.program_calls(child.id, "smoke")})
+        if failed:
+            self._child_failed(parent, child.code, child.id, island, stage="smoke", error=smoke[0].error)
+        else:
+            self._success()
+        return None
+
+    async def _train(self, child: Child, smoke: Sequence[ContextOutcome], *, started: float) -> Trained:
+        """The rest of the train (screening) contexts at the same seeds as the smoke stage;
+        ``started``: the clock when the child's evaluation began (for its wall time)."""
+        done = set(self._smoke_ids())
+        rest = [cid for cid in self.contexts.train_ids if cid not in done]
         outcomes = {o.context_id: o for o in smoke}
         node = ""
         if rest:
-            full, node = await self._run(code, rest, es, pid, stage="train")
+            full, node = await self._run(child.code, rest, child.es, child.id, stage="train")
             outcomes.update({o.context_id: o for o in full})
         ordered = [outcomes[cid] for cid in self.contexts.train_ids]
-        evaluation = self._record("train", ordered, es, wall_s=self.clock.monotonic() - t0)
-        candidate = Candidate(program=record, evaluation=evaluation,
-                              descriptors=descriptors_of(ordered, n=self.config.evaluation.n),
+        evaluation = self._record("train", ordered, child.es, wall_s=self.clock.monotonic() - started)
+        return Trained(outcomes=ordered, evaluation=evaluation, node=node)
+
+    def _admit(self, pick: ParentPick, child: Child, trained: Trained) -> Admitted:
+        """The child into the archive (one evaluation of the budget), the ``evaluated``
+        event, the parent's yield; a failure when every context failed."""
+        parent, island, evaluation = pick.parent, pick.island, trained.evaluation
+        candidate = Candidate(program=child.record, evaluation=evaluation,
+                              descriptors=descriptors_of(trained.outcomes, n=self.config.evaluation.n),
                               error=evaluation.error)
         holders = {tuple(e.cell): e for e in self.archive.grid(island).elites}  # before the child may take a cell
         result = self.archive.add([candidate])[0]
@@ -594,22 +635,28 @@ class Controller:
         self.stats.evaluated += 1
         status = result.status.value if hasattr(result.status, "value") else str(result.status)
         self.stats.count(self.stats.statuses, status)
-        self.archive.record_event("evaluated", program_id=pid, island=island,
+        self.archive.record_event("evaluated", program_id=child.id, island=island,
                                   detail={"stage": "train", "fitness": evaluation.fitness, "status": status,
-                                          "node": node[:12],
+                                          "node": trained.node[:12],
                                           "elapsed_s": round(self.budget.seconds, 3)})
-        improved = result.status in (AddStatus.NEW_CELL, AddStatus.IMPROVED)
         self.parents.tell(parent.id, child_outcome(result.status))  # as evolve.yields rebuilds it
         if evaluation.fitness is None:
-            self._child_failed(parent, code, pid, island, stage="train", error=evaluation.error)
+            self._child_failed(parent, child.code, child.id, island, stage="train", error=evaluation.error)
         else:
             self._success()
-            self.racer.know(pid, "train", 0, {o.context_id: context_fitness(o, self._objective) for o in ordered})
-        fitness = evaluation.fitness
+            self.racer.know(child.id, "train", 0,
+                            {o.context_id: context_fitness(o, self._objective) for o in trained.outcomes})
+        displaced = holders.get(tuple(result.cell)) if result.cell is not None else None
+        return Admitted(result=result, status=status, displaced=displaced,
+                        improved=result.status in (AddStatus.NEW_CELL, AddStatus.IMPROVED))
+
+    async def _promote(self, pick: ParentPick, child: Child, trained: Trained, admitted: Admitted) -> None:
+        """A child that beats its island's established best races it (and then the
+        champion); then the run's history, migration and resets of stagnant islands."""
+        fitness, island = trained.evaluation.fitness, pick.island
         incumbent = self.island_best.get(island)
-        if improved and fitness is not None and (incumbent is None or fitness > incumbent[1]):
-            displaced = holders.get(tuple(result.cell)) if result.cell is not None else None
-            await self.promoter.promote(pid, code, island, fitness, incumbent, displaced=displaced)
+        if admitted.improved and fitness is not None and (incumbent is None or fitness > incumbent[1]):
+            await self.promoter.promote(child.id, child.code, island, fitness, incumbent, displaced=admitted.displaced)
         best_overall = max(self.stats.best_by_island.values(), default=0.0)
         self.stats.history.append((self.budget.spent.evaluations, best_overall))
         if self.archive.maybe_migrate():

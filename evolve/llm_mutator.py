@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from evolve.mutators import MutationRequest, Proposal
-from evolve.prompts import SYSTEM_PROMPT
 
 
 class LLMMutator:
@@ -37,11 +36,7 @@ class LLMMutator:
         return min(1.3, max(base, base + 0.15 * (in_row - 1)))
 
     async def propose(self, request: MutationRequest) -> Proposal:
-        prompt = request.prompt
-        if prompt.startswith(SYSTEM_PROMPT):
-            user = prompt[len(SYSTEM_PROMPT):].lstrip()
-        else:
-            user = prompt
+        user = request.user
         in_row = int(self.pressure())
         if in_row >= 2:
             user += (f"\n\nNote: the last {in_row} proposals were rejected (duplicates of programs already "
@@ -49,7 +44,7 @@ class LLMMutator:
                      "change, and copy SEARCH lines exactly from the program above.")
         completion = await self._client.acomplete(
             "mutator",
-            [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}],
+            [{"role": "system", "content": request.system}, {"role": "user", "content": user}],
             temperature=self.temperature_for(in_row),
             max_tokens=self._max_tokens,
             seed=request.seed % (2**31),

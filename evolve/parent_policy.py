@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from archive.core import Archive
+from evolve.protocols import ArchiveStore
 from archive.records import ProgramView
 from archive.selection import Balanced, YieldBook
 
@@ -61,7 +61,7 @@ class ParentPolicy:
     run's is rebuilt from its events).
     """
 
-    def __init__(self, *, archive: Archive, islands: int, start: int, rng: np.random.Generator,
+    def __init__(self, *, archive: ArchiveStore, islands: int, start: int, rng: np.random.Generator,
                  share_rng: np.random.Generator, champion_share: float, champion: Callable[[], str | None],
                  selection: str, parent_strategy: str, book: YieldBook) -> None:
         if not 0.0 <= champion_share <= 1.0:

@@ -138,7 +138,7 @@ def candidate_programs(seed: int = 0) -> Iterator[tuple[str, str]]:
         label, parent = programs[int(rng.integers(len(programs)))]
         others = [(program_id(c), c) for _, c in programs if c is not parent][:2]
         request = MutationRequest(parent_code=parent, parent_id=program_id(parent), inspirations=others,
-                                  directive="explore", prompt="", seed=int(rng.integers(2**31)))
+                                  directive="explore", system="", user="", seed=int(rng.integers(2**31)))
         text = mutator.mutate(request).proposal.text
         child, rejection, _ = apply_proposal(parent, text, False)
         if rejection is not None or first_rejection(child) is not None or program_id(child) in seen:

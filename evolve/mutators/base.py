@@ -15,7 +15,8 @@ class MutationRequest:
 
     ``inspirations`` are ``(program_id, code)`` pairs from the archive; ``directive`` is a
     short instruction of the controller (e.g. "simplify", "improve the phrasing");
-    ``prompt`` is the full prompt for LLM mutators (the offline mutator ignores it);
+    ``system`` and ``user`` are the two messages of the prompt for LLM mutators (the
+    offline mutator ignores them);
     ``seed`` makes the answer deterministic where the mutator allows it;
     ``full_rewrite`` asks for a whole fenced program instead of SEARCH/REPLACE blocks.
     """
@@ -24,7 +25,8 @@ class MutationRequest:
     parent_id: str
     inspirations: Sequence[tuple[str, str]]
     directive: str
-    prompt: str
+    system: str
+    user: str
     seed: int
     full_rewrite: bool = False
 

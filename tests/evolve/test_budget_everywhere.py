@@ -79,13 +79,15 @@ class _Client:
 def test_llm_mutator_changes_what_it_asks_after_rejections():
     client = _Client()
     mutator = LLMMutator(client=client, model_label="openai/x", temperature=0.5)
-    request = MutationRequest(parent_code="x", parent_id="p", inspirations=[], directive="d", prompt="ask", seed=1)
+    request = MutationRequest(parent_code="x", parent_id="p", inspirations=[], directive="d", system="sys", user="ask", seed=1)
     asyncio.run(mutator.propose(request))
     in_row = 4
     mutator.pressure = lambda: in_row
     asyncio.run(mutator.propose(request))
     (first, kw1), (second, kw2) = client.calls
     assert kw1["temperature"] == 0.5 and kw2["temperature"] == pytest.approx(0.95)
+    # the two messages are the request's own, sent apart (never joined and split again)
+    assert first == [{"role": "system", "content": "sys"}, {"role": "user", "content": "ask"}]
     assert "last 4 proposals were rejected" in second[-1]["content"] and "rejected" not in first[-1]["content"]
 
 

@@ -268,8 +268,8 @@ def test_a_behavioural_twin_is_rejected_at_the_smoke_stage_and_its_parent_hears_
         assert "QUALITY" in train[0][0]  # the one evaluation is the real edit
         message = [e["detail"]["message"] for e in events(c, "rejected") if e["detail"]["reason"] == "twin"][0]
         assert "exactly where its parent did" in message
-        assert "changed nothing a respondent sees" not in mutator.requests[0].prompt
-        assert any("changed nothing a respondent sees" in r.prompt for r in mutator.requests[1:])  # told next time
+        assert "changed nothing a respondent sees" not in mutator.requests[0].user
+        assert any("changed nothing a respondent sees" in r.user for r in mutator.requests[1:])  # told next time
     else:  # the first twin costs the evaluation (a tie), and no twin is rejected
         assert "twin" not in c.stats.rejections and c.stats.evaluated == 1 and "EXTRA" in train[0][0]
     c.archive.close()

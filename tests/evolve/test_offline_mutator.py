@@ -104,7 +104,8 @@ def request(seed: int = 0, *, code: str = PARENT, inspirations=(("insp-1", INSPI
         parent_id="parent-1",
         inspirations=tuple(inspirations),
         directive=directive,
-        prompt="(ignored by the offline mutator)",
+        system="(ignored by the offline mutator)",
+        user="(ignored too)",
         seed=seed,
         full_rewrite=full_rewrite,
     )

@@ -72,7 +72,7 @@ def test_the_controller_feeds_a_child_failure_back_as_the_child_s(tmp_path):
             await c._guarded_candidate()
 
     asyncio.run(main())
-    third = mutator.requests[2].prompt
+    third = mutator.requests[2].user
     assert "- a child (what happened, data):" in third
     assert "failed in the smoke stage: generate() raised ValueError" in third
     assert "+BROKEN = 1" in third and "Errors of this program's own" not in third  # the seed itself never failed
