@@ -19,10 +19,12 @@ every pair of its axes (small multiples, champion against ``seed:sobol``), namin
 
 from __future__ import annotations
 
+import functools
 import itertools
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+import jinja2
 import matplotlib
 
 matplotlib.use("Agg")
@@ -31,8 +33,10 @@ import numpy as np  # noqa: E402
 
 from archive.binning import bin_labels  # noqa: E402
 from evolve.inspect.addressed import addressed_line  # noqa: E402
+from evolve.inspect.front import SIM_TOKENS_LINE  # noqa: E402
 from evolve.inspect.history import history_lines  # noqa: E402
 from evolve.inspect.render import interval_basis  # noqa: E402
+from evolve.report_front import DOMINATED_SHOWN  # noqa: E402
 from evolve.safe_text import visible
 from evolve.spend import render_spend_lines
 from metrics import METRIC_NAMES  # noqa: E402
@@ -41,6 +45,8 @@ IN_PROCESS_RESPONDENT = ("The respondent is the sim, which answers every questio
                          "model call: it has no row of calls, tokens or dollars.")
 """Why a sim run's spend shows no respondent row (report and live panel)."""
 SIM_NOTE = "> **SIMULATED WORLD** (model `sim`): every figure here comes from the labelled test bed, not a real LLM."
+TEMPLATES = Path(__file__).resolve().parent / "report_templates"
+"""The report's Jinja2 templates: ``report.md.j2`` with ``tables.md.j2`` and ``front.md.j2``."""
 ARROW = {name: ("↓" if name in ("dispersion", "kl_divergence") else "↑") for name in METRIC_NAMES}
 
 
@@ -188,6 +194,7 @@ def plot_personas(populations: Mapping[str, np.ndarray], axes: Sequence[str], co
 
 
 def _num(x: Any, digits: int = 4) -> str:
+    """``x`` with ``digits`` decimals; "–" when it is missing or not finite."""
     try:
         f = float(x)
     except (TypeError, ValueError):
@@ -195,45 +202,21 @@ def _num(x: Any, digits: int = 4) -> str:
     return f"{f:.{digits}f}" if np.isfinite(f) else "–"
 
 
-def _table(rows: Mapping[str, Any], references: Mapping[str, Any] | None = None) -> list[str]:
-    """Markdown table of the six metrics per program, plus the reference rows (italic)."""
-    lines = ["| program | " + " | ".join(METRIC_NAMES) + " |", "|---|" + "---|" * len(METRIC_NAMES)]
-    for label, m in rows.items():
-        cells = [f"{m[name]:.4f}" if m and m.get(name) is not None else "–" for name in METRIC_NAMES]
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    for kind, label in (("floor", "*floor: n × centre*"), ("random", "*random: n uniform*")):
-        m = (references or {}).get(kind)
-        if m:
-            cells = [f"*{m[name]:.4f}*" if m.get(name) is not None and np.isfinite(m[name]) else "–"
-                     for name in METRIC_NAMES]
-            lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    return lines
+def _signed(x: Any, digits: int = 3) -> str:
+    """``x`` with its sign and ``digits`` decimals; "–" when it is None."""
+    return "–" if x is None else f"{float(x):+.{digits}f}"
 
 
-def _spread_table(rows: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Markdown table: per program and metric, min / median / max across contexts."""
-    lines = ["| program (contexts) | " + " | ".join(METRIC_NAMES) + " |", "|---|" + "---|" * len(METRIC_NAMES)]
-    for r in rows:
-        cells = []
-        for name in METRIC_NAMES:
-            s = r["spread"].get(name)
-            cells.append("–" if s is None else f"{s[0]:.3f} / {s[1]:.3f} / {s[2]:.3f}")
-        lines.append(f"| {r['label']} ({r['contexts']}) | " + " | ".join(cells) + " |")
-    return lines
+def _metric(values: Mapping[str, Any] | None, name: str, italic: bool = False) -> str:
+    """One metric cell of a means table (a reference row is italic and needs a finite value)."""
+    if not values or values.get(name) is None or (italic and not np.isfinite(values[name])):
+        return "–"
+    return f"*{values[name]:.4f}*" if italic else f"{values[name]:.4f}"
 
 
-def _reference_note(refs: Mapping[str, Any] | None) -> list[str]:
-    if not refs:
-        return []
-    fit = ""
-    for stage in ("validation", "test"):
-        f = (refs.get(stage) or {}).get("fitness")
-        if f:
-            fit += f" {stage} fitness: floor {f['floor']:.4f}, random {f['random']:.4f}."
-    return [f"Reference rows (no model involved; n = {refs.get('n')}, {refs.get('mc_samples')} Monte Carlo "
-            f"points): *floor* = n identical personas at the centre of the axis cube (a program that writes "
-            f"one persona n times scores this); *random* = n uniform random positions, mean of "
-            f"{refs.get('random_seeds')} draws (a search should beat it).{fit}", ""]
+def _triple(spread: Sequence[float] | None) -> str:
+    """min / median / max of a spread cell, or "–"."""
+    return "–" if spread is None else f"{spread[0]:.3f} / {spread[1]:.3f} / {spread[2]:.3f}"
 
 
 def _md(text: Any) -> str:
@@ -250,166 +233,73 @@ def _when(ts: Any) -> str:
         return "–"
 
 
-def _robust_section(robust: Mapping[str, Any] | None) -> list[str]:
-    """The report's robust-selection section: the worlds the champion was chosen on and
-    each candidate's gain over the best seed program per world (empty when none ran)."""
+def _pairs(mapping: Mapping[str, Any], sep: str = " ") -> str:
+    """``k v, k v`` (or ``k=v`` with ``sep="="``), "–" when empty."""
+    return ", ".join(f"{k}{sep}{v}" for k, v in mapping.items()) or "–"
+
+
+def _robust_view(robust: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The robust-selection section's verdict and rows (best worst-world gain first)."""
     if not robust:
-        return []
-    worlds = list(robust["worlds"])
+        return {"robust_verdict": "", "robust_rows": []}
     chosen, incumbent = robust["chosen"], robust.get("incumbent")
-    tests = robust.get("tests") or {}
     if chosen != incumbent:
         verdict = f"replaced `{str(incumbent)[:12]}` by `{chosen[:12]}`"
-    elif tests:
+    elif robust.get("tests"):
         verdict = (f"kept the champion of the races: no challenger's worst-world advantage was confident at "
                    f"{robust.get('confidence', 0.8) * 100:g} %")
     else:
         verdict = "kept the champion of the races: no candidate had a better worst world"
-    lines = ["## Robust selection across simulated worlds", "",
-             f"The champion was chosen on the validation contexts in {len(worlds)} SIMULATED worlds "
-             f"({', '.join(f'`{w}`' for w in worlds)}): a program replaces the champion of the races only when "
-             f"its worst-world gain over the best seed program is larger with confidence ({verdict}). "
-             f"Gain over the best seed program per world:", "",
-             "| program | " + " | ".join(worlds) + " | worst |", "|---|" + "---|" * (len(worlds) + 1)]
     seeds = set(robust.get("seeds") or ())
-    for pid, gains in sorted(robust["gain"].items(), key=lambda kv: -robust["worst"][kv[0]]):
-        tag = " (champion)" if pid == chosen else " (seed)" if pid in seeds else ""
-        lines.append(f"| `{pid[:12]}`{tag} | " + " | ".join(f"{gains[w]:+.3f}" for w in worlds)
-                     + f" | {robust['worst'][pid]:+.3f} |")
-    return lines + [""]
+    rows = [{"pid": pid, "gains": gains, "worst": robust["worst"][pid],
+             "tag": " (champion)" if pid == chosen else " (seed)" if pid in seeds else ""}
+            for pid, gains in sorted(robust["gain"].items(), key=lambda kv: -robust["worst"][kv[0]])]
+    return {"robust_verdict": verdict, "robust_rows": rows}
+
+
+def _budget_rows(budget: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """Each cap's used and limit as text (dollars and minutes with 2 decimals)."""
+    rows = []
+    for b in budget:
+        money = b["cap"] in ("dollars", "minutes")
+        used = f"{b['used']:.2f}" if money else f"{int(b['used'])}"
+        limit = "no cap" if b["limit"] is None else (f"{b['limit']:.2f}" if money else f"{int(b['limit'])}")
+        rows.append({"cap": b["cap"], "used": used, "limit": limit})
+    return rows
+
+
+@functools.lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    """The report templates (``evolve/report_templates``): markdown, no autoescaping (the
+    text is markdown; cells go through ``md``), undefined names are errors."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=False,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                             keep_trailing_newline=True)
+    env.filters.update(num=_num, signed=_signed, metric=_metric, triple=_triple, md=_md, when=_when,
+                       g=lambda x: f"{x:g}", code=lambda x: f"`{x}`")
+    env.globals.update(SIM_NOTE=SIM_NOTE, IN_PROCESS_RESPONDENT=IN_PROCESS_RESPONDENT, pairs=_pairs,
+                       metric_names=list(METRIC_NAMES), interval_basis=interval_basis, addressed_line=addressed_line,
+                       percent=lambda x: f"{float(x) * 100:g}", dominated_shown=DOMINATED_SHOWN,
+                       sim_tokens_line=SIM_TOKENS_LINE)
+    return env
 
 
 def render_markdown(content: Mapping[str, Any], *, images: Mapping[str, str] | None = None) -> str:
-    """The markdown of :func:`evolve.report_content.build_report`'s content; ``images`` maps
-    plot names (fitness, grid, test_metrics, personas) to files placed where they belong."""
-    images = dict(images or {})
+    """The markdown of :func:`evolve.report_content.build_report`'s content, from the
+    template ``report_templates/report.md.j2``; ``images`` maps plot names (fitness, grid,
+    test_metrics, personas) to files placed where they belong."""
     c = content
-    counts, cfg = c["counts"], c["config"]
-    champ = c["champion"] or {}
-    lines = ["# persona-evolve run report", ""]
-    if c["simulated"]:
-        lines += [SIM_NOTE, ""]
-        if c.get("world", "default") != "default":
-            lines += [f"> Simulated world: `{c['world']}` (`persona-evolve worlds` says how it differs from the "
-                      "default).", ""]
-    if c.get("weak_sandbox"):
-        lines += [f"> **WEAK SANDBOX**: programs of this run ran without {', '.join(c['weak_sandbox'])} "
-                  f"(`--weak-sandbox`); an LLM-written program was not fully confined by the kernel.", ""]
-    by_stage = ", ".join(f"{s} {n}" for s, n in counts["stored_by_stage"].items())
-    lines += [
-        f"- archive: `{c['db']}` (run {c['run']['id']}, {c['run']['status']}; started {_when(c['run']['created_at'])}, "
-        f"updated {_when(c['run']['updated_at'])})",
-        f"- evaluations: {counts['evaluations']} (proposed programs fully evaluated on the train contexts: the unit of "
-        f"the budget and of the run's output); stored evaluations: {counts['stored_evaluations']}"
-        + (f" ({by_stage}; seeds included)" if by_stage else ""),
-        *([f"- train fitness: the mean over a screening set of {screen} train contexts, the same for every "
-           f"program, races included (`cascade.screen_contexts`)"]
-          if (screen := (cfg.get("sections", {}).get("cascade") or {}).get("screen_contexts")) else []),
-        f"- programs stored: {counts['programs']}, elites: {counts['elites']}",
-        f"- stopped by: {c['stop_reason'] or '–'}",
-        f"- champion: `{champ.get('id', '-')}`" + (f" ({champ['label']})" if champ.get("label") else "")
-        + (f", chosen on {champ['stage']} (fitness {_num(champ['fitness'])}), generation {champ['generation']}, "
-           f"island {champ['island']}" if champ else ""),
-        *([f"- champion's validation fitness over {interval_basis(champ['interval'])}: "
-           f"mean {_num(champ['interval']['mean'])} "
-           f"[{_num(champ['interval']['low'])}, {_num(champ['interval']['high'])}] "
-           f"({float(champ['interval']['confidence']) * 100:g} % interval; a promotion race, not one draw)"]
-          if champ.get("interval") else []),
-        f"- outcomes: {', '.join(f'{k} {v}' for k, v in counts['statuses'].items()) or '–'}",
-        f"- rejections: {', '.join(f'{k} {v}' for k, v in counts['rejections'].items()) or '–'}",
-        *([f"- {addressed_line(c['addressed'])}"] if c.get("addressed") is not None else []),
-        "",
-    ]
-    lines += _robust_section(c.get("robust"))
-    tables = {t["stage"]: t for t in c["stages"]}
-    titles = {"validation": "## Validation (champion chosen here)", "test": "## Test (used once, at the end)"}
-    for stage in ("validation", "test"):
-        t = tables.get(stage) or {"rows": [], "references": None}
-        lines += [titles[stage], "", f"Mean of each metric over the {stage} contexts:", "",
-                  *_table({r["label"]: r["means"] for r in t["rows"]}, t["references"]), ""]
-        if t["rows"]:
-            lines += [f"Spread across the {stage} contexts (min / median / max):", "", *_spread_table(t["rows"]), ""]
-    lines += _reference_note(c["references"])
-    if "fitness" in images:
-        lines += [f"![fitness over evaluations]({images['fitness']})", ""]
-    if "grid" in images:
-        lines += [f"![elite grid]({images['grid']})", ""]
-    if "test_metrics" in images:
-        lines += [f"![test metrics]({images['test_metrics']})", ""]
-    if "personas" in images:
-        lines += [f"![personas]({images['personas']})", ""]
-    lin = c.get("lineage")
-    if lin:
-        lines += ["## Champion lineage", "",
-                  f"From its seed to the champion ({len(lin['steps'])} programs"
-                  + ("" if lin["complete"] else f"; ends at missing ancestor `{lin['missing_parent']}`") + "); "
-                  "fitness = best train fitness, Δ = change from the parent.", "",
-                  "| gen | program | label | island | fitness | Δ | operator | directive | model | tokens |",
-                  "|---|---|---|---|---|---|---|---|---|---|"]
-        for s in lin["steps"]:
-            delta = "–" if s["delta"] is None else f"{s['delta']:+.4f}"
-            lines.append(f"| {s['generation']} | `{s['id']}` | {_md(s['label'] or '')} | {s['island']} | "
-                         f"{_num(s['fitness'])} | {delta} | {_md(s['operator'] or '')} | {_md(s['directive'] or '')} | "
-                         f"{_md(s['model'] or '')} | {s['tokens']} |")
-        lines.append("")
-        d = lin.get("diff")
-        if d:
-            lines += [f"### Diff of the champion against its seed `{d['seed_id']}` ({d['seed_label'] or 'seed'}): "
-                      f"{d['added']} lines added, {d['removed']} removed", "", "```diff", *d["lines"]]
-            if d["truncated"]:
-                lines.append(f"... ({d['truncated']} more lines: persona-evolve inspect diff {d['seed_id']} {champ['id']})")
-            lines += ["```", ""]
-        elif lin["complete"]:
-            lines += ["The champion is a seed program: no diff.", ""]
-    if c["extremes"]:
-        lines += ["## The champion's most extreme personas", "",
-                  "Per context, the personas farthest from the centre of the axis cube (positions 0 = low pole, "
-                  "1 = high pole, as the respondent placed them), with an excerpt of their text.", ""]
-        for ctx in c["extremes"]:
-            lines += [f"### {ctx['context']} ({ctx['stage']})", ""]
-            for p in ctx["personas"]:
-                where = ", ".join(f"{a} {_num(v, 2)}" for a, v in p["position"].items())
-                lines += [f"- **{_md(p['name']) or '(no name)'}** (persona {p['index']}; {where}): {_md(p['excerpt'])}"]
-            lines.append("")
-    from evolve.report_front import front_markdown
-
-    lines += front_markdown(c.get("cost_front"))
-    lines += ["## Configuration", "",
-              f"- models: {', '.join(f'{r}={m}' for r, m in cfg['models'].items()) or '–'}",
-              "- contexts: " + ("; ".join(f"{s}: {', '.join(v)}" for s, v in cfg["contexts"].items()) or "–"),
-              f"- n = {cfg['n']} personas per context, {cfg['mc_samples']} Monte Carlo points, seed {cfg['seed']}, "
-              f"{cfg['islands']} islands, fitness = {cfg['objective']}",
-              "- descriptors: " + ", ".join(f"{d['name']} [{d['low']:g}, {d['high']:g}] in {d['bins']}"
-                                            f"{' log' if d['log'] else ''} bins" for d in cfg["descriptors"])]
-    for name, section in cfg["sections"].items():
-        lines.append(f"- {name}: " + ", ".join(f"{k}={v}" for k, v in section.items()))
-    lines += ["", "## Budget and spend", "", "| cap | used | limit |", "|---|---|---|"]
-    for b in c["budget"]:
-        used = f"{b['used']:.2f}" if b["cap"] in ("dollars", "minutes") else f"{int(b['used'])}"
-        limit = "no cap" if b["limit"] is None else (f"{b['limit']:.2f}" if b["cap"] in ("dollars", "minutes")
-                                                     else f"{int(b['limit'])}")
-        lines.append(f"| {b['cap']} | {used} | {limit} |")
-    lines.append("")
-    history = history_lines(c)
-    if history:
-        lines += [f"- {_md(text)}" for text in history] + [""]
-    if c["spend"]:
-        lines += ["| role | calls | cached | errors | prompt tokens | completion tokens | cost (USD) | latency (s) |",
-                  "|---|---|---|---|---|---|---|---|"]
-        for s in [*c["spend"], {"role": "**total**", **c["spend_total"]}]:
-            lines.append(f"| {s['role']} | {s['calls']} | {s['cached']} | {s['errors']} | {s['prompt_tokens']} | "
-                         f"{s['completion_tokens']} | {s['cost_usd']:.4f} | {s['latency_s']:.1f} |")
-    else:
-        lines.append("No LLM calls recorded.")
-    if cfg["models"].get("respondent") == "sim" and not any(s["role"] == "respondent" for s in c["spend"]):
-        lines += ["", IN_PROCESS_RESPONDENT]
-    staged = render_spend_lines(c.get("spend_by_stage"))
-    if staged:
-        lines += ["", "Calls by stage, and what they bought:", "", *(f"- {_md(t.strip())}" for t in staged)]
-    lines.append("")
-    if champ.get("code"):
-        lines += ["## Champion code", "", "```python", champ["code"].rstrip(), "```", ""]
-    return "\n".join(lines)
+    cfg = c["config"]
+    return _environment().get_template("report.md.j2").render(
+        c=c, counts=c["counts"], cfg=cfg, champ=c["champion"] or {}, images=dict(images or {}),
+        by_stage=", ".join(f"{s} {n}" for s, n in c["counts"]["stored_by_stage"].items()),
+        screen=(cfg.get("sections", {}).get("cascade") or {}).get("screen_contexts"),
+        robust=c.get("robust"), **_robust_view(c.get("robust")),
+        stages={t["stage"]: t for t in c["stages"]}, front=c.get("cost_front"),
+        budget_rows=_budget_rows(c["budget"]), history=history_lines(c),
+        staged=render_spend_lines(c.get("spend_by_stage")),
+        in_process_respondent=(cfg["models"].get("respondent") == "sim"
+                               and not any(s["role"] == "respondent" for s in c["spend"])))
 
 
 def _test_metrics(content: Mapping[str, Any]) -> dict[str, Any]:
