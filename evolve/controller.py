@@ -20,7 +20,7 @@ common random numbers. The search switches are the run config's ``[search]`` tab
 (:class:`evolve.search.SearchSettings`) unless the constructor is given others (benches).
 The yield book of a resumed run is rebuilt from its events (:mod:`evolve.yields`).
 
-Collaborators: :mod:`evolve.proposals` turns a mutator's answer into a child and screens
+Collaborators: :mod:`evolve.proposals.proposal` turns a mutator's answer into a child and screens
 it; :class:`evolve.champion.Promoter` (owned here) decides island bests and the champion;
 :class:`evolve.run_stats.RunStats` holds the counters. ``apply_proposal`` and
 ``changed_lines`` stay importable from here.
@@ -39,17 +39,17 @@ from archive.records import AddStatus, Candidate, EvaluationRecord, MutationInfo
 from archive.selection import Balanced, ChildOutcome
 from evolve.budget import CHEAP_REJECTIONS, RunBudget, rejection_backoff_s
 from evolve.champion import ChampionInfo, Promoter
-from evolve.checks import Rejection
+from evolve.proposals.checks import Rejection
 from evolve.config import RunConfig
 from evolve.contexts import ContextSets
-from evolve.directives import draw_directive
+from evolve.proposals.directives import draw_directive
 from evolve.evaluator import EvaluationFailure
 from evolve.killed import charge_killed
 from evolve.mutators import MutationRequest, Mutator
 from evolve.inert import inert_edit
 from evolve.promotion import RaceRule
-from evolve.proposals import apply_proposal, changed_lines, screen_child
-from evolve.prompts import ChildNote, ContextFeedback, ProgramBrief, build_mutation_prompt
+from evolve.proposals.proposal import apply_proposal, changed_lines, screen_child
+from evolve.proposals.prompts import ChildNote, ContextFeedback, ProgramBrief, build_mutation_prompt
 from evolve.protocols import ArchiveStore, Clock, Evaluator, MonotonicClock
 from evolve.race import Racer
 from evolve.reach import AdaptiveRule

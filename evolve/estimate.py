@@ -183,8 +183,8 @@ def estimate_run(config: RunConfig, contexts: ContextSets, *,
     seed, every retry), "seed_persona_calls": {seed: persona calls per evaluation}, "stages":
     {stage: {role: calls}}, "run": [RoleEstimate] | None, "run_upper_calls": {role: calls} | None}``;
     the whole-run figures need an evaluation cap."""
-    from evolve.directives import DIRECTIVES
-    from evolve.prompts import ProgramBrief, build_mutation_prompt
+    from evolve.proposals.directives import DIRECTIVES
+    from evolve.proposals.prompts import ProgramBrief, build_mutation_prompt
     from generators.llm import estimate_tokens
     from generators.seeds import SEED_NAMES, load_seed
 

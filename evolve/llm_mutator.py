@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from evolve.mutators import MutationRequest, Proposal
-from evolve.prompts import SYSTEM_PROMPT
+from evolve.proposals.prompts import SYSTEM_PROMPT
 
 
 class LLMMutator:

@@ -39,7 +39,7 @@ from evolve.controller import Controller
 from evolve.evaluator import RayEvaluator
 from evolve.pace import expectation, measured_seeding
 from evolve.progress import Progress
-from evolve.proposals import proposal_evaluations
+from evolve.proposals.proposal import proposal_evaluations
 from evolve.ray_runtime import RayUnreachable, check_address, init_ray
 from evolve.workers import WorkerSpec
 from generators.context_loader import ContextError, resolve_contexts

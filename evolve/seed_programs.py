@@ -8,7 +8,7 @@ seeds, Concordia persona generator classes and generator files of the user's own
 * ``file:PATH.py`` (or a bare path ending in ``.py``) is a generator program of the user's
   own, a file defining ``generate(context, n, llm, rng)`` (label ``file:<file name>``). It is
   read once, when the run starts, checked like any proposed program (it must compile and
-  define ``generate`` with that signature; :mod:`evolve.checks`) and then stored in the
+  define ``generate`` with that signature; :mod:`evolve.proposals.checks`) and then stored in the
   archive and evaluated in the sandbox like any other program. A resumed run uses the
   stored text (:func:`resume_seed_programs`), never the file again.
 
@@ -21,7 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from evolve.checks import first_rejection
+from evolve.proposals.checks import first_rejection
 from generators.concordia.wrap import ConcordiaRefError, load_concordia_generator, seed_label
 from generators.program_file import ProgramFileError, read_program
 from generators.seeds import load_seed

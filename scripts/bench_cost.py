@@ -124,7 +124,7 @@ def candidate_programs(seed: int = 0) -> Iterator[tuple[str, str]]:
     program yielded so far, so lineages deepen), each a new program id; endless."""
     from archive.identity import program_id
     from evolve.controller import apply_proposal
-    from evolve.checks import first_rejection
+    from evolve.proposals.checks import first_rejection
     from evolve.mutators import MutationRequest
     from evolve.mutators.offline import OfflineMutator
     from generators.seeds import SEED_NAMES, load_seed

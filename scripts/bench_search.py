@@ -68,7 +68,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 import evolve.run as run_module  # noqa: E402
 from evolve.config import RoleModel, RunConfig, replace_path  # noqa: E402
 from evolve.progress import Progress  # noqa: E402
-from evolve.prompts import program_in_prompt  # noqa: E402
+from evolve.proposals.prompts import program_in_prompt  # noqa: E402
 from stub_openai_server import StubServer, role_of  # noqa: E402
 
 TRAIN = ("esports_community", "online_dating_users", "hospital_night_shift", "gold_rush_town_1850s")

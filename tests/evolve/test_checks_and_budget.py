@@ -7,7 +7,7 @@ import time
 import pytest
 
 from evolve.budget import RunBudget, Spend
-from evolve.checks import first_rejection
+from evolve.proposals.checks import first_rejection
 from evolve.contexts import ContextSets
 from generators.context_loader import load_split
 

@@ -8,8 +8,8 @@ import asyncio
 import numpy as np
 
 from evolve.controller import changed_lines
-from evolve.directives import DIRECTIVES, applicable, code_features, directive_by_key, draw_directive
-from evolve.prompts import ChildNote, ContextFeedback, ProgramBrief, build_mutation_prompt
+from evolve.proposals.directives import DIRECTIVES, applicable, code_features, directive_by_key, draw_directive
+from evolve.proposals.prompts import ChildNote, ContextFeedback, ProgramBrief, build_mutation_prompt
 from generators.seeds import load_seed
 
 

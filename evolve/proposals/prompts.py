@@ -2,7 +2,7 @@
 
 Inputs are plain records (:class:`ProgramBrief`) so the prompt can be built and tested
 without an archive. The reply format asked for is SEARCH/REPLACE blocks (see
-:mod:`evolve.diffs`) or, for a full rewrite, one fenced Python program.
+:mod:`evolve.proposals.diffs`) or, for a full rewrite, one fenced Python program.
 
 What the programs under evolution produced is data, never instructions: each program's
 code, its error lines and its failed children's notes and code go in between fence lines
@@ -18,7 +18,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from evolve.directives import Directive
+from evolve.proposals.directives import Directive
 from generators.quoting import CODE, ERRORS, EXCERPT, quote, unquote
 
 SYSTEM_PROMPT = """You improve Python programs that generate populations of personas.

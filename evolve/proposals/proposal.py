@@ -13,8 +13,8 @@ import difflib
 from typing import Any, Callable
 
 from archive.identity import program_id
-from evolve.checks import Rejection, first_rejection
-from evolve.diffs import apply_edits, check_full_rewrite, parse_blocks, parse_full_rewrite
+from evolve.proposals.checks import Rejection, first_rejection
+from evolve.proposals.diffs import apply_edits, check_full_rewrite, parse_blocks, parse_full_rewrite
 
 
 def apply_proposal(parent_code: str, text: str, full_rewrite: bool) -> tuple[str, Rejection | None, list[str]]:
@@ -44,7 +44,7 @@ def apply_proposal(parent_code: str, text: str, full_rewrite: bool) -> tuple[str
 def screen_child(parent_code: str, child_code: str, *, known: Callable[[str], bool]) -> Rejection | None:
     """The cheap rejection of a child, or None when it is worth an evaluation: unchanged
     (``no_op``, also when only comments or formatting changed), failing a check of
-    :func:`evolve.checks.first_rejection`, or ``duplicate`` when ``known(child id)`` (a
+    :func:`evolve.proposals.checks.first_rejection`, or ``duplicate`` when ``known(child id)`` (a
     program already proposed: in flight or in the archive)."""
     if child_code == parent_code:
         return Rejection("no_op", "the edit leaves the program unchanged")
