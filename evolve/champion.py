@@ -19,14 +19,14 @@ from typing import Any, Awaitable, Callable, Mapping, Sequence
 import numpy as np
 
 from archive.records import EliteView
-from evolve.contexts import ContextSets
+from evolve.common.context_sets import ContextSets
 from evolve.promotion import Interval, mean_interval, paired_diffs
 from evolve.protocols import ArchiveStore
 from evolve.race import Racer, RaceResult
 from evolve.reach import within_reach
-from evolve.run_stats import RunStats
-from evolve.search import SearchSettings
-from evolve.seeding import SeedPlan
+from evolve.common.run_stats import RunStats
+from evolve.common.search import SearchSettings
+from evolve.common.evaluation_seeds import SeedPlan
 
 
 @dataclass(frozen=True)

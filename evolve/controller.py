@@ -15,14 +15,14 @@ row (no candidate evaluated on any context in between) stop the run, with one li
 (:class:`TooManyFailures`).
 
 Every evaluation of a program at replicate r uses the run's seeds of replicate r
-(:mod:`evolve.seeding`) when ``search.paired``: a child and its parent are compared on
+(:mod:`evolve.common.evaluation_seeds`) when ``search.paired``: a child and its parent are compared on
 common random numbers. The search switches are the run config's ``[search]`` table
-(:class:`evolve.search.SearchSettings`) unless the constructor is given others (benches).
+(:class:`evolve.common.search.SearchSettings`) unless the constructor is given others (benches).
 The yield book of a resumed run is rebuilt from its events (:mod:`evolve.yields`).
 
 Collaborators: :mod:`evolve.proposals.proposal` turns a mutator's answer into a child and screens
 it; :class:`evolve.champion.Promoter` (owned here) decides island bests and the champion;
-:class:`evolve.run_stats.RunStats` holds the counters. ``apply_proposal`` and
+:class:`evolve.common.run_stats.RunStats` holds the counters. ``apply_proposal`` and
 ``changed_lines`` stay importable from here.
 """
 
@@ -41,7 +41,7 @@ from evolve.budget import CHEAP_REJECTIONS, RunBudget, rejection_backoff_s
 from evolve.champion import ChampionInfo, Promoter
 from evolve.proposals.checks import Rejection
 from evolve.config import RunConfig
-from evolve.contexts import ContextSets
+from evolve.common.context_sets import ContextSets
 from evolve.proposals.directives import draw_directive
 from evolve.evaluator import EvaluationFailure
 from evolve.killed import charge_killed
@@ -54,10 +54,10 @@ from evolve.protocols import ArchiveStore, Clock, Evaluator, MonotonicClock
 from evolve.race import Racer
 from evolve.reach import AdaptiveRule
 from evolve.robust import RobustChoice, robust_select
-from evolve.run_stats import RunStats
+from evolve.common.run_stats import RunStats
 from evolve.scoring import context_fitness, descriptors_of, mean_fitness, stored_fitness, to_record
-from evolve.search import SearchSettings
-from evolve.seeding import EvalSeed, SeedPlan
+from evolve.common.search import SearchSettings
+from evolve.common.evaluation_seeds import EvalSeed, SeedPlan
 from evolve.spend import SpendLedger
 from evolve.twins import TwinCheck
 from evolve.yields import child_outcome, stored_yields

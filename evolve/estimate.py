@@ -38,7 +38,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from evolve.config import RunConfig, replace_path
-from evolve.contexts import ContextSets
+from evolve.common.context_sets import ContextSets
 
 MUTATOR_COMPLETION_TOKENS = 800
 RESPONDENT_COMPLETION_TOKENS = 3

@@ -2,7 +2,7 @@
 
 A *race* compares a candidate with an incumbent (an island's best, or the champion) on
 paired differences ``d = f(candidate) - f(incumbent)`` of per-context fitness, one pair per
-(context, replicate), both programs scored with the same seeds (:mod:`evolve.seeding`).
+(context, replicate), both programs scored with the same seeds (:mod:`evolve.common.evaluation_seeds`).
 After each replicate it looks at the mean difference and its interval:
 
 * every difference exactly 0 (a neutral edit under common random numbers): **rejected**

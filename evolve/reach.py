@@ -4,7 +4,7 @@ A promotion race (:mod:`evolve.promotion`) accepts a candidate when the one-side
 bound of its mean paired advantage is above 0. With ``m`` pairs at the race's last look
 (contexts x ``max_replicates``) and a spread ``s`` of the paired differences, the smallest
 advantage it can ever establish is about ``t(level, m - 1) * s / sqrt(m)``
-(:func:`smallest_provable`). Two switches of :class:`evolve.search.SearchSettings` use it:
+(:func:`smallest_provable`). Two switches of :class:`evolve.common.search.SearchSettings` use it:
 
 * ``reach``: before a race draws any replicate, :func:`within_reach` looks at the pairs
   already known (replicate 0 of both programs: the draw the candidate was selected on, so

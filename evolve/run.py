@@ -34,7 +34,7 @@ from archive.runhistory import budget_in_force, killed_charges, section_in_force
 from archive.vocab import EventKind
 from evolve.budget import AllowanceGate, RunBudget, Spend
 from evolve.config import ConfigError, RunConfig, config_from_dict, config_to_dict, replace_path, resolve_screen
-from evolve.contexts import ContextSets
+from evolve.common.context_sets import ContextSets
 from evolve.controller import Controller
 from evolve.evaluator import RayEvaluator
 from evolve.pace import expectation, measured_seeding
@@ -45,7 +45,7 @@ from evolve.workers import WorkerSpec
 from generators.context_loader import ContextError, resolve_contexts
 from generators.evaluation import EvalSettings
 from generators.sandbox import SandboxLimits
-from evolve.seed_programs import SeedProgramError, resume_seed_programs, seed_key
+from evolve.common.seed_programs import SeedProgramError, resume_seed_programs, seed_key
 from evolve.spend import spend_of
 
 
@@ -452,7 +452,7 @@ def _mark_failed(archive: Any, cause: str) -> None:
 def _load_seeds(config: RunConfig, archive: Any, resume: bool) -> tuple[dict[str, str], list[str]]:
     """The run's seed programs (``label -> code``) and notes: read once here, at the start
     of a run; a resume takes a user's file from the archive (see
-    :func:`evolve.seed_programs.resume_seed_programs`). A bad one is a one-line RunError."""
+    :func:`evolve.common.seed_programs.resume_seed_programs`). A bad one is a one-line RunError."""
     try:  # [seeds] programs: shipped seeds, Concordia generator classes, the user's own files
         stored = {p.label: p.code for p in archive.seeds() if p.label} if resume else {}
         return resume_seed_programs(config.seeds.programs, stored)

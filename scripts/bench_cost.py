@@ -259,7 +259,7 @@ def _bench(argv: list[str] | None) -> int:
     respondent = args.respondent_model or "sim"
 
     from evolve.config import REAL_MODEL_SCREEN_CONTEXTS
-    from evolve.contexts import stratified_pick
+    from evolve.common.context_sets import stratified_pick
     from generators.context_loader import resolve_contexts
 
     t0 = time.perf_counter()

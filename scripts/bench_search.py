@@ -24,7 +24,7 @@ Promotion races re-evaluate programs on more replicates; those evaluations are n
 proposals and are not counted in ``--evaluations`` (``race_evaluations`` in the JSON rows
 says how many a run made).
 
-``--variant`` picks the search switches of :class:`evolve.search.SearchSettings`
+``--variant`` picks the search switches of :class:`evolve.common.search.SearchSettings`
 (``baseline`` = all of issue 13 off, then each item added in turn; ``default`` = as
 shipped), so each change shows what it bought.
 
@@ -205,10 +205,10 @@ _ORIGINAL_CONTROLLER = run_module.Controller
 def _use_variant(variant: str) -> None:
     """Make ``execute_run`` build its controller with the variant's search switches."""
     try:
-        from evolve.search import VARIANTS
+        from evolve.common.search import VARIANTS
     except ImportError:  # before issue 13: the code as it is
         if variant not in ("default", "current"):
-            raise SystemExit(f"variant {variant!r} needs evolve.search (issue 13)")
+            raise SystemExit(f"variant {variant!r} needs evolve.common.search (issue 13)")
         return
     if variant in ("default", "current"):
         run_module.Controller = _ORIGINAL_CONTROLLER

@@ -113,7 +113,7 @@ def _add_seed_programs(config: RunConfig, paths: list[str]) -> RunConfig:
     ``.py`` file reference."""
     from pathlib import Path
 
-    from evolve.seed_programs import FILE_PREFIX, is_file_ref, resolve_file_ref
+    from evolve.common.seed_programs import FILE_PREFIX, is_file_ref, resolve_file_ref
 
     added = []
     for path in paths:

@@ -8,7 +8,7 @@ import pytest
 
 from evolve.budget import RunBudget, Spend
 from evolve.proposals.checks import first_rejection
-from evolve.contexts import ContextSets
+from evolve.common.context_sets import ContextSets
 from generators.context_loader import load_split
 
 GOOD = "def generate(context, n, llm, rng):\n    return []\n"

@@ -17,7 +17,7 @@ from archive.reader import ArchiveReader
 from evolve.budget import AllowanceGate, RunBudget
 from evolve.cli import main
 from evolve.config import RoleModel
-from evolve.contexts import ContextSets
+from evolve.common.context_sets import ContextSets
 from evolve.estimate import estimate_run
 from evolve.evaluator import EvaluationFailure
 from evolve.report import render_markdown

@@ -26,7 +26,7 @@ class SearchSettings:
     """How candidates are compared, promoted, chosen as parents and prompted.
 
     ``paired``: every program is scored at replicate r with the same seeds on every context
-    (common random numbers, :mod:`evolve.seeding`), so a child and its parent are compared
+    (common random numbers, :mod:`evolve.common.evaluation_seeds`), so a child and its parent are compared
     on equal terms; off: a fresh seed per evaluation. ``promotion``: a program becomes an
     island's best (and then the champion) only after a race on more replicates establishes
     its advantage (:mod:`evolve.promotion`) at ``confidence`` (in (0, 1)) within
