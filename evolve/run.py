@@ -171,7 +171,7 @@ def _build_mutator(config: RunConfig) -> tuple[Any, Any]:
 
         return OfflineMutator(), None
     from generators.llm import ModelConfig, build_client
-    from evolve.llm_mutator import LLMMutator
+    from evolve.mutators.llm_mutator import LLMMutator
 
     client = build_client({"mutator": ModelConfig(**dataclasses.asdict(role))})
     return LLMMutator(client=client, model_label=role.model, temperature=role.temperature,

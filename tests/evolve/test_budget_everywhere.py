@@ -14,7 +14,7 @@ from rich.console import Console
 
 from evolve.budget import AllowanceGate, RunBudget, rejection_backoff_s
 from evolve.cli import main
-from evolve.llm_mutator import LLMMutator
+from evolve.mutators.llm_mutator import LLMMutator
 from evolve.mutators import MutationRequest
 from evolve.progress import PANEL_WIDTH, Progress
 from generators.context_loader import resolve_context
