@@ -21,7 +21,7 @@ import numpy as np
 from archive.records import EliteView
 from evolve.common.context_sets import ContextSets
 from evolve.promotion import Interval, mean_interval, paired_diffs
-from evolve.protocols import ArchiveStore
+from evolve.execution.protocols import ArchiveStore
 from evolve.race import Racer, RaceResult
 from evolve.reach import within_reach
 from evolve.common.run_stats import RunStats

@@ -43,14 +43,14 @@ from evolve.proposals.checks import Rejection
 from evolve.config import RunConfig
 from evolve.common.context_sets import ContextSets
 from evolve.proposals.directives import draw_directive
-from evolve.evaluator import EvaluationFailure
+from evolve.execution.evaluator import EvaluationFailure
 from evolve.killed import charge_killed
 from evolve.mutators import MutationRequest, Mutator
 from evolve.inert import inert_edit
 from evolve.promotion import RaceRule
 from evolve.proposals.proposal import apply_proposal, changed_lines, screen_child
 from evolve.proposals.prompts import ChildNote, ContextFeedback, ProgramBrief, build_mutation_prompt
-from evolve.protocols import ArchiveStore, Clock, Evaluator, MonotonicClock
+from evolve.execution.protocols import ArchiveStore, Clock, Evaluator, MonotonicClock
 from evolve.race import Racer
 from evolve.reach import AdaptiveRule
 from evolve.robust import RobustChoice, robust_select

@@ -1,6 +1,6 @@
 """Killed evaluations: charge the run for LLM calls that could not be counted (issue 10).
 
-An evaluation task the driver kills at its deadline (:mod:`evolve.evaluator`) returns no
+An evaluation task the driver kills at its deadline (:mod:`evolve.execution.evaluator`) returns no
 call records: whatever it spent is lost. So that the run's spend stays an upper bound,
 it is charged instead, per unit (calls, US dollars):
 
@@ -87,7 +87,7 @@ def killed_charge(config: RunConfig, contexts: Sequence[Any], allowance: Any = N
 def charge_killed(failure: Any, *, config: RunConfig, contexts: Sequence[Any], budget: Any, archive: Any,
                   program: str | None) -> KilledCharge:
     """Charge ``budget`` (a :class:`~evolve.budget.RunBudget`) for the killed evaluation
-    ``failure`` (an :class:`~evolve.evaluator.EvaluationFailure` with ``killed``) on
+    ``failure`` (an :class:`~evolve.execution.evaluator.EvaluationFailure` with ``killed``) on
     ``contexts`` (Context objects) and record it on ``archive`` as an
     ``evaluation_killed`` event against ``program``; returns the charge."""
     charge = killed_charge(config, contexts, getattr(failure, "allowance", None))

@@ -36,15 +36,13 @@ from evolve.budget import AllowanceGate, RunBudget, Spend
 from evolve.config import ConfigError, RunConfig, config_from_dict, config_to_dict, replace_path, resolve_screen
 from evolve.common.context_sets import ContextSets
 from evolve.controller import Controller
-from evolve.evaluator import RayEvaluator
+from evolve.execution.evaluator import RayEvaluator
 from evolve.pace import expectation, measured_seeding
 from evolve.progress import Progress
 from evolve.proposals.proposal import proposal_evaluations
-from evolve.ray_runtime import RayUnreachable, check_address, init_ray
-from evolve.workers import WorkerSpec
+from evolve.execution.ray_runtime import RayUnreachable, check_address, init_ray
+from evolve.execution.worker_config import worker_spec
 from generators.context_loader import ContextError, resolve_contexts
-from generators.evaluation import EvalSettings
-from generators.sandbox import SandboxLimits
 from evolve.common.seed_programs import SeedProgramError, resume_seed_programs, seed_key
 from evolve.spend import spend_of
 
@@ -117,29 +115,6 @@ def archive_config(config: RunConfig) -> ArchiveConfig:
         migration_count=isl.migration_count,
         stagnation_evals=isl.stagnation,
         reset_fraction=isl.reset_fraction,
-    )
-
-
-def worker_spec(config: RunConfig) -> WorkerSpec:
-    ev = config.evaluation
-    cache = None
-    if not (config.models.persona.model == "sim" and config.models.respondent.model == "sim"):
-        cache = str(Path.home() / ".cache" / "persona-evolve" / "responses.sqlite")
-    return WorkerSpec(
-        persona=config.models.persona,
-        respondent=config.models.respondent,
-        settings=EvalSettings(
-            n=ev.n,
-            mc_samples=ev.mc_samples,
-            limits=SandboxLimits(wall_timeout_s=ev.timeout_s, cpu_time_s=int(ev.timeout_s) + 5,
-                                 memory_mb=ev.memory_mb, disk_mb=ev.disk_mb,
-                                 max_completion_tokens=ev.max_completion_tokens, allow_weak_isolation=ev.weak_sandbox),
-            parallel=ev.parallel,
-        ),
-        respondent_per_axis=ev.respondent_per_axis,
-        respondent_mode=ev.effective_respondent_mode,
-        cache_path=cache,
-        world=config.world.preset,
     )
 
 

@@ -22,7 +22,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from archive.codec import encode_positions
-from evolve.protocols import ArchiveStore
+from evolve.execution.protocols import ArchiveStore
 from generators.evaluation import ContextOutcome
 
 Placements = Mapping[str, bytes]

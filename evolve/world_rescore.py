@@ -82,12 +82,12 @@ def rescore(programs: Mapping[str, str], world: str, spec: RescoreSpec,
             cache: ScoreCache | None = None) -> dict[str, float]:
     """Mean coverage (in [0, 1]) of each ``label -> code`` on ``spec.split``'s contexts x
     ``spec.replicates`` seeds under ``world``; cells found in ``cache`` are not re-run."""
-    import evolve.run as run_module
-    from evolve.workers import run_evaluation
+    from evolve.execution.worker_config import worker_spec
+    from evolve.execution.workers import run_evaluation
     from generators.context_loader import load_split
 
     config = replace_path(spec.base, "world.preset", world)
-    worker = run_module.worker_spec(config)
+    worker = worker_spec(config)
     contexts = {c.id: c for c in load_split(spec.split)}
     out = {}
     for label, code in programs.items():

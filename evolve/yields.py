@@ -24,7 +24,7 @@ from typing import Any
 
 from archive.records import AddStatus
 from archive.selection import ChildOutcome, YieldBook
-from evolve.protocols import ArchiveStore
+from evolve.execution.protocols import ArchiveStore
 
 
 def child_outcome(status: str) -> str:

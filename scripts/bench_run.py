@@ -63,7 +63,7 @@ def _restart_ray(cpus: int) -> None:
 
     if ray.is_initialized():
         ray.shutdown()
-    from evolve.ray_runtime import init_ray
+    from evolve.execution.ray_runtime import init_ray
 
     init_ray(num_cpus=cpus, object_store_mb=200)
 

@@ -245,7 +245,7 @@ def held_out(config: RunConfig, programs: dict[str, str]) -> dict[str, dict[tupl
     every program on the same seeds (in this process, sandboxed as in a run)."""
     import hashlib
 
-    from evolve.workers import run_evaluation
+    from evolve.execution.workers import run_evaluation
     from generators.context_loader import resolve_contexts
 
     contexts = {c.id: c for c in resolve_contexts(HELD_OUT)}

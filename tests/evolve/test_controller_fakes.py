@@ -20,12 +20,12 @@ from evolve.budget import RunBudget
 from evolve.config import RunConfig, replace_path
 from evolve.common.context_sets import ContextSets
 from evolve.controller import MAX_CONSECUTIVE_FAILURES, Controller, TooManyFailures
-from evolve.evaluator import EvaluationFailure
+from evolve.execution.evaluator import EvaluationFailure
 from evolve.mutators import MutationRequest, Proposal
-from evolve.protocols import ArchiveStore, Clock, Evaluator
+from evolve.execution.protocols import ArchiveStore, Clock, Evaluator
 from evolve.common.search import BASELINE, DEFAULT_SEARCH, SearchSettings
 from evolve.common.evaluation_seeds import crn_seed
-from evolve.workers import TaskResult
+from evolve.execution.workers import TaskResult
 from generators.context_loader import resolve_contexts
 from generators.evaluation import BUDGET_CUT_ERROR, ContextOutcome, call_seed
 from metrics import METRIC_NAMES

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-import evolve.workers as workers
+import evolve.execution.workers as workers
 from evolve.config import RunConfig, replace_path
 from evolve.world_rescore import RescoreSpec, ScoreCache, gain_over, rescore, score_key, spread, world_gains
 from generators.seeds import load_seed

@@ -1,7 +1,7 @@
 """What the controller needs from its collaborators, as small ``typing.Protocol``s.
 
 :class:`evolve.controller.Controller` depends on these, not on Ray or SQLite: the run
-gives it a :class:`evolve.evaluator.RayEvaluator`, an :class:`archive.Archive` and the
+gives it a :class:`evolve.execution.evaluator.RayEvaluator`, an :class:`archive.Archive` and the
 monotonic clock; tests give it small fakes (an evaluator that scores programs by a
 formula, an in-memory archive, a clock they advance).
 """
@@ -14,8 +14,8 @@ from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
 import numpy as np
 
 from archive.records import AddResult, Candidate, EliteView, EvaluationRecord, EvaluationView, GridView, ProgramRecord, ProgramView
-from evolve.evaluator import EvaluationFailure
-from evolve.workers import TaskResult
+from evolve.execution.evaluator import EvaluationFailure
+from evolve.execution.workers import TaskResult
 
 
 @runtime_checkable

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from generators.context import Context
-from evolve.workers import TaskResult, WorkerSpec, remote_evaluate
+from evolve.execution.workers import TaskResult, WorkerSpec, remote_evaluate
 
 
 RESPONDENT_ALLOWANCE_S = 900.0
