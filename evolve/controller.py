@@ -37,14 +37,14 @@ import numpy as np
 from archive.identity import program_id
 from archive.records import AddStatus, Candidate, EvaluationRecord, MutationInfo, ProgramRecord, ProgramView
 from archive.selection import Balanced, ChildOutcome
-from evolve.budget import CHEAP_REJECTIONS, RunBudget, rejection_backoff_s
+from evolve.budget.caps import CHEAP_REJECTIONS, RunBudget, rejection_backoff_s
 from evolve.champion import ChampionInfo, Promoter
 from evolve.proposals.checks import Rejection
 from evolve.config import RunConfig
 from evolve.common.context_sets import ContextSets
 from evolve.proposals.directives import draw_directive
 from evolve.execution.evaluator import EvaluationFailure
-from evolve.killed import charge_killed
+from evolve.budget.killed import charge_killed
 from evolve.mutators import MutationRequest, Mutator
 from evolve.inert import inert_edit
 from evolve.promotion import RaceRule
@@ -58,7 +58,7 @@ from evolve.common.run_stats import RunStats
 from evolve.scoring import context_fitness, descriptors_of, mean_fitness, stored_fitness, to_record
 from evolve.common.search import SearchSettings
 from evolve.common.evaluation_seeds import EvalSeed, SeedPlan
-from evolve.spend import SpendLedger
+from evolve.budget.spend import SpendLedger
 from evolve.twins import TwinCheck
 from evolve.yields import child_outcome, stored_yields
 from generators.evaluation import ContextOutcome
@@ -168,7 +168,7 @@ class Controller:
     def _record_calls(self, calls: Sequence[Mapping[str, Any]], program: str | None = None, *,
                       stage: str = "propose") -> None:
         """Store LLM calls (those of ``calls`` and the driver's), charged to ``program`` and
-        counted under ``stage`` (:mod:`evolve.spend`; the mutator's always under ``propose``)."""
+        counted under ``stage`` (:mod:`evolve.budget.spend`; the mutator's always under ``propose``)."""
         calls = [dict(c) for c in calls] + [dict(c) for c in self._driver_calls()]
         if not calls:
             return

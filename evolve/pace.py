@@ -6,7 +6,7 @@ Ray workers and cores, as the search that follows. Its wall time and the number 
 evaluations it made give this machine's throughput now (contexts per second, load
 included). One evaluation of the search is one program on the train contexts, plus the
 share of promotion races and validations that come with it at a default run's rate (the
-*expected* rates of :mod:`evolve.estimate`), so
+*expected* rates of :mod:`evolve.budget.estimate`), so
 
     seconds per evaluation = contexts per evaluation / (contexts evaluated while seeding / seeding seconds)
 
@@ -59,8 +59,8 @@ def evaluation_contexts(config: Any, contexts: Any) -> float:
     """Context evaluations one search evaluation brings, on average: the train contexts
     (the screening set when there is one), then, when ``[search] promotion`` is on, the
     expected island races on train and the validations and champion races on validation
-    (:data:`evolve.estimate.ISLAND_RACE_TRAIN_EVALUATIONS` and the other expected rates)."""
-    from evolve.estimate import (CHAMPION_RACE_VALIDATION_EVALUATIONS, ISLAND_RACE_TRAIN_EVALUATIONS,
+    (:data:`evolve.budget.estimate.ISLAND_RACE_TRAIN_EVALUATIONS` and the other expected rates)."""
+    from evolve.budget.estimate import (CHAMPION_RACE_VALIDATION_EVALUATIONS, ISLAND_RACE_TRAIN_EVALUATIONS,
                                  VALIDATION_SHARE)
 
     train, validation = len(contexts.train_ids), len(contexts.validation_ids)

@@ -34,7 +34,7 @@ from evolve.inspect.addressed import addressed_line  # noqa: E402
 from evolve.inspect.history import history_lines  # noqa: E402
 from evolve.inspect.render import interval_basis  # noqa: E402
 from evolve.safe_text import visible
-from evolve.spend import render_spend_lines
+from evolve.budget.spend import render_spend_lines
 from metrics import METRIC_NAMES  # noqa: E402
 
 IN_PROCESS_RESPONDENT = ("The respondent is the sim, which answers every questionnaire in process, with no "

@@ -27,7 +27,7 @@ from archive.reader import ArchiveReader
 from archive.reader import finite_float as _finite
 from archive.records import EvaluationView, ProgramView
 from archive.vocab import Stage
-from evolve.spend import spend_of
+from evolve.budget.spend import spend_of
 from metrics import HIGHER_IS_BETTER, METRIC_NAMES
 
 #: Most extreme personas shown per context.

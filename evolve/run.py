@@ -32,7 +32,7 @@ from archive.calibration import declared_spec
 from archive.records import ArchiveConfig
 from archive.runhistory import budget_in_force, killed_charges, section_in_force
 from archive.vocab import EventKind
-from evolve.budget import AllowanceGate, RunBudget, Spend
+from evolve.budget.caps import AllowanceGate, RunBudget, Spend
 from evolve.config import ConfigError, RunConfig, config_from_dict, config_to_dict, replace_path, resolve_screen
 from evolve.common.context_sets import ContextSets
 from evolve.controller import Controller
@@ -44,7 +44,7 @@ from evolve.execution.ray_runtime import RayUnreachable, check_address, init_ray
 from evolve.execution.worker_config import worker_spec
 from generators.context_loader import ContextError, resolve_contexts
 from evolve.common.seed_programs import SeedProgramError, resume_seed_programs, seed_key
-from evolve.spend import spend_of
+from evolve.budget.spend import spend_of
 
 
 class RunError(RuntimeError):

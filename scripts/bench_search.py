@@ -322,7 +322,7 @@ def analyse(db: str, *, variant: str, source: str, seed: int, budget: int, calls
     calls (``at_calls``: C -> its gain), each scored against the best seed on the held-out
     contexts."""
     from archive import Archive
-    from evolve.spend import spend_of
+    from evolve.budget.spend import spend_of
 
     archive = Archive.open(url_or_path=db, readonly=True)
     try:

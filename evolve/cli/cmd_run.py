@@ -134,7 +134,7 @@ def handle(args: argparse.Namespace) -> int:
         sys.stdout.write(to_toml(config_to_dict(config)))
         return 0
     if args.estimate:
-        from evolve.estimate import estimate_run, evaluations_within_caps, render_estimate
+        from evolve.budget.estimate import estimate_run, evaluations_within_caps, render_estimate
         from evolve.run import RunError, load_context_sets
 
         try:
@@ -207,7 +207,7 @@ def render_summary(summary: dict[str, Any]) -> str:
             lines.append(f"{label:22}" + "".join(f"{m.get(name, float('nan')):>14.4f}" for name in METRIC_NAMES))
         lines.extend(reference_lines(summary, stage))  # the noise floor and the random reference
     if summary.get("spend"):
-        from evolve.spend import render_spend_lines
+        from evolve.budget.spend import render_spend_lines
 
         lines.append("")
         lines.extend(render_spend_lines(summary["spend"]))

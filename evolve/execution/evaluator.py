@@ -9,12 +9,12 @@ plus :data:`RESPONDENT_ALLOWANCE_S` for scoring): a task past it is force-cancel
 (its worker process is killed, and the sandbox with it) and recorded as a failure, so no
 program can hold a slot of the run however it behaves.
 
-With an :class:`~evolve.budget.AllowanceGate`, every task carries its share of the run's
+With an :class:`~evolve.budget.caps.AllowanceGate`, every task carries its share of the run's
 LLM budget (the worker refuses calls beyond it); a task whose calls cannot be counted
 (killed, lost with its worker) is charged its whole allowance; an evaluation granted
 nothing is not started and comes back as a failure saying so. A killed task comes back
 marked ``killed`` with its allowance, so that the controller charges an upper-bound
-estimate for whatever no allowance covered (:mod:`evolve.killed`).
+estimate for whatever no allowance covered (:mod:`evolve.budget.killed`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ metrics) before the driver cancels it."""
 class EvaluationFailure:
     """An evaluation that produced no result; ``error`` is one line. ``killed``: its task
     was killed at the driver's deadline, so its LLM calls were lost uncounted (the
-    controller charges an upper bound for them, :mod:`evolve.killed`); ``allowance``: the
+    controller charges an upper bound for them, :mod:`evolve.budget.killed`); ``allowance``: the
     :class:`~generators.llm.allowance.Allowance` it held, which the gate has charged in
     full (None: it had none, e.g. a run without a call or dollar cap)."""
 

@@ -24,7 +24,7 @@ JSON shape (stable)::
      "spend_by_stage": {"total", "by_role", "by_stage": {stage: {role: calls}}, "stage_totals", "unstaged",
                         "proposals", "evaluated", "rejections", "rejected_smoke_calls", "rejected_share",
                         "wasted_calls", "wasted_share", "race_evaluations", "races_skipped"}
-                       (:func:`evolve.spend.spend_report`; uncached calls),
+                       (:func:`evolve.budget.spend.spend_report`; uncached calls),
      "budget": {cap: {"limit": float|null, "used": float}},
      "budget_raises": [{"ts", "changes": {cap: {"from", "to"}}}],
      "search_changes": [{"ts", "changes": {key: {"from", "to"}}}],
@@ -62,7 +62,7 @@ from evolve.inspect.addressed import addressed_line, addressed_summary
 from evolve.inspect.history import budget_history, history_lines
 from evolve.inspect.render import SIM_LINE, fmt, interval_basis, metric_cells, metric_headers, table
 from evolve.inspect.source import Source
-from evolve.spend import render_spend_lines, spend_of
+from evolve.budget.spend import render_spend_lines, spend_of
 
 
 def _config(src: Source) -> dict[str, Any]:

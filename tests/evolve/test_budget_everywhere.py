@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from evolve.budget import AllowanceGate, RunBudget, rejection_backoff_s
+from evolve.budget.caps import AllowanceGate, RunBudget, rejection_backoff_s
 from evolve.cli import main
 from evolve.mutators.llm_mutator import LLMMutator
 from evolve.mutators import MutationRequest

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from evolve.budget import RunBudget, Spend
+from evolve.budget.caps import RunBudget, Spend
 from evolve.proposals.checks import first_rejection
 from evolve.common.context_sets import ContextSets
 from generators.context_loader import load_split

@@ -16,7 +16,7 @@ import pytest
 
 from archive import Archive
 from archive.records import ArchiveConfig
-from evolve.budget import RunBudget
+from evolve.budget.caps import RunBudget
 from evolve.config import RunConfig, replace_path
 from evolve.common.context_sets import ContextSets
 from evolve.controller import MAX_CONSECUTIVE_FAILURES, Controller, TooManyFailures

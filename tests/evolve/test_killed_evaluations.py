@@ -14,11 +14,11 @@ import pytest
 
 from archive import Archive
 from archive.reader import ArchiveReader
-from evolve.budget import AllowanceGate, RunBudget
+from evolve.budget.caps import AllowanceGate, RunBudget
 from evolve.cli import main
 from evolve.config import RoleModel
 from evolve.common.context_sets import ContextSets
-from evolve.estimate import estimate_run
+from evolve.budget.estimate import estimate_run
 from evolve.execution.evaluator import EvaluationFailure
 from evolve.report import render_markdown
 from evolve.report_content import build_report

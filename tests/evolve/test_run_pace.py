@@ -85,7 +85,7 @@ def test_an_evaluation_cap_is_turned_into_time_and_both_caps_are_named():
 
 
 def test_an_evaluation_brings_its_expected_races_and_validations():
-    from evolve.estimate import (CHAMPION_RACE_VALIDATION_EVALUATIONS, ISLAND_RACE_TRAIN_EVALUATIONS,
+    from evolve.budget.estimate import (CHAMPION_RACE_VALIDATION_EVALUATIONS, ISLAND_RACE_TRAIN_EVALUATIONS,
                                  VALIDATION_SHARE)
 
     clock = FakeClock()

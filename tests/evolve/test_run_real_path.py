@@ -17,7 +17,7 @@ import pytest
 
 from evolve.cli import main
 from evolve.config import load_config
-from evolve.estimate import estimate_run
+from evolve.budget.estimate import estimate_run
 from evolve.run import load_context_sets, simulated_roles, simulation_label
 from stub_openai_server import MutationScript, SimReplies, StubServer, role_of
 

@@ -18,7 +18,7 @@ from archive import Archive
 from archive.records import AddStatus, ArchiveConfig
 from archive.selection import ChildOutcome
 from evolve import run as run_module
-from evolve.budget import RunBudget
+from evolve.budget.caps import RunBudget
 from evolve.cli import main
 from evolve.config import ConfigError, RunConfig, config_from_dict, load_config, replace_path
 from evolve.controller import Controller

@@ -4,10 +4,10 @@ An evaluation task the driver kills at its deadline (:mod:`evolve.execution.eval
 call records: whatever it spent is lost. So that the run's spend stays an upper bound,
 it is charged instead, per unit (calls, US dollars):
 
-* its allowance, where it had one (the :class:`~evolve.budget.AllowanceGate` has already
+* its allowance, where it had one (the :class:`~evolve.budget.caps.AllowanceGate` has already
   charged it: a run with a call or dollar cap);
 * else an upper-bound estimate of one evaluation on the contexts it was given
-  (:func:`evolve.estimate.evaluation_upper_bound`: the costliest seed's persona cost,
+  (:func:`evolve.budget.estimate.evaluation_upper_bound`: the costliest seed's persona cost,
   every retry at its maximum), charged here.
 
 Each kill is recorded as an ``evaluation_killed`` event whose detail says the figures are
@@ -59,8 +59,8 @@ class KilledCharge:
 def killed_charge(config: RunConfig, contexts: Sequence[Any], allowance: Any = None) -> KilledCharge:
     """The charge for an evaluation on ``contexts`` (Context objects) killed while holding
     ``allowance`` (None: none): per unit its allowance where set, else the upper-bound
-    estimate of :func:`evolve.estimate.evaluation_upper_bound`, rounded up to whole calls."""
-    from evolve.estimate import evaluation_upper_bound
+    estimate of :func:`evolve.budget.estimate.evaluation_upper_bound`, rounded up to whole calls."""
+    from evolve.budget.estimate import evaluation_upper_bound
 
     error = ""
     try:
@@ -86,7 +86,7 @@ def killed_charge(config: RunConfig, contexts: Sequence[Any], allowance: Any = N
 
 def charge_killed(failure: Any, *, config: RunConfig, contexts: Sequence[Any], budget: Any, archive: Any,
                   program: str | None) -> KilledCharge:
-    """Charge ``budget`` (a :class:`~evolve.budget.RunBudget`) for the killed evaluation
+    """Charge ``budget`` (a :class:`~evolve.budget.caps.RunBudget`) for the killed evaluation
     ``failure`` (an :class:`~evolve.execution.evaluator.EvaluationFailure` with ``killed``) on
     ``contexts`` (Context objects) and record it on ``archive`` as an
     ``evaluation_killed`` event against ``program``; returns the charge."""
