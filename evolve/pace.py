@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
 from archive.identity import program_id
-from evolve.progress import clock
+from evolve.outputs.progress import clock
 
 
 @dataclass(frozen=True)

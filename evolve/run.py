@@ -38,7 +38,7 @@ from evolve.common.context_sets import ContextSets
 from evolve.controller import Controller
 from evolve.execution.evaluator import RayEvaluator
 from evolve.pace import expectation, measured_seeding
-from evolve.progress import Progress
+from evolve.outputs.progress import Progress
 from evolve.proposals.proposal import proposal_evaluations
 from evolve.execution.ray_runtime import RayUnreachable, check_address, init_ray
 from evolve.execution.worker_config import worker_spec
@@ -526,7 +526,7 @@ def _execute(config: RunConfig, archive: Any, db: Path, out_dir: Path, contexts:
         raise
     finally:
         signal.signal(signal.SIGTERM, previous)
-    from evolve.report import write_report
+    from evolve.outputs.report.writer import write_report
 
     archive.set_run_status("finished")  # first: the report describes the run as it ended
     try:

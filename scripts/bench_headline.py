@@ -60,7 +60,7 @@ import evolve.run as run_module  # noqa: E402
 from archive.reader import open_reader  # noqa: E402
 from evolve.config import RunConfig, replace_path  # noqa: E402
 from evolve.mutators.offline import OfflineMutator, OfflineMutatorConfig  # noqa: E402
-from evolve.progress import Progress  # noqa: E402
+from evolve.outputs.progress import Progress  # noqa: E402
 from evolve.common.seed_programs import load_file_seed  # noqa: E402
 from evolve.world_rescore import RescoreSpec, ScoreCache, rescore, spread, world_gains  # noqa: E402
 from generators.seeds import SEED_NAMES, load_seed  # noqa: E402

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 from evolve.config import RoleModel, RunConfig, replace_path  # noqa: E402
 from evolve.controller import Controller  # noqa: E402
-from evolve.progress import Progress  # noqa: E402
+from evolve.outputs.progress import Progress  # noqa: E402
 from evolve.run import execute_run  # noqa: E402
 
 PHASE: dict[str, float] = {}

@@ -67,7 +67,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import evolve.run as run_module  # noqa: E402
 from evolve.config import RoleModel, RunConfig, replace_path  # noqa: E402
-from evolve.progress import Progress  # noqa: E402
+from evolve.outputs.progress import Progress  # noqa: E402
 from evolve.proposals.prompts import program_in_prompt  # noqa: E402
 from stub_openai_server import StubServer, role_of  # noqa: E402
 

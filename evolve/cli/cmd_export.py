@@ -35,7 +35,7 @@ def register(subparsers: Any) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from evolve.export import ExportError, export_program
+    from evolve.outputs.export import ExportError, export_program
 
     try:
         result = export_program(args.db, out=args.out, best=args.best, program=args.program,

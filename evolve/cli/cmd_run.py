@@ -22,7 +22,7 @@ from evolve.config import (
     to_toml,
     validate_config,
 )
-from evolve.inspect.render import interval_basis
+from evolve.outputs.inspect.render import interval_basis
 
 # flag dest -> dotted config path
 _FLAG_PATHS = {

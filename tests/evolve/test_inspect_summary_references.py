@@ -48,7 +48,7 @@ def test_summary_text_prints_reference_rows_under_each_stage(crafted: Crafted, c
 
 
 def test_report_tables_and_run_rows_carry_the_references(tmp_path) -> None:
-    from evolve.report import _reference_note, _table
+    from evolve.outputs.report.writer import _reference_note, _table
     from evolve.run import reference_lines
 
     six = {name: 0.5 for name in METRIC_NAMES}

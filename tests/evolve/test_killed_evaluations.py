@@ -20,8 +20,8 @@ from evolve.config import RoleModel
 from evolve.common.context_sets import ContextSets
 from evolve.budget.estimate import estimate_run
 from evolve.execution.evaluator import EvaluationFailure
-from evolve.report import render_markdown
-from evolve.report_content import build_report
+from evolve.outputs.report.writer import render_markdown
+from evolve.outputs.report.content import build_report
 from evolve.run import _prior_spend
 from generators.llm.allowance import Allowance
 from test_controller_fakes import (TRAIN, FakeEvaluator, FakeMutator, contexts, make,  # noqa: F401

@@ -115,7 +115,7 @@ def test_the_line_stays_one_line_in_a_log():
 
     from rich.console import Console
 
-    from evolve.progress import Progress
+    from evolve.outputs.progress import Progress
 
     line = expectation(Pace(seconds=61.0, contexts=140, contexts_per_evaluation=47.5), minutes=4.0,
                        evaluations=None)["line"]

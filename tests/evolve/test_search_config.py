@@ -242,7 +242,7 @@ def test_a_search_change_is_one_history_line_naming_only_the_keys_that_changed(t
     from archive.reader import ArchiveReader
     from archive.records import ArchiveConfig
     from evolve.config import config_to_dict
-    from evolve.inspect.history import budget_history, history_lines
+    from evolve.outputs.inspect.history import budget_history, history_lines
     from evolve.common.search import SearchSettings
 
     db = tmp_path / "archive.db"

@@ -39,9 +39,9 @@ from typing import Any
 import numpy as np
 
 from archive.exemplars import cells_of, default_bins
-from evolve.inspect.positions import choose_context, load_positions
-from evolve.inspect.render import SIM_LINE, fmt, shorten, table
-from evolve.inspect.source import InspectError, Source
+from evolve.outputs.inspect.positions import choose_context, load_positions
+from evolve.outputs.inspect.render import SIM_LINE, fmt, shorten, table
+from evolve.outputs.inspect.source import InspectError, Source
 
 #: k of the k-nearest-neighbour distance.
 NEIGHBOURS = 5

@@ -10,7 +10,7 @@ and ``main()``::
 
 It needs only the standard library, numpy (and whatever the program imports, e.g. scipy)
 and litellm for a real model; it never imports persona-evolve except for ``--model sim``.
-The runner is :mod:`evolve.export_runner`, copied verbatim (a real, tested module shared by
+The runner is :mod:`evolve.outputs.export_runner`, copied verbatim (a real, tested module shared by
 both formats); ``--format concordia`` adds a class following Concordia's persona-generator
 protocol.
 Nothing runs at import time, so the file is also a valid generator for
@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from archive.records import METRIC_NAMES
-from evolve.inspect.jsonout import clean
-from evolve.inspect.render import METRIC_TITLES
-from evolve.inspect.source import InspectError, Source, open_source
-from evolve.safe_text import visible
+from evolve.outputs.inspect.jsonout import clean
+from evolve.outputs.inspect.render import METRIC_TITLES
+from evolve.outputs.inspect.source import InspectError, Source, open_source
+from evolve.outputs.safe_text import visible
 
 DEFAULT_API_KEY_ENV = "OPENAI_API_KEY"
 #: Name of the entry point when the program does not define one itself.
@@ -55,7 +55,7 @@ class ExportResult:
     entry: str
     lineage_length: int
     #: with --max-tokens-per-persona: the chosen program's row of the cost front
-    #: (``evolve.inspect.front.best_under_cost``), else None
+    #: (``evolve.outputs.inspect.front.best_under_cost``), else None
     cost: dict[str, Any] | None = None
 
 
@@ -68,7 +68,7 @@ def select_program(src: Source, *, best: bool = False, program: str | None = Non
     if int(best) + (program is not None) + (max_tokens_per_persona is not None) != 1:
         raise ExportError("give exactly one of --best, --program ID or --max-tokens-per-persona X")
     if max_tokens_per_persona is not None:
-        from evolve.inspect.front import best_under_cost
+        from evolve.outputs.inspect.front import best_under_cost
 
         try:
             return str(best_under_cost(src, max_tokens_per_persona)["id"])
@@ -197,7 +197,7 @@ FORMATS = ("module", "concordia")
 
 
 def runner_source() -> str:
-    """The runner part of :mod:`evolve.export_runner` (below its marker), verbatim."""
+    """The runner part of :mod:`evolve.outputs.export_runner` (below its marker), verbatim."""
     text = (Path(__file__).resolve().parent / "export_runner.py").read_text(encoding="utf-8")
     at = text.index(RUNNER_MARKER)
     return text[at + len(RUNNER_MARKER):].lstrip("\n")
@@ -207,7 +207,7 @@ def _tail(info: dict[str, Any], *, api_key_env: str, entry: str, fmt: str, class
     parts = [
         "",
         "# " + "=" * 78,
-        "# persona-evolve export: the runner (evolve/export_runner.py, verbatim; imports nothing at",
+        "# persona-evolve export: the runner (evolve/outputs/export_runner.py, verbatim; imports nothing at",
         "# module level, so importing this file only defines names)",
         "# " + "=" * 78,
         "",
@@ -257,7 +257,7 @@ def render_module(code: str, info: dict[str, Any], *, filename: str, api_key_env
                   fmt: str = "module") -> tuple[str, str]:
     """(module text, entry-point name) for program ``code`` with provenance ``info``.
     ``fmt`` ``"concordia"`` also defines the Concordia generator class
-    :data:`CONCORDIA_CLASS` (see :class:`evolve.export_runner._PEConcordiaGenerator`)."""
+    :data:`CONCORDIA_CLASS` (see :class:`evolve.outputs.export_runner._PEConcordiaGenerator`)."""
     if fmt not in FORMATS:
         raise ExportError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
     try:
@@ -309,7 +309,7 @@ def export_program(
                                  max_tokens_per_persona=max_tokens_per_persona)
             cost = None
             if max_tokens_per_persona is not None:
-                from evolve.inspect.front import best_under_cost
+                from evolve.outputs.inspect.front import best_under_cost
 
                 cost = best_under_cost(src, max_tokens_per_persona)
             view = src.reader.program(pid)

@@ -18,7 +18,7 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.text import Text
 
-from evolve.safe_text import visible
+from evolve.outputs.safe_text import visible
 
 SIM_BANNER = "SIMULATED WORLD (model 'sim'): a labelled test bed, not a real LLM"
 PANEL_WIDTH = 80

@@ -26,8 +26,8 @@ import numpy as np
 
 from archive import bin_edges
 from archive.binning import edge_label, edge_text
-from evolve.inspect.render import SIM_LINE, table
-from evolve.inspect.source import InspectError, Source
+from evolve.outputs.inspect.render import SIM_LINE, table
+from evolve.outputs.inspect.source import InspectError, Source
 
 
 def _with_nulls(arr: np.ndarray) -> list:

@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 
 from archive.reading.costs import ProgramCost
-from evolve.inspect.render import SIM_LINE, fmt, table
-from evolve.inspect.source import InspectError, Source
+from evolve.outputs.inspect.render import SIM_LINE, fmt, table
+from evolve.outputs.inspect.source import InspectError, Source
 from metrics.pareto import pareto_front
 
 __all__ = ["SIM_TOKENS_LINE", "best_under_cost", "front", "render_front"]

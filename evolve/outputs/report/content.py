@@ -1,7 +1,7 @@
 """What the end-of-run report says, computed from the archive alone (read-only).
 
 :func:`build_report` reads a run through :class:`archive.reader.ArchiveReader` and returns
-plain values: ``report.md`` (:mod:`evolve.report`) renders them as markdown with plots, and
+plain values: ``report.md`` (:mod:`evolve.outputs.report.writer`) renders them as markdown with plots, and
 the viewer's ``/report`` page as HTML, so both say the same thing. No plotting here.
 
 Sections: the run and its counts (``evaluations`` = proposals fully evaluated on train, the
@@ -12,8 +12,8 @@ its diff against that seed, validation and test tables (the champion and the see
 mean of each metric over contexts and its spread, min / median / max across contexts, next
 to the noise floor and the random reference), and the champion's most extreme personas
 per context (text excerpts with their positions), the personas whose text addressed the
-respondent (not placed, scored as missing; :mod:`evolve.inspect.addressed`), and the cost
-front (validation coverage against tokens per persona, ``evolve.report_front``).
+respondent (not placed, scored as missing; :mod:`evolve.outputs.inspect.addressed`), and the cost
+front (validation coverage against tokens per persona, ``evolve.outputs.report.front``).
 """
 
 from __future__ import annotations
@@ -172,11 +172,11 @@ def build_report(reader: ArchiveReader, *, references: Mapping[str, Any] | None 
     """The report's content for the reader's run (see the module docstring). ``references``
     (``{"n", "mc_samples", "random_seeds", "validation": {...}, "test": {...}}``, as the run
     computes them from its contexts) replace the ones derived from the stored evaluations."""
-    from evolve.inspect.addressed import addressed_summary
-    from evolve.inspect.history import budget_history
-    from evolve.inspect.source import Source
-    from evolve.inspect.summary import champion_interval
-    from evolve.report_front import front_content
+    from evolve.outputs.inspect.addressed import addressed_summary
+    from evolve.outputs.inspect.history import budget_history
+    from evolve.outputs.inspect.source import Source
+    from evolve.outputs.inspect.summary import champion_interval
+    from evolve.outputs.report.front import front_content
 
     src = Source.of(reader)
     run = reader.run()

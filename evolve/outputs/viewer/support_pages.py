@@ -1,6 +1,6 @@
 """Data of the viewer's ``/front`` (cost front) and ``/holes`` (unreached cells) pages.
 
-Both are the inspect functions (``evolve.inspect.front`` / ``evolve.inspect.holes``) on a
+Both are the inspect functions (``evolve.outputs.inspect.front`` / ``evolve.outputs.inspect.holes``) on a
 read-only source, plus what the pages draw: a plotly figure of the front (drawn by the
 viewer's generic ``data-figure`` code, a click opens the program) and, per axis pair, the
 cells of a small SVG grid (drawn by the template; every text in it is autoescaped).
@@ -22,7 +22,7 @@ def _plain(text: Any) -> str:
 
 
 def front_figure(data: dict[str, Any], url: Any) -> dict[str, Any]:
-    """The plotly figure of :func:`evolve.inspect.front.front`: every validated program as a
+    """The plotly figure of :func:`evolve.outputs.inspect.front.front`: every validated program as a
     point (x: tokens per persona, log scale; y: validation coverage), the front as a step
     line through its programs, the champion ringed."""
     def trace(rows: list[dict[str, Any]], name: str, **style: Any) -> dict[str, Any]:
@@ -53,8 +53,8 @@ def front_figure(data: dict[str, Any], url: Any) -> dict[str, Any]:
 def front_page(reader: ArchiveReader, url: Any) -> dict[str, Any]:
     """``front`` (the inspect dict, None when nothing was validated), ``figure`` and
     ``error`` (the one-line reason when there is no front)."""
-    from evolve.inspect import InspectError, Source
-    from evolve.inspect.front import SIM_TOKENS_LINE, front
+    from evolve.outputs.inspect import InspectError, Source
+    from evolve.outputs.inspect.front import SIM_TOKENS_LINE, front
 
     try:
         data = front(Source.of(reader))
@@ -66,8 +66,8 @@ def front_page(reader: ArchiveReader, url: Any) -> dict[str, Any]:
 def holes_page(reader: ArchiveReader, *, context: str | None, bins: int | None, limit: int) -> dict[str, Any]:
     """The inspect ``holes`` dict with, per axis pair, ``squares``: one ``{x, y, reached,
     title}`` per 2-D cell in SVG pixels (first axis along x, second along y upwards)."""
-    from evolve.inspect import Source
-    from evolve.inspect.holes import holes
+    from evolve.outputs.inspect import Source
+    from evolve.outputs.inspect.holes import holes
 
     data = holes(Source.of(reader), context=context, bins=bins, limit=limit)
     b = int(data["bins"])

@@ -1,5 +1,5 @@
 """The report's cost-front section: content (for ``report.md`` and the viewer's ``/report``)
-and its markdown. The front is ``evolve.inspect.front``'s; nothing is computed here."""
+and its markdown. The front is ``evolve.outputs.inspect.front``'s; nothing is computed here."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ DOMINATED_SHOWN = 5
 def front_content(reader: ArchiveReader) -> dict[str, Any] | None:
     """The ``inspect front`` dict of the reader's run, or None when no program of the run
     has a validation evaluation (the section then says so)."""
-    from evolve.inspect import InspectError, Source
-    from evolve.inspect.front import front
+    from evolve.outputs.inspect import InspectError, Source
+    from evolve.outputs.inspect.front import front
 
     try:
         return front(Source.of(reader))
@@ -26,7 +26,7 @@ def front_content(reader: ArchiveReader) -> dict[str, Any] | None:
 def front_markdown(data: Mapping[str, Any] | None, *, unvalidated_note: bool = True) -> list[str]:
     """Markdown lines of the section (a heading, a note, a table); a one-line section when
     ``data`` is None."""
-    from evolve.inspect.front import SIM_TOKENS_LINE
+    from evolve.outputs.inspect.front import SIM_TOKENS_LINE
 
     lines = ["## Cost front: validation coverage against tokens per persona", ""]
     if data is None:

@@ -1,6 +1,6 @@
 """The end-of-run report: ``report.md`` plus PNG plots in the run's folder.
 
-The content comes from :func:`evolve.report_content.build_report`, read from the archive
+The content comes from :func:`evolve.outputs.report.content.build_report`, read from the archive
 through the read-only :class:`archive.reader.ArchiveReader` (the viewer's ``/report`` page
 renders the same content). A sim run's report says on its first line that it is simulated.
 
@@ -30,10 +30,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from archive.binning import bin_labels  # noqa: E402
-from evolve.inspect.addressed import addressed_line  # noqa: E402
-from evolve.inspect.history import history_lines  # noqa: E402
-from evolve.inspect.render import interval_basis  # noqa: E402
-from evolve.safe_text import visible
+from evolve.outputs.inspect.addressed import addressed_line  # noqa: E402
+from evolve.outputs.inspect.history import history_lines  # noqa: E402
+from evolve.outputs.inspect.render import interval_basis  # noqa: E402
+from evolve.outputs.safe_text import visible
 from evolve.budget.spend import render_spend_lines
 from metrics import METRIC_NAMES  # noqa: E402
 
@@ -280,7 +280,7 @@ def _robust_section(robust: Mapping[str, Any] | None) -> list[str]:
 
 
 def render_markdown(content: Mapping[str, Any], *, images: Mapping[str, str] | None = None) -> str:
-    """The markdown of :func:`evolve.report_content.build_report`'s content; ``images`` maps
+    """The markdown of :func:`evolve.outputs.report.content.build_report`'s content; ``images`` maps
     plot names (fitness, grid, test_metrics, personas) to files placed where they belong."""
     images = dict(images or {})
     c = content
@@ -371,7 +371,7 @@ def render_markdown(content: Mapping[str, Any], *, images: Mapping[str, str] | N
                 where = ", ".join(f"{a} {_num(v, 2)}" for a, v in p["position"].items())
                 lines += [f"- **{_md(p['name']) or '(no name)'}** (persona {p['index']}; {where}): {_md(p['excerpt'])}"]
             lines.append("")
-    from evolve.report_front import front_markdown
+    from evolve.outputs.report.front import front_markdown
 
     lines += front_markdown(c.get("cost_front"))
     lines += ["## Configuration", "",
@@ -421,7 +421,7 @@ def _persona_plot(reader: Any, content: Mapping[str, Any], out_dir: Path, simula
                   context: Any = None) -> Path | None:
     """personas.png for the champion and seed:sobol on a test context (``context`` if
     given, else the champion's first test context)."""
-    from evolve.inspect.source import Source
+    from evolve.outputs.inspect.source import Source
 
     champ = content["champion"]
     if not champ:
@@ -458,7 +458,7 @@ def write_report(archive: Any, summary: Mapping[str, Any], *, out_dir: Path, con
     only the run knows: the stop reason and the references over its configured contexts.
     """
     from archive.reader import ArchiveReader
-    from evolve.report_content import build_report
+    from evolve.outputs.report.content import build_report
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

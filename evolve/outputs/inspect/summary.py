@@ -32,12 +32,12 @@ JSON shape (stable)::
      "addressed": {"personas", "contexts", "programs", "by_program": [{"id", "personas", "contexts"}]}}
 
 ``addressed``: personas whose text addressed the respondent (not placed, scored as missing;
-:mod:`evolve.inspect.addressed`).
+:mod:`evolve.outputs.inspect.addressed`).
 
 ``config.budget`` and the budget's limits are the caps in force: those of the last
 ``budget_raised`` event (a finished run resumed with a raised cap) when there is one.
 ``budget_raises`` lists every raise: when, and which caps changed from what to what
-(:mod:`evolve.inspect.history`). ``killed`` counts the evaluations killed at the driver's
+(:mod:`evolve.outputs.inspect.history`). ``killed`` counts the evaluations killed at the driver's
 deadline: their calls are estimated (upper bound), not counted, and the budget's ``used``
 includes what was charged for them.
 
@@ -58,10 +58,10 @@ from typing import Any
 
 from metrics import RANDOM_SEEDS, mean_references
 
-from evolve.inspect.addressed import addressed_line, addressed_summary
-from evolve.inspect.history import budget_history, history_lines
-from evolve.inspect.render import SIM_LINE, fmt, interval_basis, metric_cells, metric_headers, table
-from evolve.inspect.source import Source
+from evolve.outputs.inspect.addressed import addressed_line, addressed_summary
+from evolve.outputs.inspect.history import budget_history, history_lines
+from evolve.outputs.inspect.render import SIM_LINE, fmt, interval_basis, metric_cells, metric_headers, table
+from evolve.outputs.inspect.source import Source
 from evolve.budget.spend import render_spend_lines, spend_of
 
 

@@ -19,8 +19,8 @@ from archive.reader import ArchiveReader, Lineage, RunInfo
 from archive.reader import finite_float as finite
 from archive.records import DescriptorSpec, EvaluationView, ProgramView
 from archive.vocab import EventKind, Outcome, Stage
-from evolve.viewer.contexts import ContextCatalog
-from evolve.viewer.textdiff import TextDiff, unified
+from evolve.outputs.viewer.contexts import ContextCatalog
+from evolve.outputs.viewer.textdiff import TextDiff, unified
 from generators.screening import ADDRESSED_KEY, count_in_error
 from metrics import HIGHER_IS_BETTER, METRIC_NAMES
 
@@ -472,7 +472,7 @@ def rare_page(reader: ArchiveReader, catalog: ContextCatalog, *, context: str | 
     with up to ``examples`` stored personas that fall in the region (the example
     ``inspect rare`` picked first)."""
     from archive.exemplars import cells_of
-    from evolve.inspect import Source, rare
+    from evolve.outputs.inspect import Source, rare
 
     data = rare(Source.of(reader), context=context, k=k, bins=bins)
     b = int(data["bins"])

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from evolve.inspect.source import InspectError, Source
+from evolve.outputs.inspect.source import InspectError, Source
 
 __all__ = ["AxisPoles", "Positions", "axis_poles", "choose_context", "load_positions"]
 

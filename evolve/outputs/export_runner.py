@@ -2,7 +2,7 @@
 
 ``persona-evolve export`` copies the part of this file below the ``PE-RUNNER`` marker,
 verbatim, into the exported module after the program's code, then adds ``EXPORT_INFO``
-and the entry points (see :mod:`evolve.export`). So this code is imported, linted and
+and the entry points (see :mod:`evolve.outputs.export`). So this code is imported, linted and
 tested as code here, and is the same text in every export. Rules for the copied part:
 standard library only at module level (numpy, litellm and, for ``--model sim``,
 persona-evolve are imported on first use), every name starts with ``_pe`` / ``_PE``, and

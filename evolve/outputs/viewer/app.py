@@ -11,7 +11,7 @@ Pages (all GET; every one has a stable URL; ``?run=N`` picks a run other than th
 * ``/rare`` (``?context=&k=&bins=``): the rare regions of ``inspect rare`` with example personas;
 * ``/front``: the cost front (``inspect front``) plotted; ``/holes`` (``?context=&bins=``): the
   unreached cells (``inspect holes``), small multiples per axis pair;
-* ``/report``: the content of the run's ``report.md`` (``evolve.report_content``), read now;
+* ``/report``: the content of the run's ``report.md`` (``evolve.outputs.report.content``), read now;
 * ``/api/status``: small JSON the pages poll for live updates; ``/api/references``: the
   reference fitness lines of the overview chart.
 """
@@ -36,10 +36,10 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from archive.reader import ArchiveReader, ReaderError, UnknownProgramError
-from evolve.safe_text import visible, visible_deep
-from evolve.viewer import models
-from evolve.viewer.contexts import ContextCatalog
-from evolve.viewer.security import LOOPBACK_NAMES, Guard
+from evolve.outputs.safe_text import visible, visible_deep
+from evolve.outputs.viewer import models
+from evolve.outputs.viewer.contexts import ContextCatalog
+from evolve.outputs.viewer.security import LOOPBACK_NAMES, Guard
 
 #: Seconds between the pages' polls of /api/status.
 POLL_SECONDS = 3.0
@@ -84,7 +84,7 @@ def when(ts: Any) -> str:
 
 
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.PackageLoader("evolve.viewer", "templates"), autoescape=True,
+    env = jinja2.Environment(loader=jinja2.PackageLoader("evolve.outputs.viewer", "templates"), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["fmt"] = fmt
     env.filters["when"] = when
@@ -199,7 +199,7 @@ class Viewer:
         return self._page(request, "compare.html", reader, urls, "notice", status_code=status, **data)
 
     def rare(self, request: Request) -> Response:
-        from evolve.inspect import InspectError
+        from evolve.outputs.inspect import InspectError
 
         reader, urls = self._reader(request)
         k = self._int(request, "k", 10, low=1, high=200)
@@ -214,14 +214,14 @@ class Viewer:
                           else 404, rare=data, error=error, k=k, bins=bins)
 
     def front(self, request: Request) -> Response:
-        from evolve.viewer.support_pages import front_page
+        from evolve.outputs.viewer.support_pages import front_page
 
         reader, urls = self._reader(request)
         return self._page(request, "front.html", reader, urls, "notice", **front_page(reader, urls))
 
     def holes(self, request: Request) -> Response:
-        from evolve.inspect import InspectError
-        from evolve.viewer.support_pages import holes_page
+        from evolve.outputs.inspect import InspectError
+        from evolve.outputs.viewer.support_pages import holes_page
 
         reader, urls = self._reader(request)
         bins = self._int(request, "bins", None, low=1, high=20)
@@ -235,10 +235,10 @@ class Viewer:
                           status_code=200 if data or context is None else 404, holes=data, error=error)
 
     def report(self, request: Request) -> Response:
-        from evolve.report_content import build_report
+        from evolve.outputs.report.content import build_report
 
         reader, urls = self._reader(request)
-        from evolve.inspect.history import history_lines
+        from evolve.outputs.inspect.history import history_lines
 
         r = build_report(reader)
         return self._page(request, "report.html", reader, urls, "notice", r=r, history=history_lines(r))
@@ -253,7 +253,7 @@ class Viewer:
                             headers={"cache-control": "no-store"})
 
     def references(self, request: Request) -> Response:
-        from evolve.viewer import references as refs
+        from evolve.outputs.viewer import references as refs
 
         reader, _ = self._reader(request)
         if not refs.available():
@@ -315,7 +315,7 @@ def create_app(
         Route("/api/references", viewer.references, methods=["GET", "HEAD"]),
         Route("/static/plotly.min.js", viewer.plotly, methods=["GET", "HEAD"]),
         Route("/favicon.ico", lambda r: RedirectResponse("/static/favicon.svg", 301), methods=["GET", "HEAD"]),
-        Mount("/static", StaticFiles(packages=[("evolve.viewer", "static")]), name="static"),
+        Mount("/static", StaticFiles(packages=[("evolve.outputs.viewer", "static")]), name="static"),
     ]
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

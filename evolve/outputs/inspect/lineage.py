@@ -21,8 +21,8 @@ from __future__ import annotations
 from typing import Any
 
 from archive.records import METRIC_NAMES
-from evolve.inspect.render import SIM_LINE, fmt, table
-from evolve.inspect.source import InspectError, Source
+from evolve.outputs.inspect.render import SIM_LINE, fmt, table
+from evolve.outputs.inspect.source import InspectError, Source
 
 
 def lineage(src: Source, ref: str) -> dict[str, Any]:
