@@ -244,7 +244,7 @@ class WorldConfig:
     :data:`generators.sim.worlds.WORLDS` (``persona-evolve worlds`` lists them; ``default``
     is the calibrated sim). Roles on a real model are not affected. ``validate``: other
     worlds the final stage re-validates the best candidates in, crowning the one whose
-    worst world is best (robust selection, :mod:`evolve.robust`; empty: off); needs the
+    worst world is best (robust selection, :mod:`evolve.promotion.robust`; empty: off); needs the
     persona or respondent role on ``sim``. ``validate_replicates`` (>= 1): replicate seeds
     each candidate is validated on in every world; the champion is replaced only when a
     challenger's worst-world advantage is confident at ``search.confidence`` over those

@@ -21,7 +21,7 @@ common random numbers. The search switches are the run config's ``[search]`` tab
 The yield book of a resumed run is rebuilt from its events (:mod:`evolve.yields`).
 
 Collaborators: :mod:`evolve.proposals.proposal` turns a mutator's answer into a child and screens
-it; :class:`evolve.champion.Promoter` (owned here) decides island bests and the champion;
+it; :class:`evolve.promotion.champion.Promoter` (owned here) decides island bests and the champion;
 :class:`evolve.common.run_stats.RunStats` holds the counters. ``apply_proposal`` and
 ``changed_lines`` stay importable from here.
 """
@@ -38,7 +38,7 @@ from archive.identity import program_id
 from archive.records import AddStatus, Candidate, EvaluationRecord, MutationInfo, ProgramRecord, ProgramView
 from archive.selection import Balanced, ChildOutcome
 from evolve.budget.caps import CHEAP_REJECTIONS, RunBudget, rejection_backoff_s
-from evolve.champion import ChampionInfo, Promoter
+from evolve.promotion.champion import ChampionInfo, Promoter
 from evolve.proposals.checks import Rejection
 from evolve.config import RunConfig
 from evolve.common.context_sets import ContextSets
@@ -47,13 +47,13 @@ from evolve.execution.evaluator import EvaluationFailure
 from evolve.budget.killed import charge_killed
 from evolve.mutators import MutationRequest, Mutator
 from evolve.inert import inert_edit
-from evolve.promotion import RaceRule
+from evolve.promotion.race_rule import RaceRule
 from evolve.proposals.proposal import apply_proposal, changed_lines, screen_child
 from evolve.proposals.prompts import ChildNote, ContextFeedback, ProgramBrief, build_mutation_prompt
 from evolve.execution.protocols import ArchiveStore, Clock, Evaluator, MonotonicClock
-from evolve.race import Racer
-from evolve.reach import AdaptiveRule
-from evolve.robust import RobustChoice, robust_select
+from evolve.promotion.racer import Racer
+from evolve.promotion.reach import AdaptiveRule
+from evolve.promotion.robust import RobustChoice, robust_select
 from evolve.common.run_stats import RunStats
 from evolve.scoring import context_fitness, descriptors_of, mean_fitness, stored_fitness, to_record
 from evolve.common.search import SearchSettings
@@ -147,7 +147,7 @@ class Controller:
 
     async def robust_select(self, *, own_world: str, world_evaluators: Mapping[str, Evaluator],
                             seed_ids: Sequence[str], replicates: int = 2) -> RobustChoice | None:
-        """Final-stage robust selection across simulated worlds (:mod:`evolve.robust`):
+        """Final-stage robust selection across simulated worlds (:mod:`evolve.promotion.robust`):
         ``world_evaluators`` maps each other world to an evaluator running in it; every
         candidate is validated on ``replicates`` replicates in every world, and a challenger
         needs a confident worst-world advantage at ``search.confidence``."""
@@ -633,7 +633,7 @@ def _one_line(exc: BaseException) -> str:
 
 
 class _WorldsSource:
-    """The controller seen by :func:`evolve.robust.robust_select` (a :class:`RobustSource`)."""
+    """The controller seen by :func:`evolve.promotion.robust.robust_select` (a :class:`RobustSource`)."""
 
     def __init__(self, controller: Controller, evaluators: Mapping[str, Evaluator]) -> None:
         self._c = controller

@@ -558,7 +558,7 @@ def _versions() -> dict[str, str]:
 
 async def _robust_stage(config: RunConfig, controller: Controller, contexts: Any, max_in_flight: int, gate: Any,
                         seed_ids: Mapping[str, str], progress: Any) -> Any:
-    """Robust selection across ``[world] validate`` (:mod:`evolve.robust`); None when off."""
+    """Robust selection across ``[world] validate`` (:mod:`evolve.promotion.robust`); None when off."""
     others = [w for w in config.world.validate if w != config.world.preset]
     if not others or not contexts.validation:
         return None

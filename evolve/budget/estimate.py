@@ -7,7 +7,7 @@ Every stage a run goes through is counted:
 * proposals: each evaluation counted by the budget runs the smoke stage and the rest of
   the train set (the cascade's worst case: every proposal passes); one mutator call each;
 * validation: of new island champions;
-* races (noise-aware promotion, :mod:`evolve.race`): the first champion measured on more
+* races (noise-aware promotion, :mod:`evolve.promotion.racer`): the first champion measured on more
   replicates of the validation contexts; a child that beats its island's best raced against
   it on fresh replicates of the train contexts; a new island best raced against the
   champion on the validation contexts (none of these when ``[search] promotion`` is off);

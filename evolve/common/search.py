@@ -29,7 +29,7 @@ class SearchSettings:
     (common random numbers, :mod:`evolve.common.evaluation_seeds`), so a child and its parent are compared
     on equal terms; off: a fresh seed per evaluation. ``promotion``: a program becomes an
     island's best (and then the champion) only after a race on more replicates establishes
-    its advantage (:mod:`evolve.promotion`) at ``confidence`` (in (0, 1)) within
+    its advantage (:mod:`evolve.promotion.race_rule`) at ``confidence`` (in (0, 1)) within
     ``max_replicates`` replicates (>= 1, replicate 0 included); needs ``paired``.
     ``champion_replicates``: replicates the first champion (the best seed) is measured on,
     for its interval. ``selection``: ``balanced`` weighs quality, novelty and yield
@@ -52,8 +52,8 @@ class SearchSettings:
     nothing that runs (:mod:`evolve.inert`: a constant nothing reads, unreachable code, the
     order of module constants) is rejected as a ``twin`` before any LLM call of its own.
     ``reach``: a promotion race is run only when the candidate's advantage on the draw already
-    known can be established at all within ``max_replicates`` (:func:`evolve.reach.within_reach`).
-    ``adaptive``: a race stops as soon as its outcome is settled (:class:`evolve.reach.AdaptiveRule`).
+    known can be established at all within ``max_replicates`` (:func:`evolve.promotion.reach.within_reach`).
+    ``adaptive``: a race stops as soon as its outcome is settled (:class:`evolve.promotion.reach.AdaptiveRule`).
     """
 
     paired: bool = True

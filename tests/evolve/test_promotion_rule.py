@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evolve.promotion import Decision, RaceRule, mean_interval, paired_diffs
+from evolve.promotion.race_rule import Decision, RaceRule, mean_interval, paired_diffs
 from evolve.common.search import VARIANTS, SearchSettings
 from evolve.common.evaluation_seeds import SeedPlan, crn_seed
 

@@ -1,6 +1,6 @@
 """Races that pay for themselves (issue 22, item 5): skip the hopeless, stop the settled.
 
-A promotion race (:mod:`evolve.promotion`) accepts a candidate when the one-sided lower
+A promotion race (:mod:`evolve.promotion.race_rule`) accepts a candidate when the one-sided lower
 bound of its mean paired advantage is above 0. With ``m`` pairs at the race's last look
 (contexts x ``max_replicates``) and a spread ``s`` of the paired differences, the smallest
 advantage it can ever establish is about ``t(level, m - 1) * s / sqrt(m)``
@@ -31,7 +31,7 @@ from typing import Sequence
 import numpy as np
 from scipy import stats
 
-from evolve.promotion import Decision, Interval, RaceRule
+from evolve.promotion.race_rule import Decision, Interval, RaceRule
 
 __all__ = ["AdaptiveRule", "Reach", "smallest_provable", "within_reach"]
 
@@ -84,7 +84,7 @@ def within_reach(known: Sequence[float], *, rule: RaceRule, pairs_per_replicate:
 
 @dataclass(frozen=True)
 class AdaptiveRule(RaceRule):
-    """:class:`~evolve.promotion.RaceRule` that also stops a race whose outcome is settled:
+    """:class:`~evolve.promotion.race_rule.RaceRule` that also stops a race whose outcome is settled:
     while undecided, it rejects as soon as the projected lower bound at the last look
     (the mean so far minus :func:`smallest_provable` at the pairs of ``max_replicates``
     looks, with the spread so far) is <= 0."""

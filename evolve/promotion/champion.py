@@ -2,7 +2,7 @@
 
 A child that beats its island's best on replicate 0 becomes the island's best at once, or,
 with promotion races (``search.promotion``), only when a race on fresh train replicates
-establishes its advantage (:class:`evolve.race.Racer`); a new island best is validated and
+establishes its advantage (:class:`evolve.promotion.racer.Racer`); a new island best is validated and
 then raced against the champion on every validation context. The best seed on validation
 is the first champion. Every race is logged as a ``raced`` event, every new champion as a
 ``champion`` event (a resumed run starts from the latest one).
@@ -20,10 +20,10 @@ import numpy as np
 
 from archive.records import EliteView
 from evolve.common.context_sets import ContextSets
-from evolve.promotion import Interval, mean_interval, paired_diffs
+from evolve.promotion.race_rule import Interval, mean_interval, paired_diffs
 from evolve.execution.protocols import ArchiveStore
-from evolve.race import Racer, RaceResult
-from evolve.reach import within_reach
+from evolve.promotion.racer import Racer, RaceResult
+from evolve.promotion.reach import within_reach
 from evolve.common.run_stats import RunStats
 from evolve.common.search import SearchSettings
 from evolve.common.evaluation_seeds import SeedPlan
@@ -169,7 +169,7 @@ class Promoter:
 
     async def crown_chosen(self, pid: str, basis: Mapping[str, Any]) -> None:
         """Crown ``pid``, chosen by a rule outside the races (robust selection across worlds,
-        :mod:`evolve.robust`): measured on ``search.champion_replicates`` replicates of the
+        :mod:`evolve.promotion.robust`): measured on ``search.champion_replicates`` replicates of the
         validation contexts like the first champion; ``basis`` (the rule, its worlds, the
         champion it replaces) joins the ``champion`` event's detail."""
         code = self.archive.get_program(pid).code
@@ -202,7 +202,7 @@ class Promoter:
     def _within_reach(self, scope: str, pid: str, inc: str, island: int | None, stage: str) -> bool:
         """True to run the race of ``pid`` against ``inc`` at ``stage``: ``search.reach`` is
         off, or the advantage on replicate 0 (known for both) can be established in
-        ``max_replicates`` replicates (:func:`evolve.reach.within_reach`). A skipped race is
+        ``max_replicates`` replicates (:func:`evolve.promotion.reach.within_reach`). A skipped race is
         counted and logged as a ``race_skipped`` event."""
         if not self.search.reach:
             return True

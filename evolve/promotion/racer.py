@@ -3,7 +3,7 @@
 :class:`Racer` keeps, per (program, stage), the per-context fitness of every replicate it
 has seen (replicate 0 from the stored evaluation, further replicates from its own runs),
 draws more replicates of a candidate and its incumbent (concurrently) while the
-:class:`~evolve.promotion.RaceRule` is undecided, and logs every race as a ``raced`` event.
+:class:`~evolve.promotion.race_rule.RaceRule` is undecided, and logs every race as a ``raced`` event.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Awaitable, Callable, Mapping, Sequence
 
-from evolve.promotion import Decision, Interval, RaceRule, mean_interval, paired_diffs
+from evolve.promotion.race_rule import Decision, Interval, RaceRule, mean_interval, paired_diffs
 from generators.evaluation import ContextOutcome
 
 Table = dict[int, dict[str, float]]
