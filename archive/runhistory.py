@@ -10,7 +10,7 @@ Two kinds of event change how a run's spend must be read:
   instead (:class:`KilledEvaluation`); those figures are estimated, not counted.
 
 Pure functions over plain event details: the reader (:mod:`archive.reader`) and the run
-(``evolve.run``, on resume) share them.
+(``evolve.loop.run``, on resume) share them.
 """
 
 from __future__ import annotations

@@ -123,7 +123,7 @@ def candidate_programs(seed: int = 0) -> Iterator[tuple[str, str]]:
     """(label, code): the three seeds, then offline-mutator descendants (children of any
     program yielded so far, so lineages deepen), each a new program id; endless."""
     from archive.identity import program_id
-    from evolve.controller import apply_proposal
+    from evolve.loop.controller import apply_proposal
     from evolve.proposals.checks import first_rejection
     from evolve.mutators import MutationRequest
     from evolve.mutators.offline import OfflineMutator

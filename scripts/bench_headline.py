@@ -56,7 +56,7 @@ for key, value in {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "RAY_USAGE_STATS_ENAB
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import evolve.run as run_module  # noqa: E402
+import evolve.loop.run as run_module  # noqa: E402
 from archive.reader import open_reader  # noqa: E402
 from evolve.config import RunConfig, replace_path  # noqa: E402
 from evolve.mutators.offline import OfflineMutator, OfflineMutatorConfig  # noqa: E402

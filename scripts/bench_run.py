@@ -31,9 +31,9 @@ for key, value in {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "RAY_USAGE_STATS_ENAB
 ROOT = Path(__file__).resolve().parents[1]
 
 from evolve.config import RoleModel, RunConfig, replace_path  # noqa: E402
-from evolve.controller import Controller  # noqa: E402
+from evolve.loop.controller import Controller  # noqa: E402
 from evolve.outputs.progress import Progress  # noqa: E402
-from evolve.run import execute_run  # noqa: E402
+from evolve.loop.run import execute_run  # noqa: E402
 
 PHASE: dict[str, float] = {}
 _original_evolve = Controller.evolve

@@ -65,7 +65,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-import evolve.run as run_module  # noqa: E402
+import evolve.loop.run as run_module  # noqa: E402
 from evolve.config import RoleModel, RunConfig, replace_path  # noqa: E402
 from evolve.outputs.progress import Progress  # noqa: E402
 from evolve.proposals.prompts import program_in_prompt  # noqa: E402

@@ -6,7 +6,7 @@ made with the switches off) and replays, from what they stored, what each switch
 have done:
 
 * ``static_twins``: every child rejected as a behavioural twin at the smoke stage, given to
-  :func:`evolve.inert.inert_edit` with its parent: how many it would have caught before any
+  :func:`evolve.loop.inert.inert_edit` with its parent: how many it would have caught before any
   call, and the calls their smoke stages cost (their ``llm_calls`` rows). Soundness on real
   data: every child the check calls inert that was nonetheless evaluated must have placed
   its personas exactly where its parent did (``unsound`` counts those that did not).
@@ -36,11 +36,11 @@ sys.path.insert(0, str(ROOT))
 
 from archive import Archive  # noqa: E402
 from evolve.config import RunConfig  # noqa: E402
-from evolve.inert import inert_edit  # noqa: E402
+from evolve.loop.inert import inert_edit  # noqa: E402
 from evolve.promotion.race_rule import Decision, RaceRule, paired_diffs  # noqa: E402
 from evolve.promotion.reach import AdaptiveRule, within_reach  # noqa: E402
-from evolve.scoring import stored_fitness  # noqa: E402
-from evolve.twins import placements, same_placements  # noqa: E402
+from evolve.loop.scoring import stored_fitness  # noqa: E402
+from evolve.loop.twins import placements, same_placements  # noqa: E402
 
 
 def _calls_of(db: str, program: str) -> int:

@@ -1,6 +1,6 @@
 """What a run spends in LLM calls, per stage and role (issue 22, item 5).
 
-Every LLM call the controller stores (:meth:`evolve.controller.Controller._record_calls`)
+Every LLM call the controller stores (:meth:`evolve.loop.controller.Controller._record_calls`)
 is tagged with the *stage* it was spent on (:data:`STAGES`); the archive counts uncached
 calls per (stage, role) in its ``counters`` table (``calls.<stage>.<role>``) in the same
 transaction as the call rows, so a resumed run keeps them and they always add up to the

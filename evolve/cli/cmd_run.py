@@ -135,7 +135,7 @@ def handle(args: argparse.Namespace) -> int:
         return 0
     if args.estimate:
         from evolve.budget.estimate import estimate_run, evaluations_within_caps, render_estimate
-        from evolve.run import RunError, load_context_sets
+        from evolve.loop.run import RunError, load_context_sets
 
         try:
             contexts = load_context_sets(config)
@@ -147,7 +147,7 @@ def handle(args: argparse.Namespace) -> int:
         return 0
     if args.resume and not args.db:
         raise CLIError("--resume needs --db PATH (the run to continue)", exit_code=2)
-    from evolve.run import NothingToDo, RunError, execute_run
+    from evolve.loop.run import NothingToDo, RunError, execute_run
 
     try:
         summary = execute_run(config, resume=args.resume, overridden=overridden)
@@ -170,7 +170,7 @@ def handle(args: argparse.Namespace) -> int:
 def render_summary(summary: dict[str, Any]) -> str:
     """The end-of-run text: champion vs seeds on validation and test, six metrics, each
     stage with its floor (n identical personas at the centre) and random reference."""
-    from evolve.run import reference_lines
+    from evolve.loop.run import reference_lines
     from metrics import METRIC_NAMES
 
     lines = []

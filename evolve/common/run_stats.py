@@ -1,5 +1,5 @@
 """The counters of one evolution session, shown live (:mod:`evolve.outputs.progress`) and in the
-run's final summary (:mod:`evolve.run`); kept by the controller and its promoter."""
+run's final summary (:mod:`evolve.loop.run`); kept by the controller and its promoter."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 :class:`SearchSettings` is the ``[search]`` table of the run config
 (:attr:`evolve.config.RunConfig.search`, one key per field, these defaults) and is given to
-:class:`evolve.controller.Controller`. Each switch can be turned off to measure what it buys
+:class:`evolve.loop.controller.Controller`. Each switch can be turned off to measure what it buys
 (``scripts/bench_search.py --variants``): :data:`VARIANTS` adds them in turn.
 """
 
@@ -38,7 +38,7 @@ class SearchSettings:
     errors only (children's failures labelled as such, with their code) and directives that
     apply to the parent's code; off: the earlier prompt. ``twins``: a child whose personas
     place exactly where its parent's did on every smoke context, at the same seeds, is
-    rejected before the rest of the train set (:mod:`evolve.twins`; it is not an evaluation);
+    rejected before the rest of the train set (:mod:`evolve.loop.twins`; it is not an evaluation);
     acts only with ``paired`` and a smoke stage (``cascade.smoke_contexts`` and
     ``cascade.threshold`` > 0).
     ``restore_on_loss`` (acts only with ``promotion``): a child that took the cell of its island's
@@ -49,7 +49,7 @@ class SearchSettings:
     (``scripts/bench_headline.py``, run seeds 0 and 3, 60 evaluations), so it is off.
 
     Spend per call (issue 22, item 5): ``static_twins``: a child whose edit provably changes
-    nothing that runs (:mod:`evolve.inert`: a constant nothing reads, unreachable code, the
+    nothing that runs (:mod:`evolve.loop.inert`: a constant nothing reads, unreachable code, the
     order of module constants) is rejected as a ``twin`` before any LLM call of its own.
     ``reach``: a promotion race is run only when the candidate's advantage on the draw already
     known can be established at all within ``max_replicates`` (:func:`evolve.promotion.reach.within_reach`).

@@ -1,6 +1,6 @@
 """What the controller needs from its collaborators, as small ``typing.Protocol``s.
 
-:class:`evolve.controller.Controller` depends on these, not on Ray or SQLite: the run
+:class:`evolve.loop.controller.Controller` depends on these, not on Ray or SQLite: the run
 gives it a :class:`evolve.execution.evaluator.RayEvaluator`, an :class:`archive.Archive` and the
 monotonic clock; tests give it small fakes (an evaluator that scores programs by a
 formula, an in-memory archive, a clock they advance).

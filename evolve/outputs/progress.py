@@ -54,7 +54,7 @@ def _compact(n: float) -> str:
 
 
 class Progress:
-    """Renders a :class:`evolve.controller.Controller`'s state.
+    """Renders a :class:`evolve.loop.controller.Controller`'s state.
 
     ``enabled``: the live panel (default: when stderr is a terminal). ``log_every_s``:
     interval of the plain log lines written when the panel is off (None: never).

@@ -19,7 +19,7 @@ from archive.records import ArchiveConfig
 from evolve.budget.caps import RunBudget
 from evolve.config import RunConfig, replace_path
 from evolve.common.context_sets import ContextSets
-from evolve.controller import MAX_CONSECUTIVE_FAILURES, Controller, TooManyFailures
+from evolve.loop.controller import MAX_CONSECUTIVE_FAILURES, Controller, TooManyFailures
 from evolve.execution.evaluator import EvaluationFailure
 from evolve.mutators import MutationRequest, Proposal
 from evolve.execution.protocols import ArchiveStore, Clock, Evaluator
@@ -43,7 +43,7 @@ EXTRA = 0
 
 
 def generate(context, n, llm, rng):
-    _ = (QUALITY, EXTRA)  # read, so that no edit of them is statically inert (evolve.inert)
+    _ = (QUALITY, EXTRA)  # read, so that no edit of them is statically inert (evolve.loop.inert)
     return []
 '''
 
@@ -155,7 +155,7 @@ def contexts() -> ContextSets:
 
 FAKE_SEARCH = dataclasses.replace(DEFAULT_SEARCH, static_twins=False)
 """The fake evaluator reads the program's source text (QUALITY, BROKEN), which no real
-harness does: edits the static twin check (evolve.inert) would rightly call inert matter
+harness does: edits the static twin check (evolve.loop.inert) would rightly call inert matter
 to it, so these tests leave that check off (tests/evolve/test_spend_switches.py covers it)."""
 
 

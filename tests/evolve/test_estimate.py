@@ -9,7 +9,7 @@ import pytest
 from evolve.cli import main
 from evolve.config import RoleModel, RunConfig, replace_path
 from evolve.budget.estimate import estimate_run
-from evolve.run import load_context_sets
+from evolve.loop.run import load_context_sets
 
 
 def _by_role(estimate):

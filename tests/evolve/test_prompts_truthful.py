@@ -7,7 +7,7 @@ import asyncio
 
 import numpy as np
 
-from evolve.controller import changed_lines
+from evolve.loop.controller import changed_lines
 from evolve.proposals.directives import DIRECTIVES, applicable, code_features, directive_by_key, draw_directive
 from evolve.proposals.prompts import ChildNote, ContextFeedback, ProgramBrief, build_mutation_prompt
 from generators.seeds import load_seed

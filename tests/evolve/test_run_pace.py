@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from archive.identity import program_id
-from evolve.pace import Pace, expectation, measured_seeding
+from evolve.loop.pace import Pace, expectation, measured_seeding
 
 
 @dataclass

@@ -17,14 +17,14 @@ import pytest
 from archive import Archive
 from archive.records import AddStatus, ArchiveConfig
 from archive.selection import ChildOutcome
-from evolve import run as run_module
+from evolve.loop import run as run_module
 from evolve.budget.caps import RunBudget
 from evolve.cli import main
 from evolve.config import ConfigError, RunConfig, config_from_dict, load_config, replace_path
-from evolve.controller import Controller
-from evolve.run import execute_run
+from evolve.loop.controller import Controller
+from evolve.loop.run import execute_run
 from evolve.common.search import DEFAULT_SEARCH, SearchSettings
-from evolve.yields import child_outcome, stored_yields
+from evolve.loop.yields import child_outcome, stored_yields
 from test_controller_fakes import FakeEvaluator, FakeMutator, contexts, edit, quality_edit, run  # noqa: F401
 
 SEARCH_TOML = """

@@ -19,7 +19,7 @@ from archive.runhistory import calls_by_stage, rejected_smoke_calls  # noqa: E40
 from evolve.budget.caps import RunBudget  # noqa: E402
 from evolve.config import RunConfig, replace_path  # noqa: E402
 from evolve.common.context_sets import ContextSets  # noqa: E402
-from evolve.controller import Controller  # noqa: E402
+from evolve.loop.controller import Controller  # noqa: E402
 from evolve.budget.spend import STAGES, SpendLedger, render_spend_lines, spend_of, spend_report  # noqa: E402
 from generators.context_loader import resolve_contexts  # noqa: E402
 

@@ -35,9 +35,9 @@ from archive.vocab import EventKind
 from evolve.budget.caps import AllowanceGate, RunBudget, Spend
 from evolve.config import ConfigError, RunConfig, config_from_dict, config_to_dict, replace_path, resolve_screen
 from evolve.common.context_sets import ContextSets
-from evolve.controller import Controller
+from evolve.loop.controller import Controller
 from evolve.execution.evaluator import RayEvaluator
-from evolve.pace import expectation, measured_seeding
+from evolve.loop.pace import expectation, measured_seeding
 from evolve.outputs.progress import Progress
 from evolve.proposals.proposal import proposal_evaluations
 from evolve.execution.ray_runtime import RayUnreachable, check_address, init_ray

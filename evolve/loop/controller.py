@@ -18,7 +18,7 @@ Every evaluation of a program at replicate r uses the run's seeds of replicate r
 (:mod:`evolve.common.evaluation_seeds`) when ``search.paired``: a child and its parent are compared on
 common random numbers. The search switches are the run config's ``[search]`` table
 (:class:`evolve.common.search.SearchSettings`) unless the constructor is given others (benches).
-The yield book of a resumed run is rebuilt from its events (:mod:`evolve.yields`).
+The yield book of a resumed run is rebuilt from its events (:mod:`evolve.loop.yields`).
 
 Collaborators: :mod:`evolve.proposals.proposal` turns a mutator's answer into a child and screens
 it; :class:`evolve.promotion.champion.Promoter` (owned here) decides island bests and the champion;
@@ -46,7 +46,7 @@ from evolve.proposals.directives import draw_directive
 from evolve.execution.evaluator import EvaluationFailure
 from evolve.budget.killed import charge_killed
 from evolve.mutators import MutationRequest, Mutator
-from evolve.inert import inert_edit
+from evolve.loop.inert import inert_edit
 from evolve.promotion.race_rule import RaceRule
 from evolve.proposals.proposal import apply_proposal, changed_lines, screen_child
 from evolve.proposals.prompts import ChildNote, ContextFeedback, ProgramBrief, build_mutation_prompt
@@ -55,12 +55,12 @@ from evolve.promotion.racer import Racer
 from evolve.promotion.reach import AdaptiveRule
 from evolve.promotion.robust import RobustChoice, robust_select
 from evolve.common.run_stats import RunStats
-from evolve.scoring import context_fitness, descriptors_of, mean_fitness, stored_fitness, to_record
+from evolve.loop.scoring import context_fitness, descriptors_of, mean_fitness, stored_fitness, to_record
 from evolve.common.search import SearchSettings
 from evolve.common.evaluation_seeds import EvalSeed, SeedPlan
 from evolve.budget.spend import SpendLedger
-from evolve.twins import TwinCheck
-from evolve.yields import child_outcome, stored_yields
+from evolve.loop.twins import TwinCheck
+from evolve.loop.yields import child_outcome, stored_yields
 from generators.evaluation import ContextOutcome
 from generators.screening import ADDRESSED_KEY
 
@@ -203,7 +203,7 @@ class Controller:
             island=island,
             detail={"reason": rejection.reason, "message": rejection.message, **(extra or {})},
         )
-        if parent_id:  # the event above (against the parent, with a message) is what evolve.yields counts
+        if parent_id:  # the event above (against the parent, with a message) is what evolve.loop.yields counts
             self.yields.record(parent_id, ChildOutcome.WASTED)
             if rejection.reason in ("diff_failed", "compile_error", "bad_signature", "twin"):
                 self._remember(parent_id, f"last proposal rejected: {rejection.message}",
@@ -606,7 +606,7 @@ class Controller:
                                           "node": node[:12],
                                           "elapsed_s": round(self.budget.seconds, 3)})
         improved = result.status in (AddStatus.NEW_CELL, AddStatus.IMPROVED)
-        self.yields.record(parent.id, child_outcome(result.status))  # as evolve.yields rebuilds it
+        self.yields.record(parent.id, child_outcome(result.status))  # as evolve.loop.yields rebuilds it
         if evaluation.fitness is None:
             self._child_failed(parent, code, pid, island, stage="train", error=evaluation.error)
         else:

@@ -1,6 +1,6 @@
 """Static twins: an edit that provably changes nothing a program does (issue 22, item 5).
 
-A behavioural twin (:mod:`evolve.twins`) is found after the smoke stage, i.e. after the
+A behavioural twin (:mod:`evolve.loop.twins`) is found after the smoke stage, i.e. after the
 persona and respondent calls of one context. Some edits can be seen to change nothing
 before any call: a constant that no code that runs ever reads (``LEVEL_WORDS`` while
 ``USE_LEVEL_WORDS = False`` makes the code reading it unreachable), two module constants
