@@ -30,57 +30,22 @@ from archive import Archive
 from archive.dbpath import archive_path_problem
 from archive.calibration import declared_spec
 from archive.records import ArchiveConfig
-from archive.runhistory import budget_in_force, killed_charges, section_in_force
 from archive.vocab import EventKind
-from evolve.budget.caps import AllowanceGate, RunBudget, Spend
-from evolve.config import ConfigError, RunConfig, config_from_dict, config_to_dict, replace_path, resolve_screen
+from evolve.budget.caps import AllowanceGate, RunBudget
+from evolve.config import RunConfig, config_to_dict, resolve_screen
 from evolve.common.context_sets import ContextSets
 from evolve.loop.controller import Controller
+from evolve.loop.errors import NothingToDo, RunError
+from evolve.loop.final_stage import _robust_stage, _summary, run_references
+from evolve.loop.resume import _prior_spend, reopen_for_resume
 from evolve.execution.evaluator import RayEvaluator
 from evolve.loop.pace import expectation, measured_seeding
+from evolve.outputs.labels import RUN_ROLES, simulated_roles, simulation_label, weak_sandbox_note
 from evolve.outputs.progress import Progress
-from evolve.proposals.proposal import proposal_evaluations
 from evolve.execution.ray_runtime import RayUnreachable, check_address, init_ray
 from evolve.execution.worker_config import worker_spec
 from generators.context_loader import ContextError, resolve_contexts
 from evolve.common.seed_programs import SeedProgramError, resume_seed_programs, seed_key
-from evolve.budget.spend import spend_of
-
-
-class RunError(RuntimeError):
-    """A run cannot start or continue; the message says why in one line."""
-
-
-class NothingToDo(RunError):
-    """A resume that has nothing to do (the run is finished and no cap was raised)."""
-
-
-RUN_ROLES: tuple[str, ...] = ("mutator", "persona", "respondent")
-"""The roles a run calls (``author`` only drafts contexts, never during a run)."""
-
-
-def simulated_roles(config: RunConfig) -> list[str]:
-    """The roles the run actually uses that run on the simulated world (``sim``)."""
-    return [role for role in RUN_ROLES if getattr(config.models, role).model == "sim"]
-
-
-def simulation_label(roles: list[str], world: str = "default") -> str:
-    """One line saying which parts of a run are simulated ("" when none is), naming the
-    simulated world when it is not the default."""
-    if not roles:
-        return ""
-    where = "" if world == "default" else f", world '{world}'"
-    if len(roles) == len(RUN_ROLES):
-        # under 80 columns with the default world (the live panel's banner must not wrap)
-        return f"SIMULATED WORLD (model 'sim'{where}), every role: a test bed, not a real LLM"
-    parts = []
-    if "mutator" in roles:
-        parts.append("mutator = offline operator (no LLM)")
-    scoring = [r for r in roles if r != "mutator"]
-    if scoring:
-        parts.append(f"{' and '.join(scoring)} = SIMULATED (model 'sim'{where}): scores are not a real model's")
-    real = [r for r in RUN_ROLES if r not in roles]
-    return f"SIMULATED roles: {'; '.join(parts)}; real model for {', '.join(real)}"
 
 
 def default_db_path(now: dt.datetime | None = None) -> Path:
@@ -153,126 +118,6 @@ def _build_mutator(config: RunConfig) -> tuple[Any, Any]:
                       max_tokens=role.max_tokens or 4096), client
 
 
-def _prior_spend(archive: Any) -> Spend:
-    """What earlier sessions spent: counted calls plus the upper bounds charged for killed
-    evaluations (whose calls could not be counted)."""
-    evaluated = proposal_evaluations(archive)
-    spend = archive.spend_by_role()
-    killed_calls, killed_dollars = killed_charges(
-        [e.get("detail") or {} for e in archive.events(kind="evaluation_killed")])
-    return Spend(
-        evaluations=len(evaluated),
-        llm_calls=int(sum(r.get("calls", 0) - r.get("cached", 0) for r in spend.values())) + killed_calls,
-        dollars=float(sum(r.get("cost_usd", 0.0) for r in spend.values())) + killed_dollars,
-        seconds=max((float((e.get("detail") or {}).get("elapsed_s", 0.0)) for e in evaluated), default=0.0),
-    )
-
-
-RESUME_CHECKED = ("evaluation.n", "contexts", "cascade.screen_contexts", "fitness", "archive", "world.preset")
-"""Settings a resume must not change (they define what the stored scores mean). The
-``[search]`` switches are not among them: they decide how the evaluations still to come are
-seeded, raced, chosen and prompted, while every stored score keeps its meaning (a replicate-0
-train fitness on the same contexts), so a resume may change them."""
-
-
-def _merge_resume_config(stored: Mapping[str, Any], override: RunConfig,
-                         overridden: frozenset[str] | set[str]) -> RunConfig:
-    """The stored config of the run, with the budget (and Ray address) from the command
-    line when given and the ``[search]`` table of a config file when one is given: a resumed
-    run keeps its contexts, models, islands and seed. A
-    setting of :data:`RESUME_CHECKED` given (by flag or config file) with a different value
-    is refused in one line listing every difference."""
-    cascade = stored.get("cascade")
-    stored_cascade: Mapping[str, Any] = cascade if isinstance(cascade, Mapping) else {}
-    if stored_cascade.get("screen_contexts") is None:  # a run stored before screening scored on every train context
-        stored = {**stored, "cascade": {**stored_cascade, "screen_contexts": 0}}
-    config = config_from_dict(stored)
-    diffs = []
-    for path in RESUME_CHECKED:
-        if path not in overridden and path.split(".")[0] not in overridden and "config_file" not in overridden:
-            continue
-        old, new = _get_path(config, path), _get_path(override, path)
-        if old != new:
-            diffs.append(f"{path} stored {_short(old)}, given {_short(new)}")
-    if diffs:
-        raise RunError("--resume refused: settings differ from the stored run: " + "; ".join(diffs)
-                       + " (start a new run with another --db to change them)")
-    if "budget" in overridden:
-        config = dataclasses.replace(config, budget=override.budget)
-    if "search" in overridden or "config_file" in overridden:  # a config file states its [search] (or the defaults)
-        config = dataclasses.replace(config, search=override.search)
-    if "world" in overridden or "config_file" in overridden:  # robust selection is the final stage's choice
-        config = dataclasses.replace(config, world=dataclasses.replace(
-            config.world, validate=override.world.validate, validate_replicates=override.world.validate_replicates))
-    return dataclasses.replace(config, ray=override.ray, db=override.db,
-                               out_dir=override.out_dir if "out_dir" in overridden else None)
-
-
-def _get_path(config: Any, path: str) -> Any:
-    for part in path.split("."):
-        config = getattr(config, part)
-    return config_to_dict(config)
-
-
-def _short(value: Any) -> str:
-    text = str(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _stored_budget(archive: Any) -> dict[str, Any]:
-    """The budget in force: the last ``budget_raised`` event's, else the stored config's."""
-    raised = [e.get("detail") or {} for e in archive.events(kind="budget_raised")]
-    return budget_in_force(archive.run_info()["run_config"], raised)
-
-
-def _search_in_force(archive: Any, stored: Mapping[str, Any]) -> dict[str, Any]:
-    """The stored run config with the ``[search]`` settings in force: the last
-    ``search_changed`` event's ``to``, else the stored config's (a run stored before the
-    ``[search]`` table existed has none and used the defaults)."""
-    changes = [e.get("detail") or {} for e in archive.events(kind="search_changed")]
-    search = section_in_force(stored, "search", changes)
-    return {**stored, "search": search} if search else dict(stored)
-
-
-def _changed_search(stored: Mapping[str, Any], config: RunConfig) -> dict[str, Any] | None:
-    """The search settings in force before this resume when ``config`` changes them, else None."""
-    before = config_from_dict(stored).search
-    return None if before == config.search else config_to_dict(before)
-
-
-def _budget_raised(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
-    """True when some cap of ``new`` allows more than ``old`` (a removed cap counts)."""
-    for key, was in old.items():
-        now = new.get(key)
-        if was is not None and (now is None or now > was):
-            return True
-    return False
-
-
-def _open_for_resume(db: Path) -> Any:
-    """The archive at ``db`` opened for writing, or a one-line :class:`RunError`."""
-    from archive.migrations import SchemaError
-    from archive.store import ArchiveLockedError
-
-    problem = archive_path_problem(db)  # the readers' check: nothing is opened (or locked) before it
-    if problem is not None:
-        raise RunError(f"--resume: {problem}")
-    try:
-        return Archive.open(url_or_path=str(db))
-    except ArchiveLockedError:
-        raise RunError(f"--resume: {db} is in use by another run (locked); wait for it or stop it first") from None
-    except SchemaError as exc:
-        raise RunError(f"--resume: {db}: {str(exc).splitlines()[0]}") from None
-    except LookupError:
-        raise RunError(f"--resume: {db} holds no run") from None
-    except PermissionError:
-        raise RunError(f"--resume: {db}: permission denied (a writable archive is needed)") from None
-    except Exception as exc:  # noqa: BLE001 - sqlite/sqlalchemy errors of a corrupt or foreign file
-        text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-        cause = text[0] if text else type(exc).__name__
-        raise RunError(f"--resume: {db} is not a readable persona-evolve archive ({cause})") from None
-
-
 def _check_models(config: RunConfig) -> list[dict[str, Any]]:
     """Pre-flight every real model the run uses; a failure is one :class:`RunError` line."""
     from generators.llm import ModelConfig
@@ -319,28 +164,7 @@ def execute_run(config: RunConfig, *, resume: bool = False, overridden: frozense
     raised_from: dict[str, Any] | None = None
     search_from: dict[str, Any] | None = None
     if resume:
-        archive = _open_for_resume(db)
-        try:
-            tampered = archive.tampered_programs()
-            if tampered:
-                raise RunError(f"--resume refused: {tampered[0]}" + (f" (and {len(tampered) - 1} more)" if len(tampered) > 1 else ""))
-            info = archive.run_info()
-            try:
-                stored = _search_in_force(archive, info["run_config"])
-                config = _merge_resume_config(stored, config, overridden)
-                search_from = _changed_search(stored, config)
-            except ConfigError as exc:
-                raise RunError(f"--resume: the stored config is not valid here: {exc}") from None
-            if info["status"] == "finished":
-                old = _stored_budget(archive)
-                new = config_to_dict(config.budget)
-                if "budget" not in overridden or not _budget_raised(old, new):
-                    raise NothingToDo(f"run already finished (status finished) in {db}; nothing to do. "
-                                      f"Raise a --budget-* cap to continue it.")
-                raised_from = old
-        except BaseException:
-            archive.close()
-            raise
+        archive, config, raised_from, search_from = reopen_for_resume(db, config, overridden)
     else:
         if db.exists():
             problem = archive_path_problem(db)
@@ -447,7 +271,7 @@ def _execute(config: RunConfig, archive: Any, db: Path, out_dir: Path, contexts:
         progress.note(label, style="bold yellow")
     progress.note(f"archive: {db}")
     if weak:
-        progress.note(f"WEAK SANDBOX: programs run without {', '.join(weak)} (--weak-sandbox)", style="bold red")
+        progress.note(weak_sandbox_note(weak), style="bold red")
         archive.record_event("sandbox_weak", detail={"missing": list(weak)})  # every later output says so
 
     try:
@@ -556,92 +380,3 @@ def _versions() -> dict[str, str]:
     return out
 
 
-async def _robust_stage(config: RunConfig, controller: Controller, contexts: Any, max_in_flight: int, gate: Any,
-                        seed_ids: Mapping[str, str], progress: Any) -> Any:
-    """Robust selection across ``[world] validate`` (:mod:`evolve.promotion.robust`); None when off."""
-    others = [w for w in config.world.validate if w != config.world.preset]
-    if not others or not contexts.validation:
-        return None
-    evaluators = {w: RayEvaluator(spec=worker_spec(replace_path(config, "world.preset", w)),
-                                  contexts=contexts.by_id(), max_in_flight=max_in_flight, gate=gate)
-                  for w in others}
-    progress.note(f"robust selection: re-validating the best candidates in {', '.join([config.world.preset] + others)}")
-    choice = await controller.robust_select(own_world=config.world.preset, world_evaluators=evaluators,
-                                            seed_ids=list(seed_ids.values()),
-                                            replicates=config.world.validate_replicates)
-    if choice is not None:
-        verb = "kept" if choice.chosen == choice.incumbent else "crowned"
-        progress.note(f"robust selection {verb} {choice.chosen[:12]} (worst-world gain over the best seed "
-                      f"{choice.worst[choice.chosen]:+.3f})")
-    return choice
-
-
-def _summary(archive: Any, db: Path, champion: Any, seed_ids: Mapping[str, str], test: Mapping[str, Any],
-             controller: Controller, simulated: bool) -> dict[str, Any]:
-    def stage_metrics(pid: str, stage: str) -> Any:
-        evs = archive.evaluations(pid, stage=stage)
-        return evs[-1].metrics if evs else None
-
-    return {
-        "simulated": simulated,
-        "db": str(db),
-        "evaluations": controller.budget.spent.evaluations,
-        "programs": int(archive.counts().get("programs", 0)),
-        "stop_reason": controller.stop_reason,
-        "champion": None if champion is None else {
-            "id": champion.id,
-            "train": stage_metrics(champion.id, "train"),
-            "validation": stage_metrics(champion.id, "validation"),
-            # fitness over validation contexts x replicates, with its interval (issue 13)
-            "validation_interval": (controller.champion.as_dict() if controller.champion is not None
-                                    and controller.champion.program_id == champion.id else None),
-        },
-        "seeds": {seed_key(label): stage_metrics(pid, "validation") for label, pid in seed_ids.items()},
-        "seed_ids": {seed_key(label): pid for label, pid in seed_ids.items()},
-        "test": {label: test[label] for label in ("champion", "naive", "batch", "sobol",
-                                                  *sorted(set(test) - {"champion", "naive", "batch", "sobol"}))
-                 if label in test},
-        "rejections": dict(controller.stats.rejections),
-        "statuses": dict(controller.stats.statuses),
-        "races": dict(controller.stats.races),
-        "race_evaluations": controller.stats.race_evaluations,
-        "failures": controller.stats.failures,
-        "spend": spend_of(archive),  # LLM calls by stage and role, every session (issue 22 item 5)
-    }
-
-
-def run_references(config: RunConfig, contexts: ContextSets) -> dict[str, Any]:
-    """The noise floor and random reference of the run's validation and test contexts
-    (:func:`metrics.mean_references`; no model involved), for the summary and report::
-
-        {"n": int, "mc_samples": int, "random_seeds": int,
-         "validation": {"floor": {six}, "random": {six}, "fitness": {"floor", "random"}} | None,
-         "test": ... | None}
-    """
-    from metrics import RANDOM_SEEDS, mean_references
-
-    n, mc = config.evaluation.n, config.evaluation.mc_samples
-    objective = config.fitness.as_objective()
-    return {
-        "n": n,
-        "mc_samples": mc,
-        "random_seeds": RANDOM_SEEDS,
-        **{stage: mean_references([(n, c.k) for c in getattr(contexts, stage)], mc_samples=mc, objective=objective)
-           for stage in ("validation", "test")},
-    }
-
-
-REFERENCE_LABELS = {"floor": "floor (n × centre)", "random": "random (uniform)"}
-
-
-def reference_lines(summary: Mapping[str, Any], stage: str) -> list[str]:
-    """Text rows of the references of ``stage`` in the layout of the run summary's metric
-    table (label in 22 columns, each metric in 14), to print under the programs' rows."""
-    from metrics import METRIC_NAMES
-
-    refs = (summary.get("references") or {}).get(stage)
-    if not refs:
-        return []
-    return [f"{REFERENCE_LABELS[kind]:22}" + "".join(f"{refs[kind].get(name, float('nan')):>14.4f}"
-                                                   for name in METRIC_NAMES)
-            for kind in ("floor", "random")]

@@ -18,9 +18,9 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.text import Text
 
+from evolve.outputs.labels import SIM_BANNER, SIM_TAG
 from evolve.outputs.safe_text import visible
 
-SIM_BANNER = "SIMULATED WORLD (model 'sim'): a labelled test bed, not a real LLM"
 PANEL_WIDTH = 80
 BAR_WIDTH = 24
 
@@ -154,7 +154,7 @@ class Progress:
         spend, share of the binding cap and ETA."""
         st = self._state(controller)
         best = "-" if st["best"] is None else f"{st['best']:.4f}"
-        sim = " [SIMULATED]" if self.simulated else ""
+        sim = SIM_TAG if self.simulated else ""
         return (f"{time.strftime('%H:%M:%S')} progress{sim}: elapsed {clock(st['elapsed'])}, "
                 f"evaluations {st['evals_of']}, best {best}, {st['rate']:.1f} evals/min, "
                 f"spend {st['calls']} calls ${st['dollars']:.4f}, "

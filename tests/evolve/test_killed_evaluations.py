@@ -22,7 +22,7 @@ from evolve.budget.estimate import estimate_run
 from evolve.execution.evaluator import EvaluationFailure
 from evolve.outputs.report.writer import render_markdown
 from evolve.outputs.report.content import build_report
-from evolve.loop.run import _prior_spend
+from evolve.loop.resume import _prior_spend
 from generators.llm.allowance import Allowance
 from test_controller_fakes import (TRAIN, FakeEvaluator, FakeMutator, contexts, make,  # noqa: F401
                                    quality_edit, rows, run)

@@ -18,7 +18,8 @@ import pytest
 from evolve.cli import main
 from evolve.config import load_config
 from evolve.budget.estimate import estimate_run
-from evolve.loop.run import load_context_sets, simulated_roles, simulation_label
+from evolve.loop.run import load_context_sets
+from evolve.outputs.labels import simulated_roles, simulation_label
 from stub_openai_server import MutationScript, SimReplies, StubServer, role_of
 
 BASE = """

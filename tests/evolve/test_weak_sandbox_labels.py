@@ -16,7 +16,8 @@ from evolve.cli import main
 from evolve.config import RunConfig
 from evolve.outputs.report.writer import render_markdown
 from evolve.outputs.report.content import build_report
-from evolve.loop.run import RunError, sandbox_weakness
+from evolve.loop.errors import RunError
+from evolve.loop.run import sandbox_weakness
 from evolve.outputs.viewer.app import create_app
 from test_inspect_archive_fixture import build_crafted_archive
 

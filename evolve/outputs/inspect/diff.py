@@ -16,8 +16,8 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from evolve.outputs.inspect.render import SIM_LINE
 from evolve.outputs.inspect.source import Source
+from evolve.outputs.labels import SIM_LINE
 
 
 def diff(src: Source, ref_a: str, ref_b: str) -> dict[str, Any]:

@@ -27,14 +27,13 @@ from typing import Any
 import numpy as np
 
 from archive.reading.costs import ProgramCost
-from evolve.outputs.inspect.render import SIM_LINE, fmt, table
+from evolve.outputs.inspect.render import fmt, table
 from evolve.outputs.inspect.source import InspectError, Source
 from metrics.pareto import pareto_front
+from evolve.outputs.labels import SIM_LINE, SIM_TOKENS_LINE
 
 __all__ = ["SIM_TOKENS_LINE", "best_under_cost", "front", "render_front"]
 
-SIM_TOKENS_LINE = ("tokens per persona are counted by the sim client: SIMULATED, like every other "
-                   "figure of this run, not what a real model would spend")
 
 
 def _costed(src: Source) -> tuple[list[ProgramCost], int, int]:

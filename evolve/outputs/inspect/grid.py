@@ -26,8 +26,9 @@ import numpy as np
 
 from archive import bin_edges
 from archive.binning import edge_label, edge_text
-from evolve.outputs.inspect.render import SIM_LINE, table
+from evolve.outputs.inspect.render import table
 from evolve.outputs.inspect.source import InspectError, Source
+from evolve.outputs.labels import SIM_LINE, SIM_TAG
 
 
 def _with_nulls(arr: np.ndarray) -> list:
@@ -148,7 +149,7 @@ def write_png(data: dict[str, Any], path: Path) -> Path:
     else:
         ax.set_yticks([])
     where = f"island {data['island']}" if data["island"] is not None else "all islands"
-    ax.set_title(f"Elite fitness, {where}" + (" [SIMULATED]" if data["simulated"] else ""), fontsize=9)
+    ax.set_title(f"Elite fitness, {where}" + (SIM_TAG if data["simulated"] else ""), fontsize=9)
     fig.colorbar(im, ax=ax, shrink=0.8, label="fitness")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -35,8 +35,9 @@ import numpy as np
 from archive.exemplars import cells_of, default_bins
 from archive.support import MAX_CELLS, hole_cells, hole_depth, pair_reached, reached_mask
 from evolve.outputs.inspect.positions import axis_poles, choose_context, load_positions
-from evolve.outputs.inspect.render import SIM_LINE, shorten, table
+from evolve.outputs.inspect.render import shorten, table
 from evolve.outputs.inspect.source import InspectError, Source
+from evolve.outputs.labels import SIM_LINE
 
 __all__ = ["LIMIT", "holes", "pole_of", "render_holes"]
 

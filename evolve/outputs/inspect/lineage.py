@@ -21,8 +21,9 @@ from __future__ import annotations
 from typing import Any
 
 from archive.records import METRIC_NAMES
-from evolve.outputs.inspect.render import SIM_LINE, fmt, table
+from evolve.outputs.inspect.render import fmt, table
 from evolve.outputs.inspect.source import InspectError, Source
+from evolve.outputs.labels import SIM_LINE
 
 
 def lineage(src: Source, ref: str) -> dict[str, Any]:

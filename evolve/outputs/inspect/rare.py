@@ -40,8 +40,9 @@ import numpy as np
 
 from archive.exemplars import cells_of, default_bins
 from evolve.outputs.inspect.positions import choose_context, load_positions
-from evolve.outputs.inspect.render import SIM_LINE, fmt, shorten, table
+from evolve.outputs.inspect.render import fmt, shorten, table
 from evolve.outputs.inspect.source import InspectError, Source
+from evolve.outputs.labels import SIM_LINE
 
 #: k of the k-nearest-neighbour distance.
 NEIGHBOURS = 5

@@ -17,7 +17,6 @@ METRIC_TITLES: dict[str, str] = {
     "kl_divergence": "kl↓",
 }
 
-SIM_LINE = "SIMULATED WORLD (model 'sim'): scores from the test bed, not a real LLM."
 
 
 def fmt(x: Any, digits: int = 4) -> str:

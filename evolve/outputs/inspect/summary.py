@@ -60,9 +60,10 @@ from metrics import RANDOM_SEEDS, mean_references
 
 from evolve.outputs.inspect.addressed import addressed_line, addressed_summary
 from evolve.outputs.inspect.history import budget_history, history_lines
-from evolve.outputs.inspect.render import SIM_LINE, fmt, interval_basis, metric_cells, metric_headers, table
+from evolve.outputs.inspect.render import fmt, interval_basis, metric_cells, metric_headers, table
 from evolve.outputs.inspect.source import Source
 from evolve.budget.spend import render_spend_lines, spend_of
+from evolve.outputs.labels import SIM_LINE, weak_sandbox_inspect
 
 
 def _config(src: Source) -> dict[str, Any]:
@@ -190,7 +191,7 @@ def render_summary(data: dict[str, Any]) -> str:
     if data["simulated"]:
         lines.append(SIM_LINE)
     if data.get("weak_sandbox"):
-        lines.append(f"WEAK SANDBOX: programs of this run ran without {', '.join(data['weak_sandbox'])} (--weak-sandbox)")
+        lines.append(weak_sandbox_inspect(data['weak_sandbox']))
     run, cfg = data["run"], data["config"]
     lines.append(f"run {run['id']} ({run['status']})  db: {data['db']}  seed: {run['seed']}  "
                  f"started: {_when(run['created_at'])}  updated: {_when(run['updated_at'])}")

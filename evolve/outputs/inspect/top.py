@@ -20,8 +20,9 @@ from __future__ import annotations
 from typing import Any
 
 from archive.records import METRIC_NAMES, STAGES
-from evolve.outputs.inspect.render import SIM_LINE, fmt, metric_cells, metric_headers, table
+from evolve.outputs.inspect.render import fmt, metric_cells, metric_headers, table
 from evolve.outputs.inspect.source import InspectError, Source
+from evolve.outputs.labels import SIM_LINE
 
 
 def top(src: Source, *, k: int = 10, stage: str | None = None) -> dict[str, Any]:

@@ -26,7 +26,7 @@ def front_content(reader: ArchiveReader) -> dict[str, Any] | None:
 def front_markdown(data: Mapping[str, Any] | None, *, unvalidated_note: bool = True) -> list[str]:
     """Markdown lines of the section (a heading, a note, a table); a one-line section when
     ``data`` is None."""
-    from evolve.outputs.inspect.front import SIM_TOKENS_LINE
+    from evolve.outputs.labels import SIM_TOKENS_LINE
 
     lines = ["## Cost front: validation coverage against tokens per persona", ""]
     if data is None:

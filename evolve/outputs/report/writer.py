@@ -36,11 +36,11 @@ from evolve.outputs.inspect.render import interval_basis  # noqa: E402
 from evolve.outputs.safe_text import visible
 from evolve.budget.spend import render_spend_lines
 from metrics import METRIC_NAMES  # noqa: E402
+from evolve.outputs.labels import REPORT_SIM_NOTE, SIM_TAG, weak_sandbox_report
 
 IN_PROCESS_RESPONDENT = ("The respondent is the sim, which answers every questionnaire in process, with no "
                          "model call: it has no row of calls, tokens or dollars.")
 """Why a sim run's spend shows no respondent row (report and live panel)."""
-SIM_NOTE = "> **SIMULATED WORLD** (model `sim`): every figure here comes from the labelled test bed, not a real LLM."
 ARROW = {name: ("↓" if name in ("dispersion", "kl_divergence") else "↑") for name in METRIC_NAMES}
 
 
@@ -66,7 +66,7 @@ def plot_fitness(reader: Any, path: Path, *, simulated: bool, objective: str = "
     ax.set_ylabel(f"train fitness ({objective}, mean over contexts)")
     ax.set_xlim(left=0)
     ax.grid(alpha=0.3)
-    ax.set_title("Fitness over evaluations" + (" [SIMULATED]" if simulated else ""))
+    ax.set_title("Fitness over evaluations" + (SIM_TAG if simulated else ""))
     ax.legend(loc="lower right", fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -111,7 +111,7 @@ def plot_grid(reader: Any, path: Path, *, simulated: bool = False) -> Path:
         ax.set_title(f"island {i}: {filled}/{data.size} cells", fontsize=9)
     fig.colorbar(im, ax=list(axes[0]), shrink=0.85, label="elite train fitness")
     extra = f" (best over {', '.join(d.name for d in specs[2:])})" if len(specs) > 2 else ""
-    fig.suptitle("Elite grid: train fitness per cell" + extra + (" [SIMULATED]" if simulated else ""), fontsize=10)
+    fig.suptitle("Elite grid: train fitness per cell" + extra + (SIM_TAG if simulated else ""), fontsize=10)
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path
@@ -140,7 +140,7 @@ def plot_test_bars(test: Mapping[str, Any], path: Path, *, simulated: bool,
         if references:
             ax.legend(fontsize=6, loc="best", framealpha=0.6)
     fig.suptitle("Test contexts: champion vs seeds (dashed: floor, dotted: random; ↑ higher is better, ↓ lower)"
-                 + (" [SIMULATED]" if simulated else ""), fontsize=10)
+                 + (SIM_TAG if simulated else ""), fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -177,7 +177,7 @@ def plot_personas(populations: Mapping[str, np.ndarray], axes: Sequence[str], co
     for n in range(len(pairs), rows * cols):
         grid[n // cols][n % cols].axis("off")
     fig.suptitle(f"Personas on {stage} context '{context_id}'\nevery pair of its {k} axes"
-                 + (" [SIMULATED]" if simulated else ""), fontsize=10)
+                 + (SIM_TAG if simulated else ""), fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -288,13 +288,12 @@ def render_markdown(content: Mapping[str, Any], *, images: Mapping[str, str] | N
     champ = c["champion"] or {}
     lines = ["# persona-evolve run report", ""]
     if c["simulated"]:
-        lines += [SIM_NOTE, ""]
+        lines += [REPORT_SIM_NOTE, ""]
         if c.get("world", "default") != "default":
             lines += [f"> Simulated world: `{c['world']}` (`persona-evolve worlds` says how it differs from the "
                       "default).", ""]
     if c.get("weak_sandbox"):
-        lines += [f"> **WEAK SANDBOX**: programs of this run ran without {', '.join(c['weak_sandbox'])} "
-                  f"(`--weak-sandbox`); an LLM-written program was not fully confined by the kernel.", ""]
+        lines += [weak_sandbox_report(c['weak_sandbox']), ""]
     by_stage = ", ".join(f"{s} {n}" for s, n in counts["stored_by_stage"].items())
     lines += [
         f"- archive: `{c['db']}` (run {c['run']['id']}, {c['run']['status']}; started {_when(c['run']['created_at'])}, "

@@ -54,7 +54,8 @@ def front_page(reader: ArchiveReader, url: Any) -> dict[str, Any]:
     """``front`` (the inspect dict, None when nothing was validated), ``figure`` and
     ``error`` (the one-line reason when there is no front)."""
     from evolve.outputs.inspect import InspectError, Source
-    from evolve.outputs.inspect.front import SIM_TOKENS_LINE, front
+    from evolve.outputs.inspect.front import front
+    from evolve.outputs.labels import SIM_TOKENS_LINE
 
     try:
         data = front(Source.of(reader))
