@@ -66,6 +66,15 @@ REPORT_SIM_NOTE = "> **SIMULATED WORLD** (model `sim`): every figure here comes 
 SUMMARY_SIM_LINE = "SIMULATED WORLD (model 'sim'): every figure below comes from the test bed, not a real LLM."
 """The first line of ``persona-evolve run``'s printed summary for a sim run."""
 
+EXPORT_SIM_NOTE = "note: SIMULATED WORLD: this program's scores come from the sim test bed (the header says so)"
+"""``persona-evolve export``'s stderr note when the exported program was scored in the sim."""
+
+SIM_TOKENS_TAG = " (SIMULATED tokens)"
+"""After a token count measured by the sim client (export's cost cap, inspect front's error)."""
+
+SIM_FIGURE_TAG = " (SIMULATED)"
+"""Appended to the viewer's cost-front figure title when its tokens are the sim's."""
+
 CLI_SIM_NOTE = "note: SIMULATED WORLD (model 'sim'): output comes from the labelled test bed, not a real LLM"
 """The CLI's stderr note when a command runs on the sim (:func:`evolve.cli.common`)."""
 

@@ -30,7 +30,7 @@ from archive.reading.costs import ProgramCost
 from evolve.outputs.inspect.render import fmt, table
 from evolve.outputs.inspect.source import InspectError, Source
 from metrics.pareto import pareto_front
-from evolve.outputs.labels import SIM_LINE, SIM_TOKENS_LINE
+from evolve.outputs.labels import SIM_LINE, SIM_TOKENS_LINE, SIM_TOKENS_TAG
 
 __all__ = ["SIM_TOKENS_LINE", "best_under_cost", "front", "render_front"]
 
@@ -89,7 +89,7 @@ def best_under_cost(src: Source, max_tokens_per_persona: float) -> dict[str, Any
         cheap = min(costed, key=lambda p: (p.tokens_per_persona, -p.coverage, p.program_id))
         raise InspectError(f"no validated program uses <= {cap:g} tokens per persona; the cheapest, "
                            f"{cheap.program_id}, uses {cheap.tokens_per_persona:.1f}"
-                           f"{' (SIMULATED tokens)' if src.simulated() else ''}")
+                           f"{SIM_TOKENS_TAG if src.simulated() else ''}")
     best = min(ok, key=lambda p: (-p.coverage, p.tokens_per_persona, p.program_id))
     return _row(best, None, None)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from archive.reader import ArchiveReader
+from evolve.outputs.labels import SIM_FIGURE_TAG
 
 #: Side of one small-multiples grid on /holes, in CSS pixels.
 PAIR_PX = 120
@@ -32,7 +33,7 @@ def front_figure(data: dict[str, Any], url: Any) -> dict[str, Any]:
                 "text": [_plain(f"{r['id']} {r['label'] or ''}") for r in rows], "hoverinfo": "x+y+text",
                 "name": name, **style}
 
-    sim = " (SIMULATED)" if data["tokens_simulated"] else ""
+    sim = SIM_FIGURE_TAG if data["tokens_simulated"] else ""
     traces = [
         trace(data["dominated"], "dominated", mode="markers",
               marker={"color": "#999", "size": 7, "opacity": 0.6}),
