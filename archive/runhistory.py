@@ -10,7 +10,7 @@ Two kinds of event change how a run's spend must be read:
   instead (:class:`KilledEvaluation`); those figures are estimated, not counted.
 
 Pure functions over plain event details: the reader (:mod:`archive.reader`) and the run
-(``evolve.run``, on resume) share them.
+(``evolve.loop.run``, on resume) share them.
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ def killed_charges(details: Sequence[Mapping[str, Any]]) -> tuple[int, float]:
 
 def calls_by_stage(counters: Mapping[str, Any]) -> dict[str, dict[str, int]]:
     """stage -> role -> uncached LLM calls, from a run's counters (``calls.<stage>.<role>``,
-    bumped with the call rows they count; see ``evolve.spend``). Other counters are ignored."""
+    bumped with the call rows they count; see ``evolve.budget.spend``). Other counters are ignored."""
     out: dict[str, dict[str, int]] = {}
     for name, value in counters.items():
         parts = str(name).split(".")

@@ -459,7 +459,7 @@ def insert_llm_calls(conn: Connection, run_id: int, calls: Sequence[Mapping[str,
     if rows:
         conn.execute(insert(LLMCall), rows)
     staged: dict[str, int] = {}
-    for c in calls:  # uncached calls per (stage, role): the run's spend by stage (evolve.spend)
+    for c in calls:  # uncached calls per (stage, role): the run's spend by stage (evolve.budget.spend)
         if c.get("stage") and not c.get("cached"):
             name = f"calls.{c['stage']}.{c['role']}"
             staged[name] = staged.get(name, 0) + 1

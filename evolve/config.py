@@ -4,7 +4,7 @@ Every section is a frozen dataclass; :func:`load_config` builds a :class:`RunCon
 from a TOML file and rejects unknown or mistyped keys with a message that names the
 key and suggests the closest valid one. :func:`config_to_dict` gives the plain form
 that is printed by ``run --print-config`` and stored with the run in the archive.
-The ``[search]`` table is :class:`evolve.search.SearchSettings` itself (its defaults and
+The ``[search]`` table is :class:`evolve.common.search.SearchSettings` itself (its defaults and
 its own checks, reported as ``search.<key>``).
 """
 
@@ -22,7 +22,7 @@ from typing import Any, Mapping
 
 import tomli_w
 
-from evolve.search import SearchSettingError, SearchSettings
+from evolve.common.search import SearchSettingError, SearchSettings
 from generators.sim.worlds import UnknownWorld, get_world
 
 ROLES: tuple[str, ...] = ("mutator", "persona", "respondent", "author")
@@ -233,7 +233,7 @@ class SeedsConfig:
     ``concordia:FILE.py:ClassName``, wrapped as evolvable programs; they need Python >= 3.12
     with gdm-concordia, see ``scripts/concordia_env``) and generator files of the user's own
     (``file:PATH.py`` or a bare path ending in ``.py``; relative to the config file's folder,
-    read once at run start and stored in the archive; see :mod:`evolve.seed_programs`)."""
+    read once at run start and stored in the archive; see :mod:`evolve.common.seed_programs`)."""
 
     programs: tuple[str, ...] = ("seed:naive", "seed:batch", "seed:sobol")
 
@@ -244,7 +244,7 @@ class WorldConfig:
     :data:`generators.sim.worlds.WORLDS` (``persona-evolve worlds`` lists them; ``default``
     is the calibrated sim). Roles on a real model are not affected. ``validate``: other
     worlds the final stage re-validates the best candidates in, crowning the one whose
-    worst world is best (robust selection, :mod:`evolve.robust`; empty: off); needs the
+    worst world is best (robust selection, :mod:`evolve.promotion.robust`; empty: off); needs the
     persona or respondent role on ``sim``. ``validate_replicates`` (>= 1): replicate seeds
     each candidate is validated on in every world; the champion is replaced only when a
     challenger's worst-world advantage is confident at ``search.confidence`` over those
@@ -410,7 +410,7 @@ def load_config(path: str | Path) -> RunConfig:
 def with_seed_paths(config: RunConfig, base: Path) -> RunConfig:
     """``config`` with every relative generator-file path of ``[seeds] programs`` made
     absolute against ``base`` (a config file's folder, or the current directory)."""
-    from evolve.seed_programs import resolve_file_ref
+    from evolve.common.seed_programs import resolve_file_ref
 
     programs = tuple(resolve_file_ref(ref, base) for ref in config.seeds.programs)
     return dataclasses.replace(config, seeds=dataclasses.replace(config.seeds, programs=programs))
@@ -495,7 +495,7 @@ def _check_archive(archive: ArchiveSettings) -> None:
 
 
 def _check_seeds(seeds: SeedsConfig) -> None:
-    from evolve.seed_programs import is_file_ref
+    from evolve.common.seed_programs import is_file_ref
     from generators.seeds import SEED_NAMES
 
     if not seeds.programs:

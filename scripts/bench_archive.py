@@ -68,9 +68,9 @@ def inspect_bench(fixture: Path, n: int, repeat: int) -> int:
         made = build(fixture, n=n)
         print(f"built {fixture}: {made['programs']} programs, {made['evaluations']} evaluations "
               f"({made['validation']} validation) in {made['seconds']:.0f} s")
-    from evolve.inspect import open_source
+    from evolve.outputs.inspect import open_source
 
-    ins = importlib.import_module("evolve.inspect")
+    ins = importlib.import_module("evolve.outputs.inspect")
     cases = [("rare", "rare", "render_rare", {"context": "ctx00"}, ["--context", "ctx00"]),
              ("holes", "holes", "render_holes", {"context": "ctx00"}, ["--context", "ctx00"]),
              ("front", "front", "render_front", {}, [])]
@@ -184,8 +184,8 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((label, med, mx))
 
     from archive.reader import ArchiveReader
-    from evolve.inspect import rare
-    from evolve.inspect.source import Source
+    from evolve.outputs.inspect import rare
+    from evolve.outputs.inspect.source import Source
 
     with ArchiveReader.open(db) as reader:
         src = Source.of(reader)

@@ -54,7 +54,7 @@ from archive import Archive  # noqa: E402
 from archive.binning import bin_index  # noqa: E402
 from archive.calibration import calibrated_specs, declared_spec  # noqa: E402
 from evolve.config import ArchiveSettings, DescriptorConfig, RunConfig  # noqa: E402
-from evolve.progress import Progress  # noqa: E402
+from evolve.outputs.progress import Progress  # noqa: E402
 from metrics.descriptors import DESCRIPTORS  # noqa: E402
 
 ARMS: dict[str, tuple[DescriptorConfig, ...] | None] = {

@@ -123,8 +123,8 @@ def candidate_programs(seed: int = 0) -> Iterator[tuple[str, str]]:
     """(label, code): the three seeds, then offline-mutator descendants (children of any
     program yielded so far, so lineages deepen), each a new program id; endless."""
     from archive.identity import program_id
-    from evolve.controller import apply_proposal
-    from evolve.checks import first_rejection
+    from evolve.loop.controller import apply_proposal
+    from evolve.proposals.checks import first_rejection
     from evolve.mutators import MutationRequest
     from evolve.mutators.offline import OfflineMutator
     from generators.seeds import SEED_NAMES, load_seed
@@ -259,7 +259,7 @@ def _bench(argv: list[str] | None) -> int:
     respondent = args.respondent_model or "sim"
 
     from evolve.config import REAL_MODEL_SCREEN_CONTEXTS
-    from evolve.contexts import stratified_pick
+    from evolve.common.context_sets import stratified_pick
     from generators.context_loader import resolve_contexts
 
     t0 = time.perf_counter()

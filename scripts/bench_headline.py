@@ -9,7 +9,7 @@ body of ``persona-evolve run``) and reads the run summary:
   run's champion and of the seed program best on validation (chosen like the champion);
   ``gain`` -- their difference (the run's own final evaluation);
 * then (``--worlds``, default all) it re-scores the champion and every seed program on the
-  test contexts x ``--replicates`` seeds under **each** world (:mod:`evolve.world_rescore`,
+  test contexts x ``--replicates`` seeds under **each** world (:mod:`evolve.promotion.world_rescore`,
   shared with ``scripts/bench_transfer.py``): a world's gain is the champion minus the best
   of the run's seed programs *in that world* (strict); ``worst world`` is the minimum over worlds. With
   ``--validate-worlds`` (robust selection) the champion of the races before robust
@@ -56,13 +56,13 @@ for key, value in {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "RAY_USAGE_STATS_ENAB
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import evolve.run as run_module  # noqa: E402
+import evolve.loop.run as run_module  # noqa: E402
 from archive.reader import open_reader  # noqa: E402
 from evolve.config import RunConfig, replace_path  # noqa: E402
 from evolve.mutators.offline import OfflineMutator, OfflineMutatorConfig  # noqa: E402
-from evolve.progress import Progress  # noqa: E402
-from evolve.seed_programs import load_file_seed  # noqa: E402
-from evolve.world_rescore import RescoreSpec, ScoreCache, rescore, spread, world_gains  # noqa: E402
+from evolve.outputs.progress import Progress  # noqa: E402
+from evolve.common.seed_programs import load_file_seed  # noqa: E402
+from evolve.promotion.world_rescore import RescoreSpec, ScoreCache, rescore, spread, world_gains  # noqa: E402
 from generators.seeds import SEED_NAMES, load_seed  # noqa: E402
 from generators.sim.worlds import WORLDS  # noqa: E402
 

@@ -149,7 +149,7 @@ def gain_table(contexts: int, seeds: int, n: int) -> None:
     from generators.evaluation import EvalSettings, evaluate_program
     from generators.llm import ModelConfig, build_client
     from generators.respondent import LLMRespondent
-    from evolve.scoring import mean_fitness
+    from evolve.loop.scoring import mean_fitness
 
     ctxs = load_split("train")[:contexts]
     replies = ObedientReplies()

@@ -31,9 +31,9 @@ for key, value in {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "RAY_USAGE_STATS_ENAB
 ROOT = Path(__file__).resolve().parents[1]
 
 from evolve.config import RoleModel, RunConfig, replace_path  # noqa: E402
-from evolve.controller import Controller  # noqa: E402
-from evolve.progress import Progress  # noqa: E402
-from evolve.run import execute_run  # noqa: E402
+from evolve.loop.controller import Controller  # noqa: E402
+from evolve.outputs.progress import Progress  # noqa: E402
+from evolve.loop.run import execute_run  # noqa: E402
 
 PHASE: dict[str, float] = {}
 _original_evolve = Controller.evolve
@@ -63,7 +63,7 @@ def _restart_ray(cpus: int) -> None:
 
     if ray.is_initialized():
         ray.shutdown()
-    from evolve.ray_runtime import init_ray
+    from evolve.execution.ray_runtime import init_ray
 
     init_ray(num_cpus=cpus, object_store_mb=200)
 

@@ -24,7 +24,7 @@ Promotion races re-evaluate programs on more replicates; those evaluations are n
 proposals and are not counted in ``--evaluations`` (``race_evaluations`` in the JSON rows
 says how many a run made).
 
-``--variant`` picks the search switches of :class:`evolve.search.SearchSettings`
+``--variant`` picks the search switches of :class:`evolve.common.search.SearchSettings`
 (``baseline`` = all of issue 13 off, then each item added in turn; ``default`` = as
 shipped), so each change shows what it bought.
 
@@ -65,10 +65,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-import evolve.run as run_module  # noqa: E402
+import evolve.loop.run as run_module  # noqa: E402
 from evolve.config import RoleModel, RunConfig, replace_path  # noqa: E402
-from evolve.progress import Progress  # noqa: E402
-from evolve.prompts import program_in_prompt  # noqa: E402
+from evolve.outputs.progress import Progress  # noqa: E402
+from evolve.proposals.prompts import program_in_prompt  # noqa: E402
 from stub_openai_server import StubServer, role_of  # noqa: E402
 
 TRAIN = ("esports_community", "online_dating_users", "hospital_night_shift", "gold_rush_town_1850s")
@@ -205,10 +205,10 @@ _ORIGINAL_CONTROLLER = run_module.Controller
 def _use_variant(variant: str) -> None:
     """Make ``execute_run`` build its controller with the variant's search switches."""
     try:
-        from evolve.search import VARIANTS
+        from evolve.common.search import VARIANTS
     except ImportError:  # before issue 13: the code as it is
         if variant not in ("default", "current"):
-            raise SystemExit(f"variant {variant!r} needs evolve.search (issue 13)")
+            raise SystemExit(f"variant {variant!r} needs evolve.common.search (issue 13)")
         return
     if variant in ("default", "current"):
         run_module.Controller = _ORIGINAL_CONTROLLER
@@ -245,7 +245,7 @@ def held_out(config: RunConfig, programs: dict[str, str]) -> dict[str, dict[tupl
     every program on the same seeds (in this process, sandboxed as in a run)."""
     import hashlib
 
-    from evolve.workers import run_evaluation
+    from evolve.execution.workers import run_evaluation
     from generators.context_loader import resolve_contexts
 
     contexts = {c.id: c for c in resolve_contexts(HELD_OUT)}
@@ -322,7 +322,7 @@ def analyse(db: str, *, variant: str, source: str, seed: int, budget: int, calls
     calls (``at_calls``: C -> its gain), each scored against the best seed on the held-out
     contexts."""
     from archive import Archive
-    from evolve.spend import spend_of
+    from evolve.budget.spend import spend_of
 
     archive = Archive.open(url_or_path=db, readonly=True)
     try:

@@ -6,15 +6,15 @@ made with the switches off) and replays, from what they stored, what each switch
 have done:
 
 * ``static_twins``: every child rejected as a behavioural twin at the smoke stage, given to
-  :func:`evolve.inert.inert_edit` with its parent: how many it would have caught before any
+  :func:`evolve.loop.inert.inert_edit` with its parent: how many it would have caught before any
   call, and the calls their smoke stages cost (their ``llm_calls`` rows). Soundness on real
   data: every child the check calls inert that was nonetheless evaluated must have placed
   its personas exactly where its parent did (``unsound`` counts those that did not).
-* ``reach``: every race (``raced`` events), judged by :func:`evolve.reach.within_reach` on
+* ``reach``: every race (``raced`` events), judged by :func:`evolve.promotion.reach.within_reach` on
   the replicate-0 fitness both programs had stored when it started: races it would have
   skipped, the replicate evaluations they ran, and how many of them had been won.
 * ``adaptive``: every race replayed look by look on its stored per-replicate fitness with
-  :class:`evolve.reach.AdaptiveRule`: looks saved, and races whose decision would change
+  :class:`evolve.promotion.reach.AdaptiveRule`: looks saved, and races whose decision would change
   (an acceptance the adaptive rule would have ended before it came).
 
 Figures are counts over the archives given; SIMULATED WORLD when the runs were.
@@ -36,11 +36,11 @@ sys.path.insert(0, str(ROOT))
 
 from archive import Archive  # noqa: E402
 from evolve.config import RunConfig  # noqa: E402
-from evolve.inert import inert_edit  # noqa: E402
-from evolve.promotion import Decision, RaceRule, paired_diffs  # noqa: E402
-from evolve.reach import AdaptiveRule, within_reach  # noqa: E402
-from evolve.scoring import stored_fitness  # noqa: E402
-from evolve.twins import placements, same_placements  # noqa: E402
+from evolve.loop.inert import inert_edit  # noqa: E402
+from evolve.promotion.race_rule import Decision, RaceRule, paired_diffs  # noqa: E402
+from evolve.promotion.reach import AdaptiveRule, within_reach  # noqa: E402
+from evolve.loop.scoring import stored_fitness  # noqa: E402
+from evolve.loop.twins import placements, same_placements  # noqa: E402
 
 
 def _calls_of(db: str, program: str) -> int:

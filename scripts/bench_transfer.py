@@ -42,11 +42,11 @@ for key, value in {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "RAY_USAGE_STATS_ENAB
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import evolve.run as run_module  # noqa: E402
+import evolve.loop.run as run_module  # noqa: E402
 from archive.reader import open_reader  # noqa: E402
 from evolve.config import RunConfig, replace_path  # noqa: E402
-from evolve.progress import Progress  # noqa: E402
-from evolve.world_rescore import RescoreSpec, ScoreCache, rescore, world_gains  # noqa: E402
+from evolve.outputs.progress import Progress  # noqa: E402
+from evolve.promotion.world_rescore import RescoreSpec, ScoreCache, rescore, world_gains  # noqa: E402
 from generators.context_loader import load_split  # noqa: E402
 from generators.seeds import SEED_NAMES, load_seed  # noqa: E402
 from generators.sim.worlds import WORLDS  # noqa: E402

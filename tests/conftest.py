@@ -26,7 +26,7 @@ import pytest  # noqa: E402
 @pytest.fixture(scope="session")
 def ray_session():
     """A local Ray (2 CPUs, no dashboard, 200 MB object store), started once per session."""
-    from evolve.ray_runtime import init_ray
+    from evolve.execution.ray_runtime import init_ray
 
     resources = init_ray(num_cpus=2, object_store_mb=200)
     yield resources

@@ -296,7 +296,7 @@ class MutationScript:
             kind = self.kinds[k % len(self.kinds)]
             self.sent.append(kind)
         user = "\n".join(str(m.get("content") or "") for m in messages if m.get("role") != "system")
-        from evolve.prompts import program_in_prompt
+        from evolve.proposals.prompts import program_in_prompt
 
         program = program_in_prompt(user) or ""
         if kind == "empty":

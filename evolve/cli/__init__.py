@@ -17,7 +17,7 @@ import sys
 from typing import NoReturn, Sequence
 
 from evolve.cli.errors import CLIError
-from evolve.safe_text import visible
+from evolve.outputs.safe_text import visible
 
 COMMAND_MODULES: tuple[str, ...] = ("run", "generate", "score", "contexts", "worlds", "export", "inspect", "view")
 

@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from evolve.cli.errors import CLIError
+from evolve.outputs.labels import EXPORT_SIM_NOTE, SIM_TOKENS_TAG
 
 
 def register(subparsers: Any) -> None:
@@ -35,7 +36,7 @@ def register(subparsers: Any) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from evolve.export import ExportError, export_program
+    from evolve.outputs.export import ExportError, export_program
 
     try:
         result = export_program(args.db, out=args.out, best=args.best, program=args.program,
@@ -44,12 +45,11 @@ def handle(args: argparse.Namespace) -> int:
     except ExportError as exc:
         raise CLIError(str(exc)) from None
     if result.simulated:
-        print("note: SIMULATED WORLD: this program's scores come from the sim test bed (the header says so)",
-              file=sys.stderr)
+        print(EXPORT_SIM_NOTE, file=sys.stderr)
     if result.cost is not None:
         print(f"chosen under the cost cap: validation coverage {result.cost['coverage']:.4f} at "
               f"{result.cost['tokens_per_persona']:.1f} tokens per persona"
-              f"{' (SIMULATED tokens)' if result.simulated else ''}", file=sys.stderr)
+              f"{SIM_TOKENS_TAG if result.simulated else ''}", file=sys.stderr)
     print(f"wrote {result.path} (program {result.program_id}, run {result.run_id}, lineage {result.lineage_length}); "
           f"run it: python {result.path} --context ctx.json -n 25 --model MODEL --out personas.jsonl")
     return 0

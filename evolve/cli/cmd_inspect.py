@@ -11,7 +11,7 @@ import sys
 from typing import Any, Callable
 
 from evolve.cli.errors import CLIError
-from evolve.safe_text import json_safe, visible
+from evolve.outputs.safe_text import json_safe, visible
 
 _COMMON = ("db", "run", "json")
 
@@ -78,7 +78,7 @@ def register(subparsers: Any) -> None:
 
 
 def _commands() -> dict[str, tuple[Callable[..., dict[str, Any]], Callable[[dict[str, Any]], str], Callable[[Any], dict[str, Any]]]]:
-    import evolve.inspect as ins
+    import evolve.outputs.inspect as ins
 
     return {
         "summary": (ins.summary, ins.render_summary, lambda a: {}),
@@ -100,7 +100,7 @@ def handle(args: argparse.Namespace) -> int:
                        exit_code=2)
     if not args.db:
         raise CLIError("inspect: --db PATH is required", exit_code=2)
-    from evolve.inspect import InspectError, dumps, open_source
+    from evolve.outputs.inspect import InspectError, dumps, open_source
 
     run, render, kwargs = _commands()[command]
     try:

@@ -22,7 +22,8 @@ from evolve.config import (
     to_toml,
     validate_config,
 )
-from evolve.inspect.render import interval_basis
+from evolve.outputs.inspect.render import interval_basis
+from evolve.outputs.labels import SUMMARY_SIM_LINE, weak_sandbox_summary
 
 # flag dest -> dotted config path
 _FLAG_PATHS = {
@@ -113,7 +114,7 @@ def _add_seed_programs(config: RunConfig, paths: list[str]) -> RunConfig:
     ``.py`` file reference."""
     from pathlib import Path
 
-    from evolve.seed_programs import FILE_PREFIX, is_file_ref, resolve_file_ref
+    from evolve.common.seed_programs import FILE_PREFIX, is_file_ref, resolve_file_ref
 
     added = []
     for path in paths:
@@ -134,8 +135,9 @@ def handle(args: argparse.Namespace) -> int:
         sys.stdout.write(to_toml(config_to_dict(config)))
         return 0
     if args.estimate:
-        from evolve.estimate import estimate_run, evaluations_within_caps, render_estimate
-        from evolve.run import RunError, load_context_sets
+        from evolve.budget.estimate import estimate_run, evaluations_within_caps, render_estimate
+        from evolve.loop.errors import RunError
+        from evolve.loop.run import load_context_sets
 
         try:
             contexts = load_context_sets(config)
@@ -147,7 +149,8 @@ def handle(args: argparse.Namespace) -> int:
         return 0
     if args.resume and not args.db:
         raise CLIError("--resume needs --db PATH (the run to continue)", exit_code=2)
-    from evolve.run import NothingToDo, RunError, execute_run
+    from evolve.loop.errors import NothingToDo, RunError
+    from evolve.loop.run import execute_run
 
     try:
         summary = execute_run(config, resume=args.resume, overridden=overridden)
@@ -170,16 +173,16 @@ def handle(args: argparse.Namespace) -> int:
 def render_summary(summary: dict[str, Any]) -> str:
     """The end-of-run text: champion vs seeds on validation and test, six metrics, each
     stage with its floor (n identical personas at the centre) and random reference."""
-    from evolve.run import reference_lines
+    from evolve.loop.final_stage import reference_lines
     from metrics import METRIC_NAMES
 
     lines = []
     if summary.get("simulation"):
         lines.append(summary["simulation"] + ".")
     elif summary.get("simulated"):
-        lines.append("SIMULATED WORLD (model 'sim'): every figure below comes from the test bed, not a real LLM.")
+        lines.append(SUMMARY_SIM_LINE)
     if summary.get("weak_sandbox"):
-        lines.append(f"WEAK SANDBOX: programs ran without {', '.join(summary['weak_sandbox'])} (--weak-sandbox).")
+        lines.append(weak_sandbox_summary(summary['weak_sandbox']))
     lines.append(f"archive: {summary['db']}   evaluations: {summary['evaluations']}   "
                  f"programs: {summary.get('programs')}   stopped by: {summary.get('stop_reason')}")
     champ = summary.get("champion") or {}
@@ -207,7 +210,7 @@ def render_summary(summary: dict[str, Any]) -> str:
             lines.append(f"{label:22}" + "".join(f"{m.get(name, float('nan')):>14.4f}" for name in METRIC_NAMES))
         lines.extend(reference_lines(summary, stage))  # the noise floor and the random reference
     if summary.get("spend"):
-        from evolve.spend import render_spend_lines
+        from evolve.budget.spend import render_spend_lines
 
         lines.append("")
         lines.extend(render_spend_lines(summary["spend"]))

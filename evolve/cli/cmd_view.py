@@ -34,8 +34,8 @@ def register(subparsers: Any) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     from archive.reader import ReaderError
-    from evolve.viewer import create_app, is_loopback, new_token
-    from evolve.viewer.server import bind, serve, url_of
+    from evolve.outputs.viewer import create_app, is_loopback, new_token
+    from evolve.outputs.viewer.server import bind, serve, url_of
 
     if not 0 <= args.port <= 65535:
         raise CLIError(f"view: --port must be in 0..65535, got {args.port}", exit_code=2)

@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from evolve.cli.errors import CLIError
-
-SIM_NOTE = "note: SIMULATED WORLD (model 'sim'): output comes from the labelled test bed, not a real LLM"
+from evolve.outputs.labels import CLI_SIM_NOTE as SIM_NOTE
 
 
 def load_generator(ref: str) -> str:

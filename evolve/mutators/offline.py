@@ -4,7 +4,7 @@ It picks an operator (weights from :class:`OfflineMutatorConfig`, shifted by key
 the directive), lets it rewrite one site with source-level span edits (see
 :mod:`evolve.mutators.ast_ops`), and checks the result: it parses and compiles, differs
 from the parent, keeps the code outside EVOLVE-BLOCKs, and its SEARCH/REPLACE rendering
-applies through :func:`evolve.diffs.apply_edits` to exactly that program. A failed
+applies through :func:`evolve.proposals.diffs.apply_edits` to exactly that program. A failed
 attempt is followed by another, up to ``max_attempts``; if none works the proposal has
 empty text and a note saying why.
 
@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from evolve.diffs import (
+from evolve.proposals.diffs import (
     DiffError,
     EditBlock,
     apply_edits,

@@ -11,7 +11,7 @@ import ast
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from evolve.diffs import evolve_regions
+from evolve.proposals.diffs import evolve_regions
 
 __all__ = ["SpanEdit", "Program", "apply_span_edits"]
 

@@ -12,11 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from evolve.budget import AllowanceGate, RunBudget, rejection_backoff_s
+from evolve.budget.caps import AllowanceGate, RunBudget, rejection_backoff_s
 from evolve.cli import main
-from evolve.llm_mutator import LLMMutator
+from evolve.mutators.llm_mutator import LLMMutator
 from evolve.mutators import MutationRequest
-from evolve.progress import PANEL_WIDTH, Progress
+from evolve.outputs.progress import PANEL_WIDTH, Progress
 from generators.context_loader import resolve_context
 from generators.evaluation import BUDGET_CUT_ERROR, EvalSettings, evaluate_program
 from generators.llm import BudgetExceeded, LLMClient

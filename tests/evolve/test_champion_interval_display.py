@@ -10,11 +10,11 @@ from archive.reader import ArchiveReader
 from archive.records import EvaluationRecord
 from archive.testing import synthetic_candidate
 from evolve.cli.cmd_run import render_summary
-from evolve.inspect.source import Source
-from evolve.inspect.summary import render_summary as render_inspect
-from evolve.inspect.summary import summary
-from evolve.report import render_markdown
-from evolve.report_content import build_report
+from evolve.outputs.inspect.source import Source
+from evolve.outputs.inspect.summary import render_summary as render_inspect
+from evolve.outputs.inspect.summary import summary
+from evolve.outputs.report.writer import render_markdown
+from evolve.outputs.report.content import build_report
 
 INTERVAL = {"mean": 0.712, "low": 0.69, "high": 0.734, "n": 12, "confidence": 0.9, "replicates": 3, "contexts": 4}
 

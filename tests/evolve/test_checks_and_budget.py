@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from evolve.budget import RunBudget, Spend
-from evolve.checks import first_rejection
-from evolve.contexts import ContextSets
+from evolve.budget.caps import RunBudget, Spend
+from evolve.proposals.checks import first_rejection
+from evolve.common.context_sets import ContextSets
 from generators.context_loader import load_split
 
 GOOD = "def generate(context, n, llm, rng):\n    return []\n"
@@ -80,7 +80,7 @@ def generate(context, n, llm, rng):
 
 
 def test_apply_proposal_counts_blocks_that_fail_beside_ones_that_apply():
-    from evolve.controller import apply_proposal
+    from evolve.loop.controller import apply_proposal
 
     text = ("<<<<<<< SEARCH\nSPREAD = 1.0\n=======\nSPREAD = 1.4\n>>>>>>> REPLACE\n"
             "<<<<<<< SEARCH\nNOT_THERE = 3\n=======\nNOT_THERE = 4\n>>>>>>> REPLACE\n")
@@ -90,7 +90,7 @@ def test_apply_proposal_counts_blocks_that_fail_beside_ones_that_apply():
 
 
 def test_apply_proposal_rejections():
-    from evolve.controller import apply_proposal
+    from evolve.loop.controller import apply_proposal
 
     _, rejection, _ = apply_proposal(PARENT, "<<<<<<< SEARCH\nX = 1\n=======\nX = 2\n>>>>>>> REPLACE\n", False)
     assert rejection.reason == "diff_failed" and "block 1" in rejection.message

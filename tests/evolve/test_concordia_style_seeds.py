@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evolve.seed_programs import label_of, load_seed_programs
+from evolve.common.seed_programs import label_of, load_seed_programs
 from generators.context_loader import load_split
 from generators.sim import SimLLM
 from generators.sim_calibration import score_program

@@ -6,7 +6,7 @@ import pytest
 
 from evolve.config import (ArchiveSettings, ConfigError, DescriptorConfig, RunConfig, config_from_dict,
                            config_to_dict, load_config, to_toml)
-from evolve.run import archive_config
+from evolve.loop.run import archive_config
 from metrics.descriptors import DESCRIPTORS
 
 
@@ -74,7 +74,7 @@ def _legacy_stored() -> dict:
 
 
 def test_a_run_stored_before_the_archive_table_resumes_with_its_descriptors():
-    from evolve.run import _merge_resume_config
+    from evolve.loop.resume import _merge_resume_config
 
     merged = _merge_resume_config(_legacy_stored(), RunConfig(), set())
     assert [d.name for d in merged.archive.descriptors] == ["tail_share", "llm_tokens_per_persona"]
@@ -82,7 +82,8 @@ def test_a_run_stored_before_the_archive_table_resumes_with_its_descriptors():
 
 
 def test_resuming_a_stored_run_with_other_descriptors_is_refused_in_one_line():
-    from evolve.run import RunError, _merge_resume_config
+    from evolve.loop.errors import RunError
+    from evolve.loop.resume import _merge_resume_config
 
     with pytest.raises(RunError) as info:
         _merge_resume_config(_legacy_stored(), RunConfig(), {"config_file"})

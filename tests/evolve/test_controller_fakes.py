@@ -16,16 +16,16 @@ import pytest
 
 from archive import Archive
 from archive.records import ArchiveConfig
-from evolve.budget import RunBudget
+from evolve.budget.caps import RunBudget
 from evolve.config import RunConfig, replace_path
-from evolve.contexts import ContextSets
-from evolve.controller import MAX_CONSECUTIVE_FAILURES, Controller, TooManyFailures
-from evolve.evaluator import EvaluationFailure
+from evolve.common.context_sets import ContextSets
+from evolve.loop.controller import MAX_CONSECUTIVE_FAILURES, Controller, TooManyFailures
+from evolve.execution.evaluator import EvaluationFailure
 from evolve.mutators import MutationRequest, Proposal
-from evolve.protocols import ArchiveStore, Clock, Evaluator
-from evolve.search import BASELINE, DEFAULT_SEARCH, SearchSettings
-from evolve.seeding import crn_seed
-from evolve.workers import TaskResult
+from evolve.execution.protocols import ArchiveStore, Clock, Evaluator
+from evolve.common.search import BASELINE, DEFAULT_SEARCH, SearchSettings
+from evolve.common.evaluation_seeds import crn_seed
+from evolve.execution.workers import TaskResult
 from generators.context_loader import resolve_contexts
 from generators.evaluation import BUDGET_CUT_ERROR, ContextOutcome, call_seed
 from metrics import METRIC_NAMES
@@ -43,7 +43,7 @@ EXTRA = 0
 
 
 def generate(context, n, llm, rng):
-    _ = (QUALITY, EXTRA)  # read, so that no edit of them is statically inert (evolve.inert)
+    _ = (QUALITY, EXTRA)  # read, so that no edit of them is statically inert (evolve.loop.inert)
     return []
 '''
 
@@ -155,7 +155,7 @@ def contexts() -> ContextSets:
 
 FAKE_SEARCH = dataclasses.replace(DEFAULT_SEARCH, static_twins=False)
 """The fake evaluator reads the program's source text (QUALITY, BROKEN), which no real
-harness does: edits the static twin check (evolve.inert) would rightly call inert matter
+harness does: edits the static twin check (evolve.loop.inert) would rightly call inert matter
 to it, so these tests leave that check off (tests/evolve/test_spend_switches.py covers it)."""
 
 

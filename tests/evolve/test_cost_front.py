@@ -17,11 +17,11 @@ from archive.records import METRIC_NAMES, Candidate, ContextResult, EvaluationRe
 from archive.testing import synthetic_code
 from evolve.cli import main
 from evolve.config import RunConfig, config_to_dict
-from evolve.export import ExportError, export_program
-from evolve.inspect import dumps, front, open_source, render_front
-from evolve.inspect.front import best_under_cost
-from evolve.report import render_markdown
-from evolve.report_content import build_report
+from evolve.outputs.export import ExportError, export_program
+from evolve.outputs.inspect import dumps, front, open_source, render_front
+from evolve.outputs.inspect.front import best_under_cost
+from evolve.outputs.report.writer import render_markdown
+from evolve.outputs.report.content import build_report
 from metrics.pareto import pareto_front
 
 N = 10

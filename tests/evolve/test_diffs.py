@@ -1,4 +1,4 @@
-"""Tests of evolve.diffs: parsing SEARCH/REPLACE answers and applying them to EVOLVE-BLOCKs."""
+"""Tests of evolve.proposals.diffs: parsing SEARCH/REPLACE answers and applying them to EVOLVE-BLOCKs."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evolve.diffs import (
+from evolve.proposals.diffs import (
     ApplyResult,
     DiffError,
     EditBlock,

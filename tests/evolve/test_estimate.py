@@ -8,8 +8,8 @@ import pytest
 
 from evolve.cli import main
 from evolve.config import RoleModel, RunConfig, replace_path
-from evolve.estimate import estimate_run
-from evolve.run import load_context_sets
+from evolve.budget.estimate import estimate_run
+from evolve.loop.run import load_context_sets
 
 
 def _by_role(estimate):
@@ -66,7 +66,7 @@ def _priced(budget: dict) -> RunConfig:
 
 
 def test_a_dollar_or_call_cap_becomes_an_expected_number_of_evaluations():
-    from evolve.estimate import evaluations_within_caps
+    from evolve.budget.estimate import evaluations_within_caps
 
     config = _priced({"dollars": 5.0})
     contexts = load_context_sets(config)
@@ -101,7 +101,7 @@ def test_the_per_evaluation_table_and_the_whole_run_table_agree():
     assert per_eval["persona"].calls == pytest.approx(sum(seeds.values()) / len(seeds))
     assert est["per_evaluation_upper_calls"]["persona"] >= max(seeds.values())
     # the rendered tables: the persona row's expected calls times the evaluations is the proposals row
-    from evolve.estimate import render_estimate
+    from evolve.budget.estimate import render_estimate
 
     text = render_estimate(est).splitlines()
     row = next(line for line in text if line.startswith("persona") and "gpt-4o-mini" in line)

@@ -16,7 +16,7 @@ from archive import Archive, ArchiveConfig
 from archive.testing import synthetic_candidate
 from evolve.cli import main
 from evolve.config import RoleModel, RunConfig, config_to_dict
-from evolve.export import ExportError, export_program, render_module
+from evolve.outputs.export import ExportError, export_program, render_module
 from generators.context_loader import resolve_context
 from test_inspect_archive_fixture import RARE_CONTEXT, Crafted, crafted  # noqa: F401
 

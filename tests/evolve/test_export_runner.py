@@ -1,4 +1,4 @@
-"""The export runner is a real module (evolve/export_runner.py) copied verbatim into both
+"""The export runner is a real module (evolve/outputs/export_runner.py) copied verbatim into both
 export formats; the exported module and `persona-evolve generate` give the same personas;
 --format concordia gives a class that satisfies Concordia's persona-generator protocol,
 checked end to end with gdm-concordia in a fresh Python 3.12 venv."""
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-import evolve.export_runner as runner
+import evolve.outputs.export_runner as runner
 from evolve.cli import main
-from evolve.export import CONCORDIA_CLASS, runner_source, render_module
+from evolve.outputs.export import CONCORDIA_CLASS, runner_source, render_module
 from generators.context_loader import resolve_context
 from generators.evaluation import call_seed
 from generators.population_record import RECORD_KEY

@@ -1,4 +1,4 @@
-"""The static twin check (evolve.inert, issue 22 item 5) rejects only true twins.
+"""The static twin check (evolve.loop.inert, issue 22 item 5) rejects only true twins.
 
 Soundness is checked by behaviour: a program is run in process on a context with a
 recording model that answers every request from a hash of everything it was sent (prompt,
@@ -18,7 +18,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from evolve.inert import canonical_form, inert_edit
+from evolve.loop.inert import canonical_form, inert_edit
 from generators.context_loader import resolve_contexts
 from generators.sandbox.inside.sandbox_runtime import ContextView
 from generators.seeds import load_seed

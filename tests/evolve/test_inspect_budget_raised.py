@@ -53,7 +53,7 @@ def test_inspect_summary_and_report_name_the_raise_with_old_and_new_caps(ray_ses
 
     from starlette.testclient import TestClient
 
-    from evolve.viewer import create_app
+    from evolve.outputs.viewer import create_app
 
     with TestClient(create_app(str(db)), base_url="http://127.0.0.1") as client:  # the viewer answers local hosts only
         page = client.get("/report")

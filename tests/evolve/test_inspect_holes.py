@@ -17,10 +17,10 @@ from starlette.testclient import TestClient
 from archive import Archive
 from archive.exemplars import cells_of, default_bins
 from evolve.cli import main
-from evolve.inspect import dumps, holes, open_source, rare, render_holes
-from evolve.inspect.holes import pole_of
-from evolve.inspect.rare import _knn
-from evolve.viewer import create_app
+from evolve.outputs.inspect import dumps, holes, open_source, rare, render_holes
+from evolve.outputs.inspect.holes import pole_of
+from evolve.outputs.inspect.rare import _knn
+from evolve.outputs.viewer import create_app
 from test_inspect_archive_fixture import RARE_AXES, RARE_CONTEXT, Crafted, crafted  # noqa: F401
 
 

@@ -48,8 +48,8 @@ def test_summary_text_prints_reference_rows_under_each_stage(crafted: Crafted, c
 
 
 def test_report_tables_and_run_rows_carry_the_references(tmp_path) -> None:
-    from evolve.report import _reference_note, _table
-    from evolve.run import reference_lines
+    from evolve.outputs.report.writer import _reference_note, _table
+    from evolve.loop.final_stage import reference_lines
 
     six = {name: 0.5 for name in METRIC_NAMES}
     refs = metrics.mean_references([(10, 2)], mc_samples=500, objective="coverage")
@@ -68,7 +68,8 @@ def test_report_tables_and_run_rows_carry_the_references(tmp_path) -> None:
 
 def test_run_references_cover_validation_and_test_shapes() -> None:
     from evolve.config import RunConfig
-    from evolve.run import load_context_sets, run_references
+    from evolve.loop.run import load_context_sets
+    from evolve.loop.final_stage import run_references
 
     config = RunConfig()
     contexts = load_context_sets(config)

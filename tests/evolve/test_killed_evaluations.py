@@ -14,15 +14,15 @@ import pytest
 
 from archive import Archive
 from archive.reader import ArchiveReader
-from evolve.budget import AllowanceGate, RunBudget
+from evolve.budget.caps import AllowanceGate, RunBudget
 from evolve.cli import main
 from evolve.config import RoleModel
-from evolve.contexts import ContextSets
-from evolve.estimate import estimate_run
-from evolve.evaluator import EvaluationFailure
-from evolve.report import render_markdown
-from evolve.report_content import build_report
-from evolve.run import _prior_spend
+from evolve.common.context_sets import ContextSets
+from evolve.budget.estimate import estimate_run
+from evolve.execution.evaluator import EvaluationFailure
+from evolve.outputs.report.writer import render_markdown
+from evolve.outputs.report.content import build_report
+from evolve.loop.resume import _prior_spend
 from generators.llm.allowance import Allowance
 from test_controller_fakes import (TRAIN, FakeEvaluator, FakeMutator, contexts, make,  # noqa: F401
                                    quality_edit, rows, run)
@@ -128,8 +128,8 @@ def test_an_allowance_already_charged_is_not_charged_twice(tmp_path, contexts):
 def test_the_ray_evaluator_returns_a_task_killed_at_its_deadline_as_killed(ray_session, contexts, capped):
     import asyncio
 
-    from evolve.evaluator import RayEvaluator
-    from evolve.workers import WorkerSpec
+    from evolve.execution.evaluator import RayEvaluator
+    from evolve.execution.workers import WorkerSpec
 
     budget = RunBudget(evaluations=None, llm_calls=500 if capped else None, dollars=None, minutes=None)
     gate = AllowanceGate(budget, slots=1)

@@ -1,4 +1,4 @@
-"""Tests of the offline (genetic-programming) mutator and its pipeline through evolve.diffs."""
+"""Tests of the offline (genetic-programming) mutator and its pipeline through evolve.proposals.diffs."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evolve.diffs import apply_edits, check_full_rewrite, evolve_regions, parse_blocks, parse_full_rewrite
+from evolve.proposals.diffs import apply_edits, check_full_rewrite, evolve_regions, parse_blocks, parse_full_rewrite
 from evolve.mutators import (
     OPERATORS,
     PHRASE_OPERATORS,

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from archive.selection import ChildOutcome, YieldBook
-from evolve.budget import RunBudget
-from evolve.parent_policy import ParentPolicy
+from evolve.budget.caps import RunBudget
+from evolve.loop.parent_policy import ParentPolicy
 from test_controller_fakes import FAKE_SEARCH, FakeEvaluator, FakeMutator, contexts, make, quality_edit, run  # noqa: F401
 
 

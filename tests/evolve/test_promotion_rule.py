@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evolve.promotion import Decision, RaceRule, mean_interval, paired_diffs
-from evolve.search import VARIANTS, SearchSettings
-from evolve.seeding import SeedPlan, crn_seed
+from evolve.promotion.race_rule import Decision, RaceRule, mean_interval, paired_diffs
+from evolve.common.search import VARIANTS, SearchSettings
+from evolve.common.evaluation_seeds import SeedPlan, crn_seed
 
 
 def test_ties_are_rejected_and_a_clear_gain_is_accepted():

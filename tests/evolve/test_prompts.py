@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from evolve.directives import DIRECTIVES, directive_by_key, draw_directive
-from evolve.prompts import ContextFeedback, ProgramBrief, build_mutation_prompt, histogram_summary
+from evolve.proposals.directives import DIRECTIVES, directive_by_key, draw_directive
+from evolve.proposals.prompts import ContextFeedback, ProgramBrief, build_mutation_prompt, histogram_summary
 
 
 def test_at_least_twenty_distinct_directives():

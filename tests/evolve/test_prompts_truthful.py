@@ -7,9 +7,9 @@ import asyncio
 
 import numpy as np
 
-from evolve.controller import changed_lines
-from evolve.directives import DIRECTIVES, applicable, code_features, directive_by_key, draw_directive
-from evolve.prompts import ChildNote, ContextFeedback, ProgramBrief, build_mutation_prompt
+from evolve.loop.controller import changed_lines
+from evolve.proposals.directives import DIRECTIVES, applicable, code_features, directive_by_key, draw_directive
+from evolve.proposals.prompts import ChildNote, ContextFeedback, ProgramBrief, build_mutation_prompt
 from generators.seeds import load_seed
 
 
@@ -55,7 +55,7 @@ def test_directives_are_drawn_among_those_that_apply_to_the_parent():
 
 def test_the_controller_feeds_a_child_failure_back_as_the_child_s(tmp_path):
     from test_controller_fakes import FakeEvaluator, FakeMutator, RunBudget, edit, make, resolve_contexts  # noqa: F401
-    from evolve.contexts import ContextSets
+    from evolve.common.context_sets import ContextSets
     from test_controller_fakes import TEST, TRAIN, VALIDATION
 
     found = {c.id: c for c in resolve_contexts(TRAIN + VALIDATION + TEST)}

@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-from evolve.promotion import RaceRule
-from evolve.race import Racer
+from evolve.promotion.race_rule import RaceRule
+from evolve.promotion.racer import Racer
 from generators.evaluation import ContextOutcome
 
 IDS = ("a", "b", "c")

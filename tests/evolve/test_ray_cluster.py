@@ -21,7 +21,7 @@ import pytest
 sys.path.append(str(Path(__file__).resolve().parents[1]))
 from stub_openai_server import StubServer  # noqa: E402
 
-from evolve.ray_runtime import worker_env  # noqa: E402
+from evolve.execution.ray_runtime import worker_env  # noqa: E402
 
 pytestmark = pytest.mark.slow
 

@@ -17,10 +17,10 @@ from archive import Archive, ArchiveConfig, Candidate, ContextResult, Evaluation
 from archive.reader import ArchiveReader
 from archive.testing import synthetic_code
 from evolve.cli import main
-from evolve.inspect import Source, open_source, rare
-from evolve.report import render_markdown, write_report
-from evolve.report_content import build_report, excerpt
-from evolve.viewer import create_app
+from evolve.outputs.inspect import Source, open_source, rare
+from evolve.outputs.report.writer import render_markdown, write_report
+from evolve.outputs.report.content import build_report, excerpt
+from evolve.outputs.viewer import create_app
 from metrics import METRIC_NAMES
 from test_inspect_archive_fixture import RARE_CONTEXT, Crafted, crafted  # noqa: F401
 
@@ -164,8 +164,8 @@ def test_inspect_and_export_read_through_the_reader(crafted: Crafted) -> None:  
         src = Source.of(reader)
         src.close()  # a wrapping source leaves the reader open
         assert reader.program(crafted.champion).id == crafted.champion
-    import evolve.export as export
-    import evolve.inspect.source as source
+    import evolve.outputs.export as export
+    import evolve.outputs.inspect.source as source
 
     for module in (export, source):
         text = Path(module.__file__).read_text()

@@ -11,9 +11,9 @@ import pytest
 
 from archive import Archive
 from archive.records import ArchiveConfig, EliteView
-from evolve.search import DEFAULT_SEARCH
+from evolve.common.search import DEFAULT_SEARCH
 from test_controller_fakes import FakeEvaluator, FakeMutator, contexts, edit, events, make, rows, run  # noqa: F401
-from evolve.budget import RunBudget
+from evolve.budget.caps import RunBudget
 
 
 def _lucky_run(tmp_path, contexts, search):

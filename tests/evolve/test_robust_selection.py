@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from evolve.cli import main
 from evolve.config import ConfigError, config_from_dict
-from evolve.robust import choose_robust, robust_select
-from evolve.search import SearchSettings
+from evolve.promotion.robust import choose_robust, robust_select
+from evolve.common.search import SearchSettings
 from test_run_e2e import SMALL as E2E_SMALL
 
 WORLDS = ("default", "literal", "yea-sayer")

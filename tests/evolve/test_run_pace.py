@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from archive.identity import program_id
-from evolve.pace import Pace, expectation, measured_seeding
+from evolve.loop.pace import Pace, expectation, measured_seeding
 
 
 @dataclass
@@ -85,7 +85,7 @@ def test_an_evaluation_cap_is_turned_into_time_and_both_caps_are_named():
 
 
 def test_an_evaluation_brings_its_expected_races_and_validations():
-    from evolve.estimate import (CHAMPION_RACE_VALIDATION_EVALUATIONS, ISLAND_RACE_TRAIN_EVALUATIONS,
+    from evolve.budget.estimate import (CHAMPION_RACE_VALIDATION_EVALUATIONS, ISLAND_RACE_TRAIN_EVALUATIONS,
                                  VALIDATION_SHARE)
 
     clock = FakeClock()
@@ -115,7 +115,7 @@ def test_the_line_stays_one_line_in_a_log():
 
     from rich.console import Console
 
-    from evolve.progress import Progress
+    from evolve.outputs.progress import Progress
 
     line = expectation(Pace(seconds=61.0, contexts=140, contexts_per_evaluation=47.5), minutes=4.0,
                        evaluations=None)["line"]

@@ -17,8 +17,9 @@ import pytest
 
 from evolve.cli import main
 from evolve.config import load_config
-from evolve.estimate import estimate_run
-from evolve.run import load_context_sets, simulated_roles, simulation_label
+from evolve.budget.estimate import estimate_run
+from evolve.loop.run import load_context_sets
+from evolve.outputs.labels import simulated_roles, simulation_label
 from stub_openai_server import MutationScript, SimReplies, StubServer, role_of
 
 BASE = """
@@ -174,7 +175,7 @@ def test_resume_of_broken_files_is_one_line(tmp_path, capsys):
     assert main(["run", "--config", str(deep)]) == 2
     assert "nested too deeply" in _errors(capsys)[0]
     from archive import Archive
-    from evolve.run import archive_config
+    from evolve.loop.run import archive_config
 
     locked = tmp_path / "locked.db"
     config = load_config_text(BASE + "[budget]\nevaluations = 1\n")
@@ -203,7 +204,7 @@ def test_a_run_dies_marked_failed_then_resumes_and_finishes(ray_session, tmp_pat
     cfg = tmp_path / "run.toml"
     cfg.write_text(BASE + "[budget]\nevaluations = 1\n")
     db = tmp_path / "a" / "archive.db"
-    from evolve import controller as controller_module
+    from evolve.loop import controller as controller_module
 
     real_evolve = controller_module.Controller.evolve
 

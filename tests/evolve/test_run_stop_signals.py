@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import evolve.run as run_module
+import evolve.loop.run as run_module
 from evolve.cli import main
 from test_run_e2e import SMALL
 

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from evolve.cli import main
-from evolve.safe_text import UNSAFE, json_safe, visible, visible_deep
+from evolve.outputs.safe_text import UNSAFE, json_safe, visible, visible_deep
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_inspect_archive_fixture import RARE_CONTEXT, build_crafted_archive  # noqa: E402
@@ -68,7 +68,7 @@ def test_inspect_and_the_report_show_hostile_persona_text_as_text(tmp_path, caps
     strings(json.loads(capsys.readouterr().out))
     assert any(text.startswith(HOSTILE) for text in found)  # --json keeps the exact text (JSON-escaped)
 
-    from evolve.report import write_report
+    from evolve.outputs.report.writer import write_report
 
     class Writer:  # what run.py passes: the writer archive (only its run id is used)
         run_id = None
@@ -81,7 +81,7 @@ def test_inspect_and_the_report_show_hostile_persona_text_as_text(tmp_path, caps
 def test_the_viewer_shows_hostile_persona_text_as_text(tmp_path):
     from starlette.testclient import TestClient
 
-    from evolve.viewer import create_app
+    from evolve.outputs.viewer import create_app
 
     crafted = build_crafted_archive(tmp_path)
     with sqlite3.connect(crafted.db) as conn:
@@ -100,7 +100,7 @@ def test_progress_notes_are_text_never_markup_or_escapes():
 
     from rich.console import Console
 
-    from evolve.progress import Progress
+    from evolve.outputs.progress import Progress
 
     progress = Progress(simulated=True, enabled=False)
     buffer = io.StringIO()
@@ -115,7 +115,7 @@ def test_the_live_panel_says_why_a_sim_respondent_has_no_spend():
 
     from rich.console import Console
 
-    from evolve.progress import Progress
+    from evolve.outputs.progress import Progress
 
     class Stats:
         statuses, rejections, partial_diffs, best_by_island, evaluations = {}, {}, 0, {}, 0

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from evolve.config import (REAL_MODEL_SCREEN_CONTEXTS, ConfigError, RoleModel, RunConfig, config_from_dict,
                            replace_path, resolve_screen)
-from evolve.contexts import ContextSets, stratified_pick
+from evolve.common.context_sets import ContextSets, stratified_pick
 from generators.context_loader import resolve_contexts
 
 

@@ -17,14 +17,14 @@ import pytest
 from archive import Archive
 from archive.records import AddStatus, ArchiveConfig
 from archive.selection import ChildOutcome
-from evolve import run as run_module
-from evolve.budget import RunBudget
+from evolve.loop import run as run_module
+from evolve.budget.caps import RunBudget
 from evolve.cli import main
 from evolve.config import ConfigError, RunConfig, config_from_dict, load_config, replace_path
-from evolve.controller import Controller
-from evolve.run import execute_run
-from evolve.search import DEFAULT_SEARCH, SearchSettings
-from evolve.yields import child_outcome, stored_yields
+from evolve.loop.controller import Controller
+from evolve.loop.run import execute_run
+from evolve.common.search import DEFAULT_SEARCH, SearchSettings
+from evolve.loop.yields import child_outcome, stored_yields
 from test_controller_fakes import FakeEvaluator, FakeMutator, contexts, edit, quality_edit, run  # noqa: F401
 
 SEARCH_TOML = """
@@ -242,8 +242,8 @@ def test_a_search_change_is_one_history_line_naming_only_the_keys_that_changed(t
     from archive.reader import ArchiveReader
     from archive.records import ArchiveConfig
     from evolve.config import config_to_dict
-    from evolve.inspect.history import budget_history, history_lines
-    from evolve.search import SearchSettings
+    from evolve.outputs.inspect.history import budget_history, history_lines
+    from evolve.common.search import SearchSettings
 
     db = tmp_path / "archive.db"
     archive = Archive.create(url_or_path=db, config=ArchiveConfig(islands=1), run_config={}, seed=0)

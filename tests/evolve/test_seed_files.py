@@ -15,7 +15,7 @@ import pytest
 from evolve.cli import main
 from evolve.cli.cmd_run import effective_config
 from evolve.config import load_config
-from evolve.seed_programs import SeedProgramError, label_of, load_seed_programs, seed_key
+from evolve.common.seed_programs import SeedProgramError, label_of, load_seed_programs, seed_key
 from generators.seeds import load_seed
 
 GOOD = load_seed("seed:naive").replace("TEMPERATURE = 1.0", "TEMPERATURE = 0.9")  # a program of its own

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from evolve.config import ConfigError, config_from_dict
-from evolve.seed_programs import SeedProgramError, load_seed_programs
+from evolve.common.seed_programs import SeedProgramError, load_seed_programs
 
 FIXTURE = Path(__file__).resolve().parents[1] / "generators" / "concordia_fixtures" / "paper_style_generator.py"
 

@@ -16,11 +16,11 @@ from archive import Archive  # noqa: E402
 from archive.reader import ArchiveReader  # noqa: E402
 from archive.records import ArchiveConfig  # noqa: E402
 from archive.runhistory import calls_by_stage, rejected_smoke_calls  # noqa: E402
-from evolve.budget import RunBudget  # noqa: E402
+from evolve.budget.caps import RunBudget  # noqa: E402
 from evolve.config import RunConfig, replace_path  # noqa: E402
-from evolve.contexts import ContextSets  # noqa: E402
-from evolve.controller import Controller  # noqa: E402
-from evolve.spend import STAGES, SpendLedger, render_spend_lines, spend_of, spend_report  # noqa: E402
+from evolve.common.context_sets import ContextSets  # noqa: E402
+from evolve.loop.controller import Controller  # noqa: E402
+from evolve.budget.spend import STAGES, SpendLedger, render_spend_lines, spend_of, spend_report  # noqa: E402
 from generators.context_loader import resolve_contexts  # noqa: E402
 
 TRAIN = ("esports_community", "online_dating_users", "hospital_night_shift")

@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 sys.path.insert(0, str(Path(__file__).parent))
 from test_controller_fakes import FakeEvaluator, FakeMutator, edit, events, make, quality  # noqa: E402
 
-from evolve.contexts import ContextSets  # noqa: E402
-from evolve.promotion import Decision, RaceRule  # noqa: E402
-from evolve.reach import AdaptiveRule, smallest_provable, within_reach  # noqa: E402
-from evolve.search import DEFAULT_SEARCH  # noqa: E402
+from evolve.common.context_sets import ContextSets  # noqa: E402
+from evolve.promotion.race_rule import Decision, RaceRule  # noqa: E402
+from evolve.promotion.reach import AdaptiveRule, smallest_provable, within_reach  # noqa: E402
+from evolve.common.search import DEFAULT_SEARCH  # noqa: E402
 from generators.context_loader import resolve_contexts  # noqa: E402
 
 TRAIN = ("esports_community", "online_dating_users", "hospital_night_shift")

@@ -20,8 +20,8 @@ import pytest
 from archive import Archive
 from archive.reader import ArchiveReader
 from evolve.cli import main
-from evolve.viewer import create_app
-from evolve.viewer.server import start_in_thread
+from evolve.outputs.viewer import create_app
+from evolve.outputs.viewer.server import start_in_thread
 from test_run_e2e import SMALL as SMALL_RUN
 from test_viewer_http import XSS_CODE_LINE, XSS_NAME, build_probe_archive
 
@@ -230,7 +230,7 @@ def test_live_pages_follow_a_writing_run(browser, tmp_path: Path) -> None:
 def test_front_and_holes_pages_draw_in_the_browser(server, browser, real_run: Path) -> None:
     """/front draws the plotly front (points = validated programs), /holes one SVG grid per
     axis pair; neither logs a console error."""
-    from evolve.inspect import Source, front, holes
+    from evolve.outputs.inspect import Source, front, holes
 
     with ArchiveReader.open(real_run) as r:
         src = Source.of(r)

@@ -15,8 +15,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from archive import Archive, ArchiveConfig, Candidate, ContextResult, EvaluationRecord, MutationInfo, ProgramRecord
-from evolve.viewer import create_app, is_loopback, new_token
-from evolve.viewer.security import COOKIE_NAME
+from evolve.outputs.viewer import create_app, is_loopback, new_token
+from evolve.outputs.viewer.security import COOKIE_NAME
 from metrics import METRIC_NAMES
 from test_inspect_archive_fixture import RARE_CONTEXT, Crafted, crafted  # noqa: F401
 

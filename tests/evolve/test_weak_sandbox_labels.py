@@ -14,10 +14,11 @@ from archive import Archive
 from archive.reader import ArchiveReader
 from evolve.cli import main
 from evolve.config import RunConfig
-from evolve.report import render_markdown
-from evolve.report_content import build_report
-from evolve.run import RunError, sandbox_weakness
-from evolve.viewer.app import create_app
+from evolve.outputs.report.writer import render_markdown
+from evolve.outputs.report.content import build_report
+from evolve.loop.errors import RunError
+from evolve.loop.run import sandbox_weakness
+from evolve.outputs.viewer.app import create_app
 from test_inspect_archive_fixture import build_crafted_archive
 
 

@@ -1,4 +1,4 @@
-"""evolve.world_rescore: gains over the best comparator per world, the spread over run
+"""evolve.promotion.world_rescore: gains over the best comparator per world, the spread over run
 seeds, the seed-cell cache (keyed by everything a cell depends on) and a real re-scoring
 that runs each program once per world and replicate and then reads the cache."""
 
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-import evolve.workers as workers
+import evolve.execution.workers as workers
 from evolve.config import RunConfig, replace_path
-from evolve.world_rescore import RescoreSpec, ScoreCache, gain_over, rescore, score_key, spread, world_gains
+from evolve.promotion.world_rescore import RescoreSpec, ScoreCache, gain_over, rescore, score_key, spread, world_gains
 from generators.seeds import load_seed
 
 

@@ -9,7 +9,8 @@ import pytest
 
 from evolve.cli import main
 from evolve.config import ConfigError, RunConfig, config_from_dict, config_to_dict
-from evolve.run import RunError, _merge_resume_config
+from evolve.loop.errors import RunError
+from evolve.loop.resume import _merge_resume_config
 from generators.sim.worlds import WORLDS
 
 
@@ -65,7 +66,7 @@ def test_a_resume_cannot_change_the_world():
 
 
 def test_the_simulation_banner_fits_80_columns_and_names_a_world():
-    from evolve.run import RUN_ROLES, simulation_label
+    from evolve.outputs.labels import RUN_ROLES, simulation_label
 
     default = simulation_label(list(RUN_ROLES))
     assert default.startswith("SIMULATED WORLD") and len(default) <= 80

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from evolve.checks import first_rejection
+from evolve.proposals.checks import first_rejection
 from generators.concordia.wrap import ConcordiaRefError, load_concordia_generator, parse_ref, wrap_class
 from generators.sandbox.inside.sandbox_imports import needs_concordia
 

@@ -7,8 +7,8 @@ import os
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from evolve.scoring import descriptors_of
-from evolve.workers import WorkerSpec, build_worker_state
+from evolve.loop.scoring import descriptors_of
+from evolve.execution.workers import WorkerSpec, build_worker_state
 from generators.context_loader import resolve_contexts
 from generators.evaluation import EvalSettings, PersonaLLMHandler, evaluate_program
 from generators.seeds import load_seed

@@ -10,7 +10,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import numpy as np
 
-from evolve.workers import WorkerSpec, build_worker_state
+from evolve.execution.workers import WorkerSpec, build_worker_state
 from generators.context_loader import resolve_contexts
 from generators.evaluation import EvalSettings, PersonaLLMHandler, call_seed, evaluate_program
 from generators.seeds import load_seed

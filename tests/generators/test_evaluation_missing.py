@@ -134,7 +134,7 @@ def test_short_fitness_never_beats_the_same_population_padded_to_full(data):
 def test_counts_reach_the_archive(tmp_path, monkeypatch):
     from archive import Archive
     from archive.records import ArchiveConfig, Candidate, ProgramRecord
-    from evolve.scoring import to_record
+    from evolve.loop.scoring import to_record
 
     o = run(monkeypatch, people([[0.1, 0.2], [0.8, np.nan], [0.5, 0.9]]), 5)
     arch = Archive.create(url_or_path=tmp_path / "a.db", config=ArchiveConfig(islands=1), run_config={}, seed=0)

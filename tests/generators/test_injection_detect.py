@@ -146,11 +146,11 @@ def test_an_evaluation_records_addressed_personas_and_the_archive_inspect_and_re
     from archive import Archive, ArchiveConfig
     from archive.reader import ArchiveReader
     from archive.testing import synthetic_candidate
-    from evolve.inspect.source import Source
-    from evolve.inspect.summary import render_summary, summary
-    from evolve.report import render_markdown
-    from evolve.report_content import build_report
-    from evolve.scoring import to_record
+    from evolve.outputs.inspect.source import Source
+    from evolve.outputs.inspect.summary import render_summary, summary
+    from evolve.outputs.report.writer import render_markdown
+    from evolve.outputs.report.content import build_report
+    from evolve.loop.scoring import to_record
     from generators.context_loader import load_split
     from generators.evaluation import EvalSettings, evaluate_program
     from generators.respondent import SimRespondent

@@ -10,8 +10,8 @@ import dataclasses
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evolve.directives import directive_by_key
-from evolve.prompts import SYSTEM_PROMPT, ChildNote, ContextFeedback, ProgramBrief, build_mutation_prompt, \
+from evolve.proposals.directives import directive_by_key
+from evolve.proposals.prompts import SYSTEM_PROMPT, ChildNote, ContextFeedback, ProgramBrief, build_mutation_prompt, \
     program_in_prompt
 from generators.quoting import CODE, ERRORS, PERSONA, fence_lines, neutralise, quote, unquote
 from generators.respondent import RESPONDENT_MODES, RESPONDENT_SYSTEM, LLMRespondent, respondent_messages

@@ -144,7 +144,7 @@ def test_seed_programs_rank_the_same_in_every_world():
 
 
 def test_a_worker_builds_its_sim_roles_in_the_world_of_its_spec():
-    from evolve.workers import WorkerSpec, build_worker_state
+    from evolve.execution.workers import WorkerSpec, build_worker_state
 
     client, respondent = build_worker_state(WorkerSpec(world="yea-sayer"))
     assert respondent.knobs == get_world("yea-sayer").knobs
