@@ -1,6 +1,6 @@
 """Run configuration: frozen dataclasses, loaded from TOML, overridden by flags.
 
-Every section is a frozen dataclass (:mod:`evolve.config.sections`); :func:`load_config`
+Every section is a frozen dataclass (:mod:`evolve.config.sections`, :mod:`evolve.config.run_sections`); :func:`load_config`
 builds a :class:`RunConfig` from a TOML file, pydantic checking types and ranges and
 :mod:`evolve.config.rules` what spans fields, and rejects unknown or mistyped keys with one
 line that names the key and suggests the closest valid one (:mod:`evolve.config.errors`).
@@ -13,12 +13,19 @@ as ``search.<key>``), a role's model :class:`generators.llm.ModelConfig` and a g
 
 from evolve.config.errors import ConfigError
 from evolve.config.loading import config_from_dict, load_config, replace_path, validate_config, with_seed_paths
-from evolve.config.sections import (
+from evolve.config.run_sections import (
     DEFAULT_BUDGET,
     REAL_MODEL_SCREEN_CONTEXTS,
+    BudgetConfig,
+    RayConfig,
+    RunConfig,
+    SeedsConfig,
+    WorldConfig,
+    resolve_screen,
+)
+from evolve.config.sections import (
     ROLES,
     ArchiveSettings,
-    BudgetConfig,
     CascadeConfig,
     ContextsConfig,
     EvaluationConfig,
@@ -26,11 +33,6 @@ from evolve.config.sections import (
     IslandsConfig,
     ModelsConfig,
     MutationConfig,
-    RayConfig,
-    RunConfig,
-    SeedsConfig,
-    WorldConfig,
-    resolve_screen,
 )
 from evolve.config.writing import config_to_dict, to_toml
 

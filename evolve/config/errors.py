@@ -100,9 +100,6 @@ def describe(error: Any, root: type) -> str:
     if kind == "finite_number":
         return f"{where}: must be a finite number, got {value!r}"
     cause = ctx.get("error")
-    if isinstance(cause, ValidationError):  # raised by a check inside a check: report its own first error
-        inner = dict(cause.errors(include_url=False)[0])
-        return describe({**inner, "loc": loc + tuple(inner.get("loc", ()))}, root)
     if cause is not None and isinstance(getattr(cause, "key", None), str) and hasattr(cause, "reason"):
         return f"{dotted(loc + (cause.key,))}: {cause.reason}"  # a dataclass's own check naming its field
     if cause is not None:

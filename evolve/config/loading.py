@@ -18,7 +18,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from evolve.config.errors import ConfigError, from_validation, suggest
 from evolve.config.rules import check_rules
-from evolve.config.sections import RunConfig
+from evolve.config.run_sections import RunConfig
 from evolve.config.writing import config_to_dict
 
 _ADAPTER: TypeAdapter[RunConfig] = TypeAdapter(RunConfig)

@@ -8,7 +8,8 @@ import dataclasses
 import math
 
 from evolve.config.errors import ConfigError, suggest
-from evolve.config.sections import ROLES, ArchiveSettings, FitnessConfig, ModelsConfig, RunConfig, SeedsConfig
+from evolve.config.run_sections import RunConfig, SeedsConfig
+from evolve.config.sections import ROLES, ArchiveSettings, FitnessConfig, ModelsConfig
 
 _BUDGET_CAPS = ("evaluations", "llm_calls", "dollars", "minutes")
 
