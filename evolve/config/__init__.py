@@ -12,7 +12,13 @@ as ``search.<key>``), a role's model :class:`generators.llm.ModelConfig` and a g
 """
 
 from evolve.config.errors import ConfigError
-from evolve.config.loading import config_from_dict, load_config, replace_path, validate_config, with_seed_paths
+from evolve.config.loading import (
+    config_from_dict,
+    load_config,
+    replace_path,
+    validate_config,
+    with_seed_paths,
+)
 from evolve.config.run_sections import (
     DEFAULT_BUDGET,
     REAL_MODEL_SCREEN_CONTEXTS,
@@ -37,8 +43,29 @@ from evolve.config.sections import (
 from evolve.config.writing import config_to_dict, to_toml
 
 __all__ = [
-    "ConfigError", "config_from_dict", "load_config", "replace_path", "validate_config", "with_seed_paths",
-    "DEFAULT_BUDGET", "REAL_MODEL_SCREEN_CONTEXTS", "ROLES", "ArchiveSettings", "BudgetConfig", "CascadeConfig",
-    "ContextsConfig", "EvaluationConfig", "FitnessConfig", "IslandsConfig", "ModelsConfig", "MutationConfig",
-    "RayConfig", "RunConfig", "SeedsConfig", "WorldConfig", "resolve_screen", "config_to_dict", "to_toml",
+    "DEFAULT_BUDGET",
+    "REAL_MODEL_SCREEN_CONTEXTS",
+    "ROLES",
+    "ArchiveSettings",
+    "BudgetConfig",
+    "CascadeConfig",
+    "ConfigError",
+    "ContextsConfig",
+    "EvaluationConfig",
+    "FitnessConfig",
+    "IslandsConfig",
+    "ModelsConfig",
+    "MutationConfig",
+    "RayConfig",
+    "RunConfig",
+    "SeedsConfig",
+    "WorldConfig",
+    "config_from_dict",
+    "config_to_dict",
+    "load_config",
+    "replace_path",
+    "resolve_screen",
+    "to_toml",
+    "validate_config",
+    "with_seed_paths",
 ]

@@ -12,9 +12,11 @@ import dataclasses
 import difflib
 import types
 import typing
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 
 class ConfigError(ValueError):
@@ -78,11 +80,11 @@ _BOUNDS = {"greater_than_equal": ("ge", ">="), "greater_than": ("gt", ">"),
            "less_than_equal": ("le", "<="), "less_than": ("lt", "<")}
 
 
-def describe(error: Any, root: type) -> str:
+def describe(error: ErrorDetails, root: type) -> str:
     """One line for one pydantic error (an ``ErrorDetails`` mapping) of a config rooted at
     the dataclass ``root``: ``where: what``."""
-    loc = tuple(error.get("loc", ()))
-    kind, value, ctx = error.get("type", ""), error.get("input"), error.get("ctx") or {}
+    loc = tuple(error["loc"])
+    kind, value, ctx = error["type"], error.get("input"), error.get("ctx") or {}
     where = dotted(loc) or "config"
     if kind in ("unexpected_keyword_argument", "extra_forbidden"):
         return f"{where}: unknown key{suggest(str(loc[-1]), keys_at(root, loc[:-1]))}"
@@ -104,7 +106,7 @@ def describe(error: Any, root: type) -> str:
         return f"{dotted(loc + (cause.key,))}: {cause.reason}"  # a dataclass's own check naming its field
     if cause is not None:
         return f"{where}: {cause}"
-    return f"{where}: {str(error.get('msg', 'invalid value')).splitlines()[0]}"
+    return f"{where}: {(error['msg'].splitlines() or ['invalid value'])[0]}"
 
 
 def from_validation(exc: ValidationError, root: type) -> ConfigError:

@@ -8,13 +8,31 @@ from dataclasses import dataclass, field
 
 from pydantic import with_config
 
-from evolve.config.sections import (STRICT_KEYS, ArchiveSettings, AtLeast1, CascadeConfig, ContextsConfig,
-                                    EvaluationConfig, FitnessConfig, IslandsConfig, ModelsConfig, MutationConfig,
-                                    Names)
+from evolve.config.sections import (
+    STRICT_KEYS,
+    ArchiveSettings,
+    AtLeast1,
+    CascadeConfig,
+    ContextsConfig,
+    EvaluationConfig,
+    FitnessConfig,
+    IslandsConfig,
+    ModelsConfig,
+    MutationConfig,
+    Names,
+)
 from evolve.search import SearchSettings
 
-__all__ = ["BudgetConfig", "DEFAULT_BUDGET", "RayConfig", "SeedsConfig", "WorldConfig", "RunConfig",
-           "REAL_MODEL_SCREEN_CONTEXTS", "resolve_screen"]
+__all__ = [
+    "DEFAULT_BUDGET",
+    "REAL_MODEL_SCREEN_CONTEXTS",
+    "BudgetConfig",
+    "RayConfig",
+    "RunConfig",
+    "SeedsConfig",
+    "WorldConfig",
+    "resolve_screen",
+]
 
 
 @with_config(STRICT_KEYS)

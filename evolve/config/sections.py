@@ -11,18 +11,36 @@ a grid axis :class:`archive.records.DescriptorSpec` and the ``[search]`` table
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal, Mapping
+from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, ConfigDict, Field, with_config
 
-from archive.records import DEFAULT_BINS, DEFAULT_DESCRIPTORS, DescriptorSpec, declared_spec
+from archive.records import (
+    DEFAULT_BINS,
+    DEFAULT_DESCRIPTORS,
+    DescriptorSpec,
+    declared_spec,
+)
 from evolve.config.errors import suggest
 from generators.llm.config import ROLES, ModelConfig
 from metrics.descriptors import DESCRIPTORS
 
-__all__ = ["ROLES", "ModelsConfig", "ContextsConfig", "EvaluationConfig", "CascadeConfig", "IslandsConfig",
-           "ArchiveSettings", "FitnessConfig", "MutationConfig", "Names", "AtLeast1", "STRICT_KEYS"]
+__all__ = [
+    "ROLES",
+    "STRICT_KEYS",
+    "ArchiveSettings",
+    "AtLeast1",
+    "CascadeConfig",
+    "ContextsConfig",
+    "EvaluationConfig",
+    "FitnessConfig",
+    "IslandsConfig",
+    "ModelsConfig",
+    "MutationConfig",
+    "Names",
+]
 
 
 def _listed(value: Any) -> Any:

@@ -4,7 +4,8 @@ the archive stores with a run) and :func:`to_toml` (tomli-w)."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import tomli_w
 
