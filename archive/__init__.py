@@ -18,6 +18,7 @@ from .records import (
     ContextResult,
     ContextView,
     DescriptorSpec,
+    declared_spec,
     EliteView,
     EvaluationRecord,
     EvaluationView,
@@ -38,4 +39,5 @@ __all__ = [
     "DEFAULT_DESCRIPTORS", "METRIC_NAMES", "STAGES", "AddResult", "AddStatus", "ArchiveConfig", "Candidate",
     "ContextResult", "ContextView", "DescriptorSpec", "EliteView", "EvaluationRecord", "EvaluationView",
     "GridView", "MutationInfo", "PersonaView", "ProgramRecord", "ProgramView", "ParentStrategy",
+    "declared_spec",
 ]

@@ -1,7 +1,8 @@
 """Descriptor bin ranges from data: calibrated once, early in a run, then frozen.
 
-A descriptor declared without a range (``DescriptorSpec.calibrate``) is binned on its
-provisional range (``metrics.descriptors.DESCRIPTORS``) until the run has stored
+A descriptor declared without a range (``DescriptorSpec.calibrate``, see
+:func:`archive.records.declared_spec`) is binned on its provisional range
+(``metrics.descriptors.DESCRIPTORS``) until the run has stored
 ``ArchiveConfig.calibrate_after`` evaluations. Then :func:`calibrated_specs` sets its range
 from the values the run has seen (the seed programs and the first proposals), and
 :func:`rebin` places every program evaluated so far again under the new bins, best per
@@ -35,25 +36,6 @@ PAD = 0.25
 """Share of the observed span added below the minimum and above the maximum."""
 FLAT_SPAN = 0.05
 """Span (descriptor units; log10 units when log) given to a descriptor seen constant."""
-
-
-def declared_spec(name: str, *, bins: int, low: float | None = None, high: float | None = None,
-                  log: bool | None = None) -> DescriptorSpec:
-    """The archive spec of a descriptor as a config declares it: ``low``/``high`` both given
-    = fixed bins; both None = calibrated from data (provisional range and scale from the
-    registry). Raises ``ValueError`` (one line) for an unknown name or half a range."""
-    if name not in DESCRIPTORS:
-        raise ValueError(f"unknown descriptor {name!r} (known: {', '.join(DESCRIPTORS)})")
-    d = DESCRIPTORS[name]
-    if (low is None) != (high is None):
-        raise ValueError(f"descriptor {name!r}: give both low and high (fixed bins) or neither (bins from data)")
-    is_log = d.log if log is None else bool(log)
-    if low is None or high is None:
-        lo, hi = d.low, d.high
-        if is_log and lo <= 0:
-            lo = 1e-3
-        return DescriptorSpec(name, float(lo), float(hi), bins, is_log, calibrate=True)
-    return DescriptorSpec(name, float(low), float(high), bins, is_log)
 
 
 def calibration_due(config: ArchiveConfig, clock: int) -> bool:

@@ -12,6 +12,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from metrics.descriptors import DESCRIPTORS
 from metrics.names import METRIC_NAMES  # re-exported; each metric gets its own column
 
 from .vocab import Outcome, Stage
@@ -123,11 +124,15 @@ class AddResult:
 
 @dataclass(frozen=True)
 class DescriptorSpec:
-    """A behaviour descriptor: ``bins`` equal bins over [low, high] (log-spaced if ``log``).
+    """One axis of the MAP-Elites grid: descriptor ``name`` in ``bins`` equal bins over
+    [low, high] (log-spaced if ``log``).
 
     Values outside the range go to the edge bin and are counted as clipped. ``calibrate``:
     [low, high] is provisional until the run calibrates it from data
     (``archive.calibration``); once ``ArchiveConfig.calibrated_at`` is set it is frozen.
+    A run config declares one with :func:`declared_spec` (range given = fixed bins, no
+    range = calibrated); the same type is the ``[[archive.descriptors]]`` entry of
+    ``evolve.config`` and the stored form of the archive.
     """
 
     name: str
@@ -146,10 +151,41 @@ class DescriptorSpec:
             raise ValueError(f"descriptor {self.name!r}: log bins need low > 0, got {self.low}")
 
 
+DEFAULT_BINS = 6
+"""Bins of a descriptor declared without ``bins``."""
+
+
+def declared_spec(name: str, *, bins: int = DEFAULT_BINS, low: float | None = None, high: float | None = None,
+                  log: bool | None = None) -> DescriptorSpec:
+    """The spec of a descriptor of :data:`metrics.descriptors.DESCRIPTORS` as a config
+    declares it: ``low``/``high`` both given = fixed bins over that range; both None =
+    calibrated from data (the registry's provisional range until then). ``log`` None = the
+    descriptor's own scale. Raises ``ValueError`` (one line) for an unknown name, half a
+    range or a bad range."""
+    if name not in DESCRIPTORS:
+        raise ValueError(f"unknown descriptor {name!r} (known: {', '.join(DESCRIPTORS)})")
+    d = DESCRIPTORS[name]
+    if (low is None) != (high is None):
+        raise ValueError(f"descriptor {name!r}: give both low and high (fixed bins) or neither (bins from data)")
+    is_log = d.log if log is None else bool(log)
+    if low is None or high is None:
+        lo, hi = d.low, d.high
+        if is_log and lo <= 0:
+            lo = 1e-3
+        return DescriptorSpec(name, float(lo), float(hi), bins, is_log, calibrate=True)
+    return DescriptorSpec(name, float(low), float(high), bins, is_log)
+
+
 DEFAULT_DESCRIPTORS: tuple[DescriptorSpec, ...] = (
-    DescriptorSpec("tail_share", 0.0, 1.0, 10),
-    DescriptorSpec("llm_tokens_per_persona", 10.0, 10_000.0, 8, log=True),
+    declared_spec("outer_share", bins=8),
+    declared_spec("axis_correlation", bins=8),
 )
+"""The grid of a run (and of an archive) that declares none: ``outer_share`` x
+``axis_correlation``, 8 x 8, ranges calibrated from the run's first evaluations. Chosen by
+measurement (``scripts/bench_archive_value.py --measure``, README "The MAP-Elites
+archive"): over the programs sim runs evaluate these two fill most calibrated bins while
+neither restates fitness nor the other; cost and strategy descriptors barely move under
+mutation (the cost front, ``inspect front``, serves cost)."""
 
 
 @dataclass(frozen=True)

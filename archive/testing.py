@@ -6,7 +6,14 @@ from typing import Sequence
 
 import numpy as np
 
-from .records import METRIC_NAMES, Candidate, ContextResult, EvaluationRecord, MutationInfo, ProgramRecord
+from .records import METRIC_NAMES, Candidate, ContextResult, DescriptorSpec, EvaluationRecord, MutationInfo, ProgramRecord
+
+SYNTHETIC_DESCRIPTORS: tuple[DescriptorSpec, ...] = (
+    DescriptorSpec("tail_share", 0.0, 1.0, 10),
+    DescriptorSpec("llm_tokens_per_persona", 10.0, 10_000.0, 8, log=True),
+)
+"""The grid of :func:`synthetic_candidate`'s default descriptor values (fixed ranges): an
+archive that stores synthetic candidates declares it (``ArchiveConfig(descriptors=...)``)."""
 
 
 def synthetic_code(i: int, *, body_lines: int = 20) -> str:
@@ -38,7 +45,8 @@ def synthetic_candidate(
     fitness: float | None = None,
     code: str | None = None,
 ) -> Candidate:
-    """A fully evaluated synthetic candidate (train stage); positions uniform in [0,1]."""
+    """A fully evaluated synthetic candidate (train stage); positions uniform in [0,1]; its
+    descriptor values (unless given) are for :data:`SYNTHETIC_DESCRIPTORS`."""
     ctxs = []
     for c in range(contexts):
         z = rng.random((personas, axes))

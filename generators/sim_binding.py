@@ -10,14 +10,14 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from generators.respondent import SimRespondent
+from generators.respondent import Respondent, SimRespondent
 from generators.sim.ledger import SimLedger
 from generators.sim.llm import SimLLM
 
 __all__ = ["bind_evaluation"]
 
 
-def bind_evaluation(client: Any, respondent: Any) -> tuple[Any, Any]:
+def bind_evaluation(client: Any, respondent: Respondent) -> tuple[Any, Respondent]:
     """(client, respondent) for one evaluation, sharing a fresh :class:`SimLedger`.
 
     A client whose sim backend is a :class:`generators.sim.llm.SimLLM` is replaced by a view
@@ -35,5 +35,5 @@ def bind_evaluation(client: Any, respondent: Any) -> tuple[Any, Any]:
         respondent = SimRespondent(knobs=respondent.knobs, ledger=ledger)
     elif bound is not client and getattr(respondent, "client", None) is client:
         respondent = copy.copy(respondent)
-        respondent.client = bound
+        respondent.client = bound  # type: ignore[attr-defined]
     return bound, respondent

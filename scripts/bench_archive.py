@@ -41,7 +41,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from archive import Archive, ArchiveConfig  # noqa: E402
-from archive.testing import synthetic_candidate, synthetic_personas  # noqa: E402
+from archive.testing import SYNTHETIC_DESCRIPTORS, synthetic_candidate, synthetic_personas  # noqa: E402
 
 
 def _time(fn, repeat: int) -> tuple[float, float]:
@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         db = Path(args.db)
         if db.exists():
             sys.exit(f"bench_archive: {db} exists; give a new path")
-    cfg = ArchiveConfig(exemplars_per_cell=0 if args.no_exemplars else 1)
+    cfg = ArchiveConfig(exemplars_per_cell=0 if args.no_exemplars else 1, descriptors=SYNTHETIC_DESCRIPTORS)
     rng = np.random.default_rng(0)
     arch = Archive.create(url_or_path=db, config=cfg, run_config={"bench": True}, seed=0)
     persona_dicts = None if args.no_personas else synthetic_personas(args.personas, chars=args.persona_chars)

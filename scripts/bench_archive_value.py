@@ -52,16 +52,17 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import bench_search as bs  # noqa: E402  (sets the Ray / litellm environment)
 from archive import Archive  # noqa: E402
 from archive.binning import bin_index  # noqa: E402
-from archive.calibration import calibrated_specs, declared_spec  # noqa: E402
-from evolve.config import ArchiveSettings, DescriptorConfig, RunConfig  # noqa: E402
+from archive.calibration import calibrated_specs  # noqa: E402
+from archive.records import DescriptorSpec, declared_spec  # noqa: E402
+from evolve.config import ArchiveSettings, RunConfig  # noqa: E402
 from evolve.outputs.progress import Progress  # noqa: E402
 from metrics.descriptors import DESCRIPTORS  # noqa: E402
 
-ARMS: dict[str, tuple[DescriptorConfig, ...] | None] = {
+ARMS: dict[str, tuple[DescriptorSpec, ...] | None] = {
     "new": None,  # the shipped default
-    "old": (DescriptorConfig(name="tail_share", low=0.0, high=1.0, bins=10),
-            DescriptorConfig(name="llm_tokens_per_persona", low=10.0, high=10_000.0, bins=8, log=True)),
-    "off": (DescriptorConfig(name="tail_share", low=0.0, high=1.0, bins=1),),
+    "old": (declared_spec("tail_share", low=0.0, high=1.0, bins=10),
+            declared_spec("llm_tokens_per_persona", low=10.0, high=10_000.0, bins=8, log=True)),
+    "off": (declared_spec("tail_share", low=0.0, high=1.0, bins=1),),
 }
 NEAR = 0.02
 MEASURE_BINS = 8

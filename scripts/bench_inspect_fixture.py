@@ -23,7 +23,7 @@ from archive.exemplars import ExemplarIndex
 from archive.identity import program_id
 from archive.opening import create_run
 from archive.records import METRIC_NAMES, ContextResult, EvaluationRecord, MutationInfo, ProgramRecord
-from archive.testing import synthetic_code, synthetic_personas
+from archive.testing import SYNTHETIC_DESCRIPTORS, synthetic_code, synthetic_personas
 from archive.vocab import Stage
 
 
@@ -54,7 +54,8 @@ def build(path: Path, *, n: int = 10_000, contexts: int = 30, validation: int = 
         raise FileExistsError(f"{path} exists")
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
-    opened = create_run(url_or_path=path, config=ArchiveConfig(), run_config={"bench": "inspect"}, seed=seed,
+    opened = create_run(url_or_path=path, config=ArchiveConfig(descriptors=SYNTHETIC_DESCRIPTORS),
+                        run_config={"bench": "inspect"}, seed=seed,
                         versions={})
     texts = synthetic_personas(personas, chars=300)
     train_ids = [f"ctx{c:02d}" for c in range(contexts)]

@@ -30,7 +30,8 @@ for key, value in {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "RAY_USAGE_STATS_ENAB
     os.environ.setdefault(key, value)
 ROOT = Path(__file__).resolve().parents[1]
 
-from evolve.config import RoleModel, RunConfig, replace_path  # noqa: E402
+from evolve.config import RunConfig, replace_path  # noqa: E402
+from generators.llm import ModelConfig  # noqa: E402
 from evolve.loop.controller import Controller  # noqa: E402
 from evolve.outputs.progress import Progress  # noqa: E402
 from evolve.loop.run import execute_run  # noqa: E402
@@ -102,7 +103,7 @@ def part_overhead(tmp: Path, latency: float, evals: int) -> None:
     try:
         base_url = queue.get(timeout=60)
         os.environ["STUB_KEY"] = "sk-stub"
-        persona = RoleModel(model="openai/sim-behind-stub", api_base=base_url, api_key_env="STUB_KEY")
+        persona = ModelConfig(model="openai/sim-behind-stub", api_base=base_url, api_key_env="STUB_KEY")
         config = replace_path(RunConfig(), "models.persona", persona)
         config = replace_path(config, "budget.evaluations", evals)
         config = replace_path(config, "budget.minutes", None)

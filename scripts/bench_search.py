@@ -66,7 +66,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import evolve.loop.run as run_module  # noqa: E402
-from evolve.config import RoleModel, RunConfig, replace_path  # noqa: E402
+from evolve.config import RunConfig, replace_path  # noqa: E402
+from generators.llm import ModelConfig  # noqa: E402
 from evolve.outputs.progress import Progress  # noqa: E402
 from evolve.proposals.prompts import program_in_prompt  # noqa: E402
 from stub_openai_server import StubServer, role_of  # noqa: E402
@@ -230,7 +231,7 @@ def run_config(seed: int, evaluations: int, source: str, base_url: str | None, t
     config = replace_path(config, "contexts.test", ())
     if source == "neutral":
         config = dataclasses.replace(config, models=dataclasses.replace(
-            config.models, mutator=RoleModel(model="openai/neutral-stub", api_base=base_url, api_key_env=KEY_ENV,
+            config.models, mutator=ModelConfig(model="openai/neutral-stub", api_base=base_url, api_key_env=KEY_ENV,
                                               timeout_s=30.0)))
     return dataclasses.replace(config, db=str(tmp / tag / "archive.db"), out_dir=str(tmp / tag))
 

@@ -13,7 +13,6 @@ from evolve.config import (
     DEFAULT_BUDGET,
     BudgetConfig,
     ConfigError,
-    RoleModel,
     RunConfig,
     config_to_dict,
     load_config,
@@ -24,6 +23,7 @@ from evolve.config import (
 )
 from evolve.outputs.inspect.render import interval_basis
 from evolve.outputs.labels import SUMMARY_SIM_LINE, weak_sandbox_summary
+from generators.llm.config import ModelConfig
 
 # flag dest -> dotted config path
 _FLAG_PATHS = {
@@ -98,7 +98,10 @@ def effective_config(args: argparse.Namespace) -> tuple[RunConfig, set[str]]:
             raise ConfigError("--api-base and --api-key-env apply to --model: give it too (or set them per role "
                               "under [models] in run.toml)")
         if args.model:
-            role = RoleModel(model=args.model, api_base=args.api_base, api_key_env=args.api_key_env)
+            try:
+                role = ModelConfig(model=args.model, api_base=args.api_base, api_key_env=args.api_key_env)
+            except ValueError as exc:
+                raise ConfigError(f"--model: {exc}") from None
             models = dataclasses.replace(config.models, mutator=role, persona=role, respondent=role, author=role)
             config = dataclasses.replace(config, models=models)
             overridden.add("models")

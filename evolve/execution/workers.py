@@ -15,18 +15,18 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from evolve.config import RoleModel
 from generators.context import Context
 from generators.evaluation import ContextOutcome, EvalSettings, evaluate_program
 from generators.llm.allowance import Allowance
+from generators.llm.config import ModelConfig
 
 
 @dataclass(frozen=True)
 class WorkerSpec:
     """Everything a worker needs besides program and contexts (hashable: cached per process)."""
 
-    persona: RoleModel = field(default_factory=RoleModel)
-    respondent: RoleModel = field(default_factory=RoleModel)
+    persona: ModelConfig = field(default_factory=ModelConfig)
+    respondent: ModelConfig = field(default_factory=ModelConfig)
     settings: EvalSettings = field(default_factory=EvalSettings)
     respondent_per_axis: bool = False
     cache_path: str | None = None
@@ -54,19 +54,6 @@ class TaskResult:
 _STATE: dict[WorkerSpec, tuple[Any, Any]] = {}
 
 
-def _model_config(role: RoleModel) -> Any:
-    from generators.llm import ModelConfig
-
-    return ModelConfig(
-        model=role.model,
-        api_base=role.api_base,
-        api_key_env=role.api_key_env,
-        temperature=role.temperature,
-        max_tokens=role.max_tokens,
-        timeout_s=role.timeout_s,
-    )
-
-
 def build_worker_state(spec: WorkerSpec) -> tuple[Any, Any]:
     """(client, respondent) for ``spec``, built once per process."""
     if spec not in _STATE:
@@ -77,7 +64,7 @@ def build_worker_state(spec: WorkerSpec) -> tuple[Any, Any]:
 
         knobs = get_world(spec.world).knobs
         client = build_client(
-            {"persona": _model_config(spec.persona), "respondent": _model_config(spec.respondent)},
+            {"persona": spec.persona, "respondent": spec.respondent},
             cache_path=spec.cache_path,
             max_concurrency=spec.max_concurrency,
             sim_backend=SimLLM(knobs=knobs),

@@ -28,7 +28,6 @@ from typing import Any, Mapping
 
 from archive import Archive
 from archive.dbpath import archive_path_problem
-from archive.calibration import declared_spec
 from archive.records import ArchiveConfig
 from archive.vocab import EventKind
 from evolve.budget.caps import AllowanceGate, RunBudget
@@ -73,8 +72,7 @@ def archive_config(config: RunConfig) -> ArchiveConfig:
     isl = config.islands
     return ArchiveConfig(
         islands=isl.count,
-        descriptors=tuple(declared_spec(d.name, bins=d.bins, low=d.low, high=d.high, log=d.log)
-                          for d in config.archive.descriptors),
+        descriptors=config.archive.descriptors,
         calibrate_after=config.archive.calibrate_after,
         migration_interval=isl.migration_interval,
         migration_count=isl.migration_count,
@@ -110,20 +108,19 @@ def _build_mutator(config: RunConfig) -> tuple[Any, Any]:
         from evolve.mutators.offline import OfflineMutator
 
         return OfflineMutator(), None
-    from generators.llm import ModelConfig, build_client
+    from generators.llm import build_client
     from evolve.mutators.llm_mutator import LLMMutator
 
-    client = build_client({"mutator": ModelConfig(**dataclasses.asdict(role))})
+    client = build_client({"mutator": role})
     return LLMMutator(client=client, model_label=role.model, temperature=role.temperature,
                       max_tokens=role.max_tokens or 4096), client
 
 
 def _check_models(config: RunConfig) -> list[dict[str, Any]]:
     """Pre-flight every real model the run uses; a failure is one :class:`RunError` line."""
-    from generators.llm import ModelConfig
     from generators.llm.preflight import PreflightError, preflight
 
-    models = {role: ModelConfig(**dataclasses.asdict(getattr(config.models, role))) for role in RUN_ROLES}
+    models = {role: getattr(config.models, role) for role in RUN_ROLES}
     try:
         return preflight(models)
     except PreflightError as exc:

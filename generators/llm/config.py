@@ -17,7 +17,8 @@ SIM_MODEL = "sim"
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Model settings of one role.
+    """Model settings of one role: which model it uses and how (the ``[models]`` entries of
+    ``evolve.config`` are this type).
 
     Attributes:
         model: litellm model string (``openai/gpt-4o-mini``, ``anthropic/...``, ``ollama/...``,
@@ -30,7 +31,7 @@ class ModelConfig:
             Keys never appear in configs, cache keys or logs.
         extra: further keyword arguments passed verbatim to ``litellm.acompletion``
             (tests use ``{"mock_response": "hello"}``). Included in the response-cache key,
-            except ``api_key``.
+            except ``api_key``. Left out of the hash (a dict), so a config holding it can key a dict.
     """
 
     model: str = SIM_MODEL
@@ -39,7 +40,7 @@ class ModelConfig:
     max_tokens: int | None = None
     timeout_s: float = 60.0
     api_key_env: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.model, str) or not self.model.strip():

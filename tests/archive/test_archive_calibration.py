@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 import archive.core as core
 from archive import Archive, ArchiveConfig
-from archive.calibration import PAD, calibrated_specs, data_range, declared_spec, rebin
-from archive.records import DescriptorSpec, EliteView
+from archive.calibration import PAD, calibrated_specs, data_range, rebin
+from archive.records import DescriptorSpec, EliteView, declared_spec
 from archive.testing import synthetic_candidate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -129,7 +129,7 @@ WRITER = textwrap.dedent(
     import sys
     import numpy as np
     from archive import Archive, ArchiveConfig
-    from archive.calibration import declared_spec
+    from archive.records import declared_spec
     from archive.testing import synthetic_candidate
 
     cfg = ArchiveConfig(islands=2, calibrate_after=6, descriptors=(

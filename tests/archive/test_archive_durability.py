@@ -21,11 +21,11 @@ WRITER = textwrap.dedent(
     import sys
     import numpy as np
     from archive import Archive, ArchiveConfig
-    from archive.testing import synthetic_candidate, synthetic_personas
+    from archive.testing import SYNTHETIC_DESCRIPTORS, synthetic_candidate, synthetic_personas
 
     path, limit = sys.argv[1], int(sys.argv[2])
-    a = Archive.create(url_or_path=path, config=ArchiveConfig(islands=2, migration_interval=5,
-                       stagnation_evals=10), run_config={}, seed=0)
+    a = Archive.create(url_or_path=path, config=ArchiveConfig(islands=2, migration_interval=5, stagnation_evals=10,
+                       descriptors=SYNTHETIC_DESCRIPTORS), run_config={}, seed=0)
     rng = np.random.default_rng(0)
     pers = synthetic_personas(25, chars=200)
     print("ready", flush=True)

@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from archive import Archive, ArchiveConfig, MutationInfo, ProgramRecord
 from archive.reader import ArchiveReader, BudgetUse, ReaderError, RunInfo, UnknownProgramError
-from archive.testing import synthetic_candidate, synthetic_code, synthetic_personas
+from archive.testing import SYNTHETIC_DESCRIPTORS, synthetic_candidate, synthetic_code, synthetic_personas
 from archive.vocab import BudgetCap, EventKind, Outcome, Role, RunStatus, Stage, coerce
 
 
@@ -22,7 +22,7 @@ def _build(db: Path) -> dict[str, object]:
     """Seed (island 0) -> child -> grandchild; one validation and one test evaluation;
     two proposal 'evaluated' events; LLM calls of two roles; budget caps in the config."""
     rng = np.random.default_rng(0)
-    a = Archive.create(url_or_path=db, config=ArchiveConfig(islands=2), seed=5,
+    a = Archive.create(url_or_path=db, config=ArchiveConfig(islands=2, descriptors=SYNTHETIC_DESCRIPTORS), seed=5,
                        run_config={"models": {"persona": {"model": "sim"}, "mutator": "offline"},
                                    "contexts": {"train": ["ctx00", "ctx01"]},
                                    "budget": {"evaluations": 10, "dollars": 2.0, "llm_calls": None}})

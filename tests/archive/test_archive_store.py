@@ -78,7 +78,9 @@ def test_clipping_is_counted_and_goes_to_edge(arch):
 
 
 def test_descriptors_computed_when_missing(tmp_path):
-    a = Archive.create(url_or_path=tmp_path / "d.db", config=ArchiveConfig(islands=1), run_config={}, seed=0)
+    config = ArchiveConfig(islands=1, descriptors=(DescriptorSpec("tail_share", 0.0, 1.0, 10),
+                                                   DescriptorSpec("llm_tokens_per_persona", 10.0, 1e4, 8, log=True)))
+    a = Archive.create(url_or_path=tmp_path / "d.db", config=config, run_config={}, seed=0)
     z = np.array([[0.05, 0.5], [0.5, 0.5], [0.5, 0.95], [0.5, 0.5]])
     ev = EvaluationRecord("train", [ContextResult("c", {"coverage": 0.3}, z, tokens=400)], 0.3, {"coverage": 0.3})
     r = a.add([Candidate(ProgramRecord(synthetic_code(1), None, 0, 0), ev, None)])[0]

@@ -94,3 +94,27 @@ def test_to_toml_round_trips_strings_toml_cannot_hold_raw() -> None:
             "top": 0.5}
     back = tomllib.loads(to_toml(data))
     assert back == {"run": {"name": 'a "quoted"\\ path\nwith\tcontrol', "seeds": [1, 2]}, "top": 0.5}
+
+
+def test_an_override_with_an_unknown_key_or_a_bad_value_is_one_line():
+    from evolve.config import validate_config
+
+    with pytest.raises(ConfigError, match=r"^evaluation\.nn: unknown key \(did you mean 'n'\?\)$"):
+        replace_path(RunConfig(), "evaluation.nn", 3)
+    with pytest.raises(ConfigError, match=r"^evaluaton: unknown key \(did you mean 'evaluation'\?\)$"):
+        replace_path(RunConfig(), "evaluaton.n", 3)
+    with pytest.raises(ConfigError, match=r"^evaluation\.n: expected an integer, got '25'$"):
+        validate_config(replace_path(RunConfig(), "evaluation.n", "25"))
+
+
+def test_a_role_is_the_llm_layers_model_config_and_keys_stay_out_of_it():
+    from generators.llm import ModelConfig
+
+    config = config_from_dict({"models": {"persona": {"model": "openai/x", "extra": {"mock_response": "hi"}}}})
+    assert config.models.persona == ModelConfig(model="openai/x", extra={"mock_response": "hi"})
+    assert hash(config.models.persona) == hash(ModelConfig(model="openai/x"))  # a dict extra does not unhash it
+    assert "extra" not in config_to_dict(RunConfig())["models"]["persona"]  # the empty default is not written
+    with pytest.raises(ConfigError, match=r"models\.persona\.extra\.api_key: keys never live in the config"):
+        config_from_dict({"models": {"persona": {"model": "openai/x", "extra": {"api_key": "sk-1"}}}})
+    with pytest.raises(ConfigError, match=r"^models\.persona: ModelConfig\.timeout_s must be > 0"):
+        config_from_dict({"models": {"persona": {"timeout_s": 0}}})

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from archive import Archive
-from archive.records import ArchiveConfig
+from archive.records import ArchiveConfig, DescriptorSpec
 from evolve.budget.caps import RunBudget
 from evolve.config import RunConfig, replace_path
 from evolve.common.context_sets import ContextSets
@@ -153,6 +153,11 @@ def contexts() -> ContextSets:
                              smoke=1, seed=0)
 
 
+FAKE_GRID = (DescriptorSpec("tail_share", 0.0, 1.0, 10),
+             DescriptorSpec("llm_tokens_per_persona", 10.0, 1e4, 8, log=True))
+"""The grid of the fake runs, fixed ranges: the fakes' quality edits keep a child in its
+parent's cell on it, so a better child *improves* that cell (the tests count statuses)."""
+
 FAKE_SEARCH = dataclasses.replace(DEFAULT_SEARCH, static_twins=False)
 """The fake evaluator reads the program's source text (QUALITY, BROKEN), which no real
 harness does: edits the static twin check (evolve.loop.inert) would rightly call inert matter
@@ -168,8 +173,8 @@ def make(tmp_path, contexts, *, evaluator, mutator, search: SearchSettings = FAK
     config = replace_path(config, "cascade.threshold", threshold)
     config = replace_path(config, "mutation.full_rewrite_rate", 0.0)
     config = replace_path(config, "evaluation.n", 10)
-    archive = Archive.create(url_or_path=tmp_path / "archive.db", config=ArchiveConfig(islands=1),
-                             run_config={}, seed=seed)
+    archive = Archive.create(url_or_path=tmp_path / "archive.db",
+                             config=ArchiveConfig(islands=1, descriptors=FAKE_GRID), run_config={}, seed=seed)
     budget = budget or RunBudget(evaluations=4, llm_calls=None, dollars=None, minutes=None)
     return Controller(config=config, archive=archive, mutator=mutator, evaluator=evaluator, contexts=contexts,
                       budget=budget, search=search, failure_limit=failure_limit, driver_calls=driver_calls,

@@ -7,7 +7,8 @@ import dataclasses
 import pytest
 
 from evolve.cli import main
-from evolve.config import RoleModel, RunConfig, replace_path
+from evolve.config import RunConfig, replace_path
+from generators.llm import ModelConfig
 from evolve.budget.estimate import estimate_run
 from evolve.loop.run import load_context_sets
 
@@ -28,9 +29,9 @@ def test_respondent_calls_are_exact_per_mode():
 
 
 def test_prices_known_unknown_and_sim():
-    known = RoleModel(model="openai/gpt-4o-mini")
+    known = ModelConfig(model="openai/gpt-4o-mini")
     config = dataclasses.replace(RunConfig(), models=dataclasses.replace(
-        RunConfig().models, persona=known, respondent=RoleModel(model="openai/no-such-model-xyz")))
+        RunConfig().models, persona=known, respondent=ModelConfig(model="openai/no-such-model-xyz")))
     roles = _by_role(estimate_run(config, load_context_sets(config)))
     assert roles["persona"].dollars > 0 and roles["persona"].calls > 0
     assert roles["respondent"].dollars is None
@@ -59,7 +60,7 @@ def test_races_are_counted_only_when_the_run_races():
 
 
 def _priced(budget: dict) -> RunConfig:
-    known = RoleModel(model="openai/gpt-4o-mini")
+    known = ModelConfig(model="openai/gpt-4o-mini")
     config = dataclasses.replace(RunConfig(), models=dataclasses.replace(RunConfig().models, persona=known))
     return dataclasses.replace(config, budget=dataclasses.replace(RunConfig().budget, evaluations=None,
                                                                   minutes=None, **budget))
@@ -88,7 +89,7 @@ def test_the_per_evaluation_table_and_the_whole_run_table_agree():
     the seeds' mean, so the two read as contradicting (240 against 157 persona calls). One
     model now: the proposals stage is the per-evaluation expectation times the evaluations,
     and the costliest seed is the upper bound column."""
-    known = RoleModel(model="openai/gpt-4o-mini")
+    known = ModelConfig(model="openai/gpt-4o-mini")
     base = replace_path(replace_path(RunConfig(), "evaluation.n", 10), "budget.evaluations", 7)
     config = dataclasses.replace(base, models=dataclasses.replace(base.models, persona=known, respondent=known))
     contexts = load_context_sets(config)

@@ -15,7 +15,8 @@ import pytest
 from archive import Archive, ArchiveConfig
 from archive.testing import synthetic_candidate
 from evolve.cli import main
-from evolve.config import RoleModel, RunConfig, config_to_dict
+from evolve.config import RunConfig, config_to_dict
+from generators.llm import ModelConfig
 from evolve.outputs.export import ExportError, export_program, render_module
 from generators.context_loader import resolve_context
 from test_inspect_archive_fixture import RARE_CONTEXT, Crafted, crafted  # noqa: F401
@@ -154,7 +155,7 @@ def test_export_by_prefix_and_label_and_errors(crafted: Crafted, tmp_path: Path,
 def test_header_of_a_real_model_run_is_not_simulated(tmp_path: Path) -> None:
     import numpy as np
 
-    role = RoleModel(model="openai/gpt-4o-mini", api_key_env="OPENAI_API_KEY")
+    role = ModelConfig(model="openai/gpt-4o-mini", api_key_env="OPENAI_API_KEY")
     config = dataclasses.replace(RunConfig(), models=dataclasses.replace(
         RunConfig().models, mutator=role, persona=role, respondent=role, author=role))
     db = tmp_path / "real.db"

@@ -28,8 +28,8 @@ import pytest
 
 from archive import Archive, ArchiveConfig
 from archive.records import METRIC_NAMES, Candidate, ContextResult, EvaluationRecord, MutationInfo, ProgramRecord
-from archive.testing import synthetic_code
-from evolve.config import RunConfig, config_to_dict
+from archive.testing import SYNTHETIC_DESCRIPTORS, synthetic_code
+from evolve.config import RunConfig, config_to_dict, replace_path
 from generators.seeds import load_seed
 
 RARE_CONTEXT = "airline_rebooking_desk"
@@ -95,8 +95,9 @@ def build_crafted_archive(directory: Path) -> Crafted:
     """Write the crafted archive (and an empty one) under ``directory``."""
     rng = np.random.default_rng(7)
     db = directory / "crafted.db"
-    config = dataclasses.replace(RunConfig(), db=str(db))
-    archive = Archive.create(url_or_path=db, config=ArchiveConfig(islands=2), run_config=config_to_dict(config),
+    config = replace_path(dataclasses.replace(RunConfig(), db=str(db)), "archive.descriptors", SYNTHETIC_DESCRIPTORS)
+    archive = Archive.create(url_or_path=db, config=ArchiveConfig(islands=2, descriptors=SYNTHETIC_DESCRIPTORS),
+                             run_config=config_to_dict(config),
                              seed=0, versions={"litellm": "test"})
     archive.record_event("run_started", detail={"simulated": True})
     ids: dict[str, str] = {}

@@ -16,7 +16,7 @@ from archive import Archive
 from archive.reader import ArchiveReader
 from evolve.budget.caps import AllowanceGate, RunBudget
 from evolve.cli import main
-from evolve.config import RoleModel
+from generators.llm import ModelConfig
 from evolve.common.context_sets import ContextSets
 from evolve.budget.estimate import estimate_run
 from evolve.execution.evaluator import EvaluationFailure
@@ -52,7 +52,7 @@ def _controller(tmp_path, contexts, *, allowance=None, model="sim"):
     c = make(tmp_path, contexts, evaluator=evaluator, smoke=0, threshold=0.0,
              mutator=FakeMutator(lambda code, k: quality_edit(code, 0.31 + 0.01 * k)),
              budget=RunBudget(evaluations=3, llm_calls=None, dollars=None, minutes=None))
-    role = RoleModel(model=model)
+    role = ModelConfig(model=model)
     c.config = dataclasses.replace(c.config, models=dataclasses.replace(c.config.models, persona=role,
                                                                         respondent=role))
     c.evaluator.max_in_flight = 1

@@ -11,10 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evolve.config import (REAL_MODEL_SCREEN_CONTEXTS, ConfigError, RoleModel, RunConfig, config_from_dict,
+from evolve.config import (REAL_MODEL_SCREEN_CONTEXTS, ConfigError, RunConfig, config_from_dict,
                            replace_path, resolve_screen)
 from evolve.common.context_sets import ContextSets, stratified_pick
 from generators.context_loader import resolve_contexts
+from generators.llm import ModelConfig
 
 
 @settings(max_examples=200, deadline=None)
@@ -53,9 +54,9 @@ def test_a_screen_of_zero_or_at_least_the_train_set_keeps_every_train_context(sc
 
 def test_the_screen_defaults_to_a_subset_only_when_a_scoring_role_is_a_real_model():
     assert resolve_screen(RunConfig()).cascade.screen_contexts == 0  # every role sim: free, so all contexts
-    real_persona = replace_path(RunConfig(), "models.persona", RoleModel(model="openai/gpt-4o-mini"))
+    real_persona = replace_path(RunConfig(), "models.persona", ModelConfig(model="openai/gpt-4o-mini"))
     assert resolve_screen(real_persona).cascade.screen_contexts == REAL_MODEL_SCREEN_CONTEXTS
-    real_mutator = replace_path(RunConfig(), "models.mutator", RoleModel(model="openai/gpt-4o-mini"))
+    real_mutator = replace_path(RunConfig(), "models.mutator", ModelConfig(model="openai/gpt-4o-mini"))
     assert resolve_screen(real_mutator).cascade.screen_contexts == 0  # the mutator does not score
     given_one = replace_path(real_persona, "cascade.screen_contexts", 12)
     assert resolve_screen(given_one).cascade.screen_contexts == 12

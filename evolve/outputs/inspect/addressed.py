@@ -19,10 +19,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from archive.reader import ArchiveReader
 from generators.screening import ADDRESSED_KEY, ALL_ADDRESSED_LIKE, count_in_error
 
 
-def addressed_summary(reader: Any, *, limit: int = 10) -> dict[str, Any]:
+def addressed_summary(reader: ArchiveReader, *, limit: int = 10) -> dict[str, Any]:
     """Totals of personas that addressed the respondent in the reader's run (all stages)."""
     personas: dict[str, int] = defaultdict(int)
     contexts: dict[str, int] = defaultdict(int)

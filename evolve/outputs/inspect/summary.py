@@ -56,6 +56,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from archive.reader import ArchiveReader
 from metrics import RANDOM_SEEDS, mean_references
 
 from evolve.outputs.inspect.addressed import addressed_line, addressed_summary
@@ -125,7 +126,7 @@ def _champion(src: Source) -> dict[str, Any] | None:
     }
 
 
-def champion_interval(reader: Any, program_id: str) -> dict[str, Any] | None:
+def champion_interval(reader: ArchiveReader, program_id: str) -> dict[str, Any] | None:
     """The validation fitness of ``program_id`` over contexts x replicates with its
     interval, from its latest ``champion`` event (issue 13; None when the run recorded
     none): mean, low, high, n, confidence, contexts, replicates (and advantage, incumbent)."""

@@ -244,7 +244,7 @@ def build_report(reader: ArchiveReader, *, references: Mapping[str, Any] | None 
     }
 
 
-def robust_selection(reader: Any) -> dict[str, Any] | None:
+def robust_selection(reader: ArchiveReader) -> dict[str, Any] | None:
     """The run's latest robust selection across simulated worlds (the ``robust_selection``
     event's detail: worlds, chosen, incumbent, seeds, and per program its fitness, gain over
     the best seed and worst-world gain per world); None when the run did none."""

@@ -32,6 +32,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from archive.binning import bin_labels  # noqa: E402
+from archive.reader import ArchiveReader  # noqa: E402
 from evolve.outputs.inspect.addressed import addressed_line  # noqa: E402
 from evolve.outputs.inspect.history import history_lines  # noqa: E402
 from evolve.outputs.inspect.render import interval_basis  # noqa: E402
@@ -52,7 +53,7 @@ ARROW = {name: ("↓" if name in ("dispersion", "kl_divergence") else "↑") for
 # ----------------------------------------------------------------------------- plots
 
 
-def plot_fitness(reader: Any, path: Path, *, simulated: bool, objective: str = "coverage") -> Path:
+def plot_fitness(reader: ArchiveReader, path: Path, *, simulated: bool, objective: str = "coverage") -> Path:
     """Train fitness of every proposal evaluation, the best so far, and the seeds' train
     fitness as dashed lines; x = the budget's evaluation count."""
     props = reader.proposal_evaluations()
@@ -79,7 +80,7 @@ def plot_fitness(reader: Any, path: Path, *, simulated: bool, objective: str = "
     return path
 
 
-def plot_grid(reader: Any, path: Path, *, simulated: bool = False) -> Path:
+def plot_grid(reader: ArchiveReader, path: Path, *, simulated: bool = False) -> Path:
     """Heatmap of elite fitness per island over the first two descriptors, bins labelled by
     their value ranges and each filled cell by its fitness."""
     config = reader.config
