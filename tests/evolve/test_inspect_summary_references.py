@@ -48,17 +48,19 @@ def test_summary_text_prints_reference_rows_under_each_stage(crafted: Crafted, c
 
 
 def test_report_tables_and_run_rows_carry_the_references(tmp_path) -> None:
-    from evolve.outputs.report.writer import _reference_note, _table
+    from evolve.outputs.report.writer import render_template
     from evolve.loop.final_stage import reference_lines
 
     six = {name: 0.5 for name in METRIC_NAMES}
     refs = metrics.mean_references([(10, 2)], mc_samples=500, objective="coverage")
     summary = {"references": {"n": 10, "mc_samples": 500, "random_seeds": 8, "validation": refs, "test": None}}
-    rows = _table({"seed:naive": six}, refs)
+    rows = render_template('{% import "tables.md.j2" as t %}{{ t.means(rows, refs) | trim }}',
+                           rows=[{"label": "seed:naive", "means": six}], refs=refs).splitlines()
     assert rows[-2].startswith("| *floor: n × centre* |") and rows[-1].startswith("| *random: n uniform* |")
     assert f"*{refs['floor']['coverage']:.4f}*" in rows[-2]
-    assert len(_table({"seed:naive": six}, None)) == 3
-    note = " ".join(_reference_note(summary["references"]))
+    assert len(render_template('{% import "tables.md.j2" as t %}{{ t.means(rows, none) | trim }}',
+                               rows=[{"label": "seed:naive", "means": six}]).splitlines()) == 3
+    note = render_template('{% import "tables.md.j2" as t %}{{ t.reference_note(refs) }}', refs=summary["references"])
     assert "mean of 8 draws" in note and f"floor {refs['fitness']['floor']:.4f}" in note
     text = reference_lines(summary, "validation")
     assert [t.split()[0] for t in text] == ["floor", "random"]

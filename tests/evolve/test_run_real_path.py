@@ -70,7 +70,10 @@ def test_llm_mutator_against_the_stub_and_the_estimate_bounds_the_calls(ray_sess
     with StubServer(reply=replies) as srv:
         role = f'{{ model = "openai/gpt-4o-mini", api_base = "{srv.base_url}" }}'
         cfg = tmp_path / "run.toml"
-        cfg.write_text(BASE + f"[models]\nmutator = {role}\npersona = {role}\nrespondent = {role}\n"
+        # one candidate at a time: the next prompt is built after the last answer's rejection is
+        # recorded, whatever the machine's load (with 2 in flight the order raced it)
+        serial = BASE.replace("max_in_flight = 2", "max_in_flight = 1")
+        cfg.write_text(serial + f"[models]\nmutator = {role}\npersona = {role}\nrespondent = {role}\n"
                        "[budget]\nevaluations = 2\n[search]\npromotion = false\n")
         db = tmp_path / "real" / "archive.db"
         assert main(["run", "--config", str(cfg), "--db", str(db), "--json"]) == 0

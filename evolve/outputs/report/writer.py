@@ -285,6 +285,13 @@ def _environment() -> jinja2.Environment:
     return env
 
 
+def render_template(source: str, **context: Any) -> str:
+    """``source`` (template text that may import the report's templates, e.g. the tables of
+    ``tables.md.j2``) rendered with the report's filters and names: how a test or another
+    output reuses one piece of the report without a whole run's content."""
+    return _environment().from_string(source).render(**context)
+
+
 def render_markdown(content: Mapping[str, Any], *, images: Mapping[str, str] | None = None) -> str:
     """The markdown of :func:`evolve.outputs.report.content.build_report`'s content, from the
     template ``report_templates/report.md.j2``; ``images`` maps plot names (fitness, grid,
