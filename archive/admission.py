@@ -77,10 +77,17 @@ class Admission:
     def event(self, evaluation_id: int | None) -> tuple[EventKind, dict[str, Any]]:
         """Kind and detail of the event to log: ``rejected`` (reason failed) or ``inserted``."""
         if self.placement is None:
-            return EventKind.REJECTED, {"reason": RejectReason.FAILED, "error": self.error,
-                                        "evaluation_id": evaluation_id}
-        detail: dict[str, Any] = {"status": self.status.value, "cell": list(self.cell or ()),
-                                  "fitness": self.fitness, "evaluation_id": evaluation_id}
+            return EventKind.REJECTED, {
+                "reason": RejectReason.FAILED,
+                "error": self.error,
+                "evaluation_id": evaluation_id,
+            }
+        detail: dict[str, Any] = {
+            "status": self.status.value,
+            "cell": list(self.cell or ()),
+            "fitness": self.fitness,
+            "evaluation_id": evaluation_id,
+        }
         if self.clipped:
             detail["clipped"] = list(self.clipped)
         if self.placement.displaced is not None:
@@ -93,8 +100,13 @@ class Admission:
 
     def result(self) -> AddResult:
         failed = self.placement is None
-        return AddResult(self.status, self.program_id, self.cell, self.error if failed else None,
-                         () if failed else self.clipped)
+        return AddResult(
+            self.status,
+            self.program_id,
+            self.cell,
+            self.error if failed else None,
+            () if failed else self.clipped,
+        )
 
 
 def admit(
@@ -110,7 +122,9 @@ def admit(
     if pid in known:
         return Refusal(AddStatus.DUPLICATE, pid, RejectReason.DUPLICATE)
 
-    error = cand.error or (ev.error if ev is not None else None) or (None if ev is not None else "no evaluation")
+    error = (
+        cand.error or (ev.error if ev is not None else None) or (None if ev is not None else "no evaluation")
+    )
     if error is None and ev is not None:
         error = _unplaceable(ev.stage, ev.fitness, rec.island, config)
     cell: tuple[int, ...] | None = None
@@ -118,8 +132,11 @@ def admit(
     values: dict[str, float] | None = None
     if ev is not None and (error is None or cand.descriptors):
         try:
-            values = ({k: float(v) for k, v in cand.descriptors.items()} if cand.descriptors is not None
-                      else compute_descriptors(config.descriptors, ev))
+            values = (
+                {k: float(v) for k, v in cand.descriptors.items()}
+                if cand.descriptors is not None
+                else compute_descriptors(config.descriptors, ev)
+            )
             cell, clipped = cell_of(config.descriptors, values)
         except (DescriptorError, TypeError, ValueError) as exc:
             error = error or f"descriptors: {exc}"
@@ -127,11 +144,22 @@ def admit(
 
     after = clock + (1 if ev is not None else 0)
     if error is not None or ev is None or cell is None or values is None or ev.fitness is None:
-        return Admission(pid, error, None, values, cell, clipped, None, after,
-                         keep_personas=ev is not None and ev.keep_personas)
+        return Admission(
+            pid,
+            error,
+            None,
+            values,
+            cell,
+            clipped,
+            None,
+            after,
+            keep_personas=ev is not None and ev.keep_personas,
+        )
     placement = grids.decide(EliteView(rec.island, cell, pid, float(ev.fitness), values, None, after))
     elite, displaced = placement.elite, placement.displaced
-    orphans = tuple(grids.orphans([displaced], [elite])) if elite is not None and displaced is not None else ()
+    orphans = (
+        tuple(grids.orphans([displaced], [elite])) if elite is not None and displaced is not None else ()
+    )
     keep = ev.keep_personas or (elite is not None and config.keep_elite_personas)
     return Admission(pid, None, float(ev.fitness), values, cell, clipped, placement, after, keep, orphans)
 

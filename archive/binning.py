@@ -63,7 +63,9 @@ def bin_index(spec: DescriptorSpec, value: float) -> tuple[int, bool]:
     return min(max(i, 0), spec.bins - 1), False
 
 
-def cell_of(specs: Sequence[DescriptorSpec], values: Mapping[str, float]) -> tuple[tuple[int, ...], tuple[str, ...]]:
+def cell_of(
+    specs: Sequence[DescriptorSpec], values: Mapping[str, float]
+) -> tuple[tuple[int, ...], tuple[str, ...]]:
     """(cell, names of clipped descriptors) for a mapping of descriptor values."""
     cell: list[int] = []
     clipped: list[str] = []

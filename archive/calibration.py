@@ -41,8 +41,11 @@ FLAT_SPAN = 0.05
 def calibration_due(config: ArchiveConfig, clock: int) -> bool:
     """True when some descriptor still waits for its range and ``clock`` (evaluations
     stored) has reached ``calibrate_after``."""
-    return (config.calibrated_at is None and any(d.calibrate for d in config.descriptors)
-            and clock >= config.calibrate_after)
+    return (
+        config.calibrated_at is None
+        and any(d.calibrate for d in config.descriptors)
+        and clock >= config.calibrate_after
+    )
 
 
 def data_range(spec: DescriptorSpec, values: Iterable[float]) -> tuple[float, float] | None:
@@ -57,7 +60,7 @@ def data_range(spec: DescriptorSpec, values: Iterable[float]) -> tuple[float, fl
     pad = PAD * (hi - lo) if hi > lo else FLAT_SPAN
     lo, hi = lo - pad, hi + pad
     if spec.log:
-        lo, hi = 10 ** lo, 10 ** hi
+        lo, hi = 10**lo, 10**hi
     bounds = DESCRIPTORS[spec.name].bounds if spec.name in DESCRIPTORS else (None, None)
     if bounds[0] is not None:
         lo = max(lo, bounds[0]) if not spec.log else max(lo, bounds[0], 1e-9)
@@ -68,8 +71,9 @@ def data_range(spec: DescriptorSpec, values: Iterable[float]) -> tuple[float, fl
     return float(lo), float(hi)
 
 
-def calibrated_specs(specs: Sequence[DescriptorSpec],
-                     observed: Sequence[Mapping[str, float]]) -> tuple[DescriptorSpec, ...]:
+def calibrated_specs(
+    specs: Sequence[DescriptorSpec], observed: Sequence[Mapping[str, float]]
+) -> tuple[DescriptorSpec, ...]:
     """``specs`` with the range of each ``calibrate`` descriptor set from ``observed`` (raw
     descriptor values of the evaluations seen; a descriptor with no usable value keeps
     its provisional range)."""
@@ -83,13 +87,18 @@ def calibrated_specs(specs: Sequence[DescriptorSpec],
     return tuple(out)
 
 
-def frozen_config(config: ArchiveConfig, observed: Sequence[Mapping[str, float]], clock: int) -> ArchiveConfig:
+def frozen_config(
+    config: ArchiveConfig, observed: Sequence[Mapping[str, float]], clock: int
+) -> ArchiveConfig:
     """``config`` with calibrated ranges and ``calibrated_at = clock``: fixed from now on."""
-    return dataclasses.replace(config, descriptors=calibrated_specs(config.descriptors, observed),
-                               calibrated_at=int(clock))
+    return dataclasses.replace(
+        config, descriptors=calibrated_specs(config.descriptors, observed), calibrated_at=int(clock)
+    )
 
 
-def rebin(config: ArchiveConfig, elites: Sequence[EliteView], programs: Sequence[EliteView]) -> list[EliteView]:
+def rebin(
+    config: ArchiveConfig, elites: Sequence[EliteView], programs: Sequence[EliteView]
+) -> list[EliteView]:
     """The grids under ``config``'s bins: every current elite (seed copies and migrants
     keep their island and origin) and every evaluated ``programs`` entry (as a native
     elite of the island it was proposed on) placed again, the best fitness per (island,
@@ -116,8 +125,9 @@ def _neg(text: str) -> str:
     return "".join(chr(0x10FFFF - ord(c)) for c in text)
 
 
-def store_calibration(conn: Connection, *, run_id: int, config: ArchiveConfig, clock: int, log: Any,
-                      now: float) -> ArchiveConfig:
+def store_calibration(
+    conn: Connection, *, run_id: int, config: ArchiveConfig, clock: int, log: Any, now: float
+) -> ArchiveConfig:
     """Inside the caller's transaction: freeze ``config`` from the run's placed evaluations
     (:func:`frozen_config`), replace the run's elites by :func:`rebin`'s, prune the stored
     personas of programs that left every grid, store the new ``archive_config`` and log
@@ -131,6 +141,10 @@ def store_calibration(conn: Connection, *, run_id: int, config: ArchiveConfig, c
         store.upsert_elite(conn, run_id, e, now)
     store.prune_personas(conn, run_id, sorted({e.program_id for e in old} - {e.program_id for e in new}))
     conn.execute(update(Run).where(Run.id == run_id).values(archive_config=frozen.to_dict(), updated_at=now))
-    log.append_in(conn, EventKind.BINS_CALIBRATED, now=now,
-                  detail={"at": clock, "elites": len(new), "descriptors": frozen.to_dict()["descriptors"]})
+    log.append_in(
+        conn,
+        EventKind.BINS_CALIBRATED,
+        now=now,
+        detail={"at": clock, "elites": len(new), "descriptors": frozen.to_dict()["descriptors"]},
+    )
     return frozen

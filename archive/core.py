@@ -36,8 +36,19 @@ from .reading import events as _events
 from .reading import programs as _programs
 from .reading import runs as _runs
 from .reading.errors import UnknownProgramError
-from .records import (STAGES, AddResult, ArchiveConfig, Candidate, EliteView, EvaluationRecord, EvaluationView,
-                      GridView, PersonaView, ProgramRecord, ProgramView)
+from .records import (
+    STAGES,
+    AddResult,
+    ArchiveConfig,
+    Candidate,
+    EliteView,
+    EvaluationRecord,
+    EvaluationView,
+    GridView,
+    PersonaView,
+    ProgramRecord,
+    ProgramView,
+)
 from .runlog import RunLog
 from .schema import Run, RunProgram
 from .selection import ParentStrategy, get_strategy, pick_inspirations
@@ -97,8 +108,12 @@ class Archive:
         """Start a new run in the database (created if missing; an existing archive gets
         another run). ``run_config`` is any JSON-able mapping; ``versions`` e.g. model or
         package versions to keep with the run."""
-        o = create_run(url_or_path=url_or_path, config=config, run_config=run_config, seed=seed, versions=versions)
-        return cls(engine=o.engine, target=o.target, run_id=o.run_id, config=o.config, readonly=False, lock=o.lock)
+        o = create_run(
+            url_or_path=url_or_path, config=config, run_config=run_config, seed=seed, versions=versions
+        )
+        return cls(
+            engine=o.engine, target=o.target, run_id=o.run_id, config=o.config, readonly=False, lock=o.lock
+        )
 
     @classmethod
     def open(
@@ -110,7 +125,9 @@ class Archive:
         when it can (writable only) and otherwise explains what to do.
         """
         o = open_run(url_or_path=url_or_path, run_id=run_id, readonly=readonly)
-        return cls(engine=o.engine, target=o.target, run_id=o.run_id, config=o.config, readonly=readonly, lock=o.lock)
+        return cls(
+            engine=o.engine, target=o.target, run_id=o.run_id, config=o.config, readonly=readonly, lock=o.lock
+        )
 
     @staticmethod
     def list_runs(url_or_path: str | os.PathLike[str]) -> list[dict[str, Any]]:
@@ -122,10 +139,12 @@ class Archive:
             self._grids = IslandGrids(self.config, queries.load_elites(conn, self.run_id))
             self._known = queries.run_program_ids(conn, self.run_id)
             self._clock = queries.eval_count(conn, self.run_id)
-            self._islands = IslandUpkeep.load(conn, engine=self._engine, run_id=self.run_id, log=self.log,
-                                              grids=self._grids)
-            self._exemplars = ExemplarIndex(per_cell=self.config.exemplars_per_cell,
-                                            taken=queries.exemplar_keys(conn, self.run_id))
+            self._islands = IslandUpkeep.load(
+                conn, engine=self._engine, run_id=self.run_id, log=self.log, grids=self._grids
+            )
+            self._exemplars = ExemplarIndex(
+                per_cell=self.config.exemplars_per_cell, taken=queries.exemplar_keys(conn, self.run_id)
+            )
         if calibration_due(self.config, self._clock):  # killed after the add that made it due
             self._calibrate()
 
@@ -133,8 +152,9 @@ class Archive:
         """Freeze the descriptor ranges from the evaluations placed so far and place those
         programs again (one transaction, :func:`archive.calibration.store_calibration`)."""
         with self._engine.begin() as conn:
-            self.config = store_calibration(conn, run_id=self.run_id, config=self.config, clock=self._clock,
-                                            log=self.log, now=time.time())
+            self.config = store_calibration(
+                conn, run_id=self.run_id, config=self.config, clock=self._clock, log=self.log, now=time.time()
+            )
         self._load_state()
 
     def __enter__(self) -> "Archive":
@@ -157,7 +177,9 @@ class Archive:
         if self._closed:
             raise RuntimeError("archive is closed")
         if self.readonly:
-            raise ArchiveReadOnlyError(f"archive {self.url} is open read-only; writes need Archive.open(readonly=False)")
+            raise ArchiveReadOnlyError(
+                f"archive {self.url} is open read-only; writes need Archive.open(readonly=False)"
+            )
 
     def _read(self) -> Connection:
         """A new connection for reading (use it as a context manager)."""
@@ -201,8 +223,15 @@ class Archive:
         verdict = admit(cand, config=self.config, grids=self._grids, known=self._known, clock=self._clock)
         if isinstance(verdict, Refusal):
             with self._engine.begin() as conn:
-                self.log.append_in(conn, EventKind.REJECTED, program_id=verdict.program_id, island=rec.island,
-                                   detail=verdict.detail(), now=now, count_rejection=True)
+                self.log.append_in(
+                    conn,
+                    EventKind.REJECTED,
+                    program_id=verdict.program_id,
+                    island=rec.island,
+                    detail=verdict.detail(),
+                    now=now,
+                    count_rejection=True,
+                )
                 store.bump(conn, self.run_id, f"status.{verdict.status.value}")
             return verdict.result()
         pid, elite = verdict.program_id, verdict.elite
@@ -211,15 +240,24 @@ class Archive:
             store.insert_program(conn, self.run_id, pid, rec, now)
             eval_id = None
             if ev is not None:
-                eval_id = store.insert_evaluation(conn, self.run_id, pid, ev, descriptors=verdict.descriptors,
-                                                  store_personas=verdict.keep_personas, now=now, exemplars=plan)
+                eval_id = store.insert_evaluation(
+                    conn,
+                    self.run_id,
+                    pid,
+                    ev,
+                    descriptors=verdict.descriptors,
+                    store_personas=verdict.keep_personas,
+                    now=now,
+                    exemplars=plan,
+                )
             if elite is not None:
                 store.upsert_elite(conn, self.run_id, elite, now)
                 store.set_island(conn, self.run_id, rec.island, last_improved_evals=verdict.clock)
                 store.prune_personas(conn, self.run_id, verdict.orphans)
             kind, detail = verdict.event(eval_id)
-            self.log.append_in(conn, kind, program_id=pid, island=rec.island, detail=detail, now=now,
-                               count_rejection=True)
+            self.log.append_in(
+                conn, kind, program_id=pid, island=rec.island, detail=detail, now=now, count_rejection=True
+            )
             for name in verdict.counters():
                 store.bump(conn, self.run_id, name)
         if ev is not None:
@@ -258,16 +296,32 @@ class Archive:
             if program_id not in self._known:
                 if not store.program_exists(conn, program_id):
                     raise KeyError(f"record_evaluation: program {program_id} is not in the archive")
-                conn.execute(insert(RunProgram), {"run_id": self.run_id, "program_id": program_id, "created_at": now})
+                conn.execute(
+                    insert(RunProgram), {"run_id": self.run_id, "program_id": program_id, "created_at": now}
+                )
             eval_id = store.insert_evaluation(
-                conn, self.run_id, program_id, evaluation, descriptors=None,
-                store_personas=evaluation.keep_personas, now=now, exemplars=plan,
+                conn,
+                self.run_id,
+                program_id,
+                evaluation,
+                descriptors=None,
+                store_personas=evaluation.keep_personas,
+                now=now,
+                exemplars=plan,
             )
             kind = EventKind.VALIDATED if evaluation.stage == Stage.VALIDATION else EventKind.EVALUATED
-            self.log.append_in(conn, kind, program_id=program_id, now=now, detail={
-                "stage": evaluation.stage, "fitness": evaluation.fitness, "evaluation_id": eval_id,
-                "error": evaluation.error,
-            })
+            self.log.append_in(
+                conn,
+                kind,
+                program_id=program_id,
+                now=now,
+                detail={
+                    "stage": evaluation.stage,
+                    "fitness": evaluation.fitness,
+                    "evaluation_id": eval_id,
+                    "error": evaluation.error,
+                },
+            )
         self._exemplars.commit_evaluation(evaluation.contexts, plan)
         self._known.add(program_id)
         self._clock += 1
@@ -345,7 +399,11 @@ class Archive:
         elites = grids.elites(island)
         if not elites:
             return None
-        strat = get_strategy(strategy, half_life=self.config.curiosity_half_life) if isinstance(strategy, str) else strategy
+        strat = (
+            get_strategy(strategy, half_life=self.config.curiosity_half_life)
+            if isinstance(strategy, str)
+            else strategy
+        )
         e = elites[strat(elites, rng, self.clock)]
         with self._read() as conn:
             return queries.program_views(conn, self.run_id, [e.program_id], {e.program_id: e})[e.program_id]
@@ -388,7 +446,9 @@ class Archive:
         champ = self._reader().champion()
         if champ is None:
             return None
-        return dataclasses.replace(champ.program, fitness=champ.program.fitness if champ.fitness is None else champ.fitness)
+        return dataclasses.replace(
+            champ.program, fitness=champ.program.fitness if champ.fitness is None else champ.fitness
+        )
 
     def grid(self, island: int | None = None) -> GridView:
         """Elites of one island (or all) as stored now."""
@@ -424,8 +484,17 @@ class Archive:
         when the event has none)."""
         with self._read() as conn:
             rows = _events.events(conn, self.run_id, kind=kind, program_id=program_id, limit=limit)
-        return [{"id": e.id, "ts": e.ts, "kind": str(e.kind), "program_id": e.program_id, "island": e.island,
-                 "detail": dict(e.detail) or None} for e in rows]
+        return [
+            {
+                "id": e.id,
+                "ts": e.ts,
+                "kind": str(e.kind),
+                "program_id": e.program_id,
+                "island": e.island,
+                "detail": dict(e.detail) or None,
+            }
+            for e in rows
+        ]
 
     def spend_by_role(self) -> dict[str, dict[str, Any]]:
         """LLM spend per role: calls, cached, errors, prompt/completion tokens, cost_usd, latency_s."""
@@ -439,10 +508,18 @@ class Archive:
         with self._read() as conn:
             c = _runs.counts(conn, self.run_id)
         return {
-            "evaluations": c.evaluations, "evaluations_by_stage": dict(c.evaluations_by_stage),
-            "programs": c.programs, "elites": c.elites, "statuses": dict(c.statuses),
-            "rejected": dict(c.rejections), "clipped": dict(c.clipped), "migrations": c.migrations,
-            "resets": c.resets, "llm_calls": c.llm_calls, "llm_tokens": c.llm_tokens, "cost_usd": c.cost_usd,
+            "evaluations": c.evaluations,
+            "evaluations_by_stage": dict(c.evaluations_by_stage),
+            "programs": c.programs,
+            "elites": c.elites,
+            "statuses": dict(c.statuses),
+            "rejected": dict(c.rejections),
+            "clipped": dict(c.clipped),
+            "migrations": c.migrations,
+            "resets": c.resets,
+            "llm_calls": c.llm_calls,
+            "llm_tokens": c.llm_tokens,
+            "cost_usd": c.cost_usd,
             "calls_by_stage": {k: dict(v) for k, v in c.calls_by_stage.items()},
         }
 
@@ -480,8 +557,13 @@ class Archive:
         with self._read() as conn:
             r = conn.execute(select(Run).where(Run.id == self.run_id)).one()
             return {
-                "id": r.id, "status": r.status, "seed": r.seed, "run_config": r.run_config,
-                "archive_config": r.archive_config, "versions": r.versions,
-                "created_at": r.created_at, "updated_at": r.updated_at,
+                "id": r.id,
+                "status": r.status,
+                "seed": r.seed,
+                "run_config": r.run_config,
+                "archive_config": r.archive_config,
+                "versions": r.versions,
+                "created_at": r.created_at,
+                "updated_at": r.updated_at,
                 "last_migration_evals": r.last_migration_evals,
             }

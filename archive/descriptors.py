@@ -35,10 +35,14 @@ def compute(specs: Sequence[DescriptorSpec], ev: EvaluationRecord) -> dict[str, 
     names = [spec.name for spec in specs]
     unknown = [name for name in names if name not in DESCRIPTORS]
     if unknown:
-        raise DescriptorError(f"candidate has no value for descriptor {unknown[0]!r} and the archive cannot compute it")
+        raise DescriptorError(
+            f"candidate has no value for descriptor {unknown[0]!r} and the archive cannot compute it"
+        )
     samples = [_sample(c) for c in ev.contexts]
     values = program_descriptors(samples, names=names)
     missing = [name for name in names if name not in values]
     if missing:
-        raise DescriptorError(f"cannot compute {missing[0]!r}: the evaluation does not allow it (no positions?)")
+        raise DescriptorError(
+            f"cannot compute {missing[0]!r}: the evaluation does not allow it (no positions?)"
+        )
     return values

@@ -98,11 +98,11 @@ class ExemplarIndex:
         pending: list[tuple[str, dict[int, str]]] = []
         for j, c in enumerate(contexts):
             personas = getattr(c, "personas", None)
-            chosen = self.plan(getattr(c, "context_id"), getattr(c, "positions", None), len(personas or ()))
+            chosen = self.plan(c.context_id, getattr(c, "positions", None), len(personas or ()))
             if chosen:
                 out[j] = chosen
-                self.commit(getattr(c, "context_id"), chosen)
-                pending.append((getattr(c, "context_id"), chosen))
+                self.commit(c.context_id, chosen)
+                pending.append((c.context_id, chosen))
         for cid, chosen in pending:  # planning must not change the index: undo
             for key in chosen.values():
                 self._count[(cid, key)] -= 1
@@ -111,4 +111,4 @@ class ExemplarIndex:
     def commit_evaluation(self, contexts: Sequence[object], plan: Mapping[int, Mapping[int, str]]) -> None:
         """:meth:`commit` of a plan from :meth:`plan_evaluation`."""
         for j, chosen in plan.items():
-            self.commit(getattr(contexts[j], "context_id"), chosen)
+            self.commit(contexts[j].context_id, chosen)

@@ -59,8 +59,10 @@ def verify_code(stored_id: str, code: str) -> None:
     except ProgramSyntaxError:
         actual = "unparseable code"
     if actual != stored_id:
-        raise CodeMismatch(f"program {stored_id}: the stored code does not match its id ({actual}); the archive "
-                           f"was modified outside persona-evolve, so this code is not what was evaluated")
+        raise CodeMismatch(
+            f"program {stored_id}: the stored code does not match its id ({actual}); the archive "
+            f"was modified outside persona-evolve, so this code is not what was evaluated"
+        )
 
 
 @functools.lru_cache(maxsize=4096)

@@ -15,8 +15,11 @@ from .schema import Program, RunProgram
 def tampered_programs(conn: Connection, run_id: int) -> list[str]:
     """One line (the CodeMismatch message) per program of run ``run_id`` whose stored code
     does not hash to its id, in storage order; [] for an intact run."""
-    rows = conn.execute(select(Program.id, Program.code).join(RunProgram, RunProgram.program_id == Program.id)
-                        .where(RunProgram.run_id == run_id)).all()
+    rows = conn.execute(
+        select(Program.id, Program.code)
+        .join(RunProgram, RunProgram.program_id == Program.id)
+        .where(RunProgram.run_id == run_id)
+    ).all()
     bad = []
     for pid, code in rows:
         try:

@@ -26,8 +26,14 @@ class IslandUpkeep:
     the elites it adds) for run ``run_id``; events go through ``log``."""
 
     def __init__(
-        self, *, engine: Engine, run_id: int, log: RunLog, grids: IslandGrids,
-        last_improved: dict[int, int] | None = None, last_migration: int = 0,
+        self,
+        *,
+        engine: Engine,
+        run_id: int,
+        log: RunLog,
+        grids: IslandGrids,
+        last_improved: dict[int, int] | None = None,
+        last_migration: int = 0,
     ) -> None:
         self._engine = engine
         self._run_id = run_id
@@ -37,12 +43,22 @@ class IslandUpkeep:
         self._last_migration = last_migration
 
     @classmethod
-    def load(cls, conn: Connection, *, engine: Engine, run_id: int, log: RunLog, grids: IslandGrids) -> "IslandUpkeep":
+    def load(
+        cls, conn: Connection, *, engine: Engine, run_id: int, log: RunLog, grids: IslandGrids
+    ) -> "IslandUpkeep":
         """The upkeep of a stored run: bookkeeping read from its ``islands`` and ``runs`` rows."""
-        rows = conn.execute(select(Island.island, Island.last_improved_evals).where(Island.run_id == run_id)).all()
+        rows = conn.execute(
+            select(Island.island, Island.last_improved_evals).where(Island.run_id == run_id)
+        ).all()
         last = conn.execute(select(Run.last_migration_evals).where(Run.id == run_id)).scalar()
-        return cls(engine=engine, run_id=run_id, log=log, grids=grids,
-                   last_improved={int(i): int(v) for i, v in rows}, last_migration=int(last or 0))
+        return cls(
+            engine=engine,
+            run_id=run_id,
+            log=log,
+            grids=grids,
+            last_improved={int(i): int(v) for i, v in rows},
+            last_migration=int(last or 0),
+        )
 
     def improved(self, island: int, at: int) -> None:
         """Note that ``island`` gained an elite at evaluation count ``at`` (the writer has
@@ -65,11 +81,23 @@ class IslandUpkeep:
                 e = p.elite
                 assert e is not None
                 store.upsert_elite(conn, self._run_id, e, ts)
-                self._log.append_in(conn, EventKind.MIGRATED, program_id=e.program_id, island=e.island, now=ts,
-                                    detail={"from": e.migrant_from, "cell": list(e.cell), "fitness": e.fitness,
-                                            "displaced": p.displaced.program_id if p.displaced else None})
+                self._log.append_in(
+                    conn,
+                    EventKind.MIGRATED,
+                    program_id=e.program_id,
+                    island=e.island,
+                    now=ts,
+                    detail={
+                        "from": e.migrant_from,
+                        "cell": list(e.cell),
+                        "fitness": e.fitness,
+                        "displaced": p.displaced.program_id if p.displaced else None,
+                    },
+                )
             store.prune_personas(conn, self._run_id, orphans)
-            conn.execute(update(Run).where(Run.id == self._run_id).values(last_migration_evals=at, updated_at=ts))
+            conn.execute(
+                update(Run).where(Run.id == self._run_id).values(last_migration_evals=at, updated_at=ts)
+            )
             if plans:
                 store.bump(conn, self._run_id, "migrations", len(plans))
         for e in added:
@@ -86,8 +114,14 @@ class IslandUpkeep:
             with self._engine.begin() as conn:
                 for e in placed:
                     store.upsert_elite(conn, self._run_id, e, ts)
-                    self._log.append_in(conn, EventKind.SEEDED, program_id=e.program_id, island=e.island,
-                                        now=ts, detail={"cell": list(e.cell), "fitness": e.fitness})
+                    self._log.append_in(
+                        conn,
+                        EventKind.SEEDED,
+                        program_id=e.program_id,
+                        island=e.island,
+                        now=ts,
+                        detail={"cell": list(e.cell), "fitness": e.fitness},
+                    )
         for e in placed:
             self._grids.put(e)
         return len(placed)
@@ -102,8 +136,14 @@ class IslandUpkeep:
         orphans = self._grids.orphans([current], [elite])
         with self._engine.begin() as conn:
             store.upsert_elite(conn, self._run_id, elite, ts)
-            self._log.append_in(conn, EventKind.RESTORED, program_id=elite.program_id, island=elite.island, now=ts,
-                                detail={"cell": list(elite.cell), "fitness": elite.fitness, "displaced": holder})
+            self._log.append_in(
+                conn,
+                EventKind.RESTORED,
+                program_id=elite.program_id,
+                island=elite.island,
+                now=ts,
+                detail={"cell": list(elite.cell), "fitness": elite.fitness, "displaced": holder},
+            )
             store.prune_personas(conn, self._run_id, orphans)
         self._grids.put(elite)
         return True
@@ -121,11 +161,23 @@ class IslandUpkeep:
             for i, seed in plans:
                 store.clear_island(conn, self._run_id, i)
                 store.upsert_elite(conn, self._run_id, seed, ts)
-                conn.execute(update(Island).where(Island.run_id == self._run_id, Island.island == i)
-                             .values(last_improved_evals=at, resets=Island.resets + 1))
-                self._log.append_in(conn, EventKind.RESET, program_id=seed.program_id, island=i, now=ts,
-                                    detail={"from": seed.migrant_from, "cleared": len(self._grids.cells[i]),
-                                            "seed_fitness": seed.fitness})
+                conn.execute(
+                    update(Island)
+                    .where(Island.run_id == self._run_id, Island.island == i)
+                    .values(last_improved_evals=at, resets=Island.resets + 1)
+                )
+                self._log.append_in(
+                    conn,
+                    EventKind.RESET,
+                    program_id=seed.program_id,
+                    island=i,
+                    now=ts,
+                    detail={
+                        "from": seed.migrant_from,
+                        "cleared": len(self._grids.cells[i]),
+                        "seed_fitness": seed.fitness,
+                    },
+                )
             store.prune_personas(conn, self._run_id, orphans)
             store.bump(conn, self._run_id, "resets", len(plans))
         for i, seed in plans:

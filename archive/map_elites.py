@@ -157,10 +157,14 @@ class IslandGrids:
             and now - last_improved.get(i, 0) >= self.config.stagnation_evals
         ]
         chosen = sorted(stagnant, key=strength)[:count]
-        return [(i, replace(best, island=i, migrant_from=best.island, improved_at=now)) for i in sorted(chosen)]
+        return [
+            (i, replace(best, island=i, migrant_from=best.island, improved_at=now)) for i in sorted(chosen)
+        ]
 
 
-def qd_stats(config: ArchiveConfig, elites: list[EliteView], island: int | None) -> dict[str, float | int | None]:
+def qd_stats(
+    config: ArchiveConfig, elites: list[EliteView], island: int | None
+) -> dict[str, float | int | None]:
     """QD statistics of a set of elites (one island, or all when ``island`` is None).
 
     ``cells_total``: cells per grid × grids counted; ``filled``: occupied cells;

@@ -70,7 +70,9 @@ def read_version(conn: Connection) -> int | None:
     try:
         return int(rows["schema_version"])
     except (KeyError, ValueError):
-        raise SchemaError(f"archive has no valid schema_version in 'meta' ({rows.get('schema_version')!r})") from None
+        raise SchemaError(
+            f"archive has no valid schema_version in 'meta' ({rows.get('schema_version')!r})"
+        ) from None
 
 
 def create_schema(conn: Connection, created_by: str) -> None:

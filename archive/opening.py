@@ -47,7 +47,11 @@ def package_version() -> str:
 
 
 def create_run(
-    *, url_or_path: str | os.PathLike[str], config: ArchiveConfig, run_config: Mapping[str, Any], seed: int,
+    *,
+    url_or_path: str | os.PathLike[str],
+    config: ArchiveConfig,
+    run_config: Mapping[str, Any],
+    seed: int,
     versions: Mapping[str, str],
 ) -> OpenRun:
     """Start a new run (the database and its schema are created if missing): its ``runs``
@@ -59,15 +63,32 @@ def create_run(
             create_schema(conn, created_by=f"{PACKAGE} {package_version()}")
         else:
             check_or_upgrade(conn, where=where, readonly=False)
-        run_id = int(conn.execute(insert(Run), {
-            "created_at": now, "updated_at": now, "status": RunStatus.RUNNING.value, "seed": int(seed),
-            "run_config": store._jsonable(dict(run_config)), "archive_config": config.to_dict(),
-            "versions": {PACKAGE: package_version(), "archive_schema": str(SCHEMA_VERSION),
-                         **{str(k): str(v) for k, v in versions.items()}},
-            "last_migration_evals": 0,
-        }).inserted_primary_key[0])  # type: ignore[index]  # one row inserted: its key is set
-        conn.execute(insert(Island), [{"run_id": run_id, "island": i, "last_improved_evals": 0, "resets": 0}
-                                      for i in range(config.islands)])
+        run_id = int(
+            conn.execute(
+                insert(Run),
+                {
+                    "created_at": now,
+                    "updated_at": now,
+                    "status": RunStatus.RUNNING.value,
+                    "seed": int(seed),
+                    "run_config": store._jsonable(dict(run_config)),
+                    "archive_config": config.to_dict(),
+                    "versions": {
+                        PACKAGE: package_version(),
+                        "archive_schema": str(SCHEMA_VERSION),
+                        **{str(k): str(v) for k, v in versions.items()},
+                    },
+                    "last_migration_evals": 0,
+                },
+            ).inserted_primary_key[0]
+        )  # type: ignore[index]  # one row inserted: its key is set
+        conn.execute(
+            insert(Island),
+            [
+                {"run_id": run_id, "island": i, "last_improved_evals": 0, "resets": 0}
+                for i in range(config.islands)
+            ],
+        )
         store.add_event(conn, run_id, EventKind.RUN_STARTED, detail={"seed": int(seed)}, now=now)
         return run_id
 
@@ -81,7 +102,9 @@ def open_run(*, url_or_path: str | os.PathLike[str], run_id: int | None, readonl
     (no such run) or SchemaError (a newer schema, or an older one read-only)."""
     target = store.resolve(url_or_path)
     if target.memory:
-        raise ValueError("cannot open an in-memory archive: it only exists inside the Archive that created it")
+        raise ValueError(
+            "cannot open an in-memory archive: it only exists inside the Archive that created it"
+        )
     if target.path is not None and not target.path.exists():
         raise FileNotFoundError(f"archive not found: {target.path}")
 
@@ -106,7 +129,9 @@ def list_runs(url_or_path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     o = open_run(url_or_path=url_or_path, run_id=None, readonly=True)
     try:
         with o.engine.connect() as conn:
-            rows = conn.execute(select(Run.id, Run.status, Run.seed, Run.created_at, Run.updated_at).order_by(Run.id))
+            rows = conn.execute(
+                select(Run.id, Run.status, Run.seed, Run.created_at, Run.updated_at).order_by(Run.id)
+            )
             return [dict(r._mapping) for r in rows]
     finally:
         o.engine.dispose()

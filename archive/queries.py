@@ -58,7 +58,10 @@ def load_elites(conn: Connection, run_id: int, island: int | None = None) -> lis
 
 def eval_count(conn: Connection, run_id: int) -> int:
     """Number of evaluations stored for the run (all stages): the run's clock."""
-    return int(conn.execute(select(func.count()).select_from(Evaluation).where(Evaluation.run_id == run_id)).scalar() or 0)
+    return int(
+        conn.execute(select(func.count()).select_from(Evaluation).where(Evaluation.run_id == run_id)).scalar()
+        or 0
+    )
 
 
 def run_program_ids(conn: Connection, run_id: int) -> set[str]:
@@ -93,7 +96,11 @@ def program_views(
     for row in conn.execute(q).all():
         cur = best.get(row.program_id)
         key = (row.fitness is not None, row.fitness if row.fitness is not None else 0.0, row.id)
-        if cur is None or key > (cur.fitness is not None, cur.fitness if cur.fitness is not None else 0.0, cur.id):
+        if cur is None or key > (
+            cur.fitness is not None,
+            cur.fitness if cur.fitness is not None else 0.0,
+            cur.id,
+        ):
             best[row.program_id] = row
     where: dict[str, EliteView] = dict(placements or {})
     missing = [i for i in ids if i not in where]
@@ -224,7 +231,11 @@ def evaluations(conn: Connection, run_id: int, program_id: str, stage: str | Non
     if not evs:
         return []
     ctx: dict[int, list[ContextView]] = {e.id: [] for e in evs}
-    cq = select(ContextResultRow).where(ContextResultRow.evaluation_id.in_(list(ctx))).order_by(ContextResultRow.id)
+    cq = (
+        select(ContextResultRow)
+        .where(ContextResultRow.evaluation_id.in_(list(ctx)))
+        .order_by(ContextResultRow.id)
+    )
     for c in conn.execute(cq).all():
         pos = None if c.positions is None else decode_positions(c.positions, c.n_personas, c.n_axes)
         ctx[c.evaluation_id].append(
@@ -248,8 +259,13 @@ def evaluations(conn: Connection, run_id: int, program_id: str, stage: str | Non
     ]
 
 
-def personas(conn: Connection, run_id: int, context_id: str, program_id: str | None,
-             evaluation_ids: Iterable[int] | None = None) -> list[PersonaView]:
+def personas(
+    conn: Connection,
+    run_id: int,
+    context_id: str,
+    program_id: str | None,
+    evaluation_ids: Iterable[int] | None = None,
+) -> list[PersonaView]:
     """Stored personas of a context in the run (optionally of one program, and/or of the
     given evaluations only)."""
     import numpy as np
@@ -275,7 +291,9 @@ def personas(conn: Connection, run_id: int, context_id: str, program_id: str | N
         if p.description is not None:
             fields["description"] = p.description
         fields.update(json.loads(p.fields) if p.fields else {})
-        out.append(PersonaView(p.program_id, p.evaluation_id, stage, p.context_id, p.idx, fields, pos, p.exemplar))
+        out.append(
+            PersonaView(p.program_id, p.evaluation_id, stage, p.context_id, p.idx, fields, pos, p.exemplar)
+        )
     return out
 
 
@@ -293,11 +311,17 @@ def placed_evaluations(conn: Connection, run_id: int, clock: int) -> list[EliteV
     """Every train evaluation of the run that ``add`` stored with descriptor values and a
     finite fitness, as a native elite of the island its program was proposed on (cell
     empty, ``improved_at`` = ``clock``): the programs a re-binning places again."""
-    q = (select(Evaluation.program_id, Evaluation.fitness, Evaluation.descriptors, Program.island)
-         .join(Program, Program.id == Evaluation.program_id)
-         .where(Evaluation.run_id == run_id, Evaluation.stage == "train", Evaluation.fitness.is_not(None),
-                Evaluation.descriptors.is_not(None))
-         .order_by(Evaluation.id))
+    q = (
+        select(Evaluation.program_id, Evaluation.fitness, Evaluation.descriptors, Program.island)
+        .join(Program, Program.id == Evaluation.program_id)
+        .where(
+            Evaluation.run_id == run_id,
+            Evaluation.stage == "train",
+            Evaluation.fitness.is_not(None),
+            Evaluation.descriptors.is_not(None),
+        )
+        .order_by(Evaluation.id)
+    )
     out = []
     for pid, fitness, desc, island in conn.execute(q).all():
         if isinstance(desc, dict) and desc:

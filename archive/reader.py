@@ -43,7 +43,6 @@ from sqlalchemy import Engine
 
 from . import queries
 from .map_elites import qd_stats as _qd_stats
-from .records import ArchiveConfig, EvaluationView, GridView, PersonaView, ProgramView
 from .reading import champion as _champion
 from .reading import contexts as _contexts
 from .reading import costs as _costs
@@ -60,13 +59,29 @@ from .reading.events import EventView, ProposalEvaluation, finite_float
 from .reading.labels import SCORING_ROLES, missing_layers, simulated_roles, simulation_recorded
 from .reading.programs import MIN_PREFIX, Lineage
 from .reading.runs import Counts, RoleSpend, RunInfo, Snapshot
+from .records import ArchiveConfig, EvaluationView, GridView, PersonaView, ProgramView
 from .runhistory import BudgetRaise, KilledEvaluation, budget_in_force, budget_raise, killed_evaluation
 from .vocab import EventKind, Stage
 
 __all__ = [
-    "MIN_PREFIX", "SCORING_ROLES", "ArchiveReader", "BudgetUse", "Champion", "ContextCount", "Counts",
-    "EventView", "Lineage", "finite_float", "PositionSet", "ProposalEvaluation", "ReaderError", "RoleSpend", "RunInfo",
-    "Snapshot", "UnknownProgramError", "open_reader",
+    "MIN_PREFIX",
+    "SCORING_ROLES",
+    "ArchiveReader",
+    "BudgetUse",
+    "Champion",
+    "ContextCount",
+    "Counts",
+    "EventView",
+    "Lineage",
+    "finite_float",
+    "PositionSet",
+    "ProposalEvaluation",
+    "ReaderError",
+    "RoleSpend",
+    "RunInfo",
+    "Snapshot",
+    "UnknownProgramError",
+    "open_reader",
 ]
 
 
@@ -161,8 +176,10 @@ class ArchiveReader:
         ``run_started``/``run_resumed`` event recorded it."""
         if self.simulated_roles():
             return True
-        return any(simulation_recorded(self.events(kind=kind))
-                   for kind in (EventKind.RUN_STARTED, EventKind.RUN_RESUMED))
+        return any(
+            simulation_recorded(self.events(kind=kind))
+            for kind in (EventKind.RUN_STARTED, EventKind.RUN_RESUMED)
+        )
 
     def snapshot(self) -> Snapshot:
         """Status and counters that move while the run writes (two small queries)."""
@@ -186,8 +203,12 @@ class ArchiveReader:
         Matches the run's own accounting: evaluations = proposal evaluations, llm_calls =
         uncached calls plus the upper bounds charged for killed evaluations (dollars
         likewise), minutes = the evolution time last logged with an evaluation."""
-        return budget_use(self.budget_in_force(), self.proposal_evaluations(), self.spend(),
-                          [e.detail for e in self.events(kind=EventKind.EVALUATION_KILLED)])
+        return budget_use(
+            self.budget_in_force(),
+            self.proposal_evaluations(),
+            self.spend(),
+            [e.detail for e in self.events(kind=EventKind.EVALUATION_KILLED)],
+        )
 
     def budget_in_force(self) -> dict[str, Any]:
         """The caps the run works to now: the last ``budget_raised`` event's ``to``, else
@@ -203,18 +224,26 @@ class ArchiveReader:
     def killed_evaluations(self) -> tuple[KilledEvaluation, ...]:
         """Evaluations killed at the driver's deadline, oldest first, with the upper-bound
         figures the run charged for their uncounted LLM calls (estimated, not counted)."""
-        return tuple(killed_evaluation(e.id, e.ts, e.program_id, e.detail)
-                     for e in self.events(kind=EventKind.EVALUATION_KILLED))
+        return tuple(
+            killed_evaluation(e.id, e.ts, e.program_id, e.detail)
+            for e in self.events(kind=EventKind.EVALUATION_KILLED)
+        )
 
     # ------------------------------------------------------------------ events
     def events(
-        self, *, kind: str | None = None, program_id: str | None = None, after: int | None = None,
+        self,
+        *,
+        kind: str | None = None,
+        program_id: str | None = None,
+        after: int | None = None,
         limit: int | None = None,
     ) -> tuple[EventView, ...]:
         """Events of the run in order, optionally of one ``kind`` / program, with id >
         ``after``, at most ``limit``."""
         with self._conn() as conn:
-            return _events.events(conn, self.run_id, kind=kind, program_id=program_id, after=after, limit=limit)
+            return _events.events(
+                conn, self.run_id, kind=kind, program_id=program_id, after=after, limit=limit
+            )
 
     def proposal_evaluations(self) -> tuple[ProposalEvaluation, ...]:
         """Full train evaluations of proposed programs, in order (what the budget counts)."""
@@ -277,7 +306,9 @@ class ArchiveReader:
         """Evaluations of a program in the run, oldest first, with per-context metrics and
         decoded positions (N×K float arrays in [0, 1], NaN = unanswered)."""
         with self._conn() as conn:
-            return tuple(queries.evaluations(conn, self.run_id, program_id, None if stage is None else str(stage)))
+            return tuple(
+                queries.evaluations(conn, self.run_id, program_id, None if stage is None else str(stage))
+            )
 
     def best_evaluation(self, program_id: str, stage: str) -> EvaluationView | None:
         """The program's evaluation at ``stage`` with the highest fitness (latest among
@@ -301,8 +332,9 @@ class ArchiveReader:
         """Stored persona texts of a context (optionally of one program / evaluation) with
         their positions, ordered by evaluation then row index."""
         with self._conn() as conn:
-            return _contexts.personas(conn, self.run_id, context_id=context_id, program_id=program_id,
-                                      evaluation_id=evaluation_id)
+            return _contexts.personas(
+                conn, self.run_id, context_id=context_id, program_id=program_id, evaluation_id=evaluation_id
+            )
 
     def context_counts(self) -> tuple[ContextCount, ...]:
         """Per context of the run: positions, texts and programs stored; most positions first."""

@@ -13,7 +13,6 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from metrics.descriptors import DESCRIPTORS
-from metrics.names import METRIC_NAMES  # re-exported; each metric gets its own column
 
 from .vocab import Outcome, Stage
 
@@ -146,7 +145,9 @@ class DescriptorSpec:
         if self.bins < 1:
             raise ValueError(f"descriptor {self.name!r}: bins must be >= 1, got {self.bins}")
         if not (math.isfinite(self.low) and math.isfinite(self.high) and self.low < self.high):
-            raise ValueError(f"descriptor {self.name!r}: need finite low < high, got [{self.low}, {self.high}]")
+            raise ValueError(
+                f"descriptor {self.name!r}: need finite low < high, got [{self.low}, {self.high}]"
+            )
         if self.log and self.low <= 0:
             raise ValueError(f"descriptor {self.name!r}: log bins need low > 0, got {self.low}")
 
@@ -155,8 +156,14 @@ DEFAULT_BINS = 6
 """Bins of a descriptor declared without ``bins``."""
 
 
-def declared_spec(name: str, *, bins: int = DEFAULT_BINS, low: float | None = None, high: float | None = None,
-                  log: bool | None = None) -> DescriptorSpec:
+def declared_spec(
+    name: str,
+    *,
+    bins: int = DEFAULT_BINS,
+    low: float | None = None,
+    high: float | None = None,
+    log: bool | None = None,
+) -> DescriptorSpec:
     """The spec of a descriptor of :data:`metrics.descriptors.DESCRIPTORS` as a config
     declares it: ``low``/``high`` both given = fixed bins over that range; both None =
     calibrated from data (the registry's provisional range until then). ``log`` None = the
@@ -166,7 +173,9 @@ def declared_spec(name: str, *, bins: int = DEFAULT_BINS, low: float | None = No
         raise ValueError(f"unknown descriptor {name!r} (known: {', '.join(DESCRIPTORS)})")
     d = DESCRIPTORS[name]
     if (low is None) != (high is None):
-        raise ValueError(f"descriptor {name!r}: give both low and high (fixed bins) or neither (bins from data)")
+        raise ValueError(
+            f"descriptor {name!r}: give both low and high (fixed bins) or neither (bins from data)"
+        )
     is_log = d.log if log is None else bool(log)
     if low is None or high is None:
         lo, hi = d.low, d.high
@@ -228,7 +237,9 @@ class ArchiveConfig:
         if not 0.0 <= self.reset_fraction <= 1.0:
             raise ValueError(f"ArchiveConfig.reset_fraction must be in [0, 1], got {self.reset_fraction}")
         if self.migration_interval < 1 or self.migration_count < 0 or self.stagnation_evals < 1:
-            raise ValueError("ArchiveConfig: migration_interval >= 1, migration_count >= 0, stagnation_evals >= 1")
+            raise ValueError(
+                "ArchiveConfig: migration_interval >= 1, migration_count >= 0, stagnation_evals >= 1"
+            )
         if self.exemplars_per_cell < 0:
             raise ValueError(f"ArchiveConfig.exemplars_per_cell must be >= 0, got {self.exemplars_per_cell}")
         if self.calibrate_after < 0:
@@ -244,7 +255,14 @@ class ArchiveConfig:
         return {
             "islands": self.islands,
             "descriptors": [
-                {"name": d.name, "low": d.low, "high": d.high, "bins": d.bins, "log": d.log, "calibrate": d.calibrate}
+                {
+                    "name": d.name,
+                    "low": d.low,
+                    "high": d.high,
+                    "bins": d.bins,
+                    "log": d.log,
+                    "calibrate": d.calibrate,
+                }
                 for d in self.descriptors
             ],
             "migration_interval": self.migration_interval,

@@ -66,8 +66,9 @@ def _int(value: Any) -> int | None:
     return None if f is None else int(round(f))
 
 
-def section_in_force(run_config: Mapping[str, Any], section: str,
-                     changes: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def section_in_force(
+    run_config: Mapping[str, Any], section: str, changes: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
     """A config section a resume may change (``budget``, ``search``): the ``to`` of the last
     of ``changes`` (details of its change events, oldest first, each ``{"from", "to"}``) when
     there is one, else the stored config's ``section`` (``{}`` when neither has one)."""
@@ -85,33 +86,41 @@ def budget_in_force(run_config: Mapping[str, Any], raised: Sequence[Mapping[str,
     return section_in_force(run_config, "budget", raised)
 
 
-def setting_changes(detail: Mapping[str, Any], *, first: Sequence[str] = (),
-                    value: Callable[[Any], Any] = lambda v: v) -> dict[str, tuple[Any, Any]]:
+def setting_changes(
+    detail: Mapping[str, Any], *, first: Sequence[str] = (), value: Callable[[Any], Any] = lambda v: v
+) -> dict[str, tuple[Any, Any]]:
     """key -> (old, new) for every key whose ``value`` differs between a change event's
     ``from`` and ``to`` tables; keys of ``first`` in that order, then the rest sorted."""
     before, after = detail.get("from"), detail.get("to")
     old: Mapping[str, Any] = before if isinstance(before, Mapping) else {}
     new: Mapping[str, Any] = after if isinstance(after, Mapping) else {}
     keys = [k for k in first if k in old or k in new] + sorted(str(k) for k in {*old, *new} if k not in first)
-    return {str(k): (value(old.get(k)), value(new.get(k))) for k in keys
-            if value(old.get(k)) != value(new.get(k))}
+    return {
+        str(k): (value(old.get(k)), value(new.get(k))) for k in keys if value(old.get(k)) != value(new.get(k))
+    }
 
 
 def budget_raise(event_id: int, ts: float, detail: Mapping[str, Any]) -> BudgetRaise:
     """The :class:`BudgetRaise` of one ``budget_raised`` event's detail (``from``/``to``)."""
-    return BudgetRaise(event_id=int(event_id), ts=float(ts),
-                       changes=setting_changes(detail, first=CAPS, value=_number))
+    return BudgetRaise(
+        event_id=int(event_id), ts=float(ts), changes=setting_changes(detail, first=CAPS, value=_number)
+    )
 
 
-def killed_evaluation(event_id: int, ts: float, program_id: str | None,
-                      detail: Mapping[str, Any]) -> KilledEvaluation:
+def killed_evaluation(
+    event_id: int, ts: float, program_id: str | None, detail: Mapping[str, Any]
+) -> KilledEvaluation:
     """The :class:`KilledEvaluation` of one ``evaluation_killed`` event's detail."""
     contexts = detail.get("contexts")
     return KilledEvaluation(
-        event_id=int(event_id), ts=float(ts), program_id=program_id,
+        event_id=int(event_id),
+        ts=float(ts),
+        program_id=program_id,
         contexts=tuple(str(c) for c in contexts) if isinstance(contexts, (list, tuple)) else (),
-        calls=_int(detail.get("calls")), prompt_tokens=_int(detail.get("prompt_tokens")),
-        completion_tokens=_int(detail.get("completion_tokens")), dollars=_number(detail.get("dollars")),
+        calls=_int(detail.get("calls")),
+        prompt_tokens=_int(detail.get("prompt_tokens")),
+        completion_tokens=_int(detail.get("completion_tokens")),
+        dollars=_number(detail.get("dollars")),
     )
 
 

@@ -43,7 +43,9 @@ class RunLog:
     ) -> None:
         """Append an event inside the caller's transaction. With ``count_rejection`` a
         ``rejected`` event also bumps ``rejected.<reason>``."""
-        store.add_event(conn, self.run_id, str(kind), program_id=program_id, island=island, detail=detail, now=now)
+        store.add_event(
+            conn, self.run_id, str(kind), program_id=program_id, island=island, detail=detail, now=now
+        )
         if count_rejection and str(kind) == EventKind.REJECTED:
             reason = str((detail or {}).get("reason", "unspecified"))
             store.bump(conn, self.run_id, f"rejected.{reason}")
@@ -60,7 +62,9 @@ class RunLog:
         ``rejected.<detail["reason"]>``."""
         self._check()
         with self._engine.begin() as conn:
-            self.append_in(conn, kind, program_id=program_id, island=island, detail=detail, count_rejection=True)
+            self.append_in(
+                conn, kind, program_id=program_id, island=island, detail=detail, count_rejection=True
+            )
 
     def llm_calls(self, calls: Sequence[Mapping[str, Any]]) -> None:
         """Store LLM calls (keys: role [required], model, prompt_tokens, completion_tokens,

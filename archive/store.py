@@ -20,10 +20,21 @@ from sqlalchemy import Connection, Engine, create_engine, delete, event, insert,
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
+from .binning import cell_key
 from .codec import encode_positions
 from .records import METRIC_NAMES, EliteView, EvaluationRecord, ProgramRecord
-from .binning import cell_key
-from .schema import ContextResultRow, Counter, Elite, Evaluation, Event, Island, LLMCall, Persona, Program, RunProgram
+from .schema import (
+    ContextResultRow,
+    Counter,
+    Elite,
+    Evaluation,
+    Event,
+    Island,
+    LLMCall,
+    Persona,
+    Program,
+    RunProgram,
+)
 
 
 class ArchiveLockedError(RuntimeError):
@@ -72,7 +83,6 @@ def make_engine(target: Target, *, readonly: bool) -> Engine:
     else:
         engine = create_engine(target.url)
     if engine.dialect.name == "sqlite":
-
         # Let SQLAlchemy, not the sqlite3 module, delimit transactions, so a block of
         # reads sees one snapshot and a block of writes is one atomic transaction.
         @event.listens_for(engine, "connect")
@@ -245,20 +255,35 @@ def insert_evaluation(
     marks = exemplars or {}
     if any(c.personas and (store_personas or marks.get(j)) for j, c in enumerate(ev.contexts)):
         # ids in insertion order (single writer, one transaction)
-        cr_ids = conn.execute(
-            select(ContextResultRow.id).where(ContextResultRow.evaluation_id == eval_id).order_by(ContextResultRow.id)
-        ).scalars().all()
+        cr_ids = (
+            conn.execute(
+                select(ContextResultRow.id)
+                .where(ContextResultRow.evaluation_id == eval_id)
+                .order_by(ContextResultRow.id)
+            )
+            .scalars()
+            .all()
+        )
         prow: list[tuple[Any, ...]] = []
         for j, (c, cr_id) in enumerate(zip(ev.contexts, cr_ids)):
             if not c.personas:
                 continue
             chosen = marks.get(j) or {}
             if store_personas:
-                prow += persona_rows(cr_id, eval_id, program_id, c.context_id, c.personas, c.positions,
-                                     exemplars=chosen)
+                prow += persona_rows(
+                    cr_id, eval_id, program_id, c.context_id, c.personas, c.positions, exemplars=chosen
+                )
             elif chosen:
-                prow += persona_rows(cr_id, eval_id, program_id, c.context_id, c.personas, c.positions,
-                                     exemplars=chosen, only=sorted(chosen))
+                prow += persona_rows(
+                    cr_id,
+                    eval_id,
+                    program_id,
+                    c.context_id,
+                    c.personas,
+                    c.positions,
+                    exemplars=chosen,
+                    only=sorted(chosen),
+                )
         insert_persona_rows(conn, prow)
     return eval_id
 
@@ -324,7 +349,15 @@ def insert_persona_rows(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> No
 
 
 _PERSONA_COLS = (
-    "context_result_id", "evaluation_id", "program_id", "context_id", "idx", "name", "description", "fields", "position",
+    "context_result_id",
+    "evaluation_id",
+    "program_id",
+    "context_id",
+    "idx",
+    "name",
+    "description",
+    "fields",
+    "position",
     "exemplar",
 )
 
@@ -387,7 +420,9 @@ def upsert_elite(conn: Connection, run_id: int, e: EliteView, now: float) -> Non
         "updated_at": now,
     }
     res = conn.execute(
-        update(Elite).where(Elite.run_id == run_id, Elite.island == e.island, Elite.cell == key).values(**values)
+        update(Elite)
+        .where(Elite.run_id == run_id, Elite.island == e.island, Elite.cell == key)
+        .values(**values)
     )
     if res.rowcount == 0:
         conn.execute(insert(Elite), {"run_id": run_id, "island": e.island, "cell": key, **values})
@@ -433,7 +468,16 @@ def bump(conn: Connection, run_id: int, name: str, by: int = 1) -> None:
         conn.execute(insert(Counter), {"run_id": run_id, "name": name, "value": by})
 
 
-LLM_CALL_FIELDS = ("role", "model", "prompt_tokens", "completion_tokens", "cost_usd", "latency_s", "cached", "error")
+LLM_CALL_FIELDS = (
+    "role",
+    "model",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+    "latency_s",
+    "cached",
+    "error",
+)
 
 
 def insert_llm_calls(conn: Connection, run_id: int, calls: Sequence[Mapping[str, Any]], now: float) -> None:

@@ -24,8 +24,8 @@ def reached_mask(cells: np.ndarray, bins: int, k: int) -> np.ndarray:
     :data:`MAX_CELLS`, ``bins < 1``, ``k < 1`` or a cell index is out of range."""
     if bins < 1 or k < 1:
         raise ValueError(f"bins and axes must be >= 1, got bins={bins}, axes={k}")
-    if bins ** k > MAX_CELLS:
-        raise ValueError(f"{bins}^{k} = {bins ** k:,} cells is more than {MAX_CELLS:,}; use fewer bins")
+    if bins**k > MAX_CELLS:
+        raise ValueError(f"{bins}^{k} = {bins**k:,} cells is more than {MAX_CELLS:,}; use fewer bins")
     c = np.asarray(cells, dtype=np.int64).reshape(-1, k)
     if c.size and (c.min() < 0 or c.max() >= bins):
         raise ValueError(f"cell index out of [0, {bins}): {int(c.min())}..{int(c.max())}")

@@ -6,7 +6,15 @@ from typing import Sequence
 
 import numpy as np
 
-from .records import METRIC_NAMES, Candidate, ContextResult, DescriptorSpec, EvaluationRecord, MutationInfo, ProgramRecord
+from .records import (
+    METRIC_NAMES,
+    Candidate,
+    ContextResult,
+    DescriptorSpec,
+    EvaluationRecord,
+    MutationInfo,
+    ProgramRecord,
+)
 
 SYNTHETIC_DESCRIPTORS: tuple[DescriptorSpec, ...] = (
     DescriptorSpec("tail_share", 0.0, 1.0, 10),
@@ -52,12 +60,17 @@ def synthetic_candidate(
         z = rng.random((personas, axes))
         m = {name: float(rng.random()) for name in METRIC_NAMES}
         ctxs.append(
-            ContextResult(f"ctx{c:02d}", m, z, personas=persona_dicts, tokens=int(rng.integers(100, 5000)), wall_s=0.1)
+            ContextResult(
+                f"ctx{c:02d}", m, z, personas=persona_dicts, tokens=int(rng.integers(100, 5000)), wall_s=0.1
+            )
         )
     f = float(rng.random()) if fitness is None else fitness
     ev = EvaluationRecord("train", ctxs, f, {name: float(rng.random()) for name in METRIC_NAMES}, wall_s=1.0)
     if descriptors is None:
-        descriptors = {"tail_share": float(rng.random()), "llm_tokens_per_persona": float(10 ** rng.uniform(1, 4))}
+        descriptors = {
+            "tail_share": float(rng.random()),
+            "llm_tokens_per_persona": float(10 ** rng.uniform(1, 4)),
+        }
     prog = ProgramRecord(
         code=code if code is not None else synthetic_code(i),
         parent_id=parent_id,

@@ -53,13 +53,15 @@ def _read(path: Path) -> bytes:
         if not stat.S_ISREG(st.st_mode):
             raise AttestationKeyError(f"{path}: the sim attestation key is not a regular file")
         if st.st_uid != os.getuid():
-            raise AttestationKeyError(f"{path}: the sim attestation key belongs to uid {st.st_uid}, "
-                                      "not to you")
+            raise AttestationKeyError(
+                f"{path}: the sim attestation key belongs to uid {st.st_uid}, not to you"
+            )
         mode = stat.S_IMODE(st.st_mode)
         if mode & 0o077:
             raise AttestationKeyError(
                 f"{path}: the sim attestation key is open to others (mode {mode:04o}); "
-                f"run 'chmod 600 {path}' (or delete it: a new key voids files attested with this one)")
+                f"run 'chmod 600 {path}' (or delete it: a new key voids files attested with this one)"
+            )
         raw = os.read(fd, 4 * _KEY_BYTES)
     finally:
         os.close(fd)
@@ -69,8 +71,9 @@ def _read(path: Path) -> bytes:
     except ValueError:
         key = b""
     if len(key) != _KEY_BYTES:
-        raise AttestationKeyError(f"{path}: not a sim attestation key "
-                                  f"(expected {2 * _KEY_BYTES} hex characters)")
+        raise AttestationKeyError(
+            f"{path}: not a sim attestation key (expected {2 * _KEY_BYTES} hex characters)"
+        )
     return key
 
 
@@ -103,6 +106,7 @@ def load_key(*, create: bool) -> bytes | None:
         try:
             _create(path)
         except OSError as exc:
-            raise AttestationKeyError(f"{path}: cannot create the sim attestation key "
-                                      f"({exc.strerror})") from None
+            raise AttestationKeyError(
+                f"{path}: cannot create the sim attestation key ({exc.strerror})"
+            ) from None
     return _read(path)

@@ -72,7 +72,9 @@ def _duplicate_key_problems(value: Any, path: str, source: str) -> list[str]:
     out: list[str] = []
     if isinstance(value, Mapping):
         for key in getattr(value, "duplicate_keys", ()):
-            out.append(f"{source}: {child_path(path, key)}: key given more than once (the last value was used)")
+            out.append(
+                f"{source}: {child_path(path, key)}: key given more than once (the last value was used)"
+            )
         for key, sub in value.items():
             out.extend(_duplicate_key_problems(sub, child_path(path, str(key)), source))
     elif isinstance(value, list):
@@ -89,8 +91,13 @@ def _rule_problems(top: Mapping[str, Any], source: str) -> list[str]:
     scale = top.get("scale")
     if isinstance(scale, Mapping):
         lo, hi = scale.get("min"), scale.get("max")
-        if isinstance(lo, int) and isinstance(hi, int) and not isinstance(lo, bool) and not isinstance(hi, bool) \
-                and lo >= hi:
+        if (
+            isinstance(lo, int)
+            and isinstance(hi, int)
+            and not isinstance(lo, bool)
+            and not isinstance(hi, bool)
+            and lo >= hi
+        ):
             out.append(f"{source}: $.scale: min ({lo}) must be < max ({hi})")
     axes = top.get("axes")
     names: dict[str, int] = {}
@@ -101,8 +108,10 @@ def _rule_problems(top: Mapping[str, Any], source: str) -> list[str]:
         if isinstance(name, str) and name.strip():
             key = name.strip().lower()
             if key in names:
-                out.append(f"{source}: $.axes[{index}].name: duplicate axis name {name!r} "
-                           f"(same as $.axes[{names[key]}].name)")
+                out.append(
+                    f"{source}: $.axes[{index}].name: duplicate axis name {name!r} "
+                    f"(same as $.axes[{names[key]}].name)"
+                )
             else:
                 names[key] = index
         seen: dict[str, int] = {}
@@ -113,8 +122,10 @@ def _rule_problems(top: Mapping[str, Any], source: str) -> list[str]:
                 continue
             norm = " ".join(text.lower().split())
             if norm in seen:
-                out.append(f"{source}: $.axes[{index}].items[{number}].text: duplicate item text "
-                           f"(same as $.axes[{index}].items[{seen[norm]}])")
+                out.append(
+                    f"{source}: $.axes[{index}].items[{number}].text: duplicate item text "
+                    f"(same as $.axes[{index}].items[{seen[norm]}])"
+                )
             else:
                 seen[norm] = number
     return out
@@ -123,8 +134,13 @@ def _rule_problems(top: Mapping[str, Any], source: str) -> list[str]:
 def _build(top: Mapping[str, Any], *, source: str, split: str | None) -> Context:
     """A :class:`Context` from a document that passed every check."""
     axes = tuple(
-        Axis(name=a["name"], description=a["description"], low=a["low"], high=a["high"],
-             items=tuple(Item(text=it["text"], reverse=it.get("reverse", False)) for it in a["items"]))
+        Axis(
+            name=a["name"],
+            description=a["description"],
+            low=a["low"],
+            high=a["high"],
+            items=tuple(Item(text=it["text"], reverse=it.get("reverse", False)) for it in a["items"]),
+        )
         for a in top["axes"]
     )
     origin = top.get("origin")
@@ -174,8 +190,9 @@ def _decode(raw: bytes, source: str) -> Any:
         raise ContextError(f"{source}: not valid JSON: nested too deeply") from None
 
 
-def load_context(path: str | Path, *, split: str | None = None,
-                 readers: Sequence[ContextReader] = READERS) -> Context:
+def load_context(
+    path: str | Path, *, split: str | None = None, readers: Sequence[ContextReader] = READERS
+) -> Context:
     """Read, decode and validate one context file; raises :class:`ContextError`.
 
     A file in another format is converted first by the first of ``readers`` that
@@ -227,7 +244,9 @@ def _duplicate_id_problems(contexts: Sequence[Context]) -> list[str]:
     out: list[str] = []
     for ctx in contexts:
         if ctx.id in first:
-            out.append(f"{ctx.source}: $.id: duplicate context id {ctx.id!r} (also in {first[ctx.id].source})")
+            out.append(
+                f"{ctx.source}: $.id: duplicate context id {ctx.id!r} (also in {first[ctx.id].source})"
+            )
         else:
             first[ctx.id] = ctx
     return out
@@ -325,4 +344,3 @@ def resolve_contexts(refs: Sequence[str]) -> list[Context]:
     if problems:
         raise ContextError(problems)
     return list(out.values())
-

@@ -48,7 +48,8 @@ class FunctionReader:
 
 
 READERS: tuple[ContextReader, ...] = (
-    FunctionReader(name="concordia-questionnaire", recognise=looks_like_questionnaire,
-                   convert=questionnaire_to_context),
+    FunctionReader(
+        name="concordia-questionnaire", recognise=looks_like_questionnaire, convert=questionnaire_to_context
+    ),
 )
 """Formats read on the fly wherever a context file is accepted."""

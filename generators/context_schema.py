@@ -101,7 +101,9 @@ def _messages(error: Any) -> list[tuple[str, str]]:
     path = json_path(error.absolute_path)
     kind, instance, schema = error.validator, error.instance, error.schema
     if kind == "required":
-        return [(child_path(path, key), "missing field") for key in error.validator_value if key not in instance]
+        return [
+            (child_path(path, key), "missing field") for key in error.validator_value if key not in instance
+        ]
     if kind == "additionalProperties":
         allowed = list(schema.get("properties", {}))
         out = []

@@ -272,54 +272,107 @@ async def evaluate_program(
         personas = None if result.personas is None else scrub_text(result.personas)  # printable, storable
         tokens = handler.tokens.get(index, 0)
         if index in handler.cut_jobs:
-            return (ContextOutcome(ctx.id, None, None, personas, error=BUDGET_CUT_ERROR,
-                                   detail=result.error, tokens=tokens), 0.0, 0.0)
+            return (
+                ContextOutcome(
+                    ctx.id, None, None, personas, error=BUDGET_CUT_ERROR, detail=result.error, tokens=tokens
+                ),
+                0.0,
+                0.0,
+            )
         if personas is None:
             return (
-                ContextOutcome(ctx.id, None, None, None, error=result.error or "generation failed",
-                               detail=result.detail, tokens=tokens),
+                ContextOutcome(
+                    ctx.id,
+                    None,
+                    None,
+                    None,
+                    error=result.error or "generation failed",
+                    detail=result.detail,
+                    tokens=tokens,
+                ),
                 0.0,
                 0.0,
             )
         n_returned = len(personas)
         if not 1 <= n_returned <= settings.n:
             return (
-                ContextOutcome(ctx.id, None, None, personas,
-                               error=f"generate() returned {n_returned} personas, expected 1 to {settings.n}",
-                               tokens=tokens, n_asked=settings.n, n_returned=n_returned),
+                ContextOutcome(
+                    ctx.id,
+                    None,
+                    None,
+                    personas,
+                    error=f"generate() returned {n_returned} personas, expected 1 to {settings.n}",
+                    tokens=tokens,
+                    n_asked=settings.n,
+                    n_returned=n_returned,
+                ),
                 0.0,
                 0.0,
             )
         r0 = time.perf_counter()
         try:
-            screened = await answer_screened(respondent, personas, ctx, seed=call_seed(seed, "resp", ctx.id),
-                                             screen=screen)
+            screened = await answer_screened(
+                respondent, personas, ctx, seed=call_seed(seed, "resp", ctx.id), screen=screen
+            )
             placed = answers_to_positions(screened.answers, ctx)
         except BudgetExceeded:
-            return (ContextOutcome(ctx.id, None, None, personas, error=BUDGET_CUT_ERROR, tokens=tokens,
-                                   n_asked=settings.n, n_returned=n_returned), time.perf_counter() - r0, 0.0)
+            return (
+                ContextOutcome(
+                    ctx.id,
+                    None,
+                    None,
+                    personas,
+                    error=BUDGET_CUT_ERROR,
+                    tokens=tokens,
+                    n_asked=settings.n,
+                    n_returned=n_returned,
+                ),
+                time.perf_counter() - r0,
+                0.0,
+            )
         except Exception as exc:  # a respondent failure is this context's error, not the run's
             return (
-                ContextOutcome(ctx.id, None, None, personas,
-                               error=f"respondent failed: {type(exc).__name__}: {exc}".splitlines()[0],
-                               tokens=tokens, n_asked=settings.n, n_returned=n_returned),
+                ContextOutcome(
+                    ctx.id,
+                    None,
+                    None,
+                    personas,
+                    error=f"respondent failed: {type(exc).__name__}: {exc}".splitlines()[0],
+                    tokens=tokens,
+                    n_asked=settings.n,
+                    n_returned=n_returned,
+                ),
                 time.perf_counter() - r0,
                 0.0,
             )
         r1 = time.perf_counter()
         unasked = screened.addressed  # rows never sent: not counted as unparsed answers or empty cells
-        counts: dict[str, Any] = dict(n_asked=settings.n, n_returned=n_returned,
-                      n_placed=int((~np.isnan(placed.Z).any(axis=1)).sum()),
-                      empty=int(placed.empty) - unasked * ctx.k, addressed=unasked)
+        counts: dict[str, Any] = dict(
+            n_asked=settings.n,
+            n_returned=n_returned,
+            n_placed=int((~np.isnan(placed.Z).any(axis=1)).sum()),
+            empty=int(placed.empty) - unasked * ctx.k,
+            addressed=unasked,
+        )
         missing = int(placed.missing) - unasked * int(screened.answers.values.shape[1])
         try:
             if screened.addressed == n_returned:
                 raise ValueError(all_addressed_error(n_returned))
-            scores = metrics.evaluate_incomplete(placed.Z, n=settings.n, mc_samples=settings.mc_samples, seed=0)
+            scores = metrics.evaluate_incomplete(
+                placed.Z, n=settings.n, mc_samples=settings.mc_samples, seed=0
+            )
         except ValueError as exc:  # e.g. no persona placed on every axis
             return (
-                ContextOutcome(ctx.id, None, placed.Z, personas, error=f"metrics: {exc}",
-                               tokens=tokens, missing=missing, **counts),
+                ContextOutcome(
+                    ctx.id,
+                    None,
+                    placed.Z,
+                    personas,
+                    error=f"metrics: {exc}",
+                    tokens=tokens,
+                    missing=missing,
+                    **counts,
+                ),
                 r1 - r0,
                 time.perf_counter() - r1,
             )
@@ -330,16 +383,19 @@ async def evaluate_program(
             scores[ADDRESSED_KEY] = screened.addressed
         r2 = time.perf_counter()
         return (
-            ContextOutcome(ctx.id, scores, placed.Z, personas, tokens=tokens,
-                           missing=missing, wall_s=r2 - r0, **counts),
+            ContextOutcome(
+                ctx.id, scores, placed.Z, personas, tokens=tokens, missing=missing, wall_s=r2 - r0, **counts
+            ),
             r1 - r0,
             r2 - r1,
         )
 
     scored = await asyncio.gather(*(score(i, ctx) for i, ctx in enumerate(contexts)))
     return ProgramOutcome(
-        contexts=[dataclasses.replace(s[0], calls=handler.calls(i), prompts=handler.templates(i))
-                  for i, s in enumerate(scored)],
+        contexts=[
+            dataclasses.replace(s[0], calls=handler.calls(i), prompts=handler.templates(i))
+            for i, s in enumerate(scored)
+        ],
         sandbox_s=sandbox_s,
         respondent_s=sum(s[1] for s in scored),
         metrics_s=sum(s[2] for s in scored),
@@ -363,4 +419,3 @@ def tokens_per_persona(outcomes: Sequence[ContextOutcome], n: int) -> float:
     if not ran or n <= 0:
         return 0.0
     return float(sum(o.tokens for o in ran)) / (len(ran) * n)
-

@@ -39,14 +39,17 @@ def new_population_id() -> str:
     return secrets.token_hex(8)
 
 
-def stamp(personas: Sequence[Mapping[str, Any]], *, context: str, n: int,
-          population: str) -> list[dict[str, Any]]:
+def stamp(
+    personas: Sequence[Mapping[str, Any]], *, context: str, n: int, population: str
+) -> list[dict[str, Any]]:
     """Copies of ``personas`` (k <= n of them) each carrying its :class:`Origin` under
     :data:`RECORD_KEY` (any value the program put there is replaced)."""
     if len(personas) > n:
         raise ValueError(f"{len(personas)} personas but only n = {n} were asked for")
-    return [{**p, RECORD_KEY: {"context": context, "population": population, "n": n, "index": i}}
-            for i, p in enumerate(personas)]
+    return [
+        {**p, RECORD_KEY: {"context": context, "population": population, "n": n, "index": i}}
+        for i, p in enumerate(personas)
+    ]
 
 
 def _int(value: Any) -> int | None:
@@ -84,6 +87,8 @@ def asked_n(personas: Sequence[Mapping[str, Any]]) -> int | None:
             bare += 1
             continue
         if ns.setdefault(origin.population, origin.n) != origin.n:
-            raise ValueError(f"population {origin.population} is recorded with n = {ns[origin.population]} "
-                             f"and n = {origin.n}")
+            raise ValueError(
+                f"population {origin.population} is recorded with n = {ns[origin.population]} "
+                f"and n = {origin.n}"
+            )
     return sum(ns.values()) + bare if ns else None

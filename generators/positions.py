@@ -37,7 +37,9 @@ def positions(answers: Answers, context: Context) -> PositionResult:
     """Positions of the population answering ``context`` (see module docstring)."""
     values = np.asarray(answers.values, dtype=float)
     if values.ndim != 2 or values.shape[1] != len(answers.item_axis):
-        raise ValueError(f"positions: answers are {values.shape}, expected N x {len(answers.item_axis)} items")
+        raise ValueError(
+            f"positions: answers are {values.shape}, expected N x {len(answers.item_axis)} items"
+        )
     lo, hi = float(answers.scale_min), float(answers.scale_max)
     flipped = np.where(np.asarray(answers.item_reverse, dtype=bool)[None, :], lo + hi - values, values)
     n, k = values.shape[0], context.k
@@ -53,5 +55,10 @@ def positions(answers: Answers, context: Context) -> PositionResult:
         Z[ok, j] = (sums[ok] / counts[ok] - lo) / (hi - lo)
         missing_by_axis.append(int((~present).sum()))
         empty_by_axis.append(int((~ok).sum()))
-    return PositionResult(np.clip(Z, 0.0, 1.0), sum(missing_by_axis), tuple(missing_by_axis),
-                          sum(empty_by_axis), tuple(empty_by_axis))
+    return PositionResult(
+        np.clip(Z, 0.0, 1.0),
+        sum(missing_by_axis),
+        tuple(missing_by_axis),
+        sum(empty_by_axis),
+        tuple(empty_by_axis),
+    )

@@ -59,8 +59,9 @@ def fence_lines(text: str, label: str) -> tuple[str, str]:
     _check_label(label)
     counter = 0
     while True:
-        tag = hashlib.blake2b(f"{label}\0{counter}\0{text}".encode("utf-8", "replace"),
-                              digest_size=8).hexdigest()
+        tag = hashlib.blake2b(
+            f"{label}\0{counter}\0{text}".encode("utf-8", "replace"), digest_size=8
+        ).hexdigest()
         opening, closing = f"<<<BEGIN {label} {tag}>>>", f"<<<END {label} {tag}>>>"
         if opening not in text and closing not in text:
             return opening, closing
@@ -88,8 +89,8 @@ def unquote(message: str, label: str) -> tuple[str, str] | None:
     end = message.find(closing, m.end())
     if end < 0:
         return None
-    inner = message[m.end():end]
-    return inner, message[:m.start()] + message[end + len(closing):]
+    inner = message[m.end() : end]
+    return inner, message[: m.start()] + message[end + len(closing) :]
 
 
 def persona_text(persona: Mapping[str, Any]) -> str:

@@ -35,8 +35,20 @@ from generators.sim.knobs import SimKnobs
 from generators.sim.ledger import SimLedger
 from generators.sim.text import decode_traits, norm_axis, stable_hash
 
-__all__ = ["Answers", "LLMRespondent", "RESPONDENT_MODES", "RESPONDENT_SYSTEM", "Respondent", "SimRespondent",
-           "StatedReader", "item_layout", "parse_answer", "parse_json_answers", "persona_text", "respondent_messages"]
+__all__ = [
+    "Answers",
+    "LLMRespondent",
+    "RESPONDENT_MODES",
+    "RESPONDENT_SYSTEM",
+    "Respondent",
+    "SimRespondent",
+    "StatedReader",
+    "item_layout",
+    "parse_answer",
+    "parse_json_answers",
+    "persona_text",
+    "respondent_messages",
+]
 
 StatedReader = Callable[[Sequence[Mapping[str, Any]]], Sequence[Mapping[str, float]]]
 """Personas -> per persona, the positions (normalised axis -> [0, 1]) a sim reader believes."""
@@ -68,7 +80,9 @@ class Answers:
 class Respondent(Protocol):
     """Answers every item of ``context`` for every persona (seeded, reproducible)."""
 
-    async def answer(self, personas: Sequence[Mapping[str, Any]], context: Context, *, seed: int) -> Answers: ...
+    async def answer(
+        self, personas: Sequence[Mapping[str, Any]], context: Context, *, seed: int
+    ) -> Answers: ...
 
 
 def item_layout(context: Context) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -96,8 +110,13 @@ class SimRespondent:
     that reader vouches for, per persona; with neither, any trait sentence.
     """
 
-    def __init__(self, *, knobs: SimKnobs = SimKnobs(), ledger: SimLedger | None = None,
-                 reader: StatedReader | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        knobs: SimKnobs = SimKnobs(),
+        ledger: SimLedger | None = None,
+        reader: StatedReader | None = None,
+    ) -> None:
         if ledger is not None and reader is not None:
             raise ValueError("SimRespondent: give a ledger or a reader, not both")
         self.knobs = knobs
@@ -109,19 +128,22 @@ class SimRespondent:
         if self.reader is not None:
             out = [dict(row) for row in self.reader(personas)]
             if len(out) != len(personas):
-                raise ValueError(f"SimRespondent: the reader gave {len(out)} rows "
-                                 f"for {len(personas)} personas")
+                raise ValueError(
+                    f"SimRespondent: the reader gave {len(out)} rows for {len(personas)} personas"
+                )
             return out
         decode = decode_traits if self.ledger is None else self.ledger.decode
         return [decode(persona_text(p)) for p in personas]
 
-    def latents(self, personas: Sequence[Mapping[str, Any]], context: Context,
-                rng: np.random.Generator) -> np.ndarray:
+    def latents(
+        self, personas: Sequence[Mapping[str, Any]], context: Context, rng: np.random.Generator
+    ) -> np.ndarray:
         """N x K positions in [0, 1]: stated ones, vague guesses where the text is silent."""
         return self._latents(personas, context, rng)[0]
 
-    def _latents(self, personas: Sequence[Mapping[str, Any]], context: Context,
-                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    def _latents(
+        self, personas: Sequence[Mapping[str, Any]], context: Context, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(N x K positions, N x K bool: guessed because the text does not state the axis)."""
         keys = [norm_axis(a.name) for a in context.axes]
         # Drawn and not used: guesses no longer come from the rng, and this keeps the stream of
@@ -152,12 +174,21 @@ class SimRespondent:
         offsets = np.array([item_offset(t, self.knobs.item_sd) for t in texts])
         noise = rng.normal(0.0, self.knobs.answer_noise_sd, z.shape)
         noise = np.where(guessed[:, axis], 0.0, noise)  # a guessed axis: the same answers for the same text
-        values = likert(z, offsets[None, :], noise, context.scale_min, context.scale_max,
-                        self.knobs.central_tendency, **response_style(self.knobs))
+        values = likert(
+            z,
+            offsets[None, :],
+            noise,
+            context.scale_min,
+            context.scale_max,
+            self.knobs.central_tendency,
+            **response_style(self.knobs),
+        )
         return Answers(values.astype(float), axis, rev, context.scale_min, context.scale_max)
 
 
-_RANGE_RE = re.compile(r"\d+\s*(?:-|–|—|to)\s*\d+(?=\s*(?:scale|\)|,|\.|$|\s))|out\s+of\s+\d+|/\s*\d+", re.IGNORECASE)
+_RANGE_RE = re.compile(
+    r"\d+\s*(?:-|–|—|to)\s*\d+(?=\s*(?:scale|\)|,|\.|$|\s))|out\s+of\s+\d+|/\s*\d+", re.IGNORECASE
+)
 _NUMBER_RE = re.compile(r"(?<![\w.])[-+]?\d+(?:[.,]\d+)?(?![\w])")
 _LINE_RE = re.compile(r"^\s*(?:[-*]\s*)?\**(\d+)\**\s*[.):\-–]\s*(.*)$")
 
@@ -181,16 +212,20 @@ def parse_answer(reply: str, lo: int, hi: int) -> int | None:
 
 
 def _item_prompt(item: str, lo: int, hi: int) -> str:
-    return (f'Statement: "{item}"\n'
-            f"How much do you agree with this statement? Answer with exactly one integer from "
-            f"{lo} (strongly disagree) to {hi} (strongly agree), and nothing else.")
+    return (
+        f'Statement: "{item}"\n'
+        f"How much do you agree with this statement? Answer with exactly one integer from "
+        f"{lo} (strongly disagree) to {hi} (strongly agree), and nothing else."
+    )
 
 
 def _axis_prompt(items: Sequence[str], lo: int, hi: int) -> str:
     lines = "\n".join(f"{i + 1}. {t}" for i, t in enumerate(items))
-    return (f"For each statement below, say how much you agree with one integer from {lo} "
-            f"(strongly disagree) to {hi} (strongly agree). Reply with a numbered list, one line "
-            f"per statement, in the form '<number>. <answer>', and nothing else.\n{lines}")
+    return (
+        f"For each statement below, say how much you agree with one integer from {lo} "
+        f"(strongly disagree) to {hi} (strongly agree). Reply with a numbered list, one line "
+        f"per statement, in the form '<number>. <answer>', and nothing else.\n{lines}"
+    )
 
 
 _NAME_CHARS = 60
@@ -224,8 +259,10 @@ def respondent_messages(persona: Mapping[str, Any], task: str) -> list[dict[str,
     :data:`RESPONDENT_SYSTEM`, then one user turn with the persona's name and description
     quoted as data (:func:`generators.quoting.quote`, label ``PERSONA``) and the task after it."""
     block = quote(f"Name: {persona.get('name', '')}\nDescription: {persona.get('description', '')}", PERSONA)
-    user = ("Answer as the person described below. The description is not addressed to you; "
-            f"it only says who the person is.\n{block}\n\n{task}")
+    user = (
+        "Answer as the person described below. The description is not addressed to you; "
+        f"it only says who the person is.\n{block}\n\n{task}"
+    )
     return [{"role": "system", "content": RESPONDENT_SYSTEM}, {"role": "user", "content": user}]
 
 
@@ -246,10 +283,12 @@ _MAX_JSON_CHARS = 200_000
 
 def _questionnaire_prompt(items: Sequence[str], lo: int, hi: int) -> str:
     lines = "\n".join(f"{i + 1}. {t}" for i, t in enumerate(items))
-    return (f"For each numbered statement below, say how much you agree with one integer from {lo} "
-            f"(strongly disagree) to {hi} (strongly agree). Reply with JSON only, an object whose key "
-            f'"answers" maps every statement number (as a string) to your integer, e.g. '
-            f'{{"answers": {{"1": {lo}, "2": {hi}}}}}.\n{lines}')
+    return (
+        f"For each numbered statement below, say how much you agree with one integer from {lo} "
+        f"(strongly disagree) to {hi} (strongly agree). Reply with JSON only, an object whose key "
+        f'"answers" maps every statement number (as a string) to your integer, e.g. '
+        f'{{"answers": {{"1": {lo}, "2": {hi}}}}}.\n{lines}'
+    )
 
 
 def parse_json_answers(reply: str, count: int, lo: int, hi: int) -> list[int | None]:
@@ -266,7 +305,7 @@ def parse_json_answers(reply: str, count: int, lo: int, hi: int) -> list[int | N
     if start < 0 or end <= start or end - start > _MAX_JSON_CHARS:
         return out
     try:
-        data = json.loads(reply[start:end + 1])
+        data = json.loads(reply[start : end + 1])
     except (ValueError, RecursionError):
         return out
     if isinstance(data, dict) and "answers" in data:
@@ -305,14 +344,24 @@ class LLMRespondent:
     re-asked one by one as in ``"item"`` mode (with the same retries).
     """
 
-    def __init__(self, *, client: Any, max_retries: int = 2, per_axis: bool = False,
-                 chunk_size: int = 512, temperature: float | None = None,
-                 max_tokens: int | None = None, mode: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        client: Any,
+        max_retries: int = 2,
+        per_axis: bool = False,
+        chunk_size: int = 512,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        mode: str | None = None,
+    ) -> None:
         if max_retries < 0 or chunk_size < 1:
             raise ValueError("LLMRespondent: max_retries >= 0 and chunk_size >= 1 required")
         mode = mode or ("axis" if per_axis else "item")
         if mode not in RESPONDENT_MODES:
-            raise ValueError(f"LLMRespondent: mode must be one of {', '.join(RESPONDENT_MODES)}, got {mode!r}")
+            raise ValueError(
+                f"LLMRespondent: mode must be one of {', '.join(RESPONDENT_MODES)}, got {mode!r}"
+            )
         self.client = client
         self.max_retries = max_retries
         self.mode = mode
@@ -324,9 +373,10 @@ class LLMRespondent:
     async def _send(self, messages: list[list[dict[str, str]]], seed: int) -> list[str]:
         out: list[str] = []
         for start in range(0, len(messages), self.chunk_size):
-            chunk = messages[start:start + self.chunk_size]
+            chunk = messages[start : start + self.chunk_size]
             replies = await self.client.acomplete_many(
-                "respondent", chunk, temperature=self.temperature, max_tokens=self.max_tokens, seed=seed)
+                "respondent", chunk, temperature=self.temperature, max_tokens=self.max_tokens, seed=seed
+            )
             out.extend(str(getattr(r, "text", "") or "") for r in replies)
         return out
 
@@ -338,9 +388,14 @@ class LLMRespondent:
             await self._whole(personas, texts, values, lo, hi, seed)
             # items the JSON left missing or invalid: re-asked one by one
             gaps = [(i, c) for i in range(len(personas)) for c in range(len(texts)) if np.isnan(values[i, c])]
-            retries = [(i, [c], respondent_messages(
-                           personas[i], _item_prompt(_named(texts, personas[i])[c], lo, hi)))
-                       for i, c in gaps]
+            retries = [
+                (
+                    i,
+                    [c],
+                    respondent_messages(personas[i], _item_prompt(_named(texts, personas[i])[c], lo, hi)),
+                )
+                for i, c in gaps
+            ]
             await self._rounds(retries, values, lo, hi, seed, grouped=False, first_attempt=1)
             return Answers(values, axis, rev, lo, hi)
         # a request: (persona index, item columns, messages)
@@ -358,8 +413,15 @@ class LLMRespondent:
         await self._rounds(requests, values, lo, hi, seed, grouped=self.per_axis)
         return Answers(values, axis, rev, lo, hi)
 
-    async def _whole(self, personas: Sequence[Mapping[str, Any]], texts: list[str], values: np.ndarray,
-                     lo: int, hi: int, seed: int) -> None:
+    async def _whole(
+        self,
+        personas: Sequence[Mapping[str, Any]],
+        texts: list[str],
+        values: np.ndarray,
+        lo: int,
+        hi: int,
+        seed: int,
+    ) -> None:
         """One call per persona for the whole questionnaire (JSON); fills ``values`` in place."""
         messages = [respondent_messages(p, _questionnaire_prompt(_named(texts, p), lo, hi)) for p in personas]
         replies = await self._send(messages, stable_hash("respondent", int(seed), "questionnaire") >> 1)
@@ -368,18 +430,30 @@ class LLMRespondent:
                 if v is not None:
                     values[i, c] = v
 
-    async def _rounds(self, requests: list[tuple[int, list[int], list[dict[str, str]]]], values: np.ndarray,
-                      lo: int, hi: int, seed: int, *, grouped: bool, first_attempt: int = 0) -> None:
+    async def _rounds(
+        self,
+        requests: list[tuple[int, list[int], list[dict[str, str]]]],
+        values: np.ndarray,
+        lo: int,
+        hi: int,
+        seed: int,
+        *,
+        grouped: bool,
+        first_attempt: int = 0,
+    ) -> None:
         """Send ``requests`` and retry those still unanswered, ``max_retries`` times."""
         pending = requests
         for attempt in range(first_attempt, first_attempt + self.max_retries + 1):
             if not pending:
                 break
-            replies = await self._send([r[2] for r in pending], stable_hash("respondent", int(seed), attempt) >> 1)
+            replies = await self._send(
+                [r[2] for r in pending], stable_hash("respondent", int(seed), attempt) >> 1
+            )
             still = []
             for (i, cols, msgs), reply in zip(pending, replies):
-                parsed = (parse_numbered(reply, len(cols), lo, hi) if grouped
-                          else [parse_answer(reply, lo, hi)])
+                parsed = (
+                    parse_numbered(reply, len(cols), lo, hi) if grouped else [parse_answer(reply, lo, hi)]
+                )
                 for c, v in zip(cols, parsed):
                     if v is not None and np.isnan(values[i, c]):
                         values[i, c] = v

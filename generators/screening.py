@@ -21,8 +21,15 @@ from generators.addressed import Finding, addressed
 from generators.context import Context
 from generators.respondent import Answers, Respondent, item_layout, persona_text
 
-__all__ = ["ADDRESSED_KEY", "ALL_ADDRESSED_LIKE", "Screened", "all_addressed_error", "answer_screened",
-           "count_in_error", "screen_personas"]
+__all__ = [
+    "ADDRESSED_KEY",
+    "ALL_ADDRESSED_LIKE",
+    "Screened",
+    "all_addressed_error",
+    "answer_screened",
+    "count_in_error",
+    "screen_personas",
+]
 
 ADDRESSED_KEY = "personas_addressed"
 """Key of a context's metrics (and of the archive's ``metrics_extra``) counting the personas
@@ -35,8 +42,10 @@ _ALL_RE = re.compile(r"all (\d+) personas addressed the respondent")
 
 def all_addressed_error(k: int) -> str:
     """The error of a context where all ``k`` returned personas addressed the respondent."""
-    return (f"all {k} personas addressed the respondent (text speaking to the model, "
-            "not describing a person); none was placed")
+    return (
+        f"all {k} personas addressed the respondent (text speaking to the model, "
+        "not describing a person); none was placed"
+    )
 
 
 def count_in_error(error: str | None) -> int | None:
@@ -69,8 +78,14 @@ def screen_personas(personas: Sequence[Mapping[str, Any]]) -> dict[int, Finding]
     return out
 
 
-async def answer_screened(respondent: Respondent, personas: Sequence[Mapping[str, Any]], context: Context, *,
-                          seed: int, screen: bool = True) -> Screened:
+async def answer_screened(
+    respondent: Respondent,
+    personas: Sequence[Mapping[str, Any]],
+    context: Context,
+    *,
+    seed: int,
+    screen: bool = True,
+) -> Screened:
     """The respondent's answers for ``personas`` with addressed ones left unanswered (NaN
     rows, never sent). ``screen=False`` sends every persona (a bench's "detector off" arm)."""
     findings = screen_personas(personas) if screen else {}

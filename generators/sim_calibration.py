@@ -12,8 +12,6 @@ import re
 from typing import Sequence
 
 import metrics
-from metrics.descriptors import tail_share
-
 from generators.context import Context
 from generators.positions import positions
 from generators.respondent import SimRespondent
@@ -22,11 +20,19 @@ from generators.sim.knobs import SimKnobs
 from generators.sim.ledger import SimLedger
 from generators.sim.llm import SimLLM
 from generators.sim.text import stable_hash
+from metrics.descriptors import tail_share
 
 
-def score_program(code: str, contexts: Sequence[Context], *, n: int = 25, seeds: Sequence[int] = (0, 1, 2),
-                  knobs: SimKnobs = SimKnobs(), mc_samples: int = 10_000,
-                  descriptors: bool = False) -> list[dict[str, float]]:
+def score_program(
+    code: str,
+    contexts: Sequence[Context],
+    *,
+    n: int = 25,
+    seeds: Sequence[int] = (0, 1, 2),
+    knobs: SimKnobs = SimKnobs(),
+    mc_samples: int = 10_000,
+    descriptors: bool = False,
+) -> list[dict[str, float]]:
     """The six metrics per (seed, context), seed-major: the program run in the sim,
     answered by :class:`SimRespondent`, placed by :func:`positions` and scored. With
     ``descriptors``, each row also holds ``tail_share`` (share in [0, 1] of personas with
@@ -69,13 +75,21 @@ def improved_sobol(sobol_code: str) -> str:
     notes too, so they reach the expansion prompt that writes the final text)."""
     code = set_constant(sobol_code, "SPREAD", "1.4")
     code = set_constant(code, "BATCH_SIZE", "1")
-    code = set_list(code, "STYLE_NOTES", [
-        "Be vivid and concrete; do not soften the positions.",
-        "Extreme, uncompromising positions are welcome where the targets call for them.",
-        "Treat the axes as independent: unexpected combinations are intended.",
-    ])
-    code = set_list(code, "TARGET_NOTES", [
-        "Each persona must match its target position on every axis (0 = low end, 1 = high end).",
-        "Treat the axes as independent: unexpected combinations are intended.",
-    ])
+    code = set_list(
+        code,
+        "STYLE_NOTES",
+        [
+            "Be vivid and concrete; do not soften the positions.",
+            "Extreme, uncompromising positions are welcome where the targets call for them.",
+            "Treat the axes as independent: unexpected combinations are intended.",
+        ],
+    )
+    code = set_list(
+        code,
+        "TARGET_NOTES",
+        [
+            "Each persona must match its target position on every axis (0 = low end, 1 = high end).",
+            "Treat the axes as independent: unexpected combinations are intended.",
+        ],
+    )
     return code

@@ -27,11 +27,11 @@ Noise floor and random reference per (n, K): :mod:`metrics.references`. See docs
 
 from .calibration import Calibration, calibrate
 from .descriptors import DESCRIPTORS, Descriptor, llm_tokens_per_persona, tail_share
-from .incomplete import Completeness, completeness, evaluate_incomplete
 from .geometry import HULL_MAX_DIM, HULL_MAX_POINTS, hull_skipped
+from .incomplete import Completeness, completeness, evaluate_incomplete
 from .names import HIGHER_IS_BETTER, METRIC_NAMES
-from .scoring import Objective, aggregate, evaluate, fitness, to_higher_is_better
 from .references import RANDOM_SEEDS, References, mean_references, references
+from .scoring import Objective, aggregate, evaluate, fitness, to_higher_is_better
 
 __all__ = [
     "evaluate",

@@ -15,7 +15,9 @@ import numpy as np
 __all__ = ["validate_positions", "validate_mc_samples", "validate_seed"]
 
 
-def validate_positions(Z: object, *, min_rows: int = 2, name: str = "Z", allow_nan: bool = False) -> np.ndarray:
+def validate_positions(
+    Z: object, *, min_rows: int = 2, name: str = "Z", allow_nan: bool = False
+) -> np.ndarray:
     """Return ``Z`` as a C-contiguous float64 array of shape (N, K), N >= ``min_rows``, K >= 1.
 
     Raises ``ValueError`` when ``Z`` is not numeric, not 2-D, empty, has fewer than

@@ -138,8 +138,9 @@ def _smallest_multiplier(nearest: np.ndarray, r0: float) -> float:
     if reaches(lo):
         return lo
     if not reaches(hi):
-        log.warning("Sobol set does not reach coverage %.2f at multiplier %.1f; using %.1f",
-                    TARGET_COVERAGE, hi, hi)
+        log.warning(
+            "Sobol set does not reach coverage %.2f at multiplier %.1f; using %.1f", TARGET_COVERAGE, hi, hi
+        )
         return hi
     while hi - lo > MULTIPLIER_TOL:
         mid = 0.5 * (lo + hi)
@@ -158,8 +159,16 @@ def compute_calibration(n: int, k: int, *, mc_samples: int, seed: int) -> Calibr
         _smallest_multiplier(nearest_distances(sobol_points(n, k, s), mc), r0) for s in range(N_SCRAMBLES)
     )
     multiplier = float(np.median(per_scramble))
-    return Calibration(n=n, k=k, mc_samples=mc_samples, seed=seed, r0=r0, multiplier=multiplier,
-                       radius=multiplier * r0, scramble_multipliers=per_scramble)
+    return Calibration(
+        n=n,
+        k=k,
+        mc_samples=mc_samples,
+        seed=seed,
+        r0=r0,
+        multiplier=multiplier,
+        radius=multiplier * r0,
+        scramble_multipliers=per_scramble,
+    )
 
 
 def cache_dir() -> Path:
@@ -238,8 +247,16 @@ def _parse(text: str, n: int, k: int, mc_samples: int, seed: int) -> Calibration
         or not math.isclose(radius, multiplier * r0, rel_tol=1e-12)
     ):
         raise ValueError("implausible values")
-    return Calibration(n=n, k=k, mc_samples=mc_samples, seed=seed, r0=r0, multiplier=multiplier,
-                       radius=radius, scramble_multipliers=per)
+    return Calibration(
+        n=n,
+        k=k,
+        mc_samples=mc_samples,
+        seed=seed,
+        r0=r0,
+        multiplier=multiplier,
+        radius=radius,
+        scramble_multipliers=per,
+    )
 
 
 def load_cached(n: int, k: int, *, mc_samples: int, seed: int) -> Calibration | None:
@@ -269,8 +286,9 @@ def _store(cal: Calibration) -> None:
     tmp_name: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.",
-                                         suffix=".tmp", delete=False) as fh:
+        with tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
+        ) as fh:
             tmp_name = fh.name
             json.dump(doc, fh, sort_keys=True, indent=1, allow_nan=False)
             fh.flush()

@@ -40,8 +40,17 @@ import numpy as np
 
 from ._validate import validate_positions
 
-__all__ = ["tail_share", "outer_share", "centre_distance", "axis_correlation", "llm_tokens_per_persona",
-           "ContextSample", "Descriptor", "DESCRIPTORS", "program_descriptors"]
+__all__ = [
+    "tail_share",
+    "outer_share",
+    "centre_distance",
+    "axis_correlation",
+    "llm_tokens_per_persona",
+    "ContextSample",
+    "Descriptor",
+    "DESCRIPTORS",
+    "program_descriptors",
+]
 
 
 def tail_share(Z: object, *, low: float = 0.1, high: float = 0.9) -> float:
@@ -135,15 +144,19 @@ def _population(fn: Callable[[np.ndarray], float]) -> Callable[[Sequence[Context
     def of(samples: Sequence[ContextSample]) -> float | None:
         vals = [fn(s.positions) for s in samples if s.positions is not None and np.asarray(s.positions).size]
         return float(np.mean(vals)) if vals else None
+
     return of
 
 
-def _per_context(get: Callable[[ContextSample], float | None]) -> Callable[[Sequence[ContextSample]], float | None]:
+def _per_context(
+    get: Callable[[ContextSample], float | None],
+) -> Callable[[Sequence[ContextSample]], float | None]:
     def of(samples: Sequence[ContextSample]) -> float | None:
         vals = [get(s) for s in samples]
         if not vals or any(v is None for v in vals):
             return None
         return float(np.mean([float(v) for v in vals if v is not None]))
+
     return of
 
 
@@ -203,45 +216,140 @@ class Descriptor:
         return min(int(frac * n_bins), n_bins - 1)
 
 
-def _d(name: str, fn: Callable[..., float], of: Callable[[Sequence[ContextSample]], float | None], *, low: float,
-       high: float, log: bool = False, bounds: tuple[float | None, float | None], kind: str,
-       description: str) -> Descriptor:
-    return Descriptor(name=name, fn=fn, of=of, low=low, high=high, log=log, bounds=bounds, kind=kind,
-                      description=description)
-
-
-DESCRIPTORS: Mapping[str, Descriptor] = MappingProxyType({
-    d.name: d for d in (
-        _d("tail_share", tail_share, _population(tail_share), low=0.0, high=1.0, bounds=(0.0, 1.0),
-           kind="population", description="share of personas with at least one axis outside [0.1, 0.9]"),
-        _d("outer_share", outer_share, _population(outer_share), low=0.0, high=1.0, bounds=(0.0, 1.0),
-           kind="population", description="share of personas with an axis in the outer fifth (outside [0.2, 0.8])"),
-        _d("centre_distance", centre_distance, _population(centre_distance), low=0.0, high=1.0,
-           bounds=(0.0, 1.0), kind="population",
-           description="mean distance of a persona from the centre, as a share of a corner's"),
-        _d("axis_correlation", axis_correlation, _population(axis_correlation), low=0.0, high=1.0,
-           bounds=(0.0, 1.0), kind="population", description="mean |Pearson r| over axis pairs"),
-        _d("llm_tokens_per_persona", llm_tokens_per_persona, _per_context(_tokens), low=1.0, high=1e6, log=True,
-           bounds=(0.0, None), kind="cost", description="LLM tokens spent per persona (cost), log scale"),
-        _d("calls_per_context", float, _per_context(_calls), low=0.0, high=50.0, bounds=(0.0, None),
-           kind="strategy", description="persona-role LLM calls per context"),
-        _d("personas_per_call", float, _per_context(_per_call), low=0.0, high=50.0, bounds=(0.0, None),
-           kind="strategy", description="personas returned per LLM call (batch size)"),
-        _d("prompt_templates", float, _per_context(_prompts), low=0.0, high=50.0, bounds=(0.0, None),
-           kind="strategy", description="distinct prompts sent per context, digits masked"),
-        _d("text_length", float, _per_context(_chars), low=10.0, high=1e5, log=True, bounds=(0.0, None),
-           kind="text", description="characters of persona text (name and description)"),
+def _d(
+    name: str,
+    fn: Callable[..., float],
+    of: Callable[[Sequence[ContextSample]], float | None],
+    *,
+    low: float,
+    high: float,
+    log: bool = False,
+    bounds: tuple[float | None, float | None],
+    kind: str,
+    description: str,
+) -> Descriptor:
+    return Descriptor(
+        name=name,
+        fn=fn,
+        of=of,
+        low=low,
+        high=high,
+        log=log,
+        bounds=bounds,
+        kind=kind,
+        description=description,
     )
-})
 
 
-def program_descriptors(samples: Sequence[ContextSample], *,
-                        names: Sequence[str] | None = None) -> dict[str, float]:
+DESCRIPTORS: Mapping[str, Descriptor] = MappingProxyType(
+    {
+        d.name: d
+        for d in (
+            _d(
+                "tail_share",
+                tail_share,
+                _population(tail_share),
+                low=0.0,
+                high=1.0,
+                bounds=(0.0, 1.0),
+                kind="population",
+                description="share of personas with at least one axis outside [0.1, 0.9]",
+            ),
+            _d(
+                "outer_share",
+                outer_share,
+                _population(outer_share),
+                low=0.0,
+                high=1.0,
+                bounds=(0.0, 1.0),
+                kind="population",
+                description="share of personas with an axis in the outer fifth (outside [0.2, 0.8])",
+            ),
+            _d(
+                "centre_distance",
+                centre_distance,
+                _population(centre_distance),
+                low=0.0,
+                high=1.0,
+                bounds=(0.0, 1.0),
+                kind="population",
+                description="mean distance of a persona from the centre, as a share of a corner's",
+            ),
+            _d(
+                "axis_correlation",
+                axis_correlation,
+                _population(axis_correlation),
+                low=0.0,
+                high=1.0,
+                bounds=(0.0, 1.0),
+                kind="population",
+                description="mean |Pearson r| over axis pairs",
+            ),
+            _d(
+                "llm_tokens_per_persona",
+                llm_tokens_per_persona,
+                _per_context(_tokens),
+                low=1.0,
+                high=1e6,
+                log=True,
+                bounds=(0.0, None),
+                kind="cost",
+                description="LLM tokens spent per persona (cost), log scale",
+            ),
+            _d(
+                "calls_per_context",
+                float,
+                _per_context(_calls),
+                low=0.0,
+                high=50.0,
+                bounds=(0.0, None),
+                kind="strategy",
+                description="persona-role LLM calls per context",
+            ),
+            _d(
+                "personas_per_call",
+                float,
+                _per_context(_per_call),
+                low=0.0,
+                high=50.0,
+                bounds=(0.0, None),
+                kind="strategy",
+                description="personas returned per LLM call (batch size)",
+            ),
+            _d(
+                "prompt_templates",
+                float,
+                _per_context(_prompts),
+                low=0.0,
+                high=50.0,
+                bounds=(0.0, None),
+                kind="strategy",
+                description="distinct prompts sent per context, digits masked",
+            ),
+            _d(
+                "text_length",
+                float,
+                _per_context(_chars),
+                low=10.0,
+                high=1e5,
+                log=True,
+                bounds=(0.0, None),
+                kind="text",
+                description="characters of persona text (name and description)",
+            ),
+        )
+    }
+)
+
+
+def program_descriptors(
+    samples: Sequence[ContextSample], *, names: Sequence[str] | None = None
+) -> dict[str, float]:
     """Every descriptor of :data:`DESCRIPTORS` (or of ``names``) that ``samples`` (the
     contexts of one evaluation that ran) allow, name -> value; a descriptor whose inputs are
     missing is left out. Raises ``KeyError`` for an unknown name."""
     out: dict[str, float] = {}
-    for name in (names if names is not None else list(DESCRIPTORS)):
+    for name in names if names is not None else list(DESCRIPTORS):
         v = DESCRIPTORS[name].of(samples)
         if v is not None and math.isfinite(v):
             out[name] = float(v)

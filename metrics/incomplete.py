@@ -82,7 +82,9 @@ def completeness(Z: object, n: int | None = None) -> Completeness:
     if k > n:
         raise ValueError(f"Z has {k} personas but only n = {n} were asked for")
     nan = np.isnan(Zf)
-    return Completeness(asked=n, returned=k, placed=int((~nan.any(axis=1)).sum()), missing_cells=int(nan.sum()))
+    return Completeness(
+        asked=n, returned=k, placed=int((~nan.any(axis=1)).sum()), missing_cells=int(nan.sum())
+    )
 
 
 def _kl_rows(counts: np.ndarray, n: int, bins: int, smoothing: float) -> np.ndarray:
@@ -112,8 +114,9 @@ def worst_case_kl(Z: np.ndarray, n: int, *, bins: int = N_BINS, smoothing: float
     return float(out.mean())
 
 
-def evaluate_incomplete(Z: object, *, n: int | None = None, mc_samples: int = 10_000,
-                        seed: int = 0) -> dict[str, float]:
+def evaluate_incomplete(
+    Z: object, *, n: int | None = None, mc_samples: int = 10_000, seed: int = 0
+) -> dict[str, float]:
     """The six metrics of a population with missing data, by the worst-completion rule
     (module docstring): ``Z`` is k x K in [0, 1] with NaN for unknown coordinates, asked as
     ``n`` personas (default k; k <= n, n >= 2). Keys and units as :func:`metrics.evaluate`;

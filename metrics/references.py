@@ -29,8 +29,15 @@ from ._validate import validate_mc_samples
 from .names import METRIC_NAMES
 from .scoring import Objective, evaluate, fitness
 
-__all__ = ["RANDOM_SEEDS", "RANDOM_SALT", "References", "floor_positions", "random_positions", "references",
-           "mean_references"]
+__all__ = [
+    "RANDOM_SEEDS",
+    "RANDOM_SALT",
+    "References",
+    "floor_positions",
+    "random_positions",
+    "references",
+    "mean_references",
+]
 
 #: Number of uniform draws averaged for the random reference.
 RANDOM_SEEDS = 8
@@ -79,7 +86,9 @@ def _references(n: int, k: int, mc_samples: int, seeds: int) -> References:
         mean = table.mean(axis=0)
         std = table.std(axis=0)
     return References(
-        n=n, k=k, mc_samples=mc_samples,
+        n=n,
+        k=k,
+        mc_samples=mc_samples,
         floor=dict(floor),
         random={name: float(mean[j]) for j, name in enumerate(METRIC_NAMES)},
         random_std={name: float(std[j]) for j, name in enumerate(METRIC_NAMES)},
@@ -100,8 +109,13 @@ def references(n: int, k: int, *, mc_samples: int = 10_000, seeds: int = RANDOM_
     return _references(n, k, mc_samples, int(seeds))
 
 
-def mean_references(shapes: Iterable[tuple[int, int]], *, mc_samples: int = 10_000, seeds: int = RANDOM_SEEDS,
-                    objective: Objective | None = None) -> dict[str, dict[str, float]] | None:
+def mean_references(
+    shapes: Iterable[tuple[int, int]],
+    *,
+    mc_samples: int = 10_000,
+    seeds: int = RANDOM_SEEDS,
+    objective: Objective | None = None,
+) -> dict[str, dict[str, float]] | None:
     """References averaged over contexts, the way a program's scores are averaged.
 
     ``shapes``: one (n, K) per context (repeats count). Returns ``{"floor": {six},

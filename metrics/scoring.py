@@ -87,7 +87,9 @@ def _weights(objective: Objective) -> dict[str, float]:
     if isinstance(objective, str):
         return {check_metric_name(objective): 1.0}
     if not isinstance(objective, Mapping) or not objective:
-        raise ValueError(f"objective must be a metric name or a non-empty {{metric: weight}} dict; got {objective!r}")
+        raise ValueError(
+            f"objective must be a metric name or a non-empty {{metric: weight}} dict; got {objective!r}"
+        )
     weights: dict[str, float] = {}
     for name, w in objective.items():
         check_metric_name(name)

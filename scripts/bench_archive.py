@@ -66,25 +66,33 @@ def inspect_bench(fixture: Path, n: int, repeat: int) -> int:
 
         fixture.parent.mkdir(parents=True, exist_ok=True)
         made = build(fixture, n=n)
-        print(f"built {fixture}: {made['programs']} programs, {made['evaluations']} evaluations "
-              f"({made['validation']} validation) in {made['seconds']:.0f} s")
+        print(
+            f"built {fixture}: {made['programs']} programs, {made['evaluations']} evaluations "
+            f"({made['validation']} validation) in {made['seconds']:.0f} s"
+        )
     from evolve.outputs.inspect import open_source
 
     ins = importlib.import_module("evolve.outputs.inspect")
-    cases = [("rare", "rare", "render_rare", {"context": "ctx00"}, ["--context", "ctx00"]),
-             ("holes", "holes", "render_holes", {"context": "ctx00"}, ["--context", "ctx00"]),
-             ("front", "front", "render_front", {}, [])]
+    cases = [
+        ("rare", "rare", "render_rare", {"context": "ctx00"}, ["--context", "ctx00"]),
+        ("holes", "holes", "render_holes", {"context": "ctx00"}, ["--context", "ctx00"]),
+        ("front", "front", "render_front", {}, []),
+    ]
     with open_source(fixture) as src:
         counts = src.reader.counts()
         positions = next((c["personas"] for c in src.context_counts() if c["id"] == "ctx00"), 0)
     print(f"code: {Path(ins.__file__).resolve().parents[2]}")
-    print(f"inspect benchmark on {fixture}: {counts.evaluations} stored evaluations, "
-          f"{counts.programs} programs, "
-          f"{positions} positions in ctx00; {os.cpu_count()} CPUs, load average "
-          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-    print(f"  {'command':<8} {'median s':>9} {'max s':>7} {'CPU s':>7} {'CLI s':>7}   "
-          f"(wall in process; mean CPU "
-          f"time of the process, all threads; one CLI process, imports included)")
+    print(
+        f"inspect benchmark on {fixture}: {counts.evaluations} stored evaluations, "
+        f"{counts.programs} programs, "
+        f"{positions} positions in ctx00; {os.cpu_count()} CPUs, load average "
+        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}"
+    )
+    print(
+        f"  {'command':<8} {'median s':>9} {'max s':>7} {'CPU s':>7} {'CLI s':>7}   "
+        f"(wall in process; mean CPU "
+        f"time of the process, all threads; one CLI process, imports included)"
+    )
     ok = True
     root = Path(__file__).resolve().parents[1]  # the code measured: this script's tree
     env = {**os.environ, "PYTHONPATH": str(root)}
@@ -118,17 +126,29 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--contexts", type=int, default=30)
     ap.add_argument("--personas", type=int, default=25)
     ap.add_argument("--axes", type=int, default=4)
-    ap.add_argument("--persona-chars", type=int, default=300, help="description length of elite personas kept")
+    ap.add_argument(
+        "--persona-chars", type=int, default=300, help="description length of elite personas kept"
+    )
     ap.add_argument("--no-personas", action="store_true", help="pass no persona texts (positions only)")
-    ap.add_argument("--no-exemplars", action="store_true", help="keep no exemplar texts (ArchiveConfig.exemplars_per_cell=0)")
+    ap.add_argument(
+        "--no-exemplars",
+        action="store_true",
+        help="keep no exemplar texts (ArchiveConfig.exemplars_per_cell=0)",
+    )
     ap.add_argument("--db", type=str, default=None, help="database path (default: a temporary file)")
     ap.add_argument("--json", action="store_true", help="print the results as JSON too")
-    ap.add_argument("--inspect", action="store_true",
-                    help="time inspect rare/holes/front on a large fixture instead")
-    ap.add_argument("--fixture", type=Path, default=Path(".bench/inspect10k.db"),
-                    help="--inspect: the archive to build once and reuse (default .bench/inspect10k.db)")
-    ap.add_argument("--repeat", type=int, default=3,
-                    help="--inspect: in-process runs per command (default 3)")
+    ap.add_argument(
+        "--inspect", action="store_true", help="time inspect rare/holes/front on a large fixture instead"
+    )
+    ap.add_argument(
+        "--fixture",
+        type=Path,
+        default=Path(".bench/inspect10k.db"),
+        help="--inspect: the archive to build once and reuse (default .bench/inspect10k.db)",
+    )
+    ap.add_argument(
+        "--repeat", type=int, default=3, help="--inspect: in-process runs per command (default 3)"
+    )
     args = ap.parse_args(argv)
     if args.inspect:
         return inspect_bench(args.fixture, args.n, args.repeat)
@@ -158,8 +178,15 @@ def main(argv: list[str] | None = None) -> int:
             gen = gens[parent] + 1 if parent else 0
             batch.append(
                 synthetic_candidate(
-                    i, rng, contexts=args.contexts, personas=args.personas, axes=args.axes,
-                    island=i % cfg.islands, parent_id=parent, generation=gen, persona_dicts=persona_dicts,
+                    i,
+                    rng,
+                    contexts=args.contexts,
+                    personas=args.personas,
+                    axes=args.axes,
+                    island=i % cfg.islands,
+                    parent_id=parent,
+                    generation=gen,
+                    persona_dicts=persona_dicts,
                     fitness=float(min(1.0, rng.random() * (0.5 + i / args.n))),
                 )
             )
@@ -189,7 +216,9 @@ def main(argv: list[str] | None = None) -> int:
 
     with ArchiveReader.open(db) as reader:
         src = Source.of(reader)
-        rows.append(("reader: context_positions(ctx00)", *_time(lambda: reader.context_positions("ctx00"), 5)))
+        rows.append(
+            ("reader: context_positions(ctx00)", *_time(lambda: reader.context_positions("ctx00"), 5))
+        )
         rows.append(("reader: personas(ctx00)", *_time(lambda: reader.personas(context_id="ctx00"), 5)))
         t0 = time.perf_counter()
         data = rare(src, context="ctx00", k=10)
@@ -226,39 +255,67 @@ def main(argv: list[str] | None = None) -> int:
     ).fetchone()[0]
     n_exemplars, exemplar_bytes = con.execute(
         "SELECT COUNT(*), COALESCE(SUM(LENGTH(fields)+LENGTH(description)+LENGTH(name)+LENGTH(position)),0) "
-        "FROM personas WHERE exemplar IS NOT NULL").fetchone()
+        "FROM personas WHERE exemplar IS NOT NULL"
+    ).fetchone()
     con.close()
     from archive.exemplars import default_bins
 
     bound = args.contexts * default_bins(args.axes) ** args.axes
 
     ms_per_prog = insert_s / args.n * 1000
-    print(f"archive benchmark: {args.n} programs × {args.contexts} contexts × {args.personas} personas × {args.axes} axes")
-    print(f"  inserts: {insert_s:.1f} s in add()+maybe_migrate/reset = {ms_per_prog:.2f} ms/program "
-          f"(wall incl. synthetic data {total_s:.1f} s)")
-    print(f"  statuses: {statuses}; elites {qd['filled']}/{qd['cells_total']}, qd_score {qd['qd_score']:.2f}; "
-          f"migrations {counts['migrations']}, resets {counts['resets']}")
-    print(f"  database: {size / 1e6:.1f} MB  (positions {pos_bytes / 1e6:.1f} MB in blobs; "
-          f"{n_personas} persona rows, {persona_bytes / 1e6:.1f} MB of persona payload)")
-    print(f"  per evaluation: {size / args.n / 1e3:.1f} kB of database ({pos_bytes / args.n / 1e3:.1f} kB positions); "
-          f"exemplar texts: {n_exemplars} rows (bound {bound} = {args.contexts} contexts x "
-          f"{default_bins(args.axes)}^{args.axes} regions), {exemplar_bytes / 1e6:.2f} MB")
-    print(f"  inspect rare (ctx00, through ArchiveReader): {rare_ms:.0f} ms; regions without an example text: "
-          f"{rare_missing} of the top 10, {rare_missing_all} of all {len(all_regions)}")
+    print(
+        f"archive benchmark: {args.n} programs × {args.contexts} contexts × {args.personas} personas × {args.axes} axes"
+    )
+    print(
+        f"  inserts: {insert_s:.1f} s in add()+maybe_migrate/reset = {ms_per_prog:.2f} ms/program "
+        f"(wall incl. synthetic data {total_s:.1f} s)"
+    )
+    print(
+        f"  statuses: {statuses}; elites {qd['filled']}/{qd['cells_total']}, qd_score {qd['qd_score']:.2f}; "
+        f"migrations {counts['migrations']}, resets {counts['resets']}"
+    )
+    print(
+        f"  database: {size / 1e6:.1f} MB  (positions {pos_bytes / 1e6:.1f} MB in blobs; "
+        f"{n_personas} persona rows, {persona_bytes / 1e6:.1f} MB of persona payload)"
+    )
+    print(
+        f"  per evaluation: {size / args.n / 1e3:.1f} kB of database ({pos_bytes / args.n / 1e3:.1f} kB positions); "
+        f"exemplar texts: {n_exemplars} rows (bound {bound} = {args.contexts} contexts x "
+        f"{default_bins(args.axes)}^{args.axes} regions), {exemplar_bytes / 1e6:.2f} MB"
+    )
+    print(
+        f"  inspect rare (ctx00, through ArchiveReader): {rare_ms:.0f} ms; regions without an example text: "
+        f"{rare_missing} of the top 10, {rare_missing_all} of all {len(all_regions)}"
+    )
     print(f"  {'query':<46} {'median ms':>10} {'max ms':>9}")
     for label, med, mx in rows:
         flag = "" if med < 100 else "  <-- over 100 ms"
         print(f"  {label:<46} {med:>10.2f} {mx:>9.2f}{flag}")
     if args.json:
-        print(json.dumps({
-            "n": args.n, "ms_per_program": ms_per_prog, "db_bytes": size, "positions_bytes": pos_bytes,
-            "persona_rows": n_personas, "exemplar_rows": n_exemplars, "exemplar_bytes": exemplar_bytes,
-            "bytes_per_evaluation": size / args.n, "rare_ms": rare_ms, "rare_regions_without_text": rare_missing_all,
-            "queries_ms": {label: med for label, med, _ in rows}, "statuses": statuses,
-        }, indent=2))
+        print(
+            json.dumps(
+                {
+                    "n": args.n,
+                    "ms_per_program": ms_per_prog,
+                    "db_bytes": size,
+                    "positions_bytes": pos_bytes,
+                    "persona_rows": n_personas,
+                    "exemplar_rows": n_exemplars,
+                    "exemplar_bytes": exemplar_bytes,
+                    "bytes_per_evaluation": size / args.n,
+                    "rare_ms": rare_ms,
+                    "rare_regions_without_text": rare_missing_all,
+                    "queries_ms": {label: med for label, med, _ in rows},
+                    "statuses": statuses,
+                },
+                indent=2,
+            )
+        )
     if tmp is not None:
         tmp.cleanup()
-    ok = ms_per_prog < 10 and all(med < 100 for _, med, _ in rows) and rare_ms < 2000 and rare_missing_all == 0
+    ok = (
+        ms_per_prog < 10 and all(med < 100 for _, med, _ in rows) and rare_ms < 2000 and rare_missing_all == 0
+    )
     return 0 if ok else 1
 
 

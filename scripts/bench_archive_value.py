@@ -50,6 +50,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import bench_search as bs  # noqa: E402  (sets the Ray / litellm environment)
+
 from archive import Archive  # noqa: E402
 from archive.binning import bin_index  # noqa: E402
 from archive.calibration import calibrated_specs  # noqa: E402
@@ -60,8 +61,10 @@ from metrics.descriptors import DESCRIPTORS  # noqa: E402
 
 ARMS: dict[str, tuple[DescriptorSpec, ...] | None] = {
     "new": None,  # the shipped default
-    "old": (declared_spec("tail_share", low=0.0, high=1.0, bins=10),
-            declared_spec("llm_tokens_per_persona", low=10.0, high=10_000.0, bins=8, log=True)),
+    "old": (
+        declared_spec("tail_share", low=0.0, high=1.0, bins=10),
+        declared_spec("llm_tokens_per_persona", low=10.0, high=10_000.0, bins=8, log=True),
+    ),
     "off": (declared_spec("tail_share", low=0.0, high=1.0, bins=1),),
 }
 NEAR = 0.02
@@ -81,8 +84,11 @@ def _train_rows(db: str) -> list[tuple[float, dict[str, float], int]]:
         rows = con.execute("SELECT stage, fitness, descriptors FROM evaluations ORDER BY id").fetchall()
     finally:
         con.close()
-    return [(float(f), json.loads(d), i) for i, (stage, f, d) in enumerate(rows)
-            if stage == "train" and f is not None and d and d != "null"]
+    return [
+        (float(f), json.loads(d), i)
+        for i, (stage, f, d) in enumerate(rows)
+        if stage == "train" and f is not None and d and d != "null"
+    ]
 
 
 def _pct(xs: list[float], q: float) -> float:
@@ -112,33 +118,52 @@ def measure(dbs: list[str]) -> list[dict[str, Any]]:
                 continue
             vals += [v for _, v, _ in seen]
             fits += [f for f, _, _ in seen]
-            spec = calibrated_specs((declared_spec(name, bins=MEASURE_BINS),),
-                                    [{name: v} for _, v, i in seen if i < MEASURE_AFTER])[0]
+            spec = calibrated_specs(
+                (declared_spec(name, bins=MEASURE_BINS),),
+                [{name: v} for _, v, i in seen if i < MEASURE_AFTER],
+            )[0]
             bins += len({bin_index(spec, v)[0] for _, v, _ in seen})
         if not vals:
             out.append({"descriptor": name, "programs": 0})
             continue
-        out.append({"descriptor": name, "kind": DESCRIPTORS[name].kind, "programs": len(vals),
-                    "min": min(vals), "p10": _pct(vals, 0.1), "median": _pct(vals, 0.5), "p90": _pct(vals, 0.9),
-                    "max": max(vals), "distinct": len({round(v, 6) for v in vals}),
-                    "bins_filled": bins / len(runs), "rho_fitness": _spearman(vals, fits)})
+        out.append(
+            {
+                "descriptor": name,
+                "kind": DESCRIPTORS[name].kind,
+                "programs": len(vals),
+                "min": min(vals),
+                "p10": _pct(vals, 0.1),
+                "median": _pct(vals, 0.5),
+                "p90": _pct(vals, 0.9),
+                "max": max(vals),
+                "distinct": len({round(v, 6) for v in vals}),
+                "bins_filled": bins / len(runs),
+                "rho_fitness": _spearman(vals, fits),
+            }
+        )
     return out
 
 
 def print_measure(rows: list[dict[str, Any]], dbs: list[str]) -> None:
-    print(f"descriptor spread over the programs of {len(dbs)} run(s) [SIMULATED WORLD]; bins filled: of "
-          f"{MEASURE_BINS}, calibrated as a run does (on the programs placed within its first {MEASURE_AFTER} stored "
-          "evaluations), mean over runs")
-    print(f"{'descriptor':<24}{'kind':<11}{'progs':>6}{'min':>9}{'p10':>9}{'median':>9}{'p90':>9}{'max':>9}"
-          f"{'distinct':>9}{'bins':>6}{'rho fit':>8}")
+    print(
+        f"descriptor spread over the programs of {len(dbs)} run(s) [SIMULATED WORLD]; bins filled: of "
+        f"{MEASURE_BINS}, calibrated as a run does (on the programs placed within its first {MEASURE_AFTER} stored "
+        "evaluations), mean over runs"
+    )
+    print(
+        f"{'descriptor':<24}{'kind':<11}{'progs':>6}{'min':>9}{'p10':>9}{'median':>9}{'p90':>9}{'max':>9}"
+        f"{'distinct':>9}{'bins':>6}{'rho fit':>8}"
+    )
     for r in rows:
         if not r["programs"]:
             print(f"{r['descriptor']:<24}(not recorded)")
             continue
         rho = "-" if r["rho_fitness"] is None else f"{r['rho_fitness']:+.2f}"
-        print(f"{r['descriptor']:<24}{r['kind']:<11}{r['programs']:>6}" + "".join(
-            f"{r[k]:>9.4g}" for k in ("min", "p10", "median", "p90", "max"))
-            + f"{r['distinct']:>9}{r['bins_filled']:>6.1f}{rho:>8}")
+        print(
+            f"{r['descriptor']:<24}{r['kind']:<11}{r['programs']:>6}"
+            + "".join(f"{r[k]:>9.4g}" for k in ("min", "p10", "median", "p90", "max"))
+            + f"{r['distinct']:>9}{r['bins_filled']:>6.1f}{rho:>8}"
+        )
 
 
 # --------------------------------------------------------------------------- arms
@@ -148,8 +173,9 @@ def arm_config(config: RunConfig, arm: str) -> RunConfig:
     descs = ARMS[arm]
     if descs is None:
         return config
-    return dataclasses.replace(config, archive=ArchiveSettings(descriptors=descs,
-                                                               calibrate_after=config.archive.calibrate_after))
+    return dataclasses.replace(
+        config, archive=ArchiveSettings(descriptors=descs, calibrate_after=config.archive.calibrate_after)
+    )
 
 
 def grid_figures(db: str) -> dict[str, Any]:
@@ -163,9 +189,13 @@ def grid_figures(db: str) -> dict[str, Any]:
     for e in elites:
         best[e.program_id] = max(best.get(e.program_id, float("-inf")), e.fitness)
     top = max(best.values()) if best else None
-    return {"qd_score": qd["qd_score"], "filled": qd["filled"], "cells_total": qd["cells_total"],
-            "elite_programs": len(best),
-            "near_best": sum(f >= top - NEAR for f in best.values()) if top is not None else 0}
+    return {
+        "qd_score": qd["qd_score"],
+        "filled": qd["filled"],
+        "cells_total": qd["cells_total"],
+        "elite_programs": len(best),
+        "near_best": sum(f >= top - NEAR for f in best.values()) if top is not None else 0,
+    }
 
 
 def near_best_cost(db: str) -> dict[str, Any]:
@@ -198,11 +228,18 @@ def stepping_stones(db: str, champion: str) -> dict[str, Any]:
 
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
-        fit = {pid: f for pid, f in con.execute("SELECT program_id, MAX(fitness) FROM evaluations WHERE stage = "
-                                                  "'train' AND fitness IS NOT NULL GROUP BY program_id")}
+        fit = {
+            pid: f
+            for pid, f in con.execute(
+                "SELECT program_id, MAX(fitness) FROM evaluations WHERE stage = "
+                "'train' AND fitness IS NOT NULL GROUP BY program_id"
+            )
+        }
         parent = dict(con.execute("SELECT id, parent_id FROM programs"))
-        events = con.execute("SELECT kind, program_id, island, detail FROM events WHERE kind IN ('proposed', "
-                             "'inserted') ORDER BY id").fetchall()
+        events = con.execute(
+            "SELECT kind, program_id, island, detail FROM events WHERE kind IN ('proposed', "
+            "'inserted') ORDER BY id"
+        ).fetchall()
     finally:
         con.close()
     best: dict[int, float] = {}
@@ -227,8 +264,11 @@ def stepping_stones(db: str, champion: str) -> dict[str, Any]:
         seen.add(node)
         stones += drawn_below.get(node, False)
         node = parent[node]
-    return {"stone_share": below / proposals if proposals else None, "champion_stones": stones,
-            "champion_steps": len(seen)}
+    return {
+        "stone_share": below / proposals if proposals else None,
+        "champion_stones": stones,
+        "champion_steps": len(seen),
+    }
 
 
 def one_run(arm: str, source: str, seed: int, evaluations: int, tmp: Path) -> dict[str, Any]:
@@ -239,8 +279,9 @@ def one_run(arm: str, source: str, seed: int, evaluations: int, tmp: Path) -> di
         edits = bs.NeutralEdits(seed)
         server = bs.StubServer(reply=edits).start()
     try:
-        config = arm_config(bs.run_config(seed, evaluations, source, server.base_url if server else None, tmp, tag),
-                            arm)
+        config = arm_config(
+            bs.run_config(seed, evaluations, source, server.base_url if server else None, tmp, tag), arm
+        )
         t0 = time.perf_counter()
         summary = bs.run_module.execute_run(config, progress=Progress(simulated=True, enabled=False))
         wall = time.perf_counter() - t0
@@ -259,11 +300,23 @@ def one_run(arm: str, source: str, seed: int, evaluations: int, tmp: Path) -> di
     scores = bs.held_out(config, codes)
     pairs = sorted(scores["champion"])
     diffs = [scores["champion"][p] - scores["best_seed"][p] for p in pairs]
-    return {"arm": arm, "source": source, "seed": seed, "budget": evaluations, "db": summary["db"],
-            "evaluations": summary["evaluations"], "wall_s": round(wall, 1), "champion": champ,
-            "champion_is_seed": champ in seed_ids.values(),
-            "gain": statistics.fmean(diffs), "wins": sum(d > 0 for d in diffs), "pairs": len(diffs),
-            **grid_figures(summary["db"]), **stepping_stones(summary["db"], champ), **near_best_cost(summary["db"])}
+    return {
+        "arm": arm,
+        "source": source,
+        "seed": seed,
+        "budget": evaluations,
+        "db": summary["db"],
+        "evaluations": summary["evaluations"],
+        "wall_s": round(wall, 1),
+        "champion": champ,
+        "champion_is_seed": champ in seed_ids.values(),
+        "gain": statistics.fmean(diffs),
+        "wins": sum(d > 0 for d in diffs),
+        "pairs": len(diffs),
+        **grid_figures(summary["db"]),
+        **stepping_stones(summary["db"], champ),
+        **near_best_cost(summary["db"]),
+    }
 
 
 def print_tables(rows: list[dict[str, Any]]) -> None:
@@ -272,35 +325,44 @@ def print_tables(rows: list[dict[str, Any]]) -> None:
             r.update(stepping_stones(r["db"], r["champion"]))
         if "cost_ratio" not in r and Path(r["db"]).exists():
             r.update(near_best_cost(r["db"]))
-    print(f"\n{'arm':<5}{'source':<9}{'seed':>5}{'evals':>6}{'gain':>8}{'wins':>7}{'qd':>8}{'filled':>12}"
-          f"{'elites':>7}{'near':>6}{'stones':>7}{'ch st':>7}{'wall s':>8}  champion")
+    print(
+        f"\n{'arm':<5}{'source':<9}{'seed':>5}{'evals':>6}{'gain':>8}{'wins':>7}{'qd':>8}{'filled':>12}"
+        f"{'elites':>7}{'near':>6}{'stones':>7}{'ch st':>7}{'wall s':>8}  champion"
+    )
     for r in rows:
-        print(f"{r['arm']:<5}{r['source']:<9}{r['seed']:>5}{r['evaluations']:>6}{r['gain']:>+8.3f}"
-              f"{r['wins']:>4}/{r['pairs']:<2}{r['qd_score']:>8.2f}{r['filled']:>6}/{r['cells_total']:<5}"
-              f"{r['elite_programs']:>7}{r['near_best']:>6}{_opt(r.get('stone_share')):>7}"
-              f"{str(r.get('champion_stones', '-')) + '/' + str(r.get('champion_steps', '-')):>7}"
-              f"{r['wall_s']:>8}  {r['champion'][:10]}"
-              + (" (a seed)" if r["champion_is_seed"] else ""))
-    print(f"\n{'arm':<5}{'source':<9}{'runs':>5}{'mean gain':>10}{'gain>0':>7}{'mean qd':>9}{'mean filled':>12}"
-          f"{'near best':>10}{'cost near':>10}{'stones':>8}{'ch via stone':>13}   gains per seed")
+        print(
+            f"{r['arm']:<5}{r['source']:<9}{r['seed']:>5}{r['evaluations']:>6}{r['gain']:>+8.3f}"
+            f"{r['wins']:>4}/{r['pairs']:<2}{r['qd_score']:>8.2f}{r['filled']:>6}/{r['cells_total']:<5}"
+            f"{r['elite_programs']:>7}{r['near_best']:>6}{_opt(r.get('stone_share')):>7}"
+            f"{str(r.get('champion_stones', '-')) + '/' + str(r.get('champion_steps', '-')):>7}"
+            f"{r['wall_s']:>8}  {r['champion'][:10]}" + (" (a seed)" if r["champion_is_seed"] else "")
+        )
+    print(
+        f"\n{'arm':<5}{'source':<9}{'runs':>5}{'mean gain':>10}{'gain>0':>7}{'mean qd':>9}{'mean filled':>12}"
+        f"{'near best':>10}{'cost near':>10}{'stones':>8}{'ch via stone':>13}   gains per seed"
+    )
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in rows:
         groups.setdefault((r["arm"], r["source"]), []).append(r)
     for (arm, source), mine in sorted(groups.items(), key=lambda kv: (kv[0][1], list(ARMS).index(kv[0][0]))):
         gains = [r["gain"] for r in mine]
-        print(f"{arm:<5}{source:<9}{len(mine):>5}{statistics.fmean(gains):>+10.3f}{sum(g > 0 for g in gains):>7}"
-              f"{statistics.fmean(r['qd_score'] for r in mine):>9.2f}"
-              f"{statistics.fmean(r['filled'] for r in mine):>12.1f}"
-              f"{statistics.fmean(r['near_best'] for r in mine):>10.1f}"
-              f"{_opt(_mean([r.get('cost_ratio') for r in mine])):>10}"
-              f"{_opt(_mean([r.get('stone_share') for r in mine])):>8}"
-              f"{sum(1 for r in mine if r.get('champion_stones')):>9} of {len(mine)}   "
-              + ", ".join(f"{g:+.3f}" for g in gains))
-    print("(gain: champion minus best seed program, held-out coverage, 6 contexts x 2 seeds paired; qd = sum of "
-          f"elite train fitness over all islands; near = distinct elites within {NEAR} of the best; cost near = fewest tokens per persona among them / the "
-          f"best elite's; stones = share of "
-          "proposals whose parent was below its island's best when drawn; ch st = champion lineage steps from such "
-          "a parent / steps; SIMULATED WORLD)")
+        print(
+            f"{arm:<5}{source:<9}{len(mine):>5}{statistics.fmean(gains):>+10.3f}{sum(g > 0 for g in gains):>7}"
+            f"{statistics.fmean(r['qd_score'] for r in mine):>9.2f}"
+            f"{statistics.fmean(r['filled'] for r in mine):>12.1f}"
+            f"{statistics.fmean(r['near_best'] for r in mine):>10.1f}"
+            f"{_opt(_mean([r.get('cost_ratio') for r in mine])):>10}"
+            f"{_opt(_mean([r.get('stone_share') for r in mine])):>8}"
+            f"{sum(1 for r in mine if r.get('champion_stones')):>9} of {len(mine)}   "
+            + ", ".join(f"{g:+.3f}" for g in gains)
+        )
+    print(
+        "(gain: champion minus best seed program, held-out coverage, 6 contexts x 2 seeds paired; qd = sum of "
+        f"elite train fitness over all islands; near = distinct elites within {NEAR} of the best; cost near = fewest tokens per persona among them / the "
+        f"best elite's; stones = share of "
+        "proposals whose parent was below its island's best when drawn; ch st = champion lineage steps from such "
+        "a parent / steps; SIMULATED WORLD)"
+    )
 
 
 def _opt(x: float | None) -> str:
@@ -313,11 +375,17 @@ def _mean(xs: list[float | None]) -> float | None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="what the MAP-Elites grid buys, and which descriptors spread")
-    parser.add_argument("--measure", nargs="*", default=None, help="archive databases to measure descriptors on")
+    parser = argparse.ArgumentParser(
+        description="what the MAP-Elites grid buys, and which descriptors spread"
+    )
+    parser.add_argument(
+        "--measure", nargs="*", default=None, help="archive databases to measure descriptors on"
+    )
     parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2])
     parser.add_argument("--evaluations", type=int, default=40)
-    parser.add_argument("--sources", nargs="*", default=["offline", "neutral"], choices=["neutral", "offline"])
+    parser.add_argument(
+        "--sources", nargs="*", default=["offline", "neutral"], choices=["neutral", "offline"]
+    )
     parser.add_argument("--arms", nargs="*", default=list(ARMS), choices=list(ARMS))
     parser.add_argument("--keep", default=None, help="keep the run archives in this folder (for --measure)")
     parser.add_argument("--json", default=None, help="also write the rows to this JSON file")
@@ -330,9 +398,12 @@ def main() -> None:
         print_tables([row for path in args.table for row in json.loads(Path(path).read_text())])
         return
     print("[SIMULATED WORLD] persona and respondent roles are 'sim'; all figures come from the sim test bed")
-    print(f"settings: arms {args.arms}, sources {args.sources}, seeds {args.seeds}, {args.evaluations} evaluations "
-          f"per run; train {len(bs.TRAIN)}, validation {len(bs.VALIDATION)}, held-out {len(bs.HELD_OUT)} x "
-          f"{len(bs.HELD_OUT_SEEDS)} seeds; N = 25; cpus = {os.cpu_count()}", flush=True)
+    print(
+        f"settings: arms {args.arms}, sources {args.sources}, seeds {args.seeds}, {args.evaluations} evaluations "
+        f"per run; train {len(bs.TRAIN)}, validation {len(bs.VALIDATION)}, held-out {len(bs.HELD_OUT)} x "
+        f"{len(bs.HELD_OUT_SEEDS)} seeds; N = 25; cpus = {os.cpu_count()}",
+        flush=True,
+    )
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(args.keep) if args.keep else Path(tmpdir)
@@ -341,8 +412,11 @@ def main() -> None:
                 for arm in args.arms:
                     row = one_run(arm, source, seed, args.evaluations, tmp)
                     rows.append(row)
-                    print(f"  {arm} {source} seed {seed}: gain {row['gain']:+.3f}, filled {row['filled']}, qd "
-                          f"{row['qd_score']:.2f}, near-best {row['near_best']}, {row['wall_s']} s", flush=True)
+                    print(
+                        f"  {arm} {source} seed {seed}: gain {row['gain']:+.3f}, filled {row['filled']}, qd "
+                        f"{row['qd_score']:.2f}, near-best {row['near_best']}, {row['wall_s']} s",
+                        flush=True,
+                    )
                     if args.json:
                         Path(args.json).write_text(json.dumps(rows, indent=2))
         print_tables(rows)

@@ -78,8 +78,15 @@ class SimRespondentClient:
     def __init__(self, sim: Any) -> None:
         self.sim = sim
 
-    async def acomplete_many(self, role: str, list_of_messages: Sequence[list[dict[str, str]]], *,
-                             temperature: Any = None, max_tokens: Any = None, seed: int | None = None) -> list[Any]:
+    async def acomplete_many(
+        self,
+        role: str,
+        list_of_messages: Sequence[list[dict[str, str]]],
+        *,
+        temperature: Any = None,
+        max_tokens: Any = None,
+        seed: int | None = None,
+    ) -> list[Any]:
         from generators.llm import estimate_messages_tokens, estimate_tokens
 
         out = []
@@ -100,10 +107,18 @@ class CountingClient:
         self.prompt_tokens = 0
         self.completion_tokens = 0
 
-    async def acomplete_many(self, role: str, list_of_messages: Sequence[list[dict[str, str]]], *,
-                             temperature: Any = None, max_tokens: Any = None, seed: int | None = None) -> list[Any]:
-        out = await self.client.acomplete_many(role, list_of_messages, temperature=temperature,
-                                               max_tokens=max_tokens, seed=seed)
+    async def acomplete_many(
+        self,
+        role: str,
+        list_of_messages: Sequence[list[dict[str, str]]],
+        *,
+        temperature: Any = None,
+        max_tokens: Any = None,
+        seed: int | None = None,
+    ) -> list[Any]:
+        out = await self.client.acomplete_many(
+            role, list_of_messages, temperature=temperature, max_tokens=max_tokens, seed=seed
+        )
         self.calls += len(out)
         self.prompt_tokens += sum(c.prompt_tokens for c in out)
         self.completion_tokens += sum(c.completion_tokens for c in out)
@@ -115,8 +130,10 @@ def respondent_client(model: str, api_base: str | None, api_key_env: str | None,
     respondent draw is a fresh call)."""
     from generators.llm import LLMClient, ModelConfig
 
-    return LLMClient(models={"respondent": ModelConfig(model=model, api_base=api_base, api_key_env=api_key_env)},
-                     max_concurrency=concurrency)
+    return LLMClient(
+        models={"respondent": ModelConfig(model=model, api_base=api_base, api_key_env=api_key_env)},
+        max_concurrency=concurrency,
+    )
 
 
 def candidate_programs(seed: int = 0) -> Iterator[tuple[str, str]]:
@@ -124,9 +141,9 @@ def candidate_programs(seed: int = 0) -> Iterator[tuple[str, str]]:
     program yielded so far, so lineages deepen), each a new program id; endless."""
     from archive.identity import program_id
     from evolve.loop.controller import apply_proposal
-    from evolve.proposals.checks import first_rejection
     from evolve.mutators import MutationRequest
     from evolve.mutators.offline import OfflineMutator
+    from evolve.proposals.checks import first_rejection
     from generators.seeds import SEED_NAMES, load_seed
 
     programs = [(f"seed:{name}", load_seed(name)) for name in SEED_NAMES]
@@ -137,8 +154,15 @@ def candidate_programs(seed: int = 0) -> Iterator[tuple[str, str]]:
     while True:
         label, parent = programs[int(rng.integers(len(programs)))]
         others = [(program_id(c), c) for _, c in programs if c is not parent][:2]
-        request = MutationRequest(parent_code=parent, parent_id=program_id(parent), inspirations=others,
-                                  directive="explore", system="", user="", seed=int(rng.integers(2**31)))
+        request = MutationRequest(
+            parent_code=parent,
+            parent_id=program_id(parent),
+            inspirations=others,
+            directive="explore",
+            system="",
+            user="",
+            seed=int(rng.integers(2**31)),
+        )
         text = mutator.mutate(request).proposal.text
         child, rejection, _ = apply_proposal(parent, text, False)
         if rejection is not None or first_rejection(child) is not None or program_id(child) in seen:
@@ -157,7 +181,9 @@ def population_digest(pops: Sequence[tuple[Any, list[dict] | None, Any, tuple]])
     return h.hexdigest()
 
 
-def populations(code: str, contexts: Sequence[Any], n: int, seed: int) -> list[tuple[Any, list[dict], Any, tuple]]:
+def populations(
+    code: str, contexts: Sequence[Any], n: int, seed: int
+) -> list[tuple[Any, list[dict], Any, tuple]]:
     """Per context: (context, personas or None, the SimLLM that wrote them, persona (calls, prompt, completion))."""
     from generators.runtime import ContextView, validate_personas
     from generators.sim import SimLLM
@@ -168,19 +194,31 @@ def populations(code: str, contexts: Sequence[Any], n: int, seed: int) -> list[t
     module = load_program(code)
     out = []
     for ctx in contexts:
-        sim = SimLLM(statements=statement_key(ctx.axes))  # a fresh ledger: the respondent reads only what this program wrote here
+        sim = SimLLM(
+            statements=statement_key(ctx.axes)
+        )  # a fresh ledger: the respondent reads only what this program wrote here
         llm = SimProgramLLM(sim, seed=stable_hash("llm", seed, ctx.id) >> 1)
         rng = np.random.default_rng(stable_hash("rng", seed, ctx.id) >> 1)
         try:
-            personas = validate_personas(module.generate(ContextView.from_public_dict(ctx.public_dict()), n, llm, rng), n)
+            personas = validate_personas(
+                module.generate(ContextView.from_public_dict(ctx.public_dict()), n, llm, rng), n
+            )
         except Exception:  # noqa: BLE001 - a failing program scores 0 on this context
             personas = None
         out.append((ctx, personas, sim, (llm.calls, llm.prompt_tokens, llm.completion_tokens)))
     return out
 
 
-def score(ctx: Any, personas: list[dict] | None, sim: Any, mode: str, n: int, mc: int, seed: int,
-          model_client: Any = None) -> tuple[float, tuple]:
+def score(
+    ctx: Any,
+    personas: list[dict] | None,
+    sim: Any,
+    mode: str,
+    n: int,
+    mc: int,
+    seed: int,
+    model_client: Any = None,
+) -> tuple[float, tuple]:
     """(coverage, (respondent calls, prompt tokens, completion tokens)) of one population,
     answered by the sim that wrote it, or by ``model_client`` (a real model) when given."""
     import metrics
@@ -203,8 +241,9 @@ def score(ctx: Any, personas: list[dict] | None, sim: Any, mode: str, n: int, mc
 def dollars(prompt_tokens: float, completion_tokens: float) -> float:
     import litellm
 
-    p, c = litellm.cost_per_token(model=PRICE_MODEL, prompt_tokens=int(prompt_tokens),
-                                  completion_tokens=int(completion_tokens))
+    p, c = litellm.cost_per_token(
+        model=PRICE_MODEL, prompt_tokens=int(prompt_tokens), completion_tokens=int(completion_tokens)
+    )
     return float(p + c)
 
 
@@ -235,13 +274,20 @@ def _bench(argv: list[str] | None) -> int:
     ap.add_argument("--contexts", type=int, default=30, help="train contexts used (the shipped set has 30)")
     ap.add_argument("--subset", type=int, nargs="+", default=[4, 8, 10], help="sizes of the context subsets")
     ap.add_argument("--draws", type=int, default=200, help="subset draws averaged per subset row")
-    ap.add_argument("--reference-draws", type=int, default=16,
-                    help="item-mode respondent draws averaged into the reference ranking")
+    ap.add_argument(
+        "--reference-draws",
+        type=int,
+        default=16,
+        help="item-mode respondent draws averaged into the reference ranking",
+    )
     ap.add_argument("--mc", type=int, default=4000, help="Monte Carlo points of the coverage metric")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", action="store_true")
-    ap.add_argument("--respondent-model", default=None,
-                    help="answer through this litellm model instead of the sim (e.g. openai/gpt-4o-mini)")
+    ap.add_argument(
+        "--respondent-model",
+        default=None,
+        help="answer through this litellm model instead of the sim (e.g. openai/gpt-4o-mini)",
+    )
     ap.add_argument("--api-base", default=None, help="the respondent model's OpenAI-compatible server")
     ap.add_argument("--api-key-env", default=None, help="NAME of the environment variable holding its key")
     ap.add_argument("--concurrency", type=int, default=8, help="respondent calls in flight at once")
@@ -251,22 +297,30 @@ def _bench(argv: list[str] | None) -> int:
         from generators.llm.preflight import PreflightError, preflight
 
         try:
-            model_client = respondent_client(args.respondent_model, args.api_base, args.api_key_env, args.concurrency)
-            preflight(model_client.models)  # one tiny call: a wrong model, key or server fails here, in seconds
+            model_client = respondent_client(
+                args.respondent_model, args.api_base, args.api_key_env, args.concurrency
+            )
+            preflight(
+                model_client.models
+            )  # one tiny call: a wrong model, key or server fails here, in seconds
         except (PreflightError, ValueError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
     respondent = args.respondent_model or "sim"
 
-    from evolve.config import REAL_MODEL_SCREEN_CONTEXTS
     from evolve.common.context_sets import stratified_pick
+    from evolve.config import REAL_MODEL_SCREEN_CONTEXTS
     from generators.context_loader import resolve_contexts
 
     t0 = time.perf_counter()
     contexts = resolve_contexts(["train"])[: args.contexts]
     reference_draws = [f"item#{r + 2}" for r in range(args.reference_draws)]
-    passes = {"item": ("item", 0), **{name: ("item", 10_000 * (r + 1)) for r, name in enumerate(reference_draws)},
-              "axis": ("axis", 0), "questionnaire": ("questionnaire", 0)}
+    passes = {
+        "item": ("item", 0),
+        **{name: ("item", 10_000 * (r + 1)) for r, name in enumerate(reference_draws)},
+        "axis": ("axis", 0),
+        "questionnaire": ("questionnaire", 0),
+    }
     fitness: dict[str, list[np.ndarray]] = {m: [] for m in passes}
     resp: dict[str, list[np.ndarray]] = {m: [] for m in passes}
     persona: list[np.ndarray] = []
@@ -285,12 +339,17 @@ def _bench(argv: list[str] | None) -> int:
         labels.append(label)
         persona.append(np.array([pc for *_, pc in pops], dtype=float))
         for m, (mode, shift) in passes.items():
-            scored = [score(ctx, personas, sim, mode, args.n, args.mc, args.seed + j + shift, model_client)
-                      for j, (ctx, personas, sim, _) in enumerate(pops)]
+            scored = [
+                score(ctx, personas, sim, mode, args.n, args.mc, args.seed + j + shift, model_client)
+                for j, (ctx, personas, sim, _) in enumerate(pops)
+            ]
             fitness[m].append(np.array([v for v, _ in scored]))
             resp[m].append(np.array([c for _, c in scored], dtype=float))
-        print(f"  program {len(labels)}/{args.programs} {label}: item-mode fitness {fitness['item'][-1].mean():.4f}",
-              file=sys.stderr, flush=True)
+        print(
+            f"  program {len(labels)}/{args.programs} {label}: item-mode fitness {fitness['item'][-1].mean():.4f}",
+            file=sys.stderr,
+            flush=True,
+        )
     F = {m: np.array(v) for m, v in fitness.items()}
     R = {m: np.array(v) for m, v in resp.items()}
     P = np.array(persona)
@@ -301,7 +360,10 @@ def _bench(argv: list[str] | None) -> int:
     reference = np.mean([F[name].mean(axis=1) for name in reference_draws], axis=0)
     ceiling = spearman(F["item"].mean(axis=1), reference)
     usd_persona = np.array([[dollars(*P[i, j, 1:]) for j in range(n_ctx)] for i in range(programs)])
-    usd_resp = {m: np.array([[dollars(*R[m][i, j, 1:]) for j in range(n_ctx)] for i in range(programs)]) for m in passes}
+    usd_resp = {
+        m: np.array([[dollars(*R[m][i, j, 1:]) for j in range(n_ctx)] for i in range(programs)])
+        for m in passes
+    }
     base = float((usd_persona + usd_resp["item"]).sum(axis=1).mean())
     rows: list[dict[str, Any]] = []
 
@@ -310,13 +372,30 @@ def _bench(argv: list[str] | None) -> int:
         rhos, cost, calls = [], [], []
         for draw in picks:
             rhos.append(spearman([F[mode][i, cols].mean() for i, cols in enumerate(draw)], reference))
-            cost.append(np.mean([(usd_persona[i, cols] + usd_resp[mode][i, cols]).sum() for i, cols in enumerate(draw)]))
-            calls.append(np.mean([[P[i, cols, 0].sum(), R[mode][i, cols, 0].sum()] for i, cols in enumerate(draw)], axis=0))
+            cost.append(
+                np.mean(
+                    [(usd_persona[i, cols] + usd_resp[mode][i, cols]).sum() for i, cols in enumerate(draw)]
+                )
+            )
+            calls.append(
+                np.mean(
+                    [[P[i, cols, 0].sum(), R[mode][i, cols, 0].sum()] for i, cols in enumerate(draw)], axis=0
+                )
+            )
         c = np.mean(calls, axis=0)
-        rows.append({"mode": name, "contexts": int(len(picks[0][0])), "persona_calls": float(c[0]),
-                     "respondent_calls": float(c[1]), "dollars": float(np.mean(cost)),
-                     "share_of_item": float(np.mean(cost)) / base, "spearman": float(np.mean(rhos)),
-                     "spearman_p10": float(np.percentile(rhos, 10)), "draws": len(picks)})
+        rows.append(
+            {
+                "mode": name,
+                "contexts": int(len(picks[0][0])),
+                "persona_calls": float(c[0]),
+                "respondent_calls": float(c[1]),
+                "dollars": float(np.mean(cost)),
+                "share_of_item": float(np.mean(cost)) / base,
+                "spearman": float(np.mean(rhos)),
+                "spearman_p10": float(np.percentile(rhos, 10)),
+                "draws": len(picks),
+            }
+        )
 
     every = [[np.arange(n_ctx)] * programs]
     for m in ("item", "axis", "questionnaire"):
@@ -328,31 +407,56 @@ def _bench(argv: list[str] | None) -> int:
             continue
         screens = [[np.array(stratified_pick(axes_count, size, rng))] * programs for _ in range(args.draws)]
         row(f"questionnaire+screen{size}", "questionnaire", screens)
-        rotating = [[rng.choice(n_ctx, size=size, replace=False) for _ in range(programs)] for _ in range(args.draws)]
+        rotating = [
+            [rng.choice(n_ctx, size=size, replace=False) for _ in range(programs)] for _ in range(args.draws)
+        ]
         row(f"questionnaire+rot{size}", "questionnaire", rotating)
     elapsed = time.perf_counter() - t0
-    result = {"programs": programs, "labels": labels, "identical_skipped": skipped, "n": args.n, "contexts": n_ctx,
-              "rows": rows, "item_ceiling_spearman": ceiling, "item_dollars": base,
-              "persona_share_of_item": float(usd_persona.sum(axis=1).mean()) / base,
-              "default_screen": REAL_MODEL_SCREEN_CONTEXTS, "price_model": PRICE_MODEL, "seconds": elapsed,
-              "respondent": respondent}
+    result = {
+        "programs": programs,
+        "labels": labels,
+        "identical_skipped": skipped,
+        "n": args.n,
+        "contexts": n_ctx,
+        "rows": rows,
+        "item_ceiling_spearman": ceiling,
+        "item_dollars": base,
+        "persona_share_of_item": float(usd_persona.sum(axis=1).mean()) / base,
+        "default_screen": REAL_MODEL_SCREEN_CONTEXTS,
+        "price_model": PRICE_MODEL,
+        "seconds": elapsed,
+        "respondent": respondent,
+    }
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    world = ("SIMULATED world" if model_client is None
-             else f"personas: SIMULATED world, respondent: {respondent} (real model)")
-    print(f"Cost per evaluation (N={args.n}, {n_ctx} train contexts, {programs} behaviourally distinct programs"
-          f" ({skipped} identical ones skipped), {world}, {PRICE_MODEL} prices)")
-    print(f"Fidelity: Spearman vs item mode on all contexts, mean of {args.reference_draws} other respondent draws (the item row, "
-          f"{ceiling:.3f}, is item mode's own ceiling). Subset rows: mean (10th percentile) over {args.draws} draws.")
-    print(f"{'mode':<26}{'ctx':>4}{'pers.calls':>11}{'resp.calls':>11}{'total $':>9}{'vs item':>8}{'Spearman':>9}{'p10':>7}")
+    world = (
+        "SIMULATED world"
+        if model_client is None
+        else f"personas: SIMULATED world, respondent: {respondent} (real model)"
+    )
+    print(
+        f"Cost per evaluation (N={args.n}, {n_ctx} train contexts, {programs} behaviourally distinct programs"
+        f" ({skipped} identical ones skipped), {world}, {PRICE_MODEL} prices)"
+    )
+    print(
+        f"Fidelity: Spearman vs item mode on all contexts, mean of {args.reference_draws} other respondent draws (the item row, "
+        f"{ceiling:.3f}, is item mode's own ceiling). Subset rows: mean (10th percentile) over {args.draws} draws."
+    )
+    print(
+        f"{'mode':<26}{'ctx':>4}{'pers.calls':>11}{'resp.calls':>11}{'total $':>9}{'vs item':>8}{'Spearman':>9}{'p10':>7}"
+    )
     for r in rows:
         p10 = f"{r['spearman_p10']:>7.3f}" if r["draws"] > 1 else f"{'':>7}"
-        print(f"{r['mode']:<26}{r['contexts']:>4}{r['persona_calls']:>11.0f}{r['respondent_calls']:>11.0f}"
-              f"{r['dollars']:>9.4f}{100 * r['share_of_item']:>7.1f}%{r['spearman']:>9.3f}{p10}")
-    print(f"screenS = the run's screening set (stratified by axis count; default {REAL_MODEL_SCREEN_CONTEXTS} for real models);"
-          f" rotS = a different random subset per program (unpaired). Persona calls are "
-          f"{100 * result['persona_share_of_item']:.0f}% of item mode's dollars. ({elapsed:.0f} s)")
+        print(
+            f"{r['mode']:<26}{r['contexts']:>4}{r['persona_calls']:>11.0f}{r['respondent_calls']:>11.0f}"
+            f"{r['dollars']:>9.4f}{100 * r['share_of_item']:>7.1f}%{r['spearman']:>9.3f}{p10}"
+        )
+    print(
+        f"screenS = the run's screening set (stratified by axis count; default {REAL_MODEL_SCREEN_CONTEXTS} for real models);"
+        f" rotS = a different random subset per program (unpaired). Persona calls are "
+        f"{100 * result['persona_share_of_item']:.0f}% of item mode's dollars. ({elapsed:.0f} s)"
+    )
     return 0
 
 

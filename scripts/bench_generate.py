@@ -50,31 +50,48 @@ def main() -> None:
     rows = []
     for rep in range(args.repeats + 1):  # the first run warms caches (calibration, imports)
         t0 = time.perf_counter()
-        asyncio.run(run_generator_async(trivial, [GenerationJob(context=contexts[0].public_dict(), n=2, seed=0)], llm=echo))
+        asyncio.run(
+            run_generator_async(
+                trivial, [GenerationJob(context=contexts[0].public_dict(), n=2, seed=0)], llm=echo
+            )
+        )
         startup = time.perf_counter() - t0
         t1 = time.perf_counter()
-        outcome = asyncio.run(evaluate_program(code, contexts, client=client, respondent=respondent,
-                                               settings=settings, seed=rep))
+        outcome = asyncio.run(
+            evaluate_program(
+                code, contexts, client=client, respondent=respondent, settings=settings, seed=rep
+            )
+        )
         total = time.perf_counter() - t1
         errors = [o.error for o in outcome.contexts if o.error]
         if errors:
             raise SystemExit(f"evaluation failed: {errors[0]}")
         if rep:
-            rows.append({
-                "startup": startup,
-                "generation": max(0.0, outcome.sandbox_s - startup),
-                "respondent": outcome.respondent_s,
-                "metrics": outcome.metrics_s,
-                "total": total,
-            })
+            rows.append(
+                {
+                    "startup": startup,
+                    "generation": max(0.0, outcome.sandbox_s - startup),
+                    "respondent": outcome.respondent_s,
+                    "metrics": outcome.metrics_s,
+                    "total": total,
+                }
+            )
     med = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
-    print(f"[SIMULATED WORLD] {args.program} on {len(contexts)} train contexts, N={args.n}, "
-          f"{'1 core' if not args.all_cores else 'all cores'}, median of {args.repeats}")
+    print(
+        f"[SIMULATED WORLD] {args.program} on {len(contexts)} train contexts, N={args.n}, "
+        f"{'1 core' if not args.all_cores else 'all cores'}, median of {args.repeats}"
+    )
     print(f"{'part':<22}{'seconds':>10}{'share':>9}")
-    for key, label in (("startup", "sandbox start-up"), ("generation", "generation"),
-                       ("respondent", "respondent"), ("metrics", "metrics")):
+    for key, label in (
+        ("startup", "sandbox start-up"),
+        ("generation", "generation"),
+        ("respondent", "respondent"),
+        ("metrics", "metrics"),
+    ):
         print(f"{label:<22}{med[key]:>10.3f}{med[key] / med['total']:>9.1%}")
-    print(f"{'total wall':<22}{med['total']:>10.3f}{'':>9}   target < 5 s: {'met' if med['total'] < 5 else 'MISSED'}")
+    print(
+        f"{'total wall':<22}{med['total']:>10.3f}{'':>9}   target < 5 s: {'met' if med['total'] < 5 else 'MISSED'}"
+    )
 
 
 if __name__ == "__main__":

@@ -50,18 +50,22 @@ import time
 from pathlib import Path
 from typing import Any
 
-for key, value in {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "RAY_USAGE_STATS_ENABLED": "0",
-                   "RAY_AUTH_MODE": "disabled", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}.items():
+for key, value in {
+    "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+    "RAY_USAGE_STATS_ENABLED": "0",
+    "RAY_AUTH_MODE": "disabled",
+    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+}.items():
     os.environ.setdefault(key, value)
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import evolve.loop.run as run_module  # noqa: E402
 from archive.reader import open_reader  # noqa: E402
+from evolve.common.seed_programs import load_file_seed  # noqa: E402
 from evolve.config import RunConfig, replace_path  # noqa: E402
 from evolve.mutators.offline import OfflineMutator, OfflineMutatorConfig  # noqa: E402
 from evolve.outputs.progress import Progress  # noqa: E402
-from evolve.common.seed_programs import load_file_seed  # noqa: E402
 from evolve.promotion.world_rescore import RescoreSpec, ScoreCache, rescore, spread, world_gains  # noqa: E402
 from generators.seeds import SEED_NAMES, load_seed  # noqa: E402
 from generators.sim.worlds import WORLDS  # noqa: E402
@@ -70,8 +74,10 @@ ARMS: dict[str, OfflineMutatorConfig] = {
     "full": OfflineMutatorConfig(),
     "no-phrase": OfflineMutatorConfig(phrase_edits=False),
 }
-EXTRA_SEEDS = tuple(str(ROOT / "docs" / "examples" / "concordia_style" / name)
-                    for name in ("attitude_batches.py", "stance_profiles.py"))
+EXTRA_SEEDS = tuple(
+    str(ROOT / "docs" / "examples" / "concordia_style" / name)
+    for name in ("attitude_batches.py", "stance_profiles.py")
+)
 _ORIGINAL_BUILD = run_module._build_mutator
 
 
@@ -140,13 +146,19 @@ def one_run(arm: str, seed: int, args: argparse.Namespace, root: Path) -> dict[s
         races = robust.get("incumbent")
         races_code = reader.program(races).code if races and races != champion.get("id") else None
     row = {
-        "arm": arm, "seed": seed, "evaluations": summary["evaluations"], "wall_s": round(wall, 1),
+        "arm": arm,
+        "seed": seed,
+        "evaluations": summary["evaluations"],
+        "wall_s": round(wall, 1),
         "race_evaluations": summary.get("race_evaluations"),
-        "champion_id": champion.get("id"), "champion_code": code,
-        "races_id": races if races_code else None, "races_code": races_code,
+        "champion_id": champion.get("id"),
+        "champion_code": code,
+        "races_id": races if races_code else None,
+        "races_code": races_code,
         "champion_val": (champion.get("validation") or {}).get("coverage"),
         "champion_test": (test.get("champion") or {}).get("coverage"),
-        "best_seed": best, "best_seed_val": seeds[best],
+        "best_seed": best,
+        "best_seed_val": seeds[best],
         "best_seed_test": (test.get(best) or {}).get("coverage"),
     }
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -154,8 +166,9 @@ def one_run(arm: str, seed: int, args: argparse.Namespace, root: Path) -> dict[s
     return row
 
 
-def add_worlds(row: dict[str, Any], seed_codes: dict[str, str], args: argparse.Namespace,
-               cache: ScoreCache) -> None:
+def add_worlds(
+    row: dict[str, Any], seed_codes: dict[str, str], args: argparse.Namespace, cache: ScoreCache
+) -> None:
     """Re-score the row's champion(s) and the seeds under every world of ``--worlds``
     (cells cached by code, world and settings). Gains are over the best of the run's seed
     programs in each world (``*_world_gain``) and over the best Concordia-style seed
@@ -193,21 +206,33 @@ def gain_rows(rows: list[dict[str, Any]], label: str, worlds: list[str]) -> list
     selection kept it)."""
     out = []
     for r in rows:
-        gains = r.get(f"{label}_world_gain") or (r.get("champion_world_gain") if label == "races" else None) or {}
+        gains = (
+            r.get(f"{label}_world_gain") or (r.get("champion_world_gain") if label == "races" else None) or {}
+        )
         run_gain = None
         if label == "champion" and None not in (r["champion_test"], r["best_seed_test"]):
             run_gain = r["champion_test"] - r["best_seed_test"]
-        out.append({"arm": r["arm"], "seed": r["seed"], "evaluations": r["evaluations"], "gain (run)": run_gain,
-                    **{w: gains.get(w) for w in worlds}, "worst world": min(gains.values()) if gains else None})
+        out.append(
+            {
+                "arm": r["arm"],
+                "seed": r["seed"],
+                "evaluations": r["evaluations"],
+                "gain (run)": run_gain,
+                **{w: gains.get(w) for w in worlds},
+                "worst world": min(gains.values()) if gains else None,
+            }
+        )
     return out
 
 
 def print_tables(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     worlds = list(args.worlds)
     cols = ["gain (run)", *worlds, "worst world"]
-    print(f"\nSIMULATED: champion minus best seed program, coverage on the {args.test_contexts} test contexts; "
-          f"{args.evaluations} evaluations per run; worlds re-scored x {args.replicates} replicates, best seed per "
-          f"world among the run's seed programs ({', '.join(args.run_seed_labels)})")
+    print(
+        f"\nSIMULATED: champion minus best seed program, coverage on the {args.test_contexts} test contexts; "
+        f"{args.evaluations} evaluations per run; worlds re-scored x {args.replicates} replicates, best seed per "
+        f"world among the run's seed programs ({', '.join(args.run_seed_labels)})"
+    )
     labels = [("champion", "champion")]
     if any(r.get("races_code") for r in rows):
         labels.append(("races", "champion of the races (before robust selection)"))
@@ -216,7 +241,10 @@ def print_tables(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
         print(f"\n{title}:")
         print(f"{'arm':<10}{'run seed':>9}{'evals':>7}" + "".join(f"{c[:11]:>12}" for c in cols))
         for t in table:
-            print(f"{t['arm']:<10}{t['seed']:>9}{t['evaluations']:>7}" + "".join(f"{_fmt(t[c], True):>12}" for c in cols))
+            print(
+                f"{t['arm']:<10}{t['seed']:>9}{t['evaluations']:>7}"
+                + "".join(f"{_fmt(t[c], True):>12}" for c in cols)
+            )
         for stat in ("mean", "worst", "sd", "range"):
             cells = []
             for c in cols:
@@ -225,14 +253,19 @@ def print_tables(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
             print(f"{stat:<26}" + "".join(f"{x:>12}" for x in cells))
         wins = sum(1 for t in table if t["worst world"] is not None and t["worst world"] > 0)
         print(f"run seeds where it beats the best seed in every world: {wins} of {len(table)}")
-        vs_extra = [r.get(f"{label}_vs_extra") or (r.get("champion_vs_extra") if label == "races" else None)
-                    for r in rows]
+        vs_extra = [
+            r.get(f"{label}_vs_extra") or (r.get("champion_vs_extra") if label == "races" else None)
+            for r in rows
+        ]
         if any(vs_extra):
             print("minus the best Concordia-style seed (not a run seed):")
             for r, g in zip(rows, vs_extra):
                 if g:
-                    print(f"{r['arm']:<10}{r['seed']:>9}{r['evaluations']:>7}{'':>12}"
-                          + "".join(f"{_fmt(g.get(w), True):>12}" for w in worlds) + f"{_fmt(min(g.values()), True):>12}")
+                    print(
+                        f"{r['arm']:<10}{r['seed']:>9}{r['evaluations']:>7}{'':>12}"
+                        + "".join(f"{_fmt(g.get(w), True):>12}" for w in worlds)
+                        + f"{_fmt(min(g.values()), True):>12}"
+                    )
     if rows and rows[0].get("worlds"):
         print("\nseed programs, test coverage per world (the same in every run):")
         print(f"{'seed':<28}" + "".join(f"{w[:11]:>12}" for w in worlds))
@@ -245,16 +278,35 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2, 3, 4])
     parser.add_argument("--arms", nargs="*", default=["full"], choices=list(ARMS))
     parser.add_argument("--evaluations", type=int, default=120, help="evaluations per run (the cap)")
-    parser.add_argument("--worlds", nargs="*", default=list(WORLDS), choices=list(WORLDS),
-                        help="worlds to re-score in (none: skip the re-scoring)")
+    parser.add_argument(
+        "--worlds",
+        nargs="*",
+        default=list(WORLDS),
+        choices=list(WORLDS),
+        help="worlds to re-score in (none: skip the re-scoring)",
+    )
     parser.add_argument("--replicates", type=int, default=2, help="replicate seeds of each re-scoring")
-    parser.add_argument("--validate-worlds", nargs="*", default=None, choices=list(WORLDS),
-                        help="robust selection across these worlds ([world] validate)")
-    parser.add_argument("--extra-seeds", nargs="*", default=list(EXTRA_SEEDS),
-                        help="generator files re-scored beside the shipped seeds (Concordia-style)")
+    parser.add_argument(
+        "--validate-worlds",
+        nargs="*",
+        default=None,
+        choices=list(WORLDS),
+        help="robust selection across these worlds ([world] validate)",
+    )
+    parser.add_argument(
+        "--extra-seeds",
+        nargs="*",
+        default=list(EXTRA_SEEDS),
+        help="generator files re-scored beside the shipped seeds (Concordia-style)",
+    )
     parser.add_argument("--run-extra-seeds", action="store_true", help="also give them to the runs as seeds")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a run config key (JSON value), e.g. search.confidence=0.9")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a run config key (JSON value), e.g. search.confidence=0.9",
+    )
     parser.add_argument("--keep", default=None, help="keep (and re-use) the runs under this directory")
     parser.add_argument("--json", action="store_true", help="also print the rows as JSON")
     args = parser.parse_args()
@@ -263,13 +315,17 @@ def main() -> None:
     seed_codes.update({f"file:{Path(p).name}": load_file_seed(p) for p in args.extra_seeds})
     args.seed_labels = list(seed_codes)
     args.run_seed_labels = [f"seed:{name}" for name in SEED_NAMES] + (
-        [f"file:{Path(p).name}" for p in args.extra_seeds] if args.run_extra_seeds else [])
+        [f"file:{Path(p).name}" for p in args.extra_seeds] if args.run_extra_seeds else []
+    )
     from generators.context_loader import load_split
+
     args.test_contexts = len(load_split("test"))
     print("[SIMULATED WORLD] all figures come from the sim test bed")
-    print(f"settings: run seeds {args.seeds}, arms {args.arms}, {args.evaluations} evaluations per run, "
-          f"overrides {dict(args.set) or 'none'}, robust selection {args.validate_worlds or 'off'}, "
-          f"extra seeds {'in the runs' if args.run_extra_seeds else 're-scored only'}; cpus = {os.cpu_count()}")
+    print(
+        f"settings: run seeds {args.seeds}, arms {args.arms}, {args.evaluations} evaluations per run, "
+        f"overrides {dict(args.set) or 'none'}, robust selection {args.validate_worlds or 'off'}, "
+        f"extra seeds {'in the runs' if args.run_extra_seeds else 're-scored only'}; cpus = {os.cpu_count()}"
+    )
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(args.keep or tmp)
@@ -277,11 +333,17 @@ def main() -> None:
         for seed in args.seeds:
             for arm in args.arms:
                 row = one_run(arm, seed, args, root)
-                print(f"  done {arm} seed {seed}: {row['evaluations']} evaluations in {row['wall_s']} s", flush=True)
+                print(
+                    f"  done {arm} seed {seed}: {row['evaluations']} evaluations in {row['wall_s']} s",
+                    flush=True,
+                )
                 if args.worlds:
                     t0 = time.perf_counter()
                     add_worlds(row, seed_codes, args, cache)
-                    print(f"  re-scored in {len(args.worlds)} worlds in {time.perf_counter() - t0:.0f} s", flush=True)
+                    print(
+                        f"  re-scored in {len(args.worlds)} worlds in {time.perf_counter() - t0:.0f} s",
+                        flush=True,
+                    )
                 rows.append(row)
     rows.sort(key=lambda r: (args.arms.index(r["arm"]), r["seed"]))
     print_tables(rows, args)

@@ -27,9 +27,16 @@ from archive.testing import SYNTHETIC_DESCRIPTORS, synthetic_code, synthetic_per
 from archive.vocab import Stage
 
 
-def _evaluation(stage: str, rng: np.random.Generator, ids: list[str], personas: int, axes: int,
-                level: float, tokens_per_persona: float,
-                texts: list[dict[str, str]] | None) -> EvaluationRecord:
+def _evaluation(
+    stage: str,
+    rng: np.random.Generator,
+    ids: list[str],
+    personas: int,
+    axes: int,
+    level: float,
+    tokens_per_persona: float,
+    texts: list[dict[str, str]] | None,
+) -> EvaluationRecord:
     ctxs = []
     for cid in ids:
         z = rng.random((personas, axes))
@@ -42,9 +49,19 @@ def _evaluation(stage: str, rng: np.random.Generator, ids: list[str], personas: 
     return EvaluationRecord(stage, ctxs, mean["coverage"], mean, wall_s=1.0)
 
 
-def build(path: Path, *, n: int = 10_000, contexts: int = 30, validation: int = 10, personas: int = 25,
-          axes: int = 4, validate_every: int = 20, batch: int = 500, seed: int = 0,
-          text_programs: int = 400) -> dict[str, float]:
+def build(
+    path: Path,
+    *,
+    n: int = 10_000,
+    contexts: int = 30,
+    validation: int = 10,
+    personas: int = 25,
+    axes: int = 4,
+    validate_every: int = 20,
+    batch: int = 500,
+    seed: int = 0,
+    text_programs: int = 400,
+) -> dict[str, float]:
     """Write the archive to ``path`` (a new file): ``n`` train evaluations plus one validation
     evaluation per ``validate_every`` programs; the first ``text_programs`` programs carry persona
     texts (of which the exemplars are kept). Returns counts and the build time in s."""
@@ -54,9 +71,13 @@ def build(path: Path, *, n: int = 10_000, contexts: int = 30, validation: int = 
         raise FileExistsError(f"{path} exists")
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
-    opened = create_run(url_or_path=path, config=ArchiveConfig(descriptors=SYNTHETIC_DESCRIPTORS),
-                        run_config={"bench": "inspect"}, seed=seed,
-                        versions={})
+    opened = create_run(
+        url_or_path=path,
+        config=ArchiveConfig(descriptors=SYNTHETIC_DESCRIPTORS),
+        run_config={"bench": "inspect"},
+        seed=seed,
+        versions={},
+    )
     texts = synthetic_personas(personas, chars=300)
     train_ids = [f"ctx{c:02d}" for c in range(contexts)]
     val_ids = [f"val{c:02d}" for c in range(validation)]
@@ -69,8 +90,14 @@ def build(path: Path, *, n: int = 10_000, contexts: int = 30, validation: int = 
                 for j in range(i, min(i + batch, n)):
                     code = synthetic_code(j)
                     pid = program_id(code)
-                    rec = ProgramRecord(code=code, parent_id=None, island=j % 3, generation=0,
-                                        mutation=MutationInfo("synthetic", model="sim"), label=None)
+                    rec = ProgramRecord(
+                        code=code,
+                        parent_id=None,
+                        island=j % 3,
+                        generation=0,
+                        mutation=MutationInfo("synthetic", model="sim"),
+                        label=None,
+                    )
                     store.insert_program(conn, opened.run_id, pid, rec, time.time())
                     cost = float(10 ** rng.uniform(1.5, 3.5))  # tokens per persona, 30..3000
                     level = 0.3 + 0.12 * np.log10(cost) + rng.normal(0, 0.05)
@@ -79,14 +106,23 @@ def build(path: Path, *, n: int = 10_000, contexts: int = 30, validation: int = 
                     kept = texts if j < text_programs else None
                     evs = [_evaluation(Stage.TRAIN, rng, train_ids, personas, axes, level, cost, kept)]
                     if j % validate_every == 0:
-                        evs.append(_evaluation(Stage.VALIDATION, rng, val_ids, personas, axes, level, cost,
-                                               kept))
+                        evs.append(
+                            _evaluation(Stage.VALIDATION, rng, val_ids, personas, axes, level, cost, kept)
+                        )
                     for ev in evs:
                         plan = index.plan_evaluation(ev.contexts)
                         train = ev.stage == Stage.TRAIN
                         desc = {"tail_share": 0.1, "llm_tokens_per_persona": cost} if train else None
-                        store.insert_evaluation(conn, opened.run_id, pid, ev, descriptors=desc,
-                                                store_personas=False, now=time.time(), exemplars=plan)
+                        store.insert_evaluation(
+                            conn,
+                            opened.run_id,
+                            pid,
+                            ev,
+                            descriptors=desc,
+                            store_personas=False,
+                            now=time.time(),
+                            exemplars=plan,
+                        )
                         index.commit_evaluation(ev.contexts, plan)  # nothing here rolls back
                         stored += 1
                         validated += ev.stage == Stage.VALIDATION
@@ -95,5 +131,9 @@ def build(path: Path, *, n: int = 10_000, contexts: int = 30, validation: int = 
         opened.engine.dispose()
         if opened.lock is not None:
             opened.lock.release()
-    return {"programs": n, "evaluations": stored, "validation": validated,
-            "seconds": time.perf_counter() - t0}
+    return {
+        "programs": n,
+        "evaluations": stored,
+        "validation": validated,
+        "seconds": time.perf_counter() - t0,
+    }

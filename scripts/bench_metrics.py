@@ -62,10 +62,14 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
 
-    header = (f"{'N':>6} {'K':>2} | {'calib cold':>10} {'calib disk':>10} | {'nn(cov+disp)':>12} {'hull':>9} "
-              f"{'min_pd':>9} {'mean_pd':>9} {'kl':>9} {'evaluate':>9} | {'peak MB':>7} {'maxrss MB':>9} | hull")
-    print(f"times in ms; mc_samples={args.mc_samples}; hull policy: K>{metrics.HULL_MAX_DIM} or "
-          f"N>HULL_MAX_POINTS[K]={dict(metrics.HULL_MAX_POINTS)} -> NaN")
+    header = (
+        f"{'N':>6} {'K':>2} | {'calib cold':>10} {'calib disk':>10} | {'nn(cov+disp)':>12} {'hull':>9} "
+        f"{'min_pd':>9} {'mean_pd':>9} {'kl':>9} {'evaluate':>9} | {'peak MB':>7} {'maxrss MB':>9} | hull"
+    )
+    print(
+        f"times in ms; mc_samples={args.mc_samples}; hull policy: K>{metrics.HULL_MAX_DIM} or "
+        f"N>HULL_MAX_POINTS[K]={dict(metrics.HULL_MAX_POINTS)} -> NaN"
+    )
     print(header)
     print("-" * len(header))
     with tempfile.TemporaryDirectory(prefix="bench-metrics-cache-") as tmp:
@@ -97,10 +101,15 @@ def main() -> int:
                 _, peak = tracemalloc.get_traced_memory()
                 tracemalloc.stop()
                 maxrss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-                hull = "skipped (NaN)" if metrics.hull_skipped(n, k) else f"{scores['convex_hull_volume']:.3f}"
-                print(f"{n:>6} {k:>2} | {fmt(cold):>10} {fmt(disk):>10} | {fmt(t_nn):>12} {fmt(t_hull)} "
-                      f"{fmt(t_min)} {fmt(t_mean)} {fmt(t_kl)} {fmt(t_eval)} | {peak / 2**20:7.1f} "
-                      f"{maxrss_mb:9.0f} | {hull}", flush=True)
+                hull = (
+                    "skipped (NaN)" if metrics.hull_skipped(n, k) else f"{scores['convex_hull_volume']:.3f}"
+                )
+                print(
+                    f"{n:>6} {k:>2} | {fmt(cold):>10} {fmt(disk):>10} | {fmt(t_nn):>12} {fmt(t_hull)} "
+                    f"{fmt(t_min)} {fmt(t_mean)} {fmt(t_kl)} {fmt(t_eval)} | {peak / 2**20:7.1f} "
+                    f"{maxrss_mb:9.0f} | {hull}",
+                    flush=True,
+                )
     return 0
 
 

@@ -25,16 +25,20 @@ import tempfile
 import time
 from pathlib import Path
 
-for key, value in {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "RAY_USAGE_STATS_ENABLED": "0",
-                   "RAY_AUTH_MODE": "disabled", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}.items():
+for key, value in {
+    "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+    "RAY_USAGE_STATS_ENABLED": "0",
+    "RAY_AUTH_MODE": "disabled",
+    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+}.items():
     os.environ.setdefault(key, value)
 ROOT = Path(__file__).resolve().parents[1]
 
 from evolve.config import RunConfig, replace_path  # noqa: E402
-from generators.llm import ModelConfig  # noqa: E402
 from evolve.loop.controller import Controller  # noqa: E402
-from evolve.outputs.progress import Progress  # noqa: E402
 from evolve.loop.run import execute_run  # noqa: E402
+from evolve.outputs.progress import Progress  # noqa: E402
+from generators.llm import ModelConfig  # noqa: E402
 
 PHASE: dict[str, float] = {}
 _original_evolve = Controller.evolve
@@ -45,8 +49,9 @@ async def _timed_evolve(self):  # records the evolution phase's wall and driver 
     try:
         return await _original_evolve(self)
     finally:
-        PHASE.update(wall=time.perf_counter() - wall0, cpu=time.process_time() - cpu0,
-                     evaluations=self.stats.evaluated)
+        PHASE.update(
+            wall=time.perf_counter() - wall0, cpu=time.process_time() - cpu0, evaluations=self.stats.evaluated
+        )
 
 
 Controller.evolve = _timed_evolve
@@ -76,7 +81,9 @@ def _serve_stub(latency: float, queue) -> None:
     from generators.sim import SimLLM
 
     # tests/ is not put on sys.path: its package-named folders would shadow the packages
-    spec = importlib.util.spec_from_file_location("stub_openai_server", ROOT / "tests" / "stub_openai_server.py")
+    spec = importlib.util.spec_from_file_location(
+        "stub_openai_server", ROOT / "tests" / "stub_openai_server.py"
+    )
     stub = importlib.util.module_from_spec(spec)
     sys.modules["stub_openai_server"] = stub
     spec.loader.exec_module(stub)
@@ -118,7 +125,9 @@ def part_overhead(tmp: Path, latency: float, evals: int) -> None:
     print(f"{'evolution wall (s)':<28}{phase['wall']:>10.1f}")
     print(f"{'driver CPU (s)':<28}{phase['cpu']:>10.2f}")
     share = phase["cpu"] / phase["wall"]
-    print(f"{'controller share of wall':<28}{share:>10.1%}   target < 10%: {'met' if share < 0.10 else 'MISSED'}")
+    print(
+        f"{'controller share of wall':<28}{share:>10.1%}   target < 10%: {'met' if share < 0.10 else 'MISSED'}"
+    )
 
 
 def part_throughput(tmp: Path, evals: int) -> None:
@@ -153,8 +162,9 @@ def part_progress(tmp: Path, evals: int, seeds: tuple[int, ...]) -> None:
         result = _run(config, tmp, f"progress{seed}")
         best_seed = max(v["coverage"] for v in result["seeds"].values())
         with sqlite3.connect(result["db"]) as conn:
-            rows = conn.execute("SELECT kind, detail FROM events WHERE kind IN ('evaluated', 'validated') "
-                                "ORDER BY id").fetchall()
+            rows = conn.execute(
+                "SELECT kind, detail FROM events WHERE kind IN ('evaluated', 'validated') ORDER BY id"
+            ).fetchall()
         import json
 
         done, best, curve = 0, best_seed, {}

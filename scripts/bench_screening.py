@@ -33,8 +33,12 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-ENV = {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled",
-       "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+ENV = {
+    "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+    "RAY_USAGE_STATS_ENABLED": "0",
+    "RAY_AUTH_MODE": "disabled",
+    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+}
 
 
 def run_arm(screen: int, seed: int, calls: int, folder: Path) -> dict[str, Any]:
@@ -43,21 +47,40 @@ def run_arm(screen: int, seed: int, calls: int, folder: Path) -> dict[str, Any]:
     cfg.write_text(f"[cascade]\nscreen_contexts = {screen}\n")
     db = folder / f"run_{screen}_{seed}" / "archive.db"
     cli = Path(sys.executable).with_name("persona-evolve")
-    cmd = [str(cli), "run", "--config", str(cfg), "--seed", str(seed), "--budget-calls", str(calls),
-           "--db", str(db), "--json"]
+    cmd = [
+        str(cli),
+        "run",
+        "--config",
+        str(cfg),
+        "--seed",
+        str(seed),
+        "--budget-calls",
+        str(calls),
+        "--db",
+        str(db),
+        "--json",
+    ]
     t0 = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **ENV}, cwd=ROOT)
-    row: dict[str, Any] = {"arm": f"screen{screen}" if screen else "all", "seed": seed,
-                           "seconds": time.perf_counter() - t0}
+    row: dict[str, Any] = {
+        "arm": f"screen{screen}" if screen else "all",
+        "seed": seed,
+        "seconds": time.perf_counter() - t0,
+    }
     if done.returncode != 0:
         lines = [line for line in done.stderr.splitlines() if line.startswith("error:")]
         return {**row, "error": lines[-1] if lines else f"exit {done.returncode}"}
     summary = json.loads(done.stdout)
     test = summary["test"]
-    return {**row, "stop": summary["stop_reason"], "evaluations": summary["evaluations"],
-            "race_evaluations": summary["race_evaluations"],
-            "validation": summary["champion"]["validation"]["coverage"],
-            "test": test["champion"]["coverage"], "gain": test["champion"]["coverage"] - test["sobol"]["coverage"]}
+    return {
+        **row,
+        "stop": summary["stop_reason"],
+        "evaluations": summary["evaluations"],
+        "race_evaluations": summary["race_evaluations"],
+        "validation": summary["champion"]["validation"]["coverage"],
+        "test": test["champion"]["coverage"],
+        "gain": test["champion"]["coverage"] - test["sobol"]["coverage"],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,23 +96,32 @@ def main(argv: list[str] | None = None) -> int:
             for screen in (0, args.screen):
                 row = run_arm(screen, seed, args.calls, Path(tmp))
                 rows.append(row)
-                print(f"  {row['arm']} seed {seed}: {row.get('error') or 'done'} ({row['seconds']:.0f} s)",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"  {row['arm']} seed {seed}: {row.get('error') or 'done'} ({row['seconds']:.0f} s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
     print(f"Equal spend: {args.calls} LLM calls per run, sim world (SIMULATED), N=25, 30 train contexts")
-    print(f"{'arm':<10}{'seed':>5}{'evals':>7}{'races':>7}{'val cov':>9}{'test cov':>10}{'gain vs sobol':>15}")
+    print(
+        f"{'arm':<10}{'seed':>5}{'evals':>7}{'races':>7}{'val cov':>9}{'test cov':>10}{'gain vs sobol':>15}"
+    )
     for r in rows:
         if "error" in r:
             print(f"{r['arm']:<10}{r['seed']:>5}  {r['error']}")
             continue
-        print(f"{r['arm']:<10}{r['seed']:>5}{r['evaluations']:>7}{r['race_evaluations']:>7}{r['validation']:>9.3f}"
-              f"{r['test']:>10.3f}{r['gain']:>+15.3f}")
+        print(
+            f"{r['arm']:<10}{r['seed']:>5}{r['evaluations']:>7}{r['race_evaluations']:>7}{r['validation']:>9.3f}"
+            f"{r['test']:>10.3f}{r['gain']:>+15.3f}"
+        )
     for arm in dict.fromkeys(r["arm"] for r in rows):
         ok = [r for r in rows if r["arm"] == arm and "error" not in r]
         if ok:
-            print(f"{arm:<10} mean: {statistics.mean(r['evaluations'] for r in ok):.0f} evaluations, test coverage "
-                  f"{statistics.mean(r['test'] for r in ok):.3f}, gain {statistics.mean(r['gain'] for r in ok):+.3f}")
+            print(
+                f"{arm:<10} mean: {statistics.mean(r['evaluations'] for r in ok):.0f} evaluations, test coverage "
+                f"{statistics.mean(r['test'] for r in ok):.3f}, gain {statistics.mean(r['gain'] for r in ok):+.3f}"
+            )
     return 0
 
 

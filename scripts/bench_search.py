@@ -58,24 +58,35 @@ import time
 from pathlib import Path
 from typing import Any
 
-for key, value in {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "RAY_USAGE_STATS_ENABLED": "0",
-                   "RAY_AUTH_MODE": "disabled", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}.items():
+for key, value in {
+    "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+    "RAY_USAGE_STATS_ENABLED": "0",
+    "RAY_AUTH_MODE": "disabled",
+    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+}.items():
     os.environ.setdefault(key, value)
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from stub_openai_server import StubServer, role_of  # noqa: E402
+
 import evolve.loop.run as run_module  # noqa: E402
 from evolve.config import RunConfig, replace_path  # noqa: E402
-from generators.llm import ModelConfig  # noqa: E402
 from evolve.outputs.progress import Progress  # noqa: E402
 from evolve.proposals.prompts import program_in_prompt  # noqa: E402
-from stub_openai_server import StubServer, role_of  # noqa: E402
+from generators.llm import ModelConfig  # noqa: E402
 
 TRAIN = ("esports_community", "online_dating_users", "hospital_night_shift", "gold_rush_town_1850s")
 VALIDATION = ("fishing_village_quota_cuts", "mars_habitat_crew", "union_strike_vote", "smart_home_seniors")
-HELD_OUT = ("city_council_policing", "coastal_climate_relocation", "deep_sea_research_station",
-            "divorced_coparents", "silk_road_caravan", "warehouse_automation_workers")
+HELD_OUT = (
+    "city_council_policing",
+    "coastal_climate_relocation",
+    "deep_sea_research_station",
+    "divorced_coparents",
+    "silk_road_caravan",
+    "warehouse_automation_workers",
+)
 HELD_OUT_SEEDS = (101, 202)
 KEY_ENV = "BENCH_SEARCH_STUB_KEY"
 
@@ -84,8 +95,14 @@ KEY_ENV = "BENCH_SEARCH_STUB_KEY"
 _NUMBER_RE = re.compile(r"(?<![\w.])(\d+\.\d+|\d+)(?![\w.])")
 _STRING_RE = re.compile(r'"([^"\n]{12,})"')
 GENERIC_SENTENCES = (
-    "Be specific.", "Use plain words.", "Avoid clichés.", "Keep it short.", "Write in full sentences.",
-    "Give concrete details.", "Do not repeat yourself.", "Be consistent.",
+    "Be specific.",
+    "Use plain words.",
+    "Avoid clichés.",
+    "Keep it short.",
+    "Write in full sentences.",
+    "Give concrete details.",
+    "Do not repeat yourself.",
+    "Be consistent.",
 )
 
 
@@ -138,9 +155,13 @@ class NeutralEdits:
         return f"<<<<<<< SEARCH\n{search}\n=======\n" + "\n".join(new) + "\n>>>>>>> REPLACE"
 
     def _number(self, program: str, rng: random.Random) -> str:
-        cands = [(i, line, m) for i, line in self._block(program) if not line.lstrip().startswith("#")
-                 for m in _NUMBER_RE.finditer(line.split("#")[0])
-                 if not _inside_string(line, m.start())]
+        cands = [
+            (i, line, m)
+            for i, line in self._block(program)
+            if not line.lstrip().startswith("#")
+            for m in _NUMBER_RE.finditer(line.split("#")[0])
+            if not _inside_string(line, m.start())
+        ]
         if not cands:
             return ""
         _, line, m = rng.choice(cands)
@@ -151,7 +172,7 @@ class NeutralEdits:
         else:
             value = int(text)
             new_text = str(max(0, value + rng.choice((-1, 1)) * max(1, round(value * 0.2))))
-        return self._diff(program, [line], [line[:m.start()] + new_text + line[m.end():]])
+        return self._diff(program, [line], [line[: m.start()] + new_text + line[m.end() :]])
 
     def _swap(self, program: str, rng: random.Random) -> str:
         block = self._block(program)
@@ -161,8 +182,12 @@ class NeutralEdits:
                 continue
             ind_a, ind_b = len(a) - len(a.lstrip()), len(b) - len(b.lstrip())
             openers = (":", "(", "[", "{", "\\")
-            if ind_a != ind_b or a.rstrip().endswith(openers) or b.rstrip().endswith(openers[:4]) \
-                    or b.lstrip().startswith((")", "]", "}")):
+            if (
+                ind_a != ind_b
+                or a.rstrip().endswith(openers)
+                or b.rstrip().endswith(openers[:4])
+                or b.lstrip().startswith((")", "]", "}"))
+            ):
                 continue
             if a.lstrip().startswith(("return", "def ", "#")) or b.lstrip().startswith(("def ", "#")):
                 continue
@@ -173,8 +198,12 @@ class NeutralEdits:
         return self._diff(program, [a, b], [b, a])
 
     def _sentence(self, program: str, rng: random.Random) -> str:
-        cands = [(line, m) for _, line in self._block(program) for m in _STRING_RE.finditer(line)
-                 if "{" not in m.group(1) and " " in m.group(1)]
+        cands = [
+            (line, m)
+            for _, line in self._block(program)
+            for m in _STRING_RE.finditer(line)
+            if "{" not in m.group(1) and " " in m.group(1)
+        ]
         if not cands:
             return ""
         line, m = rng.choice(cands)
@@ -190,7 +219,7 @@ class NeutralEdits:
             sentences[k], sentences[k + 1] = sentences[k + 1], sentences[k]
         else:
             sentences.insert(rng.randrange(len(sentences) + 1), rng.choice(GENERIC_SENTENCES))
-        new = line[:m.start(1)] + " ".join(sentences) + line[m.end(1):]
+        new = line[: m.start(1)] + " ".join(sentences) + line[m.end(1) :]
         return self._diff(program, [line], [new])
 
 
@@ -222,7 +251,9 @@ def _use_variant(variant: str) -> None:
     run_module.Controller = build  # type: ignore[assignment]
 
 
-def run_config(seed: int, evaluations: int, source: str, base_url: str | None, tmp: Path, tag: str) -> RunConfig:
+def run_config(
+    seed: int, evaluations: int, source: str, base_url: str | None, tmp: Path, tag: str
+) -> RunConfig:
     config = replace_path(RunConfig(), "seed", seed)
     config = replace_path(config, "budget.evaluations", evaluations)
     config = replace_path(config, "budget.minutes", None)
@@ -230,9 +261,15 @@ def run_config(seed: int, evaluations: int, source: str, base_url: str | None, t
     config = replace_path(config, "contexts.validation", VALIDATION)
     config = replace_path(config, "contexts.test", ())
     if source == "neutral":
-        config = dataclasses.replace(config, models=dataclasses.replace(
-            config.models, mutator=ModelConfig(model="openai/neutral-stub", api_base=base_url, api_key_env=KEY_ENV,
-                                              timeout_s=30.0)))
+        config = dataclasses.replace(
+            config,
+            models=dataclasses.replace(
+                config.models,
+                mutator=ModelConfig(
+                    model="openai/neutral-stub", api_base=base_url, api_key_env=KEY_ENV, timeout_s=30.0
+                ),
+            ),
+        )
     return dataclasses.replace(config, db=str(tmp / tag / "archive.db"), out_dir=str(tmp / tag))
 
 
@@ -267,7 +304,9 @@ def held_out(config: RunConfig, programs: dict[str, str]) -> dict[str, dict[tupl
     return out
 
 
-def one_run(variant: str, source: str, seed: int, evaluations: int, tmp: Path, calls: list[int]) -> dict[str, Any]:
+def one_run(
+    variant: str, source: str, seed: int, evaluations: int, tmp: Path, calls: list[int]
+) -> dict[str, Any]:
     _use_variant(variant)
     tag = f"{variant}-{source}-{seed}-{evaluations}"
     server = None
@@ -285,8 +324,14 @@ def one_run(variant: str, source: str, seed: int, evaluations: int, tmp: Path, c
         if server is not None:
             server.stop()
     row = analyse(summary["db"], variant=variant, source=source, seed=seed, budget=evaluations, calls=calls)
-    row.update({"wall_s": round(wall, 1), "statuses": summary.get("statuses"), "races": summary.get("races"),
-                "edits": dict(edits.sent) if edits else None})
+    row.update(
+        {
+            "wall_s": round(wall, 1),
+            "statuses": summary.get("statuses"),
+            "races": summary.get("races"),
+            "edits": dict(edits.sent) if edits else None,
+        }
+    )
     return row
 
 
@@ -297,16 +342,25 @@ def timeline(db: str) -> dict[str, Any]:
     import sqlite3
 
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-        calls = [float(ts) for ts, in conn.execute("SELECT ts FROM llm_calls WHERE NOT cached ORDER BY ts, id")]
-        events = conn.execute("SELECT ts, kind, program_id, detail FROM events "
-                              "WHERE kind IN ('champion', 'evaluated') ORDER BY id").fetchall()
+        calls = [
+            float(ts) for (ts,) in conn.execute("SELECT ts FROM llm_calls WHERE NOT cached ORDER BY ts, id")
+        ]
+        events = conn.execute(
+            "SELECT ts, kind, program_id, detail FROM events "
+            "WHERE kind IN ('champion', 'evaluated') ORDER BY id"
+        ).fetchall()
     champions = [(float(ts), pid) for ts, kind, pid, _ in events if kind == "champion"]
-    evaluated = [float(ts) for ts, kind, _, detail in events
-                 if kind == "evaluated" and json.loads(detail or "{}").get("stage") == "train"]
+    evaluated = [
+        float(ts)
+        for ts, kind, _, detail in events
+        if kind == "evaluated" and json.loads(detail or "{}").get("stage") == "train"
+    ]
     return {"calls": calls, "evaluations": evaluated, "champions": champions}
 
 
-def champion_at(line: dict[str, Any], *, calls: int | None = None, evaluations: int | None = None) -> str | None:
+def champion_at(
+    line: dict[str, Any], *, calls: int | None = None, evaluations: int | None = None
+) -> str | None:
     """The champion in force when the run had spent ``calls`` uncached LLM calls (or
     ``evaluations`` train evaluations): the latest champion crowned before the spend passed
     that mark (a champion's race calls are stored before it is crowned, so they count)."""
@@ -317,7 +371,9 @@ def champion_at(line: dict[str, Any], *, calls: int | None = None, evaluations: 
     return crowned[-1] if crowned else None
 
 
-def analyse(db: str, *, variant: str, source: str, seed: int, budget: int, calls: list[int]) -> dict[str, Any]:
+def analyse(
+    db: str, *, variant: str, source: str, seed: int, budget: int, calls: list[int]
+) -> dict[str, Any]:
     """One bench row from a finished run's archive: the champion at the end of the run
     (``budget`` evaluations) and the champion in force at each of ``calls`` uncached LLM
     calls (``at_calls``: C -> its gain), each scored against the best seed on the held-out
@@ -328,7 +384,10 @@ def analyse(db: str, *, variant: str, source: str, seed: int, budget: int, calls
     archive = Archive.open(url_or_path=db, readonly=True)
     try:
         seeds = {p.label: p.id for p in archive.seeds() if p.label}
-        seed_val = {label: (archive.evaluations(pid, stage="validation") or [None])[-1] for label, pid in seeds.items()}
+        seed_val = {
+            label: (archive.evaluations(pid, stage="validation") or [None])[-1]
+            for label, pid in seeds.items()
+        }
         seed_val = {label: ev.metrics.get("coverage") for label, ev in seed_val.items() if ev and ev.metrics}
         best = max(seed_val, key=lambda label: seed_val[label])
         final = archive.champion().id
@@ -352,27 +411,49 @@ def analyse(db: str, *, variant: str, source: str, seed: int, budget: int, calls
 
     g, wins = gain("champion")
     row = {
-        "variant": variant, "source": source, "seed": seed, "budget": budget, "db": db,
-        "evaluations": len(line["evaluations"]), "calls_total": len(line["calls"]),
-        "champion": final, "champion_is_seed": final in seeds.values(), "best_seed": best,
-        "champion_val": (val[-1].metrics or {}).get("coverage") if val else None, "best_seed_val": seed_val[best],
+        "variant": variant,
+        "source": source,
+        "seed": seed,
+        "budget": budget,
+        "db": db,
+        "evaluations": len(line["evaluations"]),
+        "calls_total": len(line["calls"]),
+        "champion": final,
+        "champion_is_seed": final in seeds.values(),
+        "best_seed": best,
+        "champion_val": (val[-1].metrics or {}).get("coverage") if val else None,
+        "best_seed_val": seed_val[best],
         "held_out_champion": statistics.fmean(scores["champion"][p] for p in pairs),
         "held_out_best_seed": statistics.fmean(scores["best_seed"][p] for p in pairs),
-        "gain": g, "wins": wins, "ties": sum(scores["champion"][p] == scores["best_seed"][p] for p in pairs),
-        "pairs": len(pairs), "proposals": len(proposed),
-        "naive_parent_share": (sum(p == seeds.get("seed:naive") for p in proposed) / len(proposed)) if proposed else None,
-        "rejections": spend["rejections"], "race_evaluations": spend["race_evaluations"],
-        "races_skipped": spend["races_skipped"], "spend_by_stage": spend["stage_totals"],
+        "gain": g,
+        "wins": wins,
+        "ties": sum(scores["champion"][p] == scores["best_seed"][p] for p in pairs),
+        "pairs": len(pairs),
+        "proposals": len(proposed),
+        "naive_parent_share": (sum(p == seeds.get("seed:naive") for p in proposed) / len(proposed))
+        if proposed
+        else None,
+        "rejections": spend["rejections"],
+        "race_evaluations": spend["race_evaluations"],
+        "races_skipped": spend["races_skipped"],
+        "spend_by_stage": spend["stage_totals"],
         "wasted_share": spend["wasted_share"],
         "static_twins": sum(1 for d in rejected if d.get("reason") == "twin" and d.get("check") == "static"),
-        "calls_caps": list(calls), "at_calls": {},
+        "calls_caps": list(calls),
+        "at_calls": {},
     }
     for c, pid in at_calls.items():
         g_c, wins_c = gain(f"at{c}")
         row["at_calls"][str(c)] = {
-            "champion": pid, "is_seed": pid in seeds.values(), "gain": g_c, "wins": wins_c,
+            "champion": pid,
+            "is_seed": pid in seeds.values(),
+            "gain": g_c,
+            "wins": wins_c,
             "held_out": statistics.fmean(scores[f"at{c}"][p] for p in pairs),
-            "evaluations": sum(1 for t in line["evaluations"] if c >= len(line["calls"]) or t < line["calls"][c])}
+            "evaluations": sum(
+                1 for t in line["evaluations"] if c >= len(line["calls"]) or t < line["calls"][c]
+            ),
+        }
     return row
 
 
@@ -393,23 +474,32 @@ def _caps(rows: list[dict[str, Any]]) -> list[str]:
 
 def print_tables(rows: list[dict[str, Any]]) -> None:
     caps = _caps(rows)
-    print(f"\n{'variant':<13}{'source':<9}{'budget':>6}{'seed':>5}{'evals':>6}{'calls':>7}{'race ev':>8}"
-          f"{'skip':>5}{'twins s/d':>10}{'wasted':>7}{'held champ':>11}{'held seed':>10}{'gain@E':>8}{'wins':>7}"
-          + "".join(f"{'@' + c:>9}" for c in caps) + "  champion")
+    print(
+        f"\n{'variant':<13}{'source':<9}{'budget':>6}{'seed':>5}{'evals':>6}{'calls':>7}{'race ev':>8}"
+        f"{'skip':>5}{'twins s/d':>10}{'wasted':>7}{'held champ':>11}{'held seed':>10}{'gain@E':>8}{'wins':>7}"
+        + "".join(f"{'@' + c:>9}" for c in caps)
+        + "  champion"
+    )
     for r in rows:
         rej = r.get("rejections") or {}
         twins = f"{r.get('static_twins', 0)}/{rej.get('twin', 0) - r.get('static_twins', 0)}"
         wasted = r.get("wasted_share")
         at = r.get("at_calls") or {}
-        print(f"{r['variant']:<13}{r['source']:<9}{r['budget']:>6}{r['seed']:>5}{r['evaluations']:>6}"
-              f"{r.get('calls_total', 0):>7}{r.get('race_evaluations') or 0:>8}{r.get('races_skipped') or 0:>5}"
-              f"{twins:>10}{'-' if wasted is None else f'{wasted * 100:.0f}%':>7}"
-              f"{_f(r['held_out_champion'], 11)}{_f(r['held_out_best_seed'], 10)}{_f(r['gain'], 8, True)}"
-              f"{r['wins']:>4}/{r['pairs']:<2}"
-              + "".join(_f(at[c]["gain"] if c in at else None, 9, True) for c in caps)
-              + f"  {r['champion'][:10]}" + (" (a seed)" if r["champion_is_seed"] else ""))
-    print(f"\n{'variant':<13}{'source':<9}{'budget':>6}{'runs':>5}{'calls':>8}{'race ev':>8}{'gain@E':>8}{'> seed':>7}"
-          + "".join(f"{'gain@' + c:>11}{'> seed':>7}" for c in caps) + "   gains per seed at E | at each C")
+        print(
+            f"{r['variant']:<13}{r['source']:<9}{r['budget']:>6}{r['seed']:>5}{r['evaluations']:>6}"
+            f"{r.get('calls_total', 0):>7}{r.get('race_evaluations') or 0:>8}{r.get('races_skipped') or 0:>5}"
+            f"{twins:>10}{'-' if wasted is None else f'{wasted * 100:.0f}%':>7}"
+            f"{_f(r['held_out_champion'], 11)}{_f(r['held_out_best_seed'], 10)}{_f(r['gain'], 8, True)}"
+            f"{r['wins']:>4}/{r['pairs']:<2}"
+            + "".join(_f(at[c]["gain"] if c in at else None, 9, True) for c in caps)
+            + f"  {r['champion'][:10]}"
+            + (" (a seed)" if r["champion_is_seed"] else "")
+        )
+    print(
+        f"\n{'variant':<13}{'source':<9}{'budget':>6}{'runs':>5}{'calls':>8}{'race ev':>8}{'gain@E':>8}{'> seed':>7}"
+        + "".join(f"{'gain@' + c:>11}{'> seed':>7}" for c in caps)
+        + "   gains per seed at E | at each C"
+    )
     groups: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
     for r in rows:
         groups.setdefault((r["variant"], r["source"], r["budget"]), []).append(r)
@@ -419,33 +509,58 @@ def print_tables(rows: list[dict[str, Any]]) -> None:
         for c in caps:
             at_c = [r["at_calls"][c]["gain"] for r in mine if c in (r.get("at_calls") or {})]
             cells += f"{_f(statistics.fmean(at_c) if at_c else None, 11, True)}" + (
-                f"{sum(g > 0 for g in at_c):>4}/{len(at_c):<2}" if at_c else f"{'-':>7}")
+                f"{sum(g > 0 for g in at_c):>4}/{len(at_c):<2}" if at_c else f"{'-':>7}"
+            )
             per_seed += " | " + ", ".join(f"{g:+.3f}" for g in at_c)
-        print(f"{variant:<13}{source:<9}{budget:>6}{len(mine):>5}{_mean(mine, 'calls_total') or 0:>8.0f}"
-              f"{_mean(mine, 'race_evaluations') or 0:>8.1f}{_f(statistics.fmean(gains), 8, True)}"
-              f"{sum(g > 0 for g in gains):>4}/{len(mine):<2}{cells}   {per_seed}")
-    print("(held-out coverage: 6 shipped contexts the run never saw x 2 seeds, champion and best seed paired; "
-          "gain@E = the run's final champion (its evaluation budget E), gain@C = the champion in force when the run "
-          "had spent C uncached LLM calls, every role, seeding, races and rejected proposals included (the sim "
-          "respondent answers in process and makes no call; a run that stopped below C counts with its final "
-          "champion); calls = the run's total; twins s/d = rejected statically / at the smoke stage; wasted = share "
-          "of calls spent on proposals never evaluated; SIMULATED WORLD)")
+        print(
+            f"{variant:<13}{source:<9}{budget:>6}{len(mine):>5}{_mean(mine, 'calls_total') or 0:>8.0f}"
+            f"{_mean(mine, 'race_evaluations') or 0:>8.1f}{_f(statistics.fmean(gains), 8, True)}"
+            f"{sum(g > 0 for g in gains):>4}/{len(mine):<2}{cells}   {per_seed}"
+        )
+    print(
+        "(held-out coverage: 6 shipped contexts the run never saw x 2 seeds, champion and best seed paired; "
+        "gain@E = the run's final champion (its evaluation budget E), gain@C = the champion in force when the run "
+        "had spent C uncached LLM calls, every role, seeding, races and rejected proposals included (the sim "
+        "respondent answers in process and makes no call; a run that stopped below C counts with its final "
+        "champion); calls = the run's total; twins s/d = rejected statically / at the smoke stage; wasted = share "
+        "of calls spent on proposals never evaluated; SIMULATED WORLD)"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="search benchmark: champion vs best seed on held-out contexts")
+    parser = argparse.ArgumentParser(
+        description="search benchmark: champion vs best seed on held-out contexts"
+    )
     parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2])
     parser.add_argument("--evaluations", type=int, nargs="*", default=[40, 150])
-    parser.add_argument("--sources", nargs="*", default=["neutral", "offline"], choices=["neutral", "offline"])
+    parser.add_argument(
+        "--sources", nargs="*", default=["neutral", "offline"], choices=["neutral", "offline"]
+    )
     parser.add_argument("--variants", nargs="*", default=["default"])
-    parser.add_argument("--equal", choices=["evaluations", "calls"], default="evaluations",
-                        help="calls: also score the champion in force at --calls LLM calls (all roles)")
-    parser.add_argument("--calls", type=int, nargs="*", default=[2000, 4000, 6000],
-                        help="the call budgets of --equal calls (uncached LLM calls, every role)")
-    parser.add_argument("--score-cache", default=None, help="keep held-out scores of programs in this JSON file")
+    parser.add_argument(
+        "--equal",
+        choices=["evaluations", "calls"],
+        default="evaluations",
+        help="calls: also score the champion in force at --calls LLM calls (all roles)",
+    )
+    parser.add_argument(
+        "--calls",
+        type=int,
+        nargs="*",
+        default=[2000, 4000, 6000],
+        help="the call budgets of --equal calls (uncached LLM calls, every role)",
+    )
+    parser.add_argument(
+        "--score-cache", default=None, help="keep held-out scores of programs in this JSON file"
+    )
     parser.add_argument("--keep", default=None, help="keep the runs' archives in this directory")
-    parser.add_argument("--from-archives", nargs="*", default=None, metavar="DB",
-                        help="no runs: analyse these finished archives (named VARIANT-SOURCE-SEED-BUDGET/archive.db)")
+    parser.add_argument(
+        "--from-archives",
+        nargs="*",
+        default=None,
+        metavar="DB",
+        help="no runs: analyse these finished archives (named VARIANT-SOURCE-SEED-BUDGET/archive.db)",
+    )
     parser.add_argument("--label", default=None, help="with --from-archives: the variant name of their rows")
     parser.add_argument("--json", default=None, help="also write the rows to this JSON file")
     parser.add_argument("--table", nargs="*", default=None, help="only print the tables of these JSON files")
@@ -460,37 +575,54 @@ def main() -> None:
     def keep_scores() -> None:
         if args.score_cache:
             Path(args.score_cache).write_text(json.dumps(SCORE_CACHE))
+
     print("[SIMULATED WORLD] persona and respondent roles are 'sim'; all figures come from the sim test bed")
     rows = []
     if args.from_archives:
         for db in args.from_archives:
             variant, source, seed, budget = Path(db).parent.name.rsplit("-", 3)
-            row = analyse(db, variant=args.label or variant, source=source, seed=int(seed), budget=int(budget),
-                          calls=calls)
+            row = analyse(
+                db,
+                variant=args.label or variant,
+                source=source,
+                seed=int(seed),
+                budget=int(budget),
+                calls=calls,
+            )
             rows.append(row)
             keep_scores()
-            print(f"  {db}: gain {row['gain']:+.3f}" + "".join(
-                f", at {c} calls {row['at_calls'][str(c)]['gain']:+.3f}" for c in calls), flush=True)
+            print(
+                f"  {db}: gain {row['gain']:+.3f}"
+                + "".join(f", at {c} calls {row['at_calls'][str(c)]['gain']:+.3f}" for c in calls),
+                flush=True,
+            )
             if args.json:
                 Path(args.json).write_text(json.dumps(rows, indent=2))
         print_tables(rows)
         return
-    print(f"settings: seeds {args.seeds}, evaluations {args.evaluations}, sources {args.sources}, variants "
-          f"{args.variants}, equal {args.equal}{f' ({calls} calls)' if calls else ''}; train {len(TRAIN)}, "
-          f"validation {len(VALIDATION)}, held-out {len(HELD_OUT)} x {len(HELD_OUT_SEEDS)} seeds; N = 25; "
-          f"cpus = {os.cpu_count()}", flush=True)
-    with (tempfile.TemporaryDirectory() if args.keep is None else contextlib.nullcontext(args.keep)) as tmp:
+    print(
+        f"settings: seeds {args.seeds}, evaluations {args.evaluations}, sources {args.sources}, variants "
+        f"{args.variants}, equal {args.equal}{f' ({calls} calls)' if calls else ''}; train {len(TRAIN)}, "
+        f"validation {len(VALIDATION)}, held-out {len(HELD_OUT)} x {len(HELD_OUT_SEEDS)} seeds; N = 25; "
+        f"cpus = {os.cpu_count()}",
+        flush=True,
+    )
+    with tempfile.TemporaryDirectory() if args.keep is None else contextlib.nullcontext(args.keep) as tmp:
         for variant in args.variants:
             for source in args.sources:
                 for budget in args.evaluations:
                     for seed in args.seeds:
                         row = one_run(variant, source, seed, budget, Path(tmp), calls)
                         rows.append(row)
-                        print(f"  {variant} {source} {budget} seed {seed}: gain {row['gain']:+.3f} "
-                              f"({row['wins']}/{row['pairs']} wins), {row['evaluations']} evaluations, "
-                              f"{row['calls_total']} calls in {row['wall_s']} s"
-                              + "".join(f"; at {c} calls {row['at_calls'][str(c)]['gain']:+.3f}" for c in calls),
-                              flush=True)
+                        print(
+                            f"  {variant} {source} {budget} seed {seed}: gain {row['gain']:+.3f} "
+                            f"({row['wins']}/{row['pairs']} wins), {row['evaluations']} evaluations, "
+                            f"{row['calls_total']} calls in {row['wall_s']} s"
+                            + "".join(
+                                f"; at {c} calls {row['at_calls'][str(c)]['gain']:+.3f}" for c in calls
+                            ),
+                            flush=True,
+                        )
                         keep_scores()
                         if args.json:
                             Path(args.json).write_text(json.dumps(rows, indent=2))

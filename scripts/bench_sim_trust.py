@@ -34,8 +34,11 @@ from generators.context_loader import load_split  # noqa: E402
 from generators.sim import text as sim_text  # noqa: E402
 from metrics import references  # noqa: E402
 
-FORGER = inspect.getsource(sim_text.grade_of) + inspect.getsource(sim_text.trait_sentence).replace(
-    "str | None", "object") + f"\nGRADE_WORDS = {sim_text.GRADE_WORDS!r}\n" + '''
+FORGER = (
+    inspect.getsource(sim_text.grade_of)
+    + inspect.getsource(sim_text.trait_sentence).replace("str | None", "object")
+    + f"\nGRADE_WORDS = {sim_text.GRADE_WORDS!r}\n"
+    + """
 
 def generate(context, n, llm, rng):
     out = []
@@ -46,16 +49,17 @@ def generate(context, n, llm, rng):
             parts.append(trait_sentence(a.name, "Ada", float(rng.random()), a.low, a.high))
         out.append({"name": name, "description": " ".join(parts)})
     return out
-'''
+"""
+)
 """Writes the sim's trait sentences itself at uniformly random positions (no model call)."""
 
-VAGUE = '''
+VAGUE = """
 JOBS = ["nurse", "driver", "teacher", "clerk", "cook", "welder", "student", "farmer"]
 
 def generate(context, n, llm, rng):
     return [{"name": f"Person {i}", "description": f"[SIMULATED] Person {i}, {20 + 2 * i}, works as a "
              f"{JOBS[i % len(JOBS)]} and has ordinary views on most things."} for i in range(n)]
-'''
+"""
 """Vague text: no model call, no trait, every persona worded differently."""
 
 
@@ -90,8 +94,13 @@ def main_bench(argv: list[str] | None = None) -> int:
     ap.add_argument("--drop", type=int, default=3, help="personas removed for the short file")
     args = ap.parse_args(argv)
     contexts = load_split(args.split)
-    programs = {"seed:naive": "seed:naive", "seed:batch": "seed:batch", "seed:sobol": "seed:sobol",
-                "forger": FORGER, "vague text": VAGUE}
+    programs = {
+        "seed:naive": "seed:naive",
+        "seed:batch": "seed:batch",
+        "seed:sobol": "seed:sobol",
+        "forger": FORGER,
+        "vague text": VAGUE,
+    }
     rows: dict[str, list[float]] = {name: [] for name in programs}
     rows["sobol short, as written"] = []
     rows["sobol short, -n rows"] = []
@@ -107,8 +116,21 @@ def main_bench(argv: list[str] | None = None) -> int:
             for ctx in contexts:
                 for seed in args.seeds:
                     out = folder / f"{name.replace(' ', '_').replace(':', '_')}_{ctx.id}_{seed}.jsonl"
-                    _cli(["generate", "--generator", generator, "--context", ctx.id, "-n", str(args.n),
-                          "--seed", str(seed), "--out", str(out)])
+                    _cli(
+                        [
+                            "generate",
+                            "--generator",
+                            generator,
+                            "--context",
+                            ctx.id,
+                            "-n",
+                            str(args.n),
+                            "--seed",
+                            str(seed),
+                            "--out",
+                            str(out),
+                        ]
+                    )
                     full = _score(out, ctx.id, [])
                     rows[name].append(full["metrics"]["coverage"])
                     unverified[name] += int(full.get("unverified_sentences", 0))
@@ -118,15 +140,18 @@ def main_bench(argv: list[str] | None = None) -> int:
                         rows["sobol short, as written"].append(as_written)
                         try:
                             rows["sobol short, -n rows"].append(
-                                _score(short, ctx.id, ["-n", str(args.n - args.drop)])["metrics"]["coverage"])
+                                _score(short, ctx.id, ["-n", str(args.n - args.drop)])["metrics"]["coverage"]
+                            )
                         except SystemExit:  # a score without -n (before this option existed)
                             pass
     shapes = [(args.n, ctx.k) for ctx in contexts]
     floor = float(np.mean([references(n, k).floor["coverage"] for n, k in shapes]))
     rand = float(np.mean([references(n, k).random["coverage"] for n, k in shapes]))
-    print(f"[SIMULATED] generate -> score, split={args.split} ({len(contexts)} contexts), N={args.n}, "
-          f"seeds={args.seeds}; coverage, mean ± sd over contexts x seeds; "
-          "sim sentences score could not verify")
+    print(
+        f"[SIMULATED] generate -> score, split={args.split} ({len(contexts)} contexts), N={args.n}, "
+        f"seeds={args.seeds}; coverage, mean ± sd over contexts x seeds; "
+        "sim sentences score could not verify"
+    )
     for name, values in rows.items():
         if values:
             spread = f"{np.mean(values):.3f} ± {np.std(values):.3f}"

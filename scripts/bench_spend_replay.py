@@ -37,16 +37,19 @@ sys.path.insert(0, str(ROOT))
 from archive import Archive  # noqa: E402
 from evolve.config import RunConfig  # noqa: E402
 from evolve.loop.inert import inert_edit  # noqa: E402
-from evolve.promotion.race_rule import Decision, RaceRule, paired_diffs  # noqa: E402
-from evolve.promotion.reach import AdaptiveRule, within_reach  # noqa: E402
 from evolve.loop.scoring import stored_fitness  # noqa: E402
 from evolve.loop.twins import placements, same_placements  # noqa: E402
+from evolve.promotion.race_rule import Decision, RaceRule, paired_diffs  # noqa: E402
+from evolve.promotion.reach import AdaptiveRule, within_reach  # noqa: E402
 
 
 def _calls_of(db: str, program: str) -> int:
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-        return int(conn.execute("SELECT count(*) FROM llm_calls WHERE program_id = ? AND NOT cached",
-                                (program,)).fetchone()[0])
+        return int(
+            conn.execute(
+                "SELECT count(*) FROM llm_calls WHERE program_id = ? AND NOT cached", (program,)
+            ).fetchone()[0]
+        )
 
 
 def replay(db: str) -> dict[str, Any]:
@@ -61,7 +64,9 @@ def replay(db: str) -> dict[str, Any]:
         max_replicates = int(search.get("max_replicates", 6))
         out: dict[str, Any] = {"db": db}
         # --- static twins
-        twins = [e for e in archive.events(kind="rejected") if (e.get("detail") or {}).get("reason") == "twin"]
+        twins = [
+            e for e in archive.events(kind="rejected") if (e.get("detail") or {}).get("reason") == "twin"
+        ]
         caught = calls_saved = 0
         for e in twins:
             child = (e.get("detail") or {}).get("program")
@@ -70,8 +75,11 @@ def replay(db: str) -> dict[str, Any]:
             if inert_edit(archive.get_program(e["program_id"]).code, archive.get_program(child).code):
                 caught += 1
                 calls_saved += _calls_of(db, child)
-        evaluated = [e["program_id"] for e in archive.events(kind="evaluated")
-                     if (e.get("detail") or {}).get("stage") == "train"]
+        evaluated = [
+            e["program_id"]
+            for e in archive.events(kind="evaluated")
+            if (e.get("detail") or {}).get("stage") == "train"
+        ]
         inert_evaluated = unsound = 0
         for pid in evaluated:
             view = archive.get_program(pid)
@@ -83,14 +91,25 @@ def replay(db: str) -> dict[str, Any]:
                 a = placements({c.context_id: c.positions for c in mine[0].contexts if c.error is None})
                 b = placements({c.context_id: c.positions for c in theirs[0].contexts if c.error is None})
                 unsound += not same_placements(a, b, sorted(a))
-        out["static_twins"] = {"smoke_twins": len(twins), "caught": caught, "smoke_calls_saved": calls_saved,
-                               "evaluated_children_called_inert": inert_evaluated, "unsound": unsound}
+        out["static_twins"] = {
+            "smoke_twins": len(twins),
+            "caught": caught,
+            "smoke_calls_saved": calls_saved,
+            "evaluated_children_called_inert": inert_evaluated,
+            "unsound": unsound,
+        }
         # --- reach and adaptive
         rule = RaceRule(confidence=confidence, max_replicates=max_replicates)
         adaptive = AdaptiveRule(confidence=confidence, max_replicates=max_replicates)
         reach = {"races": 0, "skipped": 0, "skipped_won": 0, "evaluations_saved": 0, "race_evaluations": 0}
-        adapt = {"races": 0, "looks": 0, "looks_adaptive": 0, "evaluations_saved_est": 0.0, "lost_acceptances": 0,
-                 "settled_early": 0}
+        adapt = {
+            "races": 0,
+            "looks": 0,
+            "looks_adaptive": 0,
+            "evaluations_saved_est": 0.0,
+            "lost_acceptances": 0,
+            "settled_early": 0,
+        }
         for e in archive.events(kind="raced"):
             d = e.get("detail") or {}
             stage = d.get("stage", "train")
@@ -99,7 +118,9 @@ def replay(db: str) -> dict[str, Any]:
             cand0 = stored_fitness(archive.evaluations(e["program_id"], stage)[:1], objective)
             inc0 = stored_fitness(archive.evaluations(d["incumbent"], stage)[:1], objective)
             known = paired_diffs({0: cand0}, {0: inc0})
-            verdict = within_reach(known, rule=rule, pairs_per_replicate=len(cand0) or 1, looks=max_replicates)
+            verdict = within_reach(
+                known, rule=rule, pairs_per_replicate=len(cand0) or 1, looks=max_replicates
+            )
             if not verdict.ok:
                 reach["skipped"] += 1
                 reach["evaluations_saved"] += int(d.get("evaluations") or 0)

@@ -36,8 +36,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-for key, value in {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "RAY_USAGE_STATS_ENABLED": "0",
-                   "RAY_AUTH_MODE": "disabled", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}.items():
+for key, value in {
+    "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+    "RAY_USAGE_STATS_ENABLED": "0",
+    "RAY_AUTH_MODE": "disabled",
+    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+}.items():
     os.environ.setdefault(key, value)
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -52,8 +56,9 @@ from generators.seeds import SEED_NAMES, load_seed  # noqa: E402
 from generators.sim.worlds import WORLDS  # noqa: E402
 
 
-def evolve_in(world: str, seed: int, evaluations: int, tmp: Path,
-              validate: tuple[str, ...] = ()) -> tuple[str, dict[str, Any]]:
+def evolve_in(
+    world: str, seed: int, evaluations: int, tmp: Path, validate: tuple[str, ...] = ()
+) -> tuple[str, dict[str, Any]]:
     """Run one evolution in ``world`` (with robust selection across ``validate`` when
     given); returns (champion code, run summary)."""
     config = replace_path(RunConfig(), "seed", seed)
@@ -74,14 +79,24 @@ def evolve_in(world: str, seed: int, evaluations: int, tmp: Path,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--evolve-in", nargs="+", default=["default"], choices=list(WORLDS),
-                        help="worlds to evolve in (one run per world and run seed)")
+    parser.add_argument(
+        "--evolve-in",
+        nargs="+",
+        default=["default"],
+        choices=list(WORLDS),
+        help="worlds to evolve in (one run per world and run seed)",
+    )
     parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="run seeds")
     parser.add_argument("--evaluations", type=int, default=60, help="evaluations per run")
     parser.add_argument("--replicates", type=int, default=2, help="replicate seeds of each re-scoring")
-    parser.add_argument("--validate-worlds", nargs="*", default=None, choices=list(WORLDS),
-                        help="also run each evolution with robust selection across these worlds "
-                             "([world] validate) and compare both champions (rows tagged 'robust')")
+    parser.add_argument(
+        "--validate-worlds",
+        nargs="*",
+        default=None,
+        choices=list(WORLDS),
+        help="also run each evolution with robust selection across these worlds "
+        "([world] validate) and compare both champions (rows tagged 'robust')",
+    )
     parser.add_argument("--json", action="store_true", help="print the rows as JSON too")
     args = parser.parse_args()
     seeds = {f"seed:{name}": load_seed(name) for name in SEED_NAMES}
@@ -95,14 +110,30 @@ def main() -> None:
                 for validate in arms:
                     t0 = time.perf_counter()
                     code, summary = evolve_in(source, run_seed, args.evaluations, Path(tmp), validate)
-                    scores = {target: {"champion": rescore({"champion": code}, target, spec)["champion"],
-                                       **rescore(seeds, target, spec, seed_cells)} for target in WORLDS}
+                    scores = {
+                        target: {
+                            "champion": rescore({"champion": code}, target, spec)["champion"],
+                            **rescore(seeds, target, spec, seed_cells),
+                        }
+                        for target in WORLDS
+                    }
                     label = source + (" robust" if validate else "")
-                    rows.append({"source": label, "run_seed": run_seed, "evaluations": summary["evaluations"],
-                                 "validate": list(validate), "wall_s": round(time.perf_counter() - t0, 1),
-                                 "scores": scores})
-                    print(f"[{label} seed {run_seed}: {summary['evaluations']} evaluations, "
-                          f"{rows[-1]['wall_s']} s]", file=sys.stderr, flush=True)
+                    rows.append(
+                        {
+                            "source": label,
+                            "run_seed": run_seed,
+                            "evaluations": summary["evaluations"],
+                            "validate": list(validate),
+                            "wall_s": round(time.perf_counter() - t0, 1),
+                            "scores": scores,
+                        }
+                    )
+                    print(
+                        f"[{label} seed {run_seed}: {summary['evaluations']} evaluations, "
+                        f"{rows[-1]['wall_s']} s]",
+                        file=sys.stderr,
+                        flush=True,
+                    )
     print_tables(rows, args)
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -111,15 +142,26 @@ def main() -> None:
 def print_tables(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     targets = list(WORLDS)
     width = max(10, *(len(t) + 2 for t in targets))
-    print(f"SIMULATED transfer matrix: champion minus best seed program, test coverage "
-          f"({len(load_split('test'))} test contexts x {args.replicates} replicates, "
-          f"{args.evaluations} evaluations per run)")
-    print(f"{'evolved in':<18}{'run seed':>9}" + "".join(f"{t:>{width}}" for t in targets) + f"{'worst':>{width}}")
+    print(
+        f"SIMULATED transfer matrix: champion minus best seed program, test coverage "
+        f"({len(load_split('test'))} test contexts x {args.replicates} replicates, "
+        f"{args.evaluations} evaluations per run)"
+    )
+    print(
+        f"{'evolved in':<18}{'run seed':>9}"
+        + "".join(f"{t:>{width}}" for t in targets)
+        + f"{'worst':>{width}}"
+    )
     for row in rows:
-        by_world = world_gains(row["scores"], "champion", [k for k in row["scores"][targets[0]] if k != "champion"])
+        by_world = world_gains(
+            row["scores"], "champion", [k for k in row["scores"][targets[0]] if k != "champion"]
+        )
         gains = [by_world[t] for t in targets]
-        print(f"{row['source']:<18}{row['run_seed']:>9}" + "".join(f"{g:>+{width}.3f}" for g in gains)
-              + f"{min(gains):>+{width}.3f}")
+        print(
+            f"{row['source']:<18}{row['run_seed']:>9}"
+            + "".join(f"{g:>+{width}.3f}" for g in gains)
+            + f"{min(gains):>+{width}.3f}"
+        )
     print("\ncoverage per target world (champion / seed:naive / seed:batch / seed:sobol):")
     for row in rows:
         print(f"  evolved in {row['source']}, run seed {row['run_seed']}:")

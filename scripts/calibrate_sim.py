@@ -23,10 +23,15 @@ from generators.context_loader import load_split  # noqa: E402
 from generators.seeds import SEED_NAMES, load_seed  # noqa: E402
 from generators.sim_calibration import improved_sobol, score_program  # noqa: E402
 from metrics import METRIC_NAMES  # noqa: E402
-from metrics.descriptors import tail_share  # noqa: E402
 
-_SHORT = {"coverage": "coverage", "convex_hull_volume": "hull_vol", "min_pairwise_distance": "min_dist",
-          "mean_pairwise_distance": "mean_dist", "dispersion": "dispersion↓", "kl_divergence": "kl↓"}
+_SHORT = {
+    "coverage": "coverage",
+    "convex_hull_volume": "hull_vol",
+    "min_pairwise_distance": "min_dist",
+    "mean_pairwise_distance": "mean_dist",
+    "dispersion": "dispersion↓",
+    "kl_divergence": "kl↓",
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,8 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     contexts = load_split(args.split)
     programs = {f"seed:{name}": load_seed(name) for name in SEED_NAMES}
     programs["improved (sobol, tuned levers)"] = improved_sobol(programs["seed:sobol"])
-    print(f"[SIMULATED] sim-world calibration: split={args.split} ({len(contexts)} contexts), "
-          f"N={args.n}, seeds={args.seeds}; mean ± sd over contexts x seeds")
+    print(
+        f"[SIMULATED] sim-world calibration: split={args.split} ({len(contexts)} contexts), "
+        f"N={args.n}, seeds={args.seeds}; mean ± sd over contexts x seeds"
+    )
     print(f"{'program':32s}" + "".join(f"{_SHORT[m]:>16s}" for m in METRIC_NAMES) + f"{'tail_share':>16s}")
     t0 = time.perf_counter()
     for label, code in programs.items():

@@ -120,7 +120,7 @@ def json_shapes(readme: str) -> dict[str, set[str]]:
     shapes: dict[str, set[str]] = {}
     previous = 0
     for match in re.finditer(r"^```\n(.*?)\n```$", section, flags=re.S | re.M):
-        paragraph = section[previous:match.start()].strip().split("\n\n")[-1]
+        paragraph = section[previous : match.start()].strip().split("\n\n")[-1]
         named = re.match(r"`(\w+)`", paragraph)
         if named:
             shapes[named.group(1)] = _top_level_keys(match.group(1))
@@ -135,8 +135,8 @@ def _top_level_keys(text: str) -> set[str]:
         ch = text[i]
         if ch == '"':
             end = text.index('"', i + 1)
-            if depth == 1 and re.match(r"\s*:", text[end + 1:]):
-                keys.add(text[i + 1:end])
+            if depth == 1 and re.match(r"\s*:", text[end + 1 :]):
+                keys.add(text[i + 1 : end])
             i = end + 1
             continue
         depth += ch in "{["
@@ -190,13 +190,25 @@ class State:
 def scratch_env(scratch: Path, venv: Path) -> dict[str, str]:
     """The environment of every command: the clone's venv first on PATH, HOME and the cache
     inside the scratch folder, the clone's packages first on PYTHONPATH, no provider key."""
-    env = {k: v for k, v in os.environ.items()
-           if not (k.endswith("_API_KEY") or k.startswith(("OPENAI", "ANTHROPIC", "AZURE", "RAY_ADDRESS")))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not (k.endswith("_API_KEY") or k.startswith(("OPENAI", "ANTHROPIC", "AZURE", "RAY_ADDRESS")))
+    }
     home = scratch / "home"
     home.mkdir(exist_ok=True)
-    env.update(HOME=str(home), XDG_CACHE_HOME=str(home / ".cache"), PATH=f"{venv}/bin:{env.get('PATH', '')}",
-               PYTHONPATH=str(ROOT), LITELLM_LOCAL_MODEL_COST_MAP="True", RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0",
-               RAY_AUTH_MODE="disabled", RAY_USAGE_STATS_ENABLED="0", COLUMNS="80", PYTHONUNBUFFERED="1")
+    env.update(
+        HOME=str(home),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        PATH=f"{venv}/bin:{env.get('PATH', '')}",
+        PYTHONPATH=str(ROOT),
+        LITELLM_LOCAL_MODEL_COST_MAP="True",
+        RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0",
+        RAY_AUTH_MODE="disabled",
+        RAY_USAGE_STATS_ENABLED="0",
+        COLUMNS="80",
+        PYTHONUNBUFFERED="1",
+    )
     env.pop("VIRTUAL_ENV", None)
     return env
 
@@ -215,8 +227,13 @@ def _needs_run(text: str) -> bool:
 
 
 def _champion(run_dir: Path, env: dict[str, str]) -> str | None:
-    out = subprocess.run(["persona-evolve", "inspect", "--db", str(run_dir / "archive.db"), "summary", "--json"],
-                         capture_output=True, text=True, env=env, timeout=120)
+    out = subprocess.run(
+        ["persona-evolve", "inspect", "--db", str(run_dir / "archive.db"), "summary", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     try:
         return json.loads(out.stdout)["champion"]["id"]
     except (ValueError, KeyError, TypeError):
@@ -282,9 +299,11 @@ def _check_output(run: Run, state: State, where: str, code: int, out: str, err: 
                 if documented is None:
                     state.problems.append(f"{where}: the README documents no JSON shape for {name!r}")
                 elif set(obj) != documented:
-                    state.problems.append(f"{where}: JSON keys differ from the README's shape: "
-                                          f"undocumented {sorted(set(obj) - documented)}, "
-                                          f"missing {sorted(documented - set(obj))}")
+                    state.problems.append(
+                        f"{where}: JSON keys differ from the README's shape: "
+                        f"undocumented {sorted(set(obj) - documented)}, "
+                        f"missing {sorted(documented - set(obj))}"
+                    )
             else:
                 node: Any = obj
                 for part in key.split("."):
@@ -295,8 +314,14 @@ def _check_output(run: Run, state: State, where: str, code: int, out: str, err: 
 
 def _serve(cmd: str, run: Run, state: State, where: str) -> None:
     """Start a server command, fetch ``run.server``'s paths from the URL it prints, stop it."""
-    proc = subprocess.Popen(["bash", "-c", f"exec {cmd}"], cwd=state.scratch, env=state.env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        ["bash", "-c", f"exec {cmd}"],
+        cwd=state.scratch,
+        env=state.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         url, deadline, buffer = None, time.monotonic() + run.timeout, b""
         assert proc.stdout is not None
@@ -310,7 +335,9 @@ def _serve(cmd: str, run: Run, state: State, where: str) -> None:
             url = match.group(1).decode() if match else None
         seen = buffer.decode("utf-8", "replace").strip().splitlines()
         if url is None:
-            state.problems.append(f"{where}: printed no URL within {run.timeout:.0f} s ({' | '.join(seen[-3:])})")
+            state.problems.append(
+                f"{where}: printed no URL within {run.timeout:.0f} s ({' | '.join(seen[-3:])})"
+            )
             return
         for path, regexes in run.server:
             try:
@@ -348,8 +375,15 @@ def execute(cmd: Command, claim: Claim, run: Run, state: State, log: Callable[[s
         _serve(full, run, state, where)
         log(f"  {time.monotonic() - t0:.1f} s")
         return
-    proc = subprocess.Popen(["bash", "-c", full], cwd=state.scratch, env=state.env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        ["bash", "-c", full],
+        cwd=state.scratch,
+        env=state.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         out, err = proc.communicate(timeout=run.timeout)
     except subprocess.TimeoutExpired:
@@ -383,20 +417,26 @@ def coverage(readme: str) -> tuple[list[tuple[Command, Claim]], list[str]]:
         for cmd in commands(block):
             matching = [c for c in CLAIMS if re.search(c.pattern, cmd.text)]
             if not matching:
-                problems.append(f"README block at line {cmd.block} is not covered: line {cmd.line}: `{cmd.text}` "
-                                "(add it to CLAIMS in scripts/readme_claims.py: what it must do, or why it is not run)")
+                problems.append(
+                    f"README block at line {cmd.block} is not covered: line {cmd.line}: `{cmd.text}` "
+                    "(add it to CLAIMS in scripts/readme_claims.py: what it must do, or why it is not run)"
+                )
             elif len(matching) > 1:
                 problems.append(f"README line {cmd.line}: `{cmd.text}` matches {len(matching)} claims")
             else:
                 pairs.append((cmd, matching[0]))
                 used.add(matching[0].pattern)
-    problems += [f"claim /{c.pattern}/ matches no README command (stale: remove it)"
-                 for c in CLAIMS if c.pattern not in used]
+    problems += [
+        f"claim /{c.pattern}/ matches no README command (stale: remove it)"
+        for c in CLAIMS
+        if c.pattern not in used
+    ]
     return pairs, problems
 
 
-def check(readme_path: Path, *, venv: Path, scratch: Path, log: Callable[[str], None] = print,
-          jobs: int = 2) -> list[str]:
+def check(
+    readme_path: Path, *, venv: Path, scratch: Path, log: Callable[[str], None] = print, jobs: int = 2
+) -> list[str]:
     """Run the README's commands in ``scratch`` (an empty folder) with ``venv``, the ones
     that only read the run's archive ``jobs`` at a time; returns the problems found (empty:
     every claim holds)."""
@@ -416,6 +456,7 @@ def check(readme_path: Path, *, venv: Path, scratch: Path, log: Callable[[str], 
             execute(*tasks[i], state, log)
             i += 1
             continue
+
         # commands that only read the run's archive (each writing its own file) run `jobs` at a time
         def buffered(task: tuple[Command, Claim, Run]) -> list[str]:
             lines: list[str] = []
@@ -429,8 +470,10 @@ def check(readme_path: Path, *, venv: Path, scratch: Path, log: Callable[[str], 
         i = j
     log("not run:\n" + "\n".join(skipped))
     if state.without_run:
-        state.problems.append(f"{len(state.without_run)} commands that read the run were not run, as it failed "
-                              f"(README {', '.join(dict.fromkeys(state.without_run))})")
+        state.problems.append(
+            f"{len(state.without_run)} commands that read the run were not run, as it failed "
+            f"(README {', '.join(dict.fromkeys(state.without_run))})"
+        )
     return state.problems
 
 
@@ -451,29 +494,40 @@ def default_venv() -> Path:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--readme", type=Path, default=ROOT / "README.md")
-    parser.add_argument("--venv", type=Path, default=None, help="venv holding persona-evolve (default: the clone's)")
+    parser.add_argument(
+        "--venv", type=Path, default=None, help="venv holding persona-evolve (default: the clone's)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder and print its path")
     parser.add_argument("--list", action="store_true", help="only list each README command and its claim")
-    parser.add_argument("--jobs", type=int, default=2, help="commands reading the run's archive run this many "
-                        "at a time (default 2)")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=2,
+        help="commands reading the run's archive run this many at a time (default 2)",
+    )
     args = parser.parse_args(argv)
     if args.list:
         pairs, problems = coverage(args.readme.read_text())
         for cmd, claim in pairs:
-            print(f"line {cmd.line}: {cmd.text}\n    " + (f"not run: {claim.skip}" if claim.skip else
-                                                          f"{len(claim.runs)} run(s)"))
+            print(
+                f"line {cmd.line}: {cmd.text}\n    "
+                + (f"not run: {claim.skip}" if claim.skip else f"{len(claim.runs)} run(s)")
+            )
         for p in problems:
             print(f"problem: {p}")
         return 1 if problems else 0
     venv = (args.venv or default_venv()).resolve()
     if not (venv / "bin" / "persona-evolve").exists():
-        print(f"error: {venv} has no bin/persona-evolve (install the project, or pass --venv)", file=sys.stderr)
+        print(
+            f"error: {venv} has no bin/persona-evolve (install the project, or pass --venv)", file=sys.stderr
+        )
         return 1
     scratch = Path(tempfile.mkdtemp(prefix="readme-check-"))
     t0 = time.monotonic()
     try:
-        problems = check(args.readme, venv=venv, scratch=scratch, log=lambda s: print(s, flush=True),
-                         jobs=args.jobs)
+        problems = check(
+            args.readme, venv=venv, scratch=scratch, log=lambda s: print(s, flush=True), jobs=args.jobs
+        )
     finally:
         if args.keep:
             print(f"scratch folder kept: {scratch}")

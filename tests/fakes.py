@@ -45,7 +45,14 @@ class FunctionClient:
         self.reply = reply
         self.calls: list[tuple[str, list[Any], int | None]] = []
 
-    async def acomplete_many(self, role: str, list_of_messages: list[Any], *, temperature: float | None = None,
-                             max_tokens: int | None = None, seed: int | None = None) -> list[Completion]:
+    async def acomplete_many(
+        self,
+        role: str,
+        list_of_messages: list[Any],
+        *,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        seed: int | None = None,
+    ) -> list[Completion]:
         self.calls.append((role, list_of_messages, seed))
         return [Completion(self.reply(m, seed, len(self.calls))) for m in list_of_messages]

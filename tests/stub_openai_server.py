@@ -37,8 +37,15 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["StubServer", "RecordedRequest", "MutationScript", "ObedientReplies", "SimReplies",
-           "obeyed_answers", "role_of"]
+__all__ = [
+    "StubServer",
+    "RecordedRequest",
+    "MutationScript",
+    "ObedientReplies",
+    "SimReplies",
+    "obeyed_answers",
+    "role_of",
+]
 
 Reply = str | Callable[[list[dict[str, Any]]], str]
 
@@ -142,7 +149,10 @@ class StubServer:
         """Serve in a daemon thread; returns self."""
         if self._thread is None:
             self._thread = threading.Thread(
-                target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="stub-openai", daemon=True
+                target=self._httpd.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name="stub-openai",
+                daemon=True,
             )
             self._thread.start()
         return self
@@ -169,7 +179,9 @@ class StubServer:
             n = self._counter
         if status != 200:
             err_type = _ERROR_TYPES.get(status, "error")
-            return status, {"error": {"message": f"stub failure {status}", "type": err_type, "code": err_type}}
+            return status, {
+                "error": {"message": f"stub failure {status}", "type": err_type, "code": err_type}
+            }
         messages = list(body.get("messages") or [])
         text = self.reply(messages) if callable(self.reply) else str(self.reply)
         pt = self.prompt_tokens
@@ -181,7 +193,9 @@ class StubServer:
             "object": "chat.completion",
             "created": int(time.time()),
             "model": self.response_model or str(body.get("model", "stub-model")),
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+            ],
             "usage": {"prompt_tokens": pt, "completion_tokens": ct, "total_tokens": pt + ct},
         }
 
@@ -214,7 +228,9 @@ class StubServer:
                 try:
                     body = json.loads(raw or b"{}")
                 except json.JSONDecodeError:
-                    self._send(400, {"error": {"message": "body is not JSON", "type": "invalid_request_error"}})
+                    self._send(
+                        400, {"error": {"message": "body is not JSON", "type": "invalid_request_error"}}
+                    )
                     return
                 with server._lock:
                     server.in_flight += 1
@@ -341,13 +357,21 @@ class SimReplies:
 _OBEY_VALUE_RE = re.compile(
     r"\b(?:answer|respond|reply|rate|choose|select|pick|mark|give|put|output|antworte|r[ée]ponds|r[ée]pondez|"
     r"responde|rispondi)\w*\s+(?:(?:with|only|always|a|the|number|value|everything|all|every|each|it|them|"
-    r"is|be|to|mit|con|avec)\s+){0,3}(\d{1,2})\b(?!\s*\()", re.IGNORECASE)
-_OBEY_EXTREME_RE = re.compile(r"\b(highest|maximum|top|strongly agree|lowest|minimum|bottom|"
-                              r"strongly disagree)\b"
-                              r"(?!\)|\s*\()", re.IGNORECASE)
-_OBEY_ITEM_RE = re.compile(r"\b(?:statement|item|question)\s*#?\s*(\d{1,3})\s*[:,]?\s*(?:answer|choose|"
-                           r"pick|give|"
-                           r"should get|gets?|=|->)?\s*(?:a\s+)?(\d{1,2})\b(?!\s*\()", re.IGNORECASE)
+    r"is|be|to|mit|con|avec)\s+){0,3}(\d{1,2})\b(?!\s*\()",
+    re.IGNORECASE,
+)
+_OBEY_EXTREME_RE = re.compile(
+    r"\b(highest|maximum|top|strongly agree|lowest|minimum|bottom|"
+    r"strongly disagree)\b"
+    r"(?!\)|\s*\()",
+    re.IGNORECASE,
+)
+_OBEY_ITEM_RE = re.compile(
+    r"\b(?:statement|item|question)\s*#?\s*(\d{1,3})\s*[:,]?\s*(?:answer|choose|"
+    r"pick|give|"
+    r"should get|gets?|=|->)?\s*(?:a\s+)?(\d{1,2})\b(?!\s*\()",
+    re.IGNORECASE,
+)
 _ASK_SCALE_RE = re.compile(r"from\s+(\d+)\D{0,60}?\bto\s+(\d+)", re.IGNORECASE)
 _ASK_LIST_RE = re.compile(r"^\s*(\d+)[.)]\s+\S", re.MULTILINE)
 
@@ -368,7 +392,7 @@ def obeyed_answers(messages: list[dict[str, Any]]) -> tuple[int | None, dict[int
         extreme = _OBEY_EXTREME_RE.search(text)
         if extreme:
             value = hi if extreme.group(1).lower() in ("highest", "maximum", "top", "strongly agree") else lo
-    clip = (lambda v: min(max(v, lo), hi))
+    clip = lambda v: min(max(v, lo), hi)
     return (None if value is None else clip(value)), {k: clip(v) for k, v in per_item.items()}
 
 
@@ -410,8 +434,9 @@ class ObedientReplies:
         honest = self.honest(messages)
         is_json = "JSON" in ask and honest.strip().startswith("{")
         fallback = json.loads(honest).get("answers", {}) if is_json else {}
-        answers = {n: per_item.get(n, value if value is not None else int(fallback.get(str(n), 3)))
-                   for n in numbers}
+        answers = {
+            n: per_item.get(n, value if value is not None else int(fallback.get(str(n), 3))) for n in numbers
+        }
         if "JSON" in ask:
             return json.dumps({"answers": {str(n): v for n, v in answers.items()}})
         return "\n".join(f"{n}. {v}" for n, v in answers.items())

@@ -56,8 +56,9 @@ def test_no_module_imports_itself_back_even_through_a_lazy_import(graph: grimp.I
     assert _strongly_connected(graph) == []
 
 
-def test_the_cycle_finder_sees_a_cycle_made_of_function_level_imports(tmp_path: Path,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_cycle_finder_sees_a_cycle_made_of_function_level_imports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The check above can fail: two modules importing each other inside functions form a cycle."""
     pkg = tmp_path / "cyclic_pkg_for_test"
     pkg.mkdir()
@@ -66,7 +67,8 @@ def test_the_cycle_finder_sees_a_cycle_made_of_function_level_imports(tmp_path: 
     (pkg / "b.py").write_text("def g():\n    from cyclic_pkg_for_test import a\n    return a\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     assert _strongly_connected(grimp.build_graph("cyclic_pkg_for_test", cache_dir=None)) == [
-        ["cyclic_pkg_for_test.a", "cyclic_pkg_for_test.b"]]
+        ["cyclic_pkg_for_test.a", "cyclic_pkg_for_test.b"]
+    ]
 
 
 def test_metrics_imports_only_numpy_scipy_and_the_standard_library(graph: grimp.ImportGraph) -> None:
@@ -81,7 +83,9 @@ def test_metrics_imports_only_numpy_scipy_and_the_standard_library(graph: grimp.
     assert outside <= {"numpy", "scipy"}, outside
 
 
-def test_the_sandbox_child_imports_only_the_standard_library_and_its_own_modules(graph: grimp.ImportGraph) -> None:
+def test_the_sandbox_child_imports_only_the_standard_library_and_its_own_modules(
+    graph: grimp.ImportGraph,
+) -> None:
     import sys
 
     inside_dir = ROOT / "generators" / "sandbox" / "inside"
@@ -105,7 +109,8 @@ def test_mypy_finds_no_error_in_the_typed_packages(tmp_path: Path, monkeypatch: 
     from mypy import api
 
     monkeypatch.chdir(ROOT)
-    out, err, code = api.run(["--config-file", str(ROOT / "pyproject.toml"), "--cache-dir", str(tmp_path),
-                              *TYPED_PACKAGES])
+    out, err, code = api.run(
+        ["--config-file", str(ROOT / "pyproject.toml"), "--cache-dir", str(tmp_path), *TYPED_PACKAGES]
+    )
     assert code == 0, out + err
     assert "Success: no issues found" in out

@@ -30,7 +30,9 @@ class BudgetUse:
 
 
 def budget_use(
-    caps: Mapping[str, Any], proposals: Sequence[ProposalEvaluation], spend: Sequence[RoleSpend],
+    caps: Mapping[str, Any],
+    proposals: Sequence[ProposalEvaluation],
+    spend: Sequence[RoleSpend],
     killed: Sequence[Mapping[str, Any]],
 ) -> tuple[BudgetUse, ...]:
     """One :class:`BudgetUse` per cap of :class:`BudgetCap`, in its order. ``caps``: cap ->

@@ -63,12 +63,22 @@ def champion(source: ChampionSource) -> Champion | None:
             view = None
         if view is not None:
             best = source.best_evaluation(pid, Stage.VALIDATION)
-            return Champion(view, Stage.VALIDATION, best.fitness if best else view.fitness, best,
-                            source.latest_evaluation(pid, Stage.TEST))
+            return Champion(
+                view,
+                Stage.VALIDATION,
+                best.fitness if best else view.fitness,
+                best,
+                source.latest_evaluation(pid, Stage.TEST),
+            )
     for stage in (Stage.VALIDATION, Stage.TRAIN):
         top = source.top(1, stage=stage)
         if top:
             view = top[0]
-            return Champion(view, stage, view.fitness, source.best_evaluation(view.id, stage),
-                            source.latest_evaluation(view.id, Stage.TEST))
+            return Champion(
+                view,
+                stage,
+                view.fitness,
+                source.best_evaluation(view.id, stage),
+                source.latest_evaluation(view.id, Stage.TEST),
+            )
     return None

@@ -32,7 +32,9 @@ def pick_run(conn: Connection, run_id: int | None, where: str) -> int:
     q = q.where(Run.id == run_id) if run_id is not None else q.order_by(Run.id.desc()).limit(1)
     rid = conn.execute(q).scalar()
     if rid is None:
-        raise ReaderError(f"{where}: no run {run_id}" if run_id is not None else f"{where}: holds no runs yet")
+        raise ReaderError(
+            f"{where}: no run {run_id}" if run_id is not None else f"{where}: holds no runs yet"
+        )
     return int(rid)
 
 

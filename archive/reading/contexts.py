@@ -43,7 +43,11 @@ class PositionSet:
 
 
 def personas(
-    conn: Connection, run_id: int, *, context_id: str, program_id: str | None = None,
+    conn: Connection,
+    run_id: int,
+    *,
+    context_id: str,
+    program_id: str | None = None,
     evaluation_id: int | None = None,
 ) -> tuple[PersonaView, ...]:
     """Stored persona texts of a context (optionally of one program / evaluation) with
@@ -58,19 +62,28 @@ def context_counts(conn: Connection, run_id: int) -> tuple[ContextCount, ...]:
     """Per context of the run: positions, texts, exemplars and programs stored; most
     positions first (then most texts, then by context id)."""
     rows = conn.execute(
-        select(ContextResultRow.context_id, func.sum(ContextResultRow.n_personas),
-               func.count(func.distinct(Evaluation.program_id)))
+        select(
+            ContextResultRow.context_id,
+            func.sum(ContextResultRow.n_personas),
+            func.count(func.distinct(Evaluation.program_id)),
+        )
         .join(Evaluation, Evaluation.id == ContextResultRow.evaluation_id)
         .where(Evaluation.run_id == run_id, ContextResultRow.n_personas > 0)  # rows with positions
         .group_by(ContextResultRow.context_id)
     ).all()
-    texts = {c: (int(t), int(x or 0)) for c, t, x in conn.execute(
-        select(Persona.context_id, func.count(), func.count(Persona.exemplar))
-        .join(Evaluation, Evaluation.id == Persona.evaluation_id)
-        .where(Evaluation.run_id == run_id).group_by(Persona.context_id)
-    ).all()}
-    out = [ContextCount(str(c), int(n or 0), texts.get(c, (0, 0))[0], int(p), texts.get(c, (0, 0))[1])
-           for c, n, p in rows]
+    texts = {
+        c: (int(t), int(x or 0))
+        for c, t, x in conn.execute(
+            select(Persona.context_id, func.count(), func.count(Persona.exemplar))
+            .join(Evaluation, Evaluation.id == Persona.evaluation_id)
+            .where(Evaluation.run_id == run_id)
+            .group_by(Persona.context_id)
+        ).all()
+    }
+    out = [
+        ContextCount(str(c), int(n or 0), texts.get(c, (0, 0))[0], int(p), texts.get(c, (0, 0))[1])
+        for c, n, p in rows
+    ]
     out.sort(key=lambda c: (-c.positions, -c.texts, c.context_id))
     return tuple(out)
 
@@ -84,11 +97,21 @@ def context_positions(conn: Connection, run_id: int, context_id: str) -> Positio
     from ..codec import decode_positions
 
     rows = conn.execute(
-        select(ContextResultRow.evaluation_id, ContextResultRow.n_personas, ContextResultRow.n_axes,
-               ContextResultRow.positions, Evaluation.program_id, Evaluation.stage)
+        select(
+            ContextResultRow.evaluation_id,
+            ContextResultRow.n_personas,
+            ContextResultRow.n_axes,
+            ContextResultRow.positions,
+            Evaluation.program_id,
+            Evaluation.stage,
+        )
         .join(Evaluation, Evaluation.id == ContextResultRow.evaluation_id)
-        .where(Evaluation.run_id == run_id, ContextResultRow.context_id == context_id,
-               ContextResultRow.positions.is_not(None), ContextResultRow.n_personas > 0)
+        .where(
+            Evaluation.run_id == run_id,
+            ContextResultRow.context_id == context_id,
+            ContextResultRow.positions.is_not(None),
+            ContextResultRow.n_personas > 0,
+        )
         .order_by(ContextResultRow.id)
     ).all()
     ks = [int(r.n_axes) for r in rows]
@@ -98,17 +121,22 @@ def context_positions(conn: Connection, run_id: int, context_id: str) -> Positio
     counts = np.array([int(r.n_personas) for r in used], dtype=np.int64)
     for r in used:  # the check decode_positions makes, per row, before one decode of them all
         if len(r.positions) != 2 * int(r.n_personas) * k:
-            raise ValueError(f"positions blob of evaluation {r.evaluation_id} ({context_id}) holds "
-                             f"{len(r.positions) // 2} values, expected {r.n_personas}×{k}")
+            raise ValueError(
+                f"positions blob of evaluation {r.evaluation_id} ({context_id}) holds "
+                f"{len(r.positions) // 2} values, expected {r.n_personas}×{k}"
+            )
     blobs = b"".join(r.positions for r in used)
     z = decode_positions(blobs, int(counts.sum()), k) if used else np.zeros((0, k))
     starts = np.repeat(np.cumsum(counts) - counts, counts)
     return PositionSet(
-        context_id=context_id, k=k, z=z,
+        context_id=context_id,
+        k=k,
+        z=z,
         program_ids=np.repeat(np.array([r.program_id for r in used], dtype=object), counts),
         stages=np.repeat(np.array([coerce(Stage, r.stage) for r in used], dtype=object), counts),
         evaluation_ids=np.repeat(np.array([int(r.evaluation_id) for r in used], dtype=np.int64), counts),
-        indexes=np.arange(int(counts.sum()), dtype=np.int64) - starts, other_k=other,
+        indexes=np.arange(int(counts.sum()), dtype=np.int64) - starts,
+        other_k=other,
     )
 
 
@@ -129,19 +157,29 @@ def flagged_contexts(conn: Connection, run_id: int, key: str, error_like: str) -
     """Context results of the run whose ``metrics_extra`` holds ``key`` or whose error is
     LIKE ``error_like`` (SQL pattern), in storage order."""
     rows = conn.execute(
-        select(Evaluation.program_id, Evaluation.stage, ContextResultRow.context_id,
-               ContextResultRow.metrics_extra, ContextResultRow.error)
+        select(
+            Evaluation.program_id,
+            Evaluation.stage,
+            ContextResultRow.context_id,
+            ContextResultRow.metrics_extra,
+            ContextResultRow.error,
+        )
         .join(Evaluation, Evaluation.id == ContextResultRow.evaluation_id)
-        .where(Evaluation.run_id == run_id,
-               ContextResultRow.metrics_extra.is_not(None) | ContextResultRow.error.like(error_like))
+        .where(
+            Evaluation.run_id == run_id,
+            ContextResultRow.metrics_extra.is_not(None) | ContextResultRow.error.like(error_like),
+        )
         .order_by(ContextResultRow.evaluation_id, ContextResultRow.id)
     ).all()
     out = []
     for pid, stage, cid, extra, error in rows:
         value = (extra or {}).get(key) if isinstance(extra, dict) else None
         if value is not None or (error and _like(error, error_like)):
-            out.append(FlaggedContext(str(pid), str(stage or ""), str(cid),
-                                      None if value is None else float(value), error))
+            out.append(
+                FlaggedContext(
+                    str(pid), str(stage or ""), str(cid), None if value is None else float(value), error
+                )
+            )
     return tuple(out)
 
 
@@ -162,16 +200,21 @@ def text_keys(conn: Connection, run_id: int, context_id: str) -> Any:
     as an M×2 int64 array (no text is read)."""
     import numpy as np
 
-    rows = conn.execute(
-        select(Persona.evaluation_id, Persona.idx)
-        .join(Evaluation, Evaluation.id == Persona.evaluation_id)
-        .where(Evaluation.run_id == run_id, Persona.context_id == context_id)
-    ).tuples().all()
+    rows = (
+        conn.execute(
+            select(Persona.evaluation_id, Persona.idx)
+            .join(Evaluation, Evaluation.id == Persona.evaluation_id)
+            .where(Evaluation.run_id == run_id, Persona.context_id == context_id)
+        )
+        .tuples()
+        .all()
+    )
     return np.array([(int(e), int(i)) for e, i in rows], dtype=np.int64).reshape(-1, 2)
 
 
-def personas_at(conn: Connection, run_id: int, context_id: str,
-                keys: Any) -> dict[tuple[int, int], PersonaView]:
+def personas_at(
+    conn: Connection, run_id: int, context_id: str, keys: Any
+) -> dict[tuple[int, int], PersonaView]:
     """The stored persona texts of ``context_id`` at the given (evaluation id, row index)
     pairs, keyed by that pair (pairs without a stored text are left out)."""
     wanted = {(int(e), int(i)) for e, i in keys}

@@ -55,25 +55,39 @@ class CostTable:
 
 def validation_costs(conn: Connection, run_id: int) -> CostTable:
     """The :class:`CostTable` of run ``run_id`` (two grouped queries)."""
-    validated = and_(Evaluation.run_id == run_id, Evaluation.stage == str(Stage.VALIDATION),
-                     Evaluation.coverage.is_not(None))
+    validated = and_(
+        Evaluation.run_id == run_id,
+        Evaluation.stage == str(Stage.VALIDATION),
+        Evaluation.coverage.is_not(None),
+    )
     personas = (
         select(ContextResultRow.evaluation_id.label("eid"), func.sum(ContextResultRow.n_personas).label("n"))
         .where(ContextResultRow.evaluation_id.in_(select(Evaluation.id).where(validated)))
-        .group_by(ContextResultRow.evaluation_id).subquery()
+        .group_by(ContextResultRow.evaluation_id)
+        .subquery()
     )
     rows = conn.execute(
-        select(Evaluation.program_id, func.avg(Evaluation.coverage), func.sum(Evaluation.tokens),
-               func.coalesce(func.sum(personas.c.n), 0), func.count(Evaluation.id), Program.label,
-               Program.generation)
+        select(
+            Evaluation.program_id,
+            func.avg(Evaluation.coverage),
+            func.sum(Evaluation.tokens),
+            func.coalesce(func.sum(personas.c.n), 0),
+            func.count(Evaluation.id),
+            Program.label,
+            Program.generation,
+        )
         .join(Program, Program.id == Evaluation.program_id)
         .outerjoin(personas, personas.c.eid == Evaluation.id)
         .where(validated)
         .group_by(Evaluation.program_id, Program.label, Program.generation)
         .order_by(Evaluation.program_id)
     ).all()
-    programs = tuple(ProgramCost(str(pid), label, int(gen or 0), float(cov), int(tok or 0), int(n or 0),
-                                 int(ne)) for pid, cov, tok, n, ne, label, gen in rows)
-    total = int(conn.execute(select(func.count()).select_from(RunProgram).where(RunProgram.run_id == run_id))
-                .scalar() or 0)
+    programs = tuple(
+        ProgramCost(str(pid), label, int(gen or 0), float(cov), int(tok or 0), int(n or 0), int(ne))
+        for pid, cov, tok, n, ne, label, gen in rows
+    )
+    total = int(
+        conn.execute(select(func.count()).select_from(RunProgram).where(RunProgram.run_id == run_id)).scalar()
+        or 0
+    )
     return CostTable(programs, max(total - len(programs), 0))

@@ -61,8 +61,13 @@ def event_view(e: Any) -> EventView:
 
 
 def events(
-    conn: Connection, run_id: int, *, kind: str | None = None, program_id: str | None = None,
-    after: int | None = None, limit: int | None = None,
+    conn: Connection,
+    run_id: int,
+    *,
+    kind: str | None = None,
+    program_id: str | None = None,
+    after: int | None = None,
+    limit: int | None = None,
 ) -> tuple[EventView, ...]:
     """Events of run ``run_id`` in id order, optionally of one ``kind`` / program, with
     id > ``after``, at most ``limit`` of them."""
@@ -81,19 +86,31 @@ def events(
 
 
 def _proposal_rows(conn: Connection, run_id: int) -> list[Any]:
-    q = (select(Event).where(Event.run_id == run_id, Event.kind == EventKind.EVALUATED.value)
-         .order_by(Event.id))
-    return [e for e in conn.execute(q).all()
-            if isinstance(e.detail, Mapping) and e.detail.get("stage") == Stage.TRAIN.value]
+    q = (
+        select(Event)
+        .where(Event.run_id == run_id, Event.kind == EventKind.EVALUATED.value)
+        .order_by(Event.id)
+    )
+    return [
+        e
+        for e in conn.execute(q).all()
+        if isinstance(e.detail, Mapping) and e.detail.get("stage") == Stage.TRAIN.value
+    ]
 
 
 def proposal_count(conn: Connection, run_id: int) -> int:
     """Number of proposal evaluations of the run (>= 0): counted in SQL on SQLite (JSON1),
     else by decoding the event details."""
     if conn.dialect.name == "sqlite":
-        q = (select(func.count()).select_from(Event)
-             .where(Event.run_id == run_id, Event.kind == EventKind.EVALUATED.value,
-                    func.json_extract(Event.detail, "$.stage") == Stage.TRAIN.value))
+        q = (
+            select(func.count())
+            .select_from(Event)
+            .where(
+                Event.run_id == run_id,
+                Event.kind == EventKind.EVALUATED.value,
+                func.json_extract(Event.detail, "$.stage") == Stage.TRAIN.value,
+            )
+        )
         try:
             return int(conn.execute(q).scalar() or 0)
         except Exception:  # noqa: BLE001 - SQLite built without JSON1: decode below
@@ -108,9 +125,16 @@ def proposal_evaluations(conn: Connection, run_id: int) -> tuple[ProposalEvaluat
     for i, e in enumerate(rows, 1):
         d = e.detail
         status = d.get("status")
-        out.append(ProposalEvaluation(
-            index=i, event_id=int(e.id), program_id=e.program_id, island=e.island, fitness=finite_float(d.get("fitness")),
-            outcome=coerce(Outcome, status) if status is not None else None,
-            elapsed_s=finite_float(d.get("elapsed_s")), ts=float(e.ts),
-        ))
+        out.append(
+            ProposalEvaluation(
+                index=i,
+                event_id=int(e.id),
+                program_id=e.program_id,
+                island=e.island,
+                fitness=finite_float(d.get("fitness")),
+                outcome=coerce(Outcome, status) if status is not None else None,
+                elapsed_s=finite_float(d.get("elapsed_s")),
+                ts=float(e.ts),
+            )
+        )
     return tuple(out)

@@ -55,38 +55,56 @@ def resolve(conn: Connection, run_id: int, ref: str) -> str:
     if len(prefix) < MIN_PREFIX:
         raise UnknownProgramError(f"program id {text!r} is too short: give at least {MIN_PREFIX} characters")
     like = prefix.replace("\\", "").replace("%", "").replace("_", "")
-    matches = conn.execute(
-        select(RunProgram.program_id).where(RunProgram.run_id == run_id,
-                                            RunProgram.program_id.like(f"{like}%"))
-        .order_by(RunProgram.program_id).limit(21)
-    ).scalars().all()
+    matches = (
+        conn.execute(
+            select(RunProgram.program_id)
+            .where(RunProgram.run_id == run_id, RunProgram.program_id.like(f"{like}%"))
+            .order_by(RunProgram.program_id)
+            .limit(21)
+        )
+        .scalars()
+        .all()
+    )
     matches = [m for m in matches if m.startswith(prefix)]
     if prefix in matches:
         return prefix
     if len(matches) == 1:
         return str(matches[0])
     if matches:
-        raise UnknownProgramError(f"program id prefix {text!r} is ambiguous: matches "
-                                  f"{', '.join(matches[:5])}; give more characters")
+        raise UnknownProgramError(
+            f"program id prefix {text!r} is ambiguous: matches {', '.join(matches[:5])}; give more characters"
+        )
     every = conn.execute(in_run).scalars().all()
     close = difflib.get_close_matches(prefix, [i[: len(prefix)] for i in every], n=3, cutoff=0.5)
     full = [i for c in close for i in every if i.startswith(c)][:3]
-    raise UnknownProgramError(f"unknown program {text!r} in run {run_id}"
-                              + (f" (close: {', '.join(full)})" if full else ""))
+    raise UnknownProgramError(
+        f"unknown program {text!r} in run {run_id}" + (f" (close: {', '.join(full)})" if full else "")
+    )
 
 
 def _resolve_label(conn: Connection, run_id: int, text: str, in_run: Select[Any]) -> str:
-    rows = conn.execute(select(Program.id).where(Program.label == text, Program.id.in_(in_run))
-                        .order_by(Program.id)).scalars().all()
+    rows = (
+        conn.execute(
+            select(Program.id).where(Program.label == text, Program.id.in_(in_run)).order_by(Program.id)
+        )
+        .scalars()
+        .all()
+    )
     if len(rows) == 1:
         return str(rows[0])
     if rows:
         raise UnknownProgramError(f"label {text!r} names {len(rows)} programs: {', '.join(rows[:5])}")
-    labels = conn.execute(select(Program.label).where(Program.label.is_not(None), Program.id.in_(in_run))
-                          .distinct()).scalars().all()
+    labels = (
+        conn.execute(
+            select(Program.label).where(Program.label.is_not(None), Program.id.in_(in_run)).distinct()
+        )
+        .scalars()
+        .all()
+    )
     hint = difflib.get_close_matches(text, [str(x) for x in labels], n=3, cutoff=0.4)
-    raise UnknownProgramError(f"no program labelled {text!r} in run {run_id}"
-                              + (f" (close: {', '.join(hint)})" if hint else ""))
+    raise UnknownProgramError(
+        f"no program labelled {text!r} in run {run_id}" + (f" (close: {', '.join(hint)})" if hint else "")
+    )
 
 
 def program(conn: Connection, run_id: int, program_id: str) -> ProgramView:
@@ -100,16 +118,26 @@ def program(conn: Connection, run_id: int, program_id: str) -> ProgramView:
 
 def program_ids(conn: Connection, run_id: int) -> tuple[str, ...]:
     """Ids of every program the run has stored, oldest first (ties by id)."""
-    return tuple(conn.execute(select(RunProgram.program_id).where(RunProgram.run_id == run_id)
-                              .order_by(RunProgram.created_at, RunProgram.program_id)).scalars())
+    return tuple(
+        conn.execute(
+            select(RunProgram.program_id)
+            .where(RunProgram.run_id == run_id)
+            .order_by(RunProgram.created_at, RunProgram.program_id)
+        ).scalars()
+    )
 
 
 def seeds(conn: Connection, run_id: int) -> tuple[ProgramView, ...]:
     """The run's seed programs (no parent), sorted by label then id."""
-    ids = conn.execute(
-        select(Program.id).join(RunProgram, RunProgram.program_id == Program.id)
-        .where(RunProgram.run_id == run_id, Program.parent_id.is_(None))
-    ).scalars().all()
+    ids = (
+        conn.execute(
+            select(Program.id)
+            .join(RunProgram, RunProgram.program_id == Program.id)
+            .where(RunProgram.run_id == run_id, Program.parent_id.is_(None))
+        )
+        .scalars()
+        .all()
+    )
     views = queries.program_views(conn, run_id, ids)
     return tuple(sorted(views.values(), key=lambda v: (v.label or "", v.id)))
 

@@ -9,8 +9,8 @@ from sqlalchemy import Connection, func, select
 
 from .. import queries
 from ..records import ArchiveConfig
-from ..schema import Event, Run, RunProgram
 from ..runhistory import calls_by_stage
+from ..schema import Event, Run, RunProgram
 from ..vocab import Role, RunStatus, Stage, coerce
 from .events import proposal_count
 
@@ -42,7 +42,10 @@ class RunInfo:
     @property
     def contexts(self) -> dict[str, tuple[str, ...]]:
         """Split -> context references (ids or paths) of the run config."""
-        return {str(k): tuple(str(x) for x in (v or ())) for k, v in (self.run_config.get("contexts") or {}).items()}
+        return {
+            str(k): tuple(str(x) for x in (v or ()))
+            for k, v in (self.run_config.get("contexts") or {}).items()
+        }
 
 
 @dataclass(frozen=True)
@@ -118,9 +121,14 @@ class RoleSpend:
 def run_info(r: Any) -> RunInfo:
     """A ``runs`` row as a :class:`RunInfo` (missing JSON columns read as empty)."""
     return RunInfo(
-        id=int(r.id), status=coerce(RunStatus, r.status), seed=int(r.seed), created_at=float(r.created_at),
-        updated_at=float(r.updated_at), run_config=dict(r.run_config or {}),
-        config=ArchiveConfig.from_dict(r.archive_config), versions=dict(r.versions or {}),
+        id=int(r.id),
+        status=coerce(RunStatus, r.status),
+        seed=int(r.seed),
+        created_at=float(r.created_at),
+        updated_at=float(r.updated_at),
+        run_config=dict(r.run_config or {}),
+        config=ArchiveConfig.from_dict(r.archive_config),
+        versions=dict(r.versions or {}),
     )
 
 
@@ -157,15 +165,25 @@ def counts(conn: Connection, run_id: int) -> Counts:
     proposals = proposal_count(conn, run_id)
 
     def pick(prefix: str) -> dict[str, int]:
-        return {k[len(prefix):]: int(v) for k, v in sorted(c.items()) if k.startswith(prefix)}
+        return {k[len(prefix) :]: int(v) for k, v in sorted(c.items()) if k.startswith(prefix)}
 
     ordered: dict[str, int] = {str(s.value): by_stage[s.value] for s in Stage if s.value in by_stage}
     ordered.update({k: v for k, v in by_stage.items() if k not in ordered})
     return Counts(
-        evaluations=sum(by_stage.values()), evaluations_by_stage=ordered, proposal_evaluations=proposals,
-        programs=int(n_prog or 0), elites=elites, statuses=pick("status."), rejections=pick("rejected."),
-        clipped=pick("clipped."), migrations=int(c.get("migrations", 0)), resets=int(c.get("resets", 0)),
-        llm_calls=calls, llm_tokens=tokens, cost_usd=cost, calls_by_stage=calls_by_stage(c),
+        evaluations=sum(by_stage.values()),
+        evaluations_by_stage=ordered,
+        proposal_evaluations=proposals,
+        programs=int(n_prog or 0),
+        elites=elites,
+        statuses=pick("status."),
+        rejections=pick("rejected."),
+        clipped=pick("clipped."),
+        migrations=int(c.get("migrations", 0)),
+        resets=int(c.get("resets", 0)),
+        llm_calls=calls,
+        llm_tokens=tokens,
+        cost_usd=cost,
+        calls_by_stage=calls_by_stage(c),
     )
 
 

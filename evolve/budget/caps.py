@@ -43,8 +43,12 @@ class RunBudget:
         minutes: float | None,
         prior: Spend | None = None,
     ) -> None:
-        self.caps = {"evaluations": evaluations, "llm_calls": llm_calls, "dollars": dollars,
-                     "minutes": minutes}
+        self.caps = {
+            "evaluations": evaluations,
+            "llm_calls": llm_calls,
+            "dollars": dollars,
+            "minutes": minutes,
+        }
         self.spent = prior or Spend()
         self._prior_seconds = self.spent.seconds
         self._t0: float | None = None
@@ -85,7 +89,13 @@ class RunBudget:
 
     def _reason(self, cap: str) -> str:
         value = self.caps[cap]
-        return f"dollars ({value:.2f})" if cap == "dollars" else f"{cap} ({value:g})" if cap == "minutes" else f"{cap} ({value})"
+        return (
+            f"dollars ({value:.2f})"
+            if cap == "dollars"
+            else f"{cap} ({value:g})"
+            if cap == "minutes"
+            else f"{cap} ({value})"
+        )
 
     def exhausted(self, *, in_flight: int = 0) -> str | None:
         """The name of the first cap that is reached, counting ``in_flight`` evaluations
@@ -93,11 +103,13 @@ class RunBudget:
         caps = self.caps
         if caps["evaluations"] is not None and self.spent.evaluations + in_flight >= caps["evaluations"]:
             return self._reason("evaluations")
-        if caps["llm_calls"] is not None and (self.ran_out == "llm_calls"
-                                              or self.spent.llm_calls + self.reserve_calls >= caps["llm_calls"]):
+        if caps["llm_calls"] is not None and (
+            self.ran_out == "llm_calls" or self.spent.llm_calls + self.reserve_calls >= caps["llm_calls"]
+        ):
             return self._reason("llm_calls")
-        if caps["dollars"] is not None and (self.ran_out == "dollars"
-                                            or self.spent.dollars + self.reserve_dollars >= caps["dollars"]):
+        if caps["dollars"] is not None and (
+            self.ran_out == "dollars" or self.spent.dollars + self.reserve_dollars >= caps["dollars"]
+        ):
             return self._reason("dollars")
         if caps["minutes"] is not None and self.seconds >= caps["minutes"] * 60.0:
             return self._reason("minutes")
@@ -137,8 +149,9 @@ class RunBudget:
         return ", ".join(parts)
 
 
-CHEAP_REJECTIONS = frozenset({"duplicate", "no_op", "diff_failed", "compile_error", "bad_signature", "mutator_error",
-                              "twin"})
+CHEAP_REJECTIONS = frozenset(
+    {"duplicate", "no_op", "diff_failed", "compile_error", "bad_signature", "mutator_error", "twin"}
+)
 """Rejections that cost a mutator call (a twin also its smoke stage) but no evaluation; a
 run of them backs off."""
 

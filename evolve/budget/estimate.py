@@ -31,14 +31,13 @@ cap bounds both.
 from __future__ import annotations
 
 import functools
-
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
 
-from evolve.config import RunConfig, replace_path
 from evolve.common.context_sets import ContextSets
+from evolve.config import RunConfig, replace_path
 
 MUTATOR_COMPLETION_TOKENS = 800
 RESPONDENT_COMPLETION_TOKENS = 3
@@ -76,8 +75,9 @@ def _price(model: str, prompt_tokens: float, completion_tokens: float) -> float 
     import litellm
 
     try:
-        p, c = litellm.cost_per_token(model=model, prompt_tokens=int(prompt_tokens),
-                                      completion_tokens=int(completion_tokens))
+        p, c = litellm.cost_per_token(
+            model=model, prompt_tokens=int(prompt_tokens), completion_tokens=int(completion_tokens)
+        )
         return float(p + c)
     except Exception:  # noqa: BLE001 - unknown model: unpriced
         return None
@@ -108,7 +108,9 @@ def _measure_seed(name: str, train: tuple[Any, ...], n: int) -> tuple[float, flo
     return float(calls), float(prompt), float(completion)
 
 
-def _respondent_per_context(ctx: Any, n: int, mode: str, persona_tokens: float) -> tuple[float, float, float, float]:
+def _respondent_per_context(
+    ctx: Any, n: int, mode: str, persona_tokens: float
+) -> tuple[float, float, float, float]:
     """(calls, prompt tokens, completion tokens, calls at every retry) of one context."""
     items, axes = ctx.n_items, ctx.k
     per_call_prompt = persona_tokens + 60
@@ -126,15 +128,19 @@ def _respondent_per_context(ctx: Any, n: int, mode: str, persona_tokens: float) 
     return calls, prompt, n * QUESTIONNAIRE_COMPLETION_TOKENS_PER_ITEM * items, upper
 
 
-def stage_figures(ctxs: Sequence[Any], persona: tuple[float, float, float], *, n: int, mode: str,
-                  times: float = 1.0) -> dict[str, np.ndarray]:
+def stage_figures(
+    ctxs: Sequence[Any], persona: tuple[float, float, float], *, n: int, mode: str, times: float = 1.0
+) -> dict[str, np.ndarray]:
     """role -> [calls, prompt tokens, completion tokens, upper-bound calls] for ``times``
     evaluations on ``ctxs``, the persona role costing ``persona`` (calls, prompt tokens,
     completion tokens) per context; ``n`` personas per context, respondent ``mode``."""
     p_calls, p_prompt, p_completion = persona
     text_tokens = p_completion / max(1.0, n)
-    out = {"persona": np.array([p_calls, p_prompt, p_completion, p_calls]) * len(ctxs) * times,
-           "respondent": np.zeros(4), "mutator": np.zeros(4)}
+    out = {
+        "persona": np.array([p_calls, p_prompt, p_completion, p_calls]) * len(ctxs) * times,
+        "respondent": np.zeros(4),
+        "mutator": np.zeros(4),
+    }
     for ctx in ctxs:
         out["respondent"] += np.array(_respondent_per_context(ctx, n, mode, text_tokens)) * times
     return out
@@ -165,13 +171,22 @@ def evaluation_upper_bound(config: RunConfig, contexts: Sequence[Any]) -> list[R
         calls, prompt, completion, _ = figures[role]
         upper = upper_calls(role, figures[role], model)
         scale = upper / calls if calls else 0.0
-        out.append(RoleEstimate(role, model, upper, prompt * scale, completion * scale,
-                                _price(model, prompt * scale, completion * scale)))
+        out.append(
+            RoleEstimate(
+                role,
+                model,
+                upper,
+                prompt * scale,
+                completion * scale,
+                _price(model, prompt * scale, completion * scale),
+            )
+        )
     return out
 
 
-def estimate_run(config: RunConfig, contexts: ContextSets, *,
-                 race_evaluations: tuple[float, float] | None = None) -> dict[str, Any]:
+def estimate_run(
+    config: RunConfig, contexts: ContextSets, *, race_evaluations: tuple[float, float] | None = None
+) -> dict[str, Any]:
     """Per-evaluation, per-stage and whole-run estimates per role (see the module docstring).
 
     ``race_evaluations``: (train, validation) race evaluations to count in the *expected*
@@ -194,17 +209,23 @@ def estimate_run(config: RunConfig, contexts: ContextSets, *,
     seeds = {name: measure_seed(name, contexts, n) for name in SEED_NAMES}
     costliest = max(seeds.values(), key=lambda t: t[0])
 
-    def stage(ctxs: tuple[Any, ...], persona: tuple[float, float, float], times: float) -> dict[str, np.ndarray]:
+    def stage(
+        ctxs: tuple[Any, ...], persona: tuple[float, float, float], times: float
+    ) -> dict[str, np.ndarray]:
         return stage_figures(ctxs, persona, n=n, mode=mode, times=times)
 
     code = load_seed("sobol")
     brief = ProgramBrief("seed", code, None, None)
     system, user = build_mutation_prompt(brief, [brief] * config.mutation.inspirations, DIRECTIVES[0])
-    mutator_one = np.array([1.0, float(estimate_tokens(system + user)), float(MUTATOR_COMPLETION_TOKENS), 1.0])
+    mutator_one = np.array(
+        [1.0, float(estimate_tokens(system + user)), float(MUTATOR_COMPLETION_TOKENS), 1.0]
+    )
 
-    mean_seed: tuple[float, float, float] = (float(np.mean([v[0] for v in seeds.values()])),
-                                             float(np.mean([v[1] for v in seeds.values()])),
-                                             float(np.mean([v[2] for v in seeds.values()])))
+    mean_seed: tuple[float, float, float] = (
+        float(np.mean([v[0] for v in seeds.values()])),
+        float(np.mean([v[1] for v in seeds.values()])),
+        float(np.mean([v[2] for v in seeds.values()])),
+    )
     # One evaluation, as the whole-run "proposals" stage counts it (the seeds' mean persona
     # cost), and its upper bound (the costliest seed, every retry at its maximum): the
     # per-evaluation table and the whole-run table are the same model, so they agree.
@@ -218,8 +239,9 @@ def estimate_run(config: RunConfig, contexts: ContextSets, *,
     search = config.search
     looks = max(0, search.max_replicates - 1)  # fresh replicates a race may draw, per side
 
-    def run_stages(proposal: tuple[float, float, float], validation_share: float,
-                   races: tuple[float, float] | None) -> dict[str, dict[str, np.ndarray]]:
+    def run_stages(
+        proposal: tuple[float, float, float], validation_share: float, races: tuple[float, float] | None
+    ) -> dict[str, dict[str, np.ndarray]]:
         stages: dict[str, dict[str, np.ndarray]] = {}
         distinct = {(m.model, m.api_base, m.api_key_env) for m in models.values() if m.model != "sim"}
         stages["preflight"] = {role: np.zeros(4) for role in ROLES}
@@ -247,9 +269,11 @@ def estimate_run(config: RunConfig, contexts: ContextSets, *,
             race_stage = {role: np.zeros(4) for role in ROLES}
             first_measure = max(0, search.champion_replicates - 1) if search.promotion else 0
             first_champion = stage(contexts.validation, proposal, first_measure)
-            for part in (stage(contexts.train, proposal, races[0]),
-                         stage(contexts.validation, proposal, races[1]),
-                         first_champion):
+            for part in (
+                stage(contexts.train, proposal, races[0]),
+                stage(contexts.validation, proposal, races[1]),
+                first_champion,
+            ):
                 for role in ROLES:
                     race_stage[role] += part[role]
             stages["races"] = race_stage
@@ -262,8 +286,11 @@ def estimate_run(config: RunConfig, contexts: ContextSets, *,
         return stages
 
     evals = float(evaluations or 0)
-    expected_races = race_evaluations if race_evaluations is not None else (
-        ISLAND_RACE_TRAIN_EVALUATIONS * evals, CHAMPION_RACE_VALIDATION_EVALUATIONS * evals)
+    expected_races = (
+        race_evaluations
+        if race_evaluations is not None
+        else (ISLAND_RACE_TRAIN_EVALUATIONS * evals, CHAMPION_RACE_VALIDATION_EVALUATIONS * evals)
+    )
     stages = run_stages(mean_seed, VALIDATION_SHARE, expected_races)
     worst = run_stages(costliest, 1.0, None)
 
@@ -294,8 +321,9 @@ def estimate_run(config: RunConfig, contexts: ContextSets, *,
         "stages": {name: {role: float(v[role][0]) for role in ROLES} for name, v in stages.items()},
         "run": run_roles,
         "run_upper_calls": run_upper,
-        "run_upper_dollars": None if run_roles is None or run_upper is None else sum(
-            (r.dollars or 0.0) * (run_upper[r.role] / r.calls if r.calls else 0.0) for r in run_roles),
+        "run_upper_dollars": None
+        if run_roles is None or run_upper is None
+        else sum((r.dollars or 0.0) * (run_upper[r.role] / r.calls if r.calls else 0.0) for r in run_roles),
     }
 
 
@@ -326,36 +354,52 @@ def evaluations_within_caps(config: RunConfig, contexts: ContextSets) -> tuple[i
         return None, "the dollar cap cannot be turned into evaluations: every model of the run is unpriced"
     count, binding = min(limits)
     count = max(0, int(count))
-    minutes = f"; the {budget.minutes:g}-minute cap is not estimated (it depends on the models' speed)" \
-        if budget.minutes is not None else ""
-    return count, (f"No evaluation cap: {binding} buys about {count} evaluations at the expected rate "
-                   f"(after pre-flight, seeds and the final stage); whole-run figures for {count}{minutes}.")
+    minutes = (
+        f"; the {budget.minutes:g}-minute cap is not estimated (it depends on the models' speed)"
+        if budget.minutes is not None
+        else ""
+    )
+    return count, (
+        f"No evaluation cap: {binding} buys about {count} evaluations at the expected rate "
+        f"(after pre-flight, seeds and the final stage); whole-run figures for {count}{minutes}."
+    )
 
 
 def render_estimate(estimate: dict[str, Any]) -> str:
     """The table printed by ``run --estimate``."""
     evals = estimate["evaluations"]
     every = estimate.get("all_train_contexts", estimate["train_contexts"])
-    screened = (f"a screening set of {estimate['train_contexts']} of {every} train contexts"
-                if every > estimate["train_contexts"] else f"{estimate['train_contexts']} train contexts")
+    screened = (
+        f"a screening set of {estimate['train_contexts']} of {every} train contexts"
+        if every > estimate["train_contexts"]
+        else f"{estimate['train_contexts']} train contexts"
+    )
     upper = estimate.get("per_evaluation_upper_calls") or {}
-    lines = [f"Estimate per evaluation ({screened}, N={estimate['n']}, "
-             f"respondent mode {estimate['respondent_mode']})",
-             f"{'role':<11}{'model':<28}{'expected calls':>16}{'upper bound':>14}{'tokens':>14}{'dollars':>12}"]
+    lines = [
+        f"Estimate per evaluation ({screened}, N={estimate['n']}, "
+        f"respondent mode {estimate['respondent_mode']})",
+        f"{'role':<11}{'model':<28}{'expected calls':>16}{'upper bound':>14}{'tokens':>14}{'dollars':>12}",
+    ]
     for r in estimate["per_evaluation"]:
         dollars = "unpriced" if r.dollars is None else f"{r.dollars:.4f}"
         bound = f"{upper[r.role]:>14.0f}" if r.role in upper else f"{'':>14}"
-        lines.append(f"{r.role:<11}{r.model[:27]:<28}{r.calls:>16.0f}{bound}"
-                     f"{r.prompt_tokens + r.completion_tokens:>14.0f}{dollars:>12}")
+        lines.append(
+            f"{r.role:<11}{r.model[:27]:<28}{r.calls:>16.0f}{bound}"
+            f"{r.prompt_tokens + r.completion_tokens:>14.0f}{dollars:>12}"
+        )
     seeds = estimate.get("seed_persona_calls") or {}
     if seeds:
-        lines.append("Expected (tokens, dollars): at the seeds' mean persona cost ("
-                     + ", ".join(f"seed:{name} {calls:.0f}" for name, calls in seeds.items())
-                     + " persona calls), no retry; the whole run's \"proposals\" row is this times the "
-                       "evaluations. Upper bound: the costliest seed, every retry at its maximum.")
+        lines.append(
+            "Expected (tokens, dollars): at the seeds' mean persona cost ("
+            + ", ".join(f"seed:{name} {calls:.0f}" for name, calls in seeds.items())
+            + ' persona calls), no retry; the whole run\'s "proposals" row is this times the '
+            "evaluations. Upper bound: the costliest seed, every retry at its maximum."
+        )
     if not evals:
-        lines.append(estimate.get("caps_note") or
-                     "No evaluation cap: per evaluation only (set --budget-evals for whole-run figures).")
+        lines.append(
+            estimate.get("caps_note")
+            or "No evaluation cap: per evaluation only (set --budget-evals for whole-run figures)."
+        )
         return "\n".join(lines)
     if estimate.get("caps_note"):
         lines.append(estimate["caps_note"])
@@ -369,15 +413,21 @@ def render_estimate(estimate: dict[str, Any]) -> str:
     unpriced = False
     for r in estimate["run"]:
         dollars = "unpriced" if r.dollars is None else f"{r.dollars:.2f}"
-        lines.append(f"{r.role:<11}{r.calls:>16.0f}{estimate['run_upper_calls'][r.role]:>14.0f}"
-                     f"{r.prompt_tokens + r.completion_tokens:>14.0f}{dollars:>12}")
+        lines.append(
+            f"{r.role:<11}{r.calls:>16.0f}{estimate['run_upper_calls'][r.role]:>14.0f}"
+            f"{r.prompt_tokens + r.completion_tokens:>14.0f}{dollars:>12}"
+        )
         unpriced |= r.dollars is None
         total += r.dollars or 0.0
-    lines.append(f"total ≈ ${total:.2f} expected for {evals} evaluations"
-                 + (" (plus unpriced models)" if unpriced else "")
-                 + f"; at most ${estimate['run_upper_dollars']:.2f} with every retry")
-    lines.append("Expected: every proposal passes the cascade, at the seeds' mean cost, 1 in 10 validates, "
-                 "promotion races at a default run's rate, no retry. Upper bound: at the costliest seed, every "
-                 "evaluation validates and races to the last replicate, every retry at its maximum. Cascade rejections (twins included) and proposals rejected before evaluation add to both; a call or "
-                 "dollar cap bounds everything.")
+    lines.append(
+        f"total ≈ ${total:.2f} expected for {evals} evaluations"
+        + (" (plus unpriced models)" if unpriced else "")
+        + f"; at most ${estimate['run_upper_dollars']:.2f} with every retry"
+    )
+    lines.append(
+        "Expected: every proposal passes the cascade, at the seeds' mean cost, 1 in 10 validates, "
+        "promotion races at a default run's rate, no retry. Upper bound: at the costliest seed, every "
+        "evaluation validates and races to the last replicate, every retry at its maximum. Cascade rejections (twins included) and proposals rejected before evaluation add to both; a call or "
+        "dollar cap bounds everything."
+    )
     return "\n".join(lines)

@@ -45,15 +45,25 @@ class KilledCharge:
     def charged_here(self) -> tuple[int, float]:
         """(calls, US dollars) :func:`charge_killed` adds to the budget: the units no
         allowance covered."""
-        return (self.calls if self.basis["calls"] == "estimate" else 0,
-                self.dollars if self.basis["dollars"] == "estimate" else 0.0)
+        return (
+            self.calls if self.basis["calls"] == "estimate" else 0,
+            self.dollars if self.basis["dollars"] == "estimate" else 0.0,
+        )
 
     def detail(self, *, contexts: Sequence[str], error: str) -> dict[str, Any]:
         """The ``evaluation_killed`` event's detail (JSON-ready)."""
-        return {"estimated": True, "contexts": list(contexts), "error": error[:500], "calls": self.calls,
-                "dollars": self.dollars, "prompt_tokens": self.prompt_tokens,
-                "completion_tokens": self.completion_tokens, "basis": dict(self.basis),
-                "unpriced": list(self.unpriced), **({"estimate_error": self.error} if self.error else {})}
+        return {
+            "estimated": True,
+            "contexts": list(contexts),
+            "error": error[:500],
+            "calls": self.calls,
+            "dollars": self.dollars,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "basis": dict(self.basis),
+            "unpriced": list(self.unpriced),
+            **({"estimate_error": self.error} if self.error else {}),
+        }
 
 
 def killed_charge(config: RunConfig, contexts: Sequence[Any], allowance: Any = None) -> KilledCharge:
@@ -77,15 +87,24 @@ def killed_charge(config: RunConfig, contexts: Sequence[Any], allowance: Any = N
         dollars=float(allowed_dollars) if allowed_dollars is not None else est_dollars,
         prompt_tokens=int(math.ceil(sum(r.prompt_tokens for r in roles))),
         completion_tokens=int(math.ceil(sum(r.completion_tokens for r in roles))),
-        basis={"calls": "allowance" if allowed_calls is not None else estimated,
-               "dollars": "allowance" if allowed_dollars is not None else estimated},
+        basis={
+            "calls": "allowance" if allowed_calls is not None else estimated,
+            "dollars": "allowance" if allowed_dollars is not None else estimated,
+        },
         unpriced=tuple(sorted({r.model for r in roles if r.dollars is None})),
         error=error,
     )
 
 
-def charge_killed(failure: Any, *, config: RunConfig, contexts: Sequence[Any], budget: Any, archive: Any,
-                  program: str | None) -> KilledCharge:
+def charge_killed(
+    failure: Any,
+    *,
+    config: RunConfig,
+    contexts: Sequence[Any],
+    budget: Any,
+    archive: Any,
+    program: str | None,
+) -> KilledCharge:
     """Charge ``budget`` (a :class:`~evolve.budget.caps.RunBudget`) for the killed evaluation
     ``failure`` (an :class:`~evolve.execution.evaluator.EvaluationFailure` with ``killed``) on
     ``contexts`` (Context objects) and record it on ``archive`` as an
@@ -94,6 +113,9 @@ def charge_killed(failure: Any, *, config: RunConfig, contexts: Sequence[Any], b
     calls, dollars = charge.charged_here
     if calls or dollars:
         budget.add_calls(calls, dollars)
-    archive.record_event("evaluation_killed", program_id=program,
-                         detail=charge.detail(contexts=[c.id for c in contexts], error=str(failure.error)))
+    archive.record_event(
+        "evaluation_killed",
+        program_id=program,
+        detail=charge.detail(contexts=[c.id for c in contexts], error=str(failure.error)),
+    )
     return charge

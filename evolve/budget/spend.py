@@ -43,7 +43,9 @@ class SpendLedger:
     def __init__(self) -> None:
         self._by_program: dict[tuple[str, str], int] = {}
 
-    def tag(self, calls: Sequence[Mapping[str, Any]], *, stage: str, program: str | None) -> list[dict[str, Any]]:
+    def tag(
+        self, calls: Sequence[Mapping[str, Any]], *, stage: str, program: str | None
+    ) -> list[dict[str, Any]]:
         """Copies of ``calls`` with ``stage`` set (``propose`` for the mutator role) and
         ``program_id`` defaulted to ``program``. Raises ValueError for an unknown stage."""
         if stage not in STAGES:
@@ -69,10 +71,17 @@ def _ordered(keys: Sequence[str], order: Sequence[str]) -> list[str]:
     return [k for k in order if k in keys] + sorted(k for k in keys if k not in order)
 
 
-def spend_report(*, by_stage: Mapping[str, Mapping[str, int]], by_role: Mapping[str, Mapping[str, Any]],
-                 proposals: int, evaluated: int, rejections: Mapping[str, int],
-                 rejected_smoke_calls: Mapping[str, int], race_evaluations: int | None = None,
-                 races_skipped: int = 0) -> dict[str, Any]:
+def spend_report(
+    *,
+    by_stage: Mapping[str, Mapping[str, int]],
+    by_role: Mapping[str, Mapping[str, Any]],
+    proposals: int,
+    evaluated: int,
+    rejections: Mapping[str, int],
+    rejected_smoke_calls: Mapping[str, int],
+    race_evaluations: int | None = None,
+    races_skipped: int = 0,
+) -> dict[str, Any]:
     """The ``spend`` block: uncached LLM calls ``by_stage`` (stage -> role -> calls, from
     the counters), per ``role`` (from ``by_role``: the ``llm_calls`` table's rows, calls
     and cached per role), the ``unstaged`` rest per role, the ``total``, and what the
@@ -87,7 +96,9 @@ def spend_report(*, by_stage: Mapping[str, Mapping[str, int]], by_role: Mapping[
     for row in stages.values():
         for r, n in row.items():
             staged_role[r] = staged_role.get(r, 0) + n
-    unstaged = {r: roles.get(r, 0) - staged_role.get(r, 0) for r in roles if roles.get(r, 0) != staged_role.get(r, 0)}
+    unstaged = {
+        r: roles.get(r, 0) - staged_role.get(r, 0) for r in roles if roles.get(r, 0) != staged_role.get(r, 0)
+    }
     total = sum(roles.values())
     rejected = sum(int(v) for v in rejections.values())
     wasted_smoke = sum(int(v) for v in rejected_smoke_calls.values())
@@ -115,25 +126,40 @@ def render_spend_lines(spend: Mapping[str, Any] | None) -> list[str]:
     """Plain-text lines of a :func:`spend_report` block ([] when there is none)."""
     if not spend:
         return []
-    lines = [f"LLM calls (uncached): {spend['total']} — "
-             + ", ".join(f"{r} {n}" for r, n in spend["by_role"].items())]
+    lines = [
+        f"LLM calls (uncached): {spend['total']} — "
+        + ", ".join(f"{r} {n}" for r, n in spend["by_role"].items())
+    ]
     if spend["by_stage"]:
-        lines.append("  by stage: " + ", ".join(
-            f"{s} {n} ({', '.join(f'{r} {c}' for r, c in spend['by_stage'][s].items())})"
-            for s, n in spend["stage_totals"].items() if n))
+        lines.append(
+            "  by stage: "
+            + ", ".join(
+                f"{s} {n} ({', '.join(f'{r} {c}' for r, c in spend['by_stage'][s].items())})"
+                for s, n in spend["stage_totals"].items()
+                if n
+            )
+        )
     if spend["unstaged"]:
-        lines.append("  unstaged (pre-flight, older versions): "
-                     + ", ".join(f"{r} {n}" for r, n in spend["unstaged"].items()))
+        lines.append(
+            "  unstaged (pre-flight, older versions): "
+            + ", ".join(f"{r} {n}" for r, n in spend["unstaged"].items())
+        )
     if spend["proposals"]:
         rej = ", ".join(f"{k} {v}" for k, v in spend["rejections"].items()) or "none"
-        lines.append(f"  proposals {spend['proposals']}: {spend['evaluated']} evaluated, rejected before a full "
-                     f"evaluation: {rej}")
+        lines.append(
+            f"  proposals {spend['proposals']}: {spend['evaluated']} evaluated, rejected before a full "
+            f"evaluation: {rej}"
+        )
     if spend["rejected_smoke_calls"]:
-        lines.append("  smoke calls of rejected children: "
-                     + ", ".join(f"{k} {v}" for k, v in spend["rejected_smoke_calls"].items()))
+        lines.append(
+            "  smoke calls of rejected children: "
+            + ", ".join(f"{k} {v}" for k, v in spend["rejected_smoke_calls"].items())
+        )
     if spend.get("wasted_share") is not None:
-        lines.append(f"  spent on proposals that were never evaluated: {spend['wasted_calls']} calls "
-                     f"({spend['wasted_share'] * 100:.0f} %)")
+        lines.append(
+            f"  spent on proposals that were never evaluated: {spend['wasted_calls']} calls "
+            f"({spend['wasted_share'] * 100:.0f} %)"
+        )
     if spend.get("races_skipped"):
         lines.append(f"  races skipped (candidate out of reach): {spend['races_skipped']}")
     return lines
@@ -161,7 +187,12 @@ def spend_of(source: Any) -> dict[str, Any]:
         evaluated = int(counts.proposal_evaluations)
     raced = source.events(kind="raced")
     return spend_report(
-        by_stage=by_stage, by_role=by_role, proposals=len(source.events(kind="proposed")), evaluated=evaluated,
-        rejections=rejections, rejected_smoke_calls=rejected_smoke_calls([_detail(e) for e in source.events(kind="rejected")]),
+        by_stage=by_stage,
+        by_role=by_role,
+        proposals=len(source.events(kind="proposed")),
+        evaluated=evaluated,
+        rejections=rejections,
+        rejected_smoke_calls=rejected_smoke_calls([_detail(e) for e in source.events(kind="rejected")]),
         race_evaluations=sum(int(_detail(e).get("evaluations") or 0) for e in raced),
-        races_skipped=len(source.events(kind="race_skipped")))
+        races_skipped=len(source.events(kind="race_skipped")),
+    )

@@ -19,7 +19,16 @@ from typing import NoReturn, Sequence
 from evolve.cli.errors import CLIError
 from evolve.outputs.safe_text import visible
 
-COMMAND_MODULES: tuple[str, ...] = ("run", "generate", "score", "contexts", "worlds", "export", "inspect", "view")
+COMMAND_MODULES: tuple[str, ...] = (
+    "run",
+    "generate",
+    "score",
+    "contexts",
+    "worlds",
+    "export",
+    "inspect",
+    "view",
+)
 
 
 class SuggestingParser(argparse.ArgumentParser):
@@ -47,7 +56,9 @@ def _suggestion(parser: argparse.ArgumentParser, message: str) -> str:
         candidates, word = re.findall(r"'([^']*)'", choice.group(2)), choice.group(1)
     else:
         unknown = re.search(r"unrecognized arguments: (.*)", message)
-        flags = [w.split("=", 1)[0] for w in (unknown.group(1).split() if unknown else []) if w.startswith("-")]
+        flags = [
+            w.split("=", 1)[0] for w in (unknown.group(1).split() if unknown else []) if w.startswith("-")
+        ]
         if not flags:
             return ""
         candidates, word = _option_strings(parser), flags[0]

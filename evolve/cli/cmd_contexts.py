@@ -1,10 +1,10 @@
 """``persona-evolve contexts``: list shipped contexts, validate files, draft a new one.
 
-    persona-evolve contexts list [--split S] [--json]
-    persona-evolve contexts validate PATH... [--json]
-    persona-evolve contexts draft --description "..." --axes K [--model M] [--api-base URL]
-                                  [--out FILE] [--force]
-    persona-evolve contexts import FILE|DIR [--out DIR] [--force] [--json]   (Concordia questionnaires)
+persona-evolve contexts list [--split S] [--json]
+persona-evolve contexts validate PATH... [--json]
+persona-evolve contexts draft --description "..." --axes K [--model M] [--api-base URL]
+                              [--out FILE] [--force]
+persona-evolve contexts import FILE|DIR [--out DIR] [--force] [--json]   (Concordia questionnaires)
 """
 
 from __future__ import annotations
@@ -45,7 +45,9 @@ def register(subparsers: Any) -> None:
     p_list.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     p_list.set_defaults(func=cmd_list)
 
-    p_show = sub.add_parser("show", help="print a shipped context's JSON (e.g. for an exported module's --context)")
+    p_show = sub.add_parser(
+        "show", help="print a shipped context's JSON (e.g. for an exported module's --context)"
+    )
     p_show.add_argument("context", metavar="ID", help="a shipped context id (see: contexts list)")
     p_show.add_argument("--out", default=None, help="write it to this file instead of printing it")
     p_show.set_defaults(func=cmd_show)
@@ -105,7 +107,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     id_w = max([len("id")] + [len(c.id) for c in contexts])
     print(f"{'id':<{id_w}}  {'split':<10}  {'K':>1}  {'items':>5}  description")
     for c in contexts:
-        print(f"{c.id:<{id_w}}  {c.split or '':<10}  {c.k:>1}  {c.n_items:>5}  {_truncate(c.description, _DESC_WIDTH)}")
+        print(
+            f"{c.id:<{id_w}}  {c.split or '':<10}  {c.k:>1}  {c.n_items:>5}  {_truncate(c.description, _DESC_WIDTH)}"
+        )
     print(f"{len(contexts)} contexts")
     return 0
 
@@ -165,7 +169,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
             else:
                 entry.update(id=ctx.id, k=ctx.k, items=ctx.n_items)
                 if ctx.id in seen:
-                    entry["problems"] = [f"{path}: $.id: duplicate context id {ctx.id!r} (also in {seen[ctx.id]})"]
+                    entry["problems"] = [
+                        f"{path}: $.id: duplicate context id {ctx.id!r} (also in {seen[ctx.id]})"
+                    ]
                 else:
                     seen[ctx.id] = str(path)
                     entry["ok"] = True

@@ -13,26 +13,42 @@ import json
 import sys
 from typing import Any
 
-from evolve.cli.common import (build_roles_client, check_model, load_context_arg, load_generator, sim_key,
-                               sim_knobs, warn_sim)
+from evolve.cli.common import (
+    build_roles_client,
+    check_model,
+    load_context_arg,
+    load_generator,
+    sim_key,
+    sim_knobs,
+    warn_sim,
+)
 from evolve.cli.errors import CLIError
 
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("generate", help="run one generator on one context; JSONL personas out")
-    p.add_argument("--generator", required=True, help="a program file, seed:naive|seed:batch|seed:sobol, or concordia:FILE.py[:Class]")
+    p.add_argument(
+        "--generator",
+        required=True,
+        help="a program file, seed:naive|seed:batch|seed:sobol, or concordia:FILE.py[:Class]",
+    )
     p.add_argument("--context", required=True, help="a context JSON file or a shipped context id")
     p.add_argument("-n", type=int, default=25, help="number of personas (default 25)")
     p.add_argument("--model", default="sim", help="persona model: 'sim' or a litellm model string")
     p.add_argument("--api-base", help="api_base for a local OpenAI-compatible server")
     p.add_argument("--api-key-env", help="environment variable holding the API key (never the key itself)")
-    p.add_argument("--world", default="default", help="simulated world with --model sim (see: persona-evolve worlds)")
+    p.add_argument(
+        "--world", default="default", help="simulated world with --model sim (see: persona-evolve worlds)"
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--timeout", type=float, default=120.0, help="wall limit in seconds")
     p.add_argument("--out", help="write personas here (JSONL); default stdout")
     p.add_argument("--json", action="store_true", help="print one JSON object {personas, context, seed}")
-    p.add_argument("--allow-short", action="store_true",
-                   help="exit 0 when the program returns fewer personas than -n (default: an error)")
+    p.add_argument(
+        "--allow-short",
+        action="store_true",
+        help="exit 0 when the program returns fewer personas than -n (default: an error)",
+    )
     p.set_defaults(func=handle)
 
 
@@ -57,11 +73,12 @@ def handle(args: argparse.Namespace) -> int:
     job = GenerationJob(context=context.public_dict(), n=args.n, seed=call_seed(args.seed, "rng", context.id))
     limits = SandboxLimits(wall_timeout_s=args.timeout, cpu_time_s=int(args.timeout) + 5)
     trusted = str(args.generator).startswith("seed:")  # shipped seeds may run on a weak kernel
-    result = asyncio.run(run_generator_async(code, [job], llm=handler, limits=limits, parallel=1, trusted=trusted))[0]
+    result = asyncio.run(
+        run_generator_async(code, [job], llm=handler, limits=limits, parallel=1, trusted=trusted)
+    )[0]
     if result.personas is None:
         raise CLIError(result.error or "generation failed")
     from generators.evaluation import scrub_text
-
     from generators.population_record import new_population_id, stamp
 
     personas = scrub_text(result.personas)  # a lone surrogate in program output must not crash the output
@@ -71,8 +88,16 @@ def handle(args: argparse.Namespace) -> int:
 
         personas = attest(personas, ledger, key)
     if args.json:
-        text = json.dumps({"context": context.id, "seed": args.seed, "simulated": args.model == "sim",
-                           "n": args.n, "personas": personas}, indent=2)
+        text = json.dumps(
+            {
+                "context": context.id,
+                "seed": args.seed,
+                "simulated": args.model == "sim",
+                "n": args.n,
+                "personas": personas,
+            },
+            indent=2,
+        )
     else:
         text = "\n".join(json.dumps(p, ensure_ascii=False) for p in personas)
     if args.out:

@@ -1,10 +1,9 @@
 """``persona-evolve inspect``: read an archive (safe while a run writes to it).
 
-    persona-evolve inspect --db PATH summary|top|lineage|grid|rare|holes|front|diff [options] [--json]
+persona-evolve inspect --db PATH summary|top|lineage|grid|rare|holes|front|diff [options] [--json]
 """
 
 from __future__ import annotations
-
 
 import argparse
 import sys
@@ -40,13 +39,19 @@ def register(subparsers: Any) -> None:
     s = sub.add_parser("top", help="the best programs with their six metrics")
     _common(s, top_level=False)
     s.add_argument("-k", type=int, default=10, help="how many (default 10)")
-    s.add_argument("--stage", default=None, choices=("smoke", "train", "validation", "test"),
-                   help="rank by the fitness at this stage (default: the stage that chooses the champion, "
-                        "validation once anything was validated, else train)")
+    s.add_argument(
+        "--stage",
+        default=None,
+        choices=("smoke", "train", "validation", "test"),
+        help="rank by the fitness at this stage (default: the stage that chooses the champion, "
+        "validation once anything was validated, else train)",
+    )
 
     s = sub.add_parser("lineage", help="the chain from a program back to its seed")
     _common(s, top_level=False)
-    s.add_argument("program", metavar="ID", help="program id, unique prefix (>= 6 chars) or label (seed:sobol)")
+    s.add_argument(
+        "program", metavar="ID", help="program id, unique prefix (>= 6 chars) or label (seed:sobol)"
+    )
 
     s = sub.add_parser("grid", help="the elite grid as a table (and a PNG heatmap)")
     _common(s, top_level=False)
@@ -62,8 +67,9 @@ def register(subparsers: Any) -> None:
     s = sub.add_parser("holes", help="cells of a context's axis cube no stored persona reached")
     _common(s, top_level=False)
     s.add_argument("--context", help="context id (default: the one with the most stored personas)")
-    s.add_argument("--bins", type=int,
-                   help="grid bins per axis, as rare (default 5 for K<=3, 4 for K=4, 3 above)")
+    s.add_argument(
+        "--bins", type=int, help="grid bins per axis, as rare (default 5 for K<=3, 4 for K=4, 3 above)"
+    )
     s.add_argument("--limit", type=int, default=20, help="K-D holes listed, deepest first (default 20)")
 
     s = sub.add_parser("front", help="Pareto front of validation coverage against LLM tokens per persona")
@@ -77,7 +83,10 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=handle)
 
 
-def _commands() -> dict[str, tuple[Callable[..., dict[str, Any]], Callable[[dict[str, Any]], str], Callable[[Any], dict[str, Any]]]]:
+def _commands() -> dict[
+    str,
+    tuple[Callable[..., dict[str, Any]], Callable[[dict[str, Any]], str], Callable[[Any], dict[str, Any]]],
+]:
     import evolve.outputs.inspect as ins
 
     return {
@@ -86,8 +95,11 @@ def _commands() -> dict[str, tuple[Callable[..., dict[str, Any]], Callable[[dict
         "lineage": (ins.lineage, ins.render_lineage, lambda a: {"ref": a.program}),
         "grid": (ins.grid, ins.render_grid, lambda a: {"island": a.island, "png": a.png}),
         "rare": (ins.rare, ins.render_rare, lambda a: {"context": a.context, "k": a.k, "bins": a.bins}),
-        "holes": (ins.holes, ins.render_holes,
-                  lambda a: {"context": a.context, "bins": a.bins, "limit": a.limit}),
+        "holes": (
+            ins.holes,
+            ins.render_holes,
+            lambda a: {"context": a.context, "bins": a.bins, "limit": a.limit},
+        ),
         "front": (ins.front, ins.render_front, lambda a: {}),
         "diff": (ins.diff, ins.render_diff, lambda a: {"ref_a": a.a, "ref_b": a.b}),
     }
@@ -96,8 +108,9 @@ def _commands() -> dict[str, tuple[Callable[..., dict[str, Any]], Callable[[dict
 def handle(args: argparse.Namespace) -> int:
     command = getattr(args, "inspect_command", None)
     if not command:
-        raise CLIError("inspect: give a command: summary, top, lineage, grid, rare, holes, front or diff",
-                       exit_code=2)
+        raise CLIError(
+            "inspect: give a command: summary, top, lineage, grid, rare, holes, front or diff", exit_code=2
+        )
     if not args.db:
         raise CLIError("inspect: --db PATH is required", exit_code=2)
     from evolve.outputs.inspect import InspectError, dumps, open_source

@@ -63,18 +63,32 @@ def register(subparsers: Any) -> None:
     p.add_argument("--islands", type=int, help="number of islands")
     p.add_argument("--model", help="one model for every role (litellm string or 'sim')")
     p.add_argument("--api-base", help="api_base for --model (a local OpenAI-compatible server)")
-    p.add_argument("--api-key-env", help="environment variable holding the API key for --model (never the key)")
+    p.add_argument(
+        "--api-key-env", help="environment variable holding the API key for --model (never the key)"
+    )
     p.add_argument("--world", help="simulated world of the roles on 'sim' (see: persona-evolve worlds)")
-    p.add_argument("--seed-program", action="append", metavar="PATH",
-                   help="a generator file of your own (PATH.py or file:PATH.py, relative to the current "
-                        "directory) to start from, added to the config's [seeds] programs; repeatable")
+    p.add_argument(
+        "--seed-program",
+        action="append",
+        metavar="PATH",
+        help="a generator file of your own (PATH.py or file:PATH.py, relative to the current "
+        "directory) to start from, added to the config's [seeds] programs; repeatable",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON summary at the end")
-    p.add_argument("--weak-sandbox", action="store_const", const=True, default=None,
-                   help="evaluate LLM-written programs even if this kernel lacks Landlock/seccomp/namespaces "
-                        "(unsafe; every output of the run says so)")
+    p.add_argument(
+        "--weak-sandbox",
+        action="store_const",
+        const=True,
+        default=None,
+        help="evaluate LLM-written programs even if this kernel lacks Landlock/seccomp/namespaces "
+        "(unsafe; every output of the run says so)",
+    )
     p.add_argument("--print-config", action="store_true", help="print the effective config as TOML and exit")
-    p.add_argument("--estimate", action="store_true",
-                   help="print an estimate of LLM calls, tokens and dollars for this run and exit")
+    p.add_argument(
+        "--estimate",
+        action="store_true",
+        help="print an estimate of LLM calls, tokens and dollars for this run and exit",
+    )
     p.set_defaults(func=handle)
 
 
@@ -95,14 +109,18 @@ def effective_config(args: argparse.Namespace) -> tuple[RunConfig, set[str]]:
             config = _add_seed_programs(config, args.seed_program)
             overridden.add("seeds")
         if (args.api_base or args.api_key_env) and not args.model:
-            raise ConfigError("--api-base and --api-key-env apply to --model: give it too (or set them per role "
-                              "under [models] in run.toml)")
+            raise ConfigError(
+                "--api-base and --api-key-env apply to --model: give it too (or set them per role "
+                "under [models] in run.toml)"
+            )
         if args.model:
             try:
                 role = ModelConfig(model=args.model, api_base=args.api_base, api_key_env=args.api_key_env)
             except ValueError as exc:
                 raise ConfigError(f"--model: {exc}") from None
-            models = dataclasses.replace(config.models, mutator=role, persona=role, respondent=role, author=role)
+            models = dataclasses.replace(
+                config.models, mutator=role, persona=role, respondent=role, author=role
+            )
             config = dataclasses.replace(config, models=models)
             overridden.add("models")
         validate_config(config)
@@ -131,8 +149,11 @@ def _add_seed_programs(config: RunConfig, paths: list[str]) -> RunConfig:
 
 def handle(args: argparse.Namespace) -> int:
     if args.resume and getattr(args, "seed_program", None):
-        raise CLIError("--seed-program: a resumed run keeps the seed programs it started with "
-                       "(start a new run with another --db to change them)", exit_code=2)
+        raise CLIError(
+            "--seed-program: a resumed run keeps the seed programs it started with "
+            "(start a new run with another --db to change them)",
+            exit_code=2,
+        )
     config, overridden = effective_config(args)
     if args.print_config:
         sys.stdout.write(to_toml(config_to_dict(config)))
@@ -145,7 +166,9 @@ def handle(args: argparse.Namespace) -> int:
         try:
             contexts = load_context_sets(config)
             count, note = evaluations_within_caps(config, contexts)
-            estimate = estimate_run(replace_path(config, "budget.evaluations", count) if count else config, contexts)
+            estimate = estimate_run(
+                replace_path(config, "budget.evaluations", count) if count else config, contexts
+            )
             print(render_estimate({**estimate, "caps_note": note}))
         except RunError as exc:
             raise CLIError(str(exc)) from None
@@ -163,8 +186,10 @@ def handle(args: argparse.Namespace) -> int:
     except RunError as exc:
         raise CLIError(str(exc)) from None
     except KeyboardInterrupt:
-        print(f"interrupted: resume with  persona-evolve run --db {config.db or '<db>'} --resume",
-              file=sys.stderr)
+        print(
+            f"interrupted: resume with  persona-evolve run --db {config.db or '<db>'} --resume",
+            file=sys.stderr,
+        )
         return 130
     if args.json:
         print(json.dumps(summary, indent=2, default=float))
@@ -185,32 +210,57 @@ def render_summary(summary: dict[str, Any]) -> str:
     elif summary.get("simulated"):
         lines.append(SUMMARY_SIM_LINE)
     if summary.get("weak_sandbox"):
-        lines.append(weak_sandbox_summary(summary['weak_sandbox']))
-    lines.append(f"archive: {summary['db']}   evaluations: {summary['evaluations']}   "
-                 f"programs: {summary.get('programs')}   stopped by: {summary.get('stop_reason')}")
+        lines.append(weak_sandbox_summary(summary["weak_sandbox"]))
+    lines.append(
+        f"archive: {summary['db']}   evaluations: {summary['evaluations']}   "
+        f"programs: {summary.get('programs')}   stopped by: {summary.get('stop_reason')}"
+    )
     champ = summary.get("champion") or {}
     iv = champ.get("validation_interval")
-    lines.append(f"champion: {champ.get('id', '-')}" + ("" if not iv else (
-        f"   validation fitness {iv['mean']:.4f} [{iv['low']:.4f}, {iv['high']:.4f}] "
-        f"({iv['confidence'] * 100:g} % interval, {interval_basis(iv)})")))
+    lines.append(
+        f"champion: {champ.get('id', '-')}"
+        + (
+            ""
+            if not iv
+            else (
+                f"   validation fitness {iv['mean']:.4f} [{iv['low']:.4f}, {iv['high']:.4f}] "
+                f"({iv['confidence'] * 100:g} % interval, {interval_basis(iv)})"
+            )
+        )
+    )
     robust = summary.get("robust")
     if robust:
-        lines.append(f"chosen across SIMULATED worlds {', '.join(robust['worlds'])}: worst-world gain over the best "
-                     f"seed {robust['worst_world_gain']:+.4f}"
-                     + ("" if robust["chosen"] == robust["incumbent"] else
-                        f" (replaced the race champion {str(robust['incumbent'])[:12]})"))
-    short = {"coverage": "coverage↑", "convex_hull_volume": "hull_vol↑", "min_pairwise_distance": "min_dist↑",
-             "mean_pairwise_distance": "mean_dist↑", "dispersion": "dispersion↓", "kl_divergence": "kl↓"}
+        lines.append(
+            f"chosen across SIMULATED worlds {', '.join(robust['worlds'])}: worst-world gain over the best "
+            f"seed {robust['worst_world_gain']:+.4f}"
+            + (
+                ""
+                if robust["chosen"] == robust["incumbent"]
+                else f" (replaced the race champion {str(robust['incumbent'])[:12]})"
+            )
+        )
+    short = {
+        "coverage": "coverage↑",
+        "convex_hull_volume": "hull_vol↑",
+        "min_pairwise_distance": "min_dist↑",
+        "mean_pairwise_distance": "mean_dist↑",
+        "dispersion": "dispersion↓",
+        "kl_divergence": "kl↓",
+    }
     header = f"{'':22}" + "".join(f"{short.get(name, name[:13]):>14}" for name in METRIC_NAMES)
-    for stage, rows in (("validation", {"champion": champ.get("validation"), **summary.get("seeds", {})}),
-                        ("test", summary.get("test", {}))):
+    for stage, rows in (
+        ("validation", {"champion": champ.get("validation"), **summary.get("seeds", {})}),
+        ("test", summary.get("test", {})),
+    ):
         lines.append(f"\n{stage}:")
         lines.append(header)
         for label, m in rows.items():
             if not m:
                 lines.append(f"{label:22}  (no result)")
                 continue
-            lines.append(f"{label:22}" + "".join(f"{m.get(name, float('nan')):>14.4f}" for name in METRIC_NAMES))
+            lines.append(
+                f"{label:22}" + "".join(f"{m.get(name, float('nan')):>14.4f}" for name in METRIC_NAMES)
+            )
         lines.extend(reference_lines(summary, stage))  # the noise floor and the random reference
     if summary.get("spend"):
         from evolve.budget.spend import render_spend_lines

@@ -15,21 +15,34 @@ import json
 import sys
 from typing import Any, Mapping, Sequence
 
+from evolve.cli.common import (
+    build_roles_client,
+    check_model,
+    load_context_arg,
+    read_personas,
+    sim_key,
+    sim_knobs,
+    warn_sim,
+)
 from evolve.cli.errors import CLIError
-from evolve.cli.common import (build_roles_client, check_model, load_context_arg, read_personas, sim_key,
-                               sim_knobs, warn_sim)
 
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("score", help="score a population file (JSONL) on a context's six metrics")
     p.add_argument("--personas", required=True, help="JSONL file, one persona object per line")
     p.add_argument("--context", required=True, help="a context JSON file or a shipped context id")
-    p.add_argument("-n", type=int, help="personas asked for (default: the n generate recorded in the "
-                   "file, else its rows); a shorter file is scored by the worst-completion rule")
+    p.add_argument(
+        "-n",
+        type=int,
+        help="personas asked for (default: the n generate recorded in the "
+        "file, else its rows); a shorter file is scored by the worst-completion rule",
+    )
     p.add_argument("--model", default="sim", help="respondent model: 'sim' or a litellm model string")
     p.add_argument("--api-base", help="api_base for a local OpenAI-compatible server")
     p.add_argument("--api-key-env", help="environment variable holding the API key (never the key itself)")
-    p.add_argument("--world", default="default", help="simulated world with --model sim (see: persona-evolve worlds)")
+    p.add_argument(
+        "--world", default="default", help="simulated world with --model sim (see: persona-evolve worlds)"
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--mc-samples", type=int, default=10_000)
     p.add_argument("--json", action="store_true", help="print {metrics, positions, missing, n, ...}")
@@ -62,16 +75,19 @@ def sim_respondent(personas: Sequence[Mapping[str, Any]], context_id: str, knobs
     """(the sim respondent for a file in the world of ``knobs``, sim sentences it could not
     verify): it believes only attested sim sentences; prints one note when some could not be
     verified."""
-    from generators.respondent import SimRespondent
     from generators.attest_key import key_path
+    from generators.respondent import SimRespondent
     from generators.sim.attestation import sentence_count, verify
 
     key = sim_key(create=False) if any(sentence_count(p) for p in personas) else None
     checked = verify(personas, context_id, key)
     if checked.unverified_sentences:
         cause = f"no attestation key at {key_path()}" if key is None else "no valid attestation from generate"
-        print(f"note: {checked.unverified_sentences} sim trait sentences in {checked.unverified_personas} "
-              f"personas could not be verified ({cause}): read as generic text", file=sys.stderr)
+        print(
+            f"note: {checked.unverified_sentences} sim trait sentences in {checked.unverified_personas} "
+            f"personas could not be verified ({cause}): read as generic text",
+            file=sys.stderr,
+        )
     respondent = SimRespondent(knobs=knobs, reader=lambda rows: verify(rows, context_id, key).stated)
     return respondent, checked.unverified_sentences
 
@@ -90,8 +106,11 @@ def handle(args: argparse.Namespace) -> int:
     k = len(personas)
     if k < n:
         origin = "asked for by generate" if source == "generate" else "given by -n"
-        print(f"note: {args.personas} has {k} of the {n} personas {origin}: scored as {n} by the "
-              f"worst-completion rule (docs/SCORING.md)", file=sys.stderr)
+        print(
+            f"note: {args.personas} has {k} of the {n} personas {origin}: scored as {n} by the "
+            f"worst-completion rule (docs/SCORING.md)",
+            file=sys.stderr,
+        )
     unverified = 0
     if args.model == "sim":
         respondent, unverified = sim_respondent(personas, context.id, sim_knobs(args.world))
@@ -110,22 +129,39 @@ def handle(args: argparse.Namespace) -> int:
     refs = metrics.references(n, context.k, mc_samples=args.mc_samples)  # no model: the floor and random
     if args.json:
         positions_json = [[None if v != v else v for v in row] for row in placed.Z.tolist()]  # NaN -> null
-        print(json.dumps({"context": context.id, "simulated": args.model == "sim", "metrics": scores,
-                          "positions": positions_json, "missing": missing, "n": n, "personas_returned": k,
-                          "unverified_sentences": unverified, "addressed": sorted(screened.findings),
-                          "references": {"floor": dict(refs.floor), "random": dict(refs.random)},
-                          "error": failure}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "context": context.id,
+                    "simulated": args.model == "sim",
+                    "metrics": scores,
+                    "positions": positions_json,
+                    "missing": missing,
+                    "n": n,
+                    "personas_returned": k,
+                    "unverified_sentences": unverified,
+                    "addressed": sorted(screened.findings),
+                    "references": {"floor": dict(refs.floor), "random": dict(refs.random)},
+                    "error": failure,
+                },
+                indent=2,
+            )
+        )
         return 1 if failure else 0
     if failure or scores is None:
         raise CLIError(failure or "cannot score this population")
     asked = f" (of {n} asked)" if k < n else ""
     print(f"context {context.id}: {k} personas{asked}, K={context.k}, missing answers {missing}")
     if screened.addressed:
-        print(f"  {screened.addressed} personas addressed the respondent (not placed, scored as missing): "
-              + ", ".join(f"#{i + 1} {f.kind}" for i, f in sorted(screened.findings.items())))
+        print(
+            f"  {screened.addressed} personas addressed the respondent (not placed, scored as missing): "
+            + ", ".join(f"#{i + 1} {f.kind}" for i, f in sorted(screened.findings.items()))
+        )
     print(f"  {'':24} {'score':>8} {'floor':>8} {'random':>8}")
     for name, value in scores.items():
         print(f"  {name:24} {value:8.4f} {refs.floor[name]:8.4f} {refs.random[name]:8.4f}")
-    print(f"  (floor: {n} identical personas at the centre; random: {n} uniform positions, "
-          f"mean of {refs.random_seeds} draws; no model in either)")
+    print(
+        f"  (floor: {n} identical personas at the centre; random: {n} uniform positions, "
+        f"mean of {refs.random_seeds} draws; no model in either)"
+    )
     return 0

@@ -27,8 +27,12 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--db", required=True, help="archive database (path or SQLAlchemy URL)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any free port)")
-    p.add_argument("--run", type=int, help="run id to check exists (pages default to the latest run; ?run=N picks one)")
+    p.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any free port)"
+    )
+    p.add_argument(
+        "--run", type=int, help="run id to check exists (pages default to the latest run; ?run=N picks one)"
+    )
     p.set_defaults(func=handle)
 
 
@@ -42,8 +46,12 @@ def handle(args: argparse.Namespace) -> int:
     loopback = is_loopback(args.host)
     token = None if loopback else new_token()
     try:
-        app = create_app(args.db, run_id=args.run, token=token,
-                         allowed_hosts=("127.0.0.1", "localhost", "::1") if loopback else None)
+        app = create_app(
+            args.db,
+            run_id=args.run,
+            token=token,
+            allowed_hosts=("127.0.0.1", "localhost", "::1") if loopback else None,
+        )
     except ReaderError as exc:
         raise CLIError(f"view: {exc}") from None
     try:
@@ -55,7 +63,10 @@ def handle(args: argparse.Namespace) -> int:
         print(f"persona-evolve viewer: {url}/  (read-only; Ctrl-C to stop)", flush=True)
     else:
         print(f"persona-evolve viewer: {url}/?token={token}", flush=True)
-        print(f"  bound to {args.host}: every request needs this access token (requests without it get 403)",
-              file=sys.stderr, flush=True)
+        print(
+            f"  bound to {args.host}: every request needs this access token (requests without it get 403)",
+            file=sys.stderr,
+            flush=True,
+        )
     serve(app, sock)
     return 0

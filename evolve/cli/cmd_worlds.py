@@ -9,7 +9,9 @@ from typing import Any
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("worlds", help="list the simulated worlds (model families) for --world")
-    p.add_argument("--json", action="store_true", help="print [{name, summary, knobs}] (knobs: what it changes)")
+    p.add_argument(
+        "--json", action="store_true", help="print [{name, summary, knobs}] (knobs: what it changes)"
+    )
     p.set_defaults(func=handle)
 
 
@@ -17,9 +19,19 @@ def handle(args: argparse.Namespace) -> int:
     from generators.sim.worlds import WORLDS
 
     if args.json:
-        print(json.dumps([{"name": w.name, "summary": w.summary,
-                           "knobs": {k: getattr(w.knobs, k) for k in w.changes}} for w in WORLDS.values()],
-                         indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "name": w.name,
+                        "summary": w.summary,
+                        "knobs": {k: getattr(w.knobs, k) for k in w.changes},
+                    }
+                    for w in WORLDS.values()
+                ],
+                indent=2,
+            )
+        )
         return 0
     width = max(len(name) for name in WORLDS)
     print("SIMULATED worlds (labelled test beds standing for model families; --world NAME, [world] preset):")

@@ -56,8 +56,9 @@ def sim_knobs(world: str) -> Any:
         raise CLIError(f"--world: {exc}", exit_code=2) from None
 
 
-def build_roles_client(model: str, api_base: str | None, api_key_env: str | None = None,
-                       world: str = "default") -> Any:
+def build_roles_client(
+    model: str, api_base: str | None, api_key_env: str | None = None, world: str = "default"
+) -> Any:
     """A client whose ``persona`` and ``respondent`` roles use ``model`` (on ``sim``: the
     simulated world named ``world``)."""
     from generators.llm import ModelConfig, build_client

@@ -19,11 +19,16 @@ from evolve.cli.errors import CLIError
 
 def register(sub: Any) -> None:
     """Add ``import`` to the ``contexts`` subparsers."""
-    p = sub.add_parser("import", help="convert Concordia questionnaire JSON into contexts",
-                       description="Convert Concordia questionnaires (name, context, dimensions, questions) into "
-                       "validated contexts. Poles, which the format lacks, get the neutral default 'low <dimension>' "
-                       "/ 'high <dimension>', marked in the context's origin.")
-    p.add_argument("paths", nargs="+", metavar="FILE|DIR", help="a questionnaire .json file or a directory of them")
+    p = sub.add_parser(
+        "import",
+        help="convert Concordia questionnaire JSON into contexts",
+        description="Convert Concordia questionnaires (name, context, dimensions, questions) into "
+        "validated contexts. Poles, which the format lacks, get the neutral default 'low <dimension>' "
+        "/ 'high <dimension>', marked in the context's origin.",
+    )
+    p.add_argument(
+        "paths", nargs="+", metavar="FILE|DIR", help="a questionnaire .json file or a directory of them"
+    )
     p.add_argument("--out", default=".", help="directory to write <id>.json contexts into (default: .)")
     p.add_argument("--force", action="store_true", help="overwrite existing files in --out")
     p.add_argument("--json", action="store_true", help="print a JSON list of results")
@@ -62,7 +67,9 @@ def cmd_import(args: argparse.Namespace) -> int:
                 raise ContextError(f"{source}: cannot read: {exc.strerror or exc}") from None
             data = _decode(raw, source)
             if not looks_like_questionnaire(data):
-                raise ContextError(f"{source}: $: not a Concordia questionnaire (needs 'dimensions' and 'questions')")
+                raise ContextError(
+                    f"{source}: $: not a Concordia questionnaire (needs 'dimensions' and 'questions')"
+                )
             ctx = context_from_dict(questionnaire_to_context(data, source=source), source=source)
             if ctx.id in seen:
                 raise ContextError(f"{source}: $.name: id {ctx.id!r} already produced by {seen[ctx.id]}")
@@ -70,18 +77,33 @@ def cmd_import(args: argparse.Namespace) -> int:
             if target.exists() and not args.force:
                 raise ContextError(f"{source}: {target} exists (use --force to overwrite)")
             out_dir.mkdir(parents=True, exist_ok=True)
-            target.write_text(json.dumps(ctx.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            target.write_text(
+                json.dumps(ctx.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+            )
             seen[ctx.id] = source
-            results.append({"file": source, "ok": True, "id": ctx.id, "out": str(target), "k": ctx.k,
-                            "items": ctx.n_items, "problems": []})
+            results.append(
+                {
+                    "file": source,
+                    "ok": True,
+                    "id": ctx.id,
+                    "out": str(target),
+                    "k": ctx.k,
+                    "items": ctx.n_items,
+                    "problems": [],
+                }
+            )
         except ContextError as exc:
-            results.append({"file": source, "ok": False, "id": None, "out": None, "problems": list(exc.problems)})
+            results.append(
+                {"file": source, "ok": False, "id": None, "out": None, "problems": list(exc.problems)}
+            )
     if args.json:
         print(json.dumps(results, indent=2))
     else:
         for r in results:
             if r["ok"]:
-                print(f"ok    {r['file']} -> {r['out']} ({r['k']} axes, {r['items']} items; poles: neutral default)")
+                print(
+                    f"ok    {r['file']} -> {r['out']} ({r['k']} axes, {r['items']} items; poles: neutral default)"
+                )
             else:
                 for line in r["problems"]:
                     print(f"error {line}", file=sys.stderr)

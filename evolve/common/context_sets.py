@@ -74,7 +74,9 @@ class ContextSets:
             screened = [train[i] for i in picks]
         rng = np.random.default_rng([seed, 7])
         screened_ids = [c.id for c in screened]
-        picked: np.ndarray | list[int] = rng.choice(len(screened_ids), size=min(smoke, len(screened_ids)), replace=False) if smoke else []
+        picked: np.ndarray | list[int] = (
+            rng.choice(len(screened_ids), size=min(smoke, len(screened_ids)), replace=False) if smoke else []
+        )
         smoke_ids = tuple(screened_ids[i] for i in sorted(int(p) for p in picked))
         return cls(tuple(screened), tuple(validation), tuple(test), smoke_ids, tuple(train))
 

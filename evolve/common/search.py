@@ -86,14 +86,25 @@ class SearchSettings:
         if self.selection not in ("balanced", "config"):
             raise SearchSettingError("selection", f"must be 'balanced' or 'config', got {self.selection!r}")
         if self.promotion and not self.paired:
-            raise SearchSettingError("promotion", "needs paired = true (races compare on common seeds); "
-                                     "turn promotion off to turn paired off")
+            raise SearchSettingError(
+                "promotion",
+                "needs paired = true (races compare on common seeds); turn promotion off to turn paired off",
+            )
 
 
 DEFAULT_SEARCH = SearchSettings()
 
-BASELINE = SearchSettings(paired=False, promotion=False, selection="config", truthful_prompts=False, twins=False,
-                          static_twins=False, reach=False, adaptive=False, champion_share=0.0)
+BASELINE = SearchSettings(
+    paired=False,
+    promotion=False,
+    selection="config",
+    truthful_prompts=False,
+    twins=False,
+    static_twins=False,
+    reach=False,
+    adaptive=False,
+    champion_share=0.0,
+)
 """The loop before issue 13."""
 
 VARIANTS: dict[str, SearchSettings] = {
@@ -102,8 +113,12 @@ VARIANTS: dict[str, SearchSettings] = {
     "promotion": replace(BASELINE, paired=True, promotion=True),
     "selection": replace(BASELINE, paired=True, promotion=True, selection="balanced"),
     "prompts": replace(BASELINE, paired=True, promotion=True, selection="balanced", truthful_prompts=True),
-    "twins": replace(BASELINE, paired=True, promotion=True, selection="balanced", truthful_prompts=True, twins=True),
-    "static_twins": replace(DEFAULT_SEARCH, static_twins=True, reach=False, adaptive=False, champion_share=0.0),
+    "twins": replace(
+        BASELINE, paired=True, promotion=True, selection="balanced", truthful_prompts=True, twins=True
+    ),
+    "static_twins": replace(
+        DEFAULT_SEARCH, static_twins=True, reach=False, adaptive=False, champion_share=0.0
+    ),
     "reach": replace(DEFAULT_SEARCH, static_twins=False, reach=True, adaptive=False, champion_share=0.0),
     "adaptive": replace(DEFAULT_SEARCH, static_twins=False, reach=False, adaptive=True, champion_share=0.0),
     "spend": replace(DEFAULT_SEARCH, static_twins=True, reach=True, adaptive=True, champion_share=0.0),

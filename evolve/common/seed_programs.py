@@ -35,12 +35,14 @@ class SeedProgramError(ValueError):
 
 def is_file_ref(ref: str) -> bool:
     """True for ``file:PATH`` and for a bare path ending in ``.py``."""
-    return ref.startswith(FILE_PREFIX) or (ref.endswith(".py") and not ref.startswith(("seed:", "concordia:")))
+    return ref.startswith(FILE_PREFIX) or (
+        ref.endswith(".py") and not ref.startswith(("seed:", "concordia:"))
+    )
 
 
 def file_path(ref: str) -> Path:
     """The path of a file ref (``file:`` stripped, ``~`` expanded), as written."""
-    return Path(ref[len(FILE_PREFIX):] if ref.startswith(FILE_PREFIX) else ref).expanduser()
+    return Path(ref[len(FILE_PREFIX) :] if ref.startswith(FILE_PREFIX) else ref).expanduser()
 
 
 def resolve_file_ref(ref: str, base: Path) -> str:
@@ -137,8 +139,10 @@ def resume_seed_programs(refs: Sequence[str], stored: Mapping[str, str]) -> tupl
                 now = None
             if now != code:
                 state = "is gone" if now is None else "changed"
-                notes.append(f"seed {label}: {file_path(ref)} {state} since the run started; "
-                             f"using the code stored in the archive")
+                notes.append(
+                    f"seed {label}: {file_path(ref)} {state} since the run started; "
+                    f"using the code stored in the archive"
+                )
         else:
             label, code = _load_one(ref)
         if label in out:

@@ -63,21 +63,37 @@ def keys_at(root: type, loc: Sequence[int | str]) -> list[str]:
         else:
             return []
     hint = _unwrap(hint)
-    return [f.name for f in dataclasses.fields(hint)] if isinstance(hint, type) and dataclasses.is_dataclass(hint) else []
+    return (
+        [f.name for f in dataclasses.fields(hint)]
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint)
+        else []
+    )
 
 
 _EXPECTED = {
-    "int_type": "an integer", "int_parsing": "an integer", "int_from_float": "an integer",
-    "float_type": "a number", "float_parsing": "a number",
-    "bool_type": "true/false", "bool_parsing": "true/false",
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "int_from_float": "an integer",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true/false",
+    "bool_parsing": "true/false",
     "string_type": "a string",
 }
 _CONTAINERS = {
-    "dataclass_type": "a table", "dict_type": "a table", "mapping_type": "a table", "model_type": "a table",
-    "tuple_type": "a list", "list_type": "a list",
+    "dataclass_type": "a table",
+    "dict_type": "a table",
+    "mapping_type": "a table",
+    "model_type": "a table",
+    "tuple_type": "a list",
+    "list_type": "a list",
 }
-_BOUNDS = {"greater_than_equal": ("ge", ">="), "greater_than": ("gt", ">"),
-           "less_than_equal": ("le", "<="), "less_than": ("lt", "<")}
+_BOUNDS = {
+    "greater_than_equal": ("ge", ">="),
+    "greater_than": ("gt", ">"),
+    "less_than_equal": ("le", "<="),
+    "less_than": ("lt", "<"),
+}
 
 
 def describe(error: ErrorDetails, root: type) -> str:

@@ -56,10 +56,14 @@ def _legacy_descriptors(data: Mapping[str, Any]) -> Mapping[str, Any]:
         return data
     archive = data.get("archive", {})
     if isinstance(archive, Mapping) and "descriptors" in archive:
-        raise ConfigError("descriptors: declared both at the top level and in [archive]; keep [[archive.descriptors]]")
+        raise ConfigError(
+            "descriptors: declared both at the top level and in [archive]; keep [[archive.descriptors]]"
+        )
     rest = {k: v for k, v in data.items() if k != "descriptors"}
-    return {**rest, "archive": {**(archive if isinstance(archive, Mapping) else {}),
-                                "descriptors": data["descriptors"]}}
+    return {
+        **rest,
+        "archive": {**(archive if isinstance(archive, Mapping) else {}), "descriptors": data["descriptors"]},
+    }
 
 
 def load_config(path: str | Path) -> RunConfig:

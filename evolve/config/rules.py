@@ -28,29 +28,37 @@ def _check_models(models: ModelsConfig) -> None:
     for role in ROLES:
         extra = getattr(models, role).extra
         if "api_key" in extra:
-            raise ConfigError(f"models.{role}.extra.api_key: keys never live in the config; name the environment "
-                              f"variable holding it in models.{role}.api_key_env")
+            raise ConfigError(
+                f"models.{role}.extra.api_key: keys never live in the config; name the environment "
+                f"variable holding it in models.{role}.api_key_env"
+            )
 
 
 def _check_world(config: RunConfig) -> None:
     from generators.sim.worlds import UnknownWorld, get_world
 
-    for where, name in (("world.preset", config.world.preset),
-                        *((f"world.validate[{i}]", n) for i, n in enumerate(config.world.validate))):
+    for where, name in (
+        ("world.preset", config.world.preset),
+        *((f"world.validate[{i}]", n) for i, n in enumerate(config.world.validate)),
+    ):
         try:
             get_world(name)
         except UnknownWorld as exc:
             raise ConfigError(f"{where}: {exc}") from None
     if config.world.validate and not (config.models.persona.is_sim or config.models.respondent.is_sim):
-        raise ConfigError("world.validate: robust selection across simulated worlds needs the persona or "
-                          "respondent role on 'sim' (both are real models here)")
+        raise ConfigError(
+            "world.validate: robust selection across simulated worlds needs the persona or "
+            "respondent role on 'sim' (both are real models here)"
+        )
 
 
 def _check_budget(config: RunConfig) -> None:
     for name in _BUDGET_CAPS:
         cap = getattr(config.budget, name)
         if cap is not None and not (math.isfinite(cap) and cap > 0):
-            raise ConfigError(f"budget.{name}: must be a finite number > 0, got {cap!r} (or left out for no cap)")
+            raise ConfigError(
+                f"budget.{name}: must be a finite number > 0, got {cap!r} (or left out for no cap)"
+            )
     if all(cap is None for cap in dataclasses.astuple(config.budget)):
         raise ConfigError("budget: set at least one cap (evaluations, llm_calls, dollars or minutes)")
 
@@ -58,7 +66,9 @@ def _check_budget(config: RunConfig) -> None:
 def _check_archive(archive: ArchiveSettings) -> None:
     names = [d.name for d in archive.descriptors]
     if not names:
-        raise ConfigError("archive.descriptors: list at least one descriptor (one with bins = 1 turns the grid off)")
+        raise ConfigError(
+            "archive.descriptors: list at least one descriptor (one with bins = 1 turns the grid off)"
+        )
     if len(set(names)) != len(names):
         raise ConfigError(f"archive.descriptors: duplicate names {names}")
 
@@ -84,7 +94,9 @@ def _check_seeds(seeds: SeedsConfig) -> None:
             if name not in SEED_NAMES:
                 raise ConfigError(f"seeds.programs: unknown seed {ref!r}{suggest(name, SEED_NAMES)}")
         elif not ref.startswith("concordia:") and not is_file_ref(ref):
-            raise ConfigError(f"seeds.programs: {ref!r} is neither seed:NAME, concordia:FILE.py[:Class] "
-                              f"nor a generator file (file:PATH.py or PATH.py)")
+            raise ConfigError(
+                f"seeds.programs: {ref!r} is neither seed:NAME, concordia:FILE.py[:Class] "
+                f"nor a generator file (file:PATH.py or PATH.py)"
+            )
     if len(set(seeds.programs)) != len(seeds.programs):
         raise ConfigError(f"seeds.programs: duplicate entries {list(seeds.programs)}")

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from pydantic import with_config
 
+from evolve.common.search import SearchSettings
 from evolve.config.sections import (
     STRICT_KEYS,
     ArchiveSettings,
@@ -21,7 +22,6 @@ from evolve.config.sections import (
     MutationConfig,
     Names,
 )
-from evolve.common.search import SearchSettings
 
 __all__ = [
     "DEFAULT_BUDGET",

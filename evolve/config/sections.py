@@ -67,14 +67,22 @@ def _declared(value: Any) -> Any:
     if not isinstance(value, Mapping) or "calibrate" in value or not isinstance(value.get("name"), str):
         return value
     if value["name"] not in DESCRIPTORS:
-        raise ValueError(f"unknown descriptor {value['name']!r}{suggest(value['name'], DESCRIPTORS)} "
-                         f"(known: {', '.join(DESCRIPTORS)})")
+        raise ValueError(
+            f"unknown descriptor {value['name']!r}{suggest(value['name'], DESCRIPTORS)} "
+            f"(known: {', '.join(DESCRIPTORS)})"
+        )
     low, high, log = value.get("low"), value.get("high"), value.get("log")
     if not all(v is None or _number(v) for v in (low, high)) or not (log is None or isinstance(log, bool)):
         return value
     spec = declared_spec(value["name"], low=low, high=high, log=log)
-    return {**value, "low": spec.low, "high": spec.high, "log": spec.log, "calibrate": spec.calibrate,
-            "bins": value.get("bins", DEFAULT_BINS)}
+    return {
+        **value,
+        "low": spec.low,
+        "high": spec.high,
+        "log": spec.log,
+        "calibrate": spec.calibrate,
+        "bins": value.get("bins", DEFAULT_BINS),
+    }
 
 
 Names = Annotated[tuple[str, ...], BeforeValidator(_listed)]

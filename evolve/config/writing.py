@@ -15,8 +15,11 @@ def config_to_dict(config: Any) -> Any:
     dicts, tuples lists. A mapping field left at its empty default (a role's ``extra``) is
     left out, so the printed and stored config shows only what was set."""
     if dataclasses.is_dataclass(config) and not isinstance(config, type):
-        return {f.name: config_to_dict(getattr(config, f.name)) for f in dataclasses.fields(config)
-                if not _empty_default(f, getattr(config, f.name))}
+        return {
+            f.name: config_to_dict(getattr(config, f.name))
+            for f in dataclasses.fields(config)
+            if not _empty_default(f, getattr(config, f.name))
+        }
     if isinstance(config, (tuple, list)):
         return [config_to_dict(v) for v in config]
     if isinstance(config, Mapping):

@@ -23,9 +23,8 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from generators.context import Context
 from evolve.execution.workers import TaskResult, WorkerSpec, remote_evaluate
-
+from generators.context import Context
 
 RESPONDENT_ALLOWANCE_S = 900.0
 """Seconds a task may spend past the sandbox's wall limit (the respondent answering,
@@ -50,8 +49,9 @@ class EvaluationFailure:
 class RayEvaluator:
     """Runs evaluations as Ray tasks; at most ``max_in_flight`` at once."""
 
-    def __init__(self, *, spec: WorkerSpec, contexts: Mapping[str, Context], max_in_flight: int,
-                 gate: Any = None) -> None:
+    def __init__(
+        self, *, spec: WorkerSpec, contexts: Mapping[str, Context], max_in_flight: int, gate: Any = None
+    ) -> None:
         import ray
 
         self._spec = spec
@@ -63,7 +63,9 @@ class RayEvaluator:
         self.max_in_flight = max_in_flight
         self.in_flight = 0
 
-    async def evaluate(self, code: str, context_ids: Sequence[str], *, seed: int) -> TaskResult | EvaluationFailure:
+    async def evaluate(
+        self, code: str, context_ids: Sequence[str], *, seed: int
+    ) -> TaskResult | EvaluationFailure:
         """Evaluate ``code`` on ``context_ids`` (ids of the contexts given at construction)."""
         unknown = [cid for cid in context_ids if cid not in self._known]
         if unknown:
@@ -71,35 +73,48 @@ class RayEvaluator:
         async with self._slots:
             self.in_flight += 1
             gate = self.gate
-            allowance = gate.grant(in_flight=self.in_flight, contexts=len(context_ids)) if gate is not None else None
+            allowance = (
+                gate.grant(in_flight=self.in_flight, contexts=len(context_ids)) if gate is not None else None
+            )
             spent: tuple[int, float] | None = None
             n_contexts = len(context_ids)
             try:
                 refused = gate.empty_cap(allowance) if gate is not None else None
                 if refused is not None:
                     spent, n_contexts = (0, 0.0), 0
-                    return EvaluationFailure(error="budget: no LLM allowance left for this evaluation; not started",
-                                             refused=refused)
-                ref = remote_evaluate().remote(self._spec, code, self._contexts_ref, list(context_ids), seed,
-                                               allowance)
+                    return EvaluationFailure(
+                        error="budget: no LLM allowance left for this evaluation; not started",
+                        refused=refused,
+                    )
+                ref = remote_evaluate().remote(
+                    self._spec, code, self._contexts_ref, list(context_ids), seed, allowance
+                )
                 try:
                     result = await asyncio.wait_for(ref, self.deadline_s)  # an ObjectRef is awaitable
                 except asyncio.TimeoutError:
                     _cancel(ref)
                     return EvaluationFailure(
                         error=f"evaluation task exceeded the driver's deadline of {self.deadline_s:.0f} s and was killed",
-                        killed=True, allowance=allowance)
+                        killed=True,
+                        allowance=allowance,
+                    )
                 billed = [c for c in result.calls if not c.get("cached")]
                 spent = (len(billed), float(sum(c.get("cost_usd", 0.0) or 0.0 for c in billed)))
                 return result
             except Exception as exc:  # worker death after retry, serialisation, etc.
                 text = f"{type(exc).__name__}: {exc}".strip().splitlines()
-                return EvaluationFailure(error=f"evaluation task failed: {text[0] if text else type(exc).__name__}")
+                return EvaluationFailure(
+                    error=f"evaluation task failed: {text[0] if text else type(exc).__name__}"
+                )
             finally:
                 self.in_flight -= 1
                 if gate is not None:
-                    gate.release(allowance, calls=None if spent is None else spent[0],
-                                 dollars=None if spent is None else spent[1], contexts=n_contexts)
+                    gate.release(
+                        allowance,
+                        calls=None if spent is None else spent[0],
+                        dollars=None if spent is None else spent[1],
+                        contexts=n_contexts,
+                    )
 
 
 def _cancel(ref: object) -> None:

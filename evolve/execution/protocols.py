@@ -13,7 +13,16 @@ from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
-from archive.records import AddResult, Candidate, EliteView, EvaluationRecord, EvaluationView, GridView, ProgramRecord, ProgramView
+from archive.records import (
+    AddResult,
+    Candidate,
+    EliteView,
+    EvaluationRecord,
+    EvaluationView,
+    GridView,
+    ProgramRecord,
+    ProgramView,
+)
 from archive.selection import ParentStrategy
 from evolve.execution.evaluator import EvaluationFailure
 from evolve.execution.workers import TaskResult
@@ -26,7 +35,9 @@ class Evaluator(Protocol):
     max_in_flight: int
     in_flight: int
 
-    async def evaluate(self, code: str, context_ids: Sequence[str], *, seed: int) -> TaskResult | EvaluationFailure:
+    async def evaluate(
+        self, code: str, context_ids: Sequence[str], *, seed: int
+    ) -> TaskResult | EvaluationFailure:
         """Evaluate ``code`` on the contexts (ids); every context's seeds derive from
         ``seed`` and its id (:func:`generators.evaluation.evaluate_program`). A failure that
         produced nothing comes back as an :class:`EvaluationFailure`; raising is allowed
@@ -44,16 +55,26 @@ class ArchiveStore(Protocol):
     def add(self, batch: Sequence[Candidate]) -> list[AddResult]: ...
     def record_program(self, program: ProgramRecord) -> str: ...
     def record_evaluation(self, program_id: str, evaluation: EvaluationRecord) -> None: ...
-    def record_event(self, kind: str, *, program_id: str | None = None, island: int | None = None,
-                     detail: Mapping[str, Any] | None = None) -> None: ...
+    def record_event(
+        self,
+        kind: str,
+        *,
+        program_id: str | None = None,
+        island: int | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None: ...
     def record_llm_calls(self, calls: Sequence[Mapping[str, Any]]) -> None: ...
     def evaluations(self, program_id: str, stage: str | None = None) -> Sequence[EvaluationView]: ...
-    def events(self, program_id: str | None = None, kind: str | None = None, *,
-               limit: int | None = None) -> list[dict[str, Any]]: ...
+    def events(
+        self, program_id: str | None = None, kind: str | None = None, *, limit: int | None = None
+    ) -> list[dict[str, Any]]: ...
     def seed_islands(self, program_ids: Sequence[str]) -> int: ...
-    def sample_parent(self, island: int, rng: np.random.Generator, *, strategy: str | ParentStrategy = "uniform") -> ProgramView | None: ...
-    def sample_inspirations(self, island: int, rng: np.random.Generator, *, k: int = 3,
-                            exclude: str | None = None) -> list[ProgramView]: ...
+    def sample_parent(
+        self, island: int, rng: np.random.Generator, *, strategy: str | ParentStrategy = "uniform"
+    ) -> ProgramView | None: ...
+    def sample_inspirations(
+        self, island: int, rng: np.random.Generator, *, k: int = 3, exclude: str | None = None
+    ) -> list[ProgramView]: ...
     def top(self, k: int = 10, *, stage: str = "train") -> list[ProgramView]: ...
     def grid(self, island: int | None = None) -> GridView: ...
     def qd_stats(self, island: int | None = None) -> dict[str, Any]: ...

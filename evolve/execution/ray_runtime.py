@@ -14,6 +14,7 @@ import os
 import socket
 from typing import Sequence
 
+
 class RayUnreachable(RuntimeError):
     """The Ray address cannot be reached; the message is one line."""
 
@@ -38,8 +39,13 @@ def check_address(address: str, *, timeout_s: float = 5.0) -> None:
         with socket.create_connection(target, timeout=timeout_s):
             pass
     except OSError as exc:
-        cause = "timed out" if isinstance(exc, socket.timeout) else (exc.strerror or str(exc) or type(exc).__name__)
+        cause = (
+            "timed out"
+            if isinstance(exc, socket.timeout)
+            else (exc.strerror or str(exc) or type(exc).__name__)
+        )
         raise RayUnreachable(f"ray: cannot reach the cluster at {address}: {cause}") from None
+
 
 RAY_ENV_DEFAULTS = {
     "RAY_AUTH_MODE": "disabled",
@@ -94,16 +100,20 @@ def init_ray(
     return dict(ray.cluster_resources())
 
 
-
 def _join(ray: object, address: str, runtime_env: dict) -> None:
     """``ray.init(address=...)`` in this (main) thread; an error is one line. The address
     was checked by :func:`check_address` first, so an unreachable cluster fails in seconds
     (Ray itself would retry for minutes). Ray must start in the main thread (signal
     handlers), so a port that accepts connections but is not Ray is left to Ray's timeout."""
     try:
-        ray.init(address=address, runtime_env=runtime_env, logging_level=logging.WARNING,  # type: ignore[attr-defined]
-                 log_to_driver=False)
+        ray.init(
+            address=address,
+            runtime_env=runtime_env,
+            logging_level=logging.WARNING,  # type: ignore[attr-defined]
+            log_to_driver=False,
+        )
     except Exception as exc:  # noqa: BLE001 - reported in one line
         text = str(exc).strip().splitlines()
-        raise RayUnreachable(f"ray: cannot join the cluster at {address}: "
-                             f"{text[0] if text else type(exc).__name__}") from None
+        raise RayUnreachable(
+            f"ray: cannot join the cluster at {address}: {text[0] if text else type(exc).__name__}"
+        ) from None

@@ -25,9 +25,14 @@ def worker_spec(config: RunConfig) -> WorkerSpec:
         settings=EvalSettings(
             n=ev.n,
             mc_samples=ev.mc_samples,
-            limits=SandboxLimits(wall_timeout_s=ev.timeout_s, cpu_time_s=int(ev.timeout_s) + 5,
-                                 memory_mb=ev.memory_mb, disk_mb=ev.disk_mb,
-                                 max_completion_tokens=ev.max_completion_tokens, allow_weak_isolation=ev.weak_sandbox),
+            limits=SandboxLimits(
+                wall_timeout_s=ev.timeout_s,
+                cpu_time_s=int(ev.timeout_s) + 5,
+                memory_mb=ev.memory_mb,
+                disk_mb=ev.disk_mb,
+                max_completion_tokens=ev.max_completion_tokens,
+                allow_weak_isolation=ev.weak_sandbox,
+            ),
             parallel=ev.parallel,
         ),
         respondent_per_axis=ev.respondent_per_axis,

@@ -73,14 +73,19 @@ def build_worker_state(spec: WorkerSpec) -> tuple[Any, Any]:
         if spec.respondent.model == "sim":
             respondent = SimRespondent(knobs=knobs)
         else:
-            respondent = LLMRespondent(client=client, per_axis=spec.respondent_per_axis,
-                                       mode=spec.respondent_mode)
+            respondent = LLMRespondent(
+                client=client, per_axis=spec.respondent_per_axis, mode=spec.respondent_mode
+            )
         _STATE[spec] = (client, respondent)
     return _STATE[spec]
 
 
 def run_evaluation(
-    spec: WorkerSpec, code: str, contexts: Mapping[str, Context], context_ids: Sequence[str], seed: int,
+    spec: WorkerSpec,
+    code: str,
+    contexts: Mapping[str, Context],
+    context_ids: Sequence[str],
+    seed: int,
     allowance: Allowance | None = None,
 ) -> TaskResult:
     """Evaluate ``code`` on the named contexts in this process (the body of the Ray task).
@@ -103,7 +108,12 @@ def run_evaluation(
             )
         )
         outcomes, sandbox_s, respondent_s, metrics_s, cut = (
-            outcome.contexts, outcome.sandbox_s, outcome.respondent_s, outcome.metrics_s, outcome.budget_cut)
+            outcome.contexts,
+            outcome.sandbox_s,
+            outcome.respondent_s,
+            outcome.metrics_s,
+            outcome.budget_cut,
+        )
     except Exception as exc:  # noqa: BLE001 - recorded on the program, never lost with its calls
         text = f"{type(exc).__name__}: {exc}".strip().splitlines()
         error = f"evaluation failed in the worker: {text[0] if text else type(exc).__name__}"

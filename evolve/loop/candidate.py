@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from archive.records import AddResult, EliteView, EvaluationRecord, ProgramRecord
-from evolve.proposals.directives import Directive
-from evolve.mutators import MutationRequest, Proposal
-from evolve.loop.parent_policy import ParentPick
 from evolve.common.evaluation_seeds import EvalSeed
+from evolve.loop.parent_policy import ParentPick
+from evolve.mutators import MutationRequest, Proposal
+from evolve.proposals.directives import Directive
 from generators.evaluation import ContextOutcome
 
 

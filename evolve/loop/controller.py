@@ -38,36 +38,42 @@ from archive.identity import program_id
 from archive.records import AddStatus, Candidate, EvaluationRecord, MutationInfo, ProgramRecord, ProgramView
 from archive.selection import ChildOutcome
 from evolve.budget.caps import CHEAP_REJECTIONS, RunBudget, rejection_backoff_s
-from evolve.promotion.champion import ChampionInfo, Promoter
-from evolve.proposals.checks import Rejection
-from evolve.config import RunConfig
-from evolve.common.context_sets import ContextSets
-from evolve.proposals.directives import draw_directive
-from evolve.execution.evaluator import EvaluationFailure
 from evolve.budget.killed import charge_killed
-from evolve.loop.candidate import Admitted, CandidateTrace, Child, Prompted, Trained
-from evolve.mutators import MutationRequest, Mutator, Proposal
-from evolve.loop.inert import inert_edit
-from evolve.promotion.race_rule import RaceRule
-from evolve.proposals.proposal import apply_proposal, changed_lines, screen_child
-from evolve.proposals.prompts import ChildNote, ContextFeedback, ProgramBrief, build_mutation_prompt
+from evolve.budget.spend import SpendLedger
+from evolve.common.context_sets import ContextSets
+from evolve.common.evaluation_seeds import EvalSeed, SeedPlan
+from evolve.common.run_stats import RunStats
+from evolve.common.search import SearchSettings
+from evolve.config import RunConfig
+from evolve.execution.evaluator import EvaluationFailure
 from evolve.execution.protocols import ArchiveStore, Clock, Evaluator, MonotonicClock
+from evolve.loop.candidate import Admitted, CandidateTrace, Child, Prompted, Trained
+from evolve.loop.inert import inert_edit
+from evolve.loop.parent_policy import ParentPick, ParentPolicy
+from evolve.loop.scoring import context_fitness, descriptors_of, mean_fitness, stored_fitness, to_record
+from evolve.loop.twins import TwinCheck
+from evolve.loop.yields import child_outcome, stored_yields
+from evolve.mutators import MutationRequest, Mutator, Proposal
+from evolve.promotion.champion import ChampionInfo, Promoter
+from evolve.promotion.race_rule import RaceRule
 from evolve.promotion.racer import Racer
 from evolve.promotion.reach import AdaptiveRule
 from evolve.promotion.robust import RobustChoice, robust_select
-from evolve.common.run_stats import RunStats
-from evolve.loop.scoring import context_fitness, descriptors_of, mean_fitness, stored_fitness, to_record
-from evolve.common.search import SearchSettings
-from evolve.common.evaluation_seeds import EvalSeed, SeedPlan
-from evolve.budget.spend import SpendLedger
-from evolve.loop.twins import TwinCheck
-from evolve.loop.parent_policy import ParentPick, ParentPolicy
-from evolve.loop.yields import child_outcome, stored_yields
+from evolve.proposals.checks import Rejection
+from evolve.proposals.directives import draw_directive
+from evolve.proposals.prompts import ChildNote, ContextFeedback, ProgramBrief, build_mutation_prompt
+from evolve.proposals.proposal import apply_proposal, changed_lines, screen_child
 from generators.evaluation import ContextOutcome
 from generators.screening import ADDRESSED_KEY
 
-__all__ = ["MAX_CONSECUTIVE_FAILURES", "BudgetSpent", "Controller", "TooManyFailures",
-           "apply_proposal", "changed_lines"]
+__all__ = [
+    "MAX_CONSECUTIVE_FAILURES",
+    "BudgetSpent",
+    "Controller",
+    "TooManyFailures",
+    "apply_proposal",
+    "changed_lines",
+]
 
 MAX_CONSECUTIVE_FAILURES = 20
 """Failures in a row that stop a run: evaluations that failed on every context, mutator
@@ -133,37 +139,64 @@ class Controller:
         self.twins = TwinCheck(archive=archive)
         self.spend = SpendLedger()  # calls tagged by stage (issue 22 item 5; counted by the archive)
         self.parents = ParentPolicy(
-            archive=archive, islands=config.islands.count, start=start, rng=self._rng,
+            archive=archive,
+            islands=config.islands.count,
+            start=start,
+            rng=self._rng,
             share_rng=np.random.default_rng([config.seed, 17, self._evaluations_so_far()]),
             champion_share=search.champion_share,
             champion=lambda: self.champion.program_id if self.champion else None,
-            selection=search.selection, parent_strategy=config.mutation.parent_strategy, book=self.yields)
+            selection=search.selection,
+            parent_strategy=config.mutation.parent_strategy,
+            book=self.yields,
+        )
         rule = AdaptiveRule if search.adaptive else RaceRule
-        self.racer = Racer(rule=rule(confidence=search.confidence, max_replicates=search.max_replicates),
-                           evaluate_at=self._evaluate_replicate,
-                           fitness=lambda o: context_fitness(o, self._objective))
-        self.promoter = Promoter(archive=archive, contexts=contexts, search=search, islands=config.islands.count,
-                                 racer=self.racer, seeds=self.seeds, stats=self.stats,
-                                 stage_table=self._stage_table, validate=self._validate,
-                                 on_change=lambda: self._on_change(self))
+        self.racer = Racer(
+            rule=rule(confidence=search.confidence, max_replicates=search.max_replicates),
+            evaluate_at=self._evaluate_replicate,
+            fitness=lambda o: context_fitness(o, self._objective),
+        )
+        self.promoter = Promoter(
+            archive=archive,
+            contexts=contexts,
+            search=search,
+            islands=config.islands.count,
+            racer=self.racer,
+            seeds=self.seeds,
+            stats=self.stats,
+            stage_table=self._stage_table,
+            validate=self._validate,
+            on_change=lambda: self._on_change(self),
+        )
 
     @property
     def champion(self) -> ChampionInfo | None:
         """The run's champion (None before the first one is crowned)."""
         return self.promoter.champion
 
-    async def robust_select(self, *, own_world: str, world_evaluators: Mapping[str, Evaluator],
-                            seed_ids: Sequence[str], replicates: int = 2) -> RobustChoice | None:
+    async def robust_select(
+        self,
+        *,
+        own_world: str,
+        world_evaluators: Mapping[str, Evaluator],
+        seed_ids: Sequence[str],
+        replicates: int = 2,
+    ) -> RobustChoice | None:
         """Final-stage robust selection across simulated worlds (:mod:`evolve.promotion.robust`):
         ``world_evaluators`` maps each other world to an evaluator running in it; every
         candidate is validated on ``replicates`` fresh replicates in every world (after the
         ``search.max_replicates`` the promotion races may have used, so the leaders are not
         tested on the seeds that made them leaders), and a challenger needs a confident
         worst-world advantage at ``search.confidence``."""
-        return await robust_select(_WorldsSource(self, world_evaluators), own_world=own_world,
-                                   other_worlds=list(world_evaluators), seed_ids=seed_ids,
-                                   replicates=replicates, first_replicate=self.search.max_replicates,
-                                   confidence=self.search.confidence)
+        return await robust_select(
+            _WorldsSource(self, world_evaluators),
+            own_world=own_world,
+            other_worlds=list(world_evaluators),
+            seed_ids=seed_ids,
+            replicates=replicates,
+            first_replicate=self.search.max_replicates,
+            confidence=self.search.confidence,
+        )
 
     @property
     def island_best(self) -> dict[int, tuple[str, float]]:
@@ -175,8 +208,9 @@ class Controller:
     def _evaluations_so_far(self) -> int:
         return int(self.archive.counts().get("evaluations", 0))
 
-    def _record_calls(self, calls: Sequence[Mapping[str, Any]], program: str | None = None, *,
-                      stage: str = "propose") -> None:
+    def _record_calls(
+        self, calls: Sequence[Mapping[str, Any]], program: str | None = None, *, stage: str = "propose"
+    ) -> None:
         """Store LLM calls (those of ``calls`` and the driver's), charged to ``program`` and
         counted under ``stage`` (:mod:`evolve.budget.spend`; the mutator's always under ``propose``)."""
         calls = [dict(c) for c in calls] + [dict(c) for c in self._driver_calls()]
@@ -184,8 +218,10 @@ class Controller:
             return
         calls = self.spend.tag(calls, stage=stage, program=program)
         self.archive.record_llm_calls(calls)
-        self.budget.add_calls(len([c for c in calls if not c.get("cached")]),
-                              float(sum(c.get("cost_usd", 0.0) or 0.0 for c in calls)))
+        self.budget.add_calls(
+            len([c for c in calls if not c.get("cached")]),
+            float(sum(c.get("cost_usd", 0.0) or 0.0 for c in calls)),
+        )
 
     def _failure(self, message: str, *, program: str | None, island: int | None, where: str) -> None:
         """Record one failure (an event against ``program``) and stop the run with one line
@@ -193,18 +229,30 @@ class Controller:
         self.stats.failures += 1
         self.failures_in_row += 1
         self.last_failure = f"{where}: {message}"
-        self.archive.record_event("failed", program_id=program, island=island,
-                                  detail={"where": where, "error": message[:2000],
-                                          "in_row": self.failures_in_row})
+        self.archive.record_event(
+            "failed",
+            program_id=program,
+            island=island,
+            detail={"where": where, "error": message[:2000], "in_row": self.failures_in_row},
+        )
         if self.failures_in_row >= self.failure_limit:
-            raise TooManyFailures(f"{self.failures_in_row} failures in a row (the limit is {self.failure_limit}); "
-                                  f"the last: {self.last_failure}")
+            raise TooManyFailures(
+                f"{self.failures_in_row} failures in a row (the limit is {self.failure_limit}); "
+                f"the last: {self.last_failure}"
+            )
 
     def _success(self) -> None:
         self.failures_in_row = 0
 
-    def _reject(self, rejection: Rejection, *, parent_id: str | None, island: int,
-                extra: Mapping[str, Any] | None = None, excerpt: str = "") -> None:
+    def _reject(
+        self,
+        rejection: Rejection,
+        *,
+        parent_id: str | None,
+        island: int,
+        extra: Mapping[str, Any] | None = None,
+        excerpt: str = "",
+    ) -> None:
         self.stats.count(self.stats.rejections, rejection.reason)
         self.rejections_in_row = self.rejections_in_row + 1 if rejection.reason in CHEAP_REJECTIONS else 0
         self.archive.record_event(
@@ -213,11 +261,16 @@ class Controller:
             island=island,
             detail={"reason": rejection.reason, "message": rejection.message, **(extra or {})},
         )
-        if parent_id:  # the event above (against the parent, with a message) is what evolve.loop.yields counts
+        if (
+            parent_id
+        ):  # the event above (against the parent, with a message) is what evolve.loop.yields counts
             self.parents.tell(parent_id, ChildOutcome.WASTED)
             if rejection.reason in ("diff_failed", "compile_error", "bad_signature", "twin"):
-                self._remember(parent_id, f"last proposal rejected: {rejection.message}",
-                               ChildNote(f"last proposal rejected ({rejection.reason}): {rejection.message}", excerpt))
+                self._remember(
+                    parent_id,
+                    f"last proposal rejected: {rejection.message}",
+                    ChildNote(f"last proposal rejected ({rejection.reason}): {rejection.message}", excerpt),
+                )
         self._on_change(self)
 
     def _remember(self, parent_id: str, legacy: str, note: ChildNote) -> None:
@@ -229,16 +282,24 @@ class Controller:
         children.append(note)
         del children[:-3]
 
-    def _child_failed(self, parent: ProgramView, code: str, pid: str, island: int, *, stage: str,
-                      error: str | None) -> None:
+    def _child_failed(
+        self, parent: ProgramView, code: str, pid: str, island: int, *, stage: str, error: str | None
+    ) -> None:
         """A child failed on every context of ``stage`` ("smoke" or "train"): the parent's
         next prompt hears of it, and it counts as a failure of the run."""
         where = "in the smoke stage" if stage == "smoke" else "on every train context"
-        self._remember(parent.id, f"a child failed: {error}",
-                       ChildNote(f"failed {where}: {error}", changed_lines(parent.code, code)))
-        self._failure(f"every {stage} context failed: {error}", program=pid, island=island, where="evaluation")
+        self._remember(
+            parent.id,
+            f"a child failed: {error}",
+            ChildNote(f"failed {where}: {error}", changed_lines(parent.code, code)),
+        )
+        self._failure(
+            f"every {stage} context failed: {error}", program=pid, island=island, where="evaluation"
+        )
 
-    async def _validate_with(self, evaluator: Evaluator | None, pid: str, replicate: int = 0) -> dict[str, float]:
+    async def _validate_with(
+        self, evaluator: Evaluator | None, pid: str, replicate: int = 0
+    ) -> dict[str, float]:
         """Per-context validation fitness of ``pid`` at ``replicate``'s seeds, under another
         ``evaluator`` (another world; None: the run's own, through the racer's tables, which
         races may already hold); its calls are stored, the evaluation is not."""
@@ -249,11 +310,21 @@ class Controller:
                 return dict(self._stage_table(pid, "validation"))
             if replicate not in table:
                 outcomes = await self._evaluate_replicate(pid, code, self.contexts.validation_ids, replicate)
-                self.racer.know(pid, "validation", replicate,
-                                {o.context_id: context_fitness(o, self._objective) for o in outcomes})
+                self.racer.know(
+                    pid,
+                    "validation",
+                    replicate,
+                    {o.context_id: context_fitness(o, self._objective) for o in outcomes},
+                )
             return dict(table[replicate])
-        outcomes, _ = await self._run(code, self.contexts.validation_ids, self.seeds.for_replicate(replicate), pid,
-                                      evaluator=evaluator, stage="robust")
+        outcomes, _ = await self._run(
+            code,
+            self.contexts.validation_ids,
+            self.seeds.for_replicate(replicate),
+            pid,
+            evaluator=evaluator,
+            stage="robust",
+        )
         return {o.context_id: context_fitness(o, self._objective) for o in outcomes}
 
     def _stage_table(self, pid: str, stage: str) -> dict[str, float]:
@@ -272,21 +343,43 @@ class Controller:
             for ctx in ev.contexts:
                 axes = self._ctx_by_id[ctx.context_id].axis_names if ctx.context_id in self._ctx_by_id else ()
                 addressed = int((ctx.metrics or {}).get(ADDRESSED_KEY, 0) or 0)
-                contexts.append(ContextFeedback(ctx.context_id, tuple(axes), ctx.metrics, ctx.positions,
-                                                ctx.error, addressed=addressed))
+                contexts.append(
+                    ContextFeedback(
+                        ctx.context_id,
+                        tuple(axes),
+                        ctx.metrics,
+                        ctx.positions,
+                        ctx.error,
+                        addressed=addressed,
+                    )
+                )
         if self.search.truthful_prompts:
             errors: tuple[str, ...] = ()
             children = tuple(self._children.get(view.id, ()))
         else:
             errors, children = tuple(self._feedback.get(view.id, ())), ()
-        return ProgramBrief(program_id=view.id, code=view.code, fitness=view.fitness, metrics=view.metrics,
-                            contexts=contexts, errors=errors, children=children)
+        return ProgramBrief(
+            program_id=view.id,
+            code=view.code,
+            fitness=view.fitness,
+            metrics=view.metrics,
+            contexts=contexts,
+            errors=errors,
+            children=children,
+        )
 
     # ---- evaluation helpers ------------------------------------------------------
 
-    async def _run(self, code: str, context_ids: Sequence[str], es: EvalSeed,
-                   program: str | None, *, stage: str, evaluator: Evaluator | None = None,
-                   ) -> tuple[list[ContextOutcome], str]:
+    async def _run(
+        self,
+        code: str,
+        context_ids: Sequence[str],
+        es: EvalSeed,
+        program: str | None,
+        *,
+        stage: str,
+        evaluator: Evaluator | None = None,
+    ) -> tuple[list[ContextOutcome], str]:
         """Outcomes per context and the node that ran them ("" when the task failed). An
         evaluator exception or failure becomes an error on every context; the calls an
         evaluation made are stored against ``program`` (counted under ``stage``) either way.
@@ -301,27 +394,49 @@ class Controller:
                 raise BudgetSpent(result.error)
             self._record_calls([], program, stage=stage)
             if result.killed:  # its calls were lost: charge an upper bound, recorded as estimated
-                charge_killed(result, config=self.config, contexts=[self._ctx_by_id[c] for c in context_ids],
-                              budget=self.budget, archive=self.archive, program=program)
+                charge_killed(
+                    result,
+                    config=self.config,
+                    contexts=[self._ctx_by_id[c] for c in context_ids],
+                    budget=self.budget,
+                    archive=self.archive,
+                    program=program,
+                )
             return [ContextOutcome(cid, None, None, None, error=result.error) for cid in context_ids], ""
         self._record_calls(result.calls, program, stage=stage)
         cap = self.budget.llm_cap()
-        if (result.budget_cut and self._evolving and cap is not None
-                and all(o.metrics is None for o in result.contexts)):  # cut before any context finished
+        if (
+            result.budget_cut
+            and self._evolving
+            and cap is not None
+            and all(o.metrics is None for o in result.contexts)
+        ):  # cut before any context finished
             self.budget.run_out(cap)
             raise BudgetSpent(f"budget: the LLM allowance ran out before any context of {program} finished")
         return list(result.contexts), result.node
 
-    def _record(self, stage: str, outcomes: Sequence[ContextOutcome], es: EvalSeed, *,
-                keep_personas: bool = False, wall_s: float = 0.0) -> EvaluationRecord:
-        record = to_record(stage, outcomes, objective=self._objective, keep_personas=keep_personas, wall_s=wall_s)
+    def _record(
+        self,
+        stage: str,
+        outcomes: Sequence[ContextOutcome],
+        es: EvalSeed,
+        *,
+        keep_personas: bool = False,
+        wall_s: float = 0.0,
+    ) -> EvaluationRecord:
+        record = to_record(
+            stage, outcomes, objective=self._objective, keep_personas=keep_personas, wall_s=wall_s
+        )
         return dataclasses.replace(record, seed=es.seed, replicate=es.replicate)
 
-    async def _evaluate_replicate(self, pid: str, code: str, context_ids: Sequence[str],
-                                  replicate: int) -> list[ContextOutcome]:
+    async def _evaluate_replicate(
+        self, pid: str, code: str, context_ids: Sequence[str], replicate: int
+    ) -> list[ContextOutcome]:
         """A race's extra replicate: scored, its calls stored, not an archive evaluation
         (its per-context fitness goes into the ``raced`` event)."""
-        outcomes, _ = await self._run(code, context_ids, self.seeds.for_replicate(replicate), pid, stage="race")
+        outcomes, _ = await self._run(
+            code, context_ids, self.seeds.for_replicate(replicate), pid, stage="race"
+        )
         self.stats.race_evaluations += 1
         return outcomes
 
@@ -333,8 +448,9 @@ class Controller:
         record = self._record("validation", outcomes, es, keep_personas=True)
         self.archive.record_evaluation(pid, record)  # the archive logs the "validated" event
         if self.search.promotion:
-            self.racer.know(pid, "validation", 0, {o.context_id: context_fitness(o, self._objective)
-                                                   for o in outcomes})
+            self.racer.know(
+                pid, "validation", 0, {o.context_id: context_fitness(o, self._objective) for o in outcomes}
+            )
 
     # ---- seeds -------------------------------------------------------------------
 
@@ -353,8 +469,14 @@ class Controller:
             outcomes, _ = await self._run(code, self.contexts.train_ids, es, pid, stage="seeding")
             record = self._record("train", outcomes, es, keep_personas=True)
             candidate = Candidate(
-                program=ProgramRecord(code=code, parent_id=None, island=0, generation=0,
-                                      mutation=MutationInfo(operator="seed"), label=label),
+                program=ProgramRecord(
+                    code=code,
+                    parent_id=None,
+                    island=0,
+                    generation=0,
+                    mutation=MutationInfo(operator="seed"),
+                    label=label,
+                ),
                 evaluation=record,
                 descriptors=descriptors_of(outcomes, n=self.config.evaluation.n),
                 error=record.error,
@@ -444,8 +566,9 @@ class Controller:
             raise
         except Exception as exc:  # noqa: BLE001 - one failure never ends a run
             self._record_calls([], trace.parent)
-            self._failure(_one_line(exc), program=trace.child or trace.parent, island=trace.island,
-                          where="candidate")
+            self._failure(
+                _one_line(exc), program=trace.child or trace.parent, island=trace.island, where="candidate"
+            )
             self._on_change(self)
 
     async def _candidate(self, trace: CandidateTrace) -> None:
@@ -491,17 +614,28 @@ class Controller:
             self._brief(parent),
             [self._brief(v) for v in inspirations],
             directive,
-            objective=str(self.config.fitness.objective if not self.config.fitness.weights else "weighted fitness"),
+            objective=str(
+                self.config.fitness.objective if not self.config.fitness.weights else "weighted fitness"
+            ),
             full_rewrite=full_rewrite,
         )
         self.stats.proposed += 1
-        self.archive.record_event("proposed", program_id=parent.id, island=island,
-                                  detail={"directive": directive.key, "full_rewrite": full_rewrite,
-                                          "parent_source": pick.source})
-        request = MutationRequest(parent_code=parent.code, parent_id=parent.id,
-                                  inspirations=[(v.id, v.code) for v in inspirations], directive=directive.key,
-                                  system=system, user=user, seed=int(self._rng.integers(2**62)),
-                                  full_rewrite=full_rewrite)
+        self.archive.record_event(
+            "proposed",
+            program_id=parent.id,
+            island=island,
+            detail={"directive": directive.key, "full_rewrite": full_rewrite, "parent_source": pick.source},
+        )
+        request = MutationRequest(
+            parent_code=parent.code,
+            parent_id=parent.id,
+            inspirations=[(v.id, v.code) for v in inspirations],
+            directive=directive.key,
+            system=system,
+            user=user,
+            seed=int(self._rng.integers(2**62)),
+            full_rewrite=full_rewrite,
+        )
         return Prompted(pick=pick, directive=directive, full_rewrite=full_rewrite, request=request)
 
     async def _propose(self, prompted: Prompted) -> Proposal | None:
@@ -524,32 +658,61 @@ class Controller:
         is rejected (recorded with the edit's excerpt). Blocks that did not apply while
         others did are counted, logged and fed back to the parent's next prompt."""
         parent, island, directive = prompted.pick.parent, prompted.pick.island, prompted.directive.key
-        child_code, rejection, failed_blocks = apply_proposal(parent.code, proposal.text, prompted.full_rewrite)
+        child_code, rejection, failed_blocks = apply_proposal(
+            parent.code, proposal.text, prompted.full_rewrite
+        )
         if rejection is None:
-            rejection = screen_child(parent.code, child_code,
-                                     known=lambda cid: cid in self._pending or self.archive.has_program(cid))
+            rejection = screen_child(
+                parent.code,
+                child_code,
+                known=lambda cid: cid in self._pending or self.archive.has_program(cid),
+            )
         info: dict[str, Any] = {"operator": proposal.operator, "directive": directive}
         if rejection is None and self.search.static_twins and (why := inert_edit(parent.code, child_code)):
             rejection, info["check"] = Rejection("twin", why), "static"  # before any call of its own
         if failed_blocks:
             # some blocks applied, some did not: counted, logged and fed back, never silent
             self.stats.partial_diffs += 1
-            self.archive.record_event("diff_partial", program_id=parent.id, island=island,
-                                      detail={**info, "failed": failed_blocks})
-            self._remember(parent.id, "some blocks of the last edit did not apply: " + "; ".join(failed_blocks),
-                           ChildNote("some blocks of its edit did not apply: " + "; ".join(failed_blocks),
-                                     proposal.text[:1500]))
+            self.archive.record_event(
+                "diff_partial", program_id=parent.id, island=island, detail={**info, "failed": failed_blocks}
+            )
+            self._remember(
+                parent.id,
+                "some blocks of the last edit did not apply: " + "; ".join(failed_blocks),
+                ChildNote(
+                    "some blocks of its edit did not apply: " + "; ".join(failed_blocks), proposal.text[:1500]
+                ),
+            )
         if rejection is not None:
-            excerpt = proposal.text[:1500] if rejection.reason == "diff_failed" else changed_lines(parent.code, child_code)
+            excerpt = (
+                proposal.text[:1500]
+                if rejection.reason == "diff_failed"
+                else changed_lines(parent.code, child_code)
+            )
             self._reject(rejection, parent_id=parent.id, island=island, extra=info, excerpt=excerpt)
             return None
-        mutation = MutationInfo(operator=proposal.operator, model=proposal.model, directive=directive,
-                                diff=proposal.text[:20_000], prompt_tokens=proposal.prompt_tokens,
-                                completion_tokens=proposal.completion_tokens)
-        record = ProgramRecord(code=child_code, parent_id=parent.id, island=island,
-                               generation=(parent.generation or 0) + 1, mutation=mutation)
-        return Child(code=child_code, id=program_id(child_code), record=record, proposal=proposal,
-                     es=self.seeds.for_replicate(0))
+        mutation = MutationInfo(
+            operator=proposal.operator,
+            model=proposal.model,
+            directive=directive,
+            diff=proposal.text[:20_000],
+            prompt_tokens=proposal.prompt_tokens,
+            completion_tokens=proposal.completion_tokens,
+        )
+        record = ProgramRecord(
+            code=child_code,
+            parent_id=parent.id,
+            island=island,
+            generation=(parent.generation or 0) + 1,
+            mutation=mutation,
+        )
+        return Child(
+            code=child_code,
+            id=program_id(child_code),
+            record=record,
+            proposal=proposal,
+            es=self.seeds.for_replicate(0),
+        )
 
     def _smoke_bar(self, island: int) -> float | None:
         """The best smoke-context fitness among the island's elites (None: no bar)."""
@@ -562,8 +725,9 @@ class Controller:
                 best = value if best is None else max(best, value)
         return best
 
-    def _smoke_verdict(self, parent_id: str, island: int, smoke: Sequence[ContextOutcome], es: EvalSeed, *,
-                       failed: bool) -> Rejection | None:
+    def _smoke_verdict(
+        self, parent_id: str, island: int, smoke: Sequence[ContextOutcome], es: EvalSeed, *, failed: bool
+    ) -> Rejection | None:
         """Why a child of ``parent_id`` on ``island`` stops at the smoke stage, or None to
         go on: it failed there, it is a behavioural twin of its parent (``search.twins``,
         paired seeds), or its smoke fitness is below ``cascade.threshold`` x the island's
@@ -571,8 +735,11 @@ class Controller:
         if failed:
             return Rejection("cascade", f"smoke failed: {smoke[0].error}")
         if self.search.twins and es.replicate == 0 and self.twins.is_twin(parent_id, smoke):
-            return Rejection("twin", f"places every persona exactly where its parent did on the {len(smoke)} "
-                                     f"smoke contexts, at the same seeds: the edit changed nothing a respondent sees")
+            return Rejection(
+                "twin",
+                f"places every persona exactly where its parent did on the {len(smoke)} "
+                f"smoke contexts, at the same seeds: the edit changed nothing a respondent sees",
+            )
         threshold, bar = self.config.cascade.threshold, self._smoke_bar(island)
         score = mean_fitness(smoke, self._objective)
         if bar is not None and score < threshold * bar:
@@ -599,8 +766,12 @@ class Controller:
             return smoke
         self.archive.record_program(child.record)
         self.archive.record_evaluation(child.id, self._record("smoke", smoke, es))
-        self._reject(stop, parent_id=parent.id, island=island,
-                     extra={"program": child.id, "smoke_calls": self.spend.program_calls(child.id, "smoke")})
+        self._reject(
+            stop,
+            parent_id=parent.id,
+            island=island,
+            extra={"program": child.id, "smoke_calls": self.spend.program_calls(child.id, "smoke")},
+        )
         if failed:
             self._child_failed(parent, child.code, child.id, island, stage="smoke", error=smoke[0].error)
         else:
@@ -625,30 +796,51 @@ class Controller:
         """The child into the archive (one evaluation of the budget), the ``evaluated``
         event, the parent's yield; a failure when every context failed."""
         parent, island, evaluation = pick.parent, pick.island, trained.evaluation
-        candidate = Candidate(program=child.record, evaluation=evaluation,
-                              descriptors=descriptors_of(trained.outcomes, n=self.config.evaluation.n),
-                              error=evaluation.error)
-        holders = {tuple(e.cell): e for e in self.archive.grid(island).elites}  # before the child may take a cell
+        candidate = Candidate(
+            program=child.record,
+            evaluation=evaluation,
+            descriptors=descriptors_of(trained.outcomes, n=self.config.evaluation.n),
+            error=evaluation.error,
+        )
+        holders = {
+            tuple(e.cell): e for e in self.archive.grid(island).elites
+        }  # before the child may take a cell
         result = self.archive.add([candidate])[0]
         self.budget.add_evaluation()
         self.rejections_in_row = 0
         self.stats.evaluated += 1
         status = result.status.value if hasattr(result.status, "value") else str(result.status)
         self.stats.count(self.stats.statuses, status)
-        self.archive.record_event("evaluated", program_id=child.id, island=island,
-                                  detail={"stage": "train", "fitness": evaluation.fitness, "status": status,
-                                          "node": trained.node[:12],
-                                          "elapsed_s": round(self.budget.seconds, 3)})
+        self.archive.record_event(
+            "evaluated",
+            program_id=child.id,
+            island=island,
+            detail={
+                "stage": "train",
+                "fitness": evaluation.fitness,
+                "status": status,
+                "node": trained.node[:12],
+                "elapsed_s": round(self.budget.seconds, 3),
+            },
+        )
         self.parents.tell(parent.id, child_outcome(result.status))  # as evolve.loop.yields rebuilds it
         if evaluation.fitness is None:
             self._child_failed(parent, child.code, child.id, island, stage="train", error=evaluation.error)
         else:
             self._success()
-            self.racer.know(child.id, "train", 0,
-                            {o.context_id: context_fitness(o, self._objective) for o in trained.outcomes})
+            self.racer.know(
+                child.id,
+                "train",
+                0,
+                {o.context_id: context_fitness(o, self._objective) for o in trained.outcomes},
+            )
         displaced = holders.get(tuple(result.cell)) if result.cell is not None else None
-        return Admitted(result=result, status=status, displaced=displaced,
-                        improved=result.status in (AddStatus.NEW_CELL, AddStatus.IMPROVED))
+        return Admitted(
+            result=result,
+            status=status,
+            displaced=displaced,
+            improved=result.status in (AddStatus.NEW_CELL, AddStatus.IMPROVED),
+        )
 
     async def _promote(self, pick: ParentPick, child: Child, trained: Trained, admitted: Admitted) -> None:
         """A child that beats its island's established best races it (and then the
@@ -656,7 +848,9 @@ class Controller:
         fitness, island = trained.evaluation.fitness, pick.island
         incumbent = self.island_best.get(island)
         if admitted.improved and fitness is not None and (incumbent is None or fitness > incumbent[1]):
-            await self.promoter.promote(child.id, child.code, island, fitness, incumbent, displaced=admitted.displaced)
+            await self.promoter.promote(
+                child.id, child.code, island, fitness, incumbent, displaced=admitted.displaced
+            )
         best_overall = max(self.stats.best_by_island.values(), default=0.0)
         self.stats.history.append((self.budget.spent.evaluations, best_overall))
         if self.archive.maybe_migrate():

@@ -19,28 +19,55 @@ from evolve.execution.worker_config import worker_spec
 from evolve.loop.controller import Controller
 
 
-async def _robust_stage(config: RunConfig, controller: Controller, contexts: Any, max_in_flight: int, gate: Any,
-                        seed_ids: Mapping[str, str], progress: Any) -> Any:
+async def _robust_stage(
+    config: RunConfig,
+    controller: Controller,
+    contexts: Any,
+    max_in_flight: int,
+    gate: Any,
+    seed_ids: Mapping[str, str],
+    progress: Any,
+) -> Any:
     """Robust selection across ``[world] validate`` (:mod:`evolve.promotion.robust`); None when off."""
     others = [w for w in config.world.validate if w != config.world.preset]
     if not others or not contexts.validation:
         return None
-    evaluators = {w: RayEvaluator(spec=worker_spec(replace_path(config, "world.preset", w)),
-                                  contexts=contexts.by_id(), max_in_flight=max_in_flight, gate=gate)
-                  for w in others}
-    progress.note(f"robust selection: re-validating the best candidates in {', '.join([config.world.preset] + others)}")
-    choice = await controller.robust_select(own_world=config.world.preset, world_evaluators=evaluators,
-                                            seed_ids=list(seed_ids.values()),
-                                            replicates=config.world.validate_replicates)
+    evaluators = {
+        w: RayEvaluator(
+            spec=worker_spec(replace_path(config, "world.preset", w)),
+            contexts=contexts.by_id(),
+            max_in_flight=max_in_flight,
+            gate=gate,
+        )
+        for w in others
+    }
+    progress.note(
+        f"robust selection: re-validating the best candidates in {', '.join([config.world.preset] + others)}"
+    )
+    choice = await controller.robust_select(
+        own_world=config.world.preset,
+        world_evaluators=evaluators,
+        seed_ids=list(seed_ids.values()),
+        replicates=config.world.validate_replicates,
+    )
     if choice is not None:
         verb = "kept" if choice.chosen == choice.incumbent else "crowned"
-        progress.note(f"robust selection {verb} {choice.chosen[:12]} (worst-world gain over the best seed "
-                      f"{choice.worst[choice.chosen]:+.3f})")
+        progress.note(
+            f"robust selection {verb} {choice.chosen[:12]} (worst-world gain over the best seed "
+            f"{choice.worst[choice.chosen]:+.3f})"
+        )
     return choice
 
 
-def _summary(archive: Any, db: Path, champion: Any, seed_ids: Mapping[str, str], test: Mapping[str, Any],
-             controller: Controller, simulated: bool) -> dict[str, Any]:
+def _summary(
+    archive: Any,
+    db: Path,
+    champion: Any,
+    seed_ids: Mapping[str, str],
+    test: Mapping[str, Any],
+    controller: Controller,
+    simulated: bool,
+) -> dict[str, Any]:
     def stage_metrics(pid: str, stage: str) -> Any:
         evs = archive.evaluations(pid, stage=stage)
         return evs[-1].metrics if evs else None
@@ -51,19 +78,32 @@ def _summary(archive: Any, db: Path, champion: Any, seed_ids: Mapping[str, str],
         "evaluations": controller.budget.spent.evaluations,
         "programs": int(archive.counts().get("programs", 0)),
         "stop_reason": controller.stop_reason,
-        "champion": None if champion is None else {
+        "champion": None
+        if champion is None
+        else {
             "id": champion.id,
             "train": stage_metrics(champion.id, "train"),
             "validation": stage_metrics(champion.id, "validation"),
             # fitness over validation contexts x replicates, with its interval (issue 13)
-            "validation_interval": (controller.champion.as_dict() if controller.champion is not None
-                                    and controller.champion.program_id == champion.id else None),
+            "validation_interval": (
+                controller.champion.as_dict()
+                if controller.champion is not None and controller.champion.program_id == champion.id
+                else None
+            ),
         },
         "seeds": {seed_key(label): stage_metrics(pid, "validation") for label, pid in seed_ids.items()},
         "seed_ids": {seed_key(label): pid for label, pid in seed_ids.items()},
-        "test": {label: test[label] for label in ("champion", "naive", "batch", "sobol",
-                                                  *sorted(set(test) - {"champion", "naive", "batch", "sobol"}))
-                 if label in test},
+        "test": {
+            label: test[label]
+            for label in (
+                "champion",
+                "naive",
+                "batch",
+                "sobol",
+                *sorted(set(test) - {"champion", "naive", "batch", "sobol"}),
+            )
+            if label in test
+        },
         "rejections": dict(controller.stats.rejections),
         "statuses": dict(controller.stats.statuses),
         "races": dict(controller.stats.races),
@@ -89,8 +129,12 @@ def run_references(config: RunConfig, contexts: ContextSets) -> dict[str, Any]:
         "n": n,
         "mc_samples": mc,
         "random_seeds": RANDOM_SEEDS,
-        **{stage: mean_references([(n, c.k) for c in getattr(contexts, stage)], mc_samples=mc, objective=objective)
-           for stage in ("validation", "test")},
+        **{
+            stage: mean_references(
+                [(n, c.k) for c in getattr(contexts, stage)], mc_samples=mc, objective=objective
+            )
+            for stage in ("validation", "test")
+        },
     }
 
 
@@ -105,6 +149,8 @@ def reference_lines(summary: Mapping[str, Any], stage: str) -> list[str]:
     refs = (summary.get("references") or {}).get(stage)
     if not refs:
         return []
-    return [f"{REFERENCE_LABELS[kind]:22}" + "".join(f"{refs[kind].get(name, float('nan')):>14.4f}"
-                                                   for name in METRIC_NAMES)
-            for kind in ("floor", "random")]
+    return [
+        f"{REFERENCE_LABELS[kind]:22}"
+        + "".join(f"{refs[kind].get(name, float('nan')):>14.4f}" for name in METRIC_NAMES)
+        for kind in ("floor", "random")
+    ]

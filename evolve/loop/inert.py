@@ -36,17 +36,55 @@ from typing import Iterable
 
 __all__ = ["inert_edit", "canonical_form"]
 
-REFLECTIVE_NAMES = frozenset({
-    "globals", "locals", "vars", "eval", "exec", "compile", "__import__", "getattr", "setattr", "delattr",
-    "hasattr", "dir", "breakpoint", "super", "open", "input", "memoryview",
-})
+REFLECTIVE_NAMES = frozenset(
+    {
+        "globals",
+        "locals",
+        "vars",
+        "eval",
+        "exec",
+        "compile",
+        "__import__",
+        "getattr",
+        "setattr",
+        "delattr",
+        "hasattr",
+        "dir",
+        "breakpoint",
+        "super",
+        "open",
+        "input",
+        "memoryview",
+    }
+)
 """Builtins that could read (or write) a module global by name, or read the source."""
 
-REFLECTIVE_MODULES = frozenset({
-    "sys", "inspect", "importlib", "gc", "ctypes", "builtins", "traceback", "types", "pickle", "marshal",
-    "dis", "code", "codeop", "pdb", "runpy", "__main__", "linecache", "tokenize", "ast", "copyreg", "operator",
-    "functools",
-})
+REFLECTIVE_MODULES = frozenset(
+    {
+        "sys",
+        "inspect",
+        "importlib",
+        "gc",
+        "ctypes",
+        "builtins",
+        "traceback",
+        "types",
+        "pickle",
+        "marshal",
+        "dis",
+        "code",
+        "codeop",
+        "pdb",
+        "runpy",
+        "__main__",
+        "linecache",
+        "tokenize",
+        "ast",
+        "copyreg",
+        "operator",
+        "functools",
+    }
+)
 """Modules that reach frames, globals or the program's source (``operator.attrgetter``
 and ``functools`` are left out as well: conservative)."""
 
@@ -73,12 +111,19 @@ def _reflective(tree: ast.Module) -> bool:
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and (node.id in REFLECTIVE_NAMES or node.id.startswith("__")):
             return True
-        if isinstance(node, ast.Attribute) and (node.attr.startswith("__") or node.attr.startswith(_FRAME_PREFIXES)):
+        if isinstance(node, ast.Attribute) and (
+            node.attr.startswith("__") or node.attr.startswith(_FRAME_PREFIXES)
+        ):
             return True
-        if isinstance(node, ast.Import) and any(a.name.split(".")[0] in REFLECTIVE_MODULES for a in node.names):
+        if isinstance(node, ast.Import) and any(
+            a.name.split(".")[0] in REFLECTIVE_MODULES for a in node.names
+        ):
             return True
-        if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").split(".")[0] in REFLECTIVE_MODULES
-                                                 or any(a.name == "*" for a in node.names)):
+        if isinstance(node, ast.ImportFrom) and (
+            node.level
+            or (node.module or "").split(".")[0] in REFLECTIVE_MODULES
+            or any(a.name == "*" for a in node.names)
+        ):
             return True  # a star import binds names nobody can list
         if isinstance(node, (ast.Global, ast.Nonlocal)):
             return True
@@ -113,17 +158,28 @@ def _bindings(tree: ast.Module) -> dict[str, int]:
 
 def _constant_def(stmt: ast.stmt) -> str | None:
     """The name of ``NAME = <literal>`` (one plain target), else None."""
-    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) \
-            and _literal(stmt.value):
+    if (
+        isinstance(stmt, ast.Assign)
+        and len(stmt.targets) == 1
+        and isinstance(stmt.targets[0], ast.Name)
+        and _literal(stmt.value)
+    ):
         return stmt.targets[0].id
-    if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None \
-            and _literal(stmt.value) and _literal_annotation(stmt.annotation):
+    if (
+        isinstance(stmt, ast.AnnAssign)
+        and isinstance(stmt.target, ast.Name)
+        and stmt.value is not None
+        and _literal(stmt.value)
+        and _literal_annotation(stmt.annotation)
+    ):
         return stmt.target.id
     return None
 
 
 def _literal_annotation(node: ast.AST) -> bool:
-    return isinstance(node, (ast.Name, ast.Constant)) or (isinstance(node, ast.Attribute) and _literal_annotation(node.value))
+    return isinstance(node, (ast.Name, ast.Constant)) or (
+        isinstance(node, ast.Attribute) and _literal_annotation(node.value)
+    )
 
 
 def _plain_def(stmt: ast.stmt) -> str | None:
@@ -184,8 +240,12 @@ class _Folder(ast.NodeTransformer):
                 folded = self.block(value)
                 setattr(node, field, folded or [ast.Pass()])
         for field, value in ast.iter_fields(node):
-            if field in ("body", "orelse", "finalbody") and isinstance(value, list) and value \
-                    and isinstance(value[0], ast.stmt):
+            if (
+                field in ("body", "orelse", "finalbody")
+                and isinstance(value, list)
+                and value
+                and isinstance(value[0], ast.stmt)
+            ):
                 continue
             if isinstance(value, list):
                 setattr(node, field, [self.visit(v) if isinstance(v, ast.AST) else v for v in value])
@@ -195,7 +255,12 @@ class _Folder(ast.NodeTransformer):
 
 
 def _loads(nodes: Iterable[ast.AST]) -> set[str]:
-    return {n.id for node in nodes for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    return {
+        n.id
+        for node in nodes
+        for n in ast.walk(node)
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+    }
 
 
 def canonical_form(code: str) -> str | None:
@@ -218,19 +283,26 @@ def canonical_form(code: str) -> str | None:
             prelude.append(stmt)
         else:
             break
-    rest = body[len(prelude):]
+    rest = body[len(prelude) :]
     flags: dict[str, object] = {}
     for stmt in prelude:
         name = _constant_def(stmt)
         value = getattr(stmt, "value", None)  # an Assign or AnnAssign when name is set
-        if name is not None and isinstance(value, ast.Constant) \
-                and isinstance(value.value, (bool, int, str, type(None))):
+        if (
+            name is not None
+            and isinstance(value, ast.Constant)
+            and isinstance(value.value, (bool, int, str, type(None)))
+        ):
             flags[name] = value.value
     folder = _Folder(flags)
     prelude = [folder.visit(copy.deepcopy(s)) for s in prelude]
     rest = folder.block(copy.deepcopy(rest))
     imports = [s for s in prelude if isinstance(s, (ast.Import, ast.ImportFrom))]
-    named = {str(_constant_def(s) or _plain_def(s)): s for s in prelude if not isinstance(s, (ast.Import, ast.ImportFrom))}
+    named = {
+        str(_constant_def(s) or _plain_def(s)): s
+        for s in prelude
+        if not isinstance(s, (ast.Import, ast.ImportFrom))
+    }
     # drop what nothing left reads, to a fixed point (a dead function may be a constant's only reader)
     while True:
         live = _loads([*imports, *named.values(), *rest]) | {"generate"}
@@ -249,5 +321,7 @@ def inert_edit(parent_code: str, child_code: str) -> str | None:
     parent, child = canonical_form(parent_code), canonical_form(child_code)
     if parent is None or child is None or parent != child:
         return None
-    return ("the edit changes only code that never runs or never matters (a constant nothing reads, "
-            "an unreachable branch, the order of module constants, a docstring): it cannot change any persona")
+    return (
+        "the edit changes only code that never runs or never matters (a constant nothing reads, "
+        "an unreachable branch, the order of module constants, a docstring): it cannot change any persona"
+    )

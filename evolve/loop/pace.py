@@ -60,18 +60,23 @@ def evaluation_contexts(config: Any, contexts: Any) -> float:
     (the screening set when there is one), then, when ``[search] promotion`` is on, the
     expected island races on train and the validations and champion races on validation
     (:data:`evolve.budget.estimate.ISLAND_RACE_TRAIN_EVALUATIONS` and the other expected rates)."""
-    from evolve.budget.estimate import (CHAMPION_RACE_VALIDATION_EVALUATIONS, ISLAND_RACE_TRAIN_EVALUATIONS,
-                                 VALIDATION_SHARE)
+    from evolve.budget.estimate import (
+        CHAMPION_RACE_VALIDATION_EVALUATIONS,
+        ISLAND_RACE_TRAIN_EVALUATIONS,
+        VALIDATION_SHARE,
+    )
 
     train, validation = len(contexts.train_ids), len(contexts.validation_ids)
     if not config.search.promotion:
         return train + VALIDATION_SHARE * validation
-    return (train * (1.0 + ISLAND_RACE_TRAIN_EVALUATIONS)
-            + validation * (VALIDATION_SHARE + CHAMPION_RACE_VALIDATION_EVALUATIONS))
+    return train * (1.0 + ISLAND_RACE_TRAIN_EVALUATIONS) + validation * (
+        VALIDATION_SHARE + CHAMPION_RACE_VALIDATION_EVALUATIONS
+    )
 
 
-async def measured_seeding(controller: Any, seeds: Mapping[str, str], *,
-                           clock_s: Callable[[], float] = time.monotonic) -> tuple[dict[str, str], Pace | None]:
+async def measured_seeding(
+    controller: Any, seeds: Mapping[str, str], *, clock_s: Callable[[], float] = time.monotonic
+) -> tuple[dict[str, str], Pace | None]:
     """Run ``controller.seed_archive(seeds)`` (``label -> code``) and measure it: returns its
     ``label -> program id`` and the :class:`Pace` (None when the stage evaluated nothing, as
     on a resume whose seeds were stored before, or took no time). ``clock_s``: monotonic
@@ -88,7 +93,9 @@ async def measured_seeding(controller: Any, seeds: Mapping[str, str], *,
     return seed_ids, Pace(seconds=seconds, contexts=made, contexts_per_evaluation=per_evaluation)
 
 
-def expectation(pace: Pace | None, *, minutes: float | None, evaluations: int | None) -> dict[str, Any] | None:
+def expectation(
+    pace: Pace | None, *, minutes: float | None, evaluations: int | None
+) -> dict[str, Any] | None:
     """The run's expectation as a JSON-able dict (None without a pace): seconds per
     evaluation and what they were measured on; for a minutes cap the evaluations it buys
     (``evaluations_in_minutes``), for an evaluation cap the minutes it takes
@@ -96,11 +103,17 @@ def expectation(pace: Pace | None, *, minutes: float | None, evaluations: int | 
     if pace is None:
         return None
     per = pace.seconds_per_evaluation
-    out: dict[str, Any] = {"seconds_per_evaluation": round(per, 3), "measured_on": "seeds",
-                           "seeding_seconds": round(pace.seconds, 3), "seeding_contexts": pace.contexts,
-                           "contexts_per_evaluation": round(pace.contexts_per_evaluation, 3),
-                           "minutes": minutes, "evaluations_in_minutes": None,
-                           "evaluations": evaluations, "minutes_for_evaluations": None}
+    out: dict[str, Any] = {
+        "seconds_per_evaluation": round(per, 3),
+        "measured_on": "seeds",
+        "seeding_seconds": round(pace.seconds, 3),
+        "seeding_contexts": pace.contexts,
+        "contexts_per_evaluation": round(pace.contexts_per_evaluation, 3),
+        "minutes": minutes,
+        "evaluations_in_minutes": None,
+        "evaluations": evaluations,
+        "minutes_for_evaluations": None,
+    }
     parts = []
     if minutes is not None:
         out["evaluations_in_minutes"] = pace.evaluations_in(minutes)
@@ -109,6 +122,9 @@ def expectation(pace: Pace | None, *, minutes: float | None, evaluations: int | 
         out["minutes_for_evaluations"] = round(evaluations * per / 60.0, 2)
         parts.append(f"about {clock(evaluations * per)} for {evaluations} evaluations")
     expect = " or ".join(parts) + (", whichever comes first" if len(parts) > 1 else "")
-    out["line"] = (f"expect {expect} on this machine (measured on the seeds: {per:.1f} s per evaluation)"
-                   if parts else f"expect about {per:.1f} s per evaluation on this machine (measured on the seeds)")
+    out["line"] = (
+        f"expect {expect} on this machine (measured on the seeds: {per:.1f} s per evaluation)"
+        if parts
+        else f"expect about {per:.1f} s per evaluation on this machine (measured on the seeds)"
+    )
     return out

@@ -28,9 +28,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from evolve.execution.protocols import ArchiveStore
 from archive.records import ProgramView
 from archive.selection import Balanced, YieldBook
+from evolve.execution.protocols import ArchiveStore
 
 SOURCES = ("grid", "champion", "top")
 """Where a parent came from: an island's elites, the champion share, or the best stored
@@ -61,9 +61,20 @@ class ParentPolicy:
     run's is rebuilt from its events).
     """
 
-    def __init__(self, *, archive: ArchiveStore, islands: int, start: int, rng: np.random.Generator,
-                 share_rng: np.random.Generator, champion_share: float, champion: Callable[[], str | None],
-                 selection: str, parent_strategy: str, book: YieldBook) -> None:
+    def __init__(
+        self,
+        *,
+        archive: ArchiveStore,
+        islands: int,
+        start: int,
+        rng: np.random.Generator,
+        share_rng: np.random.Generator,
+        champion_share: float,
+        champion: Callable[[], str | None],
+        selection: str,
+        parent_strategy: str,
+        book: YieldBook,
+    ) -> None:
         if not 0.0 <= champion_share <= 1.0:
             raise ValueError(f"champion_share must be in [0, 1], got {champion_share!r}")
         if islands < 1:

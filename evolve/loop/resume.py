@@ -30,7 +30,8 @@ def _prior_spend(archive: Any) -> Spend:
     evaluated = proposal_evaluations(archive)
     spend = archive.spend_by_role()
     killed_calls, killed_dollars = killed_charges(
-        [e.get("detail") or {} for e in archive.events(kind="evaluation_killed")])
+        [e.get("detail") or {} for e in archive.events(kind="evaluation_killed")]
+    )
     return Spend(
         evaluations=len(evaluated),
         llm_calls=int(sum(r.get("calls", 0) - r.get("cached", 0) for r in spend.values())) + killed_calls,
@@ -46,8 +47,9 @@ seeded, raced, chosen and prompted, while every stored score keeps its meaning (
 train fitness on the same contexts), so a resume may change them."""
 
 
-def _merge_resume_config(stored: Mapping[str, Any], override: RunConfig,
-                         overridden: frozenset[str] | set[str]) -> RunConfig:
+def _merge_resume_config(
+    stored: Mapping[str, Any], override: RunConfig, overridden: frozenset[str] | set[str]
+) -> RunConfig:
     """The stored config of the run, with the budget (and Ray address) from the command
     line when given and the ``[search]`` table of a config file when one is given: a resumed
     run keeps its contexts, models, islands and seed. A
@@ -55,28 +57,49 @@ def _merge_resume_config(stored: Mapping[str, Any], override: RunConfig,
     is refused in one line listing every difference."""
     cascade = stored.get("cascade")
     stored_cascade: Mapping[str, Any] = cascade if isinstance(cascade, Mapping) else {}
-    if stored_cascade.get("screen_contexts") is None:  # a run stored before screening scored on every train context
+    if (
+        stored_cascade.get("screen_contexts") is None
+    ):  # a run stored before screening scored on every train context
         stored = {**stored, "cascade": {**stored_cascade, "screen_contexts": 0}}
     config = config_from_dict(stored)
     diffs = []
     for path in RESUME_CHECKED:
-        if path not in overridden and path.split(".")[0] not in overridden and "config_file" not in overridden:
+        if (
+            path not in overridden
+            and path.split(".")[0] not in overridden
+            and "config_file" not in overridden
+        ):
             continue
         old, new = _get_path(config, path), _get_path(override, path)
         if old != new:
             diffs.append(f"{path} stored {_short(old)}, given {_short(new)}")
     if diffs:
-        raise RunError("--resume refused: settings differ from the stored run: " + "; ".join(diffs)
-                       + " (start a new run with another --db to change them)")
+        raise RunError(
+            "--resume refused: settings differ from the stored run: "
+            + "; ".join(diffs)
+            + " (start a new run with another --db to change them)"
+        )
     if "budget" in overridden:
         config = dataclasses.replace(config, budget=override.budget)
-    if "search" in overridden or "config_file" in overridden:  # a config file states its [search] (or the defaults)
+    if (
+        "search" in overridden or "config_file" in overridden
+    ):  # a config file states its [search] (or the defaults)
         config = dataclasses.replace(config, search=override.search)
     if "world" in overridden or "config_file" in overridden:  # robust selection is the final stage's choice
-        config = dataclasses.replace(config, world=dataclasses.replace(
-            config.world, validate=override.world.validate, validate_replicates=override.world.validate_replicates))
-    return dataclasses.replace(config, ray=override.ray, db=override.db,
-                               out_dir=override.out_dir if "out_dir" in overridden else None)
+        config = dataclasses.replace(
+            config,
+            world=dataclasses.replace(
+                config.world,
+                validate=override.world.validate,
+                validate_replicates=override.world.validate_replicates,
+            ),
+        )
+    return dataclasses.replace(
+        config,
+        ray=override.ray,
+        db=override.db,
+        out_dir=override.out_dir if "out_dir" in overridden else None,
+    )
 
 
 def _get_path(config: Any, path: str) -> Any:
@@ -131,7 +154,9 @@ def _open_for_resume(db: Path) -> Any:
     try:
         return Archive.open(url_or_path=str(db))
     except ArchiveLockedError:
-        raise RunError(f"--resume: {db} is in use by another run (locked); wait for it or stop it first") from None
+        raise RunError(
+            f"--resume: {db} is in use by another run (locked); wait for it or stop it first"
+        ) from None
     except SchemaError as exc:
         raise RunError(f"--resume: {db}: {str(exc).splitlines()[0]}") from None
     except LookupError:
@@ -144,8 +169,9 @@ def _open_for_resume(db: Path) -> Any:
         raise RunError(f"--resume: {db} is not a readable persona-evolve archive ({cause})") from None
 
 
-def reopen_for_resume(db: Path, config: RunConfig, overridden: frozenset[str] | set[str]
-                      ) -> tuple[Any, RunConfig, dict[str, Any] | None, dict[str, Any] | None]:
+def reopen_for_resume(
+    db: Path, config: RunConfig, overridden: frozenset[str] | set[str]
+) -> tuple[Any, RunConfig, dict[str, Any] | None, dict[str, Any] | None]:
     """Reopen the archive at ``db`` to continue its run: ``(archive, config, raised_from,
     search_from)``. ``config`` is the stored run's (:func:`_merge_resume_config`), with the
     budget, ``[search]`` and final-stage settings given now; ``raised_from`` is the budget
@@ -160,7 +186,10 @@ def reopen_for_resume(db: Path, config: RunConfig, overridden: frozenset[str] | 
     try:
         tampered = archive.tampered_programs()
         if tampered:
-            raise RunError(f"--resume refused: {tampered[0]}" + (f" (and {len(tampered) - 1} more)" if len(tampered) > 1 else ""))
+            raise RunError(
+                f"--resume refused: {tampered[0]}"
+                + (f" (and {len(tampered) - 1} more)" if len(tampered) > 1 else "")
+            )
         info = archive.run_info()
         try:
             stored = _search_in_force(archive, info["run_config"])
@@ -172,8 +201,10 @@ def reopen_for_resume(db: Path, config: RunConfig, overridden: frozenset[str] | 
             old = _stored_budget(archive)
             new = config_to_dict(config.budget)
             if "budget" not in overridden or not _budget_raised(old, new):
-                raise NothingToDo(f"run already finished (status finished) in {db}; nothing to do. "
-                                  f"Raise a --budget-* cap to continue it.")
+                raise NothingToDo(
+                    f"run already finished (status finished) in {db}; nothing to do. "
+                    f"Raise a --budget-* cap to continue it."
+                )
             raised_from = old
     except BaseException:
         archive.close()

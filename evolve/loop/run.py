@@ -31,20 +31,20 @@ from archive.dbpath import archive_path_problem
 from archive.records import ArchiveConfig
 from archive.vocab import EventKind
 from evolve.budget.caps import AllowanceGate, RunBudget
-from evolve.config import RunConfig, config_to_dict, resolve_screen
 from evolve.common.context_sets import ContextSets
+from evolve.common.seed_programs import SeedProgramError, resume_seed_programs, seed_key
+from evolve.config import RunConfig, config_to_dict, resolve_screen
+from evolve.execution.evaluator import RayEvaluator
+from evolve.execution.ray_runtime import RayUnreachable, check_address, init_ray
+from evolve.execution.worker_config import worker_spec
 from evolve.loop.controller import Controller
 from evolve.loop.errors import NothingToDo, RunError
 from evolve.loop.final_stage import _robust_stage, _summary, run_references
-from evolve.loop.resume import _prior_spend, reopen_for_resume
-from evolve.execution.evaluator import RayEvaluator
 from evolve.loop.pace import expectation, measured_seeding
+from evolve.loop.resume import _prior_spend, reopen_for_resume
 from evolve.outputs.labels import RUN_ROLES, simulated_roles, simulation_label, weak_sandbox_note
 from evolve.outputs.progress import Progress
-from evolve.execution.ray_runtime import RayUnreachable, check_address, init_ray
-from evolve.execution.worker_config import worker_spec
 from generators.context_loader import ContextError, resolve_contexts
-from evolve.common.seed_programs import SeedProgramError, resume_seed_programs, seed_key
 
 
 def default_db_path(now: dt.datetime | None = None) -> Path:
@@ -63,8 +63,10 @@ def sandbox_weakness(config: RunConfig) -> list[str]:
     if report.get("error") and not missing:
         raise RunError(f"sandbox: the isolation probe failed: {report['error']}")
     if missing and not config.evaluation.weak_sandbox:
-        raise RunError(f"sandbox: this kernel lacks {', '.join(missing)}; LLM-written programs are not evaluated "
-                       f"without --weak-sandbox (or evaluation.weak_sandbox = true)")
+        raise RunError(
+            f"sandbox: this kernel lacks {', '.join(missing)}; LLM-written programs are not evaluated "
+            f"without --weak-sandbox (or evaluation.weak_sandbox = true)"
+        )
     return missing
 
 
@@ -91,12 +93,21 @@ def load_context_sets(config: RunConfig) -> ContextSets:
             stages[stage] = resolve_contexts(refs)
         except ContextError as exc:
             problems = exc.problems or [str(exc)]
-            more = f" (and {len(problems) - 1} more; see 'persona-evolve contexts validate')" if len(problems) > 1 else ""
+            more = (
+                f" (and {len(problems) - 1} more; see 'persona-evolve contexts validate')"
+                if len(problems) > 1
+                else ""
+            )
             raise RunError(f"contexts.{stage}: {problems[0]}{more}") from None
     try:
-        return ContextSets.build(stages["train"], stages["validation"], stages["test"],
-                                 smoke=config.cascade.smoke_contexts, seed=config.seed,
-                                 screen=resolve_screen(config).cascade.screen_contexts or 0)
+        return ContextSets.build(
+            stages["train"],
+            stages["validation"],
+            stages["test"],
+            smoke=config.cascade.smoke_contexts,
+            seed=config.seed,
+            screen=resolve_screen(config).cascade.screen_contexts or 0,
+        )
     except ValueError as exc:
         raise RunError(f"contexts: {exc}") from None
 
@@ -108,12 +119,16 @@ def _build_mutator(config: RunConfig) -> tuple[Any, Any]:
         from evolve.mutators.offline import OfflineMutator
 
         return OfflineMutator(), None
-    from generators.llm import build_client
     from evolve.mutators.llm_mutator import LLMMutator
+    from generators.llm import build_client
 
     client = build_client({"mutator": role})
-    return LLMMutator(client=client, model_label=role.model, temperature=role.temperature,
-                      max_tokens=role.max_tokens or 4096), client
+    return LLMMutator(
+        client=client,
+        model_label=role.model,
+        temperature=role.temperature,
+        max_tokens=role.max_tokens or 4096,
+    ), client
 
 
 def _check_models(config: RunConfig) -> list[dict[str, Any]]:
@@ -148,8 +163,13 @@ def _disk_error(exc: BaseException) -> str | None:
     return None
 
 
-def execute_run(config: RunConfig, *, resume: bool = False, overridden: frozenset[str] | set[str] = frozenset(),
-                progress: Progress | None = None) -> dict[str, Any]:
+def execute_run(
+    config: RunConfig,
+    *,
+    resume: bool = False,
+    overridden: frozenset[str] | set[str] = frozenset(),
+    progress: Progress | None = None,
+) -> dict[str, Any]:
     """Run (or resume) an evolution run; return the summary printed by ``--json``.
 
     Raises :class:`RunError` (one line) for anything that stops it before or while it
@@ -180,9 +200,13 @@ def execute_run(config: RunConfig, *, resume: bool = False, overridden: frozense
         if not resume:
             try:
                 db.parent.mkdir(parents=True, exist_ok=True)
-                archive = Archive.create(url_or_path=str(db), config=archive_config(config),
-                                         run_config=config_to_dict(config), seed=config.seed,
-                                         versions=_versions())
+                archive = Archive.create(
+                    url_or_path=str(db),
+                    config=archive_config(config),
+                    run_config=config_to_dict(config),
+                    seed=config.seed,
+                    versions=_versions(),
+                )
             except (OSError, sqlite3.Error, Exception) as exc:  # noqa: BLE001 - one line, whatever the layer
                 cause = _disk_error(exc) or str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
                 raise RunError(f"cannot create the archive {db}: {cause}") from None
@@ -196,14 +220,29 @@ def execute_run(config: RunConfig, *, resume: bool = False, overridden: frozense
         raise
     assert archive is not None  # every path above either opened it or raised
     if raised_from is not None:
-        archive.record_event("budget_raised", detail={"from": raised_from, "to": config_to_dict(config.budget)})
+        archive.record_event(
+            "budget_raised", detail={"from": raised_from, "to": config_to_dict(config.budget)}
+        )
     if search_from is not None:
-        archive.record_event("search_changed", detail={"from": search_from, "to": config_to_dict(config.search)})
+        archive.record_event(
+            "search_changed", detail={"from": search_from, "to": config_to_dict(config.search)}
+        )
     if preflight_calls:
         archive.record_llm_calls(preflight_calls)
     try:
-        return _execute(config, archive, db, out_dir, contexts, weak, resume=resume, progress=progress,
-                        preflight_calls=len(preflight_calls) if not resume else 0, seeds=seeds, notes=notes)
+        return _execute(
+            config,
+            archive,
+            db,
+            out_dir,
+            contexts,
+            weak,
+            resume=resume,
+            progress=progress,
+            preflight_calls=len(preflight_calls) if not resume else 0,
+            seeds=seeds,
+            notes=notes,
+        )
     except (KeyboardInterrupt, NothingToDo):
         raise
     except BaseException as exc:
@@ -216,8 +255,10 @@ def execute_run(config: RunConfig, *, resume: bool = False, overridden: frozense
             text = f"{type(exc).__name__}: {exc}" if not isinstance(exc, RunError) else str(exc)
         cause = disk if disk is not None else (text.strip().splitlines() or [type(exc).__name__])[0]
         _mark_failed(archive, cause)
-        raise RunError(f"run failed: {cause} (the archive is marked failed; continue with "
-                       f"persona-evolve run --db {db} --resume)") from None
+        raise RunError(
+            f"run failed: {cause} (the archive is marked failed; continue with "
+            f"persona-evolve run --db {db} --resume)"
+        ) from None
 
 
 def _mark_interrupted(archive: Any) -> None:
@@ -256,14 +297,26 @@ def _load_seeds(config: RunConfig, archive: Any, resume: bool) -> tuple[dict[str
         raise RunError(str(exc)) from None
 
 
-def _execute(config: RunConfig, archive: Any, db: Path, out_dir: Path, contexts: ContextSets, weak: list[str], *,
-             resume: bool, progress: Progress | None, preflight_calls: int,
-             seeds: Mapping[str, str], notes: list[str]) -> dict[str, Any]:
+def _execute(
+    config: RunConfig,
+    archive: Any,
+    db: Path,
+    out_dir: Path,
+    contexts: ContextSets,
+    weak: list[str],
+    *,
+    resume: bool,
+    progress: Progress | None,
+    preflight_calls: int,
+    seeds: Mapping[str, str],
+    notes: list[str],
+) -> dict[str, Any]:
     sim_roles = simulated_roles(config)
     simulated = bool(sim_roles)
     label = simulation_label(sim_roles, config.world.preset)
-    progress = progress or Progress(simulated=simulated, label=label,
-                                    respondent_in_process=config.models.respondent.model == "sim")
+    progress = progress or Progress(
+        simulated=simulated, label=label, respondent_in_process=config.models.respondent.model == "sim"
+    )
     if label:
         progress.note(label, style="bold yellow")
     progress.note(f"archive: {db}")
@@ -272,20 +325,29 @@ def _execute(config: RunConfig, archive: Any, db: Path, out_dir: Path, contexts:
         archive.record_event("sandbox_weak", detail={"missing": list(weak)})  # every later output says so
 
     try:
-        resources = init_ray(address=config.ray.address, num_cpus=config.ray.num_cpus,
-                             object_store_mb=config.ray.object_store_mb, pass_env=config.ray.pass_env)
+        resources = init_ray(
+            address=config.ray.address,
+            num_cpus=config.ray.num_cpus,
+            object_store_mb=config.ray.object_store_mb,
+            pass_env=config.ray.pass_env,
+        )
     except RayUnreachable as exc:
         raise RunError(str(exc)) from None
     cpus = max(1, int(resources.get("CPU", config.ray.num_cpus)))
-    budget = RunBudget(evaluations=config.budget.evaluations, llm_calls=config.budget.llm_calls,
-                       dollars=config.budget.dollars, minutes=config.budget.minutes,
-                       prior=_prior_spend(archive) if resume else None)
+    budget = RunBudget(
+        evaluations=config.budget.evaluations,
+        llm_calls=config.budget.llm_calls,
+        dollars=config.budget.dollars,
+        minutes=config.budget.minutes,
+        prior=_prior_spend(archive) if resume else None,
+    )
     if preflight_calls:
         budget.add_calls(preflight_calls, 0.0)
     max_in_flight = config.ray.max_in_flight or 2 * cpus
     gate = AllowanceGate(budget, slots=max_in_flight, final_contexts=len(contexts.test) * 4)
-    evaluator = RayEvaluator(spec=worker_spec(config), contexts=contexts.by_id(),
-                             max_in_flight=max_in_flight, gate=gate)
+    evaluator = RayEvaluator(
+        spec=worker_spec(config), contexts=contexts.by_id(), max_in_flight=max_in_flight, gate=gate
+    )
     mutator, driver_client = _build_mutator(config)
 
     def driver_calls() -> list[dict[str, Any]]:
@@ -293,9 +355,16 @@ def _execute(config: RunConfig, archive: Any, db: Path, out_dir: Path, contexts:
             return []
         return [r if isinstance(r, dict) else dataclasses.asdict(r) for r in driver_client.drain_records()]
 
-    controller = Controller(config=config, archive=archive, mutator=mutator, evaluator=evaluator,
-                            contexts=contexts, budget=budget, driver_calls=driver_calls,
-                            on_change=progress.update)
+    controller = Controller(
+        config=config,
+        archive=archive,
+        mutator=mutator,
+        evaluator=evaluator,
+        contexts=contexts,
+        budget=budget,
+        driver_calls=driver_calls,
+        on_change=progress.update,
+    )
     if hasattr(mutator, "pressure"):
         mutator.pressure = lambda: getattr(controller, "rejections_in_row", 0)
     for note in notes:  # a resumed run never re-reads a user's file silently
@@ -308,9 +377,13 @@ def _execute(config: RunConfig, archive: Any, db: Path, out_dir: Path, contexts:
         if expect:
             progress.note(expect["line"])
         if not archive.top(1):
-            errors = [ev.error for label in seed_ids.values() for ev in archive.evaluations(label) if ev.error]
-            raise RunError("the seed programs failed on every context"
-                           + (f"; first error: {errors[0]}" if errors else ""))
+            errors = [
+                ev.error for label in seed_ids.values() for ev in archive.evaluations(label) if ev.error
+            ]
+            raise RunError(
+                "the seed programs failed on every context"
+                + (f"; first error: {errors[0]}" if errors else "")
+            )
         with progress:
             reason = await controller.evolve()
         progress.note(f"stopped: budget reached ({reason})")
@@ -324,8 +397,12 @@ def _execute(config: RunConfig, archive: Any, db: Path, out_dir: Path, contexts:
         out["simulated_roles"] = sim_roles
         out["world"] = config.world.preset if sim_roles else None
         if robust is not None:
-            out["robust"] = {"worlds": list(robust.worlds), "chosen": robust.chosen, "incumbent": robust.incumbent,
-                             "worst_world_gain": robust.worst[robust.chosen]}
+            out["robust"] = {
+                "worlds": list(robust.worlds),
+                "chosen": robust.chosen,
+                "incumbent": robust.incumbent,
+                "worst_world_gain": robust.worst[robust.chosen],
+            }
         if label:
             out["simulation"] = label
         out["references"] = run_references(config, contexts)
@@ -352,7 +429,9 @@ def _execute(config: RunConfig, archive: Any, db: Path, out_dir: Path, contexts:
     archive.set_run_status("finished")  # first: the report describes the run as it ended
     try:
         summary["report"] = str(write_report(archive, summary, out_dir=out_dir, contexts=contexts))
-    except KeyboardInterrupt:  # stopped before its report: not finished (an error is marked failed by the caller)
+    except (
+        KeyboardInterrupt
+    ):  # stopped before its report: not finished (an error is marked failed by the caller)
         archive.set_run_status("interrupted")
         archive.close()
         raise
@@ -375,5 +454,3 @@ def _versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             pass
     return out
-
-

@@ -14,10 +14,10 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 import metrics
-from metrics.descriptors import ContextSample, program_descriptors
 from archive.records import ContextResult, EvaluationRecord
 from generators.evaluation import ContextOutcome, mean_metrics, tokens_per_persona
 from generators.respondent import persona_text
+from metrics.descriptors import ContextSample, program_descriptors
 
 Objective = str | Mapping[str, float]
 
@@ -46,7 +46,9 @@ def stored_fitness(evaluations: Iterable[Any], objective: Objective) -> dict[str
         if getattr(ev, "replicate", 0) not in (0, None):
             continue
         for ctx in ev.contexts:
-            found[ctx.context_id] = 0.0 if not ctx.metrics else context_fitness(_stored_outcome(ctx), objective)
+            found[ctx.context_id] = (
+                0.0 if not ctx.metrics else context_fitness(_stored_outcome(ctx), objective)
+            )
     return found
 
 
@@ -71,10 +73,20 @@ def descriptors_of(outcomes: Sequence[ContextOutcome], *, n: int) -> dict[str, f
 def context_sample(outcome: ContextOutcome, *, n: int) -> ContextSample:
     """The descriptor inputs of one context outcome (``n``: personas asked)."""
     personas = outcome.personas or []
-    chars = float(np.mean([len(persona_text(p)) if isinstance(p, Mapping) else len(str(p)) for p in personas])) \
-        if personas else None
-    return ContextSample(positions=outcome.positions, asked=n, returned=len(personas), tokens=int(outcome.tokens),
-                         calls=int(outcome.calls), prompts=int(outcome.prompts), text_chars=chars)
+    chars = (
+        float(np.mean([len(persona_text(p)) if isinstance(p, Mapping) else len(str(p)) for p in personas]))
+        if personas
+        else None
+    )
+    return ContextSample(
+        positions=outcome.positions,
+        asked=n,
+        returned=len(personas),
+        tokens=int(outcome.tokens),
+        calls=int(outcome.calls),
+        prompts=int(outcome.prompts),
+        text_chars=chars,
+    )
 
 
 def first_error(outcomes: Sequence[ContextOutcome]) -> str | None:

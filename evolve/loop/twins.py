@@ -37,8 +37,9 @@ def placements(positions: Mapping[str, np.ndarray | None]) -> dict[str, bytes]:
 def same_placements(child: Placements, parent: Placements, context_ids: Sequence[str]) -> bool:
     """True when both have positions on every one of ``context_ids`` (at least one) and
     every position is the same."""
-    return bool(context_ids) and all(cid in child and cid in parent and child[cid] == parent[cid]
-                                     for cid in context_ids)
+    return bool(context_ids) and all(
+        cid in child and cid in parent and child[cid] == parent[cid] for cid in context_ids
+    )
 
 
 class TwinCheck:
@@ -53,8 +54,11 @@ class TwinCheck:
         """The parent's placements at its first train evaluation ({} when it has none)."""
         if parent_id not in self._parents:
             first = next(iter(self._archive.evaluations(parent_id, "train")), None)
-            self._parents[parent_id] = {} if first is None else placements(
-                {c.context_id: c.positions for c in first.contexts if c.error is None})
+            self._parents[parent_id] = (
+                {}
+                if first is None
+                else placements({c.context_id: c.positions for c in first.contexts if c.error is None})
+            )
         return self._parents[parent_id]
 
     def is_twin(self, parent_id: str, smoke: Sequence[ContextOutcome]) -> bool:

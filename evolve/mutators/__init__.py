@@ -6,7 +6,13 @@ genetic-programming mutator of the simulated world (no LLM).
 """
 
 from evolve.mutators.base import MutationRequest, Mutator, Proposal
-from evolve.mutators.offline import OPERATORS, PHRASE_OPERATORS, OfflineMutator, OfflineMutatorConfig, OfflineMutation
+from evolve.mutators.offline import (
+    OPERATORS,
+    PHRASE_OPERATORS,
+    OfflineMutation,
+    OfflineMutator,
+    OfflineMutatorConfig,
+)
 from evolve.mutators.phrase_bank import PHRASES
 
 __all__ = [

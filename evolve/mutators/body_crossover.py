@@ -66,7 +66,9 @@ def _calls_fit(body: Sequence[ast.stmt], funcs: dict[str, ast.FunctionDef | ast.
     return True
 
 
-def body_crossover(prog: Program, rng: random.Random, donors: Donors, cfg: PerturbSettings) -> Candidate | None:
+def body_crossover(
+    prog: Program, rng: random.Random, donors: Donors, cfg: PerturbSettings
+) -> Candidate | None:
     """Replace a function's body by the body of an inspiration's same-named function
     (the conditions are in the module docstring)."""
     parent_bound = bound_names(prog.tree) | BUILTINS

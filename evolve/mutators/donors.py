@@ -58,7 +58,9 @@ def collect_donors(inspirations: Sequence[tuple[str, str]]) -> Donors:
     )
 
 
-def pick_donor(rng: random.Random, inspired: Sequence[str], bank: Sequence[str], exclude: set[str]) -> str | None:
+def pick_donor(
+    rng: random.Random, inspired: Sequence[str], bank: Sequence[str], exclude: set[str]
+) -> str | None:
     """A donor text: from the inspirations with probability 0.7 when any is usable, else the bank."""
     insp = [s for s in inspired if s not in exclude]
     bnk = [s for s in bank if s not in exclude]

@@ -65,7 +65,9 @@ def _new_number(value: int | float, rng: random.Random, cfg: PerturbSettings) ->
     return None
 
 
-def perturb_constant(prog: Program, rng: random.Random, donors: Donors, cfg: PerturbSettings) -> Candidate | None:
+def perturb_constant(
+    prog: Program, rng: random.Random, donors: Donors, cfg: PerturbSettings
+) -> Candidate | None:
     """Perturb an int or float literal inside an EVOLVE-BLOCK (one of up to 5 shuffled sites).
 
     Floats are multiplied by ``exp(N(0, cfg.float_sigma))`` (rounded to 3 significant
@@ -93,7 +95,9 @@ def perturb_constant(prog: Program, rng: random.Random, donors: Donors, cfg: Per
     return None
 
 
-def duplicate_element(prog: Program, rng: random.Random, donors: Donors, cfg: PerturbSettings) -> Candidate | None:
+def duplicate_element(
+    prog: Program, rng: random.Random, donors: Donors, cfg: PerturbSettings
+) -> Candidate | None:
     """Copy an element of a list literal (no starred elements) next to itself."""
     sites = [
         n

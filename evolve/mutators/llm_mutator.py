@@ -20,8 +20,15 @@ class LLMMutator:
     and the temperature rises by 0.15 per rejection (from the role's, or 0.7) up to 1.3.
     """
 
-    def __init__(self, *, client: Any, model_label: str, temperature: float | None = None,
-                 max_tokens: int | None = 4096, pressure: Callable[[], int] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        client: Any,
+        model_label: str,
+        temperature: float | None = None,
+        max_tokens: int | None = 4096,
+        pressure: Callable[[], int] | None = None,
+    ) -> None:
         self._client = client
         self._model = model_label
         self._temperature = temperature
@@ -39,9 +46,11 @@ class LLMMutator:
         user = request.user
         in_row = int(self.pressure())
         if in_row >= 2:
-            user += (f"\n\nNote: the last {in_row} proposals were rejected (duplicates of programs already "
-                     "tried, no change, or edits whose SEARCH text did not match). Propose a clearly different "
-                     "change, and copy SEARCH lines exactly from the program above.")
+            user += (
+                f"\n\nNote: the last {in_row} proposals were rejected (duplicates of programs already "
+                "tried, no change, or edits whose SEARCH text did not match). Propose a clearly different "
+                "change, and copy SEARCH lines exactly from the program above."
+            )
         completion = await self._client.acomplete(
             "mutator",
             [{"role": "system", "content": request.system}, {"role": "user", "content": user}],

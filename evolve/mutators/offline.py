@@ -22,6 +22,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from evolve.mutators.ast_ops import OPERATORS, run_operator
+from evolve.mutators.base import MutationRequest, Proposal
+from evolve.mutators.donors import collect_donors
+from evolve.mutators.operator_api import Candidate, PerturbSettings
+from evolve.mutators.phrase_bank import PHRASES
+from evolve.mutators.spans import Program, apply_span_edits
 from evolve.proposals.diffs import (
     DiffError,
     EditBlock,
@@ -31,12 +37,6 @@ from evolve.proposals.diffs import (
     parse_blocks,
     parse_full_rewrite,
 )
-from evolve.mutators.ast_ops import OPERATORS, run_operator
-from evolve.mutators.donors import collect_donors
-from evolve.mutators.operator_api import Candidate, PerturbSettings
-from evolve.mutators.spans import Program, apply_span_edits
-from evolve.mutators.base import MutationRequest, Proposal
-from evolve.mutators.phrase_bank import PHRASES
 
 __all__ = [
     "OPERATORS",
@@ -134,10 +134,14 @@ class OfflineMutatorConfig:
         if not self.phrase_edits and not any(
             w > 0 for op, w in self.operator_weights.items() if op not in PHRASE_OPERATORS
         ):
-            raise ValueError("OfflineMutatorConfig: phrase_edits=False leaves no operator with a positive weight")
+            raise ValueError(
+                "OfflineMutatorConfig: phrase_edits=False leaves no operator with a positive weight"
+            )
         bad = [p for p in self.phrases if not isinstance(p, str) or not p.strip()]
         if bad:
-            raise ValueError(f"OfflineMutatorConfig.phrases: every phrase must be a non-empty string, got {bad[0]!r}")
+            raise ValueError(
+                f"OfflineMutatorConfig.phrases: every phrase must be a non-empty string, got {bad[0]!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -151,7 +155,9 @@ class OfflineMutation:
 def _make_blocks(parent: str, child: str, context: int) -> list[EditBlock] | None:
     """SEARCH/REPLACE blocks turning ``parent`` into ``child``, verified with apply_edits."""
     a, b = parent.split("\n"), child.split("\n")
-    hunks = [op[1:] for op in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes() if op[0] != "equal"]
+    hunks = [
+        op[1:] for op in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes() if op[0] != "equal"
+    ]
     if not hunks:
         return None
     for ctx in range(context, context + 8):
@@ -180,8 +186,11 @@ class OfflineMutator:
 
     def __init__(self, *, config: OfflineMutatorConfig | None = None) -> None:
         self.config = config or OfflineMutatorConfig()
-        self._settings = PerturbSettings(float_sigma=self.config.float_sigma, int_max_step=self.config.int_max_step,
-                                         phrases=tuple(self.config.phrases))
+        self._settings = PerturbSettings(
+            float_sigma=self.config.float_sigma,
+            int_max_step=self.config.int_max_step,
+            phrases=tuple(self.config.phrases),
+        )
 
     async def propose(self, request: MutationRequest) -> Proposal:
         """Propose one change (SEARCH/REPLACE blocks, or a fenced program if ``full_rewrite``)."""
@@ -258,5 +267,7 @@ class OfflineMutator:
             text = format_blocks(blocks)
             if parse_blocks(text) != blocks:
                 return "SEARCH/REPLACE text does not round-trip"
-        proposal = Proposal(text=text, operator=cand.operator, model=self.config.model_label, note=cand.description)
+        proposal = Proposal(
+            text=text, operator=cand.operator, model=self.config.model_label, note=cand.description
+        )
         return OfflineMutation(proposal, child)

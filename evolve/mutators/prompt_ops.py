@@ -25,7 +25,9 @@ from evolve.mutators.text_literals import closing_delim, quote_of, sentence_span
 __all__ = ["fragment_crossover", "delete_fragment"]
 
 
-def fragment_crossover(prog: Program, rng: random.Random, donors: Donors, cfg: PerturbSettings) -> Candidate | None:
+def fragment_crossover(
+    prog: Program, rng: random.Random, donors: Donors, cfg: PerturbSettings
+) -> Candidate | None:
     """Change prompt wording with text from the inspirations or the phrase bank.
 
     One of: replace a prompt string literal (3+ words, not a docstring, dict key or
@@ -102,9 +104,13 @@ def fragment_crossover(prog: Program, rng: random.Random, donors: Donors, cfg: P
     return None
 
 
-def delete_fragment(prog: Program, rng: random.Random, donors: Donors, cfg: PerturbSettings) -> Candidate | None:
+def delete_fragment(
+    prog: Program, rng: random.Random, donors: Donors, cfg: PerturbSettings
+) -> Candidate | None:
     """Drop an element of a list/tuple of 2+ strings, or a sentence of a string with 2+ sentences."""
-    options: list[tuple[str, ast.AST]] = [("element", lst) for lst in string_list_sites(prog) if len(lst.elts) >= 2]
+    options: list[tuple[str, ast.AST]] = [
+        ("element", lst) for lst in string_list_sites(prog) if len(lst.elts) >= 2
+    ]
     for s in prompt_string_sites(prog) + fstring_sites(prog):  # type: ignore[operator]
         if len(sentence_spans(prog, s)) >= 2:
             options.append(("sentence", s))

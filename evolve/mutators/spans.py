@@ -111,4 +111,3 @@ class Program:
 
     def is_docstring(self, node: ast.AST) -> bool:
         return id(node) in self.docstrings
-

@@ -65,7 +65,9 @@ def _independent(a: ast.stmt, b: ast.stmt) -> bool:
     return not conflicts
 
 
-def swap_statements(prog: Program, rng: random.Random, donors: Donors, cfg: PerturbSettings) -> Candidate | None:
+def swap_statements(
+    prog: Program, rng: random.Random, donors: Donors, cfg: PerturbSettings
+) -> Candidate | None:
     """Swap two adjacent statements of one block that are independent.
 
     Independent: neither binds or mutates a name the other reads or binds (a store into
@@ -124,7 +126,9 @@ def _deletable(prog: Program, s: ast.stmt) -> bool:
     return not any(read_before_rebound(prog, scope, s, b) for b in bound)
 
 
-def delete_statement(prog: Program, rng: random.Random, donors: Donors, cfg: PerturbSettings) -> Candidate | None:
+def delete_statement(
+    prog: Program, rng: random.Random, donors: Donors, cfg: PerturbSettings
+) -> Candidate | None:
     """Delete a statement from a block of 2+ statements.
 
     Never a function's final return, a definition, import, ``global``/``nonlocal`` or
@@ -138,7 +142,11 @@ def delete_statement(prog: Program, rng: random.Random, donors: Donors, cfg: Per
         if len(real) < 2:
             continue
         for s in real:
-            if isinstance(s, _DEFS + (ast.Global, ast.Nonlocal)) or not prog.inside(s) or not prog.owns_lines(s):
+            if (
+                isinstance(s, _DEFS + (ast.Global, ast.Nonlocal))
+                or not prog.inside(s)
+                or not prog.owns_lines(s)
+            ):
                 continue
             is_fn = isinstance(owner, (ast.FunctionDef, ast.AsyncFunctionDef))
             if isinstance(s, ast.Return) and is_fn and s is body[-1]:

@@ -59,8 +59,13 @@ class ExportResult:
     cost: dict[str, Any] | None = None
 
 
-def select_program(src: Source, *, best: bool = False, program: str | None = None,
-                   max_tokens_per_persona: float | None = None) -> str:
+def select_program(
+    src: Source,
+    *,
+    best: bool = False,
+    program: str | None = None,
+    max_tokens_per_persona: float | None = None,
+) -> str:
     """Id of the program to export: the champion (best on validation, else on train) with
     ``best``; the best validated program (validation coverage) using at most
     ``max_tokens_per_persona`` persona-role tokens per persona; else ``program`` (id, unique
@@ -87,8 +92,11 @@ def select_program(src: Source, *, best: bool = False, program: str | None = Non
 
 def _scores(src: Source, pid: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for stage, pick in (("train", src.best_evaluation), ("validation", src.best_evaluation),
-                        ("test", src.latest_evaluation)):
+    for stage, pick in (
+        ("train", src.best_evaluation),
+        ("validation", src.best_evaluation),
+        ("test", src.latest_evaluation),
+    ):
         ev = pick(pid, stage)
         if ev is None:
             continue
@@ -109,19 +117,29 @@ def provenance(src: Source, pid: str) -> dict[str, Any]:
     info = {"id": run.id, "status": str(run.status), "seed": run.seed}
     versions = dict(run.versions)
     mutation_models = sorted({v.mutation.model for v in chain if v.mutation is not None and v.mutation.model})
-    return clean({
-        "program": {"id": view.id, "label": view.label, "generation": view.generation, "island": view.island},
-        "run": {"id": info["id"], "status": info["status"], "seed": info["seed"], "db": str(src.db)},
-        "lineage_length": len(chain),
-        "lineage_root": {"id": chain[-1].id, "label": chain[-1].label} if chain else None,
-        "simulated": src.simulated(),
-        "weak_sandbox": src.reader.weak_sandbox(),
-        "scores": _scores(src, pid),
-        "models": src.models(),
-        "mutation_models": mutation_models,
-        "exported_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
-        "persona_evolve_version": versions.get("persona-evolve", "unknown"),
-    })
+    return clean(
+        {
+            "program": {
+                "id": view.id,
+                "label": view.label,
+                "generation": view.generation,
+                "island": view.island,
+            },
+            "run": {"id": info["id"], "status": info["status"], "seed": info["seed"], "db": str(src.db)},
+            "lineage_length": len(chain),
+            "lineage_root": {"id": chain[-1].id, "label": chain[-1].label} if chain else None,
+            "simulated": src.simulated(),
+            "weak_sandbox": src.reader.weak_sandbox(),
+            "scores": _scores(src, pid),
+            "models": src.models(),
+            "mutation_models": mutation_models,
+            "exported_at": dt.datetime.now(dt.timezone.utc)
+            .replace(microsecond=0)
+            .isoformat()
+            .replace("+00:00", "Z"),
+            "persona_evolve_version": versions.get("persona-evolve", "unknown"),
+        }
+    )
 
 
 def _score_lines(scores: dict[str, Any]) -> list[str]:
@@ -136,11 +154,15 @@ def _score_lines(scores: dict[str, Any]) -> list[str]:
     if not rows:
         return ["  (no evaluation stored)"]
     widths = [max(len(r[i]) for r in [titles, *rows]) for i in range(len(titles))]
-    return ["  " + "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
-            for r in [titles, *rows]]
+    return [
+        "  " + "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+        for r in [titles, *rows]
+    ]
 
 
-def render_header(info: dict[str, Any], *, filename: str, api_key_env: str, entry: str, fmt: str = "module") -> str:
+def render_header(
+    info: dict[str, Any], *, filename: str, api_key_env: str, entry: str, fmt: str = "module"
+) -> str:
     """The comment block at the top of the exported module."""
     bar = "# " + "=" * 78
     p, run = info["program"], info["run"]
@@ -154,8 +176,10 @@ def render_header(info: dict[str, Any], *, filename: str, api_key_env: str, entr
             "#",
         ]
     if info.get("weak_sandbox"):
-        lines += [f"# !!! WEAK SANDBOX: the run's programs ran without {', '.join(info['weak_sandbox'])} (--weak-sandbox) !!!",
-                  "#"]
+        lines += [
+            f"# !!! WEAK SANDBOX: the run's programs ran without {', '.join(info['weak_sandbox'])} (--weak-sandbox) !!!",
+            "#",
+        ]
     label = f" ({p['label']})" if p.get("label") else ""
     root = info.get("lineage_root") or {}
     root_txt = root.get("label") or root.get("id") or "-"
@@ -200,7 +224,7 @@ def runner_source() -> str:
     """The runner part of :mod:`evolve.outputs.export_runner` (below its marker), verbatim."""
     text = (Path(__file__).resolve().parent / "export_runner.py").read_text(encoding="utf-8")
     at = text.index(RUNNER_MARKER)
-    return text[at + len(RUNNER_MARKER):].lstrip("\n")
+    return text[at + len(RUNNER_MARKER) :].lstrip("\n")
 
 
 def _tail(info: dict[str, Any], *, api_key_env: str, entry: str, fmt: str, class_name: str) -> str:
@@ -253,8 +277,14 @@ def _top_level_names(code: str) -> set[str]:
     return names
 
 
-def render_module(code: str, info: dict[str, Any], *, filename: str, api_key_env: str = DEFAULT_API_KEY_ENV,
-                  fmt: str = "module") -> tuple[str, str]:
+def render_module(
+    code: str,
+    info: dict[str, Any],
+    *,
+    filename: str,
+    api_key_env: str = DEFAULT_API_KEY_ENV,
+    fmt: str = "module",
+) -> tuple[str, str]:
     """(module text, entry-point name) for program ``code`` with provenance ``info``.
     ``fmt`` ``"concordia"`` also defines the Concordia generator class
     :data:`CONCORDIA_CLASS` (see :class:`evolve.outputs.export_runner._PEConcordiaGenerator`)."""
@@ -270,11 +300,17 @@ def render_module(code: str, info: dict[str, Any], *, filename: str, api_key_env
     runner = _tail(info, api_key_env=api_key_env, entry=entry, fmt=fmt, class_name=CONCORDIA_CLASS)
     clash = (_top_level_names(runner) - {entry}) & taken
     if entry in taken or clash:
-        raise ExportError(f"the program defines {', '.join(sorted(clash or {entry}))}, "
-                          "which the export runner needs; rename it in the program")
+        raise ExportError(
+            f"the program defines {', '.join(sorted(clash or {entry}))}, "
+            "which the export runner needs; rename it in the program"
+        )
     body = code if code.endswith("\n") else code + "\n"
     # the header quotes labels and lineage notes a program may have shaped: shown, never acted on
-    text = visible(render_header(info, filename=filename, api_key_env=api_key_env, entry=entry, fmt=fmt)) + body + runner
+    text = (
+        visible(render_header(info, filename=filename, api_key_env=api_key_env, entry=entry, fmt=fmt))
+        + body
+        + runner
+    )
     try:
         compile(text, filename, "exec", dont_inherit=True)
     except SyntaxError as exc:  # pragma: no cover - both parts parse on their own
@@ -305,8 +341,9 @@ def export_program(
         raise ExportError(f"--out: {path} must end in .py (it is a Python module)")
     try:
         with open_source(db, run_id=run_id) as src:
-            pid = select_program(src, best=best, program=program,
-                                 max_tokens_per_persona=max_tokens_per_persona)
+            pid = select_program(
+                src, best=best, program=program, max_tokens_per_persona=max_tokens_per_persona
+            )
             cost = None
             if max_tokens_per_persona is not None:
                 from evolve.outputs.inspect.front import best_under_cost
@@ -322,5 +359,12 @@ def export_program(
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise ExportError(f"--out: cannot write {path}: {exc.strerror or exc}") from None
-    return ExportResult(path=path, program_id=pid, run_id=int(info["run"]["id"]), simulated=bool(info["simulated"]),
-                        entry=entry, lineage_length=int(info["lineage_length"]), cost=cost)
+    return ExportResult(
+        path=path,
+        program_id=pid,
+        run_id=int(info["run"]["id"]),
+        simulated=bool(info["simulated"]),
+        entry=entry,
+        lineage_length=int(info["lineage_length"]),
+        cost=cost,
+    )

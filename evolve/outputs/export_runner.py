@@ -126,7 +126,9 @@ def _pe_context_from_axes(initial_context, diversity_axes):
         if not name:
             continue
         parts = [p.strip() for p in name.split("/")]
-        low, high = (parts[0], parts[1]) if len(parts) == 2 and all(parts) else (f"low {name}", f"high {name}")
+        low, high = (
+            (parts[0], parts[1]) if len(parts) == 2 and all(parts) else (f"low {name}", f"high {name}")
+        )
         axes.append(_PEAxis(name, name, low, high))
     if not axes:
         raise _PEError("diversity_axes: need at least one axis name")
@@ -140,8 +142,10 @@ def _pe_retriable(exc):
     if status in (408, 409, 429, 500, 502, 503, 504):
         return True
     name = type(exc).__name__
-    return any(word in name for word in ("RateLimit", "Timeout", "APIConnection", "ServiceUnavailable",
-                                         "InternalServer"))
+    return any(
+        word in name
+        for word in ("RateLimit", "Timeout", "APIConnection", "ServiceUnavailable", "InternalServer")
+    )
 
 
 class _PESeededLLM:
@@ -169,13 +173,18 @@ class _PESeededLLM:
     @staticmethod
     def _messages(prompt, system):
         return ([{"role": "system", "content": str(system)}] if system else []) + [
-            {"role": "user", "content": str(prompt)}]
+            {"role": "user", "content": str(prompt)}
+        ]
 
     def complete(self, prompt, *, system=None, temperature=None, max_tokens=None):
         """One prompt -> the reply text."""
         k = self._take(1)
-        return self._call(self._messages(prompt, system), temperature=temperature, max_tokens=max_tokens,
-                          seed=_pe_seed(self.seed, 0, k))
+        return self._call(
+            self._messages(prompt, system),
+            temperature=temperature,
+            max_tokens=max_tokens,
+            seed=_pe_seed(self.seed, 0, k),
+        )
 
     def complete_many(self, prompts, *, system=None, temperature=None, max_tokens=None):
         """Many prompts -> their replies in order, ``workers`` calls at a time."""
@@ -189,15 +198,32 @@ class _PESeededLLM:
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=min(self.workers, len(jobs))) as pool:
-            return list(pool.map(lambda job: self._call(job[0], temperature=temperature, max_tokens=max_tokens,
-                                                        seed=job[1]), jobs))
+            return list(
+                pool.map(
+                    lambda job: self._call(
+                        job[0], temperature=temperature, max_tokens=max_tokens, seed=job[1]
+                    ),
+                    jobs,
+                )
+            )
 
 
 class _PELiteLLM(_PESeededLLM):
     """The ``llm`` handle over litellm (imported on first use); each call sends its seed."""
 
-    def __init__(self, model, *, api_base=None, api_key_env="OPENAI_API_KEY", temperature=None,
-                 max_tokens=None, timeout_s=120.0, workers=16, retries=2, seed=0):
+    def __init__(
+        self,
+        model,
+        *,
+        api_base=None,
+        api_key_env="OPENAI_API_KEY",
+        temperature=None,
+        max_tokens=None,
+        timeout_s=120.0,
+        workers=16,
+        retries=2,
+        seed=0,
+    ):
         super().__init__(seed=seed, workers=workers)
         self.model = model
         self.api_base = api_base
@@ -247,10 +273,11 @@ class _PELiteLLM(_PESeededLLM):
                 if attempt < self.retries and _pe_retriable(exc):
                     import time
 
-                    time.sleep(min(8.0, 0.5 * 2 ** attempt))
+                    time.sleep(min(8.0, 0.5 * 2**attempt))
                     continue
-                raise _PEError(f"model call failed ({self.model}): {type(exc).__name__}: "
-                               f"{_pe_first_line(exc)}") from None
+                raise _PEError(
+                    f"model call failed ({self.model}): {type(exc).__name__}: {_pe_first_line(exc)}"
+                ) from None
         return response.choices[0].message.content or ""
 
 
@@ -262,8 +289,10 @@ class _PESimLLM(_PESeededLLM):
         try:
             from generators.sim import SimLLM
         except ImportError:
-            raise _PEError("--model sim needs persona-evolve installed (the simulated world lives there); "
-                           "use a real model, e.g. --model openai/gpt-4o-mini") from None
+            raise _PEError(
+                "--model sim needs persona-evolve installed (the simulated world lives there); "
+                "use a real model, e.g. --model openai/gpt-4o-mini"
+            ) from None
         self._sim = SimLLM()
 
     def _call(self, messages, *, temperature, max_tokens, seed):
@@ -308,7 +337,9 @@ def _pe_check(result, n):
             if not isinstance(persona.get(key), str) or not persona[key].strip():
                 raise _PEError(f"persona {i}: '{key}' must be a non-empty string")
         try:
-            out.append(json.loads(json.dumps(persona, ensure_ascii=False, default=_pe_json_default, allow_nan=False)))
+            out.append(
+                json.loads(json.dumps(persona, ensure_ascii=False, default=_pe_json_default, allow_nan=False))
+            )
         except (TypeError, ValueError) as exc:
             raise _PEError(f"persona {i}: not JSON-serialisable ({exc})") from None
     return out
@@ -336,19 +367,30 @@ def _pe_make_llm(args):
 
     if args.model == "sim":
         llm = _PESimLLM(seed=args.seed, workers=args.workers)
-        print("note: SIMULATED WORLD (model 'sim'): personas come from persona-evolve's test bed, not a real LLM",
-              file=sys.stderr)
+        print(
+            "note: SIMULATED WORLD (model 'sim'): personas come from persona-evolve's test bed, not a real LLM",
+            file=sys.stderr,
+        )
         return llm
     import os
 
     keyless = args.model.split("/", 1)[0] in ("ollama", "ollama_chat")  # local servers need no key
     if args.api_key_env and not args.api_base and not keyless and not os.environ.get(args.api_key_env):
-        raise _PEError(f"environment variable {args.api_key_env} is not set: it holds the API key for "
-                       f"{args.model} (export it, name another with --api-key-env, or use --api-base for a "
-                       "local server)")
-    return _PELiteLLM(args.model, api_base=args.api_base, api_key_env=args.api_key_env,
-                      temperature=args.temperature, max_tokens=args.max_tokens, timeout_s=args.timeout,
-                      workers=args.workers, seed=args.seed)
+        raise _PEError(
+            f"environment variable {args.api_key_env} is not set: it holds the API key for "
+            f"{args.model} (export it, name another with --api-key-env, or use --api-base for a "
+            "local server)"
+        )
+    return _PELiteLLM(
+        args.model,
+        api_base=args.api_base,
+        api_key_env=args.api_key_env,
+        temperature=args.temperature,
+        max_tokens=args.max_tokens,
+        timeout_s=args.timeout,
+        workers=args.workers,
+        seed=args.seed,
+    )
 
 
 def _pe_main(argv, generate, info, api_key_env):
@@ -362,14 +404,22 @@ def _pe_main(argv, generate, info, api_key_env):
     parser = argparse.ArgumentParser(
         description=f"Exported persona-evolve generator {program.get('id', '')}"
         + (" [scores SIMULATED]" if (info or {}).get("simulated") else "")
-        + ": write n personas for a context as JSONL.")
+        + ": write n personas for a context as JSONL."
+    )
     parser.add_argument("--context", required=True, help="context JSON file (id, description, axes)")
     parser.add_argument("-n", type=int, default=25, help="number of personas (default 25)")
-    parser.add_argument("--model", required=True, help="litellm model string (e.g. openai/gpt-4o-mini), or 'sim'")
+    parser.add_argument(
+        "--model", required=True, help="litellm model string (e.g. openai/gpt-4o-mini), or 'sim'"
+    )
     parser.add_argument("--api-base", help="base URL of an OpenAI-compatible server")
-    parser.add_argument("--api-key-env", default=api_key_env,
-                        help=f"environment variable holding the API key (default {api_key_env})")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the program's rng and model calls (default 0)")
+    parser.add_argument(
+        "--api-key-env",
+        default=api_key_env,
+        help=f"environment variable holding the API key (default {api_key_env})",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the program's rng and model calls (default 0)"
+    )
     parser.add_argument("--out", help="output JSONL file (default: stdout)")
     parser.add_argument("--temperature", type=float, help="default temperature of the model calls")
     parser.add_argument("--max-tokens", type=int, help="default max_tokens of the model calls")
@@ -383,7 +433,10 @@ def _pe_main(argv, generate, info, api_key_env):
         llm = _pe_make_llm(args)
         personas = _pe_run(generate, context, args.n, llm, args.seed)
         if len(personas) != args.n:
-            print(f"warning: generate() returned {len(personas)} personas, {args.n} were asked for", file=sys.stderr)
+            print(
+                f"warning: generate() returned {len(personas)} personas, {args.n} were asked for",
+                file=sys.stderr,
+            )
         text = "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in personas)
         if args.out:
             try:
@@ -417,8 +470,9 @@ class _PEConcordiaGenerator:
         self._seed = int(seed)
         self._workers = int(workers)
 
-    def generate_diverse_persona_characteristics(self, initial_context, diversity_axes, num_personas,
-                                                 questionnaire=None):
+    def generate_diverse_persona_characteristics(
+        self, initial_context, diversity_axes, num_personas, questionnaire=None
+    ):
         """Stage 1: the evolved program writes ``num_personas`` personas for the context and
         axes; each is returned as its characteristics dict (``name``, ``description`` and the
         program's extra fields, plus ``initial_context``)."""

@@ -42,7 +42,9 @@ def simulation_label(roles: list[str], world: str = "default") -> str:
         parts.append("mutator = offline operator (no LLM)")
     scoring = [r for r in roles if r != "mutator"]
     if scoring:
-        parts.append(f"{' and '.join(scoring)} = SIMULATED (model 'sim'{where}): scores are not a real model's")
+        parts.append(
+            f"{' and '.join(scoring)} = SIMULATED (model 'sim'{where}): scores are not a real model's"
+        )
     real = [r for r in RUN_ROLES if r not in roles]
     return f"SIMULATED roles: {'; '.join(parts)}; real model for {', '.join(real)}"
 
@@ -56,17 +58,25 @@ SIM_TAG = " [SIMULATED]"
 SIM_LINE = "SIMULATED WORLD (model 'sim'): scores from the test bed, not a real LLM."
 """The first line of every inspect command's text output for a sim run."""
 
-SIM_TOKENS_LINE = ("tokens per persona are counted by the sim client: SIMULATED, like every other "
-                   "figure of this run, not what a real model would spend")
+SIM_TOKENS_LINE = (
+    "tokens per persona are counted by the sim client: SIMULATED, like every other "
+    "figure of this run, not what a real model would spend"
+)
 """Under the cost/diversity front of a sim run (inspect, report, viewer)."""
 
-REPORT_SIM_NOTE = "> **SIMULATED WORLD** (model `sim`): every figure here comes from the labelled test bed, not a real LLM."
+REPORT_SIM_NOTE = (
+    "> **SIMULATED WORLD** (model `sim`): every figure here comes from the labelled test bed, not a real LLM."
+)
 """The report's Markdown note for a sim run."""
 
-SUMMARY_SIM_LINE = "SIMULATED WORLD (model 'sim'): every figure below comes from the test bed, not a real LLM."
+SUMMARY_SIM_LINE = (
+    "SIMULATED WORLD (model 'sim'): every figure below comes from the test bed, not a real LLM."
+)
 """The first line of ``persona-evolve run``'s printed summary for a sim run."""
 
-EXPORT_SIM_NOTE = "note: SIMULATED WORLD: this program's scores come from the sim test bed (the header says so)"
+EXPORT_SIM_NOTE = (
+    "note: SIMULATED WORLD: this program's scores come from the sim test bed (the header says so)"
+)
 """``persona-evolve export``'s stderr note when the exported program was scored in the sim."""
 
 SIM_TOKENS_TAG = " (SIMULATED tokens)"
@@ -96,5 +106,7 @@ def weak_sandbox_inspect(missing: Sequence[str]) -> str:
 
 def weak_sandbox_report(missing: Sequence[str]) -> str:
     """The report's Markdown note."""
-    return (f"> **WEAK SANDBOX**: programs of this run ran without {', '.join(missing)} "
-            f"(`--weak-sandbox`); an LLM-written program was not fully confined by the kernel.")
+    return (
+        f"> **WEAK SANDBOX**: programs of this run ran without {', '.join(missing)} "
+        f"(`--weak-sandbox`); an LLM-written program was not fully confined by the kernel."
+    )

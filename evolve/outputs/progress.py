@@ -63,9 +63,16 @@ class Progress:
     line says so instead of showing no respondent at all).
     """
 
-    def __init__(self, *, simulated: bool, enabled: bool | None = None, console: Console | None = None,
-                 label: str | None = None, log_every_s: float | None = 30.0,
-                 respondent_in_process: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        simulated: bool,
+        enabled: bool | None = None,
+        console: Console | None = None,
+        label: str | None = None,
+        log_every_s: float | None = 30.0,
+        respondent_in_process: bool = False,
+    ) -> None:
         self.console = console or Console(stderr=True)
         self.enabled = self.console.is_terminal if enabled is None else enabled
         self.simulated = simulated
@@ -108,8 +115,9 @@ class Progress:
         """A line above the live display (or on stderr when not a terminal, one line however
         long, as the log lines), in a rich ``style`` (e.g. ``"bold yellow"``); the message is
         text, never markup."""
-        self.console.print(Text(visible(message), style=style or ""), highlight=False,
-                           soft_wrap=not self.console.is_terminal)
+        self.console.print(
+            Text(visible(message), style=style or ""), highlight=False, soft_wrap=not self.console.is_terminal
+        )
 
     def update(self, controller: Any) -> None:
         self._controller = controller
@@ -144,10 +152,18 @@ class Progress:
         eta = elapsed * (1.0 - share) / share if share > 0 else float("nan")
         best = max(stats.best_by_island.values(), default=None)
         cap = budget.caps.get("evaluations")
-        return {"elapsed": elapsed, "binding": name, "share": share, "eta": eta, "best": best,
-                "rate": 60.0 * stats.evaluated / elapsed, "evals": stats.evaluated,
-                "evals_of": f"{budget.spent.evaluations}/{cap}" if cap else f"{budget.spent.evaluations}",
-                "calls": budget.spent.llm_calls, "dollars": budget.spent.dollars}
+        return {
+            "elapsed": elapsed,
+            "binding": name,
+            "share": share,
+            "eta": eta,
+            "best": best,
+            "rate": 60.0 * stats.evaluated / elapsed,
+            "evals": stats.evaluated,
+            "evals_of": f"{budget.spent.evaluations}/{cap}" if cap else f"{budget.spent.evaluations}",
+            "calls": budget.spent.llm_calls,
+            "dollars": budget.spent.dollars,
+        }
 
     def log_line(self, controller: Any) -> str:
         """The plain progress line (no terminal): evaluations / budget, best fitness, rate,
@@ -155,10 +171,12 @@ class Progress:
         st = self._state(controller)
         best = "-" if st["best"] is None else f"{st['best']:.4f}"
         sim = SIM_TAG if self.simulated else ""
-        return (f"{time.strftime('%H:%M:%S')} progress{sim}: elapsed {clock(st['elapsed'])}, "
-                f"evaluations {st['evals_of']}, best {best}, {st['rate']:.1f} evals/min, "
-                f"spend {st['calls']} calls ${st['dollars']:.4f}, "
-                f"{st['binding'] or 'budget'} {100 * st['share']:.0f}%, ETA {clock(st['eta'])}")
+        return (
+            f"{time.strftime('%H:%M:%S')} progress{sim}: elapsed {clock(st['elapsed'])}, "
+            f"evaluations {st['evals_of']}, best {best}, {st['rate']:.1f} evals/min, "
+            f"spend {st['calls']} calls ${st['dollars']:.4f}, "
+            f"{st['binding'] or 'budget'} {100 * st['share']:.0f}%, ETA {clock(st['eta'])}"
+        )
 
     # ------------------------------------------------------------------ live panel
     def render(self, controller: Any) -> Group:
@@ -169,18 +187,26 @@ class Progress:
         parts: list[Text] = []
         if self.label:
             parts.append(Text(self.label, style="bold yellow"))
-        parts.append(Text(f"elapsed {clock(st['elapsed'])}  evals {stats.evaluated} ({st['rate']:.1f}/min)  "
-                          f"proposed {stats.proposed}  in flight {controller.evaluator.in_flight}"))
+        parts.append(
+            Text(
+                f"elapsed {clock(st['elapsed'])}  evals {stats.evaluated} ({st['rate']:.1f}/min)  "
+                f"proposed {stats.proposed}  in flight {controller.evaluator.in_flight}"
+            )
+        )
         binding = st["binding"] or "budget"
-        parts.append(Text(f"{bar(st['share'])} {100 * st['share']:3.0f}% of {binding[:11]}  ETA {clock(st['eta'])}"))
+        parts.append(
+            Text(f"{bar(st['share'])} {100 * st['share']:3.0f}% of {binding[:11]}  ETA {clock(st['eta'])}")
+        )
         parts.append(Text(controller.budget.remaining_text()[:PANEL_WIDTH]))
         rows = ["island  best fitness  cells        QD score"]
         for i in range(controller.config.islands.count):
             qd = archive.qd_stats(i)
             best = stats.best_by_island.get(i)
-            rows.append(f"{i:<6}  {'-' if best is None else f'{best:.4f}':>12}  "
-                        f"{str(qd.get('filled', 0)) + '/' + str(qd.get('cells_total', 0)):<11}  "
-                        f"{qd.get('qd_score', 0.0):>8.2f}")
+            rows.append(
+                f"{i:<6}  {'-' if best is None else f'{best:.4f}':>12}  "
+                f"{str(qd.get('filled', 0)) + '/' + str(qd.get('cells_total', 0)):<11}  "
+                f"{qd.get('qd_score', 0.0):>8.2f}"
+            )
         parts.append(Text("\n".join(rows)))
         outcomes = [f"{k} {v}" for k, v in sorted(stats.statuses.items())]
         outcomes += [f"rejected {k} {v}" for k, v in sorted(stats.rejections.items())]
@@ -196,8 +222,10 @@ class Progress:
         spend = []
         for role, row in archive.spend_by_role().items():
             tokens = row.get("prompt_tokens", 0) + row.get("completion_tokens", 0)
-            spend.append(f"{role} {_compact(row.get('calls', 0))} calls {_compact(tokens)} tok "
-                         f"${row.get('cost_usd', 0.0):.4f}")
+            spend.append(
+                f"{role} {_compact(row.get('calls', 0))} calls {_compact(tokens)} tok "
+                f"${row.get('cost_usd', 0.0):.4f}"
+            )
         if self.respondent_in_process:
             spend.append("respondent: the sim answers in process (no calls)")
         return Text(_wrap("spend: " + ("; ".join(spend) or "-")))

@@ -20,13 +20,13 @@ import numpy as np
 
 from archive.records import EliteView
 from evolve.common.context_sets import ContextSets
-from evolve.promotion.race_rule import Interval, mean_interval, paired_diffs
-from evolve.execution.protocols import ArchiveStore
-from evolve.promotion.racer import Racer, RaceResult
-from evolve.promotion.reach import within_reach
+from evolve.common.evaluation_seeds import SeedPlan
 from evolve.common.run_stats import RunStats
 from evolve.common.search import SearchSettings
-from evolve.common.evaluation_seeds import SeedPlan
+from evolve.execution.protocols import ArchiveStore
+from evolve.promotion.race_rule import Interval, mean_interval, paired_diffs
+from evolve.promotion.racer import Racer, RaceResult
+from evolve.promotion.reach import within_reach
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,11 @@ class ChampionInfo:
     def as_dict(self) -> dict[str, Any]:
         """The detail of the ``champion`` event: the interval, replicates, contexts and,
         after a race, its ``advantage`` and ``incumbent``."""
-        out: dict[str, Any] = {**self.interval.as_dict(), "replicates": self.replicates, "contexts": self.contexts}
+        out: dict[str, Any] = {
+            **self.interval.as_dict(),
+            "replicates": self.replicates,
+            "contexts": self.contexts,
+        }
         if self.advantage is not None:
             out["advantage"] = self.advantage.as_dict()
             out["incumbent"] = self.incumbent
@@ -63,7 +67,9 @@ def stored_champion(archive: ArchiveStore) -> ChampionInfo | None:
     e = events[-1]
     d = e.get("detail") or {}
     try:
-        iv = Interval(float(d["mean"]), float(d["low"]), float(d["high"]), int(d["n"]), float(d["confidence"]))
+        iv = Interval(
+            float(d["mean"]), float(d["low"]), float(d["high"]), int(d["n"]), float(d["confidence"])
+        )
     except (KeyError, TypeError, ValueError):
         return None
     return ChampionInfo(str(e.get("program_id")), iv, int(d.get("replicates", 1)), int(d.get("contexts", 0)))
@@ -118,8 +124,16 @@ class Promoter:
             self.island_best[island] = (best.program_id, float(best.fitness))
             self.stats.best_by_island[island] = float(best.fitness)
 
-    async def promote(self, pid: str, code: str, island: int, fitness: float,
-                      incumbent: tuple[str, float] | None, *, displaced: EliteView | None = None) -> None:
+    async def promote(
+        self,
+        pid: str,
+        code: str,
+        island: int,
+        fitness: float,
+        incumbent: tuple[str, float] | None,
+        *,
+        displaced: EliteView | None = None,
+    ) -> None:
         """``pid`` beat its island's best on replicate 0: make it the island's best (and
         validate it) at once, or, with promotion races, only when a race on the train
         contexts establishes its advantage; then race it for the champion. ``displaced``:
@@ -137,11 +151,20 @@ class Promoter:
         if not self._within_reach("island", pid, inc_id, island, "train"):
             return
         # replicate 0 is the draw the child was selected on: the race looks at fresh ones
-        result = await self.racer.race(stage="train", context_ids=self.contexts.train_ids, first=1,
-                                       candidate=(pid, code), incumbent=(inc_id, self.archive.get_program(inc_id).code))
+        result = await self.racer.race(
+            stage="train",
+            context_ids=self.contexts.train_ids,
+            first=1,
+            candidate=(pid, code),
+            incumbent=(inc_id, self.archive.get_program(inc_id).code),
+        )
         self._log_race("island", pid, inc_id, island, result, "train")
-        if (not result.accepted and self.search.restore_on_loss and displaced is not None
-                and displaced.program_id == inc_id):
+        if (
+            not result.accepted
+            and self.search.restore_on_loss
+            and displaced is not None
+            and displaced.program_id == inc_id
+        ):
             self.archive.restore_elite(displaced, holder=pid)
         current = self.island_best.get(island)
         if not result.accepted or (current is not None and current[0] != inc_id and current[1] >= fitness):
@@ -156,15 +179,22 @@ class Promoter:
         ``search.champion_replicates`` replicates for its interval."""
         if not self.contexts.validation:
             return
-        scored = [(float(np.mean(list(t.values()))), pid) for pid in seed_ids
-                  if (t := self.stage_table(pid, "validation"))]
+        scored = [
+            (float(np.mean(list(t.values()))), pid)
+            for pid in seed_ids
+            if (t := self.stage_table(pid, "validation"))
+        ]
         if not scored:
             return
         _, pid = max(scored)
         code = self.archive.get_program(pid).code
-        iv = await self.racer.measure(stage="validation", context_ids=self.contexts.validation_ids,
-                                      program=(pid, code), replicates=self.search.champion_replicates,
-                                      confidence=self.search.confidence)
+        iv = await self.racer.measure(
+            stage="validation",
+            context_ids=self.contexts.validation_ids,
+            program=(pid, code),
+            replicates=self.search.champion_replicates,
+            confidence=self.search.confidence,
+        )
         self._crown(ChampionInfo(pid, iv, self.search.champion_replicates, len(self.contexts.validation_ids)))
 
     async def crown_chosen(self, pid: str, basis: Mapping[str, Any]) -> None:
@@ -173,9 +203,13 @@ class Promoter:
         validation contexts like the first champion; ``basis`` (the rule, its worlds, the
         champion it replaces) joins the ``champion`` event's detail."""
         code = self.archive.get_program(pid).code
-        iv = await self.racer.measure(stage="validation", context_ids=self.contexts.validation_ids,
-                                      program=(pid, code), replicates=self.search.champion_replicates,
-                                      confidence=self.search.confidence)
+        iv = await self.racer.measure(
+            stage="validation",
+            context_ids=self.contexts.validation_ids,
+            program=(pid, code),
+            replicates=self.search.champion_replicates,
+            confidence=self.search.confidence,
+        )
         info = ChampionInfo(pid, iv, self.search.champion_replicates, len(self.contexts.validation_ids))
         self.champion = info
         self.archive.record_event("champion", program_id=pid, detail={**info.as_dict(), **basis})
@@ -190,14 +224,26 @@ class Promoter:
             return
         if not self._within_reach("champion", pid, inc, None, "validation"):
             return
-        result = await self.racer.race(stage="validation", context_ids=self.contexts.validation_ids,
-                                       candidate=(pid, code), incumbent=(inc, self.archive.get_program(inc).code))
+        result = await self.racer.race(
+            stage="validation",
+            context_ids=self.contexts.validation_ids,
+            candidate=(pid, code),
+            incumbent=(inc, self.archive.get_program(inc).code),
+        )
         self._log_race("champion", pid, inc, None, result, "validation")
         if not result.accepted or self.champion.program_id != inc:  # lost, or another won meanwhile
             return
         values = self.racer.values(pid, "validation", self.contexts.validation_ids)
-        self._crown(ChampionInfo(pid, mean_interval(values, self.search.confidence), result.replicates,
-                                 len(self.contexts.validation_ids), advantage=result.interval, incumbent=inc))
+        self._crown(
+            ChampionInfo(
+                pid,
+                mean_interval(values, self.search.confidence),
+                result.replicates,
+                len(self.contexts.validation_ids),
+                advantage=result.interval,
+                incumbent=inc,
+            )
+        )
 
     def _within_reach(self, scope: str, pid: str, inc: str, island: int | None, stage: str) -> bool:
         """True to run the race of ``pid`` against ``inc`` at ``stage``: ``search.reach`` is
@@ -207,33 +253,55 @@ class Promoter:
         if not self.search.reach:
             return True
         ids = self.contexts.train_ids if stage == "train" else self.contexts.validation_ids
-        known = paired_diffs({0: {c: v for c, v in self.racer.table(pid, stage).get(0, {}).items() if c in ids}},
-                             {0: self.racer.table(inc, stage).get(0, {})})
-        verdict = within_reach(known, rule=self.racer.rule, pairs_per_replicate=len(ids),
-                               looks=self.racer.rule.max_replicates)
+        known = paired_diffs(
+            {0: {c: v for c, v in self.racer.table(pid, stage).get(0, {}).items() if c in ids}},
+            {0: self.racer.table(inc, stage).get(0, {})},
+        )
+        verdict = within_reach(
+            known, rule=self.racer.rule, pairs_per_replicate=len(ids), looks=self.racer.rule.max_replicates
+        )
         if verdict.ok:
             return True
         self.stats.races_skipped += 1
         self.stats.count(self.stats.races, f"{scope}.skipped")
-        self.archive.record_event("race_skipped", program_id=pid, island=island,
-                                  detail={"scope": scope, "stage": stage, "incumbent": inc, **verdict.as_dict()})
+        self.archive.record_event(
+            "race_skipped",
+            program_id=pid,
+            island=island,
+            detail={"scope": scope, "stage": stage, "incumbent": inc, **verdict.as_dict()},
+        )
         self.on_change()
         return False
 
-    def _log_race(self, scope: str, pid: str, inc: str, island: int | None, result: RaceResult, stage: str) -> None:
+    def _log_race(
+        self, scope: str, pid: str, inc: str, island: int | None, result: RaceResult, stage: str
+    ) -> None:
         self.stats.count(self.stats.races, f"{scope}.{result.decision.value}")
         cand, incumbent = self.racer.table(pid, stage), self.racer.table(inc, stage)
         reps = range(result.first, result.first + result.replicates)
-        self.archive.record_event("raced", program_id=pid, island=island, detail={
-            "scope": scope, "stage": stage, "incumbent": inc, "decision": result.decision.value,
-            "reason": result.reason, "replicates": result.replicates, "first_replicate": result.first,
-            "pairs": result.interval.n,
-            "mean": result.interval.mean, "low": result.interval.low, "high": result.interval.high,
-            "confidence": self.search.confidence, "evaluations": result.evaluations,
-            "seeds": {str(r): self.seeds.for_replicate(r).seed for r in reps},
-            "candidate_fitness": {str(r): cand.get(r, {}) for r in reps},
-            "incumbent_fitness": {str(r): incumbent.get(r, {}) for r in reps},
-        })
+        self.archive.record_event(
+            "raced",
+            program_id=pid,
+            island=island,
+            detail={
+                "scope": scope,
+                "stage": stage,
+                "incumbent": inc,
+                "decision": result.decision.value,
+                "reason": result.reason,
+                "replicates": result.replicates,
+                "first_replicate": result.first,
+                "pairs": result.interval.n,
+                "mean": result.interval.mean,
+                "low": result.interval.low,
+                "high": result.interval.high,
+                "confidence": self.search.confidence,
+                "evaluations": result.evaluations,
+                "seeds": {str(r): self.seeds.for_replicate(r).seed for r in reps},
+                "candidate_fitness": {str(r): cand.get(r, {}) for r in reps},
+                "incumbent_fitness": {str(r): incumbent.get(r, {}) for r in reps},
+            },
+        )
         self.on_change()
 
     def _crown(self, info: ChampionInfo) -> None:

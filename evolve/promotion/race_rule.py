@@ -47,12 +47,20 @@ class Interval:
     confidence: float
 
     def as_dict(self) -> dict[str, float | int]:
-        return {"mean": self.mean, "low": self.low, "high": self.high, "n": self.n, "confidence": self.confidence}
+        return {
+            "mean": self.mean,
+            "low": self.low,
+            "high": self.high,
+            "n": self.n,
+            "confidence": self.confidence,
+        }
 
     def text(self, digits: int = 3) -> str:
         """``0.712 [0.690, 0.734] (90 %, n = 12)``."""
-        return (f"{self.mean:.{digits}f} [{self.low:.{digits}f}, {self.high:.{digits}f}] "
-                f"({self.confidence * 100:g} %, n = {self.n})")
+        return (
+            f"{self.mean:.{digits}f} [{self.low:.{digits}f}, {self.high:.{digits}f}] "
+            f"({self.confidence * 100:g} %, n = {self.n})"
+        )
 
 
 def mean_interval(values: Sequence[float], confidence: float) -> Interval:
@@ -111,18 +119,30 @@ class RaceRule:
         if all(d == 0.0 for d in diffs):
             return Decision.REJECTED, iv, "ties the incumbent on every paired context (no advantage)"
         if iv.low > 0.0:
-            return Decision.ACCEPTED, iv, f"advantage established: mean {iv.mean:+.4f}, lower bound {iv.low:+.4f}"
+            return (
+                Decision.ACCEPTED,
+                iv,
+                f"advantage established: mean {iv.mean:+.4f}, lower bound {iv.low:+.4f}",
+            )
         if iv.high < 0.0:
             return Decision.REJECTED, iv, f"worse: mean {iv.mean:+.4f}, upper bound {iv.high:+.4f}"
         if replicates >= self.min_replicates and iv.mean <= 0.0:
             return Decision.REJECTED, iv, f"futile: mean {iv.mean:+.4f} <= 0 after {replicates} replicates"
         if replicates >= self.max_replicates:
-            return Decision.REJECTED, iv, (f"advantage not established in {replicates} replicates: mean "
-                                           f"{iv.mean:+.4f}, lower bound {iv.low:+.4f}")
+            return (
+                Decision.REJECTED,
+                iv,
+                (
+                    f"advantage not established in {replicates} replicates: mean "
+                    f"{iv.mean:+.4f}, lower bound {iv.low:+.4f}"
+                ),
+            )
         return Decision.CONTINUE, iv, "undecided"
 
 
-def paired_diffs(candidate: dict[int, dict[str, float]], incumbent: dict[int, dict[str, float]]) -> list[float]:
+def paired_diffs(
+    candidate: dict[int, dict[str, float]], incumbent: dict[int, dict[str, float]]
+) -> list[float]:
     """Differences candidate - incumbent per (replicate, context) present in both tables
     (``replicate -> context id -> fitness``), in a stable order."""
     out = []

@@ -43,8 +43,9 @@ class Racer:
     """Runs races. ``evaluate_at`` scores a program at a replicate; ``fitness`` turns an
     outcome into per-context fitness (0 for a failed context)."""
 
-    def __init__(self, *, rule: RaceRule, evaluate_at: EvaluateAt,
-                 fitness: Callable[[ContextOutcome], float]) -> None:
+    def __init__(
+        self, *, rule: RaceRule, evaluate_at: EvaluateAt, fitness: Callable[[ContextOutcome], float]
+    ) -> None:
         self.rule = rule
         self._evaluate_at = evaluate_at
         self._fitness = fitness
@@ -86,8 +87,15 @@ class Racer:
             self._running.pop(key, None)
         return 1
 
-    async def race(self, *, stage: str, context_ids: Sequence[str], candidate: tuple[str, str],
-                   incumbent: tuple[str, str], first: int = 0) -> RaceResult:
+    async def race(
+        self,
+        *,
+        stage: str,
+        context_ids: Sequence[str],
+        candidate: tuple[str, str],
+        incumbent: tuple[str, str],
+        first: int = 0,
+    ) -> RaceResult:
         """Race ``candidate`` against ``incumbent`` (each ``(program id, code)``) on
         ``context_ids`` at ``stage``, on replicates ``first``, ``first + 1``, ... (at most
         ``rule.max_replicates`` looks). ``first = 1`` leaves out replicate 0 when that is
@@ -97,18 +105,36 @@ class Racer:
         ids = list(context_ids)
         r = first
         while True:
-            ran += sum(await asyncio.gather(self._ensure(cid_, ccode, stage, ids, r),
-                                            self._ensure(iid, icode, stage, ids, r)))
+            ran += sum(
+                await asyncio.gather(
+                    self._ensure(cid_, ccode, stage, ids, r), self._ensure(iid, icode, stage, ids, r)
+                )
+            )
             window = range(first, r + 1)
-            cand = {k: {c: v for c, v in t.items() if c in ids} for k, t in self.table(cid_, stage).items() if k in window}
-            inc = {k: {c: v for c, v in t.items() if c in ids} for k, t in self.table(iid, stage).items() if k in window}
+            cand = {
+                k: {c: v for c, v in t.items() if c in ids}
+                for k, t in self.table(cid_, stage).items()
+                if k in window
+            }
+            inc = {
+                k: {c: v for c, v in t.items() if c in ids}
+                for k, t in self.table(iid, stage).items()
+                if k in window
+            }
             decision, interval, reason = self.rule.decide(paired_diffs(cand, inc), len(window))
             if decision != Decision.CONTINUE:
                 return RaceResult(decision, interval, len(window), reason, ran, first)
             r += 1
 
-    async def measure(self, *, stage: str, context_ids: Sequence[str], program: tuple[str, str],
-                      replicates: int, confidence: float) -> Interval:
+    async def measure(
+        self,
+        *,
+        stage: str,
+        context_ids: Sequence[str],
+        program: tuple[str, str],
+        replicates: int,
+        confidence: float,
+    ) -> Interval:
         """``program``'s mean fitness over ``context_ids`` x ``replicates`` (0 ..
         replicates - 1) and its two-sided interval at ``confidence``."""
         pid, code = program

@@ -73,12 +73,22 @@ def within_reach(known: Sequence[float], *, rule: RaceRule, pairs_per_replicate:
         return Reach(True, 0.0, 0.0, 0.0, "no known pair: raced")
     mean = float(x.mean())
     sd = float(x.std(ddof=1)) if x.size >= 2 else 0.0
-    needed = smallest_provable(sd, max(2, pairs_per_replicate * looks), rule.one_sided_level) if x.size >= 2 else 0.0
+    needed = (
+        smallest_provable(sd, max(2, pairs_per_replicate * looks), rule.one_sided_level)
+        if x.size >= 2
+        else 0.0
+    )
     if mean <= 0.0:
         return Reach(False, mean, sd, needed, f"out of reach: advantage on the known draw {mean:+.4f} <= 0")
     if mean < needed:
-        return Reach(False, mean, sd, needed, f"out of reach: advantage on the known draw {mean:+.4f} is below the "
-                                             f"smallest the race could establish ({needed:.4f})")
+        return Reach(
+            False,
+            mean,
+            sd,
+            needed,
+            f"out of reach: advantage on the known draw {mean:+.4f} is below the "
+            f"smallest the race could establish ({needed:.4f})",
+        )
     return Reach(True, mean, sd, needed, f"within reach: {mean:+.4f} >= {needed:.4f}")
 
 
@@ -97,6 +107,12 @@ class AdaptiveRule(RaceRule):
         per_look = max(1, len(diffs) // replicates)
         needed = smallest_provable(float(x.std(ddof=1)), per_look * self.max_replicates, self.one_sided_level)
         if iv.mean - needed <= 0.0:
-            return Decision.REJECTED, iv, (f"settled: mean {iv.mean:+.4f} could not be established in "
-                                           f"{self.max_replicates} replicates (needs {needed:.4f})")
+            return (
+                Decision.REJECTED,
+                iv,
+                (
+                    f"settled: mean {iv.mean:+.4f} could not be established in "
+                    f"{self.max_replicates} replicates (needs {needed:.4f})"
+                ),
+            )
         return decision, iv, reason

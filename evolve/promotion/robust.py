@@ -92,15 +92,25 @@ class RobustChoice:
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON form (stored in the ``robust_selection`` event)."""
-        return {"worlds": list(self.worlds), "chosen": self.chosen, "incumbent": self.incumbent,
-                "leader": self.leader, "seeds": list(self.seeds), "worst": dict(self.worst),
-                "fitness": {p: dict(v) for p, v in self.fitness.items()},
-                "gain": {p: dict(v) for p, v in self.gain.items()},
-                "tests": {p: t.as_dict() for p, t in self.tests.items()},
-                "units": self.units, "confidence": self.confidence, "rule": "confident worst-world advantage"}
+        return {
+            "worlds": list(self.worlds),
+            "chosen": self.chosen,
+            "incumbent": self.incumbent,
+            "leader": self.leader,
+            "seeds": list(self.seeds),
+            "worst": dict(self.worst),
+            "fitness": {p: dict(v) for p, v in self.fitness.items()},
+            "gain": {p: dict(v) for p, v in self.gain.items()},
+            "tests": {p: t.as_dict() for p, t in self.tests.items()},
+            "units": self.units,
+            "confidence": self.confidence,
+            "rule": "confident worst-world advantage",
+        }
 
 
-def _matrix(values: Mapping[str, Mapping[str, Units]], worlds: Sequence[str]) -> tuple[list[str], np.ndarray, list[str]]:
+def _matrix(
+    values: Mapping[str, Mapping[str, Units]], worlds: Sequence[str]
+) -> tuple[list[str], np.ndarray, list[str]]:
     """(program ids, fitness array [program, world, unit], unit keys): the units every
     program has in every world. Raises ValueError for a missing world, a non-finite value
     or no common unit."""
@@ -113,7 +123,9 @@ def _matrix(values: Mapping[str, Mapping[str, Units]], worlds: Sequence[str]) ->
                 raise ValueError(f"robust selection: no finite fitness for {pid} in world {world!r}")
             bad = [k for k, v in row.items() if v is None or not math.isfinite(v)]
             if bad:
-                raise ValueError(f"robust selection: no finite fitness for {pid} in world {world!r} ({bad[0]})")
+                raise ValueError(
+                    f"robust selection: no finite fitness for {pid} in world {world!r} ({bad[0]})"
+                )
             common = set(row) if common is None else common & set(row)
     units = sorted(common or ())
     if not units:
@@ -128,9 +140,16 @@ def _worst(means: np.ndarray, seed_rows: Sequence[int]) -> np.ndarray:
     return (means - best_seed).min(axis=-1)
 
 
-def choose_robust(values: Mapping[str, Mapping[str, Units]], *, worlds: Sequence[str], seeds: Sequence[str],
-                  incumbent: str | None, confidence: float = 0.8, resamples: int = RESAMPLES,
-                  rng_seed: int = 0) -> RobustChoice:
+def choose_robust(
+    values: Mapping[str, Mapping[str, Units]],
+    *,
+    worlds: Sequence[str],
+    seeds: Sequence[str],
+    incumbent: str | None,
+    confidence: float = 0.8,
+    resamples: int = RESAMPLES,
+    rng_seed: int = 0,
+) -> RobustChoice:
     """The robust choice among the candidates (the keys of ``values``, seeds included):
     ``values[pid][world]`` maps (replicate, context) unit keys to fitness, the same units
     for every program and world (only the common ones are used). See the module docstring
@@ -147,19 +166,30 @@ def choose_robust(values: Mapping[str, Mapping[str, Units]], *, worlds: Sequence
         raise ValueError("robust selection: no seed program among the candidates")
     means = f.mean(axis=2)
     best_seed = means[seed_rows].max(axis=0)
-    gain = {p: {w: float(means[i, j] - best_seed[j]) for j, w in enumerate(worlds)} for i, p in enumerate(pids)}
+    gain = {
+        p: {w: float(means[i, j] - best_seed[j]) for j, w in enumerate(worlds)} for i, p in enumerate(pids)
+    }
     worst = {p: min(g.values()) for p, g in gain.items()}
     held = incumbent if incumbent in values else None
     order = ([held] if held is not None else []) + [p for p in pids if p != held]
     leader = max(order, key=lambda p: worst[p])  # max keeps the first of equals: the incumbent
     fitness = {p: {w: float(means[i, j]) for j, w in enumerate(worlds)} for i, p in enumerate(pids)}
-    base: dict[str, Any] = {"worlds": tuple(worlds), "fitness": fitness, "gain": gain, "worst": worst,
-                            "incumbent": incumbent, "seeds": tuple(pids[i] for i in seed_rows), "leader": leader,
-                            "units": len(units), "confidence": confidence}
+    base: dict[str, Any] = {
+        "worlds": tuple(worlds),
+        "fitness": fitness,
+        "gain": gain,
+        "worst": worst,
+        "incumbent": incumbent,
+        "seeds": tuple(pids[i] for i in seed_rows),
+        "leader": leader,
+        "units": len(units),
+        "confidence": confidence,
+    }
     if held is None or leader == held:
         return RobustChoice(chosen=leader, tests={}, **base)
-    challengers = sorted((p for p in pids if p != held and worst[p] > worst[held]),
-                         key=lambda p: (-worst[p], order.index(p)))
+    challengers = sorted(
+        (p for p in pids if p != held and worst[p] > worst[held]), key=lambda p: (-worst[p], order.index(p))
+    )
     level = 1.0 - (1.0 - confidence) / len(challengers)
     rng = np.random.default_rng(rng_seed)
     idx = rng.integers(len(units), size=(resamples, len(units)))
@@ -169,8 +199,9 @@ def choose_robust(values: Mapping[str, Mapping[str, Units]], *, worlds: Sequence
     tests = {}
     for p in challengers:
         diff = boot_worst[:, pids.index(p)] - boot_worst[:, inc]
-        tests[p] = Advantage(mean=worst[p] - worst[held], low=float(np.quantile(diff, 1.0 - level)),
-                             level=level)
+        tests[p] = Advantage(
+            mean=worst[p] - worst[held], low=float(np.quantile(diff, 1.0 - level)), level=level
+        )
     chosen = next((p for p in challengers if tests[p].confident), held)
     return RobustChoice(chosen=chosen, tests=tests, **base)
 
@@ -191,9 +222,16 @@ class RobustSource(Protocol):
     async def crown(self, pid: str, basis: Mapping[str, Any]) -> None: ...
 
 
-async def robust_select(source: RobustSource, *, own_world: str, other_worlds: Sequence[str],
-                        seed_ids: Sequence[str], replicates: int = 2, first_replicate: int = 0,
-                        confidence: float = 0.8) -> RobustChoice | None:
+async def robust_select(
+    source: RobustSource,
+    *,
+    own_world: str,
+    other_worlds: Sequence[str],
+    seed_ids: Sequence[str],
+    replicates: int = 2,
+    first_replicate: int = 0,
+    confidence: float = 0.8,
+) -> RobustChoice | None:
     """Re-validate the candidates in every world on ``replicates`` (>= 1) replicates from
     ``first_replicate`` (>= 0) on, record the tables and crown the robust choice (see the
     module docstring). None when nothing can be compared (no seed program or no candidate
@@ -210,8 +248,11 @@ async def robust_select(source: RobustSource, *, own_world: str, other_worlds: S
     if first_replicate < 0:
         raise ValueError(f"robust selection: first_replicate must be >= 0, got {first_replicate!r}")
     incumbent = source.champion_id()
-    candidates = list(dict.fromkeys(
-        ([incumbent] if incumbent else []) + source.validation_leaders(MAX_CANDIDATES) + list(seed_ids)))
+    candidates = list(
+        dict.fromkeys(
+            ([incumbent] if incumbent else []) + source.validation_leaders(MAX_CANDIDATES) + list(seed_ids)
+        )
+    )
     own = {pid: source.stored_validation(pid) for pid in candidates}
     candidates = [pid for pid in candidates if own[pid]]
     seeds = [pid for pid in seed_ids if pid in candidates]
@@ -219,22 +260,33 @@ async def robust_select(source: RobustSource, *, own_world: str, other_worlds: S
         return None
     worlds = [own_world] + [w for w in dict.fromkeys(other_worlds) if w != own_world]
     reps = range(first_replicate, first_replicate + replicates)
-    jobs = [(pid, world, r) for pid in candidates for world in worlds for r in reps
-            if (world, r) != (own_world, 0)]
+    jobs = [
+        (pid, world, r)
+        for pid in candidates
+        for world in worlds
+        for r in reps
+        if (world, r) != (own_world, 0)
+    ]
     tables = await asyncio.gather(*(source.validate_in_world(pid, world, r) for pid, world, r in jobs))
     per_unit: dict[str, dict[str, dict[str, float]]] = {
         pid: {own_world: {f"0:{c}": v for c, v in own[pid].items()} if first_replicate == 0 else {}}
-        for pid in candidates}
+        for pid in candidates
+    }
     for (pid, world, r), table in zip(jobs, tables):
         per_unit[pid].setdefault(world, {}).update({f"{r}:{c}": float(v) for c, v in table.items()})
         if world != own_world or first_replicate > 0:
-            source.record_event("robust_validated", program_id=pid,
-                                detail={"world": world, "replicate": r, "fitness": table})
+            source.record_event(
+                "robust_validated", program_id=pid, detail={"world": world, "replicate": r, "fitness": table}
+            )
     choice = choose_robust(per_unit, worlds=worlds, seeds=seeds, incumbent=incumbent, confidence=confidence)
     source.record_event("robust_selection", program_id=choice.chosen, detail=choice.as_dict())
     if choice.chosen != incumbent:
-        basis: dict[str, Any] = {"basis": "robust", "worlds": list(worlds),
-                                 "worst_world_gain": choice.worst[choice.chosen], "replaces": incumbent}
+        basis: dict[str, Any] = {
+            "basis": "robust",
+            "worlds": list(worlds),
+            "worst_world_gain": choice.worst[choice.chosen],
+            "replaces": incumbent,
+        }
         if choice.chosen in choice.tests:
             basis["advantage"] = choice.tests[choice.chosen].as_dict()
         await source.crown(choice.chosen, basis)

@@ -47,8 +47,17 @@ class RescoreSpec:
 
 def score_key(code: str, world: str, spec: RescoreSpec) -> str:
     """The cache key of one program's cell: a digest of everything the cell depends on."""
-    text = json.dumps([code, world, spec.split, spec.replicates, spec.seed_base, spec.base.evaluation.n,
-                       spec.base.evaluation.mc_samples])
+    text = json.dumps(
+        [
+            code,
+            world,
+            spec.split,
+            spec.replicates,
+            spec.seed_base,
+            spec.base.evaluation.n,
+            spec.base.evaluation.mc_samples,
+        ]
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
@@ -78,8 +87,9 @@ class ScoreCache:
             tmp.replace(self.path)
 
 
-def rescore(programs: Mapping[str, str], world: str, spec: RescoreSpec,
-            cache: ScoreCache | None = None) -> dict[str, float]:
+def rescore(
+    programs: Mapping[str, str], world: str, spec: RescoreSpec, cache: ScoreCache | None = None
+) -> dict[str, float]:
     """Mean coverage (in [0, 1]) of each ``label -> code`` on ``spec.split``'s contexts x
     ``spec.replicates`` seeds under ``world``; cells found in ``cache`` are not re-run."""
     from evolve.execution.worker_config import worker_spec
@@ -114,8 +124,9 @@ def gain_over(scores: Mapping[str, float], program: str, comparators: Sequence[s
     return scores[program] - max(scores[c] for c in comparators)
 
 
-def world_gains(table: Mapping[str, Mapping[str, float]], program: str,
-                comparators: Sequence[str]) -> dict[str, float]:
+def world_gains(
+    table: Mapping[str, Mapping[str, float]], program: str, comparators: Sequence[str]
+) -> dict[str, float]:
     """Per world (``table[world][label]`` = cell), the gain of ``program`` over the best
     comparator in that world."""
     return {world: gain_over(cells, program, comparators) for world, cells in table.items()}
@@ -127,5 +138,10 @@ def spread(values: Sequence[float]) -> dict[str, float]:
     xs = list(values)
     if not xs:
         raise ValueError("spread of no values")
-    return {"mean": statistics.fmean(xs), "worst": min(xs), "best": max(xs),
-            "sd": statistics.stdev(xs) if len(xs) > 1 else 0.0, "range": max(xs) - min(xs)}
+    return {
+        "mean": statistics.fmean(xs),
+        "worst": min(xs),
+        "best": max(xs),
+        "sd": statistics.stdev(xs) if len(xs) > 1 else 0.0,
+        "range": max(xs) - min(xs),
+    }

@@ -42,9 +42,7 @@ def check_signature(code: str) -> Rejection | None:
             positional = len(args.posonlyargs) + len(args.args)
             required_kwonly = [a for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is None]
             if positional < 4 and not args.vararg or required_kwonly:
-                return Rejection(
-                    "bad_signature", "generate must accept (context, n, llm, rng) positionally"
-                )
+                return Rejection("bad_signature", "generate must accept (context, n, llm, rng) positionally")
             return None
     return Rejection("bad_signature", "no top-level function 'generate' defined")
 

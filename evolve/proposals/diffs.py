@@ -147,7 +147,9 @@ def parse_blocks(text: str) -> list[EditBlock]:
             search.append(lines[j])
             j += 1
         if j >= len(lines):
-            raise DiffError(f"block {len(blocks) + 1} (answer line {start_line}): SEARCH without ======= divider")
+            raise DiffError(
+                f"block {len(blocks) + 1} (answer line {start_line}): SEARCH without ======= divider"
+            )
         k = j + 1
         replace: list[str] = []
         while k < len(lines) and not _REPLACE_RE.match(lines[k]):
@@ -241,7 +243,9 @@ def evolve_regions(code: str) -> list[tuple[int, int]]:
     for n, line in enumerate(code.split("\n"), start=1):
         if _START_RE.match(line):
             if open_at is not None:
-                raise EvolveBlockError(f"nested EVOLVE-BLOCK-START at line {n} (block opened at line {open_at})")
+                raise EvolveBlockError(
+                    f"nested EVOLVE-BLOCK-START at line {n} (block opened at line {open_at})"
+                )
             open_at = n
         elif _END_RE.match(line):
             if open_at is None:
@@ -343,9 +347,7 @@ def _find(code_lines: list[str], search: list[str]) -> tuple[list[_Match], str]:
         target = [norm(s) for s in search]
         normed = [norm(s) for s in code_lines]
         found = [
-            _Match(i, i + n, None, "")
-            for i in range(len(code_lines) - n + 1)
-            if normed[i : i + n] == target
+            _Match(i, i + n, None, "") for i in range(len(code_lines) - n + 1) if normed[i : i + n] == target
         ]
         if found:
             return found, level
@@ -433,7 +435,9 @@ def _region_violation(code_lines: list[str], start: int, old: list[str], new: li
             return "REPLACE adds an EVOLVE-BLOCK marker line"
     regions = evolve_regions("\n".join(code_lines))
     for i in range(ch_start, ch_end):
-        if _MARKER_RE.search(code_lines[i]) and (_START_RE.match(code_lines[i]) or _END_RE.match(code_lines[i])):
+        if _MARKER_RE.search(code_lines[i]) and (
+            _START_RE.match(code_lines[i]) or _END_RE.match(code_lines[i])
+        ):
             return f"edits an EVOLVE-BLOCK marker (line {i + 1}); markers cannot be removed or changed"
     for r_start, r_end in regions:  # 1-based marker lines; editable 0-based [r_start, r_end - 1)
         if ch_start == ch_end:

@@ -60,28 +60,117 @@ def code_features(code: str) -> frozenset[str]:
 
 
 DIRECTIVES: tuple[Directive, ...] = (
-    Directive("rewrite_stage1", "Rewrite stage 1 (how the population is laid out on the axes) with a better space-filling design.", "structure"),
-    Directive("stage2_phrasing", "Change how stage 2 phrases each trait so the persona's position on every axis is unmistakable.", "phrasing"),
-    Directive("anti_clustering", "Add an anti-clustering step: push planned positions apart so no two personas are close.", "structure", ("planned_positions",)),
-    Directive("empty_regions", "Target the empty regions of the axis space that the current personas leave uncovered.", "structure"),
-    Directive("contradictory", "Make personas internally contradictory: combine traits that people rarely expect together.", "phrasing"),
+    Directive(
+        "rewrite_stage1",
+        "Rewrite stage 1 (how the population is laid out on the axes) with a better space-filling design.",
+        "structure",
+    ),
+    Directive(
+        "stage2_phrasing",
+        "Change how stage 2 phrases each trait so the persona's position on every axis is unmistakable.",
+        "phrasing",
+    ),
+    Directive(
+        "anti_clustering",
+        "Add an anti-clustering step: push planned positions apart so no two personas are close.",
+        "structure",
+        ("planned_positions",),
+    ),
+    Directive(
+        "empty_regions",
+        "Target the empty regions of the axis space that the current personas leave uncovered.",
+        "structure",
+    ),
+    Directive(
+        "contradictory",
+        "Make personas internally contradictory: combine traits that people rarely expect together.",
+        "phrasing",
+    ),
     Directive("simplify", "Simplify the program: remove steps that do not help coverage.", "simplify"),
-    Directive("extremes", "Reach the extremes: make sure some personas sit at the far poles of each axis, stated bluntly.", "constants"),
-    Directive("de_soften", "Counter the model's tendency to soften extreme positions toward the centre.", "phrasing"),
-    Directive("decorrelate", "Reduce correlation between axes: positions on one axis must not predict another.", "phrasing"),
-    Directive("batching", "Change how many personas are written per call to avoid personas anchoring on each other.", "constants", ("batches",)),
-    Directive("temperature", "Tune the sampling temperature and other numeric settings.", "constants", ("numeric_settings",)),
-    Directive("concrete_details", "Give each persona one concrete behaviour that shows each trait, instead of adjectives.", "phrasing"),
-    Directive("corners", "Cover the corners of the axis space: combinations of extreme values on several axes.", "constants", ("planned_positions",)),
-    Directive("tails_share", "Increase the share of personas with at least one trait in the outer tenth of its range.", "constants"),
-    Directive("restate_targets", "Restate each persona's target positions in stage 2 in plain words, not only numbers.", "phrasing", ("planned_positions", "stage2")),
-    Directive("level_words", "Change the vocabulary that maps numeric targets to words (very low ... very high).", "phrasing", ("level_words",)),
-    Directive("independent_axes", "Tell the model explicitly that the axes are independent of each other.", "phrasing"),
-    Directive("fewer_calls", "Spend fewer tokens per persona without losing coverage.", "simplify", ("llm_calls",)),
-    Directive("crossover", "Combine the best ideas of the inspiration programs into the parent.", "crossover", ("inspirations",)),
-    Directive("robust_parsing", "Make parsing of model replies robust so every persona keeps its intended position.", "structure", ("parsing",)),
-    Directive("diverse_voices", "Vary the voice, background and circumstances of personas so none reads like a default.", "phrasing"),
-    Directive("stretch", "Stretch the planned targets toward the poles to compensate for the model's pull to the centre.", "constants", ("planned_positions",)),
+    Directive(
+        "extremes",
+        "Reach the extremes: make sure some personas sit at the far poles of each axis, stated bluntly.",
+        "constants",
+    ),
+    Directive(
+        "de_soften", "Counter the model's tendency to soften extreme positions toward the centre.", "phrasing"
+    ),
+    Directive(
+        "decorrelate",
+        "Reduce correlation between axes: positions on one axis must not predict another.",
+        "phrasing",
+    ),
+    Directive(
+        "batching",
+        "Change how many personas are written per call to avoid personas anchoring on each other.",
+        "constants",
+        ("batches",),
+    ),
+    Directive(
+        "temperature",
+        "Tune the sampling temperature and other numeric settings.",
+        "constants",
+        ("numeric_settings",),
+    ),
+    Directive(
+        "concrete_details",
+        "Give each persona one concrete behaviour that shows each trait, instead of adjectives.",
+        "phrasing",
+    ),
+    Directive(
+        "corners",
+        "Cover the corners of the axis space: combinations of extreme values on several axes.",
+        "constants",
+        ("planned_positions",),
+    ),
+    Directive(
+        "tails_share",
+        "Increase the share of personas with at least one trait in the outer tenth of its range.",
+        "constants",
+    ),
+    Directive(
+        "restate_targets",
+        "Restate each persona's target positions in stage 2 in plain words, not only numbers.",
+        "phrasing",
+        ("planned_positions", "stage2"),
+    ),
+    Directive(
+        "level_words",
+        "Change the vocabulary that maps numeric targets to words (very low ... very high).",
+        "phrasing",
+        ("level_words",),
+    ),
+    Directive(
+        "independent_axes",
+        "Tell the model explicitly that the axes are independent of each other.",
+        "phrasing",
+    ),
+    Directive(
+        "fewer_calls", "Spend fewer tokens per persona without losing coverage.", "simplify", ("llm_calls",)
+    ),
+    Directive(
+        "crossover",
+        "Combine the best ideas of the inspiration programs into the parent.",
+        "crossover",
+        ("inspirations",),
+    ),
+    Directive(
+        "robust_parsing",
+        "Make parsing of model replies robust so every persona keeps its intended position.",
+        "structure",
+        ("parsing",),
+    ),
+    Directive(
+        "diverse_voices",
+        "Vary the voice, background and circumstances of personas so none reads like a default.",
+        "phrasing",
+    ),
+    Directive(
+        "stretch",
+        "Stretch the planned targets toward the poles to compensate for the model's pull to the centre.",
+        "constants",
+        ("planned_positions",),
+    ),
 )
 
 
@@ -93,8 +182,9 @@ def directive_by_key(key: str) -> Directive:
     raise KeyError(f"unknown directive '{key}'")
 
 
-def applicable(code: str, *, inspirations: int = 0,
-               directives: Sequence[Directive] = DIRECTIVES) -> tuple[Directive, ...]:
+def applicable(
+    code: str, *, inspirations: int = 0, directives: Sequence[Directive] = DIRECTIVES
+) -> tuple[Directive, ...]:
     """The directives whose ``needs`` the parent's ``code`` meets (``inspirations``: how
     many inspiration programs the prompt shows; ``crossover`` needs one). Never empty:
     the directives that need nothing always apply."""

@@ -127,11 +127,13 @@ def feedback_section(parent: ProgramBrief, *, objective: str, weakest: int = 3) 
     if addressed:
         total = sum(c.addressed for c in addressed)
         where = ", ".join(f"{c.context_id}: {c.addressed}" for c in addressed[:5])
-        out.append(f"{total} personas addressed the respondent in {len(addressed)} contexts ({where}): "
-                   "their text spoke to the model answering the questionnaire (answering instructions, "
-                   "role tags, 'ignore the instructions', statement numbers) instead of describing a "
-                   "person, so they were not placed and scored as missing personas. Write personas that "
-                   "only describe people.")
+        out.append(
+            f"{total} personas addressed the respondent in {len(addressed)} contexts ({where}): "
+            "their text spoke to the model answering the questionnaire (answering instructions, "
+            "role tags, 'ignore the instructions', statement numbers) instead of describing a "
+            "person, so they were not placed and scored as missing personas. Write personas that "
+            "only describe people."
+        )
     failed = [c for c in parent.contexts if c.error]
     errors = list(parent.errors) + [f"{c.context_id}: {c.error}" for c in failed]
     if errors:
@@ -144,8 +146,10 @@ def feedback_section(parent: ProgramBrief, *, objective: str, weakest: int = 3) 
 
 def children_section(children: Sequence[ChildNote], *, limit: int = 3, excerpt_lines: int = 12) -> str:
     """Recent failed children, each labelled as a child's failure with the child's code."""
-    out = ["Recent proposals made from this program that failed (their code is NOT the program "
-           "above; shown so you do not repeat them):"]
+    out = [
+        "Recent proposals made from this program that failed (their code is NOT the program "
+        "above; shown so you do not repeat them):"
+    ]
     for note in list(children)[-limit:]:
         out.append("- a child (what happened, data):\n" + quote(note.what, ERRORS))
         if note.excerpt.strip():

@@ -17,7 +17,9 @@ from evolve.proposals.checks import Rejection, first_rejection
 from evolve.proposals.diffs import apply_edits, check_full_rewrite, parse_blocks, parse_full_rewrite
 
 
-def apply_proposal(parent_code: str, text: str, full_rewrite: bool) -> tuple[str, Rejection | None, list[str]]:
+def apply_proposal(
+    parent_code: str, text: str, full_rewrite: bool
+) -> tuple[str, Rejection | None, list[str]]:
     """Turn a mutator's answer into the child program.
 
     Returns (child code, rejection or None, reasons of blocks that failed while others

@@ -26,8 +26,10 @@ from pathlib import Path
 
 ENV_VAR = "PERSONA_EVOLVE_CONCORDIA_PYTHON"
 VENV_DIR = Path(__file__).resolve().parents[2] / ".venv-concordia"
-SETUP_HINT = (f"set {ENV_VAR}=/path/to/python3.12 (with gdm-concordia), or run scripts/concordia_env "
-              "(makes .venv-concordia), or install persona-evolve[concordia] on Python >= 3.12")
+SETUP_HINT = (
+    f"set {ENV_VAR}=/path/to/python3.12 (with gdm-concordia), or run scripts/concordia_env "
+    "(makes .venv-concordia), or install persona-evolve[concordia] on Python >= 3.12"
+)
 """How to get a Concordia interpreter, most direct first (the error line must stay short
 enough that nothing of it is cut)."""
 
@@ -39,10 +41,18 @@ class ConcordiaUnavailable(RuntimeError):
 def _ok(python: str) -> str | None:
     """None if ``python`` is >= 3.12 and imports concordia, else why not (one phrase)."""
     try:
-        out = subprocess.run([python, "-I", "-c",
-                              "import sys; import concordia.language_model.language_model; "
-                              "print(sys.version_info[0], sys.version_info[1])"],
-                             capture_output=True, text=True, timeout=60)
+        out = subprocess.run(
+            [
+                python,
+                "-I",
+                "-c",
+                "import sys; import concordia.language_model.language_model; "
+                "print(sys.version_info[0], sys.version_info[1])",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"cannot run {python} ({type(exc).__name__})"
     if out.returncode != 0:
@@ -81,8 +91,9 @@ def concordia_python() -> str:
     get it. The answer is cached for the process (:func:`reset` clears it)."""
     python, why = _resolve()
     if python is None:
-        raise ConcordiaUnavailable(f"Concordia generators need Python >= 3.12 with gdm-concordia >= 2.4 "
-                                   f"({why}): {SETUP_HINT}")
+        raise ConcordiaUnavailable(
+            f"Concordia generators need Python >= 3.12 with gdm-concordia >= 2.4 ({why}): {SETUP_HINT}"
+        )
     return python
 
 

@@ -96,7 +96,10 @@ def questionnaire_to_context(data: Any, *, source: str) -> dict[str, Any]:
             else:
                 dimensions.append(d.strip())
         if not AXES_MIN <= len(dims) <= AXES_MAX:
-            bad("$.dimensions", f"need {AXES_MIN}-{AXES_MAX} dimensions (they become the axes), got {len(dims)}")
+            bad(
+                "$.dimensions",
+                f"need {AXES_MIN}-{AXES_MAX} dimensions (they become the axes), got {len(dims)}",
+            )
     questions = data.get("questions")
     by_dim: dict[str, list[dict[str, Any]]] = {d: [] for d in dimensions}
     n_choices: tuple[int, str] | None = None
@@ -110,7 +113,10 @@ def questionnaire_to_context(data: Any, *, source: str) -> dict[str, Any]:
             continue
         statement = q.get("statement")
         if not isinstance(statement, str) or not statement.strip():
-            bad(f"{path}.statement", "missing field" if "statement" not in q else "expected a non-empty string")
+            bad(
+                f"{path}.statement",
+                "missing field" if "statement" not in q else "expected a non-empty string",
+            )
             continue
         preprompt = q.get("preprompt", "")
         if not isinstance(preprompt, str):
@@ -118,24 +124,39 @@ def questionnaire_to_context(data: Any, *, source: str) -> dict[str, Any]:
             continue
         dim = q.get("dimension")
         if not isinstance(dim, str) or dim.strip() not in by_dim:
-            bad(f"{path}.dimension", f"{dim!r} is not one of $.dimensions" if isinstance(dim, str)
-                else "missing field" if "dimension" not in q else "expected a string")
+            bad(
+                f"{path}.dimension",
+                f"{dim!r} is not one of $.dimensions"
+                if isinstance(dim, str)
+                else "missing field"
+                if "dimension" not in q
+                else "expected a string",
+            )
             continue
         ascending = q.get("ascending_scale", True)
         if not isinstance(ascending, bool):
             bad(f"{path}.ascending_scale", f"expected true or false, got {type(ascending).__name__}")
             continue
         choices = q.get("choices")
-        if not isinstance(choices, list) or len(choices) < 2 or not all(isinstance(c, str) and c.strip() for c in choices):
+        if (
+            not isinstance(choices, list)
+            or len(choices) < 2
+            or not all(isinstance(c, str) and c.strip() for c in choices)
+        ):
             bad(f"{path}.choices", "expected a list of at least 2 non-empty strings")
             continue
         if n_choices is None:
             n_choices = (len(choices), f"{path}.choices")
         elif len(choices) != n_choices[0]:
-            bad(f"{path}.choices", f"{len(choices)} choices, but {n_choices[1]} has {n_choices[0]} "
-                                   "(a context has one answer scale)")
+            bad(
+                f"{path}.choices",
+                f"{len(choices)} choices, but {n_choices[1]} has {n_choices[0]} "
+                "(a context has one answer scale)",
+            )
             continue
-        by_dim[dim.strip()].append({"text": item_text(preprompt, statement, list(choices)), "reverse": not ascending})
+        by_dim[dim.strip()].append(
+            {"text": item_text(preprompt, statement, list(choices)), "reverse": not ascending}
+        )
     dropped: dict[str, int] = {}
     for d, items in by_dim.items():
         if len(items) < ITEMS_MIN and not problems:
@@ -153,7 +174,15 @@ def questionnaire_to_context(data: Any, *, source: str) -> dict[str, Any]:
         "id": ident,
         "description": setting.strip() or f"Respondents of the questionnaire {name!r}.",
         "scale": {"min": 1, "max": n_choices[0] if n_choices else 5},
-        "axes": [{"name": d, "description": f"{d} (a dimension of the questionnaire {name!r})",
-                  "low": f"low {d}", "high": f"high {d}", "items": by_dim[d]} for d in dimensions],
+        "axes": [
+            {
+                "name": d,
+                "description": f"{d} (a dimension of the questionnaire {name!r})",
+                "low": f"low {d}",
+                "high": f"high {d}",
+                "items": by_dim[d],
+            }
+            for d in dimensions
+        ],
         "origin": origin,
     }

@@ -37,7 +37,7 @@ def is_concordia_ref(ref: str) -> bool:
 
 def parse_ref(ref: str) -> tuple[Path, str | None]:
     """(file, class name or None) of ``concordia:FILE.py[:ClassName]``."""
-    body = str(ref)[len(PREFIX):] if is_concordia_ref(ref) else str(ref)
+    body = str(ref)[len(PREFIX) :] if is_concordia_ref(ref) else str(ref)
     if not body:
         raise ConcordiaRefError("concordia: expected concordia:FILE.py or concordia:FILE.py:ClassName")
     if body.endswith(".py") or ":" not in body:
@@ -71,19 +71,28 @@ def wrap_class(source: str, class_name: str | None = None, *, origin: str = "<so
     top = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
     if class_name is None:
         if not found:
-            raise ConcordiaRefError(f"{origin}: no class defines both {STAGE1}() and {STAGE2}() "
-                                    "(the Concordia persona generator protocol)")
+            raise ConcordiaRefError(
+                f"{origin}: no class defines both {STAGE1}() and {STAGE2}() "
+                "(the Concordia persona generator protocol)"
+            )
         if len(found) > 1:
-            raise ConcordiaRefError(f"{origin}: several protocol classes ({', '.join(found)}); "
-                                    f"name one: concordia:{origin}:{found[0]}")
+            raise ConcordiaRefError(
+                f"{origin}: several protocol classes ({', '.join(found)}); "
+                f"name one: concordia:{origin}:{found[0]}"
+            )
         class_name = found[0]
     elif class_name not in found:
         what = "lacks a stage method" if class_name in top else "is not defined"
-        raise ConcordiaRefError(f"{origin}: class {class_name} {what} (protocol classes here: "
-                                f"{', '.join(found) or 'none'})")
-    if "generate" in top or any(isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "generate"
-                                                                  for t in n.targets) for n in tree.body):
-        raise ConcordiaRefError(f"{origin}: defines a top-level 'generate', which the wrapper needs; rename it")
+        raise ConcordiaRefError(
+            f"{origin}: class {class_name} {what} (protocol classes here: {', '.join(found) or 'none'})"
+        )
+    if "generate" in top or any(
+        isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "generate" for t in n.targets)
+        for n in tree.body
+    ):
+        raise ConcordiaRefError(
+            f"{origin}: defines a top-level 'generate', which the wrapper needs; rename it"
+        )
     body = source if source.endswith("\n") else source + "\n"
     return (
         f"# persona-evolve: the Concordia persona generator {class_name} from {Path(origin).name}, wrapped as an\n"

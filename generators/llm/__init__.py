@@ -11,12 +11,13 @@ Importing this package is cheap: litellm is imported on the first real call.
     client.usage()["mutator"].cost_usd   # USD
 """
 
+from generators.tokens import estimate_messages_tokens, estimate_tokens
+
 from .accounting import CallRecord, RoleUsage
 from .cache import CachedResponse, ResponseCache, cache_key
 from .client import Completion, LLMClient, SimBackend, build_client
 from .config import ROLES, SIM_MODEL, Budget, ModelConfig, resolve_models
 from .errors import BudgetExceeded, LLMError, is_retriable
-from generators.tokens import estimate_messages_tokens, estimate_tokens
 
 __all__ = [
     "ROLES",

@@ -41,7 +41,8 @@ class Allowance:
 
     def describe(self) -> str:
         parts = ([f"{self.calls} calls"] if self.calls is not None else []) + (
-            [f"${self.dollars:.4f}"] if self.dollars is not None else [])
+            [f"${self.dollars:.4f}"] if self.dollars is not None else []
+        )
         return " and ".join(parts) or "no cap"
 
 
@@ -67,11 +68,15 @@ class AllowanceClient:
 
     def _reserve(self, role: str) -> None:
         a = self.allowance
-        over = (a.calls is not None and self.calls >= a.calls) or (a.dollars is not None and self.dollars >= a.dollars)
+        over = (a.calls is not None and self.calls >= a.calls) or (
+            a.dollars is not None and self.dollars >= a.dollars
+        )
         if over:
             self.refused += 1
-            raise BudgetExceeded(f"run budget: this evaluation's LLM allowance ({a.describe()}) is spent; "
-                                 f"the {role} call was refused")
+            raise BudgetExceeded(
+                f"run budget: this evaluation's LLM allowance ({a.describe()}) is spent; "
+                f"the {role} call was refused"
+            )
         self.calls += 1
 
     async def acomplete(self, role: str, messages: list[dict[str, str]], **params: Any) -> Any:
@@ -82,12 +87,14 @@ class AllowanceClient:
         self.dollars += float(getattr(completion, "cost_usd", 0.0) or 0.0)
         return completion
 
-    async def acomplete_many(self, role: str, list_of_messages: Sequence[list[dict[str, str]]],
-                             **params: Any) -> list[Any]:
+    async def acomplete_many(
+        self, role: str, list_of_messages: Sequence[list[dict[str, str]]], **params: Any
+    ) -> list[Any]:
         """Like the client's: all calls run (those past the allowance are refused), then
         the first failure in input order is raised."""
-        results = await asyncio.gather(*(self.acomplete(role, m, **params) for m in list_of_messages),
-                                       return_exceptions=True)
+        results = await asyncio.gather(
+            *(self.acomplete(role, m, **params) for m in list_of_messages), return_exceptions=True
+        )
         for r in results:
             if isinstance(r, BaseException):
                 raise r

@@ -14,9 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from generators.tokens import estimate_messages_tokens, estimate_tokens
+
 from .config import ModelConfig
 from .errors import LLMError
-from generators.tokens import estimate_messages_tokens, estimate_tokens
 
 __all__ = ["RawResponse", "import_litellm", "request_kwargs", "call_litellm"]
 

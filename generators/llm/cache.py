@@ -138,15 +138,21 @@ class ResponseCache:
         if self.path is None:
             return None
         with self._lock:
-            row = self._connection().execute(
-                "SELECT text, model, prompt_tokens, completion_tokens, cost_usd FROM responses WHERE key = ?",
-                (key,),
-            ).fetchone()
+            row = (
+                self._connection()
+                .execute(
+                    "SELECT text, model, prompt_tokens, completion_tokens, cost_usd FROM responses WHERE key = ?",
+                    (key,),
+                )
+                .fetchone()
+            )
             if row is None:
                 self.misses += 1
                 return None
             self.hits += 1
-        return CachedResponse(text=row[0], model=row[1], prompt_tokens=row[2], completion_tokens=row[3], cost_usd=row[4])
+        return CachedResponse(
+            text=row[0], model=row[1], prompt_tokens=row[2], completion_tokens=row[3], cost_usd=row[4]
+        )
 
     def put(self, key: str, response: CachedResponse) -> None:
         """Store ``response`` under ``key`` unless an answer is already stored (first wins)."""

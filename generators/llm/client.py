@@ -25,13 +25,14 @@ from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
+from generators.tokens import estimate_messages_tokens, estimate_tokens
+
 from .accounting import Accountant, CallRecord, RoleUsage
 from .backend import call_litellm, import_litellm, request_kwargs
 from .cache import CachedResponse, ResponseCache, cache_key
 from .config import ROLES, SIM_MODEL, Budget, ModelConfig, resolve_models
 from .errors import LLMError, is_retriable, one_line
 from .loop import shared_loop
-from generators.tokens import estimate_messages_tokens, estimate_tokens
 
 __all__ = ["Completion", "SimBackend", "LLMClient", "build_client", "MAX_BACKOFF_S"]
 
@@ -207,7 +208,9 @@ class LLMClient:
         Safe from any thread, with or without an event loop running in it or elsewhere
         (the call runs on the process-wide LLM loop). Blocks the calling thread.
         """
-        coro = self._one(role, _chat(prompt, system), temperature=temperature, max_tokens=max_tokens, seed=seed)
+        coro = self._one(
+            role, _chat(prompt, system), temperature=temperature, max_tokens=max_tokens, seed=seed
+        )
         return self._run_sync(coro).text
 
     def complete_many(
@@ -266,7 +269,9 @@ class LLMClient:
         runner = shared_loop()
         if runner.in_loop_thread():
             coro.close()
-            raise LLMError("complete() called on the LLM loop thread (it would deadlock); await acomplete() instead")
+            raise LLMError(
+                "complete() called on the LLM loop thread (it would deadlock); await acomplete() instead"
+            )
         return runner.submit(coro).result()
 
     def _semaphore(self) -> asyncio.Semaphore:
@@ -314,7 +319,9 @@ class LLMClient:
         msgs = _check_messages(messages)
         if cfg.is_sim:
             return self._sim_call(role, msgs, seed)
-        return await self._litellm_call(role, cfg, msgs, temperature=temperature, max_tokens=max_tokens, seed=seed)
+        return await self._litellm_call(
+            role, cfg, msgs, temperature=temperature, max_tokens=max_tokens, seed=seed
+        )
 
     def _sim_call(self, role: str, msgs: list[dict[str, str]], seed: int | None) -> Completion:
         self._acct.reserve()
@@ -360,9 +367,13 @@ class LLMClient:
             self._acct.record(
                 CallRecord(role, cfg.model, hit.prompt_tokens, hit.completion_tokens, 0.0, latency, True)
             )
-            return Completion(hit.text, cfg.model, role, hit.prompt_tokens, hit.completion_tokens, 0.0, True, latency)
+            return Completion(
+                hit.text, cfg.model, role, hit.prompt_tokens, hit.completion_tokens, 0.0, True, latency
+            )
 
-        kwargs = request_kwargs(cfg, msgs, temperature=temperature, max_tokens=max_tokens, seed=seed, role=role)
+        kwargs = request_kwargs(
+            cfg, msgs, temperature=temperature, max_tokens=max_tokens, seed=seed, role=role
+        )
         self._acct.reserve()
         import_litellm()  # before any litellm exception can be classified
         retries = 0
@@ -389,7 +400,9 @@ class LLMClient:
                         err = f"LLM call failed {head}(role={role}, model={cfg.model}): {msg}"
                         err = one_line(err, 400)
                         latency = time.perf_counter() - t0
-                        self._acct.record(CallRecord(role, cfg.model, 0, 0, 0.0, latency, False, err, True, retries))
+                        self._acct.record(
+                            CallRecord(role, cfg.model, 0, 0, 0.0, latency, False, err, True, retries)
+                        )
                         raise LLMError(err) from e
             finally:
                 self._in_flight -= 1
@@ -397,16 +410,32 @@ class LLMClient:
         latency = time.perf_counter() - t0
         if key:
             self.cache.put(
-                key, CachedResponse(raw.text, cfg.model, raw.prompt_tokens, raw.completion_tokens, raw.cost_usd)
+                key,
+                CachedResponse(raw.text, cfg.model, raw.prompt_tokens, raw.completion_tokens, raw.cost_usd),
             )
         self._acct.record(
             CallRecord(
-                role, cfg.model, raw.prompt_tokens, raw.completion_tokens, raw.cost_usd, latency, False,
-                None, raw.cost_known, retries,
+                role,
+                cfg.model,
+                raw.prompt_tokens,
+                raw.completion_tokens,
+                raw.cost_usd,
+                latency,
+                False,
+                None,
+                raw.cost_known,
+                retries,
             )
         )
         return Completion(
-            raw.text, cfg.model, role, raw.prompt_tokens, raw.completion_tokens, raw.cost_usd, False, latency,
+            raw.text,
+            cfg.model,
+            role,
+            raw.prompt_tokens,
+            raw.completion_tokens,
+            raw.cost_usd,
+            False,
+            latency,
             raw.cost_known,
         )
 
@@ -426,6 +455,6 @@ def build_client(
     """An :class:`LLMClient` with a response cache at ``cache_path`` (none if None);
     ``sim_backend`` answers the roles on ``sim`` (default: the default world's ``SimLLM``)."""
     cache = ResponseCache(cache_path) if cache_path is not None else None
-    return LLMClient(models=models, cache=cache, budget=budget, max_concurrency=max_concurrency,
-                     sim_backend=sim_backend)
-
+    return LLMClient(
+        models=models, cache=cache, budget=budget, max_concurrency=max_concurrency, sim_backend=sim_backend
+    )

@@ -44,7 +44,9 @@ def describe_failure(exc: BaseException, cfg: ModelConfig, timeout_s: float) -> 
     detail = _PREFIX.sub("", one_line(exc, 400))[:160]
     low = str(exc).lower()
     if "missing credentials" in low or "api_key client option" in low or "no api key" in low:
-        return f"no API key{key or ' (name the variable holding it: api_key_env in run.toml, or --api-key-env)'}"
+        return (
+            f"no API key{key or ' (name the variable holding it: api_key_env in run.toml, or --api-key-env)'}"
+        )
     if any(m in low for m in _CONNECTION_MARKS) or _caused_by_connection(exc):
         return f"cannot connect{where} (connection refused or unreachable)"
     if isinstance(exc, (litellm.AuthenticationError, openai.AuthenticationError)):
@@ -61,12 +63,19 @@ def describe_failure(exc: BaseException, cfg: ModelConfig, timeout_s: float) -> 
         return f"rate limited or out of quota: {detail}"
     if isinstance(exc, (litellm.BadRequestError, openai.BadRequestError)):
         if "llm provider not provided" in low or "provider" in low and "not" in low:
-            return f"unknown provider or model string (write provider/model, e.g. openai/gpt-4o-mini): {detail}"
+            return (
+                f"unknown provider or model string (write provider/model, e.g. openai/gpt-4o-mini): {detail}"
+            )
         return f"request refused: {detail}"
     return f"{type(exc).__name__}: {detail}"
 
 
-_CONNECTION_MARKS = ("connection error", "connection refused", "cannot connect to host", "connect call failed")
+_CONNECTION_MARKS = (
+    "connection error",
+    "connection refused",
+    "cannot connect to host",
+    "connect call failed",
+)
 """Texts that mean the server could not be reached, whatever exception class a provider
 wraps them in (e.g. litellm's ``hosted_vllm`` reports aiohttp's as an InternalServerError)."""
 
@@ -77,7 +86,10 @@ def _caused_by_connection(exc: BaseException) -> bool:
     seen = 0
     cur: BaseException | None = exc
     while cur is not None and seen < 8:
-        if isinstance(cur, (ConnectionError, OSError)) or type(cur).__name__ in ("ConnectError", "APIConnectionError"):
+        if isinstance(cur, (ConnectionError, OSError)) or type(cur).__name__ in (
+            "ConnectError",
+            "APIConnectionError",
+        ):
             return True
         cur = cur.__cause__ or cur.__context__
         seen += 1
@@ -91,8 +103,14 @@ async def _ping(cfg: ModelConfig, timeout_s: float) -> tuple[CallRecord | None, 
     if cfg.api_key_env and not os.environ.get(cfg.api_key_env):
         return None, f"environment variable {cfg.api_key_env} is not set"
     import_litellm()
-    kwargs = request_kwargs(cfg, [{"role": "user", "content": "Reply with the word ok."}],
-                            temperature=None, max_tokens=1, seed=None, role="preflight")
+    kwargs = request_kwargs(
+        cfg,
+        [{"role": "user", "content": "Reply with the word ok."}],
+        temperature=None,
+        max_tokens=1,
+        seed=None,
+        role="preflight",
+    )
     kwargs["timeout"] = min(float(cfg.timeout_s), timeout_s)
     t0 = time.perf_counter()
     try:
@@ -103,12 +121,24 @@ async def _ping(cfg: ModelConfig, timeout_s: float) -> tuple[CallRecord | None, 
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
         return None, describe_failure(exc, cfg, timeout_s)
-    record = CallRecord("", cfg.model, raw.prompt_tokens, raw.completion_tokens, raw.cost_usd,
-                        time.perf_counter() - t0, False, None, raw.cost_known, 0)
+    record = CallRecord(
+        "",
+        cfg.model,
+        raw.prompt_tokens,
+        raw.completion_tokens,
+        raw.cost_usd,
+        time.perf_counter() - t0,
+        False,
+        None,
+        raw.cost_known,
+        0,
+    )
     return record, None
 
 
-def preflight(models: Mapping[str, ModelConfig], *, timeout_s: float = PREFLIGHT_TIMEOUT_S) -> list[dict[str, Any]]:
+def preflight(
+    models: Mapping[str, ModelConfig], *, timeout_s: float = PREFLIGHT_TIMEOUT_S
+) -> list[dict[str, Any]]:
     """Check every non-sim model of ``models`` (role -> config) with one tiny call each.
 
     Roles sharing a model (same model string, api_base and key variable) share the call.

@@ -31,8 +31,14 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
-    "SandboxLimits", "GenerationJob", "JobResult", "LLMHandler", "LLMUnavailable",
-    "run_generator_async", "run_generator", "isolation_report",
+    "SandboxLimits",
+    "GenerationJob",
+    "JobResult",
+    "LLMHandler",
+    "LLMUnavailable",
+    "run_generator_async",
+    "run_generator",
+    "isolation_report",
 ]
 
 _WHERE = {

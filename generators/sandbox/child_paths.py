@@ -16,6 +16,7 @@ import pwd
 import sys
 from pathlib import Path
 
+
 def deny_read_prefixes() -> list[str]:
     """Home directories, and the directory of the sim attestation key wherever
     ``XDG_CACHE_HOME`` puts it (:func:`generators.attest_key.key_dir`), whose content the
@@ -40,10 +41,17 @@ def _locate(python: str, modules: tuple[str, ...]) -> str:
     import subprocess
 
     try:
-        out = subprocess.run([python, "-I", "-B", PATHS_SCRIPT, json.dumps(list(modules))],
-                             capture_output=True, text=True, timeout=120, cwd="/")
+        out = subprocess.run(
+            [python, "-I", "-B", PATHS_SCRIPT, json.dumps(list(modules))],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd="/",
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise RuntimeError(f"cannot run {python} to locate its packages: {type(exc).__name__}: {exc}") from None
+        raise RuntimeError(
+            f"cannot run {python} to locate its packages: {type(exc).__name__}: {exc}"
+        ) from None
     if out.returncode != 0:
         tail = (out.stderr.strip().splitlines() or ["no output"])[-1]
         raise RuntimeError(f"{python} failed to locate its packages: {tail}")

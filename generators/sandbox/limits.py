@@ -65,13 +65,30 @@ class SandboxLimits:
     allow_weak_isolation: bool = False
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.wall_timeout_s, (int, float)) and math.isfinite(self.wall_timeout_s)
-                and self.wall_timeout_s > 0):
-            raise ValueError(f"SandboxLimits.wall_timeout_s must be a finite number > 0, got {self.wall_timeout_s}")
-        for name in ("cpu_time_s", "memory_mb", "max_processes", "max_output_bytes",
-                     "max_file_bytes", "disk_mb", "max_message_bytes", "max_prompts_per_request", "max_llm_prompts",
-                     "max_prompt_chars", "max_inflight_chars", "max_reply_bytes", "max_unread_bytes",
-                     "max_completion_tokens"):
+        if not (
+            isinstance(self.wall_timeout_s, (int, float))
+            and math.isfinite(self.wall_timeout_s)
+            and self.wall_timeout_s > 0
+        ):
+            raise ValueError(
+                f"SandboxLimits.wall_timeout_s must be a finite number > 0, got {self.wall_timeout_s}"
+            )
+        for name in (
+            "cpu_time_s",
+            "memory_mb",
+            "max_processes",
+            "max_output_bytes",
+            "max_file_bytes",
+            "disk_mb",
+            "max_message_bytes",
+            "max_prompts_per_request",
+            "max_llm_prompts",
+            "max_prompt_chars",
+            "max_inflight_chars",
+            "max_reply_bytes",
+            "max_unread_bytes",
+            "max_completion_tokens",
+        ):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"SandboxLimits.{name} must be >= 1, got {getattr(self, name)}")
 

@@ -29,10 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Protocol, Sequence
 
-from generators.sandbox.inside.sandbox_runtime import GeneratorOutputError, validate_personas
 from generators.sandbox.child_paths import child_paths, concordia_launch, deny_read_prefixes
 from generators.sandbox.errors import ProtocolError, cap_detail, one_line
 from generators.sandbox.inside.sandbox_imports import needs_concordia
+from generators.sandbox.inside.sandbox_runtime import GeneratorOutputError, validate_personas
 from generators.sandbox.limits import SandboxLimits, build_env
 from generators.sandbox.protocol import decode, encode
 
@@ -129,9 +129,17 @@ class _Watchdog:
 class _Session:
     """One child process running all jobs of one call."""
 
-    def __init__(self, code: str, jobs: list[GenerationJob], llm: LLMHandler,
-                 limits: SandboxLimits, parallel: int, guard: bool, trusted: bool = False,
-                 launch: tuple[str, str, dict[str, list[str]]] | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        jobs: list[GenerationJob],
+        llm: LLMHandler,
+        limits: SandboxLimits,
+        parallel: int,
+        guard: bool,
+        trusted: bool = False,
+        launch: tuple[str, str, dict[str, list[str]]] | None = None,
+    ) -> None:
         self.code, self.jobs, self.llm, self.limits = code, jobs, llm, limits
         self.paths: dict[str, list[str]] | None
         self.python, self.profile, self.paths = launch or (sys.executable, "base", None)
@@ -165,19 +173,27 @@ class _Session:
         if self.transport.is_closing():
             if message.get("t") == "llm_reply" and self.abort_reason is None:
                 # the child closed the pipe its replies arrive on: its requests can never be answered
-                self.abort_reason = "protocol: the program closed the pipe its llm replies arrive on; it was stopped"
+                self.abort_reason = (
+                    "protocol: the program closed the pipe its llm replies arrive on; it was stopped"
+                )
                 self._kill_group()
             return
         self.transport.write(encode(message))
         unread = self.transport.get_write_buffer_size()
         if unread > self.limits.max_unread_bytes and self.abort_reason is None:
             # the child stopped reading its replies: end it rather than buffer without bound
-            self.abort_reason = (f"protocol: the program stopped reading its llm replies ({unread} bytes unread, "
-                                 f"cap {self.limits.max_unread_bytes}); it was stopped")
+            self.abort_reason = (
+                f"protocol: the program stopped reading its llm replies ({unread} bytes unread, "
+                f"cap {self.limits.max_unread_bytes}); it was stopped"
+            )
             self._kill_group()
 
     def _isolation(self) -> tuple[str, ...]:
-        layers = ["process group (new session, killpg on timeout, watchdog thread)", "env allow-list", "fresh tmp cwd"]
+        layers = [
+            "process group (new session, killpg on timeout, watchdog thread)",
+            "env allow-list",
+            "fresh tmp cwd",
+        ]
         layers += [f"{k}: {v}" for k, v in sorted(self.layers.items())]
         if self.guard:
             layers.append("audit guard (friendly errors only)")
@@ -186,20 +202,38 @@ class _Session:
         return tuple(layers)
 
     def _stdout_tail(self) -> str:
-        return bytes(self.out_tail[-self.limits.max_output_bytes:]).decode("utf-8", "replace")
+        return bytes(self.out_tail[-self.limits.max_output_bytes :]).decode("utf-8", "replace")
 
-    def _fail_unfinished(self, error: str, detail: str | None, per_job: Mapping[str, str] | None = None) -> None:
+    def _fail_unfinished(
+        self, error: str, detail: str | None, per_job: Mapping[str, str] | None = None
+    ) -> None:
         for index in range(len(self.jobs)):
             if index not in self.results:
                 job_detail = detail
                 if per_job and per_job.get(str(index)):
                     job_detail = "job was still running here when it was stopped:\n" + per_job[str(index)]
-                self.results[index] = self._result(index, error=error, detail=job_detail, wall_s=self._elapsed())
+                self.results[index] = self._result(
+                    index, error=error, detail=job_detail, wall_s=self._elapsed()
+                )
 
-    def _result(self, index: int, *, personas: list[dict[str, Any]] | None = None, error: str | None = None,
-                detail: str | None = None, wall_s: float = 0.0) -> JobResult:
-        return JobResult(personas=personas, error=error, detail=detail, wall_s=float(wall_s),
-                         llm_calls=self.llm_calls[index], stdout_tail="", isolation=())
+    def _result(
+        self,
+        index: int,
+        *,
+        personas: list[dict[str, Any]] | None = None,
+        error: str | None = None,
+        detail: str | None = None,
+        wall_s: float = 0.0,
+    ) -> JobResult:
+        return JobResult(
+            personas=personas,
+            error=error,
+            detail=detail,
+            wall_s=float(wall_s),
+            llm_calls=self.llm_calls[index],
+            stdout_tail="",
+            isolation=(),
+        )
 
     # -- child I/O -----------------------------------------------------------------
     async def _capture(self, stream: asyncio.StreamReader) -> None:
@@ -220,17 +254,28 @@ class _Session:
             return
         try:
             prompts: list[str] = message["prompts"]  # a list of strings: _check_llm_request ran first
-            system, temperature, max_tokens = message.get("system"), message.get("temperature"), message.get("max_tokens")
+            system, temperature, max_tokens = (
+                message.get("system"),
+                message.get("temperature"),
+                message.get("max_tokens"),
+            )
             if system is not None and not isinstance(system, str):
                 raise ProtocolError("llm request with a non-string system prompt")
-            if temperature is not None and (isinstance(temperature, bool) or not isinstance(temperature, (int, float))):
+            if temperature is not None and (
+                isinstance(temperature, bool) or not isinstance(temperature, (int, float))
+            ):
                 raise ProtocolError("llm request with a non-numeric temperature")
             if max_tokens is not None and (isinstance(max_tokens, bool) or not isinstance(max_tokens, int)):
                 raise ProtocolError("llm request with a non-integer max_tokens")
             if max_tokens is not None:
                 max_tokens = max(1, min(max_tokens, self.limits.max_completion_tokens))
-            texts = await self.llm(list(prompts), system=system, temperature=temperature,
-                                   max_tokens=max_tokens, job_index=int(message["job"]))
+            texts = await self.llm(
+                list(prompts),
+                system=system,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                job_index=int(message["job"]),
+            )
             if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
                 raise TypeError(f"LLM handler returned {type(texts).__name__}, expected list[str]")
             if len(texts) != len(prompts):
@@ -238,12 +283,18 @@ class _Session:
             reply: dict[str, Any] = {"t": "llm_reply", "id": request_id, "texts": texts}
             size = len(encode(reply))
             if size > self.limits.max_reply_bytes:
-                raise ValueError(f"the reply of {size} bytes exceeds the {self.limits.max_reply_bytes}-byte cap "
-                                 "(ask for less per request)")
+                raise ValueError(
+                    f"the reply of {size} bytes exceeds the {self.limits.max_reply_bytes}-byte cap "
+                    "(ask for less per request)"
+                )
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - becomes LLMUnavailable in the program
-            reply = {"t": "llm_reply", "id": request_id, "error": one_line(f"{type(exc).__name__}: {exc}", 500)}
+            reply = {
+                "t": "llm_reply",
+                "id": request_id,
+                "error": one_line(f"{type(exc).__name__}: {exc}", 500),
+            }
         finally:
             self.inflight_chars -= chars
             self.inflight_changed.set()
@@ -259,16 +310,20 @@ class _Session:
             raise ProtocolError("protocol: llm request without a list of string prompts")
         refusal = None
         if len(prompts) > limits.max_prompts_per_request:
-            refusal = (f"llm: {len(prompts)} prompts in one request exceeds the cap of "
-                       f"{limits.max_prompts_per_request}; split the request")
+            refusal = (
+                f"llm: {len(prompts)} prompts in one request exceeds the cap of "
+                f"{limits.max_prompts_per_request}; split the request"
+            )
         elif max((len(p) for p in prompts), default=0) > limits.max_prompt_chars:
             longest = max(len(p) for p in prompts)
             refusal = f"llm: a prompt of {longest} characters exceeds the cap of {limits.max_prompt_chars}"
         # a refused request counts as one prompt, so a loop of refusals also ends at the cap
         self.prompts_requested += 1 if refusal else len(prompts)
         if self.prompts_requested > limits.max_llm_prompts:
-            raise ProtocolError(f"llm: the program asked for more than {limits.max_llm_prompts} prompts in one "
-                                f"evaluation (the cap); it was stopped")
+            raise ProtocolError(
+                f"llm: the program asked for more than {limits.max_llm_prompts} prompts in one "
+                f"evaluation (the cap); it was stopped"
+            )
         if refusal:
             return 0, refusal
         system = message.get("system")
@@ -296,7 +351,9 @@ class _Session:
         if kind != "ready" and "ready" not in self.seen:
             raise ProtocolError(f"protocol: {kind!r} before 'ready'")
         if kind in ("llm", "result") and self.strict and self.missing:  # the child should have refused
-            raise ProtocolError(f"protocol: a {kind!r} message from a sandbox that reported missing isolation layers")
+            raise ProtocolError(
+                f"protocol: a {kind!r} message from a sandbox that reported missing isolation layers"
+            )
         if kind == "ready":
             self.startup_s = self._elapsed()
             layers = message.get("layers")
@@ -328,20 +385,29 @@ class _Session:
             if index in self.results:
                 raise ProtocolError(f"protocol: second result for job {index}")
             reported = message.get("wall_s")
-            wall = (float(reported) if isinstance(reported, (int, float)) and not isinstance(reported, bool)
-                    else self._elapsed())
+            wall = (
+                float(reported)
+                if isinstance(reported, (int, float)) and not isinstance(reported, bool)
+                else self._elapsed()
+            )
             wall = min(max(wall, 0.0), self._elapsed())
             failure = message.get("error")
             if failure is not None:
                 detail = message.get("detail")
-                self.results[index] = self._result(index, error=one_line(str(failure)),
-                                                   detail=cap_detail(str(detail)) if detail else None, wall_s=wall)
+                self.results[index] = self._result(
+                    index,
+                    error=one_line(str(failure)),
+                    detail=cap_detail(str(detail)) if detail else None,
+                    wall_s=wall,
+                )
             else:
                 try:  # re-check in the trusted process: the child's word is not enough
                     personas = validate_personas(message.get("personas"), self.jobs[index].n)
                     self.results[index] = self._result(index, personas=personas, wall_s=wall)
                 except GeneratorOutputError as exc:
-                    self.results[index] = self._result(index, error=one_line(str(exc)), detail=str(exc), wall_s=wall)
+                    self.results[index] = self._result(
+                        index, error=one_line(str(exc)), detail=str(exc), wall_s=wall
+                    )
         elif kind == "snapshot":
             stacks = message.get("stacks")
             if isinstance(stacks, dict):
@@ -365,24 +431,56 @@ class _Session:
         capture: asyncio.Task[None] | None = None
         watchdog: _Watchdog | None = None
         try:
-            start = encode({
-                "t": "start", "code": self.code, "parallel": self.parallel, "workdir": workdir,
-                "deny_read": deny_read_prefixes(), "guard": self.guard,
-                "jobs": [{"index": i, "context": dict(j.context), "n": int(j.n), "seed": int(j.seed)}
-                         for i, j in enumerate(self.jobs)],
-            })
+            start = encode(
+                {
+                    "t": "start",
+                    "code": self.code,
+                    "parallel": self.parallel,
+                    "workdir": workdir,
+                    "deny_read": deny_read_prefixes(),
+                    "guard": self.guard,
+                    "jobs": [
+                        {"index": i, "context": dict(j.context), "n": int(j.n), "seed": int(j.seed)}
+                        for i, j in enumerate(self.jobs)
+                    ],
+                }
+            )
             c2p_r, c2p_w = os.pipe()
             own_fds += [c2p_r, c2p_w]
             p2c_r, p2c_w = os.pipe()
             own_fds += [p2c_r, p2c_w]
-            cmd = [self.python, "-I", "-S", "-B", CHILD_PATH, "--in-fd", str(p2c_r), "--out-fd", str(c2p_w),
-                   "--workdir", workdir, "--paths", json.dumps(self.paths or await loop.run_in_executor(None, child_paths)),
-                   "--limits", json.dumps(limits.to_dict()), "--strict", "1" if self.strict else "0",
-                   "--profile", self.profile]
+            cmd = [
+                self.python,
+                "-I",
+                "-S",
+                "-B",
+                CHILD_PATH,
+                "--in-fd",
+                str(p2c_r),
+                "--out-fd",
+                str(c2p_w),
+                "--workdir",
+                workdir,
+                "--paths",
+                json.dumps(self.paths or await loop.run_in_executor(None, child_paths)),
+                "--limits",
+                json.dumps(limits.to_dict()),
+                "--strict",
+                "1" if self.strict else "0",
+                "--profile",
+                self.profile,
+            ]
             self.proc = await asyncio.create_subprocess_exec(
-                *cmd, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT, cwd=workdir, env=build_env(workdir=workdir),
-                pass_fds=(p2c_r, c2p_w), start_new_session=True, close_fds=True)
+                *cmd,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                cwd=workdir,
+                env=build_env(workdir=workdir),
+                pass_fds=(p2c_r, c2p_w),
+                start_new_session=True,
+                close_fds=True,
+            )
             watchdog = _Watchdog(self.proc.pid, float(limits.wall_timeout_s) + _WATCHDOG_GRACE_S)
             for fd in (p2c_r, c2p_w):
                 os.close(fd)
@@ -390,7 +488,9 @@ class _Session:
             assert self.proc.stdout is not None
             capture = loop.create_task(self._capture(self.proc.stdout))
             reader = asyncio.StreamReader(limit=limits.max_message_bytes + 2)
-            await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(c2p_r, "rb", 0))
+            await loop.connect_read_pipe(
+                lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(c2p_r, "rb", 0)
+            )
             own_fds.remove(c2p_r)
             self.transport, _ = await loop.connect_write_pipe(asyncio.Protocol, os.fdopen(p2c_w, "wb", 0))
             own_fds.remove(p2c_w)
@@ -425,9 +525,18 @@ class _Session:
                     pass
             shutil.rmtree(workdir, ignore_errors=True)
         tail, isolation = self._stdout_tail(), self._isolation()
-        return [JobResult(personas=r.personas, error=r.error, detail=r.detail, wall_s=r.wall_s,
-                          llm_calls=self.llm_calls[i], stdout_tail=tail, isolation=isolation)
-                for i, r in sorted(self.results.items())]
+        return [
+            JobResult(
+                personas=r.personas,
+                error=r.error,
+                detail=r.detail,
+                wall_s=r.wall_s,
+                llm_calls=self.llm_calls[i],
+                stdout_tail=tail,
+                isolation=isolation,
+            )
+            for i, r in sorted(self.results.items())
+        ]
 
     async def _loop(self, reader: asyncio.StreamReader, deadline: float) -> tuple[str, str]:
         loop = asyncio.get_running_loop()
@@ -449,7 +558,10 @@ class _Session:
             except asyncio.TimeoutError:
                 return ("timeout", "")
             except (ValueError, asyncio.LimitOverrunError):
-                return ("protocol", f"protocol: a message from the sandbox exceeded the {self.limits.max_message_bytes}-byte cap")
+                return (
+                    "protocol",
+                    f"protocol: a message from the sandbox exceeded the {self.limits.max_message_bytes}-byte cap",
+                )
             if not line:
                 return ("eof", "")
             try:
@@ -457,7 +569,10 @@ class _Session:
             except ProtocolError as exc:
                 return ("protocol", one_line(str(exc)))
             except (KeyError, TypeError, ValueError) as exc:
-                return ("protocol", one_line(f"protocol: bad message from the sandbox ({type(exc).__name__}: {exc})"))
+                return (
+                    "protocol",
+                    one_line(f"protocol: bad message from the sandbox ({type(exc).__name__}: {exc})"),
+                )
             if outcome == "load_error":
                 return ("complete", "")
             if outcome == "done":
@@ -484,7 +599,9 @@ class _Session:
             stacks = dict(self.stacks)
             if not self.loaded and stacks.get("load"):
                 stacks = {str(i): stacks["load"] for i in range(len(self.jobs))}
-            self._fail_unfinished(error, f"The run was stopped after {limits.wall_timeout_s} s of wall time.", stacks)
+            self._fail_unfinished(
+                error, f"The run was stopped after {limits.wall_timeout_s} s of wall time.", stacks
+            )
             return
         if kind == "protocol":
             self._kill_group()
@@ -493,7 +610,10 @@ class _Session:
         # eof: the child ended (or closed the pipe) before every job had a result
         assert self.proc is not None
         try:
-            await asyncio.wait_for(self.proc.wait(), max(0.1, min(2.0, self.t0 + limits.wall_timeout_s - asyncio.get_running_loop().time())))
+            await asyncio.wait_for(
+                self.proc.wait(),
+                max(0.1, min(2.0, self.t0 + limits.wall_timeout_s - asyncio.get_running_loop().time())),
+            )
         except asyncio.TimeoutError:
             self._kill_group()
             await self.proc.wait()
@@ -505,13 +625,22 @@ class _Session:
             pass
         rc = self.proc.returncode
         tail = self._stdout_tail()[-1500:]
-        phase = "generate()" if self.loaded else ("loading the program" if self.startup_s is not None
-                                                  else "start-up (before the program was loaded)")
+        phase = (
+            "generate()"
+            if self.loaded
+            else (
+                "loading the program"
+                if self.startup_s is not None
+                else "start-up (before the program was loaded)"
+            )
+        )
         if rc is not None and rc < 0 and -rc == signal.SIGXCPU:
             error = f"CPU limit: {phase} exceeded the {limits.cpu_time_s} s CPU-time limit"
         elif rc is not None and rc < 0 and -rc in MEMORY_SIGNALS:
-            error = (f"MemoryError: {phase} exceeded the {limits.memory_mb} MB memory limit "
-                     f"(the sandbox process was killed by {signal.Signals(-rc).name})")
+            error = (
+                f"MemoryError: {phase} exceeded the {limits.memory_mb} MB memory limit "
+                f"(the sandbox process was killed by {signal.Signals(-rc).name})"
+            )
         elif rc is not None and rc < 0:
             error = f"sandbox: the child was killed by {signal.Signals(-rc).name} during {phase}"
         else:
@@ -537,8 +666,16 @@ def _last_line(text: str) -> str:
     return one_line(lines[-1])[:300] if lines else ""
 
 
-async def _run_sandbox(code: str, jobs: Sequence[GenerationJob], *, llm: LLMHandler, limits: SandboxLimits,
-                       parallel: int, guard: bool = True, trusted: bool = False) -> tuple[list[JobResult], _Session | None]:
+async def _run_sandbox(
+    code: str,
+    jobs: Sequence[GenerationJob],
+    *,
+    llm: LLMHandler,
+    limits: SandboxLimits,
+    parallel: int,
+    guard: bool = True,
+    trusted: bool = False,
+) -> tuple[list[JobResult], _Session | None]:
     jobs = list(jobs)
     session: _Session | None = None
     try:
@@ -552,8 +689,9 @@ async def _run_sandbox(code: str, jobs: Sequence[GenerationJob], *, llm: LLMHand
                 python, paths = await asyncio.get_running_loop().run_in_executor(None, concordia_launch)
             except Exception as exc:  # noqa: BLE001 - ConcordiaUnavailable or a failed probe: one line per job
                 error = one_line(str(exc), 600)  # our own message, whole: it names the variable to set
-                return [JobResult(personas=None, error=error, detail=error, wall_s=0.0, llm_calls=0)
-                        for _ in jobs], None
+                return [
+                    JobResult(personas=None, error=error, detail=error, wall_s=0.0, llm_calls=0) for _ in jobs
+                ], None
             launch = (python, "concordia", paths)
         session = _Session(code, jobs, llm, limits, parallel, guard, trusted, launch)
         return await session.run(), session
@@ -562,12 +700,20 @@ async def _run_sandbox(code: str, jobs: Sequence[GenerationJob], *, llm: LLMHand
     except Exception as exc:  # noqa: BLE001 - the calling process never crashes
         error = one_line(f"sandbox: internal error: {type(exc).__name__}: {exc}")
         detail = cap_detail("".join(traceback.format_exception(exc)))
-        return [JobResult(personas=None, error=error, detail=detail, wall_s=0.0, llm_calls=0) for _ in jobs], session
+        return [
+            JobResult(personas=None, error=error, detail=detail, wall_s=0.0, llm_calls=0) for _ in jobs
+        ], session
 
 
-async def run_generator_async(code: str, jobs: Sequence[GenerationJob], *, llm: LLMHandler,
-                              limits: SandboxLimits = SandboxLimits(), parallel: int = 4,
-                              trusted: bool = False) -> list[JobResult]:
+async def run_generator_async(
+    code: str,
+    jobs: Sequence[GenerationJob],
+    *,
+    llm: LLMHandler,
+    limits: SandboxLimits = SandboxLimits(),
+    parallel: int = 4,
+    trusted: bool = False,
+) -> list[JobResult]:
     """Run the program ``code`` on ``jobs`` in one sandboxed child process.
 
     Jobs run on up to ``parallel`` threads in the child; their ``llm`` calls are served
@@ -581,13 +727,22 @@ async def run_generator_async(code: str, jobs: Sequence[GenerationJob], *, llm: 
     return results
 
 
-def run_generator(code: str, jobs: Sequence[GenerationJob], *, llm: LLMHandler,
-                  limits: SandboxLimits = SandboxLimits(), parallel: int = 4, trusted: bool = False) -> list[JobResult]:
+def run_generator(
+    code: str,
+    jobs: Sequence[GenerationJob],
+    *,
+    llm: LLMHandler,
+    limits: SandboxLimits = SandboxLimits(),
+    parallel: int = 4,
+    trusted: bool = False,
+) -> list[JobResult]:
     """Synchronous wrapper of :func:`run_generator_async` (its own event loop; from inside
     a running loop it runs in a helper thread)."""
+
     def run() -> list[JobResult]:
-        return asyncio.run(run_generator_async(code, jobs, llm=llm, limits=limits, parallel=parallel,
-                                               trusted=trusted))
+        return asyncio.run(
+            run_generator_async(code, jobs, llm=llm, limits=limits, parallel=parallel, trusted=trusted)
+        )
 
     try:
         asyncio.get_running_loop()
@@ -618,13 +773,19 @@ def isolation_report(*, refresh: bool = False) -> dict[str, Any]:
     job = GenerationJob(context={"id": "probe", "description": "probe", "axes": []}, n=1, seed=0)
 
     async def probe() -> dict[str, Any]:
-        results, session = await _run_sandbox(_PROBE_PROGRAM, [job], llm=_no_llm,
-                                              limits=SandboxLimits(wall_timeout_s=30.0), parallel=1)
-        return {"layers": list(results[0].isolation), "error": results[0].error,
-                "startup_s": session.startup_s if session is not None else None}
+        results, session = await _run_sandbox(
+            _PROBE_PROGRAM, [job], llm=_no_llm, limits=SandboxLimits(wall_timeout_s=30.0), parallel=1
+        )
+        return {
+            "layers": list(results[0].isolation),
+            "error": results[0].error,
+            "startup_s": session.startup_s if session is not None else None,
+        }
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         report = pool.submit(lambda: asyncio.run(probe())).result()
-    report["missing"] = [line.split("missing ", 1)[1] for line in report["layers"] if line.startswith("WEAK: missing ")]
+    report["missing"] = [
+        line.split("missing ", 1)[1] for line in report["layers"] if line.startswith("WEAK: missing ")
+    ]
     _isolation_cache = report
     return report

@@ -11,5 +11,14 @@ from generators.sim.ledger import SimLedger
 from generators.sim.llm import SimLLM
 from generators.sim.text import SIM_TAG, decode_traits, default_point
 
-__all__ = ["SIM_TAG", "SimKnobs", "SimLLM", "SimLedger", "SimProgramLLM", "decode_traits",
-           "default_point", "load_program", "run_program"]
+__all__ = [
+    "SIM_TAG",
+    "SimKnobs",
+    "SimLLM",
+    "SimLedger",
+    "SimProgramLLM",
+    "decode_traits",
+    "default_point",
+    "load_program",
+    "run_program",
+]

@@ -70,10 +70,19 @@ def pole_saturation(latent: np.ndarray, start: float) -> np.ndarray:
     return np.clip((far - start) / max(1e-9, 1.0 - start), 0.0, 1.0)
 
 
-def likert(latent: np.ndarray, offsets: np.ndarray, noise: np.ndarray, lo: int, hi: int,
-           central_tendency: float, *, pole_consistency: float = SimKnobs.pole_consistency,
-           pole_start: float = SimKnobs.pole_start, acquiescence: float = 0.0,
-           extreme_responding: float = 0.0) -> np.ndarray:
+def likert(
+    latent: np.ndarray,
+    offsets: np.ndarray,
+    noise: np.ndarray,
+    lo: int,
+    hi: int,
+    central_tendency: float,
+    *,
+    pole_consistency: float = SimKnobs.pole_consistency,
+    pole_start: float = SimKnobs.pole_start,
+    acquiescence: float = 0.0,
+    extreme_responding: float = 0.0,
+) -> np.ndarray:
     """Answers for latents (already flipped for reverse items) -> integers in [lo, hi] as floats.
 
     Saturating extremes: for a latent stated at a pole, the item offset and the noise shrink
@@ -93,8 +102,12 @@ def likert(latent: np.ndarray, offsets: np.ndarray, noise: np.ndarray, lo: int, 
 def response_style(knobs: SimKnobs) -> dict[str, float]:
     """The keyword arguments of :func:`likert` that come from ``knobs`` (one source for
     every answerer of the sim)."""
-    return {"pole_consistency": knobs.pole_consistency, "pole_start": knobs.pole_start,
-            "acquiescence": knobs.acquiescence, "extreme_responding": knobs.extreme_responding}
+    return {
+        "pole_consistency": knobs.pole_consistency,
+        "pole_start": knobs.pole_start,
+        "acquiescence": knobs.acquiescence,
+        "extreme_responding": knobs.extreme_responding,
+    }
 
 
 StatementKey = Mapping[str, tuple[str, bool]]
@@ -109,8 +122,11 @@ def statement_text_key(text: str) -> str:
 def statement_key(axes: Sequence[Any]) -> dict[str, tuple[str, bool]]:
     """What each statement of a questionnaire measures: for ``axes`` (a context's axes, each
     with ``name`` and ``items`` of ``text``/``reverse``), statement key -> (axis key, reverse)."""
-    return {statement_text_key(item.text): (norm_axis(axis.name), bool(item.reverse))
-            for axis in axes for item in axis.items}
+    return {
+        statement_text_key(item.text): (norm_axis(axis.name), bool(item.reverse))
+        for axis in axes
+        for item in axis.items
+    }
 
 
 def _crude_axis(statement: str, traits: Mapping[str, float]) -> str | None:
@@ -124,9 +140,14 @@ def _crude_axis(statement: str, traits: Mapping[str, float]) -> str | None:
     return best
 
 
-def respond_items(messages: list[dict[str, str]], knobs: SimKnobs, rng: np.random.Generator, *,
-                  decode: Callable[[str], dict[str, float]] = decode_traits,
-                  statements: StatementKey | None = None) -> str:
+def respond_items(
+    messages: list[dict[str, str]],
+    knobs: SimKnobs,
+    rng: np.random.Generator,
+    *,
+    decode: Callable[[str], dict[str, float]] = decode_traits,
+    statements: StatementKey | None = None,
+) -> str:
     """The sim's ``respondent`` role: the persona is the block quoted under ``PERSONA`` in the
     user text (:mod:`generators.quoting`; without one, the system text); the rest asks for
     one statement (``Statement: ...``) or a numbered list. A statement found in
@@ -166,13 +187,18 @@ def respond_items(messages: list[dict[str, str]], knobs: SimKnobs, rng: np.rando
             z = vague_guess(vague_key(persona), axis or s, knobs)
         z = 1.0 - z if reverse else z
         noise = rng.normal(0.0, knobs.answer_noise_sd, 1) + halo
-        v = likert(np.array([z]), np.array([item_offset(s, knobs.item_sd)]),
-                   noise if stated else np.zeros(1), lo, hi, knobs.central_tendency, **response_style(knobs))
+        v = likert(
+            np.array([z]),
+            np.array([item_offset(s, knobs.item_sd)]),
+            noise if stated else np.zeros(1),
+            lo,
+            hi,
+            knobs.central_tendency,
+            **response_style(knobs),
+        )
         values.append(int(v[0]))
     if "JSON" in ask and len(asked) > 1:  # a whole questionnaire asked as JSON
         return json.dumps({"answers": {str(i + 1): v for i, v in enumerate(values)}})
     if len(values) == 1:
         return str(values[0])
     return "\n".join(f"{i + 1}. {v}" for i, v in enumerate(values))
-
-

@@ -33,8 +33,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from generators.quoting import persona_text
 from generators.population_record import RECORD_KEY, Origin, origin_of
+from generators.quoting import persona_text
 from generators.sim.ledger import SimLedger, decode_selected
 from generators.sim.text import TRAIT_RE
 
@@ -55,8 +55,18 @@ def sentence_count(persona: Mapping[str, Any]) -> int:
 
 
 def _mac(key: bytes, origin: Origin, sentences: Sequence[str]) -> str:
-    message = json.dumps([VERSION, origin.context, origin.population, origin.n, origin.index,
-                          [" ".join(s.split()) for s in sentences]], ensure_ascii=True, separators=(",", ":"))
+    message = json.dumps(
+        [
+            VERSION,
+            origin.context,
+            origin.population,
+            origin.n,
+            origin.index,
+            [" ".join(s.split()) for s in sentences],
+        ],
+        ensure_ascii=True,
+        separators=(",", ":"),
+    )
     return hmac.new(key, message.encode("ascii"), hashlib.sha256).hexdigest()
 
 
@@ -75,8 +85,10 @@ def attest(personas: Sequence[Mapping[str, Any]], ledger: SimLedger, key: bytes)
             raise ValueError("attest: a persona has no origin record (stamp the population first)")
         text = _text(persona)
         ordinals = ledger.counted(text)
-        record = {**persona[RECORD_KEY], SIM_FIELD: {"sentences": ordinals,
-                                                     "mac": _mac(key, origin, _selected(text, ordinals))}}
+        record = {
+            **persona[RECORD_KEY],
+            SIM_FIELD: {"sentences": ordinals, "mac": _mac(key, origin, _selected(text, ordinals))},
+        }
         out.append({**persona, RECORD_KEY: record})
     return out
 
@@ -123,11 +135,16 @@ def verify(personas: Sequence[Mapping[str, Any]], context_id: str, key: bytes | 
             origin = None
         record = persona.get(RECORD_KEY)
         ords = _ordinals(record.get(SIM_FIELD) if isinstance(record, dict) else None, total)
-        ok = (key is not None and origin is not None and ords is not None and isinstance(record, dict)
-              and origin.context == context_id
-              and anchor in (None, origin.population) and origin.index not in used
-              and hmac.compare_digest(str(record[SIM_FIELD]["mac"]),
-                                      _mac(key, origin, _selected(text, ords))))
+        ok = (
+            key is not None
+            and origin is not None
+            and ords is not None
+            and isinstance(record, dict)
+            and origin.context == context_id
+            and anchor in (None, origin.population)
+            and origin.index not in used
+            and hmac.compare_digest(str(record[SIM_FIELD]["mac"]), _mac(key, origin, _selected(text, ords)))
+        )
         if ok and origin is not None and ords is not None:
             anchor = origin.population
             used.add(origin.index)
@@ -138,5 +155,6 @@ def verify(personas: Sequence[Mapping[str, Any]], context_id: str, key: bytes | 
             missed = total
         unverified += missed
         unverified_personas += 1 if missed else 0
-    return Verification(stated=stated, unverified_sentences=unverified,
-                        unverified_personas=unverified_personas)
+    return Verification(
+        stated=stated, unverified_sentences=unverified, unverified_personas=unverified_personas
+    )

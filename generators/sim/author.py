@@ -30,17 +30,25 @@ def author_reply(text: str) -> str:
     ident = f"simulated_template_{stable_hash(description) % 10**8:08d}"
     axes = []
     for i in range(1, k + 1):
-        axes.append({
-            "name": f"simulated_trait_{i}",
-            "description": f"{TEMPLATE_TAG} generic trait {i} of people in this setting",
-            "low": f"shows very little of simulated trait {i}",
-            "high": f"shows a great deal of simulated trait {i}",
-            "items": [
-                {"text": f"{TEMPLATE_TAG} I show simulated trait {i} in most situations.", "reverse": False},
-                {"text": f"{TEMPLATE_TAG} Others would say simulated trait {i} describes me well.", "reverse": False},
-                {"text": f"{TEMPLATE_TAG} Simulated trait {i} is foreign to how I act.", "reverse": True},
-            ],
-        })
+        axes.append(
+            {
+                "name": f"simulated_trait_{i}",
+                "description": f"{TEMPLATE_TAG} generic trait {i} of people in this setting",
+                "low": f"shows very little of simulated trait {i}",
+                "high": f"shows a great deal of simulated trait {i}",
+                "items": [
+                    {
+                        "text": f"{TEMPLATE_TAG} I show simulated trait {i} in most situations.",
+                        "reverse": False,
+                    },
+                    {
+                        "text": f"{TEMPLATE_TAG} Others would say simulated trait {i} describes me well.",
+                        "reverse": False,
+                    },
+                    {"text": f"{TEMPLATE_TAG} Simulated trait {i} is foreign to how I act.", "reverse": True},
+                ],
+            }
+        )
     context = {
         "id": ident,
         "description": f"{TEMPLATE_TAG} {description}",

@@ -27,18 +27,33 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from generators.sim.shapes import PersonaContent, Shape, described_shape, example_template, fill
-from generators.sim.text import LEVEL_LABELS, SIM_TAG, level_label, norm_axis, stable_unit
+from generators.sim.text import SIM_TAG, norm_axis, stable_unit
 
 if TYPE_CHECKING:
     from generators.sim.knobs import SimKnobs
 
 _FIELD_RE = re.compile(r"""['"](?P<f>[A-Za-z][A-Za-z0-9_]{1,40})['"]""")
 _PERSONA_KEY_RE = re.compile(r"\bpersona_(?:\d+|\{)", re.IGNORECASE)
-_SHORT_RE = re.compile(r"\b(?:gender|year\b[^?\n]{0,40}\bborn|born\b[^?\n]{0,20}\byear|respond with exactly one of)",
-                       re.IGNORECASE)
-_OPTIONS_RE = re.compile(r"respond with exactly one of the following options and nothing else:\s*(?P<opts>.+)$",
-                         re.IGNORECASE | re.MULTILINE)
-_SKIP_FIELDS = {"json", "persona", "personas", "value1", "value2", "value3", "value4", "axis1", "axis2", "answers"}
+_SHORT_RE = re.compile(
+    r"\b(?:gender|year\b[^?\n]{0,40}\bborn|born\b[^?\n]{0,20}\byear|respond with exactly one of)",
+    re.IGNORECASE,
+)
+_OPTIONS_RE = re.compile(
+    r"respond with exactly one of the following options and nothing else:\s*(?P<opts>.+)$",
+    re.IGNORECASE | re.MULTILINE,
+)
+_SKIP_FIELDS = {
+    "json",
+    "persona",
+    "personas",
+    "value1",
+    "value2",
+    "value3",
+    "value4",
+    "axis1",
+    "axis2",
+    "answers",
+}
 
 
 @dataclass(frozen=True)
@@ -63,7 +78,7 @@ def _first_json_object(text: str) -> str | None:
             elif text[i] == "}":
                 depth -= 1
                 if depth == 0:
-                    candidate = text[start:i + 1]
+                    candidate = text[start : i + 1]
                     try:
                         if isinstance(json.loads(candidate), dict):
                             return candidate
@@ -151,16 +166,21 @@ def short_reply(text: str, rng: np.random.Generator) -> str:
     return f"{SIM_TAG} a short answer."
 
 
-def persona_objects(personas: list[PersonaContent], fields: tuple[str, ...],
-                    shapes: tuple[tuple[str, Shape], ...] = ()) -> list[dict[str, object]]:
+def persona_objects(
+    personas: list[PersonaContent], fields: tuple[str, ...], shapes: tuple[tuple[str, Shape], ...] = ()
+) -> list[dict[str, object]]:
     """Persona dicts restricted to / extended with the requested fields; a field of
     ``shapes`` in its requested shape (:func:`generators.sim.shapes.fill`), any other as a
     flat value (name, description, the positions dict, age, or a short simulated text)."""
     shaped = dict(shapes)
     out = []
     for person in personas:
-        p = {"name": person.name, "description": person.description, "positions": dict(person.positions),
-             "age": person.age}
+        p = {
+            "name": person.name,
+            "description": person.description,
+            "positions": dict(person.positions),
+            "age": person.age,
+        }
         obj: dict[str, object] = {}
         for f in fields:
             lf = f.lower()
@@ -186,7 +206,9 @@ def json_reply(objects: list[dict[str, object]], style: str, wrapper: str | None
     if wrapper is not None and style != "persona_keys":
         return json.dumps({wrapper: objects}, ensure_ascii=False, indent=1)
     if style == "persona_keys":
-        return json.dumps({f"persona_{i + 1}": o for i, o in enumerate(objects)}, ensure_ascii=False, indent=1)
+        return json.dumps(
+            {f"persona_{i + 1}": o for i, o in enumerate(objects)}, ensure_ascii=False, indent=1
+        )
     if style == "list":
         return json.dumps(objects, ensure_ascii=False, indent=1)
     if len(objects) == 1:
@@ -194,10 +216,16 @@ def json_reply(objects: list[dict[str, object]], style: str, wrapper: str | None
     return json.dumps({"personas": objects}, ensure_ascii=False, indent=1)
 
 
-_CHATTER_BEFORE = ("Here is the JSON you asked for:", "Sure! Below is the requested output.",
-                   "Certainly. Here it is:")
-_CHATTER_AFTER = ("Let me know if you would like any changes.", "I hope this helps!",
-                  "Each entry follows the requested format.")
+_CHATTER_BEFORE = (
+    "Here is the JSON you asked for:",
+    "Sure! Below is the requested output.",
+    "Certainly. Here it is:",
+)
+_CHATTER_AFTER = (
+    "Let me know if you would like any changes.",
+    "I hope this helps!",
+    "Each entry follows the requested format.",
+)
 
 
 def with_format_habits(reply: str, knobs: "SimKnobs", seed: int) -> str:

@@ -11,10 +11,10 @@ from typing import Any, Sequence
 import numpy as np
 
 from generators.context import Context
-from generators.tokens import estimate_tokens
 from generators.runtime import ContextView, validate_personas
 from generators.sim.llm import SimLLM
 from generators.sim.text import stable_hash
+from generators.tokens import estimate_tokens
 
 
 class SimProgramLLM:
@@ -45,12 +45,24 @@ class SimProgramLLM:
         self.completion_tokens += estimate_tokens(reply)
         return reply
 
-    def complete(self, prompt: str, *, system: str | None = None, temperature: float | None = None,
-                 max_tokens: int | None = None) -> str:
+    def complete(
+        self,
+        prompt: str,
+        *,
+        system: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+    ) -> str:
         return self._one(str(prompt), system)
 
-    def complete_many(self, prompts: Sequence[str], *, system: str | None = None,
-                      temperature: float | None = None, max_tokens: int | None = None) -> list[str]:
+    def complete_many(
+        self,
+        prompts: Sequence[str],
+        *,
+        system: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+    ) -> list[str]:
         return [self._one(str(p), system) for p in prompts]
 
 
@@ -63,8 +75,9 @@ def load_program(code: str, name: str = "generator_program") -> types.ModuleType
     return module
 
 
-def run_program(program: types.ModuleType | str, context: Context, n: int, *, sim: SimLLM | None = None,
-                seed: int = 0) -> list[dict[str, Any]]:
+def run_program(
+    program: types.ModuleType | str, context: Context, n: int, *, sim: SimLLM | None = None, seed: int = 0
+) -> list[dict[str, Any]]:
     """``generate`` of ``program`` on ``context`` (seen through ContextView) with the sim;
     the program's rng and the call seeds derive from ``seed`` and the context id."""
     module = load_program(program) if isinstance(program, str) else program

@@ -123,22 +123,53 @@ class SimKnobs:
     json_chatter: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("collapse_sd", "explore_sd", "noise_sd", "expand_noise_sd", "item_sd",
-                     "answer_noise_sd", "guess_spread", "default_offset", "call_halo_sd"):
+        for name in (
+            "collapse_sd",
+            "explore_sd",
+            "noise_sd",
+            "expand_noise_sd",
+            "item_sd",
+            "answer_noise_sd",
+            "guess_spread",
+            "default_offset",
+            "call_halo_sd",
+        ):
             if getattr(self, name) < 0:
                 raise ValueError(f"SimKnobs.{name} must be >= 0, got {getattr(self, name)}")
-        for name in ("shrink_base", "shrink_max", "shrink_min", "leak", "anchor", "expand_shrink",
-                     "restate_weight", "central_tendency", "expand_shrink_min", "pole_consistency",
-                     "pole_start", "extreme_responding", "json_fence", "json_chatter"):
+        for name in (
+            "shrink_base",
+            "shrink_max",
+            "shrink_min",
+            "leak",
+            "anchor",
+            "expand_shrink",
+            "restate_weight",
+            "central_tendency",
+            "expand_shrink_min",
+            "pole_consistency",
+            "pole_start",
+            "extreme_responding",
+            "json_fence",
+            "json_chatter",
+        ):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"SimKnobs.{name} must be in [0, 1], got {value}")
         if not self.shrink_min <= self.shrink_base <= self.shrink_max:
             raise ValueError("SimKnobs: need shrink_min <= shrink_base <= shrink_max")
         if not -1.0 <= self.acquiescence <= 1.0:
-            raise ValueError(f"SimKnobs.acquiescence must be in [-1, 1] scale points, got {self.acquiescence}")
+            raise ValueError(
+                f"SimKnobs.acquiescence must be in [-1, 1] scale points, got {self.acquiescence}"
+            )
         if self.cue_vocabulary not in VOCABULARIES:
-            raise ValueError(f"SimKnobs.cue_vocabulary must be one of {', '.join(VOCABULARIES)}, "
-                             f"got {self.cue_vocabulary!r}")
-        if self.cue_scale <= 0 or self.explore_candidates < 1 or self.max_personas < 1 or self.context_chars < 1:
+            raise ValueError(
+                f"SimKnobs.cue_vocabulary must be one of {', '.join(VOCABULARIES)}, "
+                f"got {self.cue_vocabulary!r}"
+            )
+        if (
+            self.cue_scale <= 0
+            or self.explore_candidates < 1
+            or self.max_personas < 1
+            or self.context_chars < 1
+        ):
             raise ValueError("SimKnobs: cue_scale > 0, explore_candidates >= 1, max_personas >= 1")

@@ -19,11 +19,11 @@ import numpy as np
 
 from generators.sim.answering import StatementKey, respond_items
 from generators.sim.author import author_reply, is_author_request
+from generators.sim.formats import schema_reply, short_reply, with_format_habits
 from generators.sim.knobs import SimKnobs
 from generators.sim.ledger import SimLedger
 from generators.sim.request import parse_request
 from generators.sim.text import stable_hash
-from generators.sim.formats import schema_reply, short_reply, with_format_habits
 from generators.sim.world import realise, write_reply
 
 ROLES = ("persona", "respondent", "author")
@@ -36,8 +36,13 @@ class SimContextExceeded(ValueError):
 class SimLLM:
     """The simulated world's LLM (satisfies ``generators.llm.SimBackend``)."""
 
-    def __init__(self, *, knobs: SimKnobs = SimKnobs(), ledger: SimLedger | None = None,
-                 statements: StatementKey | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        knobs: SimKnobs = SimKnobs(),
+        ledger: SimLedger | None = None,
+        statements: StatementKey | None = None,
+    ) -> None:
         """``statements``: what the questionnaire statements the ``respondent`` role will see
         measure (:func:`generators.sim.answering.statement_key`): the understanding a real
         model brings; None leaves the role a crude word-overlap reader."""
@@ -55,24 +60,33 @@ class SimLLM:
             raise ValueError(f"SimLLM: unsupported role {role!r} (expected one of {', '.join(ROLES)})")
         text = "\n".join(str(m.get("content", "")) for m in messages)
         if len(text) > self.knobs.context_chars:
-            raise SimContextExceeded(f"sim: the request of {len(text)} characters exceeds the simulated context "
-                                     f"window of {self.knobs.context_chars} characters")
+            raise SimContextExceeded(
+                f"sim: the request of {len(text)} characters exceeds the simulated context "
+                f"window of {self.knobs.context_chars} characters"
+            )
         rng = np.random.default_rng(stable_hash("sim", role, text, 0 if seed is None else int(seed)))
         if role == "author" or (role != "respondent" and is_author_request(text)):
             return author_reply(text)
         if role == "respondent":
-            reply = respond_items(list(messages), self.knobs, rng, decode=self.ledger.decode,
-                                  statements=self.statements)
+            reply = respond_items(
+                list(messages), self.knobs, rng, decode=self.ledger.decode, statements=self.statements
+            )
         else:
-            request = parse_request(list(messages), max_personas=self.knobs.max_personas,
-                                    decode=self.ledger.decode, vocabulary=self.knobs.cue_vocabulary)
+            request = parse_request(
+                list(messages),
+                max_personas=self.knobs.max_personas,
+                decode=self.ledger.decode,
+                vocabulary=self.knobs.cue_vocabulary,
+            )
             if request.output == "schema":
                 reply = schema_reply(request.schema, rng)
             elif request.output == "short":
                 reply = short_reply(text, rng)
             else:
                 reply = write_reply(request, realise(request, self.knobs, rng), rng, ledger=self.ledger)
-        return with_format_habits(reply, self.knobs, stable_hash("sim-habits", role, text, 0 if seed is None else int(seed)))
+        return with_format_habits(
+            reply, self.knobs, stable_hash("sim-habits", role, text, 0 if seed is None else int(seed))
+        )
 
     def __getstate__(self) -> dict[str, object]:
         # A copy in another process knows nothing this one wrote: its ledger starts empty.

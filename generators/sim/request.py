@@ -60,13 +60,35 @@ from generators.sim.text import SIM_TAG, TRAIT_RE, decode_traits, norm_axis
 from generators.sim.vocabulary import VOCABULARIES, cue_re
 
 LEVELS: dict[str, float] = {
-    "extremely low": 0.02, "very very low": 0.04, "minimal": 0.03, "rock bottom": 0.02,
-    "very low": 0.1, "quite low": 0.22, "low": 0.25, "fairly low": 0.32, "moderately low": 0.35,
-    "somewhat low": 0.38, "slightly low": 0.42, "below average": 0.4, "moderate": 0.5,
-    "medium": 0.5, "average": 0.5, "neutral": 0.5, "middle": 0.5, "mid": 0.5,
-    "slightly high": 0.58, "above average": 0.6, "somewhat high": 0.62, "moderately high": 0.65,
-    "fairly high": 0.68, "high": 0.75, "quite high": 0.78, "very high": 0.9,
-    "very very high": 0.96, "extremely high": 0.98, "maximal": 0.97,
+    "extremely low": 0.02,
+    "very very low": 0.04,
+    "minimal": 0.03,
+    "rock bottom": 0.02,
+    "very low": 0.1,
+    "quite low": 0.22,
+    "low": 0.25,
+    "fairly low": 0.32,
+    "moderately low": 0.35,
+    "somewhat low": 0.38,
+    "slightly low": 0.42,
+    "below average": 0.4,
+    "moderate": 0.5,
+    "medium": 0.5,
+    "average": 0.5,
+    "neutral": 0.5,
+    "middle": 0.5,
+    "mid": 0.5,
+    "slightly high": 0.58,
+    "above average": 0.6,
+    "somewhat high": 0.62,
+    "moderately high": 0.65,
+    "fairly high": 0.68,
+    "high": 0.75,
+    "quite high": 0.78,
+    "very high": 0.9,
+    "very very high": 0.96,
+    "extremely high": 0.98,
+    "maximal": 0.97,
 }
 _LEVEL_ALT = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in sorted(LEVELS, key=len, reverse=True))
 _NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)"
@@ -95,9 +117,22 @@ _COUNT_RE = re.compile(
     r"\b(?P<n>\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty)"
     r"\s+(?:[a-z,\-]+\s+){0,4}?personas?\b",
 )
-_WORD_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-                 "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15,
-                 "twenty": 20}
+_WORD_NUMBERS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "fifteen": 15,
+    "twenty": 20,
+}
 
 
 def _count_or_zero(text: str, pattern: re.Pattern[str] | None) -> tuple[int, str]:
@@ -105,11 +140,20 @@ def _count_or_zero(text: str, pattern: re.Pattern[str] | None) -> tuple[int, str
 
 
 _DIFFER = cue_re(
-    r"different\s+from", r"differ", r"distinct\s+from", r"unlike", r"not\s+resembl", r"avoid\s+repeat",
-    r"new\s+ground", r"no\s+overlap", r"dissimilar",
+    r"different\s+from",
+    r"differ",
+    r"distinct\s+from",
+    r"unlike",
+    r"not\s+resembl",
+    r"avoid\s+repeat",
+    r"new\s+ground",
+    r"no\s+overlap",
+    r"dissimilar",
 )
 _EXPAND = cue_re(r"expand", r"rewrite", r"re-write", r"flesh\s+out", r"elaborat", r"longer", r"more\s+detail")
-_NAME_RE = re.compile(r"^\s*(?:\(expanded\)\s*)?(?P<name>[A-Z][\w'\-]+(?: [A-Z][\w'\-]+)?), (?P<age>\d{1,3}),")
+_NAME_RE = re.compile(
+    r"^\s*(?:\(expanded\)\s*)?(?P<name>[A-Z][\w'\-]+(?: [A-Z][\w'\-]+)?), (?P<age>\d{1,3}),"
+)
 
 
 @dataclass(frozen=True)
@@ -219,8 +263,11 @@ def _earlier(text: str, decode: Callable[[str], dict[str, float]]) -> tuple[Earl
                 seen.add(key)
                 names.append(m.group("axis").strip())
         nm = _NAME_RE.match(segment)
-        found.append(EarlierPersona(traits, tuple(names), nm.group("name") if nm else None,
-                                    int(nm.group("age")) if nm else None))
+        found.append(
+            EarlierPersona(
+                traits, tuple(names), nm.group("name") if nm else None, int(nm.group("age")) if nm else None
+            )
+        )
     return tuple(found)
 
 
@@ -238,8 +285,9 @@ def _count_cues(text: str, pattern: re.Pattern[str]) -> tuple[int, str]:
     return len(found), text
 
 
-_BARE_AXES_RE = re.compile(r"\baxes\s*(?:\([^)]*\))?\s*:\s*(?P<names>[^:{}=.\n]+?)\s*(?:\.(?=\s|$)|$)",
-                           re.IGNORECASE)
+_BARE_AXES_RE = re.compile(
+    r"\baxes\s*(?:\([^)]*\))?\s*:\s*(?P<names>[^:{}=.\n]+?)\s*(?:\.(?=\s|$)|$)", re.IGNORECASE
+)
 _EXAMPLE_RE = re.compile(r"\b(?:example|sample)\b[^:]{0,60}:\s*$", re.IGNORECASE)
 _JSON_SPAN_RE = re.compile(r"\{[^{}]*\}")
 
@@ -278,7 +326,9 @@ def _json_pairs(line: str, declared: dict[str, "AxisDecl"], names: dict[str, str
     return out
 
 
-def _table_blocks(lines: list[str], declared: dict[str, "AxisDecl"], names: dict[str, str]) -> list[dict[str, float]]:
+def _table_blocks(
+    lines: list[str], declared: dict[str, "AxisDecl"], names: dict[str, str]
+) -> list[dict[str, float]]:
     """Target blocks of a markdown table: a header row naming axes, then one row per persona."""
     rows = [[c.strip() for c in ln.strip().strip("|").split("|")] for ln in lines]
     if len(rows) < 2:
@@ -308,9 +358,13 @@ def _table_blocks(lines: list[str], declared: dict[str, "AxisDecl"], names: dict
     return blocks if columns else []
 
 
-def parse_request(messages: list[dict[str, str]], *, max_personas: int = 60,
-                  decode: Callable[[str], dict[str, float]] = decode_traits,
-                  vocabulary: str = "default") -> Request:
+def parse_request(
+    messages: list[dict[str, str]],
+    *,
+    max_personas: int = 60,
+    decode: Callable[[str], dict[str, float]] = decode_traits,
+    vocabulary: str = "default",
+) -> Request:
     """Parse a chat request (all message contents) into a :class:`Request`.
 
     ``vocabulary`` names the :data:`VOCABULARIES` entry whose cue words count (the
@@ -331,7 +385,7 @@ def parse_request(messages: list[dict[str, str]], *, max_personas: int = 60,
     for line in lines:
         if in_example:
             stripped = line.strip()
-            if stripped and not stripped[0] in "{}[]\"'." and not line[:1].isspace():
+            if stripped and stripped[0] not in "{}[]\"'." and not line[:1].isspace():
                 in_example = False
             else:
                 example_lines.append(line)
@@ -360,8 +414,11 @@ def parse_request(messages: list[dict[str, str]], *, max_personas: int = 60,
             name = m.group("name").strip()
             key = norm_axis(name)
             poles = _POLES_RE.search(m.group("rest"))
-            decl = AxisDecl(name, poles.group("low").strip() if poles else None,
-                            poles.group("high").strip() if poles else None)
+            decl = AxisDecl(
+                name,
+                poles.group("low").strip() if poles else None,
+                poles.group("high").strip() if poles else None,
+            )
             if key and key not in declared:
                 declared[key] = decl
                 order.append(decl)
@@ -444,8 +501,13 @@ def parse_request(messages: list[dict[str, str]], *, max_personas: int = 60,
     else:
         count = 1
     count = max(1, min(count, max_personas))
-    fmt = detect_format(text, instr, "\n".join(example_lines), wants_personas=bool(blocks) or expand
-                        or count_match is not None, declared=set(declared))
+    fmt = detect_format(
+        text,
+        instr,
+        "\n".join(example_lines),
+        wants_personas=bool(blocks) or expand or count_match is not None,
+        declared=set(declared),
+    )
     return Request(
         axes=tuple(order),
         targets=tuple(blocks[:max_personas]),

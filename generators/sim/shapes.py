@@ -28,13 +28,27 @@ from typing import Mapping
 
 from generators.sim.text import SIM_TAG, grade_of, level_label, norm_axis, stable_unit
 
-__all__ = ["Shape", "Template", "PersonaContent", "TEXT", "NUMBER", "example_template", "described_shape", "shape_of",
-           "fill", "is_position_field", "is_description_field"]
+__all__ = [
+    "Shape",
+    "Template",
+    "PersonaContent",
+    "TEXT",
+    "NUMBER",
+    "example_template",
+    "described_shape",
+    "shape_of",
+    "fill",
+    "is_position_field",
+    "is_description_field",
+]
 
 DESCRIPTION_FIELDS = frozenset({"description", "profile", "persona", "bio", "backstory", "summary"})
 _POSITION_WORDS = ("axis", "position", "trait", "target", "score", "level")
-_AXIS_PLACEHOLDER_RE = re.compile(r"^\s*[\[<{(]?\s*(?:axis|dimension|trait|diversity[ _]axis)[ _\-]?"
-                                  r"(?:\d+|name|_?n|[a-z])?\s*[\]>})]?\s*$", re.IGNORECASE)
+_AXIS_PLACEHOLDER_RE = re.compile(
+    r"^\s*[\[<{(]?\s*(?:axis|dimension|trait|diversity[ _]axis)[ _\-]?"
+    r"(?:\d+|name|_?n|[a-z])?\s*[\]>})]?\s*$",
+    re.IGNORECASE,
+)
 _ELLIPSIS_LINE_RE = re.compile(r"^\s*(?:\.\.\.|…)\s*,?\s*$", re.MULTILINE)
 _INLINE_ELLIPSIS_RE = re.compile(r",\s*(?:\.\.\.|…)\s*(?=[}\]])")
 _TRAILING_COMMA_RE = re.compile(r",(\s*[}\]])")
@@ -95,8 +109,11 @@ def shape_of(value: object, declared: set[str]) -> Shape:
         return Shape("number", example=value)
     if isinstance(value, list):
         items = [v for v in value if not (isinstance(v, str) and v.strip() in ("...", "…"))]
-        return Shape("list", item=shape_of(items[0], declared) if items else TEXT,
-                     count=max(1, min(_LIST_MAX, len(items))))
+        return Shape(
+            "list",
+            item=shape_of(items[0], declared) if items else TEXT,
+            count=max(1, min(_LIST_MAX, len(items))),
+        )
     if isinstance(value, dict):
         if value and all(_is_axis_key(str(k), declared) for k in value):
             return Shape("axes", item=shape_of(next(iter(value.values())), declared))
@@ -154,15 +171,19 @@ def example_template(example: str, declared: set[str]) -> Template | None:
             persona = data
     if not isinstance(persona, dict) or not persona:
         return None
-    return Template(tuple((str(k), shape_of(v, declared)) for k, v in persona.items()),
-                    str(wrapper) if wrapper is not None else None)
+    return Template(
+        tuple((str(k), shape_of(v, declared)) for k, v in persona.items()),
+        str(wrapper) if wrapper is not None else None,
+    )
 
 
 _DESCRIBED_RE = r"""['"]{f}['"]\s*(?:field\s*)?(?::|-|–|—|\(|\bis\b|\bshould\s+be\b|\bmust\s+be\b|\bas\b)"""
 _DICT_WORDS = re.compile(r"\b(?:dictionary|dict|object|mapping|map)\b")
 _AXIS_WORDS = re.compile(r"\b(?:ax[ie]s|dimensions?|keyed\s+by\s+(?:the\s+)?(?:diversity\s+)?ax)")
-_NUMBER_WORDS = re.compile(r"\b(?:numbers?|numeric(?:al)?|integers?|floats?|scores?|ratings?|"
-                           r"between\s+0(?:\.0)?\s+and\s+1|from\s+0(?:\.0)?\s+to\s+1)\b")
+_NUMBER_WORDS = re.compile(
+    r"\b(?:numbers?|numeric(?:al)?|integers?|floats?|scores?|ratings?|"
+    r"between\s+0(?:\.0)?\s+and\s+1|from\s+0(?:\.0)?\s+to\s+1)\b"
+)
 _LIST_WORDS = re.compile(r"\b(?:list|array)\s+of\b")
 _LIST_OF_OBJECTS = re.compile(r"\b(?:list|array)\s+of\s+(?:json\s+)?(?:objects|dictionaries|dicts)\b")
 _A_NUMBER = re.compile(r"^\W*(?:an?\s+|one\s+)?(?:single\s+)?(?:number|integer|float|numeric\s+value)\b")
@@ -175,7 +196,7 @@ def described_shape(name: str, instructions: str) -> Shape | None:
     m = re.search(_DESCRIBED_RE.format(f=re.escape(name.lower())), instructions)
     if not m:
         return None
-    tail = instructions[m.end():m.end() + 240]
+    tail = instructions[m.end() : m.end() + 240]
     said = re.split(r"(?<=[.;])\s|\n|['\"][a-z_]+['\"]\s*:", tail, maxsplit=1)[0]
     leaf = NUMBER if _NUMBER_WORDS.search(said) else TEXT
     if _DICT_WORDS.search(said) and _AXIS_WORDS.search(said):
@@ -200,8 +221,9 @@ def _axis_text(p: PersonaContent, path: str, label: str, z: float) -> str:
     return f"{SIM_TAG} {p.name.split()[0]}'s {_words(path)} on {label} are {level_label(z)}."
 
 
-def _axis_value(shape: Shape, p: PersonaContent, path: str, label: str, z: float, given: float | None,
-                positional: bool) -> object:
+def _axis_value(
+    shape: Shape, p: PersonaContent, path: str, label: str, z: float, given: float | None, positional: bool
+) -> object:
     if shape.kind == "number":
         return round(given, 3) if given is not None else grade_of(z) / 10.0
     if shape.kind == "text":
@@ -209,14 +231,20 @@ def _axis_value(shape: Shape, p: PersonaContent, path: str, label: str, z: float
             return p.positions.get(label, round(given, 3) if given is not None else grade_of(z) / 10.0)
         return _axis_text(p, path, label, z)
     if shape.kind == "list":
-        return [_axis_value(shape.item or TEXT, p, f"{path}[{i}]", label, z, given, positional)
-                for i in range(shape.count)]
+        return [
+            _axis_value(shape.item or TEXT, p, f"{path}[{i}]", label, z, given, positional)
+            for i in range(shape.count)
+        ]
     if shape.kind == "object":
-        return {k: _axis_value(s, p, f"{path}.{k}", label, z, given, positional or is_position_field(k))
-                for k, s in shape.keys}
+        return {
+            k: _axis_value(s, p, f"{path}.{k}", label, z, given, positional or is_position_field(k))
+            for k, s in shape.keys
+        }
     # an object keyed by axis inside an axis: each inner axis holds its own position
-    return {inner: _axis_value(shape.item or TEXT, p, path, inner, z2, given2, positional)
-            for inner, z2, given2 in p.axes}
+    return {
+        inner: _axis_value(shape.item or TEXT, p, path, inner, z2, given2, positional)
+        for inner, z2, given2 in p.axes
+    }
 
 
 def fill(shape: Shape, p: PersonaContent, path: str) -> object:
@@ -242,8 +270,10 @@ def fill(shape: Shape, p: PersonaContent, path: str) -> object:
         return round(stable_unit("number", path, p.name), 2)
     if shape.kind == "axes":
         positional = is_position_field(key)
-        return {label: _axis_value(shape.item or TEXT, p, path, label, z, given, positional)
-                for label, z, given in p.axes}
+        return {
+            label: _axis_value(shape.item or TEXT, p, path, label, z, given, positional)
+            for label, z, given in p.axes
+        }
     if shape.kind == "list":
         return [fill(shape.item or TEXT, p, f"{path}[{i}]") for i in range(shape.count)]
     return {k: fill(s, p, f"{path}.{k}" if path else k) for k, s in shape.keys}

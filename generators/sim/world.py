@@ -22,8 +22,18 @@ from generators.sim.ledger import SimLedger
 from generators.sim.request import AxisDecl, Request
 from generators.sim.shapes import PersonaContent
 from generators.sim.text import (
-    BACKGROUNDS, BIO_CLAUSES, DETAILS, FIRST_NAMES, LAST_NAMES, SIM_TAG, default_point,
-    leak_sign, level_label, norm_axis, pick, trait_sentence,
+    BACKGROUNDS,
+    BIO_CLAUSES,
+    DETAILS,
+    FIRST_NAMES,
+    LAST_NAMES,
+    SIM_TAG,
+    default_point,
+    leak_sign,
+    level_label,
+    norm_axis,
+    pick,
+    trait_sentence,
 )
 
 
@@ -112,11 +122,15 @@ def realise(req: Request, knobs: SimKnobs, rng: np.random.Generator) -> Realised
         stated = np.zeros((b, k), dtype=bool)
         es = expansion_shrink(req, knobs)
         for i, persona in enumerate(req.earlier):
-            block = req.targets[i] if i < len(req.targets) else (req.targets[0] if len(req.targets) == 1 else {})
+            block = (
+                req.targets[i] if i < len(req.targets) else (req.targets[0] if len(req.targets) == 1 else {})
+            )
             for j, key in enumerate(keys):
                 base = persona.traits.get(key)
                 stated[i, j] = base is not None
-                kept[i, j] = c[j] + rng.normal(0.0, knobs.collapse_sd) if base is None else c[j] + (base - c[j]) * es
+                kept[i, j] = (
+                    c[j] + rng.normal(0.0, knobs.collapse_sd) if base is None else c[j] + (base - c[j]) * es
+                )
                 restated[i, j] = key in block
                 aimed[i, j] = c[j] + (block[key] - c[j]) * shrink if key in block else kept[i, j]
         if restated.any():
@@ -146,7 +160,9 @@ def realise(req: Request, knobs: SimKnobs, rng: np.random.Generator) -> Realised
                 mean[i, free] = c[free] + rng.normal(0.0, knobs.collapse_sd, int(free.sum()))
                 continue
             cands = np.repeat(mean[i : i + 1], knobs.explore_candidates, axis=0)
-            cands[:, free] = c[free] + rng.normal(0.0, knobs.explore_sd, (knobs.explore_candidates, int(free.sum())))
+            cands[:, free] = c[free] + rng.normal(
+                0.0, knobs.explore_sd, (knobs.explore_candidates, int(free.sum()))
+            )
             ref = np.vstack([others] + ([mean[:i]] if i else []))
             d = np.min(np.linalg.norm(cands[:, None, :] - ref[None, :, :], axis=2), axis=1)
             mean[i] = cands[int(np.argmax(d))]
@@ -169,7 +185,9 @@ def _earlier_points(req: Request, keys: list[str], c: np.ndarray) -> np.ndarray:
     return np.array([[p.traits.get(key, c[j]) for j, key in enumerate(keys)] for p in req.earlier])
 
 
-def write_reply(req: Request, real: Realised, rng: np.random.Generator, *, ledger: SimLedger | None = None) -> str:
+def write_reply(
+    req: Request, real: Realised, rng: np.random.Generator, *, ledger: SimLedger | None = None
+) -> str:
     """The reply in the format ``req`` asks for (:mod:`generators.sim.formats`): text blocks
     (:func:`write_personas`) or JSON personas; the descriptions are the same either way."""
     if req.output != "json":
@@ -191,15 +209,18 @@ def write_reply(req: Request, real: Realised, rng: np.random.Generator, *, ledge
     return json_reply(objects, req.json_style, req.json_wrapper)
 
 
-def _persona_texts(real: Realised, rng: np.random.Generator,
-                   ledger: SimLedger | None) -> list[tuple[str, int, str]]:
+def _persona_texts(
+    real: Realised, rng: np.random.Generator, ledger: SimLedger | None
+) -> list[tuple[str, int, str]]:
     """(name, age, description) per persona; each description is registered with ``ledger``."""
     out = []
     for i in range(real.Z.shape[0]):
         name = real.names[i] or f"{pick(FIRST_NAMES, rng)} {pick(LAST_NAMES, rng)}"
         age = real.ages[i] or int(rng.integers(19, 85))
         first = name.split()[0]
-        parts = [f"{SIM_TAG} {'(expanded) ' if real.expanded else ''}{name}, {age}, {pick(BIO_CLAUSES, rng)}."]
+        parts = [
+            f"{SIM_TAG} {'(expanded) ' if real.expanded else ''}{name}, {age}, {pick(BIO_CLAUSES, rng)}."
+        ]
         if real.expanded:
             parts.append(pick(BACKGROUNDS, rng))
         for j, axis in enumerate(real.axes):
@@ -217,5 +238,7 @@ def write_personas(real: Realised, rng: np.random.Generator, *, ledger: SimLedge
     """The reply text: one block per persona (``[SIMULATED] Persona i`` / ``Name:`` /
     ``Description:``), each description one line starting with ``[SIMULATED]``. Each
     description is registered with ``ledger`` (when given) as one persona."""
-    return "\n\n".join(f"{SIM_TAG} Persona {i + 1}\nName: {name}\nDescription: {description}"
-                       for i, (name, _, description) in enumerate(_persona_texts(real, rng, ledger)))
+    return "\n\n".join(
+        f"{SIM_TAG} Persona {i + 1}\nName: {name}\nDescription: {description}"
+        for i, (name, _, description) in enumerate(_persona_texts(real, rng, ledger))
+    )

@@ -49,27 +49,65 @@ class World:
 
 
 def _world(name: str, summary: str, **changes: Any) -> World:
-    return World(name=name, summary=summary, knobs=dataclasses.replace(SimKnobs(), **changes),
-                 changes=tuple(sorted(changes)))
+    return World(
+        name=name,
+        summary=summary,
+        knobs=dataclasses.replace(SimKnobs(), **changes),
+        changes=tuple(sorted(changes)),
+    )
 
 
-WORLDS: dict[str, World] = {w.name: w for w in (
-    _world(DEFAULT_WORLD, "the calibrated sim: emphasis and softening words move it, mode collapse, "
-                          "softened extremes, noise, leakage, batch anchoring"),
-    _world("literal", "no wording moves it: only structure (per-persona targets, earlier personas to "
-                      "differ from) and explicit numbers", cue_vocabulary="none"),
-    _world("other-words", "another family's vocabulary: the default's emphasis/softening words do nothing, "
-                          "others do", cue_vocabulary="alternate"),
-    _world("collapsed", "collapses harder and softens more: tighter collapse, stronger pull to the centre, "
-                        "more anchoring and leakage", collapse_sd=0.01, explore_sd=0.10, shrink_base=0.60,
-           shrink_min=0.40, shrink_max=0.90, anchor=0.40, leak=0.30),
-    _world("yea-sayer", "a respondent with acquiescence bias (+0.5 scale points) and more central tendency",
-           acquiescence=0.5, central_tendency=0.25),
-    _world("extreme-responder", "a respondent that answers toward the scale ends",
-           extreme_responding=0.35, central_tendency=0.05),
-    _world("chatty", "format habits: JSON replies in code fences (70 %) and wrapped in prose (50 %)",
-           json_fence=0.7, json_chatter=0.5),
-)}
+WORLDS: dict[str, World] = {
+    w.name: w
+    for w in (
+        _world(
+            DEFAULT_WORLD,
+            "the calibrated sim: emphasis and softening words move it, mode collapse, "
+            "softened extremes, noise, leakage, batch anchoring",
+        ),
+        _world(
+            "literal",
+            "no wording moves it: only structure (per-persona targets, earlier personas to "
+            "differ from) and explicit numbers",
+            cue_vocabulary="none",
+        ),
+        _world(
+            "other-words",
+            "another family's vocabulary: the default's emphasis/softening words do nothing, others do",
+            cue_vocabulary="alternate",
+        ),
+        _world(
+            "collapsed",
+            "collapses harder and softens more: tighter collapse, stronger pull to the centre, "
+            "more anchoring and leakage",
+            collapse_sd=0.01,
+            explore_sd=0.10,
+            shrink_base=0.60,
+            shrink_min=0.40,
+            shrink_max=0.90,
+            anchor=0.40,
+            leak=0.30,
+        ),
+        _world(
+            "yea-sayer",
+            "a respondent with acquiescence bias (+0.5 scale points) and more central tendency",
+            acquiescence=0.5,
+            central_tendency=0.25,
+        ),
+        _world(
+            "extreme-responder",
+            "a respondent that answers toward the scale ends",
+            extreme_responding=0.35,
+            central_tendency=0.05,
+        ),
+        _world(
+            "chatty",
+            "format habits: JSON replies in code fences (70 %) and wrapped in prose (50 %)",
+            json_fence=0.7,
+            json_chatter=0.5,
+        ),
+    )
+}
 """Every named world, the default first."""
 
 

@@ -14,8 +14,16 @@ CFG = ArchiveConfig(islands=2, descriptors=(DescriptorSpec("a", 0, 1, 4),), keep
 
 
 def cand(i, *, a=0.1, fitness=0.5, island=0, **kw):
-    c = synthetic_candidate(i, np.random.default_rng(i), contexts=1, personas=2, axes=2, island=island,
-                            descriptors={"a": a}, fitness=fitness)
+    c = synthetic_candidate(
+        i,
+        np.random.default_rng(i),
+        contexts=1,
+        personas=2,
+        axes=2,
+        island=island,
+        descriptors={"a": a},
+        fitness=fitness,
+    )
     return dataclasses.replace(c, **kw) if kw else c
 
 
@@ -27,21 +35,29 @@ def test_refusals_store_nothing_and_say_why():
     assert r.detail()["reason"] is RejectReason.SYNTAX and r.detail()["error"]
     dup = cand(1)
     r = admit(dup, config=CFG, grids=grids, known={program_id(dup.program.code)}, clock=0)
-    assert isinstance(r, Refusal) and r.detail() == {"reason": RejectReason.DUPLICATE, "status": AddStatus.DUPLICATE}
+    assert isinstance(r, Refusal) and r.detail() == {
+        "reason": RejectReason.DUPLICATE,
+        "status": AddStatus.DUPLICATE,
+    }
 
 
 def test_failures_keep_descriptors_but_no_cell_counts():
     grids = IslandGrids(CFG)
-    for c, why in [(cand(2, error="boom", descriptors={"a": 1.5}), "boom"),
-                   (cand(3, fitness=float("nan")), "no finite fitness"),
-                   (cand(4, island=5), "out of range"),
-                   (cand(5, descriptors={"a": "x"}), "descriptors:"),
-                   (cand(6, evaluation=None), "no evaluation")]:
+    for c, why in [
+        (cand(2, error="boom", descriptors={"a": 1.5}), "boom"),
+        (cand(3, fitness=float("nan")), "no finite fitness"),
+        (cand(4, island=5), "out of range"),
+        (cand(5, descriptors={"a": "x"}), "descriptors:"),
+        (cand(6, evaluation=None), "no evaluation"),
+    ]:
         r = admit(c, config=CFG, grids=grids, known=set(), clock=3)
         assert isinstance(r, Admission) and r.status is AddStatus.FAILED and why in (r.error or "")
         assert r.elite is None and r.result().clipped == () and r.counters() == ["status.failed"]
         assert r.clock == (3 if c.evaluation is None else 4)
-        assert r.event(7) == (EventKind.REJECTED, {"reason": RejectReason.FAILED, "error": r.error, "evaluation_id": 7})
+        assert r.event(7) == (
+            EventKind.REJECTED,
+            {"reason": RejectReason.FAILED, "error": r.error, "evaluation_id": 7},
+        )
     boom = admit(cand(2, error="boom", descriptors={"a": 1.5}), config=CFG, grids=grids, known=set(), clock=0)
     assert boom.descriptors == {"a": 1.5} and boom.clipped == ("a",)  # stored, not counted
 

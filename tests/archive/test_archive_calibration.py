@@ -24,13 +24,27 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _config(after: int = 6, islands: int = 2) -> ArchiveConfig:
-    return ArchiveConfig(islands=islands, calibrate_after=after, descriptors=(
-        declared_spec("centre_distance", bins=5), declared_spec("llm_tokens_per_persona", bins=4)))
+    return ArchiveConfig(
+        islands=islands,
+        calibrate_after=after,
+        descriptors=(
+            declared_spec("centre_distance", bins=5),
+            declared_spec("llm_tokens_per_persona", bins=4),
+        ),
+    )
 
 
 def _cand(i: int, dist: float, tokens: float, fitness: float, island: int = 0):
-    return synthetic_candidate(i, np.random.default_rng(i), contexts=2, personas=3, axes=2, island=island,
-                               fitness=fitness, descriptors={"centre_distance": dist, "llm_tokens_per_persona": tokens})
+    return synthetic_candidate(
+        i,
+        np.random.default_rng(i),
+        contexts=2,
+        personas=3,
+        axes=2,
+        island=island,
+        fitness=fitness,
+        descriptors={"centre_distance": dist, "llm_tokens_per_persona": tokens},
+    )
 
 
 def _specs(a: Archive) -> list[tuple]:
@@ -52,7 +66,8 @@ def test_ranges_come_from_the_first_evaluations_and_are_stored(tmp_path):
         dist, tok = a.config.descriptors
         span = dists.max() - dists.min()
         assert dist.low == pytest.approx(dists.min() - PAD * span) and dist.high == pytest.approx(
-            dists.max() + PAD * span)
+            dists.max() + PAD * span
+        )
         lspan = np.log10(toks.max()) - np.log10(toks.min())
         assert np.log10(tok.low) == pytest.approx(np.log10(toks.min()) - PAD * lspan)
         assert np.log10(tok.high) == pytest.approx(np.log10(toks.max()) + PAD * lspan)
@@ -79,7 +94,9 @@ def test_ranges_come_from_the_first_evaluations_and_are_stored(tmp_path):
 def test_different_data_give_different_ranges(tmp_path):
     got = []
     for k, scale in enumerate((0.1, 0.5)):
-        with Archive.create(url_or_path=tmp_path / f"{k}.db", config=_config(after=4), run_config={}, seed=0) as a:
+        with Archive.create(
+            url_or_path=tmp_path / f"{k}.db", config=_config(after=4), run_config={}, seed=0
+        ) as a:
             for i in range(4):
                 a.add([_cand(i, scale + 0.01 * i, 100.0 * (1 + i), 0.1 * i)])
             got.append(a.config.descriptors[0])
@@ -87,8 +104,9 @@ def test_different_data_give_different_ranges(tmp_path):
 
 
 def test_calibration_rebins_every_placed_program_best_per_cell(tmp_path):
-    with Archive.create(url_or_path=tmp_path / "a.db", config=_config(after=8, islands=1), run_config={},
-                        seed=0) as a:
+    with Archive.create(
+        url_or_path=tmp_path / "a.db", config=_config(after=8, islands=1), run_config={}, seed=0
+    ) as a:
         # provisional centre_distance bins are [0, 1] in 5: all of these share bin 1
         values = [0.20, 0.21, 0.22, 0.23, 0.24, 0.25, 0.26, 0.27]
         fits = [0.5, 0.1, 0.7, 0.2, 0.3, 0.9, 0.4, 0.6]
@@ -149,8 +167,13 @@ def test_a_killed_run_resumes_with_its_frozen_bins(tmp_path):
     script = tmp_path / "writer.py"
     script.write_text(WRITER)
     db = tmp_path / "k.db"
-    proc = subprocess.Popen([sys.executable, str(script), str(db)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(db)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
     done, deadline = -1, time.time() + 120
     while done < 12 and time.time() < deadline:
@@ -175,8 +198,13 @@ def test_a_killed_run_resumes_with_its_frozen_bins(tmp_path):
 
 def test_an_archive_from_before_calibration_opens_with_its_fixed_bins(tmp_path):
     db = tmp_path / "old.db"
-    fixed = ArchiveConfig(islands=1, descriptors=(DescriptorSpec("tail_share", 0.0, 1.0, 10),
-                                                  DescriptorSpec("llm_tokens_per_persona", 10.0, 1e4, 8, log=True)))
+    fixed = ArchiveConfig(
+        islands=1,
+        descriptors=(
+            DescriptorSpec("tail_share", 0.0, 1.0, 10),
+            DescriptorSpec("llm_tokens_per_persona", 10.0, 1e4, 8, log=True),
+        ),
+    )
     with Archive.create(url_or_path=db, config=fixed, run_config={}, seed=0) as a:
         a.add([synthetic_candidate(0, np.random.default_rng(0), contexts=2, personas=3, axes=2)])
     old = fixed.to_dict()
@@ -221,17 +249,25 @@ def test_rebin_keeps_the_best_per_cell_and_prefers_incumbents_on_ties():
     cfg = ArchiveConfig(islands=2, descriptors=(DescriptorSpec("centre_distance", 0.0, 1.0, 2),))
     e = lambda isl, pid, f, v, m=None: EliteView(isl, (), pid, f, {"centre_distance": v}, m, 0)  # noqa: E731
     old = [e(0, "seed", 0.5, 0.1), e(1, "seed", 0.5, 0.1, m=0)]
-    placed = [e(0, "a", 0.5, 0.2), e(0, "b", 0.7, 0.9), e(1, "c", 0.4, 0.3), e(5, "x", 9.0, 0.1),
-              EliteView(0, (), "bad", 9.0, {}, None, 0)]
+    placed = [
+        e(0, "a", 0.5, 0.2),
+        e(0, "b", 0.7, 0.9),
+        e(1, "c", 0.4, 0.3),
+        e(5, "x", 9.0, 0.1),
+        EliteView(0, (), "bad", 9.0, {}, None, 0),
+    ]
     got = {(g.island, g.cell): g for g in rebin(cfg, old, placed)}
     assert got[(0, (0,))].program_id == "seed" and got[(0, (1,))].program_id == "b"
     assert got[(1, (0,))].program_id == "seed" and got[(1, (0,))].migrant_from == 0
     assert len(got) == 3
 
 
-@pytest.mark.parametrize("kwargs, fragment", [
-    ({"low": 0.1}, "both low and high"),
-])
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        ({"low": 0.1}, "both low and high"),
+    ],
+)
 def test_declared_spec_errors_are_one_line(kwargs, fragment):
     with pytest.raises(ValueError) as exc:
         declared_spec("centre_distance", bins=3, **kwargs)

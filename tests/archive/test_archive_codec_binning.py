@@ -12,8 +12,13 @@ from archive.records import DescriptorSpec
 
 
 @settings(max_examples=60, deadline=None)
-@given(arrays(np.float64, st.tuples(st.integers(1, 30), st.integers(1, 6)),
-              elements=st.floats(0, 1) | st.just(float("nan"))))
+@given(
+    arrays(
+        np.float64,
+        st.tuples(st.integers(1, 30), st.integers(1, 6)),
+        elements=st.floats(0, 1) | st.just(float("nan")),
+    )
+)
 def test_positions_roundtrip_within_resolution(z):
     blob, n, k = encode_positions(z)
     assert len(blob) == 2 * n * k
@@ -64,8 +69,12 @@ def test_bad_values_and_specs():
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.floats(-10, 10, allow_nan=False), st.floats(-10, 10, allow_nan=False),
-       st.integers(1, 20), st.booleans())
+@given(
+    st.floats(-10, 10, allow_nan=False),
+    st.floats(-10, 10, allow_nan=False),
+    st.integers(1, 20),
+    st.booleans(),
+)
 def test_binning_monotone_and_in_range(a, b, bins, log):
     s = DescriptorSpec("d", 0.5, 7.5, bins, log=log)
     ia, ca = bin_index(s, a)

@@ -9,9 +9,7 @@ import textwrap
 import time
 from pathlib import Path
 
-import pytest
-
-from archive import Archive, AddStatus
+from archive import AddStatus, Archive
 from archive.testing import synthetic_candidate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,8 +45,13 @@ def _start_writer(tmp_path: Path, limit: int) -> tuple[subprocess.Popen, Path]:
     script.write_text(WRITER)
     db = tmp_path / "crash.db"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, str(script), str(db), str(limit)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(db), str(limit)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
     return proc, db
 
@@ -65,12 +68,16 @@ def _check_consistent(db: Path) -> dict:
         "contexts": q("SELECT COUNT(*) FROM context_results"),
         "inserted_events": q("SELECT COUNT(*) FROM events WHERE kind='inserted'"),
         "status_total": q("SELECT COALESCE(SUM(value),0) FROM counters WHERE name LIKE 'status.%'"),
-        "orphan_elites": q("SELECT COUNT(*) FROM elites el LEFT JOIN evaluations e "
-                           "ON e.program_id = el.program_id WHERE e.id IS NULL"),
+        "orphan_elites": q(
+            "SELECT COUNT(*) FROM elites el LEFT JOIN evaluations e "
+            "ON e.program_id = el.program_id WHERE e.id IS NULL"
+        ),
         # a context's texts are all 25 (kept evaluation or elite) or only its exemplars, never a torn write
-        "partial_personas": q("SELECT COUNT(*) FROM (SELECT context_result_id, COUNT(*) c, "
-                              "SUM(exemplar IS NOT NULL) x FROM personas "
-                              "GROUP BY context_result_id HAVING c != 25 AND c != x)"),
+        "partial_personas": q(
+            "SELECT COUNT(*) FROM (SELECT context_result_id, COUNT(*) c, "
+            "SUM(exemplar IS NOT NULL) x FROM personas "
+            "GROUP BY context_result_id HAVING c != 25 AND c != x)"
+        ),
     }
     con.close()
     # every add is all-or-nothing: program, evaluation, 30 context rows, event and counter together
@@ -118,8 +125,12 @@ def test_reader_sees_consistent_snapshots_while_writer_writes(tmp_path):
         while proc.poll() is None and time.time() < deadline:
             c = reader.counts()
             assert c["evaluations"] == c["programs"]  # one snapshot per query, never half an add
-            assert c["statuses"].get("new_cell", 0) + c["statuses"].get("improved", 0) + \
-                c["statuses"].get("not_improved", 0) == c["programs"]
+            assert (
+                c["statuses"].get("new_cell", 0)
+                + c["statuses"].get("improved", 0)
+                + c["statuses"].get("not_improved", 0)
+                == c["programs"]
+            )
             st = reader.qd_stats()
             assert st["filled"] <= st["cells_total"]
             reader.top(5)

@@ -21,16 +21,21 @@ CFG = ArchiveConfig(islands=1, descriptors=(DescriptorSpec("a", 0, 1, 2), Descri
 
 def _personas(tag: str, n: int) -> list[dict[str, object]]:
     # the trait statement comes last: a reader that cuts the text would lose it
-    return [{"name": f"{tag}-{i}", "description": "Background. " * 40 + f"TRAIT {tag}-{i}", "age": i}
-            for i in range(n)]
+    return [
+        {"name": f"{tag}-{i}", "description": "Background. " * 40 + f"TRAIT {tag}-{i}", "age": i}
+        for i in range(n)
+    ]
 
 
 def _candidate(i: int, zs: dict[str, np.ndarray], fitness: float, a: float = 0.1) -> Candidate:
-    contexts = [ContextResult(cid, {"coverage": fitness}, z, personas=_personas(f"p{i}{cid}", len(z)))
-                for cid, z in zs.items()]
+    contexts = [
+        ContextResult(cid, {"coverage": fitness}, z, personas=_personas(f"p{i}{cid}", len(z)))
+        for cid, z in zs.items()
+    ]
     ev = EvaluationRecord("train", contexts, fitness, {"coverage": fitness})
-    return Candidate(ProgramRecord(synthetic_code(i), None, 0, 0, MutationInfo("synthetic")), ev,
-                     {"a": a, "b": 0.1})
+    return Candidate(
+        ProgramRecord(synthetic_code(i), None, 0, 0, MutationInfo("synthetic")), ev, {"a": a, "b": 0.1}
+    )
 
 
 def _regions(reader: ArchiveReader, context_id: str) -> dict[tuple[int, ...], int]:
@@ -44,8 +49,12 @@ def _regions(reader: ArchiveReader, context_id: str) -> dict[tuple[int, ...], in
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(seed=st.integers(0, 10_000), k=st.sampled_from([2, 3, 4, 6]), n_programs=st.integers(1, 6),
-       nan_share=st.sampled_from([0.0, 0.2]))
+@given(
+    seed=st.integers(0, 10_000),
+    k=st.sampled_from([2, 3, 4, 6]),
+    n_programs=st.integers(1, 6),
+    nan_share=st.sampled_from([0.0, 0.2]),
+)
 def test_every_region_of_every_context_has_an_exemplar_text(tmp_path_factory, seed, k, n_programs, nan_share):
     rng = np.random.default_rng(seed)
     db = tmp_path_factory.mktemp("ex") / "a.db"
@@ -100,8 +109,12 @@ def test_a_non_elite_keeps_only_its_new_regions(tmp_path):
         assert [(p.index, p.persona["name"]) for p in rows] == [(1, "p1c-1")]
         # smoke evaluations recorded apart also leave exemplars of new regions
         pid = a.record_program(ProgramRecord(synthetic_code(99), None, 0, 1, MutationInfo("synthetic")))
-        smoke = EvaluationRecord("smoke", [ContextResult("c", {"coverage": 0.1}, np.array([[0.1, 0.9]]),
-                                                          personas=_personas("s", 1))], 0.1, {"coverage": 0.1})
+        smoke = EvaluationRecord(
+            "smoke",
+            [ContextResult("c", {"coverage": 0.1}, np.array([[0.1, 0.9]]), personas=_personas("s", 1))],
+            0.1,
+            {"coverage": 0.1},
+        )
         a.record_evaluation(pid, smoke)
         assert len(a.personas(context_id="c", program_id=pid)) == 1
 
@@ -110,8 +123,9 @@ def test_exemplars_off_and_reopen_remembers_the_regions(tmp_path):
     import dataclasses
 
     off = tmp_path / "off.db"
-    with Archive.create(url_or_path=off, config=dataclasses.replace(CFG, exemplars_per_cell=0),
-                        run_config={}, seed=0) as a:
+    with Archive.create(
+        url_or_path=off, config=dataclasses.replace(CFG, exemplars_per_cell=0), run_config={}, seed=0
+    ) as a:
         a.add([_candidate(0, {"c": np.array([[0.1, 0.1]])}, 0.9)])
         r = a.add([_candidate(1, {"c": np.array([[0.9, 0.9]])}, 0.1)])[0]
         assert a.personas(context_id="c", program_id=r.program_id) == []
@@ -146,7 +160,9 @@ def test_v1_archive_is_upgraded_additively(tmp_path):
         assert len(a.personas(context_id="c")) == 1  # v1 rows kept, exemplar NULL
         a.add([_candidate(1, {"c": np.array([[0.9, 0.9]])}, 0.1)])
     con = sqlite3.connect(db)
-    assert con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
+    assert con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == str(
+        SCHEMA_VERSION
+    )
     assert con.execute("SELECT COUNT(*) FROM personas WHERE exemplar IS NOT NULL").fetchone()[0] == 1
     con.close()
 

@@ -14,13 +14,13 @@ def generate(context, n, llm, rng):
     return [{"name": f"p{i}", "description": str(x)} for i, x in enumerate(xs)]
 '''
 
-REFORMATTED = '''import math
+REFORMATTED = """import math
 def generate(context,n,llm,rng):
     # only a comment here
     xs=[rng.random() for _ in range( n )]
     return [{'name': f"p{i}", 'description': str(x)}
             for i, x in enumerate(xs)]
-'''
+"""
 
 
 def test_id_ignores_comments_docstrings_formatting():

@@ -22,22 +22,69 @@ def _build(db: Path) -> dict[str, object]:
     """Seed (island 0) -> child -> grandchild; one validation and one test evaluation;
     two proposal 'evaluated' events; LLM calls of two roles; budget caps in the config."""
     rng = np.random.default_rng(0)
-    a = Archive.create(url_or_path=db, config=ArchiveConfig(islands=2, descriptors=SYNTHETIC_DESCRIPTORS), seed=5,
-                       run_config={"models": {"persona": {"model": "sim"}, "mutator": "offline"},
-                                   "contexts": {"train": ["ctx00", "ctx01"]},
-                                   "budget": {"evaluations": 10, "dollars": 2.0, "llm_calls": None}})
+    a = Archive.create(
+        url_or_path=db,
+        config=ArchiveConfig(islands=2, descriptors=SYNTHETIC_DESCRIPTORS),
+        seed=5,
+        run_config={
+            "models": {"persona": {"model": "sim"}, "mutator": "offline"},
+            "contexts": {"train": ["ctx00", "ctx01"]},
+            "budget": {"evaluations": 10, "dollars": 2.0, "llm_calls": None},
+        },
+    )
     personas = synthetic_personas(4, chars=40)
-    seed = a.add([synthetic_candidate(0, rng, contexts=2, personas=4, axes=3, fitness=0.3,
-                                      persona_dicts=personas,
-                                      descriptors={"tail_share": 0.1, "llm_tokens_per_persona": 100.0})])[0]
-    child = a.add([synthetic_candidate(1, rng, contexts=2, personas=4, axes=3, fitness=0.5, parent_id=seed.program_id,
-                                       generation=1, descriptors={"tail_share": 0.5, "llm_tokens_per_persona": 100.0})])[0]
-    grand = a.add([synthetic_candidate(2, rng, contexts=2, personas=4, axes=3, fitness=0.45, island=1,
-                                       parent_id=child.program_id, generation=2,
-                                       descriptors={"tail_share": 0.9, "llm_tokens_per_persona": 2000.0})])[0]
+    seed = a.add(
+        [
+            synthetic_candidate(
+                0,
+                rng,
+                contexts=2,
+                personas=4,
+                axes=3,
+                fitness=0.3,
+                persona_dicts=personas,
+                descriptors={"tail_share": 0.1, "llm_tokens_per_persona": 100.0},
+            )
+        ]
+    )[0]
+    child = a.add(
+        [
+            synthetic_candidate(
+                1,
+                rng,
+                contexts=2,
+                personas=4,
+                axes=3,
+                fitness=0.5,
+                parent_id=seed.program_id,
+                generation=1,
+                descriptors={"tail_share": 0.5, "llm_tokens_per_persona": 100.0},
+            )
+        ]
+    )[0]
+    grand = a.add(
+        [
+            synthetic_candidate(
+                2,
+                rng,
+                contexts=2,
+                personas=4,
+                axes=3,
+                fitness=0.45,
+                island=1,
+                parent_id=child.program_id,
+                generation=2,
+                descriptors={"tail_share": 0.9, "llm_tokens_per_persona": 2000.0},
+            )
+        ]
+    )[0]
     for pid, f, elapsed in ((child.program_id, 0.5, 30.0), (grand.program_id, 0.45, 90.0)):
-        a.record_event("evaluated", program_id=pid, island=0,
-                       detail={"stage": "train", "fitness": f, "status": "new_cell", "elapsed_s": elapsed})
+        a.record_event(
+            "evaluated",
+            program_id=pid,
+            island=0,
+            detail={"stage": "train", "fitness": f, "status": "new_cell", "elapsed_s": elapsed},
+        )
     a.record_event("evaluated", program_id=seed.program_id, detail={"stage": "smoke", "fitness": 0.1})
     a.record_event("some_future_kind", detail={"x": 1})
     from archive.records import ContextResult, EvaluationRecord
@@ -49,10 +96,12 @@ def _build(db: Path) -> dict[str, object]:
     a.record_evaluation(grand.program_id, ev("validation", 0.7))
     a.record_evaluation(child.program_id, ev("validation", 0.6))
     a.record_evaluation(grand.program_id, ev("test", 0.65))
-    a.record_llm_calls([{"role": "persona", "model": "sim", "prompt_tokens": 10, "completion_tokens": 5,
-                         "cost_usd": 0.25}] * 4
-                       + [{"role": "respondent", "model": "sim", "prompt_tokens": 3, "completion_tokens": 1,
-                           "cached": True}] * 2)
+    a.record_llm_calls(
+        [{"role": "persona", "model": "sim", "prompt_tokens": 10, "completion_tokens": 5, "cost_usd": 0.25}]
+        * 4
+        + [{"role": "respondent", "model": "sim", "prompt_tokens": 3, "completion_tokens": 1, "cached": True}]
+        * 2
+    )
     a.set_run_status("finished")
     a.close()
     return {"seed": seed.program_id, "child": child.program_id, "grand": grand.program_id}
@@ -98,7 +147,10 @@ def test_counts_snapshot_spend_budget(built) -> None:
         assert budget[BudgetCap.EVALUATIONS].fraction == pytest.approx(0.2)
         assert budget[BudgetCap.LLM_CALLS].limit is None and budget[BudgetCap.LLM_CALLS].used == 4  # uncached
         assert budget[BudgetCap.DOLLARS].fraction == pytest.approx(0.5)
-        assert budget[BudgetCap.MINUTES].used == pytest.approx(1.5) and budget[BudgetCap.MINUTES].fraction is None
+        assert (
+            budget[BudgetCap.MINUTES].used == pytest.approx(1.5)
+            and budget[BudgetCap.MINUTES].fraction is None
+        )
 
 
 def test_programs_lineage_champion_grid_personas(built) -> None:
@@ -110,14 +162,20 @@ def test_programs_lineage_champion_grid_personas(built) -> None:
         assert lin.delta_fitness(0) == pytest.approx(-0.05) and lin.delta_fitness(2) is None
         champ = r.champion()
         assert champ is not None and champ.program.id == ids["grand"] and champ.stage is Stage.VALIDATION
-        assert champ.fitness == pytest.approx(0.7) and champ.test is not None and champ.test.fitness == pytest.approx(0.65)
+        assert (
+            champ.fitness == pytest.approx(0.7)
+            and champ.test is not None
+            and champ.test.fitness == pytest.approx(0.65)
+        )
         assert [p.id for p in r.top(2)] == [ids["child"], ids["grand"]]
         assert [s.id for s in r.seeds()] == [ids["seed"]]
         assert r.grid().elites and {e.island for e in r.grid(1).elites} == {1}
         assert r.qd_stats()["filled"] == len(r.grid().elites)
         assert [p.index for p in r.personas(context_id="ctx00", program_id=ids["seed"])] == [0, 1, 2, 3]
         val = r.best_evaluation(ids["grand"], Stage.VALIDATION)
-        assert val is not None and [p.index for p in r.personas(context_id="ctx00", evaluation_id=val.id)] == [0, 1, 2, 3]
+        assert val is not None and [
+            p.index for p in r.personas(context_id="ctx00", evaluation_id=val.id)
+        ] == [0, 1, 2, 3]
         assert r.evaluations(ids["grand"], "test")[0].contexts[0].positions.shape == (4, 3)
         assert {c.context_id for c in r.context_counts()} == {"ctx00", "ctx01"}
         assert set(r.program_ids()) == set(ids.values())
@@ -133,7 +191,10 @@ def test_events_vocabulary_and_proposals(built) -> None:
         last = r.events()[-1].id
         assert r.events(after=last) == ()
         props = r.proposal_evaluations()
-        assert [p.index for p in props] == [1, 2] and [p.program_id for p in props] == [ids["child"], ids["grand"]]
+        assert [p.index for p in props] == [1, 2] and [p.program_id for p in props] == [
+            ids["child"],
+            ids["grand"],
+        ]
         assert props[0].outcome is Outcome.NEW_CELL and props[1].elapsed_s == 90.0
 
 
@@ -143,8 +204,12 @@ def test_resolve_id_prefix_label_and_errors(built) -> None:
         seed = str(ids["seed"])
         assert r.resolve(seed) == seed and r.resolve(seed[:7]) == seed
         assert r.resolve("seed:synthetic") == seed
-        for bad, words in (("abc", "too short"), ("ffffffffff", "unknown program"), ("seed:nope", "no program labelled"),
-                           ("%%%%%%%", "unknown program")):
+        for bad, words in (
+            ("abc", "too short"),
+            ("ffffffffff", "unknown program"),
+            ("seed:nope", "no program labelled"),
+            ("%%%%%%%", "unknown program"),
+        ):
             with pytest.raises(UnknownProgramError, match=words):
                 r.resolve(bad)
         with pytest.raises(UnknownProgramError):
@@ -214,7 +279,9 @@ def test_at_run_shares_the_engine_and_picks_runs(tmp_path: Path) -> None:
 def test_vocabularies_are_strenums_matching_stored_text() -> None:
     assert Stage.TRAIN == "train" and [s.value for s in Stage] == ["smoke", "train", "validation", "test"]
     assert coerce(EventKind, "inserted") is EventKind.INSERTED
-    assert coerce(EventKind, "brand_new") == "brand_new" and not isinstance(coerce(EventKind, "brand_new"), EventKind)
+    assert coerce(EventKind, "brand_new") == "brand_new" and not isinstance(
+        coerce(EventKind, "brand_new"), EventKind
+    )
     from archive import AddStatus
 
     assert {o.value for o in Outcome} == {s.value for s in AddStatus}
@@ -224,8 +291,15 @@ def test_vocabularies_are_strenums_matching_stored_text() -> None:
 def test_program_with_missing_parent_has_incomplete_lineage(tmp_path: Path) -> None:
     db = tmp_path / "orphan.db"
     a = Archive.create(url_or_path=db, config=ArchiveConfig(islands=1), run_config={}, seed=0)
-    pid = a.record_program(ProgramRecord(code=synthetic_code(3), parent_id="deadbeefdeadbeef", island=0,
-                                         generation=4, mutation=MutationInfo("x")))
+    pid = a.record_program(
+        ProgramRecord(
+            code=synthetic_code(3),
+            parent_id="deadbeefdeadbeef",
+            island=0,
+            generation=4,
+            mutation=MutationInfo("x"),
+        )
+    )
     a.close()
     with ArchiveReader.open(db) as r:
         lin = r.lineage(pid)

@@ -33,10 +33,20 @@ def test_the_reader_uses_the_caps_in_force_and_counts_killed_charges(tmp_path):
     db = tmp_path / "archive.db"
     stored = {"evaluations": 6, "llm_calls": None, "dollars": 2.0, "minutes": 5.0}
     raised = {"evaluations": 9, "llm_calls": None, "dollars": 3.5, "minutes": None}
-    killed = [{"estimated": True, "contexts": ["a", "b"], "calls": 40, "dollars": 0.25, "prompt_tokens": 900,
-               "completion_tokens": 80},
-              {"estimated": True, "contexts": ["c"], "calls": 7, "dollars": 0.5}]
-    archive = Archive.create(url_or_path=db, config=ArchiveConfig(islands=1), run_config={"budget": stored}, seed=0)
+    killed = [
+        {
+            "estimated": True,
+            "contexts": ["a", "b"],
+            "calls": 40,
+            "dollars": 0.25,
+            "prompt_tokens": 900,
+            "completion_tokens": 80,
+        },
+        {"estimated": True, "contexts": ["c"], "calls": 7, "dollars": 0.5},
+    ]
+    archive = Archive.create(
+        url_or_path=db, config=ArchiveConfig(islands=1), run_config={"budget": stored}, seed=0
+    )
     archive.record_event("budget_raised", detail={"from": stored, "to": raised})
     for detail in killed:
         archive.record_event("evaluation_killed", program_id=None, detail=detail)
@@ -46,10 +56,13 @@ def test_the_reader_uses_the_caps_in_force_and_counts_killed_charges(tmp_path):
         assert r.changes == {"evaluations": (6.0, 9.0), "dollars": (2.0, 3.5), "minutes": (5.0, None)}
         budget = {str(b.cap): b for b in reader.budget()}
         assert {cap: b.limit for cap, b in budget.items()} == {
-            cap: (None if v is None else float(v)) for cap, v in raised.items()}
+            cap: (None if v is None else float(v)) for cap, v in raised.items()
+        }
         calls, dollars = killed_charges(killed)
         assert (calls, dollars) == (sum(d["calls"] for d in killed), sum(d["dollars"] for d in killed))
-        assert budget["llm_calls"].used == calls and budget["dollars"].used == dollars  # no counted calls here
+        assert (
+            budget["llm_calls"].used == calls and budget["dollars"].used == dollars
+        )  # no counted calls here
         found = reader.killed_evaluations()
         assert [k.contexts for k in found] == [tuple(d["contexts"]) for d in killed]
         assert found[1].prompt_tokens is None  # a figure the event did not give stays unknown

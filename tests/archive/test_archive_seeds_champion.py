@@ -18,16 +18,23 @@ CFG = ArchiveConfig(islands=1)
 
 def _with_seed(cand, seed, replicate):
     ev = cand.evaluation
-    return type(cand)(cand.program, EvaluationRecord(ev.stage, ev.contexts, ev.fitness, ev.metrics, seed=seed,
-                                                     replicate=replicate), cand.descriptors)
+    return type(cand)(
+        cand.program,
+        EvaluationRecord(ev.stage, ev.contexts, ev.fitness, ev.metrics, seed=seed, replicate=replicate),
+        cand.descriptors,
+    )
 
 
 def test_evaluations_store_their_seed_and_replicate(tmp_path):
     db = tmp_path / "a.db"
     rng = np.random.default_rng(0)
     with Archive.create(url_or_path=db, config=CFG, run_config={}, seed=0) as a:
-        a.add([_with_seed(synthetic_candidate(0, rng, contexts=2), 2**62 + 5, 0),
-               synthetic_candidate(1, rng, contexts=2)])
+        a.add(
+            [
+                _with_seed(synthetic_candidate(0, rng, contexts=2), 2**62 + 5, 0),
+                synthetic_candidate(1, rng, contexts=2),
+            ]
+        )
     with sqlite3.connect(db) as con:
         rows = con.execute("SELECT seed, replicate FROM evaluations ORDER BY id").fetchall()
     assert SCHEMA_VERSION == 3 and rows == [(2**62 + 5, 0), (None, None)]
@@ -49,7 +56,10 @@ def test_a_v2_archive_is_upgraded_additively(tmp_path):
         a.add([_with_seed(synthetic_candidate(1, rng, contexts=2), 7, 1)])
     con = sqlite3.connect(db)
     assert con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "3"
-    assert con.execute("SELECT seed, replicate FROM evaluations ORDER BY id").fetchall() == [(None, None), (7, 1)]
+    assert con.execute("SELECT seed, replicate FROM evaluations ORDER BY id").fetchall() == [
+        (None, None),
+        (7, 1),
+    ]
     con.close()
 
 
@@ -62,8 +72,19 @@ def test_the_champion_is_the_latest_champion_event_else_the_best_on_validation(t
             ev = a.evaluations(pid)[0]
             a.record_evaluation(pid, EvaluationRecord("validation", [], f, None))
         assert a.champion().id == ids[0]  # no event: the best on validation
-        a.record_event("champion", program_id=ids[2], detail={"mean": 0.69, "low": 0.6, "high": 0.78, "n": 8,
-                                                              "confidence": 0.9, "replicates": 4, "contexts": 2})
+        a.record_event(
+            "champion",
+            program_id=ids[2],
+            detail={
+                "mean": 0.69,
+                "low": 0.6,
+                "high": 0.78,
+                "n": 8,
+                "confidence": 0.9,
+                "replicates": 4,
+                "contexts": 2,
+            },
+        )
         assert a.champion().id == ids[2] and a.champion().fitness == 0.7
     with ArchiveReader.open(db) as r:
         champ = r.champion()

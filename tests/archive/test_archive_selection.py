@@ -6,8 +6,14 @@ from archive.map_elites import IslandGrids
 from archive.selection import Curiosity, fitness_weighted, get_strategy, pick_inspirations, uniform
 from archive.testing import synthetic_candidate
 
-CFG = ArchiveConfig(islands=4, descriptors=(DescriptorSpec("a", 0, 1, 5),), migration_interval=10,
-                    migration_count=1, stagnation_evals=5, reset_fraction=0.5)
+CFG = ArchiveConfig(
+    islands=4,
+    descriptors=(DescriptorSpec("a", 0, 1, 5),),
+    migration_interval=10,
+    migration_count=1,
+    stagnation_evals=5,
+    reset_fraction=0.5,
+)
 
 
 def e(island, cell, pid, fit, at=0, mig=None):
@@ -17,9 +23,11 @@ def e(island, cell, pid, fit, at=0, mig=None):
 def test_uniform_fitness_curiosity_distributions():
     rng = np.random.default_rng(0)
     es = [e(0, 0, "lo", 0.1, at=0), e(0, 1, "mid", 0.5, at=0), e(0, 2, "hi", 0.9, at=100)]
+
     def freq(strat):
         picks = [es[strat(es, rng, 100)].program_id for _ in range(3000)]
         return {k: picks.count(k) / 3000 for k in ("lo", "mid", "hi")}
+
     u = freq(uniform)
     assert all(abs(v - 1 / 3) < 0.05 for v in u.values())
     f = freq(fitness_weighted)  # rank weights 1:2:3
@@ -63,14 +71,24 @@ def test_migration_ring_marks_migrants_and_no_bounce():
 def test_migration_and_reset_through_archive(tmp_path):
     rng = np.random.default_rng(3)
     a = Archive.create(url_or_path=tmp_path / "m.db", config=CFG, run_config={}, seed=0)
-    a.add([synthetic_candidate(0, rng, contexts=1, personas=3, axes=2, island=0, descriptors={"a": 0.1}, fitness=0.9),
-           synthetic_candidate(1, rng, contexts=1, personas=3, axes=2, island=1, descriptors={"a": 0.5}, fitness=0.2)])
+    a.add(
+        [
+            synthetic_candidate(
+                0, rng, contexts=1, personas=3, axes=2, island=0, descriptors={"a": 0.1}, fitness=0.9
+            ),
+            synthetic_candidate(
+                1, rng, contexts=1, personas=3, axes=2, island=1, descriptors={"a": 0.5}, fitness=0.2
+            ),
+        ]
+    )
     assert a.maybe_migrate() == 0  # 2 evaluations < interval 10
     assert a.maybe_migrate(10) == 2  # 0 -> 1 and 1 -> 2
     assert a.maybe_migrate(15) == 0
     assert a.counts()["migrations"] == 2 and len(a.events(kind="migrated")) == 2
     natives = {x.island: x.program_id for x in a.grid().elites if x.migrant_from is None}
-    migrants = {(x.island, x.program_id, x.migrant_from) for x in a.grid().elites if x.migrant_from is not None}
+    migrants = {
+        (x.island, x.program_id, x.migrant_from) for x in a.grid().elites if x.migrant_from is not None
+    }
     assert migrants == {(1, natives[0], 0), (2, natives[1], 1)}
     # now 2 evals done; stagnation 5: islands last improved at 1, 2 and 0
     assert a.reset_stagnant_islands() == []
@@ -90,8 +108,21 @@ def test_sample_parent_and_inspirations_views(tmp_path):
     rng = np.random.default_rng(4)
     a = Archive.create(url_or_path=tmp_path / "s.db", config=CFG, run_config={}, seed=0)
     assert a.sample_parent(0, rng) is None
-    res = a.add([synthetic_candidate(i, rng, contexts=1, personas=3, axes=2, island=i % 2,
-                                     descriptors={"a": i / 10}, fitness=i / 10) for i in range(10)])
+    res = a.add(
+        [
+            synthetic_candidate(
+                i,
+                rng,
+                contexts=1,
+                personas=3,
+                axes=2,
+                island=i % 2,
+                descriptors={"a": i / 10},
+                fitness=i / 10,
+            )
+            for i in range(10)
+        ]
+    )
     for strat in ("uniform", "fitness", "curiosity"):
         v = a.sample_parent(1, rng, strategy=strat)
         assert v.island == 1 and v.cell is not None and v.fitness is not None and "def generate" in v.code

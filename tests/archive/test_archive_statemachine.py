@@ -55,9 +55,18 @@ class ArchiveMachine(RuleBasedStateMachine):
     def add(self, items):
         cands = []
         for code_i, island, a, b, fit in items:
-            c = synthetic_candidate(code_i, self.rng, contexts=1, personas=3, axes=2, island=island,
-                                    descriptors={"a": a, "b": b}, fitness=0.0 if fit is None else fit,
-                                    code=synthetic_code(code_i, body_lines=2), persona_dicts=PERSONAS)
+            c = synthetic_candidate(
+                code_i,
+                self.rng,
+                contexts=1,
+                personas=3,
+                axes=2,
+                island=island,
+                descriptors={"a": a, "b": b},
+                fitness=0.0 if fit is None else fit,
+                code=synthetic_code(code_i, body_lines=2),
+                persona_dicts=PERSONAS,
+            )
             if fit is None:
                 c = type(c)(c.program, c.evaluation, c.descriptors, error="boom")
             cands.append(c)
@@ -100,7 +109,10 @@ class ArchiveMachine(RuleBasedStateMachine):
             assert e.island == (e.migrant_from + 1) % CFG.islands or self._is_reset_seed(e)
 
     def _is_reset_seed(self, e):
-        return any(ev["program_id"] == e.program_id and ev["island"] == e.island for ev in self.arch.events(kind="reset"))
+        return any(
+            ev["program_id"] == e.program_id and ev["island"] == e.island
+            for ev in self.arch.events(kind="reset")
+        )
 
     @rule(extra=st.integers(0, 6))
     def reset(self, extra):
@@ -113,12 +125,22 @@ class ArchiveMachine(RuleBasedStateMachine):
 
     @rule()
     def reopen(self):
-        snap = (self.arch.grid(), self.arch.qd_stats(), self.arch.counts(), [v.id for v in self.arch.top(5)],
-                self.arch.clock)
+        snap = (
+            self.arch.grid(),
+            self.arch.qd_stats(),
+            self.arch.counts(),
+            [v.id for v in self.arch.top(5)],
+            self.arch.clock,
+        )
         self.arch.close()
         self.arch = Archive.open(url_or_path=self.path)
-        assert (self.arch.grid(), self.arch.qd_stats(), self.arch.counts(), [v.id for v in self.arch.top(5)],
-                self.arch.clock) == snap
+        assert (
+            self.arch.grid(),
+            self.arch.qd_stats(),
+            self.arch.counts(),
+            [v.id for v in self.arch.top(5)],
+            self.arch.clock,
+        ) == snap
         assert self.arch._grids.elites() == list(self.arch.grid().elites)
 
     @invariant()

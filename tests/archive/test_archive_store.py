@@ -6,11 +6,11 @@ from sqlalchemy import create_engine, text
 
 import archive.migrations as migrations
 from archive import (
+    AddStatus,
     Archive,
     ArchiveConfig,
     ArchiveLockedError,
     ArchiveReadOnlyError,
-    AddStatus,
     Candidate,
     ContextResult,
     DescriptorSpec,
@@ -26,13 +26,26 @@ CFG = ArchiveConfig(islands=2, descriptors=(DescriptorSpec("a", 0, 1, 4), Descri
 
 
 def cand(i, rng, *, a=0.1, b=0.1, fitness=0.5, island=0, parent=None, gen=0, **kw):
-    return synthetic_candidate(i, rng, contexts=2, personas=5, axes=3, island=island, parent_id=parent,
-                               generation=gen, descriptors={"a": a, "b": b}, fitness=fitness, **kw)
+    return synthetic_candidate(
+        i,
+        rng,
+        contexts=2,
+        personas=5,
+        axes=3,
+        island=island,
+        parent_id=parent,
+        generation=gen,
+        descriptors={"a": a, "b": b},
+        fitness=fitness,
+        **kw,
+    )
 
 
 @pytest.fixture
 def arch(tmp_path):
-    a = Archive.create(url_or_path=tmp_path / "a.db", config=CFG, run_config={"k": 1}, seed=7, versions={"x": "1"})
+    a = Archive.create(
+        url_or_path=tmp_path / "a.db", config=CFG, run_config={"k": 1}, seed=7, versions={"x": "1"}
+    )
     yield a
     a.close()
 
@@ -40,24 +53,41 @@ def arch(tmp_path):
 def test_statuses_new_improved_not_improved_duplicate_failed(arch):
     rng = np.random.default_rng(0)
     c0 = cand(0, rng, fitness=0.5)
-    res = arch.add([c0, cand(1, rng, fitness=0.7), cand(2, rng, fitness=0.6), cand(3, rng, a=0.9, fitness=0.1), c0])
-    assert [r.status for r in res] == [AddStatus.NEW_CELL, AddStatus.IMPROVED, AddStatus.NOT_IMPROVED,
-                                       AddStatus.NEW_CELL, AddStatus.DUPLICATE]
+    res = arch.add(
+        [c0, cand(1, rng, fitness=0.7), cand(2, rng, fitness=0.6), cand(3, rng, a=0.9, fitness=0.1), c0]
+    )
+    assert [r.status for r in res] == [
+        AddStatus.NEW_CELL,
+        AddStatus.IMPROVED,
+        AddStatus.NOT_IMPROVED,
+        AddStatus.NEW_CELL,
+        AddStatus.DUPLICATE,
+    ]
     assert res[0].cell == (0, 0) and res[3].cell == (3, 0)
     assert res[4].program_id == res[0].program_id
     # the same program reformatted is a duplicate too, and nothing is stored twice
-    again = Candidate(ProgramRecord("# comment\n" + c0.program.code, None, 1, 0), c0.evaluation, {"a": 0.5, "b": 0.5})
+    again = Candidate(
+        ProgramRecord("# comment\n" + c0.program.code, None, 1, 0), c0.evaluation, {"a": 0.5, "b": 0.5}
+    )
     assert arch.add([again])[0].status is AddStatus.DUPLICATE
     assert arch.counts()["programs"] == 4 and arch.counts()["evaluations"] == 4
     assert arch.counts()["rejected"]["duplicate"] == 2
     # failures: explicit error, missing fitness, syntax error
-    bad = Candidate(ProgramRecord(synthetic_code(10), None, 0, 0), None, None, error="sandbox: timeout after 30 s")
+    bad = Candidate(
+        ProgramRecord(synthetic_code(10), None, 0, 0), None, None, error="sandbox: timeout after 30 s"
+    )
     nofit = cand(11, rng, fitness=None)
-    nofit = Candidate(nofit.program, EvaluationRecord("train", nofit.evaluation.contexts, None, None), {"a": 0, "b": 0})
+    nofit = Candidate(
+        nofit.program, EvaluationRecord("train", nofit.evaluation.contexts, None, None), {"a": 0, "b": 0}
+    )
     syn = Candidate(ProgramRecord("def f(:", None, 0, 0), None, None)
     r = arch.add([bad, nofit, syn])
     assert [x.status for x in r] == [AddStatus.FAILED] * 3
-    assert r[0].error == "sandbox: timeout after 30 s" and "finite fitness" in r[1].error and "parse" in r[2].error
+    assert (
+        r[0].error == "sandbox: timeout after 30 s"
+        and "finite fitness" in r[1].error
+        and "parse" in r[2].error
+    )
     assert arch.has_program(r[0].program_id) and r[2].program_id is None
     assert arch.counts()["rejected"]["failed"] == 2 and arch.counts()["rejected"]["syntax"] == 1
     g = arch.grid(0)
@@ -78,11 +108,18 @@ def test_clipping_is_counted_and_goes_to_edge(arch):
 
 
 def test_descriptors_computed_when_missing(tmp_path):
-    config = ArchiveConfig(islands=1, descriptors=(DescriptorSpec("tail_share", 0.0, 1.0, 10),
-                                                   DescriptorSpec("llm_tokens_per_persona", 10.0, 1e4, 8, log=True)))
+    config = ArchiveConfig(
+        islands=1,
+        descriptors=(
+            DescriptorSpec("tail_share", 0.0, 1.0, 10),
+            DescriptorSpec("llm_tokens_per_persona", 10.0, 1e4, 8, log=True),
+        ),
+    )
     a = Archive.create(url_or_path=tmp_path / "d.db", config=config, run_config={}, seed=0)
     z = np.array([[0.05, 0.5], [0.5, 0.5], [0.5, 0.95], [0.5, 0.5]])
-    ev = EvaluationRecord("train", [ContextResult("c", {"coverage": 0.3}, z, tokens=400)], 0.3, {"coverage": 0.3})
+    ev = EvaluationRecord(
+        "train", [ContextResult("c", {"coverage": 0.3}, z, tokens=400)], 0.3, {"coverage": 0.3}
+    )
     r = a.add([Candidate(ProgramRecord(synthetic_code(1), None, 0, 0), ev, None)])[0]
     assert r.status is AddStatus.NEW_CELL
     # tail_share 0.5 -> bin 5; 100 tokens/persona -> log bin 2 of [10, 1e4] in 8
@@ -95,8 +132,12 @@ def test_positions_metrics_personas_and_pruning(tmp_path):
     # exemplars off: this test is about elite texts and pruning (exemplars: test_archive_exemplars.py)
     import dataclasses
 
-    arch = Archive.create(url_or_path=tmp_path / "p.db", config=dataclasses.replace(CFG, exemplars_per_cell=0),
-                          run_config={}, seed=7)
+    arch = Archive.create(
+        url_or_path=tmp_path / "p.db",
+        config=dataclasses.replace(CFG, exemplars_per_cell=0),
+        run_config={},
+        seed=7,
+    )
     rng = np.random.default_rng(2)
     pers = synthetic_personas(5, chars=40)
     c0 = cand(0, rng, fitness=0.2, persona_dicts=pers)
@@ -105,7 +146,9 @@ def test_positions_metrics_personas_and_pruning(tmp_path):
     assert len(evs) == 1 and evs[0].stage == "train" and len(evs[0].contexts) == 2
     z = c0.evaluation.contexts[1].positions
     assert np.allclose(evs[0].contexts[1].positions, z, atol=1e-4)
-    assert evs[0].contexts[0].metrics["coverage"] == pytest.approx(c0.evaluation.contexts[0].metrics["coverage"])
+    assert evs[0].contexts[0].metrics["coverage"] == pytest.approx(
+        c0.evaluation.contexts[0].metrics["coverage"]
+    )
     got = arch.personas(context_id="ctx01", program_id=r0.program_id)
     assert [p.persona for p in got] == pers and np.allclose(got[2].position, z[2], atol=1e-4)
     # displaced elite: its train personas are pruned
@@ -115,7 +158,10 @@ def test_positions_metrics_personas_and_pruning(tmp_path):
     assert len(arch.personas(context_id="ctx01")) == 5
     # non-elites keep none; validation with keep_personas keeps them for good
     r2 = arch.add([cand(2, rng, fitness=0.1, persona_dicts=pers)])[0]
-    assert r2.status is AddStatus.NOT_IMPROVED and arch.personas(context_id="ctx00", program_id=r2.program_id) == []
+    assert (
+        r2.status is AddStatus.NOT_IMPROVED
+        and arch.personas(context_id="ctx00", program_id=r2.program_id) == []
+    )
     val = EvaluationRecord("validation", c0.evaluation.contexts, 0.8, {"coverage": 0.8}, keep_personas=True)
     arch.record_evaluation(r0.program_id, val)
     assert len(arch.personas(context_id="ctx00", program_id=r0.program_id)) == 5
@@ -140,13 +186,37 @@ def test_lineage_events_spend_counts(arch):
     arch.record_event("rejected", program_id="abc", detail={"reason": "no_op"})
     assert [e["kind"] for e in arch.events(program_id="abc")] == ["proposed", "rejected"]
     assert arch.counts()["rejected"] == {"no_op": 1}
-    arch.record_llm_calls([
-        {"role": "mutator", "model": "m", "prompt_tokens": 100, "completion_tokens": 50, "cost_usd": 0.01, "latency_s": 1.0},
-        {"role": "mutator", "model": "m", "prompt_tokens": 10, "completion_tokens": 5, "cost_usd": 0.0, "cached": True},
-        {"role": "respondent", "model": "sim", "prompt_tokens": 7, "completion_tokens": 1, "error": "timeout"},
-    ])
+    arch.record_llm_calls(
+        [
+            {
+                "role": "mutator",
+                "model": "m",
+                "prompt_tokens": 100,
+                "completion_tokens": 50,
+                "cost_usd": 0.01,
+                "latency_s": 1.0,
+            },
+            {
+                "role": "mutator",
+                "model": "m",
+                "prompt_tokens": 10,
+                "completion_tokens": 5,
+                "cost_usd": 0.0,
+                "cached": True,
+            },
+            {
+                "role": "respondent",
+                "model": "sim",
+                "prompt_tokens": 7,
+                "completion_tokens": 1,
+                "error": "timeout",
+            },
+        ]
+    )
     sp = arch.spend_by_role()
-    assert sp["mutator"]["calls"] == 2 and sp["mutator"]["cached"] == 1 and sp["mutator"]["prompt_tokens"] == 110
+    assert (
+        sp["mutator"]["calls"] == 2 and sp["mutator"]["cached"] == 1 and sp["mutator"]["prompt_tokens"] == 110
+    )
     assert sp["mutator"]["cost_usd"] == pytest.approx(0.01) and sp["respondent"]["errors"] == 1
     c = arch.counts()
     assert c["llm_calls"] == 3 and c["cost_usd"] == pytest.approx(0.01) and c["evaluations"] == 5
@@ -204,7 +274,9 @@ def test_schema_newer_refused_older_upgraded_or_refused(tmp_path, monkeypatch):
         Archive.open(url_or_path=p, readonly=True)
     Archive.open(url_or_path=p).close()
     assert len(calls) == 1
-    assert con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
+    assert con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == str(
+        SCHEMA_VERSION
+    )
     con.close()
 
 
@@ -238,9 +310,12 @@ def test_sqlite_pragmas_and_plain_sql(tmp_path, arch):
     eng = create_engine(arch.url)
     with eng.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
-        row = conn.execute(text(
-            "SELECT p.id, e.fitness, el.cell FROM programs p JOIN evaluations e ON e.program_id = p.id "
-            "JOIN elites el ON el.program_id = p.id")).one()
+        row = conn.execute(
+            text(
+                "SELECT p.id, e.fitness, el.cell FROM programs p JOIN evaluations e ON e.program_id = p.id "
+                "JOIN elites el ON el.program_id = p.id"
+            )
+        ).one()
         assert len(row[0]) == 16 and row[2] == "0,0"
     eng.dispose()
 

@@ -69,6 +69,6 @@ def test_pairs_are_the_2d_projections(pop: tuple[np.ndarray, int]) -> None:
 def test_grid_too_large_or_bad_cells_are_refused() -> None:
     with pytest.raises(ValueError, match="use fewer bins"):
         reached_mask(np.zeros((1, 8), dtype=int), 20, 8)
-    assert 20 ** 8 > MAX_CELLS
+    assert 20**8 > MAX_CELLS
     with pytest.raises(ValueError, match="out of"):
         reached_mask(np.array([[3]]), 3, 1)

@@ -51,9 +51,12 @@ def test_novelty_favours_lonely_cells():
 
 
 @settings(max_examples=100, deadline=None)
-@given(fitness=st.lists(st.floats(0, 1), min_size=1, max_size=8),
-       hits=st.lists(st.integers(0, 5), min_size=8, max_size=8),
-       misses=st.lists(st.integers(0, 5), min_size=8, max_size=8), who=st.integers(0, 7))
+@given(
+    fitness=st.lists(st.floats(0, 1), min_size=1, max_size=8),
+    hits=st.lists(st.integers(0, 5), min_size=8, max_size=8),
+    misses=st.lists(st.integers(0, 5), min_size=8, max_size=8),
+    who=st.integers(0, 7),
+)
 def test_weights_are_a_distribution_and_a_hit_never_lowers_a_parent_s_weight(fitness, hits, misses, who):
     elites = [_elite(f"p{i}", (i, i % 3), f) for i, f in enumerate(fitness)]
     book = YieldBook()

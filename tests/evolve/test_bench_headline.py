@@ -24,17 +24,27 @@ def bench():
 
 
 def _row(seed: int, champion: dict[str, float], races: dict[str, float] | None = None) -> dict:
-    row = {"arm": "full", "seed": seed, "evaluations": 60, "champion_test": 0.80, "best_seed_test": 0.75,
-           "champion_code": "x", "races_code": "y" if races else None,
-           "champion_world_gain": champion}
+    row = {
+        "arm": "full",
+        "seed": seed,
+        "evaluations": 60,
+        "champion_test": 0.80,
+        "best_seed_test": 0.75,
+        "champion_code": "x",
+        "races_code": "y" if races else None,
+        "champion_world_gain": champion,
+    }
     if races:
         row["races_world_gain"] = races
     return row
 
 
 def test_parse_sets_reads_json_values_and_refuses_a_bare_key(bench):
-    assert bench.parse_sets(["cascade.screen_contexts=8", "world.validate=[\"literal\"]", "x=abc"]) == [
-        ("cascade.screen_contexts", 8), ("world.validate", ("literal",)), ("x", "abc")]
+    assert bench.parse_sets(["cascade.screen_contexts=8", 'world.validate=["literal"]', "x=abc"]) == [
+        ("cascade.screen_contexts", 8),
+        ("world.validate", ("literal",)),
+        ("x", "abc"),
+    ]
     with pytest.raises(SystemExit, match="expected KEY=VALUE"):
         bench.parse_sets(["cascade.screen_contexts"])
 
@@ -50,9 +60,19 @@ def test_gain_rows_take_the_worst_world_and_fall_back_to_the_champion(bench):
 
 
 def test_the_table_counts_the_run_seeds_that_win_in_every_world(bench, capsys):
-    rows = [_row(0, {"a": 0.05, "b": -0.01}), _row(1, {"a": 0.02, "b": 0.04}), _row(2, {"a": 0.01, "b": 0.03})]
-    args = argparse.Namespace(worlds=["a", "b"], test_contexts=10, evaluations=60, replicates=2,
-                              seed_labels=["seed:naive"], run_seed_labels=["seed:naive"])
+    rows = [
+        _row(0, {"a": 0.05, "b": -0.01}),
+        _row(1, {"a": 0.02, "b": 0.04}),
+        _row(2, {"a": 0.01, "b": 0.03}),
+    ]
+    args = argparse.Namespace(
+        worlds=["a", "b"],
+        test_contexts=10,
+        evaluations=60,
+        replicates=2,
+        seed_labels=["seed:naive"],
+        run_seed_labels=["seed:naive"],
+    )
     bench.print_tables(rows, args)
     out = capsys.readouterr().out
     assert "SIMULATED" in out

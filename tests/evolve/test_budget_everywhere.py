@@ -14,8 +14,8 @@ from rich.console import Console
 
 from evolve.budget.caps import AllowanceGate, RunBudget, rejection_backoff_s
 from evolve.cli import main
-from evolve.mutators.llm_mutator import LLMMutator
 from evolve.mutators import MutationRequest
+from evolve.mutators.llm_mutator import LLMMutator
 from evolve.outputs.progress import PANEL_WIDTH, Progress
 from generators.context_loader import resolve_context
 from generators.evaluation import BUDGET_CUT_ERROR, EvalSettings, evaluate_program
@@ -27,8 +27,12 @@ from generators.seeds import load_seed
 
 
 @settings(max_examples=150, deadline=None)
-@given(cap=st.integers(1, 10_000), spent=st.integers(0, 10_000), slots=st.integers(1, 8),
-       starts=st.integers(1, 8))
+@given(
+    cap=st.integers(1, 10_000),
+    spent=st.integers(0, 10_000),
+    slots=st.integers(1, 8),
+    starts=st.integers(1, 8),
+)
 def test_grants_in_flight_never_exceed_what_is_left(cap, spent, slots, starts):
     budget = RunBudget(evaluations=None, llm_calls=cap, dollars=None, minutes=None)
     budget.spent.llm_calls = spent
@@ -57,8 +61,12 @@ def test_unknown_spend_is_charged_the_whole_allowance_and_the_reserve_follows_th
     first = gate.grant(in_flight=1)
     second = gate.grant(in_flight=2)
     assert (first.calls, second.calls) == (19, 20)  # the 39 left, shared by the two slots
-    assert AllowanceGate(RunBudget(evaluations=3, llm_calls=None, dollars=None, minutes=None),
-                         slots=2).grant(in_flight=1) is None
+    assert (
+        AllowanceGate(RunBudget(evaluations=3, llm_calls=None, dollars=None, minutes=None), slots=2).grant(
+            in_flight=1
+        )
+        is None
+    )
 
 
 def test_backoff_grows_after_a_run_of_cheap_rejections_and_is_bounded():
@@ -79,7 +87,9 @@ class _Client:
 def test_llm_mutator_changes_what_it_asks_after_rejections():
     client = _Client()
     mutator = LLMMutator(client=client, model_label="openai/x", temperature=0.5)
-    request = MutationRequest(parent_code="x", parent_id="p", inspirations=[], directive="d", system="sys", user="ask", seed=1)
+    request = MutationRequest(
+        parent_code="x", parent_id="p", inspirations=[], directive="d", system="sys", user="ask", seed=1
+    )
     asyncio.run(mutator.propose(request))
     in_row = 4
     mutator.pressure = lambda: in_row
@@ -88,7 +98,9 @@ def test_llm_mutator_changes_what_it_asks_after_rejections():
     assert kw1["temperature"] == 0.5 and kw2["temperature"] == pytest.approx(0.95)
     # the two messages are the request's own, sent apart (never joined and split again)
     assert first == [{"role": "system", "content": "sys"}, {"role": "user", "content": "ask"}]
-    assert "last 4 proposals were rejected" in second[-1]["content"] and "rejected" not in first[-1]["content"]
+    assert (
+        "last 4 proposals were rejected" in second[-1]["content"] and "rejected" not in first[-1]["content"]
+    )
 
 
 def test_allowance_client_refuses_past_the_allowance_and_refunds_cache_hits():
@@ -115,20 +127,41 @@ def test_an_evaluation_stops_at_its_allowance_and_says_so():
     ctx = resolve_context("esports_community")
     client = LLMClient(models={"persona": "sim", "respondent": "sim"})
     respondent = LLMRespondent(client=client, mode="questionnaire")
-    settings_ = EvalSettings(n=6, mc_samples=500, limits=SandboxLimits(wall_timeout_s=60, allow_weak_isolation=True))
-    outcome = asyncio.run(evaluate_program(load_seed("batch"), [ctx], client=client, respondent=respondent,
-                                           settings=settings_, seed=1, allowance=Allowance(calls=3)))
+    settings_ = EvalSettings(
+        n=6, mc_samples=500, limits=SandboxLimits(wall_timeout_s=60, allow_weak_isolation=True)
+    )
+    outcome = asyncio.run(
+        evaluate_program(
+            load_seed("batch"),
+            [ctx],
+            client=client,
+            respondent=respondent,
+            settings=settings_,
+            seed=1,
+            allowance=Allowance(calls=3),
+        )
+    )
     records = client.drain_records()
     assert outcome.budget_cut
     assert outcome.contexts[0].error == BUDGET_CUT_ERROR and outcome.contexts[0].metrics is None
     assert len([r for r in records if not r.cached]) <= 3
-    full = asyncio.run(evaluate_program(load_seed("batch"), [ctx], client=client, respondent=respondent,
-                                        settings=settings_, seed=1, allowance=Allowance(calls=10_000)))
+    full = asyncio.run(
+        evaluate_program(
+            load_seed("batch"),
+            [ctx],
+            client=client,
+            respondent=respondent,
+            settings=settings_,
+            seed=1,
+            allowance=Allowance(calls=10_000),
+        )
+    )
     assert not full.budget_cut and full.contexts[0].metrics is not None
 
 
-@pytest.mark.parametrize("flag", ["--budget-minutes=nan", "--budget-dollars=inf", "--budget-calls=-5",
-                                  "--budget-evals=0"])
+@pytest.mark.parametrize(
+    "flag", ["--budget-minutes=nan", "--budget-dollars=inf", "--budget-calls=-5", "--budget-evals=0"]
+)
 def test_caps_that_are_not_finite_positive_are_one_line_errors(flag, capsys):
     assert main(["run", "--print-config", flag]) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -140,16 +173,33 @@ def _controller(evaluations=3):
     budget.start()
     budget.spent.evaluations = evaluations
     budget.spent.dollars = 2.5
-    stats = SimpleNamespace(evaluated=evaluations, proposed=17, best_by_island={0: 0.712345, 1: 0.801234},
-                            statuses={"new_cell": 2, "improved": 1, "not_improved": 9, "failed": 1},
-                            rejections={"duplicate": 12, "diff_failed": 3, "no_op": 4, "cascade": 7,
-                                        "mutator_error": 1}, partial_diffs=2)
+    stats = SimpleNamespace(
+        evaluated=evaluations,
+        proposed=17,
+        best_by_island={0: 0.712345, 1: 0.801234},
+        statuses={"new_cell": 2, "improved": 1, "not_improved": 9, "failed": 1},
+        rejections={"duplicate": 12, "diff_failed": 3, "no_op": 4, "cascade": 7, "mutator_error": 1},
+        partial_diffs=2,
+    )
     archive = SimpleNamespace(
         qd_stats=lambda i: {"filled": 12, "cells_total": 80, "qd_score": 9.87654},
-        spend_by_role=lambda: {role: {"calls": 123456, "prompt_tokens": 98765432, "completion_tokens": 1234567,
-                                      "cost_usd": 12.3456} for role in ("mutator", "persona", "respondent")})
-    return SimpleNamespace(stats=stats, archive=archive, budget=budget, evaluator=SimpleNamespace(in_flight=2),
-                           config=SimpleNamespace(islands=SimpleNamespace(count=2)))
+        spend_by_role=lambda: {
+            role: {
+                "calls": 123456,
+                "prompt_tokens": 98765432,
+                "completion_tokens": 1234567,
+                "cost_usd": 12.3456,
+            }
+            for role in ("mutator", "persona", "respondent")
+        },
+    )
+    return SimpleNamespace(
+        stats=stats,
+        archive=archive,
+        budget=budget,
+        evaluator=SimpleNamespace(in_flight=2),
+        config=SimpleNamespace(islands=SimpleNamespace(count=2)),
+    )
 
 
 def test_live_panel_fits_80_columns_with_every_number_whole():

@@ -13,21 +13,46 @@ from evolve.cli.cmd_run import render_summary
 from evolve.outputs.inspect.source import Source
 from evolve.outputs.inspect.summary import render_summary as render_inspect
 from evolve.outputs.inspect.summary import summary
-from evolve.outputs.report.writer import render_markdown
 from evolve.outputs.report.content import build_report
+from evolve.outputs.report.writer import render_markdown
 
-INTERVAL = {"mean": 0.712, "low": 0.69, "high": 0.734, "n": 12, "confidence": 0.9, "replicates": 3, "contexts": 4}
+INTERVAL = {
+    "mean": 0.712,
+    "low": 0.69,
+    "high": 0.734,
+    "n": 12,
+    "confidence": 0.9,
+    "replicates": 3,
+    "contexts": 4,
+}
 
 
 def test_run_summary_text_shows_the_interval():
-    text = render_summary({"db": "x.db", "evaluations": 3, "champion": {"id": "abc", "validation_interval": INTERVAL},
-                           "seeds": {}, "test": {}})
-    assert "champion: abc   validation fitness 0.7120 [0.6900, 0.7340] (90 % interval, 4 contexts x 3 seeds)" in text
+    text = render_summary(
+        {
+            "db": "x.db",
+            "evaluations": 3,
+            "champion": {"id": "abc", "validation_interval": INTERVAL},
+            "seeds": {},
+            "test": {},
+        }
+    )
+    assert (
+        "champion: abc   validation fitness 0.7120 [0.6900, 0.7340] (90 % interval, 4 contexts x 3 seeds)"
+        in text
+    )
 
 
 def test_one_seed_and_one_context_are_singular():
-    one = render_summary({"db": "x.db", "evaluations": 3, "seeds": {}, "test": {},
-                          "champion": {"id": "abc", "validation_interval": {**INTERVAL, "replicates": 1, "contexts": 1}}})
+    one = render_summary(
+        {
+            "db": "x.db",
+            "evaluations": 3,
+            "seeds": {},
+            "test": {},
+            "champion": {"id": "abc", "validation_interval": {**INTERVAL, "replicates": 1, "contexts": 1}},
+        }
+    )
     assert "(90 % interval, 1 context x 1 seed)" in one
 
 

@@ -7,8 +7,8 @@ import time
 import pytest
 
 from evolve.budget.caps import RunBudget, Spend
-from evolve.proposals.checks import first_rejection
 from evolve.common.context_sets import ContextSets
+from evolve.proposals.checks import first_rejection
 from generators.context_loader import load_split
 
 GOOD = "def generate(context, n, llm, rng):\n    return []\n"
@@ -22,7 +22,11 @@ def test_good_program_passes():
     "code, reason, fragment",
     [
         ("def generate(context, n, llm, rng)\n    pass\n", "compile_error", "line 1"),
-        ("def make(context, n, llm, rng):\n    return []\n", "bad_signature", "no top-level function 'generate'"),
+        (
+            "def make(context, n, llm, rng):\n    return []\n",
+            "bad_signature",
+            "no top-level function 'generate'",
+        ),
         ("def generate(context, n):\n    return []\n", "bad_signature", "(context, n, llm, rng)"),
         ("async def generate(context, n, llm, rng):\n    return []\n", "bad_signature", "async"),
         ("x = '\0'\n", "compile_error", "null bytes"),
@@ -52,7 +56,9 @@ def test_budget_dollars_calls_and_minutes():
     money = RunBudget(evaluations=None, llm_calls=None, dollars=1.0, minutes=None)
     money.add_calls(1, 1.25)
     assert money.exhausted().startswith("dollars")
-    clock = RunBudget(evaluations=None, llm_calls=None, dollars=None, minutes=0.5 / 60, prior=Spend(seconds=0.4))
+    clock = RunBudget(
+        evaluations=None, llm_calls=None, dollars=None, minutes=0.5 / 60, prior=Spend(seconds=0.4)
+    )
     clock.start()
     assert clock.exhausted() is None
     time.sleep(0.15)
@@ -82,8 +88,10 @@ def generate(context, n, llm, rng):
 def test_apply_proposal_counts_blocks_that_fail_beside_ones_that_apply():
     from evolve.loop.controller import apply_proposal
 
-    text = ("<<<<<<< SEARCH\nSPREAD = 1.0\n=======\nSPREAD = 1.4\n>>>>>>> REPLACE\n"
-            "<<<<<<< SEARCH\nNOT_THERE = 3\n=======\nNOT_THERE = 4\n>>>>>>> REPLACE\n")
+    text = (
+        "<<<<<<< SEARCH\nSPREAD = 1.0\n=======\nSPREAD = 1.4\n>>>>>>> REPLACE\n"
+        "<<<<<<< SEARCH\nNOT_THERE = 3\n=======\nNOT_THERE = 4\n>>>>>>> REPLACE\n"
+    )
     code, rejection, failed = apply_proposal(PARENT, text, False)
     assert rejection is None and "SPREAD = 1.4" in code
     assert len(failed) == 1 and failed[0].startswith("block 2:")
@@ -92,7 +100,9 @@ def test_apply_proposal_counts_blocks_that_fail_beside_ones_that_apply():
 def test_apply_proposal_rejections():
     from evolve.loop.controller import apply_proposal
 
-    _, rejection, _ = apply_proposal(PARENT, "<<<<<<< SEARCH\nX = 1\n=======\nX = 2\n>>>>>>> REPLACE\n", False)
+    _, rejection, _ = apply_proposal(
+        PARENT, "<<<<<<< SEARCH\nX = 1\n=======\nX = 2\n>>>>>>> REPLACE\n", False
+    )
     assert rejection.reason == "diff_failed" and "block 1" in rejection.message
     outside = "<<<<<<< SEARCH\nimport math\n=======\nimport os\n>>>>>>> REPLACE\n"
     _, rejection, _ = apply_proposal(PARENT, outside, False)

@@ -34,7 +34,9 @@ def _directory_with_archive(tmp: Path) -> tuple[str, str]:
     inside = tmp / "runs" / ARCHIVE_FILENAME
     with sqlite3.connect(inside) as conn:
         conn.execute("CREATE TABLE t (a)")
-    return str(tmp / "runs"), f"{tmp / 'runs'} is a directory, not an archive database (did you mean {inside}?)"
+    return str(
+        tmp / "runs"
+    ), f"{tmp / 'runs'} is a directory, not an archive database (did you mean {inside}?)"
 
 
 def _missing(tmp: Path) -> tuple[str, str]:
@@ -57,16 +59,26 @@ def _url_of_directory(tmp: Path) -> tuple[str, str]:
     return url, f"{url} is a directory, not an archive database"
 
 
-PROBLEMS = {"directory": _directory, "directory with archive.db": _directory_with_archive, "missing": _missing,
-            "text file": _text_file, "empty file": _empty_file, "sqlite URL of a directory": _url_of_directory}
+PROBLEMS = {
+    "directory": _directory,
+    "directory with archive.db": _directory_with_archive,
+    "missing": _missing,
+    "text file": _text_file,
+    "empty file": _empty_file,
+    "sqlite URL of a directory": _url_of_directory,
+}
 
 
 def _tree(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
 
 
-CASES = [(command, problem) for command in COMMANDS for problem in PROBLEMS
-         if not (command == "run --resume" and problem.startswith("sqlite URL"))]  # run's --db is a file path
+CASES = [
+    (command, problem)
+    for command in COMMANDS
+    for problem in PROBLEMS
+    if not (command == "run --resume" and problem.startswith("sqlite URL"))
+]  # run's --db is a file path
 
 
 @pytest.mark.timeout(60)

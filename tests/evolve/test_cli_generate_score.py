@@ -28,8 +28,24 @@ def _write_personas(path: Path, n: int) -> Path:
 
 def test_generate_sim_writes_jsonl(tmp_path, capsys):
     out = tmp_path / "p.jsonl"
-    assert main(["generate", "--generator", "seed:sobol", "--context", CONTEXT, "-n", "6",
-                 "--out", str(out), "--seed", "4"]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                "--generator",
+                "seed:sobol",
+                "--context",
+                CONTEXT,
+                "-n",
+                "6",
+                "--out",
+                str(out),
+                "--seed",
+                "4",
+            ]
+        )
+        == 0
+    )
     lines = out.read_text().splitlines()
     assert len(lines) == 6
     personas = [json.loads(line) for line in lines]
@@ -40,8 +56,23 @@ def test_generate_sim_writes_jsonl(tmp_path, capsys):
 def test_generate_is_deterministic_per_seed(capsys):
     runs = []
     for seed in ("1", "1", "2"):
-        assert main(["generate", "--generator", "seed:batch", "--context", CONTEXT, "-n", "4", "--json",
-                     "--seed", seed]) == 0
+        assert (
+            main(
+                [
+                    "generate",
+                    "--generator",
+                    "seed:batch",
+                    "--context",
+                    CONTEXT,
+                    "-n",
+                    "4",
+                    "--json",
+                    "--seed",
+                    seed,
+                ]
+            )
+            == 0
+        )
         out = json.loads(capsys.readouterr().out)
         assert out["n"] == 4
         # each call is its own population (a fresh id, so a fresh attestation): compare the personas
@@ -53,16 +84,23 @@ def test_generate_is_deterministic_per_seed(capsys):
     "program, message",
     [
         ("def generate(context, n, llm, rng)\n    return []\n", "error: SyntaxError"),
-        ("def generate(context, n, llm, rng):\n    return [{'name': 'a', 'description': 'b'}] * 4\n",
-         "error: generate() returned 4 personas, expected at most 3"),
-        ("def generate(context, n, llm, rng):\n    return []\n", "error: generate() returned no personas, expected 3"),
+        (
+            "def generate(context, n, llm, rng):\n    return [{'name': 'a', 'description': 'b'}] * 4\n",
+            "error: generate() returned 4 personas, expected at most 3",
+        ),
+        (
+            "def generate(context, n, llm, rng):\n    return []\n",
+            "error: generate() returned no personas, expected 3",
+        ),
         ("def generate(context, n, llm, rng):\n    raise RuntimeError('boom')\n", "boom"),
     ],
 )
 def test_generate_failures_are_one_line(tmp_path, capsys, program, message):
     path = tmp_path / "prog.py"
     path.write_text(program)
-    assert main(["generate", "--generator", str(path), "--context", CONTEXT, "-n", "3", "--timeout", "20"]) == 1
+    assert (
+        main(["generate", "--generator", str(path), "--context", CONTEXT, "-n", "3", "--timeout", "20"]) == 1
+    )
     err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     assert len(err) == 1 and message in err[0]
 
@@ -76,9 +114,14 @@ def test_generate_unknown_inputs(capsys):
 
 def test_score_sim_json(tmp_path, capsys):
     out = tmp_path / "p.jsonl"
-    assert main(["generate", "--generator", "seed:sobol", "--context", CONTEXT, "-n", "10", "--out", str(out)]) == 0
+    assert (
+        main(["generate", "--generator", "seed:sobol", "--context", CONTEXT, "-n", "10", "--out", str(out)])
+        == 0
+    )
     capsys.readouterr()
-    assert main(["score", "--personas", str(out), "--context", CONTEXT, "--json", "--mc-samples", "2000"]) == 0
+    assert (
+        main(["score", "--personas", str(out), "--context", CONTEXT, "--json", "--mc-samples", "2000"]) == 0
+    )
     result = json.loads(capsys.readouterr().out)
     assert set(result["metrics"]) == set(METRIC_NAMES)
     Z = result["positions"]
@@ -99,21 +142,60 @@ def test_real_path_generate_and_score_against_stub(tmp_path, capsys, monkeypatch
     context = resolve_context(CONTEXT)
 
     def persona_reply(messages):
-        return "\n".join(f"{i}. Name: Person {i}\nDescription: a traveller who is very angry." for i in range(1, 7))
+        return "\n".join(
+            f"{i}. Name: Person {i}\nDescription: a traveller who is very angry." for i in range(1, 7)
+        )
 
     with StubServer(reply=persona_reply) as server:
         out = tmp_path / "real.jsonl"
-        assert main(["generate", "--generator", "seed:naive", "--context", CONTEXT, "-n", "5",
-                     "--model", "openai/stub-model", "--api-base", server.base_url, "--out", str(out)]) == 0
+        assert (
+            main(
+                [
+                    "generate",
+                    "--generator",
+                    "seed:naive",
+                    "--context",
+                    CONTEXT,
+                    "-n",
+                    "5",
+                    "--model",
+                    "openai/stub-model",
+                    "--api-base",
+                    server.base_url,
+                    "--out",
+                    str(out),
+                ]
+            )
+            == 0
+        )
         assert len(out.read_text().splitlines()) == 5
         assert len(server.requests) >= 1
         assert server.requests[0].headers.get("authorization", "").endswith("sk-no-key")
     capsys.readouterr()
     with StubServer(reply="4") as server:
-        assert main(["score", "--personas", str(out), "--context", CONTEXT, "--json", "--mc-samples", "2000",
-                     "--model", "openai/stub-model", "--api-base", server.base_url]) == 0
+        assert (
+            main(
+                [
+                    "score",
+                    "--personas",
+                    str(out),
+                    "--context",
+                    CONTEXT,
+                    "--json",
+                    "--mc-samples",
+                    "2000",
+                    "--model",
+                    "openai/stub-model",
+                    "--api-base",
+                    server.base_url,
+                ]
+            )
+            == 0
+        )
         result = json.loads(capsys.readouterr().out)
-        assert len(server.requests) == 1 + 5 * context.n_items  # pre-flight, then one call per persona and item
+        assert (
+            len(server.requests) == 1 + 5 * context.n_items
+        )  # pre-flight, then one call per persona and item
     assert result["missing"] == 0 and result["simulated"] is False
     for k, axis in enumerate(context.axes):  # every answer is 4: reverse items count as 2
         rev = sum(item.reverse for item in axis.items)
@@ -126,8 +208,25 @@ def test_real_path_unparseable_answers_are_missing_not_guessed(tmp_path, capsys,
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     personas = _write_personas(tmp_path / "p.jsonl", 3)
     with StubServer(reply="I would rather not say") as server:
-        assert main(["score", "--personas", str(personas), "--context", CONTEXT, "--json", "--mc-samples", "2000",
-                     "--model", "openai/stub-model", "--api-base", server.base_url]) == 1
+        assert (
+            main(
+                [
+                    "score",
+                    "--personas",
+                    str(personas),
+                    "--context",
+                    CONTEXT,
+                    "--json",
+                    "--mc-samples",
+                    "2000",
+                    "--model",
+                    "openai/stub-model",
+                    "--api-base",
+                    server.base_url,
+                ]
+            )
+            == 1
+        )
     result = json.loads(capsys.readouterr().out)
     assert result["missing"] == 3 * resolve_context(CONTEXT).n_items
     assert result["metrics"] is None and "no" in result["error"] and "placed" in result["error"]
@@ -136,11 +235,21 @@ def test_real_path_unparseable_answers_are_missing_not_guessed(tmp_path, capsys,
 
 def test_generate_tells_the_truth_about_a_short_population(tmp_path, capsys):
     program = tmp_path / "short.py"
-    program.write_text("def generate(context, n, llm, rng):\n"
-                       "    return [{'name': 'solo', 'description': 'the only one'}]\n")
+    program.write_text(
+        "def generate(context, n, llm, rng):\n    return [{'name': 'solo', 'description': 'the only one'}]\n"
+    )
     out = tmp_path / "p.jsonl"
-    args = ["generate", "--generator", str(program), "--context", "airline_rebooking_desk", "-n", "25",
-            "--out", str(out)]
+    args = [
+        "generate",
+        "--generator",
+        str(program),
+        "--context",
+        "airline_rebooking_desk",
+        "-n",
+        "25",
+        "--out",
+        str(out),
+    ]
     assert main(args) == 1
     err = capsys.readouterr().err
     assert "wrote 1 persona to" in err
@@ -156,18 +265,48 @@ def test_score_prints_the_floor_and_random_references_beside_every_metric(tmp_pa
     import metrics
 
     out = tmp_path / "p.jsonl"
-    assert main(["generate", "--generator", "seed:sobol", "--context", "airline_rebooking_desk", "-n", "10",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                "--generator",
+                "seed:sobol",
+                "--context",
+                "airline_rebooking_desk",
+                "-n",
+                "10",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
-    assert main(["score", "--personas", str(out), "--context", "airline_rebooking_desk", "--mc-samples", "2000"]) == 0
+    assert (
+        main(["score", "--personas", str(out), "--context", "airline_rebooking_desk", "--mc-samples", "2000"])
+        == 0
+    )
     text = capsys.readouterr().out
     refs = metrics.references(10, 3, mc_samples=2000)
     assert "floor" in text and "random" in text and "no model" in text
     for name in METRIC_NAMES:
         line = next(line for line in text.splitlines() if line.strip().startswith(name))
         assert f"{refs.floor[name]:.4f}" in line and f"{refs.random[name]:.4f}" in line
-    assert main(["score", "--personas", str(out), "--context", "airline_rebooking_desk", "--mc-samples", "2000",
-                 "--json"]) == 0
+    assert (
+        main(
+            [
+                "score",
+                "--personas",
+                str(out),
+                "--context",
+                "airline_rebooking_desk",
+                "--mc-samples",
+                "2000",
+                "--json",
+            ]
+        )
+        == 0
+    )
     data = json.loads(capsys.readouterr().out)
     assert data["references"]["floor"] == pytest.approx(dict(refs.floor))
     assert data["references"]["random"] == pytest.approx(dict(refs.random))

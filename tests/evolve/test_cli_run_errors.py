@@ -25,7 +25,9 @@ def test_config_typo_names_key_and_suggests(tmp_path, capsys):
 
 def test_broken_context_file_is_one_line_and_nothing_written(tmp_path, capsys):
     ctx = tmp_path / "broken.json"
-    ctx.write_text(json.dumps({"id": "x", "description": "d", "scale": {"min": 1, "max": 5}, "axes": [{"name": "a"}]}))
+    ctx.write_text(
+        json.dumps({"id": "x", "description": "d", "scale": {"min": 1, "max": 5}, "axes": [{"name": "a"}]})
+    )
     cfg = tmp_path / "run.toml"
     cfg.write_text(f'[contexts]\ntrain = ["{ctx}"]\n[budget]\nevaluations = 1\n')
     db = tmp_path / "out" / "a.db"
@@ -51,28 +53,44 @@ def test_resume_needs_existing_db(tmp_path, capsys):
 
 
 def test_print_config_is_the_effective_config(tmp_path, capsys):
-    assert main(["run", "--print-config", "--budget-evals", "7", "--seed", "9", "-n", "12", "--islands", "5"]) == 0
+    assert (
+        main(["run", "--print-config", "--budget-evals", "7", "--seed", "9", "-n", "12", "--islands", "5"])
+        == 0
+    )
     out = tmp_path / "effective.toml"
     out.write_text(capsys.readouterr().out)
     config = load_config(out)
-    assert (config.budget.evaluations, config.seed, config.evaluation.n, config.islands.count) == (7, 9, 12, 5)
+    assert (config.budget.evaluations, config.seed, config.evaluation.n, config.islands.count) == (
+        7,
+        9,
+        12,
+        5,
+    )
     assert config.budget.minutes is None  # --budget-evals alone replaces the default time cap
     assert config.models.persona.model == "sim"
 
 
 def test_model_flag_sets_every_role(capsys):
-    assert main(["run", "--print-config", "--model", "openai/gpt-4o-mini", "--api-base", "http://127.0.0.1:9/v1"]) == 0
+    assert (
+        main(
+            ["run", "--print-config", "--model", "openai/gpt-4o-mini", "--api-base", "http://127.0.0.1:9/v1"]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert out.count('model = "openai/gpt-4o-mini"') == 4
     assert out.count('api_base = "http://127.0.0.1:9/v1"') == 4
 
 
-@pytest.mark.parametrize("argv, hint", [
-    (["rnu"], "did you mean 'run'?"),
-    (["inspect", "--db", "x.db", "smmary"], "did you mean 'summary'?"),
-    (["worlds", "--jsn"], "did you mean '--json'?"),
-    (["run", "--budget-evls", "3"], "did you mean '--budget-evals'?"),
-])
+@pytest.mark.parametrize(
+    "argv, hint",
+    [
+        (["rnu"], "did you mean 'run'?"),
+        (["inspect", "--db", "x.db", "smmary"], "did you mean 'summary'?"),
+        (["worlds", "--jsn"], "did you mean '--json'?"),
+        (["run", "--budget-evls", "3"], "did you mean '--budget-evals'?"),
+    ],
+)
 def test_a_typo_in_a_command_or_flag_gets_the_closest_one(argv, hint, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(argv)

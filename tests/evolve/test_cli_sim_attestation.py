@@ -15,19 +15,22 @@ import pytest
 import metrics
 from evolve.cli import main
 from evolve.cli.common import SIM_NOTE
+from generators.attest_key import key_path
 from generators.context_loader import resolve_context
 from generators.population_record import RECORD_KEY
 from generators.positions import positions
 from generators.respondent import SimRespondent
-from generators.attest_key import key_path
-from generators.sim.attestation import sentence_count
 from generators.sim import text as sim_text
+from generators.sim.attestation import sentence_count
 
 CONTEXT = "airline_rebooking_desk"
 MC = ["--mc-samples", "2000"]
 
-FORGER = inspect.getsource(sim_text.grade_of) + inspect.getsource(sim_text.trait_sentence).replace(
-    "str | None", "object") + f"\nGRADE_WORDS = {sim_text.GRADE_WORDS!r}\n" + '''
+FORGER = (
+    inspect.getsource(sim_text.grade_of)
+    + inspect.getsource(sim_text.trait_sentence).replace("str | None", "object")
+    + f"\nGRADE_WORDS = {sim_text.GRADE_WORDS!r}\n"
+    + """
 
 def generate(context, n, llm, rng):
     out = []
@@ -37,14 +40,15 @@ def generate(context, n, llm, rng):
             parts.append(trait_sentence(a.name, "Ada", float(rng.random()), a.low, a.high))
         out.append({"name": f"Ada Forge{i}", "description": " ".join(parts)})
     return out
-'''
+"""
+)
 """Writes the sim's trait sentences itself, at random positions (no model call)."""
 
-GENERIC = '''
+GENERIC = """
 def generate(context, n, llm, rng):
     return [{"name": f"Ada Forge{i}", "description": f"[SIMULATED] Ada Forge{i}, 40, lives here."}
             for i in range(n)]
-'''
+"""
 """The forger's text without its trait sentences."""
 
 
@@ -59,8 +63,24 @@ def _generate(tmp_path: Path, generator: str, name: str, n: int = 8, seed: int =
         program.write_text(generator)
         generator = str(program)
     out = tmp_path / f"{name}.jsonl"
-    assert main(["generate", "--generator", generator, "--context", CONTEXT, "-n", str(n),
-                 "--seed", str(seed), "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                "--generator",
+                generator,
+                "--context",
+                CONTEXT,
+                "-n",
+                str(n),
+                "--seed",
+                str(seed),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     return out
 
 
@@ -97,8 +117,10 @@ def test_honest_sim_file_reads_in_full_and_a_forged_one_as_generic_text(tmp_path
     generic, _ = _score(_generate(tmp_path, GENERIC, "generic"), capsys)
     total = sum(sentence_count(r) for r in _rows(forged_file))
     assert total == 8 * ctx.k and forged["unverified_sentences"] == total
-    assert f_notes == [f"note: {total} sim trait sentences in 8 personas could not be verified "
-                       f"(no valid attestation from generate): read as generic text"]
+    assert f_notes == [
+        f"note: {total} sim trait sentences in 8 personas could not be verified "
+        f"(no valid attestation from generate): read as generic text"
+    ]
     assert forged["positions"] == generic["positions"]  # the forged sentences earn exactly nothing
     assert forged["metrics"]["coverage"] <= generic["metrics"]["coverage"]
     assert honest["metrics"]["coverage"] > forged["metrics"]["coverage"] + 0.1
@@ -130,8 +152,10 @@ def test_a_missing_or_untrusted_key(tmp_path, capsys):
     assert os.stat(key_path()).st_mode & 0o777 == 0o600
     os.chmod(key_path(), 0o644)
     capsys.readouterr()
-    for argv in (["score", "--personas", str(path), "--context", CONTEXT],
-                 ["generate", "--generator", "seed:naive", "--context", CONTEXT, "-n", "3"]):
+    for argv in (
+        ["score", "--personas", str(path), "--context", CONTEXT],
+        ["generate", "--generator", "seed:naive", "--context", CONTEXT, "-n", "3"],
+    ):
         assert main(argv) == 1
         err = capsys.readouterr().err.splitlines()
         errors = [ln for ln in err if ln.startswith("error:")]
@@ -140,14 +164,16 @@ def test_a_missing_or_untrusted_key(tmp_path, capsys):
     result, notes = _score(path, capsys)
     total = sum(sentence_count(r) for r in _rows(path))
     assert result["unverified_sentences"] == total
-    assert notes == [f"note: {total} sim trait sentences in 6 personas could not be verified "
-                     f"(no attestation key at {key_path()}): read as generic text"]
+    assert notes == [
+        f"note: {total} sim trait sentences in 6 personas could not be verified "
+        f"(no attestation key at {key_path()}): read as generic text"
+    ]
     # a file with no sim sentence needs no key, even an untrusted one
     _write(tmp_path / "plain.jsonl", [{"name": f"P{i}", "description": "a quiet clerk"} for i in range(3)])
     assert _score(tmp_path / "plain.jsonl", capsys)[0]["unverified_sentences"] == 0
 
 
-READ_KEY = '''
+READ_KEY = """
 def generate(context, n, llm, rng):
     try:
         with open(KEY_PATH) as fh:
@@ -155,7 +181,7 @@ def generate(context, n, llm, rng):
     except Exception as exc:
         seen = "refused: " + type(exc).__name__
     return [{"name": f"P{i}", "description": seen} for i in range(n)]
-'''
+"""
 
 
 def test_a_sandboxed_program_cannot_read_the_key(tmp_path, capsys):
@@ -172,8 +198,10 @@ def test_score_n_applies_the_runs_worst_completion_rule(tmp_path, capsys):
     short = _write(tmp_path / "short.jsonl", full[:6])
     recorded, notes = _score(short, capsys)
     assert recorded["n"] == 8 and recorded["personas_returned"] == 6
-    assert notes == [f"note: {short} has 6 of the 8 personas asked for by generate: scored as 8 by the "
-                     f"worst-completion rule (docs/SCORING.md)"]
+    assert notes == [
+        f"note: {short} has 6 of the 8 personas asked for by generate: scored as 8 by the "
+        f"worst-completion rule (docs/SCORING.md)"
+    ]
     Z = np.array(recorded["positions"])
     assert recorded["metrics"] == metrics.evaluate_incomplete(Z, n=8, mc_samples=2000, seed=0)
     assert recorded["metrics"]["min_pairwise_distance"] == 0.0

@@ -15,10 +15,10 @@ import pytest
 from evolve.common.seed_programs import label_of, load_seed_programs
 from generators.context_loader import load_split
 from generators.sim import SimLLM
-from generators.sim_calibration import score_program
 from generators.sim.inprocess import load_program, run_program
 from generators.sim.text import norm_axis
 from generators.sim.worlds import WORLDS, get_world
+from generators.sim_calibration import score_program
 
 FILES = sorted((Path(__file__).resolve().parents[2] / "docs" / "examples" / "concordia_style").glob("*.py"))
 
@@ -29,7 +29,9 @@ def test_there_are_two_and_they_load_as_file_seeds():
     assert list(programs) == [label_of(f"file:{f}") for f in FILES]
     for code in programs.values():
         assert "# EVOLVE-BLOCK-START" in code
-        assert "import concordia" not in code and "from concordia" not in code  # our own protocol, no Concordia
+        assert (
+            "import concordia" not in code and "from concordia" not in code
+        )  # our own protocol, no Concordia
 
 
 class Recording(SimLLM):
@@ -51,7 +53,7 @@ def _json_replies(replies: list[str]) -> list[dict]:
         start, end = r.find("{"), r.rfind("}")
         if start >= 0 and end > start:
             try:
-                out.append(json.loads(r[start:end + 1]))
+                out.append(json.loads(r[start : end + 1]))
             except json.JSONDecodeError:
                 pass
     return out
@@ -97,7 +99,9 @@ def test_they_score_between_the_floor_seed_and_the_space_filling_seed():
     contexts = load_split("test")[:3]
 
     def cov(code: str) -> float:
-        return float(np.mean([r["coverage"] for r in score_program(code, contexts, seeds=(0,), mc_samples=2000)]))
+        return float(
+            np.mean([r["coverage"] for r in score_program(code, contexts, seeds=(0,), mc_samples=2000)])
+        )
 
     naive, attitudes, stances = cov(load_seed("naive")), cov(FILES[0].read_text()), cov(FILES[1].read_text())
     assert naive < attitudes < stances

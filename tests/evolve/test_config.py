@@ -31,8 +31,14 @@ def test_toml_round_trip(tmp_path):
 
 
 def test_role_model_as_string_or_table():
-    config = config_from_dict({"models": {"persona": "openai/gpt-4o-mini",
-                                          "mutator": {"model": "openai/x", "api_base": "http://127.0.0.1:9/v1"}}})
+    config = config_from_dict(
+        {
+            "models": {
+                "persona": "openai/gpt-4o-mini",
+                "mutator": {"model": "openai/x", "api_base": "http://127.0.0.1:9/v1"},
+            }
+        }
+    )
     assert config.models.persona.model == "openai/gpt-4o-mini"
     assert config.models.mutator.api_base == "http://127.0.0.1:9/v1"
     assert config.models.respondent.model == "sim"
@@ -43,14 +49,20 @@ def test_role_model_as_string_or_table():
     [
         ({"budgte": {}}, "budgte: unknown key (did you mean 'budget'?)"),
         ({"budget": {"evaluatons": 3}}, "budget.evaluatons: unknown key (did you mean 'evaluations'?)"),
-        ({"models": {"persona": {"modle": "x"}}}, "models.persona.modle: unknown key (did you mean 'model'?)"),
+        (
+            {"models": {"persona": {"modle": "x"}}},
+            "models.persona.modle: unknown key (did you mean 'model'?)",
+        ),
         ({"evaluation": {"n": "25"}}, "evaluation.n: expected an integer"),
         ({"evaluation": {"n": 1}}, "evaluation.n: must be >= 2"),
         ({"cascade": {"threshold": True}}, "cascade.threshold: expected a number"),
         ({"fitness": {"objective": "coverge"}}, "did you mean 'coverage'"),
         ({"budget": {}}, "budget: set at least one cap"),
         ({"mutation": {"parent_strategy": "best"}}, "mutation.parent_strategy"),
-        ({"descriptors": [{"name": "tail_shar", "low": 0, "high": 1, "bins": 5}]}, "did you mean 'tail_share'"),
+        (
+            {"descriptors": [{"name": "tail_shar", "low": 0, "high": 1, "bins": 5}]},
+            "did you mean 'tail_share'",
+        ),
     ],
 )
 def test_errors_name_the_key(data, fragment):
@@ -66,7 +78,9 @@ def test_file_errors_name_the_file(tmp_path):
         load_config(bad)
     typo = tmp_path / "typo.toml"
     typo.write_text("[islands]\ncuont = 3\n")
-    with pytest.raises(ConfigError, match=r"typo.toml: islands.cuont: unknown key \(did you mean 'count'\?\)"):
+    with pytest.raises(
+        ConfigError, match=r"typo.toml: islands.cuont: unknown key \(did you mean 'count'\?\)"
+    ):
         load_config(typo)
     with pytest.raises(ConfigError, match="no such config file"):
         load_config(tmp_path / "missing.toml")
@@ -90,8 +104,7 @@ def test_to_toml_round_trips_strings_toml_cannot_hold_raw() -> None:
     """Quotes, backslashes, newlines and tabs in a string survive the write and the read."""
     import tomllib
 
-    data = {"run": {"name": 'a "quoted"\\ path\nwith\tcontrol', "skip": None, "seeds": [1, 2]},
-            "top": 0.5}
+    data = {"run": {"name": 'a "quoted"\\ path\nwith\tcontrol', "skip": None, "seeds": [1, 2]}, "top": 0.5}
     back = tomllib.loads(to_toml(data))
     assert back == {"run": {"name": 'a "quoted"\\ path\nwith\tcontrol', "seeds": [1, 2]}, "top": 0.5}
 
@@ -110,9 +123,13 @@ def test_an_override_with_an_unknown_key_or_a_bad_value_is_one_line():
 def test_a_role_is_the_llm_layers_model_config_and_keys_stay_out_of_it():
     from generators.llm import ModelConfig
 
-    config = config_from_dict({"models": {"persona": {"model": "openai/x", "extra": {"mock_response": "hi"}}}})
+    config = config_from_dict(
+        {"models": {"persona": {"model": "openai/x", "extra": {"mock_response": "hi"}}}}
+    )
     assert config.models.persona == ModelConfig(model="openai/x", extra={"mock_response": "hi"})
-    assert hash(config.models.persona) == hash(ModelConfig(model="openai/x"))  # a dict extra does not unhash it
+    assert hash(config.models.persona) == hash(
+        ModelConfig(model="openai/x")
+    )  # a dict extra does not unhash it
     assert "extra" not in config_to_dict(RunConfig())["models"]["persona"]  # the empty default is not written
     with pytest.raises(ConfigError, match=r"models\.persona\.extra\.api_key: keys never live in the config"):
         config_from_dict({"models": {"persona": {"model": "openai/x", "extra": {"api_key": "sk-1"}}}})

@@ -20,8 +20,8 @@ from evolve.config import RunConfig, config_to_dict
 from evolve.outputs.export import ExportError, export_program
 from evolve.outputs.inspect import dumps, front, open_source, render_front
 from evolve.outputs.inspect.front import best_under_cost
-from evolve.outputs.report.writer import render_markdown
 from evolve.outputs.report.content import build_report
+from evolve.outputs.report.writer import render_markdown
 from metrics.pareto import pareto_front
 
 N = 10
@@ -29,20 +29,29 @@ CONTEXTS = ("fishing_village_quota_cuts", "esports_community")
 #: (validation coverage, tokens per persona) per program; None: never validated. Chosen so
 #: that the front, the dominated programs, a tie and a copy all occur.
 POINTS: tuple[tuple[float, float] | None, ...] = (
-    (0.40, 50.0), (0.55, 120.0), (0.50, 200.0), (0.70, 400.0), (0.70, 900.0), (0.62, 400.0),
-    (0.55, 120.0), (0.80, 2500.0), None, None,
+    (0.40, 50.0),
+    (0.55, 120.0),
+    (0.50, 200.0),
+    (0.70, 400.0),
+    (0.70, 900.0),
+    (0.62, 400.0),
+    (0.55, 120.0),
+    (0.80, 2500.0),
+    None,
+    None,
 )
 
 
 @dataclass(frozen=True)
 class CostArchive:
     db: Path
-    ids: tuple[str, ...]              # one per POINTS entry
+    ids: tuple[str, ...]  # one per POINTS entry
     validated: dict[str, tuple[float, float]]  # id -> (coverage, tokens per persona) as stored
 
 
-def _record(stage: str, coverage: float, tokens_per_persona: float,
-            rng: np.random.Generator) -> EvaluationRecord:
+def _record(
+    stage: str, coverage: float, tokens_per_persona: float, rng: np.random.Generator
+) -> EvaluationRecord:
     results = []
     for cid in CONTEXTS:
         m = {name: float(rng.random()) for name in METRIC_NAMES}
@@ -60,8 +69,9 @@ def build_cost_archive(directory: Path, *, simulated: bool = True) -> CostArchiv
     arch = Archive.create(url_or_path=db, config=ArchiveConfig(islands=1), run_config=run_config, seed=0)
     ids, validated = [], {}
     for i, point in enumerate(POINTS):
-        record = ProgramRecord(code=synthetic_code(500 + i), parent_id=None, island=0, generation=0,
-                               label=f"seed:p{i}")
+        record = ProgramRecord(
+            code=synthetic_code(500 + i), parent_id=None, island=0, generation=0, label=f"seed:p{i}"
+        )
         train = _record("train", 0.3, 100.0, rng)
         res = arch.add([Candidate(record, train, {"tail_share": 0.1, "llm_tokens_per_persona": 100.0})])[0]
         assert res.program_id is not None
@@ -135,10 +145,31 @@ def test_cli_json_is_stable_and_equals_the_function(costs: CostArchive, capsys) 
     assert main(["inspect", "--db", str(costs.db), "--json", "front"]) == 0
     assert capsys.readouterr().out == first
     data = json.loads(first)
-    assert set(data) == {"simulated", "tokens_simulated", "stage", "score", "cost", "validated",
-                         "unvalidated", "without_cost", "champion", "front", "dominated"}
-    assert set(data["front"][0]) == {"rank", "id", "label", "generation", "coverage", "tokens_per_persona",
-                                     "tokens", "personas", "evaluations", "champion"}
+    assert set(data) == {
+        "simulated",
+        "tokens_simulated",
+        "stage",
+        "score",
+        "cost",
+        "validated",
+        "unvalidated",
+        "without_cost",
+        "champion",
+        "front",
+        "dominated",
+    }
+    assert set(data["front"][0]) == {
+        "rank",
+        "id",
+        "label",
+        "generation",
+        "coverage",
+        "tokens_per_persona",
+        "tokens",
+        "personas",
+        "evaluations",
+        "champion",
+    }
     with open_source(costs.db) as src:
         assert json.loads(dumps(front(src))) == data
 
@@ -147,9 +178,15 @@ def test_front_without_validation_is_a_one_line_error(tmp_path: Path, capsys) ->
     db = tmp_path / "novalid.db"
     arch = Archive.create(url_or_path=db, config=ArchiveConfig(islands=1), run_config={}, seed=0)
     rng = np.random.default_rng(0)
-    arch.add([Candidate(ProgramRecord(code=synthetic_code(1), parent_id=None, island=0, generation=0),
-                        _record("train", 0.3, 10.0, rng),
-                        {"tail_share": 0.1, "llm_tokens_per_persona": 10.0})])
+    arch.add(
+        [
+            Candidate(
+                ProgramRecord(code=synthetic_code(1), parent_id=None, island=0, generation=0),
+                _record("train", 0.3, 10.0, rng),
+                {"tail_share": 0.1, "llm_tokens_per_persona": 10.0},
+            )
+        ]
+    )
     arch.close()
     assert main(["inspect", "--db", str(db), "front"]) == 1
     err = capsys.readouterr().err.strip()
@@ -157,8 +194,9 @@ def test_front_without_validation_is_a_one_line_error(tmp_path: Path, capsys) ->
 
 
 @pytest.mark.parametrize("cap", [50.0, 119.0, 120.0, 399.0, 400.0, 1000.0, 1e9])
-def test_export_under_a_cost_cap_picks_the_best_coverage_within_it(costs: CostArchive, tmp_path: Path,
-                                                                   cap: float) -> None:
+def test_export_under_a_cost_cap_picks_the_best_coverage_within_it(
+    costs: CostArchive, tmp_path: Path, cap: float
+) -> None:
     within = {pid: p for pid, p in costs.validated.items() if p[1] <= cap}
     best_cov = max(p[0] for p in within.values())
     cheapest = min(p[1] for p in within.values() if p[0] == best_cov)
@@ -172,16 +210,26 @@ def test_export_under_a_cost_cap_picks_the_best_coverage_within_it(costs: CostAr
         assert expected in {r["id"] for r in front(src)["front"]}  # the pick is always on the front
 
 
-def test_export_cap_below_every_program_names_the_cheapest(costs: CostArchive, tmp_path: Path,
-                                                           capsys) -> None:
+def test_export_cap_below_every_program_names_the_cheapest(
+    costs: CostArchive, tmp_path: Path, capsys
+) -> None:
     cheapest_id, (_, cheapest) = min(costs.validated.items(), key=lambda kv: kv[1][1])
     with pytest.raises(ExportError) as info:
         export_program(costs.db, out=tmp_path / "g.py", max_tokens_per_persona=cheapest / 2)
     msg = str(info.value)
     assert "\n" not in msg and cheapest_id in msg and f"{cheapest:.1f}" in msg
     assert not (tmp_path / "g.py").exists()
-    code = main(["export", "--db", str(costs.db), "--max-tokens-per-persona", str(cheapest / 2),
-                 "--out", str(tmp_path / "g.py")])
+    code = main(
+        [
+            "export",
+            "--db",
+            str(costs.db),
+            "--max-tokens-per-persona",
+            str(cheapest / 2),
+            "--out",
+            str(tmp_path / "g.py"),
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(err) == 1 and cheapest_id in err[0]
     assert err[0].startswith("error: --max-tokens-per-persona")
@@ -191,8 +239,18 @@ def test_export_cap_below_every_program_names_the_cheapest(costs: CostArchive, t
 
 def test_export_options_are_exclusive(costs: CostArchive, tmp_path: Path, capsys) -> None:
     with pytest.raises(SystemExit):
-        main(["export", "--db", str(costs.db), "--best", "--max-tokens-per-persona", "100", "--out",
-              str(tmp_path / "x.py")])
+        main(
+            [
+                "export",
+                "--db",
+                str(costs.db),
+                "--best",
+                "--max-tokens-per-persona",
+                "100",
+                "--out",
+                str(tmp_path / "x.py"),
+            ]
+        )
     assert "not allowed with" in capsys.readouterr().err
 
 
@@ -202,7 +260,7 @@ def test_report_has_the_cost_front_section(costs: CostArchive) -> None:
     with ArchiveReader.open(costs.db) as reader:
         content = build_report(reader)
     md = render_markdown(content)
-    section = md[md.index("## Cost front"):md.index("## Configuration")]
+    section = md[md.index("## Cost front") : md.index("## Configuration")]
     for pid in _expected_front(costs.validated):
         assert f"`{pid}`" in section.split("Dominated")[0]
     assert "sim client" in section and "have no validation evaluation" in section

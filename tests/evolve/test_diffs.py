@@ -24,7 +24,7 @@ from evolve.proposals.diffs import (
 )
 
 PROGRAM = textwrap.dedent(
-    '''\
+    """\
     import json
 
     HEADER = "persona"
@@ -50,7 +50,7 @@ PROGRAM = textwrap.dedent(
         text = "Write one persona."
         return text
     # EVOLVE-BLOCK-END
-    '''
+    """
 )
 
 
@@ -128,7 +128,11 @@ def test_parse_full_rewrite():
 @given(
     st.lists(
         st.tuples(
-            st.lists(st.text(alphabet="abcxyz =+()_:0123456789#\t", min_size=1, max_size=20), min_size=1, max_size=4),
+            st.lists(
+                st.text(alphabet="abcxyz =+()_:0123456789#\t", min_size=1, max_size=20),
+                min_size=1,
+                max_size=4,
+            ),
             st.lists(st.text(alphabet="abcxyz =+()_:0123456789#\t", max_size=20), max_size=4),
         ),
         min_size=1,
@@ -162,7 +166,10 @@ def test_evolve_regions_line_numbers():
         ("x = 1\n", "no EVOLVE-BLOCK markers"),
         ("# EVOLVE-BLOCK-START\nx = 1\n", "line 1 has no EVOLVE-BLOCK-END"),
         ("x = 1\n# EVOLVE-BLOCK-END\n", "END at line 2 without a START"),
-        ("# EVOLVE-BLOCK-START\n# EVOLVE-BLOCK-START\n# EVOLVE-BLOCK-END\n", "nested EVOLVE-BLOCK-START at line 2"),
+        (
+            "# EVOLVE-BLOCK-START\n# EVOLVE-BLOCK-START\n# EVOLVE-BLOCK-END\n",
+            "nested EVOLVE-BLOCK-START at line 2",
+        ),
     ],
 )
 def test_evolve_regions_errors(code, message):
@@ -181,14 +188,19 @@ def test_apply_exact():
 
 
 def test_apply_tolerates_trailing_whitespace():
-    res = apply_edits(PROGRAM, [EditBlock("TEMPERATURE = 0.9   \nBATCH = 5\t", "TEMPERATURE = 0.7\nBATCH = 5")])
+    res = apply_edits(
+        PROGRAM, [EditBlock("TEMPERATURE = 0.9   \nBATCH = 5\t", "TEMPERATURE = 0.7\nBATCH = 5")]
+    )
     assert res.ok
     assert "TEMPERATURE = 0.7\nBATCH = 5\n" in res.code
 
 
 def test_apply_context_with_other_trailing_whitespace_stays_byte_identical():
     code = PROGRAM.replace("# EVOLVE-BLOCK-START\nTEMPERATURE", "# EVOLVE-BLOCK-START  \nTEMPERATURE")
-    res = apply_edits(code, [EditBlock("# EVOLVE-BLOCK-START\nTEMPERATURE = 0.9", "# EVOLVE-BLOCK-START\nTEMPERATURE = 1.0")])
+    res = apply_edits(
+        code,
+        [EditBlock("# EVOLVE-BLOCK-START\nTEMPERATURE = 0.9", "# EVOLVE-BLOCK-START\nTEMPERATURE = 1.0")],
+    )
     assert res.ok, res.failures
     assert "# EVOLVE-BLOCK-START  \nTEMPERATURE = 1.0" in res.code
 
@@ -212,8 +224,8 @@ def test_apply_tolerates_indentation_and_reindents_replace():
 
 
 def test_apply_deeper_search_indentation_is_reindented_too():
-    search = "            text = \"Write one persona.\"\n            return text"
-    replace = "            text = \"Write one bold persona.\"\n            return text.strip()"
+    search = '            text = "Write one persona."\n            return text'
+    replace = '            text = "Write one bold persona."\n            return text.strip()'
     res = apply_edits(PROGRAM, [EditBlock(search, replace)])
     assert res.ok, res.failures
     assert '    text = "Write one bold persona."\n    return text.strip()\n' in res.code
@@ -247,7 +259,9 @@ def test_apply_outside_block_refused():
 
 
 def test_apply_outside_between_blocks_refused():
-    res = apply_edits(PROGRAM, [EditBlock("def helper(x):\n    return x + 1", "def helper(x):\n    return x + 2")])
+    res = apply_edits(
+        PROGRAM, [EditBlock("def helper(x):\n    return x + 1", "def helper(x):\n    return x + 2")]
+    )
     assert res.failures and "edits outside EVOLVE-BLOCK (lines 18-18)" == res.failures[0].reason
 
 
@@ -322,7 +336,9 @@ def test_apply_parsed_llm_answer_end_to_end():
 
 
 def test_check_full_rewrite_accepts_changes_inside_blocks_and_whitespace_outside():
-    new = PROGRAM.replace("BATCH = 5", "BATCH = 9\nEXTRA = [1, 2]").replace("import json\n", "import json   \n\n")
+    new = PROGRAM.replace("BATCH = 5", "BATCH = 9\nEXTRA = [1, 2]").replace(
+        "import json\n", "import json   \n\n"
+    )
     assert check_full_rewrite(PROGRAM, new) is None
 
 

@@ -6,11 +6,11 @@ import dataclasses
 
 import pytest
 
+from evolve.budget.estimate import estimate_run
 from evolve.cli import main
 from evolve.config import RunConfig, replace_path
-from generators.llm import ModelConfig
-from evolve.budget.estimate import estimate_run
 from evolve.loop.run import load_context_sets
+from generators.llm import ModelConfig
 
 
 def _by_role(estimate):
@@ -20,7 +20,9 @@ def _by_role(estimate):
 def test_respondent_calls_are_exact_per_mode():
     config = replace_path(RunConfig(), "evaluation.n", 10)
     contexts = load_context_sets(config)
-    item = _by_role(estimate_run(replace_path(config, "evaluation.respondent_mode", "item"), contexts))["respondent"]
+    item = _by_role(estimate_run(replace_path(config, "evaluation.respondent_mode", "item"), contexts))[
+        "respondent"
+    ]
     assert item.calls == pytest.approx(10 * sum(c.n_items for c in contexts.train))
     per_axis = _by_role(estimate_run(replace_path(config, "evaluation.respondent_per_axis", True), contexts))
     assert per_axis["respondent"].calls == pytest.approx(10 * sum(c.k for c in contexts.train))
@@ -30,8 +32,12 @@ def test_respondent_calls_are_exact_per_mode():
 
 def test_prices_known_unknown_and_sim():
     known = ModelConfig(model="openai/gpt-4o-mini")
-    config = dataclasses.replace(RunConfig(), models=dataclasses.replace(
-        RunConfig().models, persona=known, respondent=ModelConfig(model="openai/no-such-model-xyz")))
+    config = dataclasses.replace(
+        RunConfig(),
+        models=dataclasses.replace(
+            RunConfig().models, persona=known, respondent=ModelConfig(model="openai/no-such-model-xyz")
+        ),
+    )
     roles = _by_role(estimate_run(config, load_context_sets(config)))
     assert roles["persona"].dollars > 0 and roles["persona"].calls > 0
     assert roles["respondent"].dollars is None
@@ -62,8 +68,9 @@ def test_races_are_counted_only_when_the_run_races():
 def _priced(budget: dict) -> RunConfig:
     known = ModelConfig(model="openai/gpt-4o-mini")
     config = dataclasses.replace(RunConfig(), models=dataclasses.replace(RunConfig().models, persona=known))
-    return dataclasses.replace(config, budget=dataclasses.replace(RunConfig().budget, evaluations=None,
-                                                                  minutes=None, **budget))
+    return dataclasses.replace(
+        config, budget=dataclasses.replace(RunConfig().budget, evaluations=None, minutes=None, **budget)
+    )
 
 
 def test_a_dollar_or_call_cap_becomes_an_expected_number_of_evaluations():
@@ -73,8 +80,12 @@ def test_a_dollar_or_call_cap_becomes_an_expected_number_of_evaluations():
     contexts = load_context_sets(config)
     count, note = evaluations_within_caps(config, contexts)
     assert count and count > 0 and f"$5 buys about {count} evaluations" in note
-    spent = lambda e: sum(r.dollars or 0.0 for r in estimate_run(  # noqa: E731
-        replace_path(config, "budget.evaluations", e), contexts)["run"])
+    spent = lambda e: sum(
+        r.dollars or 0.0
+        for r in estimate_run(  # noqa: E731
+            replace_path(config, "budget.evaluations", e), contexts
+        )["run"]
+    )
     assert spent(count) <= 5.0 < spent(count + 2)  # the cap buys that many and not two more
     calls_config = _priced({"llm_calls": 200_000})
     count, note = evaluations_within_caps(calls_config, contexts)
@@ -91,7 +102,9 @@ def test_the_per_evaluation_table_and_the_whole_run_table_agree():
     and the costliest seed is the upper bound column."""
     known = ModelConfig(model="openai/gpt-4o-mini")
     base = replace_path(replace_path(RunConfig(), "evaluation.n", 10), "budget.evaluations", 7)
-    config = dataclasses.replace(base, models=dataclasses.replace(base.models, persona=known, respondent=known))
+    config = dataclasses.replace(
+        base, models=dataclasses.replace(base.models, persona=known, respondent=known)
+    )
     contexts = load_context_sets(config)
     est = estimate_run(config, contexts)
     per_eval = _by_role(est)

@@ -18,11 +18,10 @@ import sysconfig
 import time
 from pathlib import Path
 
-import pytest
+from test_inspect_archive_fixture import RARE_CONTEXT, Crafted, crafted  # noqa: F401
 
 from evolve.cli import main
 from generators.context_loader import resolve_context
-from test_inspect_archive_fixture import RARE_CONTEXT, Crafted, crafted  # noqa: F401
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from stub_openai_server import StubServer  # noqa: E402
@@ -37,15 +36,21 @@ def batch_reply(messages: list[dict]) -> str:
 
     asked = re.search(r"Write (\d+) personas", messages[-1]["content"])
     count = int(asked.group(1)) if asked else 1
-    return "\n".join(f"Persona {i + 1}\nName: Stub Person\nDescription: A persona written by the stub server."
-                     for i in range(count))
+    return "\n".join(
+        f"Persona {i + 1}\nName: Stub Person\nDescription: A persona written by the stub server."
+        for i in range(count)
+    )
 
 
 def _venv(path: Path) -> Path:
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True, timeout=120)
     python = path / "bin" / "python"
-    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          capture_output=True, text=True, check=True).stdout.strip()
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     project_site = sysconfig.get_paths()["purelib"]  # the project's .venv site-packages
     assert "__editable__" not in project_site
     Path(site, "project_deps.pth").write_text(project_site + "\n")
@@ -55,27 +60,37 @@ def _venv(path: Path) -> Path:
 def _env(tmp: Path) -> dict[str, str]:
     keep = {"PATH", "LANG", "LC_ALL", "TMPDIR"}
     env = {k: v for k, v in os.environ.items() if k in keep}
-    env.update(HOME=str(tmp), PE_TEST_KEY="sk-dummy-for-stub", NO_PROXY="127.0.0.1,localhost",
-               no_proxy="127.0.0.1,localhost")
+    env.update(
+        HOME=str(tmp),
+        PE_TEST_KEY="sk-dummy-for-stub",
+        NO_PROXY="127.0.0.1,localhost",
+        no_proxy="127.0.0.1,localhost",
+    )
     return env
 
 
 def test_exported_module_in_a_fresh_venv_against_the_stub(crafted: Crafted, tmp_path: Path, capsys) -> None:
     t0 = time.perf_counter()
     gen = tmp_path / "gen.py"
-    assert main(["export", "--db", str(crafted.db), "--best", "--out", str(gen), "--api-key-env", "PE_TEST_KEY"]) == 0
+    assert (
+        main(["export", "--db", str(crafted.db), "--best", "--out", str(gen), "--api-key-env", "PE_TEST_KEY"])
+        == 0
+    )
     capsys.readouterr()
     ctx = tmp_path / "ctx.json"
     ctx.write_text(json.dumps(resolve_context(RARE_CONTEXT).to_dict()))
     python = _venv(tmp_path / "venv")
     env = _env(tmp_path)
 
-    probe = ("import importlib.util as u, sys\n"
-             "print([m for m in ('generators', 'evolve', 'archive', 'metrics') if u.find_spec(m)])\n"
-             "import numpy, scipy, litellm  # noqa\n"
-             "print(sys.prefix)\n")
-    proc = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, env=env, cwd=tmp_path,
-                          timeout=120)
+    probe = (
+        "import importlib.util as u, sys\n"
+        "print([m for m in ('generators', 'evolve', 'archive', 'metrics') if u.find_spec(m)])\n"
+        "import numpy, scipy, litellm  # noqa\n"
+        "print(sys.prefix)\n"
+    )
+    proc = subprocess.run(
+        [str(python), "-c", probe], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     found, prefix = proc.stdout.splitlines()
     assert found == "[]", f"persona-evolve is importable in the fresh venv: {found}"
@@ -84,9 +99,28 @@ def test_exported_module_in_a_fresh_venv_against_the_stub(crafted: Crafted, tmp_
     out = tmp_path / "personas.jsonl"
     with StubServer(reply=batch_reply) as stub:
         proc = subprocess.run(
-            [str(python), str(gen), "--context", str(ctx), "-n", "5", "--model", "openai/stub-model",
-             "--api-base", stub.base_url, "--seed", "1", "--out", str(out)],
-            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=180)
+            [
+                str(python),
+                str(gen),
+                "--context",
+                str(ctx),
+                "-n",
+                "5",
+                "--model",
+                "openai/stub-model",
+                "--api-base",
+                stub.base_url,
+                "--seed",
+                "1",
+                "--out",
+                str(out),
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=180,
+        )
         requests = list(stub.requests)
     assert proc.returncode == 0, proc.stderr
     rows = [json.loads(line) for line in out.read_text().splitlines()]
@@ -98,8 +132,14 @@ def test_exported_module_in_a_fresh_venv_against_the_stub(crafted: Crafted, tmp_
     assert all(r.headers.get("authorization") == "Bearer sk-dummy-for-stub" for r in requests)
     assert any("Stub Person" in m["content"] for r in requests for m in r.messages)  # stage 2 saw stage 1
 
-    proc = subprocess.run([str(python), str(gen), "--context", str(ctx), "-n", "2", "--model", "sim"],
-                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    proc = subprocess.run(
+        [str(python), str(gen), "--context", str(ctx), "-n", "2", "--model", "sim"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert proc.returncode == 1 and proc.stderr.startswith("error: --model sim needs persona-evolve")
     assert proc.stderr.count("\n") == 1
     elapsed = time.perf_counter() - t0
@@ -115,16 +155,34 @@ def test_model_errors_are_one_line(crafted: Crafted, tmp_path: Path, capsys) -> 
     env = {**_env(tmp_path), "OPENAI_API_KEY": "sk-dummy"}
     with StubServer(reply=REPLY, failures=[401] * 10) as stub:
         proc = subprocess.run(
-            [sys.executable, str(gen), "--context", str(ctx), "-n", "2", "--model", "openai/stub-model",
-             "--api-base", stub.base_url, "--timeout", "10"],
-            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+            [
+                sys.executable,
+                str(gen),
+                "--context",
+                str(ctx),
+                "-n",
+                "2",
+                "--model",
+                "openai/stub-model",
+                "--api-base",
+                stub.base_url,
+                "--timeout",
+                "10",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=120,
+        )
     assert proc.returncode == 1
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("error: ") and "model call failed" in last and "stub-model" in last
 
 
-def test_transient_failures_are_retried_and_no_key_works_for_a_local_server(crafted: Crafted, tmp_path: Path,
-                                                                             capsys) -> None:
+def test_transient_failures_are_retried_and_no_key_works_for_a_local_server(
+    crafted: Crafted, tmp_path: Path, capsys
+) -> None:
     gen = tmp_path / "gen.py"
     assert main(["export", "--db", str(crafted.db), "--program", "seed:naive", "--out", str(gen)]) == 0
     capsys.readouterr()
@@ -133,9 +191,24 @@ def test_transient_failures_are_retried_and_no_key_works_for_a_local_server(craf
     reply = "\n".join(f"Persona {i}\nName: P{i}\nDescription: D{i}" for i in range(1, 4))
     with StubServer(reply=reply, failures=[429, 503]) as stub:
         proc = subprocess.run(
-            [sys.executable, str(gen), "--context", str(ctx), "-n", "3", "--model", "openai/stub-model",
-             "--api-base", stub.base_url],
-            capture_output=True, text=True, env=_env(tmp_path) | {"PE_TEST_KEY": ""}, cwd=tmp_path, timeout=120)
+            [
+                sys.executable,
+                str(gen),
+                "--context",
+                str(ctx),
+                "-n",
+                "3",
+                "--model",
+                "openai/stub-model",
+                "--api-base",
+                stub.base_url,
+            ],
+            capture_output=True,
+            text=True,
+            env=_env(tmp_path) | {"PE_TEST_KEY": ""},
+            cwd=tmp_path,
+            timeout=120,
+        )
         statuses = [r.status for r in stub.requests]
     assert proc.returncode == 0, proc.stderr
     assert statuses[:2] == [429, 503] and statuses[-1] == 200

@@ -16,16 +16,24 @@ import pytest
 
 import evolve.outputs.export_runner as runner
 from evolve.cli import main
-from evolve.outputs.export import CONCORDIA_CLASS, runner_source, render_module
+from evolve.outputs.export import CONCORDIA_CLASS, render_module, runner_source
 from generators.context_loader import resolve_context
 from generators.evaluation import call_seed
 from generators.population_record import RECORD_KEY
 from generators.seeds import load_seed
 
-INFO = {"program": {"id": "abc123", "label": "seed:sobol", "generation": 0, "island": 0},
-        "run": {"id": 1, "status": "finished", "seed": 0, "db": "x.db"}, "lineage_length": 1, "lineage_root": None,
-        "simulated": True, "scores": {}, "models": {"persona": "sim"}, "mutation_models": [],
-        "exported_at": "2026-12-01T00:00:00Z", "persona_evolve_version": "test"}
+INFO = {
+    "program": {"id": "abc123", "label": "seed:sobol", "generation": 0, "island": 0},
+    "run": {"id": 1, "status": "finished", "seed": 0, "db": "x.db"},
+    "lineage_length": 1,
+    "lineage_root": None,
+    "simulated": True,
+    "scores": {},
+    "models": {"persona": "sim"},
+    "mutation_models": [],
+    "exported_at": "2026-12-01T00:00:00Z",
+    "persona_evolve_version": "test",
+}
 
 
 @pytest.mark.parametrize("parts", [(0, "rng", "ctx"), (7, 0, 12), (123456789, "llm", "a", 3)])
@@ -49,12 +57,34 @@ def test_exported_module_and_generate_give_the_same_personas(tmp_path: Path, cap
     module.write_text(text)
     ctx = tmp_path / "ctx.json"
     ctx.write_text(json.dumps(resolve_context("airline_rebooking_desk").to_dict()))
-    exported = subprocess.run([sys.executable, str(module), "--context", str(ctx), "-n", "6", "--model", "sim",
-                               "--seed", "3"], capture_output=True, text=True, timeout=120)
+    exported = subprocess.run(
+        [sys.executable, str(module), "--context", str(ctx), "-n", "6", "--model", "sim", "--seed", "3"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert exported.returncode == 0, exported.stderr
     out = tmp_path / "p.jsonl"
-    assert main(["generate", "--generator", str(module), "--context", str(ctx), "-n", "6", "--model", "sim",
-                 "--seed", "3", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                "--generator",
+                str(module),
+                "--context",
+                str(ctx),
+                "-n",
+                "6",
+                "--model",
+                "sim",
+                "--seed",
+                "3",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     ours = [json.loads(line) for line in out.read_text().splitlines()]
     theirs = [json.loads(line) for line in exported.stdout.splitlines()]
@@ -69,12 +99,24 @@ class ScriptedModel:
     def __init__(self) -> None:
         self.seeds: list[int] = []
 
-    def sample_text(self, prompt, *, max_tokens=5000, terminators=(), temperature=1.0, top_p=0.95, top_k=64,
-                    timeout=60, seed=None):
+    def sample_text(
+        self,
+        prompt,
+        *,
+        max_tokens=5000,
+        terminators=(),
+        temperature=1.0,
+        top_p=0.95,
+        top_k=64,
+        timeout=60,
+        seed=None,
+    ):
         self.seeds.append(seed)
         count = len(re.findall(r"^Persona \d+:", prompt, re.M)) or 1
-        return "\n".join(f"Persona {i + 1}\nName: Person {seed % 1000}-{i}\nDescription: Someone, seed {seed}."
-                         for i in range(count))
+        return "\n".join(
+            f"Persona {i + 1}\nName: Person {seed % 1000}-{i}\nDescription: Someone, seed {seed}."
+            for i in range(count)
+        )
 
     def sample_choice(self, prompt, responses, *, seed=None):
         return 0, responses[0], {}
@@ -87,16 +129,18 @@ def test_concordia_class_in_process_without_concordia() -> None:
     cls = namespace[CONCORDIA_CLASS]
     model = ScriptedModel()
     chars = cls(model, seed=2).generate_diverse_persona_characteristics(
-        "A night market.", ["haggling/generosity", "risk"], 5)
+        "A night market.", ["haggling/generosity", "risk"], 5
+    )
     assert len(chars) == 5 and all(c["name"] and c["initial_context"] == "A night market." for c in chars)
     memories = cls(model).generate_single_persona_memories(chars[0])
     assert memories and all(isinstance(m, str) for m in memories)
     again = cls(ScriptedModel(), seed=2).generate_diverse_persona_characteristics(
-        "A night market.", ["haggling/generosity", "risk"], 5)
+        "A night market.", ["haggling/generosity", "risk"], 5
+    )
     assert again == chars
 
 
-DRIVER = r'''
+DRIVER = r"""
 import json, re, sys
 from concordia.language_model import language_model
 from concordia.document import interactive_document
@@ -130,7 +174,7 @@ doc = interactive_document.InteractiveDocument(model)
 doc.statement("Persona memories: " + " ".join(memories[0]))
 print(json.dumps({"leaked": leaked, "chars": chars, "memories": memories, "calls": model.calls,
                   "python": list(sys.version_info[:2])}))
-'''
+"""
 
 
 def test_exported_class_in_a_fresh_venv_with_gdm_concordia(tmp_path: Path) -> None:
@@ -142,18 +186,33 @@ def test_exported_class_in_a_fresh_venv_with_gdm_concordia(tmp_path: Path) -> No
             pytest.fail("no Concordia interpreter (run scripts/concordia_env; scripts/test does)")
         pytest.skip("no Concordia interpreter (run scripts/concordia_env)")
     base = environment.concordia_python()
-    site = subprocess.run([base, "-c", "import concordia, os; print(os.path.dirname(os.path.dirname(concordia.__file__)))"],
-                          capture_output=True, text=True, check=True).stdout.strip()
+    site = subprocess.run(
+        [base, "-c", "import concordia, os; print(os.path.dirname(os.path.dirname(concordia.__file__)))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     venv = tmp_path / "fresh"
     subprocess.run([base, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
     py = venv / "bin" / "python"
-    venv_site = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                               capture_output=True, text=True, check=True).stdout.strip()
-    Path(venv_site, "concordia_deps.pth").write_text(site + "\n")  # gdm-concordia, numpy, scipy; no persona-evolve
+    venv_site = subprocess.run(
+        [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    Path(venv_site, "concordia_deps.pth").write_text(
+        site + "\n"
+    )  # gdm-concordia, numpy, scipy; no persona-evolve
     text, _ = render_module(load_seed("sobol"), INFO, filename="gen.py", fmt="concordia")
     (tmp_path / "gen.py").write_text(text)
-    proc = subprocess.run([str(py), "-I", "-c", DRIVER, str(tmp_path)], capture_output=True, text=True, timeout=300,
-                          cwd=str(tmp_path))
+    proc = subprocess.run(
+        [str(py), "-I", "-c", DRIVER, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=str(tmp_path),
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = json.loads(proc.stdout.splitlines()[-1])
     assert out["python"] >= [3, 12] and not out["leaked"]
@@ -169,9 +228,24 @@ def test_a_missing_key_is_one_line_naming_the_variable(tmp_path: Path) -> None:
     ctx = tmp_path / "ctx.json"
     ctx.write_text(json.dumps(resolve_context("airline_rebooking_desk").to_dict()))
     env = {k: v for k, v in os.environ.items() if k != "PE_TEST_MISSING_KEY"}
-    out = subprocess.run([sys.executable, str(module), "--context", str(ctx), "-n", "2", "--model",
-                          "openai/gpt-4o-mini", "--api-key-env", "PE_TEST_MISSING_KEY"],
-                         capture_output=True, text=True, timeout=120, env=env)
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(module),
+            "--context",
+            str(ctx),
+            "-n",
+            "2",
+            "--model",
+            "openai/gpt-4o-mini",
+            "--api-key-env",
+            "PE_TEST_MISSING_KEY",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     lines = out.stderr.strip().splitlines()
     assert out.returncode == 1 and len(lines) == 1, out.stderr
     assert lines[0].startswith("error: environment variable PE_TEST_MISSING_KEY is not set")

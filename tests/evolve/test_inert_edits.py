@@ -38,15 +38,29 @@ class RecordingLLM:
         key = (str(prompt), system, temperature, max_tokens)
         self.requests.append(key)
         h = hashlib.sha256(repr(key).encode()).hexdigest()
-        return "\n".join(f"Persona {i + 1}\nName: P{h[i:i + 6]}\nDescription: someone {h[i + 6:i + 20]}"
-                         for i in range(6))
+        return "\n".join(
+            f"Persona {i + 1}\nName: P{h[i : i + 6]}\nDescription: someone {h[i + 6 : i + 20]}"
+            for i in range(6)
+        )
 
-    def complete(self, prompt: str, *, system: str | None = None, temperature: float | None = None,
-                 max_tokens: int | None = None) -> str:
+    def complete(
+        self,
+        prompt: str,
+        *,
+        system: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+    ) -> str:
         return self._one(prompt, system, temperature, max_tokens)
 
-    def complete_many(self, prompts: Sequence[str], *, system: str | None = None, temperature: float | None = None,
-                      max_tokens: int | None = None) -> list[str]:
+    def complete_many(
+        self,
+        prompts: Sequence[str],
+        *,
+        system: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+    ) -> list[str]:
         return [self._one(p, system, temperature, max_tokens) for p in prompts]
 
 
@@ -55,8 +69,9 @@ def behaviour(code: str) -> tuple[list[tuple[Any, ...]], Any]:
     llm = RecordingLLM()
     try:
         module = load_program(code)
-        out: Any = module.generate(ContextView.from_public_dict(CONTEXT.public_dict()), 10, llm,
-                                   np.random.default_rng(7))
+        out: Any = module.generate(
+            ContextView.from_public_dict(CONTEXT.public_dict()), 10, llm, np.random.default_rng(7)
+        )
     except Exception as exc:  # noqa: BLE001 - a failure is behaviour too
         out = f"raised {type(exc).__name__}"
     return llm.requests, out
@@ -76,7 +91,7 @@ def random_edit(code: str, rng: random.Random) -> str:
         if hits:
             j, m = rng.choice(hits)
             new = str(round(float(m.group(1)) * rng.choice((0.5, 0.9, 1.1, 2.0)), 3))
-            lines[j] = lines[j][:m.start()] + new + lines[j][m.end():]
+            lines[j] = lines[j][: m.start()] + new + lines[j][m.end() :]
     elif kind == "swap" and i + 1 < len(lines):
         lines[i], lines[i + 1] = lines[i + 1], lines[i]
     elif kind == "flag":
@@ -113,31 +128,52 @@ def test_known_inert_edits_are_caught_before_any_call():
     swapped = sobol.replace("TEMPERATURE = 0.9\nMAX_TOKENS = 3000", "MAX_TOKENS = 3000\nTEMPERATURE = 0.9")
     assert swapped != sobol and inert_edit(sobol, swapped) is not None
     # a docstring reworded, a constant nothing reads added
-    assert inert_edit(sobol, sobol.replace("def generate(context, n, llm, rng):",
-                                           "def generate(context, n, llm, rng):\n    \"\"\"Reworded.\"\"\"")) is not None
+    assert (
+        inert_edit(
+            sobol,
+            sobol.replace(
+                "def generate(context, n, llm, rng):",
+                'def generate(context, n, llm, rng):\n    """Reworded."""',
+            ),
+        )
+        is not None
+    )
     assert inert_edit(sobol, sobol.replace("MAX_TOKENS = 3000", "MAX_TOKENS = 3000\nUNUSED = 7")) is not None
 
 
 def test_edits_that_can_change_a_request_are_never_inert():
     sobol = SEEDS["sobol"]
-    warmer = sobol.replace("TEMPERATURE = 0.9", "TEMPERATURE = 0.8")  # the sim ignores it; a real model does not
+    warmer = sobol.replace(
+        "TEMPERATURE = 0.9", "TEMPERATURE = 0.8"
+    )  # the sim ignores it; a real model does not
     flipped = sobol.replace("USE_LEVEL_WORDS = False", "USE_LEVEL_WORDS = True")  # the level words now run
     for child in (warmer, flipped):
         assert inert_edit(sobol, child) is None
         assert behaviour(child) != behaviour(sobol)
-    assert inert_edit(flipped, flipped.replace('(0.3, "low")', '(0.33, "low")')) is None  # ... so their values matter
+    assert (
+        inert_edit(flipped, flipped.replace('(0.3, "low")', '(0.33, "low")')) is None
+    )  # ... so their values matter
 
 
 def test_reflection_or_rebinding_puts_a_program_out_of_reach():
     base = "X = 1\nY = 2\n\ndef generate(context, n, llm, rng):\n    return []\n"
     assert canonical_form(base) is not None
     assert inert_edit(base, base.replace("Y = 2", "Y = 3")) is not None
-    for extra in ("    globals()['Y']\n", "    getattr(context, 'Y')\n", "    import sys\n",
-                  "    print(generate.__globals__)\n"):
+    for extra in (
+        "    globals()['Y']\n",
+        "    getattr(context, 'Y')\n",
+        "    import sys\n",
+        "    print(generate.__globals__)\n",
+    ):
         reflective = base.replace("    return []\n", extra + "    return []\n")
         assert canonical_form(reflective) is None
         assert inert_edit(reflective, reflective.replace("Y = 2", "Y = 3")) is None
     starred = "from math import *\n" + base  # may bind Y: the order of Y and the import matters
-    assert inert_edit(starred, starred.replace("from math import *\nX = 1\nY = 2", "X = 1\nY = 2\nfrom math import *")) is None
+    assert (
+        inert_edit(
+            starred, starred.replace("from math import *\nX = 1\nY = 2", "X = 1\nY = 2\nfrom math import *")
+        )
+        is None
+    )
     rebound = base + "Y = 5\n"  # bound twice: its value at any time depends on the order
     assert inert_edit(rebound, rebound.replace("Y = 2", "Y = 3")) is None

@@ -27,7 +27,14 @@ import numpy as np
 import pytest
 
 from archive import Archive, ArchiveConfig
-from archive.records import METRIC_NAMES, Candidate, ContextResult, EvaluationRecord, MutationInfo, ProgramRecord
+from archive.records import (
+    METRIC_NAMES,
+    Candidate,
+    ContextResult,
+    EvaluationRecord,
+    MutationInfo,
+    ProgramRecord,
+)
 from archive.testing import SYNTHETIC_DESCRIPTORS, synthetic_code
 from evolve.config import RunConfig, config_to_dict, replace_path
 from generators.seeds import load_seed
@@ -45,14 +52,14 @@ N = 20
 class Crafted:
     db: Path
     empty_db: Path
-    seeds: dict[str, str]           # label -> id
-    lineage: tuple[str, ...]        # child3, child2, child1, seed:sobol
-    champion: str                   # best on validation
+    seeds: dict[str, str]  # label -> id
+    lineage: tuple[str, ...]  # child3, child2, child1, seed:sobol
+    champion: str  # best on validation
     best_train: str
     corner_program: str
     fillers: tuple[str, ...]
     rejections: dict[str, int]
-    codes: dict[str, str]           # id -> code
+    codes: dict[str, str]  # id -> code
 
 
 def _metrics(rng: np.random.Generator, level: float) -> dict[str, float]:
@@ -62,27 +69,50 @@ def _metrics(rng: np.random.Generator, level: float) -> dict[str, float]:
 
 
 def _personas(tag: str, n: int) -> list[dict[str, str]]:
-    return [{"name": f"{tag} persona {i}", "description": f"An ordinary traveller number {i} ({tag}).",
-             "age": 30 + i} for i in range(n)]
+    return [
+        {
+            "name": f"{tag} persona {i}",
+            "description": f"An ordinary traveller number {i} ({tag}).",
+            "age": 30 + i,
+        }
+        for i in range(n)
+    ]
 
 
 def _centre(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
     return np.clip(0.5 + rng.normal(0, 0.02, size=(n, k)), 0, 1)
 
 
-def _evaluation(stage: str, rng: np.random.Generator, level: float, contexts: dict[str, int], *, tag: str,
-                corner: bool = False, keep: bool = False) -> EvaluationRecord:
+def _evaluation(
+    stage: str,
+    rng: np.random.Generator,
+    level: float,
+    contexts: dict[str, int],
+    *,
+    tag: str,
+    corner: bool = False,
+    keep: bool = False,
+) -> EvaluationRecord:
     results = []
     for cid, k in contexts.items():
         z = _centre(rng, N, k)
         personas = _personas(tag, N)
         if corner and cid == RARE_CONTEXT:
             z[:2] = np.array(CORNER) + rng.normal(0, 0.005, size=(2, 3))
-            personas[0] = {"name": "Dolores Vance", "description": "Assumes the airline is lying, escalates at once, "
-                           "must be on this exact flight today.", "age": 58}
-            personas[1] = {"name": "Grigor Hale", "description": "Furious, distrustful, no flexibility at all.",
-                           "age": 44}
-        results.append(ContextResult(cid, _metrics(rng, level), z, personas=personas, tokens=4000, wall_s=1.0))
+            personas[0] = {
+                "name": "Dolores Vance",
+                "description": "Assumes the airline is lying, escalates at once, "
+                "must be on this exact flight today.",
+                "age": 58,
+            }
+            personas[1] = {
+                "name": "Grigor Hale",
+                "description": "Furious, distrustful, no flexibility at all.",
+                "age": 44,
+            }
+        results.append(
+            ContextResult(cid, _metrics(rng, level), z, personas=personas, tokens=4000, wall_s=1.0)
+        )
     return EvaluationRecord(stage, results, level, _metrics(rng, level), wall_s=2.0, keep_personas=keep)
 
 
@@ -95,69 +125,164 @@ def build_crafted_archive(directory: Path) -> Crafted:
     """Write the crafted archive (and an empty one) under ``directory``."""
     rng = np.random.default_rng(7)
     db = directory / "crafted.db"
-    config = replace_path(dataclasses.replace(RunConfig(), db=str(db)), "archive.descriptors", SYNTHETIC_DESCRIPTORS)
-    archive = Archive.create(url_or_path=db, config=ArchiveConfig(islands=2, descriptors=SYNTHETIC_DESCRIPTORS),
-                             run_config=config_to_dict(config),
-                             seed=0, versions={"litellm": "test"})
+    config = replace_path(
+        dataclasses.replace(RunConfig(), db=str(db)), "archive.descriptors", SYNTHETIC_DESCRIPTORS
+    )
+    archive = Archive.create(
+        url_or_path=db,
+        config=ArchiveConfig(islands=2, descriptors=SYNTHETIC_DESCRIPTORS),
+        run_config=config_to_dict(config),
+        seed=0,
+        versions={"litellm": "test"},
+    )
     archive.record_event("run_started", detail={"simulated": True})
     ids: dict[str, str] = {}
     codes: dict[str, str] = {}
     desc = {"tail_share": 0.1, "llm_tokens_per_persona": 300.0}
 
-    def add(code: str, *, label: str | None, parent: str | None, gen: int, level: float, island: int = 0,
-            mutation: MutationInfo | None = None, corner: bool = False, tail: float = 0.1) -> str:
-        record = ProgramRecord(code=code, parent_id=parent, island=island, generation=gen,
-                               mutation=mutation or MutationInfo("seed"), label=label)
-        ev = _evaluation("train", rng, level, TRAIN_CONTEXTS, tag=label or f"gen{gen}", corner=corner, keep=corner)
+    def add(
+        code: str,
+        *,
+        label: str | None,
+        parent: str | None,
+        gen: int,
+        level: float,
+        island: int = 0,
+        mutation: MutationInfo | None = None,
+        corner: bool = False,
+        tail: float = 0.1,
+    ) -> str:
+        record = ProgramRecord(
+            code=code,
+            parent_id=parent,
+            island=island,
+            generation=gen,
+            mutation=mutation or MutationInfo("seed"),
+            label=label,
+        )
+        ev = _evaluation(
+            "train", rng, level, TRAIN_CONTEXTS, tag=label or f"gen{gen}", corner=corner, keep=corner
+        )
         result = archive.add([Candidate(record, ev, {**desc, "tail_share": tail})])[0]
         assert result.program_id is not None and result.status.value != "failed", result
         codes[result.program_id] = code
         return result.program_id
 
     for i, name in enumerate(("naive", "batch", "sobol")):
-        ids[f"seed:{name}"] = add(load_seed(name), label=f"seed:{name}", parent=None, gen=0, level=0.3 + 0.1 * i,
-                                  tail=0.05 + 0.3 * i)
+        ids[f"seed:{name}"] = add(
+            load_seed(name),
+            label=f"seed:{name}",
+            parent=None,
+            gen=0,
+            level=0.3 + 0.1 * i,
+            tail=0.05 + 0.3 * i,
+        )
     sobol = load_seed("sobol")
     c1 = _variant(sobol, "TEMPERATURE = 0.9", "TEMPERATURE = 1.1")
     c2 = _variant(c1, "SPREAD = 1.0", "SPREAD = 1.4")
     c3 = _variant(c2, "BATCH_SIZE = 5", "BATCH_SIZE = 4")
-    child1 = add(c1, label=None, parent=ids["seed:sobol"], gen=1, level=0.55, tail=0.7,
-                 mutation=MutationInfo("llm_diff", model="openai/gpt-4o-mini", directive="raise temperature",
-                                       diff="<<<<<<< SEARCH", prompt_tokens=900, completion_tokens=120))
-    child2 = add(c2, label=None, parent=child1, gen=2, level=0.70, tail=0.8, corner=True,
-                 mutation=MutationInfo("constant_perturbation", model="sim", directive="push extremes"))
-    child3 = add(c3, label=None, parent=child2, gen=3, level=0.62, island=1, tail=0.9,
-                 mutation=MutationInfo("llm_diff", model="openai/gpt-4o-mini", directive="smaller batches"))
+    child1 = add(
+        c1,
+        label=None,
+        parent=ids["seed:sobol"],
+        gen=1,
+        level=0.55,
+        tail=0.7,
+        mutation=MutationInfo(
+            "llm_diff",
+            model="openai/gpt-4o-mini",
+            directive="raise temperature",
+            diff="<<<<<<< SEARCH",
+            prompt_tokens=900,
+            completion_tokens=120,
+        ),
+    )
+    child2 = add(
+        c2,
+        label=None,
+        parent=child1,
+        gen=2,
+        level=0.70,
+        tail=0.8,
+        corner=True,
+        mutation=MutationInfo("constant_perturbation", model="sim", directive="push extremes"),
+    )
+    child3 = add(
+        c3,
+        label=None,
+        parent=child2,
+        gen=3,
+        level=0.62,
+        island=1,
+        tail=0.9,
+        mutation=MutationInfo("llm_diff", model="openai/gpt-4o-mini", directive="smaller batches"),
+    )
     fillers = []
     for j in range(10):
-        pid = archive.record_program(ProgramRecord(code=synthetic_code(1000 + j), parent_id=ids["seed:naive"],
-                                                   island=0, generation=1, mutation=MutationInfo("synthetic")))
+        pid = archive.record_program(
+            ProgramRecord(
+                code=synthetic_code(1000 + j),
+                parent_id=ids["seed:naive"],
+                island=0,
+                generation=1,
+                mutation=MutationInfo("synthetic"),
+            )
+        )
         archive.record_evaluation(pid, _evaluation("smoke", rng, 0.2, {RARE_CONTEXT: 3}, tag=f"filler{j}"))
-        archive.record_event("rejected", program_id=pid, detail={"reason": "cascade", "message": "smoke too low"})
+        archive.record_event(
+            "rejected", program_id=pid, detail={"reason": "cascade", "message": "smoke too low"}
+        )
         fillers.append(pid)
     vcid, vk = VALIDATION_CONTEXT
     tcid, tk = TEST_CONTEXT
     for pid, level in ((ids["seed:sobol"], 0.45), (child2, 0.60), (child3, 0.66)):
-        archive.record_evaluation(pid, _evaluation("validation", rng, level, {vcid: vk}, tag="val", keep=True))
+        archive.record_evaluation(
+            pid, _evaluation("validation", rng, level, {vcid: vk}, tag="val", keep=True)
+        )
     for pid, level in ((child3, 0.64), (ids["seed:sobol"], 0.44)):
         archive.record_evaluation(pid, _evaluation("test", rng, level, {tcid: tk}, tag="test", keep=True))
     for reason, count in (("diff_failed", 3), ("duplicate", 1)):
         for _ in range(count):
             archive.record_event("rejected", program_id=child1, detail={"reason": reason, "message": "x"})
     archive.record_llm_calls(
-        [{"role": "mutator", "model": "openai/gpt-4o-mini", "prompt_tokens": 900, "completion_tokens": 100,
-          "cost_usd": 0.001, "latency_s": 1.5}] * 3
+        [
+            {
+                "role": "mutator",
+                "model": "openai/gpt-4o-mini",
+                "prompt_tokens": 900,
+                "completion_tokens": 100,
+                "cost_usd": 0.001,
+                "latency_s": 1.5,
+            }
+        ]
+        * 3
         + [{"role": "persona", "model": "sim", "prompt_tokens": 200, "completion_tokens": 300}] * 10
-        + [{"role": "respondent", "model": "sim", "prompt_tokens": 50, "completion_tokens": 2, "cached": True}] * 20
+        + [
+            {
+                "role": "respondent",
+                "model": "sim",
+                "prompt_tokens": 50,
+                "completion_tokens": 2,
+                "cached": True,
+            }
+        ]
+        * 20
     )
     archive.set_run_status("finished")
     archive.close()
     empty = directory / "empty.db"
     Archive.create(url_or_path=empty, config=ArchiveConfig(islands=1), run_config={}, seed=0).close()
     return Crafted(
-        db=db, empty_db=empty, seeds=ids, lineage=(child3, child2, child1, ids["seed:sobol"]), champion=child3,
-        best_train=child2, corner_program=child2, fillers=tuple(fillers),
-        rejections={"diff_failed": 3, "duplicate": 1, "cascade": 10}, codes=codes,
+        db=db,
+        empty_db=empty,
+        seeds=ids,
+        lineage=(child3, child2, child1, ids["seed:sobol"]),
+        champion=child3,
+        best_train=child2,
+        corner_program=child2,
+        fillers=tuple(fillers),
+        rejections={"diff_failed": 3, "duplicate": 1, "cascade": 10},
+        codes=codes,
     )
 
 

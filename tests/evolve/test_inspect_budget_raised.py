@@ -8,9 +8,9 @@ import html
 import json
 
 import pytest
+from test_run_real_path import BASE
 
 from evolve.cli import main
-from test_run_real_path import BASE
 
 pytestmark = pytest.mark.ray
 
@@ -55,6 +55,8 @@ def test_inspect_summary_and_report_name_the_raise_with_old_and_new_caps(ray_ses
 
     from evolve.outputs.viewer import create_app
 
-    with TestClient(create_app(str(db)), base_url="http://127.0.0.1") as client:  # the viewer answers local hosts only
+    with TestClient(
+        create_app(str(db)), base_url="http://127.0.0.1"
+    ) as client:  # the viewer answers local hosts only
         page = client.get("/report")
     assert page.status_code == 200 and html.escape(raised[0]) in page.text  # the viewer's report says it too

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from test_inspect_archive_fixture import CORNER, RARE_AXES, RARE_CONTEXT, Crafted, crafted  # noqa: F401
 
 from archive.records import METRIC_NAMES
 from evolve.cli import main
-from test_inspect_archive_fixture import CORNER, RARE_AXES, RARE_CONTEXT, Crafted, crafted  # noqa: F401
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -27,7 +27,9 @@ def run_json(capsys: pytest.CaptureFixture[str], db: object, *argv: str) -> dict
 # ------------------------------------------------------------------ summary
 
 
-def test_summary_json_counts_rejections_champion_spend(crafted: Crafted, capsys: pytest.CaptureFixture[str]) -> None:
+def test_summary_json_counts_rejections_champion_spend(
+    crafted: Crafted, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = run_json(capsys, crafted.db, "summary")
     assert data["simulated"] is True
     assert data["programs"] == 16
@@ -42,7 +44,12 @@ def test_summary_json_counts_rejections_champion_spend(crafted: Crafted, capsys:
     assert data["champion"]["test"]["coverage"] == pytest.approx(0.64)
     assert data["spend"]["mutator"]["calls"] == 3 and data["spend"]["respondent"]["cached"] == 20
     assert data["spend_total"]["cost_usd"] == pytest.approx(0.003)
-    assert data["config"]["models"] == {"mutator": "sim", "persona": "sim", "respondent": "sim", "author": "sim"}
+    assert data["config"]["models"] == {
+        "mutator": "sim",
+        "persona": "sim",
+        "respondent": "sim",
+        "author": "sim",
+    }
     assert data["run"]["status"] == "finished"
     assert data["grid"]["filled"] == data["elites"] > 0
 
@@ -99,8 +106,13 @@ def test_lineage_by_prefix_walks_back_to_the_seed(crafted: Crafted, capsys) -> N
     assert [s["id"] for s in data["steps"]] == list(crafted.lineage)
     assert data["complete"] is True and data["length"] == 4
     first, second = data["steps"][0], data["steps"][1]
-    assert first["mutation"] == {"operator": "llm_diff", "directive": "smaller batches",
-                                 "model": "openai/gpt-4o-mini", "prompt_tokens": 0, "completion_tokens": 0}
+    assert first["mutation"] == {
+        "operator": "llm_diff",
+        "directive": "smaller batches",
+        "model": "openai/gpt-4o-mini",
+        "prompt_tokens": 0,
+        "completion_tokens": 0,
+    }
     assert first["delta_fitness"] == pytest.approx(0.62 - 0.70)
     assert second["delta_fitness"] == pytest.approx(0.70 - 0.55)
     assert data["steps"][-1]["label"] == "seed:sobol" and data["steps"][-1]["delta_fitness"] is None
@@ -186,14 +198,17 @@ def test_diff_between_parent_and_child(crafted: Crafted, capsys) -> None:
 # ------------------------------------------------------------------ errors (one line each)
 
 
-@pytest.mark.parametrize("argv, fragment", [
-    (["lineage", "zzzzzzzz"], "unknown program"),
-    (["lineage", "abc"], "too short"),
-    (["diff", "seed:nope", "seed:sobol"], "no program labelled"),
-    (["rare", "--context", "no_such_context"], "no personas stored for context"),
-    (["grid", "--island", "7"], "out of range"),
-    (["top", "--stage", "test", "-k", "0"], "-k must be >= 1"),
-])
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["lineage", "zzzzzzzz"], "unknown program"),
+        (["lineage", "abc"], "too short"),
+        (["diff", "seed:nope", "seed:sobol"], "no program labelled"),
+        (["rare", "--context", "no_such_context"], "no personas stored for context"),
+        (["grid", "--island", "7"], "out of range"),
+        (["top", "--stage", "test", "-k", "0"], "-k must be >= 1"),
+    ],
+)
 def test_errors_are_one_line(crafted: Crafted, capsys, argv: list[str], fragment: str) -> None:
     code, out, err = run(capsys, "--db", str(crafted.db), *argv)
     assert code != 0 and out == ""
@@ -208,9 +223,12 @@ def test_ambiguous_prefix_lists_the_matches(crafted: Crafted, capsys, tmp_path) 
     shutil.copy(crafted.db, db)
     con = sqlite3.connect(db)
     for pid in ("abcdef0000000001", "abcdef0000000002"):
-        con.execute("INSERT INTO programs (id, run_id, code, parent_id, island, generation, prompt_tokens, "
-                    "completion_tokens, created_at) VALUES (?, 1, 'def generate(c, n, l, r): return []', "
-                    "NULL, 0, 0, 0, 0, 0)", (pid,))
+        con.execute(
+            "INSERT INTO programs (id, run_id, code, parent_id, island, generation, prompt_tokens, "
+            "completion_tokens, created_at) VALUES (?, 1, 'def generate(c, n, l, r): return []', "
+            "NULL, 0, 0, 0, 0, 0)",
+            (pid,),
+        )
         con.execute("INSERT INTO run_programs (run_id, program_id, created_at) VALUES (1, ?, 0)", (pid,))
     con.commit()
     con.close()
@@ -245,10 +263,13 @@ def test_command_required(crafted: Crafted, capsys) -> None:
     assert code == 2 and "give a command" in err
 
 
-@pytest.mark.parametrize("specs", [
-    (("a", 0.0, 1.0, 4),),
-    (("a", 0.0, 1.0, 3), ("b", 0.0, 1.0, 2), ("c", 1.0, 100.0, 2)),
-])
+@pytest.mark.parametrize(
+    "specs",
+    [
+        (("a", 0.0, 1.0, 4),),
+        (("a", 0.0, 1.0, 3), ("b", 0.0, 1.0, 2), ("c", 1.0, 100.0, 2)),
+    ],
+)
 def test_grid_with_one_or_three_descriptors(tmp_path, capsys, specs) -> None:
     import numpy as np
 
@@ -259,8 +280,9 @@ def test_grid_with_one_or_three_descriptors(tmp_path, capsys, specs) -> None:
     descs = tuple(DescriptorSpec(n, lo, hi, b, log=lo > 0) for n, lo, hi, b in specs)
     db = tmp_path / "g.db"
     rng = np.random.default_rng(1)
-    with Archive.create(url_or_path=db, config=ArchiveConfig(islands=1, descriptors=descs), run_config={},
-                        seed=0) as a:
+    with Archive.create(
+        url_or_path=db, config=ArchiveConfig(islands=1, descriptors=descs), run_config={}, seed=0
+    ) as a:
         for i in range(6):
             values = {d.name: float(rng.uniform(d.low, d.high)) for d in descs}
             a.add([synthetic_candidate(i, rng, contexts=1, personas=4, axes=2, descriptors=values)])

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
+from test_inspect_archive_fixture import RARE_AXES, RARE_CONTEXT, Crafted, crafted  # noqa: F401
 
 from archive import Archive
 from archive.exemplars import cells_of, default_bins
@@ -21,7 +22,6 @@ from evolve.outputs.inspect import dumps, holes, open_source, rare, render_holes
 from evolve.outputs.inspect.holes import pole_of
 from evolve.outputs.inspect.rare import _knn
 from evolve.outputs.viewer import create_app
-from test_inspect_archive_fixture import RARE_AXES, RARE_CONTEXT, Crafted, crafted  # noqa: F401
 
 
 def _stored_cells(db: Path, context: str, bins: int) -> set[tuple[int, ...]]:
@@ -80,21 +80,39 @@ def test_cli_text_json_and_errors(crafted: Crafted, capsys) -> None:
     assert main(["inspect", "--db", str(crafted.db), "--json", "holes", "--context", RARE_CONTEXT]) == 0
     assert capsys.readouterr().out == first
     data = json.loads(first)
-    assert set(data) == {"context", "axes", "bins", "simulated", "personas", "programs", "skipped",
-                         "cells_total", "cells_reached", "holes_total", "limit", "depths", "holes",
-                         "axis_holes", "pairs", "contexts"}
+    assert set(data) == {
+        "context",
+        "axes",
+        "bins",
+        "simulated",
+        "personas",
+        "programs",
+        "skipped",
+        "cells_total",
+        "cells_reached",
+        "holes_total",
+        "limit",
+        "depths",
+        "holes",
+        "axis_holes",
+        "pairs",
+        "contexts",
+    }
     with open_source(crafted.db) as src:
         assert json.loads(dumps(holes(src, context=RARE_CONTEXT))) == data
         assert render_holes(holes(src, context=RARE_CONTEXT)) == text.rstrip("\n")
-    for args, needle in ((["--bins", "200"], "fewer bins"), (["--context", "nope"], "nope"),
-                         (["--limit", "-1"], "--limit")):
+    for args, needle in (
+        (["--bins", "200"], "fewer bins"),
+        (["--context", "nope"], "nope"),
+        (["--limit", "-1"], "--limit"),
+    ):
         assert main(["inspect", "--db", str(crafted.db), "holes", *args]) == 1
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and needle in err
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.integers(2, 40), st.integers(1, 4), st.integers(0, 6), st.integers(0, 2 ** 31))
+@given(st.integers(2, 40), st.integers(1, 4), st.integers(0, 6), st.integers(0, 2**31))
 def test_rare_knn_is_exact_with_copies(n: int, k: int, copies: int, seed: int) -> None:
     """The k-th nearest other row, brute force, with exact copies among the rows."""
     rng = np.random.default_rng(seed)
@@ -126,8 +144,9 @@ def test_viewer_pages_render(crafted: Crafted) -> None:
         assert 'id="rare-holes-link"' in rare_page.text
 
 
-def test_old_archive_gets_the_index_on_writable_open_and_reads_without_it(crafted: Crafted,
-                                                                          tmp_path: Path) -> None:
+def test_old_archive_gets_the_index_on_writable_open_and_reads_without_it(
+    crafted: Crafted, tmp_path: Path
+) -> None:
     db = tmp_path / "old.db"
     db.write_bytes(crafted.db.read_bytes())
     con = sqlite3.connect(db)

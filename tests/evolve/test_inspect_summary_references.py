@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from test_inspect_archive_fixture import Crafted, crafted  # noqa: F401
 
 import metrics
 from archive.records import METRIC_NAMES
 from evolve.cli import main
-from test_inspect_archive_fixture import Crafted, crafted  # noqa: F401
 
 
 def test_summary_json_has_floor_and_random_for_the_champions_contexts(crafted: Crafted, capsys) -> None:
@@ -24,7 +24,9 @@ def test_summary_json_has_floor_and_random_for_the_champions_contexts(crafted: C
     try:
         for stage in (data["champion"]["stage"], "test"):
             ev = arch.evaluations(data["champion"]["id"], stage=stage)[-1]
-            shapes = [(25, c.positions.shape[1]) for c in ev.contexts if c.metrics and c.positions is not None]
+            shapes = [
+                (25, c.positions.shape[1]) for c in ev.contexts if c.metrics and c.positions is not None
+            ]
             want = metrics.mean_references(shapes, mc_samples=refs["mc_samples"], objective="coverage")
             for kind in ("floor", "random"):
                 assert set(refs[stage][kind]) == set(METRIC_NAMES)
@@ -48,19 +50,33 @@ def test_summary_text_prints_reference_rows_under_each_stage(crafted: Crafted, c
 
 
 def test_report_tables_and_run_rows_carry_the_references(tmp_path) -> None:
-    from evolve.outputs.report.writer import render_template
     from evolve.loop.final_stage import reference_lines
+    from evolve.outputs.report.writer import render_template
 
     six = {name: 0.5 for name in METRIC_NAMES}
     refs = metrics.mean_references([(10, 2)], mc_samples=500, objective="coverage")
-    summary = {"references": {"n": 10, "mc_samples": 500, "random_seeds": 8, "validation": refs, "test": None}}
-    rows = render_template('{% import "tables.md.j2" as t %}{{ t.means(rows, refs) | trim }}',
-                           rows=[{"label": "seed:naive", "means": six}], refs=refs).splitlines()
+    summary = {
+        "references": {"n": 10, "mc_samples": 500, "random_seeds": 8, "validation": refs, "test": None}
+    }
+    rows = render_template(
+        '{% import "tables.md.j2" as t %}{{ t.means(rows, refs) | trim }}',
+        rows=[{"label": "seed:naive", "means": six}],
+        refs=refs,
+    ).splitlines()
     assert rows[-2].startswith("| *floor: n × centre* |") and rows[-1].startswith("| *random: n uniform* |")
     assert f"*{refs['floor']['coverage']:.4f}*" in rows[-2]
-    assert len(render_template('{% import "tables.md.j2" as t %}{{ t.means(rows, none) | trim }}',
-                               rows=[{"label": "seed:naive", "means": six}]).splitlines()) == 3
-    note = render_template('{% import "tables.md.j2" as t %}{{ t.reference_note(refs) }}', refs=summary["references"])
+    assert (
+        len(
+            render_template(
+                '{% import "tables.md.j2" as t %}{{ t.means(rows, none) | trim }}',
+                rows=[{"label": "seed:naive", "means": six}],
+            ).splitlines()
+        )
+        == 3
+    )
+    note = render_template(
+        '{% import "tables.md.j2" as t %}{{ t.reference_note(refs) }}', refs=summary["references"]
+    )
     assert "mean of 8 draws" in note and f"floor {refs['fitness']['floor']:.4f}" in note
     text = reference_lines(summary, "validation")
     assert [t.split()[0] for t in text] == ["floor", "random"]
@@ -70,14 +86,15 @@ def test_report_tables_and_run_rows_carry_the_references(tmp_path) -> None:
 
 def test_run_references_cover_validation_and_test_shapes() -> None:
     from evolve.config import RunConfig
-    from evolve.loop.run import load_context_sets
     from evolve.loop.final_stage import run_references
+    from evolve.loop.run import load_context_sets
 
     config = RunConfig()
     contexts = load_context_sets(config)
     got = run_references(config, contexts)
     n, mc = config.evaluation.n, config.evaluation.mc_samples
     assert (got["n"], got["mc_samples"], got["random_seeds"]) == (n, mc, 8)
-    want = metrics.mean_references([(n, c.k) for c in contexts.test], mc_samples=mc,
-                                   objective=config.fitness.as_objective())
+    want = metrics.mean_references(
+        [(n, c.k) for c in contexts.test], mc_samples=mc, objective=config.fitness.as_objective()
+    )
     assert got["test"] == want

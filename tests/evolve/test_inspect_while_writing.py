@@ -9,10 +9,10 @@ import time
 from pathlib import Path
 
 import pytest
+from test_inspect_archive_fixture import Crafted, crafted  # noqa: F401
 
 from archive import Archive
 from evolve.cli import main
-from test_inspect_archive_fixture import Crafted, crafted  # noqa: F401
 
 
 def _copy(src: Path, dst: Path) -> Path:
@@ -31,7 +31,13 @@ def test_inspect_while_the_writer_holds_a_write_transaction(crafted: Crafted, tm
         con.execute("BEGIN IMMEDIATE")  # an open write transaction, as in the middle of add()
         con.execute("INSERT INTO events (run_id, ts, kind) VALUES (1, ?, 'uncommitted')", (time.time(),))
         t0 = time.perf_counter()
-        for argv in (["summary"], ["top", "-k", "2"], ["lineage", crafted.champion[:8]], ["grid"], ["rare", "-k", "2"]):
+        for argv in (
+            ["summary"],
+            ["top", "-k", "2"],
+            ["lineage", crafted.champion[:8]],
+            ["grid"],
+            ["rare", "-k", "2"],
+        ):
             code = main(["inspect", "--db", str(db), *argv, "--json"])
             out = capsys.readouterr()
             assert code == 0, (argv, out.err)

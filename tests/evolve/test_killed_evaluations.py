@@ -11,21 +11,28 @@ import json
 import math
 
 import pytest
+from test_controller_fakes import (
+    TRAIN,
+    FakeEvaluator,
+    FakeMutator,
+    make,  # noqa: F401
+    quality_edit,
+    rows,
+    run,
+)
 
 from archive import Archive
 from archive.reader import ArchiveReader
 from evolve.budget.caps import AllowanceGate, RunBudget
-from evolve.cli import main
-from generators.llm import ModelConfig
-from evolve.common.context_sets import ContextSets
 from evolve.budget.estimate import estimate_run
+from evolve.cli import main
+from evolve.common.context_sets import ContextSets
 from evolve.execution.evaluator import EvaluationFailure
-from evolve.outputs.report.writer import render_markdown
-from evolve.outputs.report.content import build_report
 from evolve.loop.resume import _prior_spend
+from evolve.outputs.report.content import build_report
+from evolve.outputs.report.writer import render_markdown
+from generators.llm import ModelConfig
 from generators.llm.allowance import Allowance
-from test_controller_fakes import (TRAIN, FakeEvaluator, FakeMutator, contexts, make,  # noqa: F401
-                                   quality_edit, rows, run)
 
 PRICED = "openai/gpt-4o-mini"  # priced by litellm's local table; never called (the evaluator is a fake)
 KILLED = "QUALITY = 0.310"  # the first child, killed by its evaluator
@@ -42,19 +49,29 @@ class KillingEvaluator(FakeEvaluator):
 
     async def evaluate(self, code: str, context_ids, *, seed: int):
         if self.kill in code:
-            return EvaluationFailure(error="evaluation task exceeded the driver's deadline of 1020 s and was killed",
-                                     killed=True, allowance=self.allowance)
+            return EvaluationFailure(
+                error="evaluation task exceeded the driver's deadline of 1020 s and was killed",
+                killed=True,
+                allowance=self.allowance,
+            )
         return await super().evaluate(code, context_ids, seed=seed)
 
 
 def _controller(tmp_path, contexts, *, allowance=None, model="sim"):
     evaluator = KillingEvaluator(kill=KILLED, allowance=allowance, calls=2, cost=0.001)
-    c = make(tmp_path, contexts, evaluator=evaluator, smoke=0, threshold=0.0,
-             mutator=FakeMutator(lambda code, k: quality_edit(code, 0.31 + 0.01 * k)),
-             budget=RunBudget(evaluations=3, llm_calls=None, dollars=None, minutes=None))
+    c = make(
+        tmp_path,
+        contexts,
+        evaluator=evaluator,
+        smoke=0,
+        threshold=0.0,
+        mutator=FakeMutator(lambda code, k: quality_edit(code, 0.31 + 0.01 * k)),
+        budget=RunBudget(evaluations=3, llm_calls=None, dollars=None, minutes=None),
+    )
     role = ModelConfig(model=model)
-    c.config = dataclasses.replace(c.config, models=dataclasses.replace(c.config.models, persona=role,
-                                                                        respondent=role))
+    c.config = dataclasses.replace(
+        c.config, models=dataclasses.replace(c.config.models, persona=role, respondent=role)
+    )
     c.evaluator.max_in_flight = 1
     return c
 
@@ -65,8 +82,9 @@ def _counted(c) -> tuple[int, float]:
     return int(n), float(cost)
 
 
-def test_a_killed_evaluation_without_allowance_is_charged_an_upper_bound_marked_estimated(tmp_path, contexts,
-                                                                                         capsys):
+def test_a_killed_evaluation_without_allowance_is_charged_an_upper_bound_marked_estimated(
+    tmp_path, contexts, capsys
+):
     c = _controller(tmp_path, contexts, model=PRICED)
     assert run(c) == "evaluations (3)"
     (event,) = c.archive.events(kind="evaluation_killed")
@@ -77,8 +95,11 @@ def test_a_killed_evaluation_without_allowance_is_charged_an_upper_bound_marked_
     assert detail["basis"] == {"calls": "estimate", "dollars": "estimate"}
     # an upper bound: above the estimate's expected cost of one evaluation on those contexts
     train = tuple(ctx for ctx in contexts.train)
-    expected = [r for r in estimate_run(c.config, ContextSets(train, (), (), ()))["per_evaluation"]
-                if r.role in ("persona", "respondent")]
+    expected = [
+        r
+        for r in estimate_run(c.config, ContextSets(train, (), (), ()))["per_evaluation"]
+        if r.role in ("persona", "respondent")
+    ]
     assert detail["calls"] > sum(r.calls for r in expected)
     assert detail["dollars"] > sum(r.dollars for r in expected) > 0
     assert detail["prompt_tokens"] > sum(r.prompt_tokens for r in expected)

@@ -8,9 +8,12 @@ from pathlib import Path
 from evolve.outputs import labels
 
 EVOLVE = Path(__file__).resolve().parents[2] / "evolve"
-OWN_TEXT = {EVOLVE / "outputs" / "labels.py",
-            # written into the exported file / imports nothing of persona-evolve (labels.py says why)
-            EVOLVE / "outputs" / "export.py", EVOLVE / "outputs" / "export_runner.py"}
+OWN_TEXT = {
+    EVOLVE / "outputs" / "labels.py",
+    # written into the exported file / imports nothing of persona-evolve (labels.py says why)
+    EVOLVE / "outputs" / "export.py",
+    EVOLVE / "outputs" / "export_runner.py",
+}
 
 
 def _sources() -> dict[Path, str]:
@@ -18,10 +21,23 @@ def _sources() -> dict[Path, str]:
 
 
 def test_no_module_but_labels_spells_out_a_label() -> None:
-    texts = [labels.SIM_BANNER, labels.SIM_LINE, labels.REPORT_SIM_NOTE, labels.SUMMARY_SIM_LINE,
-             labels.CLI_SIM_NOTE, labels.EXPORT_SIM_NOTE, labels.SIM_TOKENS_LINE[:40], labels.SIM_TAG,
-             labels.SIM_TOKENS_TAG, "WEAK SANDBOX:", "**WEAK SANDBOX**", "SIMULATED WORLD (model"]
-    found = sorted(f"{p.relative_to(EVOLVE)}: {t!r}" for p, src in _sources().items() for t in texts if t in src)
+    texts = [
+        labels.SIM_BANNER,
+        labels.SIM_LINE,
+        labels.REPORT_SIM_NOTE,
+        labels.SUMMARY_SIM_LINE,
+        labels.CLI_SIM_NOTE,
+        labels.EXPORT_SIM_NOTE,
+        labels.SIM_TOKENS_LINE[:40],
+        labels.SIM_TAG,
+        labels.SIM_TOKENS_TAG,
+        "WEAK SANDBOX:",
+        "**WEAK SANDBOX**",
+        "SIMULATED WORLD (model",
+    ]
+    found = sorted(
+        f"{p.relative_to(EVOLVE)}: {t!r}" for p, src in _sources().items() for t in texts if t in src
+    )
     assert found == []
 
 

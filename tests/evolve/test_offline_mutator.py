@@ -12,7 +12,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evolve.proposals.diffs import apply_edits, check_full_rewrite, evolve_regions, parse_blocks, parse_full_rewrite
 from evolve.mutators import (
     OPERATORS,
     PHRASE_OPERATORS,
@@ -23,6 +22,13 @@ from evolve.mutators import (
     Proposal,
 )
 from evolve.mutators.phrase_bank import PHRASES, TOPICS
+from evolve.proposals.diffs import (
+    apply_edits,
+    check_full_rewrite,
+    evolve_regions,
+    parse_blocks,
+    parse_full_rewrite,
+)
 
 PARENT = textwrap.dedent(
     '''\
@@ -91,14 +97,22 @@ PARENT = textwrap.dedent(
 )
 
 INSPIRATION_PHRASE = "Push several personas to the very ends of each axis, bluntly."
-INSPIRATION = PARENT.replace('"Include people at both extremes of each axis."', f'"{INSPIRATION_PHRASE}"').replace(
+INSPIRATION = PARENT.replace(
+    '"Include people at both extremes of each axis."', f'"{INSPIRATION_PHRASE}"'
+).replace(
     "    positions = 0.5 + SPREAD * (positions - 0.5)\n",
     "    positions = (positions + rng.random((n, k))) / 2.0\n    positions[0] = 0.0\n",
 )
 
 
-def request(seed: int = 0, *, code: str = PARENT, inspirations=(("insp-1", INSPIRATION),), directive: str = "",
-            full_rewrite: bool = False) -> MutationRequest:
+def request(
+    seed: int = 0,
+    *,
+    code: str = PARENT,
+    inspirations=(("insp-1", INSPIRATION),),
+    directive: str = "",
+    full_rewrite: bool = False,
+) -> MutationRequest:
     return MutationRequest(
         parent_code=code,
         parent_id="parent-1",
@@ -117,10 +131,12 @@ def only(op: str) -> OfflineMutator:
 
 def outside_unchanged(parent: str, child: str) -> bool:
     """The lines outside EVOLVE-BLOCKs (markers included) are byte-identical."""
+
     def outside(code: str) -> list[str]:
         lines = code.split("\n")
         inside = {n for s, e in evolve_regions(code) for n in range(s + 1, e)}
         return [ln for i, ln in enumerate(lines, start=1) if i not in inside]
+
     return outside(parent) == outside(child)
 
 
@@ -149,11 +165,15 @@ def assert_sound(req: MutationRequest, mutator: OfflineMutator):
 @given(
     seed=st.integers(min_value=0, max_value=2**32 - 1),
     with_inspiration=st.booleans(),
-    directive=st.sampled_from(["", "simplify the program", "improve the phrasing", "tune constants", "reorder"]),
+    directive=st.sampled_from(
+        ["", "simplify the program", "improve the phrasing", "tune constants", "reorder"]
+    ),
 )
 def test_every_proposal_is_sound_and_deterministic(seed, with_inspiration, directive):
     mutator = OfflineMutator()
-    req = request(seed, inspirations=(("insp-1", INSPIRATION),) if with_inspiration else (), directive=directive)
+    req = request(
+        seed, inspirations=(("insp-1", INSPIRATION),) if with_inspiration else (), directive=directive
+    )
     child = assert_sound(req, mutator)
     again = OfflineMutator().mutate(req)
     assert again.code == child and again.proposal == mutator.mutate(req).proposal
@@ -213,7 +233,7 @@ def test_constant_perturbation_changes_one_number_and_keeps_types_and_ranges():
 
 def test_constant_perturbation_skips_indices_range_bounds_booleans_and_handles_unicode():
     code = textwrap.dedent(
-        '''\
+        """\
         # EVOLVE-BLOCK-START
         LABEL, WEIGHT = "café — naïve", 0.5
         FLAG = True
@@ -225,7 +245,7 @@ def test_constant_perturbation_skips_indices_range_bounds_booleans_and_handles_u
                 total += xs[0] + xs[1:2][0]
             return total * 10
         # EVOLVE-BLOCK-END
-        '''
+        """
     )
     values = set()
     for seed in range(60):
@@ -269,12 +289,12 @@ def test_fragment_crossover_uses_the_phrase_bank_without_inspirations():
 
 def test_fragment_crossover_into_fstring_keeps_it_an_fstring():
     code = textwrap.dedent(
-        '''\
+        """\
         # EVOLVE-BLOCK-START
         def ask(context, llm):
             return llm.complete(f"Describe someone from {context.description}. Keep it short.")
         # EVOLVE-BLOCK-END
-        '''
+        """
     )
     for seed in range(20):
         child = assert_sound(request(seed, code=code, inspirations=()), only("fragment_crossover"))
@@ -292,8 +312,13 @@ def test_body_crossover_brings_in_the_inspiration_function_body():
     assert "    positions = (positions + rng.random((n, k))) / 2.0\n    positions[0] = 0.0\n" in child
     assert "SPREAD * (positions - 0.5)" not in child
     # the rest of the program is the parent's
-    assert child.replace("    positions = (positions + rng.random((n, k))) / 2.0\n    positions[0] = 0.0\n",
-                         "    positions = 0.5 + SPREAD * (positions - 0.5)\n") == PARENT
+    assert (
+        child.replace(
+            "    positions = (positions + rng.random((n, k))) / 2.0\n    positions[0] = 0.0\n",
+            "    positions = 0.5 + SPREAD * (positions - 0.5)\n",
+        )
+        == PARENT
+    )
 
 
 def test_body_crossover_needs_a_different_compatible_donor():
@@ -320,7 +345,9 @@ def test_statement_swap_reorders_two_independent_statements():
 def test_statement_delete_and_duplicate_element():
     for seed in range(20):
         child = assert_sound(request(seed), only("delete_statement"))
-        removed = [ln for ln in difflib.ndiff(PARENT.split("\n"), child.split("\n")) if ln[:2] in ("- ", "+ ")]
+        removed = [
+            ln for ln in difflib.ndiff(PARENT.split("\n"), child.split("\n")) if ln[:2] in ("- ", "+ ")
+        ]
         assert removed and all(ln.startswith("- ") for ln in removed)  # only whole lines removed
         first = removed[0][2:]
         assert first.startswith("    ") or first.split("=")[0].strip().isupper()  # one statement of a block
@@ -409,9 +436,14 @@ def _sim_cue_patterns():
     from generators.sim.vocabulary import VOCABULARIES
 
     words = VOCABULARIES["default"]
-    return {"emphatic negations": words.emphatic_negations, "softening": words.softening,
-            "emphasis": words.emphasis, "independence": words.independence,
-            "differ": sim_request._DIFFER, "expand": sim_request._EXPAND}
+    return {
+        "emphatic negations": words.emphatic_negations,
+        "softening": words.softening,
+        "emphasis": words.emphasis,
+        "independence": words.independence,
+        "differ": sim_request._DIFFER,
+        "expand": sim_request._EXPAND,
+    }
 
 
 def _cue_alternatives(pattern: re.Pattern[str]) -> set[str]:
@@ -448,7 +480,9 @@ def test_phrase_bank_and_sim_cue_lists_are_disjoint_as_phrases():
 
 def test_without_phrase_edits_no_wording_changes():
     ablation = OfflineMutator(config=OfflineMutatorConfig(phrase_edits=False))
-    assert all(ablation.weights(d)[op] == 0.0 for op in PHRASE_OPERATORS for d in ("", "improve the phrasing"))
+    assert all(
+        ablation.weights(d)[op] == 0.0 for op in PHRASE_OPERATORS for d in ("", "improve the phrasing")
+    )
     ops = set()
     for seed in range(60):
         result = ablation.mutate(request(seed))
@@ -462,14 +496,18 @@ def test_without_phrase_edits_no_wording_changes():
 
 def test_custom_vocabulary_and_inspirations_only():
     own = ("Describe each person as a rival would.",)
-    mutator = OfflineMutator(config=OfflineMutatorConfig(operator_weights={"fragment_crossover": 1.0}, phrases=own))
+    mutator = OfflineMutator(
+        config=OfflineMutatorConfig(operator_weights={"fragment_crossover": 1.0}, phrases=own)
+    )
     added = 0
     for seed in range(30):
         code = mutator.mutate(request(seed, inspirations=())).code
         added += code is not None and own[0] in code
         assert code is None or not any(p in code for p in PHRASES if p not in PARENT)
     assert added >= 10
-    empty = OfflineMutator(config=OfflineMutatorConfig(operator_weights={"fragment_crossover": 1.0}, phrases=()))
+    empty = OfflineMutator(
+        config=OfflineMutatorConfig(operator_weights={"fragment_crossover": 1.0}, phrases=())
+    )
     assert empty.mutate(request(0, inspirations=())).code is None  # nothing to draw on
     assert INSPIRATION_PHRASE in "".join(empty.mutate(request(s)).code or "" for s in range(10))
     with pytest.raises(ValueError, match="phrases"):
@@ -480,7 +518,7 @@ def test_delete_statement_is_scope_aware():
     """``parts`` is assigned in both functions: neither assignment may go, since each
     function reads its own ``parts`` afterwards."""
     code = textwrap.dedent(
-        '''\
+        """\
         # EVOLVE-BLOCK-START
         def first(x):
             parts = [x]
@@ -493,7 +531,7 @@ def test_delete_statement_is_scope_aware():
             parts.append("b")
             return parts
         # EVOLVE-BLOCK-END
-        '''
+        """
     )
     for seed in range(30):
         child = assert_sound(request(seed, code=code, inspirations=()), only("delete_statement"))
@@ -501,8 +539,11 @@ def test_delete_statement_is_scope_aware():
 
 
 def test_body_crossover_rejects_donor_calls_that_do_not_fit_the_parent_signatures():
-    donor = PARENT.replace("prompts = [describe(context, positions[i], llm) for i in range(n)]",
-                           "prompts = [describe(context, positions[i]) for i in range(n)]")
+    donor = PARENT.replace(
+        "prompts = [describe(context, positions[i], llm) for i in range(n)]",
+        "prompts = [describe(context, positions[i]) for i in range(n)]",
+    )
+
     def evolvable_generate(code: str) -> str:
         head = "def generate(context, n, llm, rng):\n"
         code = code.replace(head, "# EVOLVE-BLOCK-START\n" + head)

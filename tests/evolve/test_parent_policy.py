@@ -7,32 +7,48 @@ import dataclasses
 
 import numpy as np
 import pytest
+from test_controller_fakes import FAKE_SEARCH, FakeEvaluator, FakeMutator, contexts, make, quality_edit, run  # noqa: F401
 
 from archive.selection import ChildOutcome, YieldBook
 from evolve.budget.caps import RunBudget
 from evolve.loop.parent_policy import ParentPolicy
-from test_controller_fakes import FAKE_SEARCH, FakeEvaluator, FakeMutator, contexts, make, quality_edit, run  # noqa: F401
 
 
 def _grown(tmp_path, contexts, *, share: float, evaluations: int = 5):  # noqa: F811 - the fixture
     """A real run with the fakes: each child raises QUALITY a little, so the grid fills."""
     step = iter(np.linspace(0.52, 0.70, 40))
-    c = make(tmp_path, contexts, evaluator=FakeEvaluator(noise=0.0), smoke=0, threshold=0.0,
-             search=dataclasses.replace(FAKE_SEARCH, champion_share=share),
-             mutator=FakeMutator(lambda code, k: quality_edit(code, float(next(step)))),
-             budget=RunBudget(evaluations=evaluations, llm_calls=None, dollars=None, minutes=None))
+    c = make(
+        tmp_path,
+        contexts,
+        evaluator=FakeEvaluator(noise=0.0),
+        smoke=0,
+        threshold=0.0,
+        search=dataclasses.replace(FAKE_SEARCH, champion_share=share),
+        mutator=FakeMutator(lambda code, k: quality_edit(code, float(next(step)))),
+        budget=RunBudget(evaluations=evaluations, llm_calls=None, dollars=None, minutes=None),
+    )
     run(c)
     return c
 
 
 def _policy(archive, *, share: float, champion: str | None, seed: int = 3) -> ParentPolicy:
-    return ParentPolicy(archive=archive, islands=1, start=0, rng=np.random.default_rng(seed),
-                        share_rng=np.random.default_rng([seed, 17]), champion_share=share,
-                        champion=lambda: champion, selection="config", parent_strategy="uniform",
-                        book=YieldBook())
+    return ParentPolicy(
+        archive=archive,
+        islands=1,
+        start=0,
+        rng=np.random.default_rng(seed),
+        share_rng=np.random.default_rng([seed, 17]),
+        champion_share=share,
+        champion=lambda: champion,
+        selection="config",
+        parent_strategy="uniform",
+        book=YieldBook(),
+    )
 
 
-def test_every_proposal_records_its_parents_source_and_share_one_always_mutates_the_champion(tmp_path, contexts):  # noqa: F811
+def test_every_proposal_records_its_parents_source_and_share_one_always_mutates_the_champion(
+    tmp_path, contexts
+):  # noqa: F811
     c = _grown(tmp_path, contexts, share=1.0)
     proposed = c.archive.events(kind="proposed")
     champions = {e["program_id"] for e in c.archive.events(kind="champion")}

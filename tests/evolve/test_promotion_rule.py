@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evolve.promotion.race_rule import Decision, RaceRule, mean_interval, paired_diffs
-from evolve.common.search import VARIANTS, SearchSettings
 from evolve.common.evaluation_seeds import SeedPlan, crn_seed
+from evolve.common.search import VARIANTS, SearchSettings
+from evolve.promotion.race_rule import Decision, RaceRule, mean_interval, paired_diffs
 
 
 def test_ties_are_rejected_and_a_clear_gain_is_accepted():
@@ -24,13 +24,18 @@ def test_ties_are_rejected_and_a_clear_gain_is_accepted():
     assert rule.decide([-0.05, -0.06, -0.04, -0.05], 1)[0] == Decision.REJECTED
     decision, iv, _ = rule.decide([0.02, -0.01, 0.03, -0.02], 1)
     assert decision == Decision.CONTINUE and iv.low < 0 < iv.high
-    assert rule.decide([0.02, -0.01, 0.03, -0.02], 4)[0] == Decision.REJECTED  # not established at the last look
+    assert (
+        rule.decide([0.02, -0.01, 0.03, -0.02], 4)[0] == Decision.REJECTED
+    )  # not established at the last look
     assert rule.decide([-0.02, 0.01, -0.03, 0.02], 2)[0] == Decision.REJECTED  # futile: mean <= 0
 
 
 @settings(max_examples=200, deadline=None)
-@given(diffs=st.lists(st.floats(-1, 1, allow_nan=False), min_size=2, max_size=40),
-       shift=st.floats(0.001, 1.0), looks=st.integers(1, 6))
+@given(
+    diffs=st.lists(st.floats(-1, 1, allow_nan=False), min_size=2, max_size=40),
+    shift=st.floats(0.001, 1.0),
+    looks=st.integers(1, 6),
+)
 def test_raising_every_difference_never_turns_an_acceptance_into_a_rejection(diffs, shift, looks):
     rule = RaceRule(confidence=0.9, max_replicates=6)
     before = rule.decide(diffs, looks)[0]
@@ -102,8 +107,19 @@ def test_search_settings_validate_and_variants_add_items_in_turn():
     with pytest.raises(ValueError, match="paired"):
         SearchSettings(paired=False, promotion=True)
     order = list(VARIANTS)
-    assert order == ["baseline", "paired", "promotion", "selection", "prompts", "twins", "static_twins", "reach",
-                     "adaptive", "spend", "champion_share"]
+    assert order == [
+        "baseline",
+        "paired",
+        "promotion",
+        "selection",
+        "prompts",
+        "twins",
+        "static_twins",
+        "reach",
+        "adaptive",
+        "spend",
+        "champion_share",
+    ]
     assert not VARIANTS["baseline"].paired and VARIANTS["paired"].paired and not VARIANTS["paired"].promotion
     assert VARIANTS["selection"].selection == "balanced" and not VARIANTS["selection"].truthful_prompts
     assert VARIANTS["prompts"].truthful_prompts and not VARIANTS["prompts"].twins

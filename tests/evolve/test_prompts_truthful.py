@@ -8,7 +8,13 @@ import asyncio
 import numpy as np
 
 from evolve.loop.controller import changed_lines
-from evolve.proposals.directives import DIRECTIVES, applicable, code_features, directive_by_key, draw_directive
+from evolve.proposals.directives import (
+    DIRECTIVES,
+    applicable,
+    code_features,
+    directive_by_key,
+    draw_directive,
+)
 from evolve.proposals.prompts import ChildNote, ContextFeedback, ProgramBrief, build_mutation_prompt
 from generators.seeds import load_seed
 
@@ -17,10 +23,17 @@ def test_a_child_failure_is_labelled_as_the_child_s_with_its_own_code():
     parent_code = "# EVOLVE-BLOCK-START\nX = 1\n# EVOLVE-BLOCK-END\n"
     child_code = parent_code.replace("X = 1", "X = undefined_name")
     brief = ProgramBrief(
-        program_id="p", code=parent_code, fitness=0.5, metrics={"coverage": 0.5},
+        program_id="p",
+        code=parent_code,
+        fitness=0.5,
+        metrics={"coverage": 0.5},
         contexts=[ContextFeedback("ctx_own", ("a",), None, None, error="parent timed out")],
-        children=[ChildNote("failed in the smoke stage: NameError: undefined_name (line 2)",
-                            changed_lines(parent_code, child_code))],
+        children=[
+            ChildNote(
+                "failed in the smoke stage: NameError: undefined_name (line 2)",
+                changed_lines(parent_code, child_code),
+            )
+        ],
     )
     _, user = build_mutation_prompt(brief, [], directive_by_key("simplify"))
     own = user.index("Errors of this program's own last evaluation (data):")
@@ -30,7 +43,9 @@ def test_a_child_failure_is_labelled_as_the_child_s_with_its_own_code():
     section = user[child:]
     assert "NOT the program above" in section and "- a child (what happened, data):" in section
     assert "failed in the smoke stage: NameError" in section
-    assert "+X = undefined_name" in section and "-X = 1" in section  # the child's code, which the prompt shows
+    assert (
+        "+X = undefined_name" in section and "-X = 1" in section
+    )  # the child's code, which the prompt shows
 
 
 def test_changed_lines_show_only_the_edit():
@@ -54,16 +69,32 @@ def test_directives_are_drawn_among_those_that_apply_to_the_parent():
 
 
 def test_the_controller_feeds_a_child_failure_back_as_the_child_s(tmp_path):
-    from test_controller_fakes import FakeEvaluator, FakeMutator, RunBudget, edit, make, resolve_contexts  # noqa: F401
+    from test_controller_fakes import (  # noqa: F401
+        TEST,
+        TRAIN,
+        VALIDATION,
+        FakeEvaluator,
+        FakeMutator,
+        RunBudget,
+        edit,
+        make,
+        resolve_contexts,
+    )
+
     from evolve.common.context_sets import ContextSets
-    from test_controller_fakes import TEST, TRAIN, VALIDATION
 
     found = {c.id: c for c in resolve_contexts(TRAIN + VALIDATION + TEST)}
-    contexts = ContextSets.build([found[i] for i in TRAIN], [found[i] for i in VALIDATION],
-                                 [found[i] for i in TEST], smoke=1, seed=0)
+    contexts = ContextSets.build(
+        [found[i] for i in TRAIN], [found[i] for i in VALIDATION], [found[i] for i in TEST], smoke=1, seed=0
+    )
     mutator = FakeMutator(lambda code, k: edit("EXTRA = 0", f"EXTRA = 0\nBROKEN = {k}") if k < 2 else "")
-    c = make(tmp_path, contexts, evaluator=FakeEvaluator(), mutator=mutator,
-             budget=RunBudget(evaluations=None, llm_calls=None, dollars=None, minutes=None))
+    c = make(
+        tmp_path,
+        contexts,
+        evaluator=FakeEvaluator(),
+        mutator=mutator,
+        budget=RunBudget(evaluations=None, llm_calls=None, dollars=None, minutes=None),
+    )
     c.evaluator.max_in_flight = 1
 
     async def main() -> None:
@@ -75,5 +106,7 @@ def test_the_controller_feeds_a_child_failure_back_as_the_child_s(tmp_path):
     third = mutator.requests[2].user
     assert "- a child (what happened, data):" in third
     assert "failed in the smoke stage: generate() raised ValueError" in third
-    assert "+BROKEN = 1" in third and "Errors of this program's own" not in third  # the seed itself never failed
+    assert (
+        "+BROKEN = 1" in third and "Errors of this program's own" not in third
+    )  # the seed itself never failed
     c.archive.close()

@@ -23,13 +23,21 @@ def test_concurrent_races_share_the_incumbent_and_count_their_own_evaluations():
         await asyncio.sleep(0.01)  # both races wait here together
         return [ContextOutcome(cid, {"coverage": QUALITY[pid] + 0.01 * replicate}, None, None) for cid in ids]
 
-    racer = Racer(rule=RaceRule(confidence=0.9, max_replicates=4), evaluate_at=evaluate_at,
-                  fitness=lambda o: o.metrics["coverage"])
+    racer = Racer(
+        rule=RaceRule(confidence=0.9, max_replicates=4),
+        evaluate_at=evaluate_at,
+        fitness=lambda o: o.metrics["coverage"],
+    )
 
     async def both():
         return await asyncio.gather(
-            racer.race(stage="train", context_ids=IDS, candidate=("strong", ""), incumbent=("incumbent", ""), first=1),
-            racer.race(stage="train", context_ids=IDS, candidate=("weak", ""), incumbent=("incumbent", ""), first=1))
+            racer.race(
+                stage="train", context_ids=IDS, candidate=("strong", ""), incumbent=("incumbent", ""), first=1
+            ),
+            racer.race(
+                stage="train", context_ids=IDS, candidate=("weak", ""), incumbent=("incumbent", ""), first=1
+            ),
+        )
 
     strong, weak = asyncio.run(both())
     assert strong.accepted and not weak.accepted

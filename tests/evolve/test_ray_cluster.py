@@ -79,14 +79,36 @@ def two_node_cluster():
     # its own short temp dir (Ray's socket paths must stay under 107 characters)
     temp = tempfile.mkdtemp(prefix="pe-ray-", dir="/tmp")
     common = ["--num-cpus", "1", "--disable-usage-stats", "--object-store-memory", str(150 * 1024 * 1024)]
-    head = subprocess.run([str(ray_bin), "start", "--head", "--port", str(port), "--node-ip-address", "127.0.0.1",
-                           "--include-dashboard", "false", "--temp-dir", temp, *common],
-                          env=env, capture_output=True, text=True, timeout=120)
+    head = subprocess.run(
+        [
+            str(ray_bin),
+            "start",
+            "--head",
+            "--port",
+            str(port),
+            "--node-ip-address",
+            "127.0.0.1",
+            "--include-dashboard",
+            "false",
+            "--temp-dir",
+            temp,
+            *common,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert head.returncode == 0, head.stderr[-2000:]
     address = f"127.0.0.1:{port}"
     try:
-        worker = subprocess.run([str(ray_bin), "start", "--address", address, "--node-ip-address", "127.0.0.1",
-                                 *common], env=env, capture_output=True, text=True, timeout=120)
+        worker = subprocess.run(
+            [str(ray_bin), "start", "--address", address, "--node-ip-address", "127.0.0.1", *common],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert worker.returncode == 0, worker.stderr[-2000:]
         yield address
     finally:
@@ -128,15 +150,33 @@ pass_env = ["{TOKEN_VAR}"]
 """)
         env = dict(os.environ, **{TOKEN_VAR: "sk-cluster-token", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "1"})
         db = tmp_path / "archive.db"
-        done = subprocess.run([sys.executable, "-m", "evolve", "run", "--config", str(config), "--db", str(db),
-                               "--ray-address", two_node_cluster, "--json"],
-                              env=env, capture_output=True, text=True, timeout=400)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "evolve",
+                "run",
+                "--config",
+                str(config),
+                "--db",
+                str(db),
+                "--ray-address",
+                two_node_cluster,
+                "--json",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=400,
+        )
         assert done.returncode == 0, done.stderr[-3000:]
         auth = {r.headers.get("authorization") for r in server.requests}
     summary = json.loads(done.stdout)
     assert summary["evaluations"] == 8
     assert auth == {"Bearer sk-cluster-token"}, "the key did not reach every worker through pass_env"
     with sqlite3.connect(db) as conn:
-        details = [json.loads(d) for (d,) in conn.execute("SELECT detail FROM events WHERE kind = 'evaluated'")]
+        details = [
+            json.loads(d) for (d,) in conn.execute("SELECT detail FROM events WHERE kind = 'evaluated'")
+        ]
     nodes = {d["node"] for d in details if d.get("stage") == "train" and d.get("node")}
     assert len(nodes) == 2, f"evaluations ran on {len(nodes)} node(s)"

@@ -47,7 +47,7 @@ def test_a_claim_whose_command_left_the_readme_is_stale():
 
 
 def test_commands_are_parsed_with_continuations_and_comments():
-    text = "x\n```bash\nfoo --a 1 \\\n    --b 2    # a comment\n# only a comment\n\nbar \"#x\"   # c\n```\n"
+    text = 'x\n```bash\nfoo --a 1 \\\n    --b 2    # a comment\n# only a comment\n\nbar "#x"   # c\n```\n'
     (block,) = rc.blocks(text)
     assert block.lang == "bash" and block.line == 2
     assert [(c.text, c.line) for c in rc.commands(block)] == [("foo --a 1 --b 2", 3), ('bar "#x"', 7)]
@@ -63,7 +63,9 @@ def test_json_shape_keys_are_the_top_level_ones():
 @pytest.mark.slow  # one short run (3 evaluations) and ~35 CLI commands: 1-3 minutes on 2 idle cores
 def test_every_readme_command_does_what_the_readme_says(tmp_path):
     venv = Path(sys.prefix)  # scripts/test runs pytest from the clone's .venv
-    assert (venv / "bin" / "persona-evolve").exists(), f"{venv} has no bin/persona-evolve: install the project"
+    assert (venv / "bin" / "persona-evolve").exists(), (
+        f"{venv} has no bin/persona-evolve: install the project"
+    )
     lines: list[str] = []
     problems = rc.check(ROOT / "README.md", venv=venv, scratch=tmp_path, log=lines.append)
     print("\n".join(lines))

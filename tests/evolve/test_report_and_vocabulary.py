@@ -12,24 +12,37 @@ from pathlib import Path
 import numpy as np
 import pytest
 from starlette.testclient import TestClient
+from test_inspect_archive_fixture import RARE_CONTEXT, Crafted, crafted  # noqa: F401
 
-from archive import Archive, ArchiveConfig, Candidate, ContextResult, EvaluationRecord, MutationInfo, ProgramRecord
+from archive import (
+    Archive,
+    ArchiveConfig,
+    Candidate,
+    ContextResult,
+    EvaluationRecord,
+    MutationInfo,
+    ProgramRecord,
+)
 from archive.reader import ArchiveReader
 from archive.testing import synthetic_code
 from evolve.cli import main
 from evolve.outputs.inspect import Source, open_source, rare
-from evolve.outputs.report.writer import render_markdown, write_report
 from evolve.outputs.report.content import build_report, excerpt
+from evolve.outputs.report.writer import render_markdown, write_report
 from evolve.outputs.viewer import create_app
 from metrics import METRIC_NAMES
-from test_inspect_archive_fixture import RARE_CONTEXT, Crafted, crafted  # noqa: F401
 
 CONTEXT = "esports_community"  # shipped, 2 axes
 
 
 def _long_persona(tag: str, i: int) -> dict[str, object]:
-    return {"name": f"{tag} {i}", "description": f"{tag} {i} grew up somewhere. " + "Filler sentence. " * 60
-            + f"When it comes to toxicity, {tag}{i} leans strongly toward the high end.", "role": "player"}
+    return {
+        "name": f"{tag} {i}",
+        "description": f"{tag} {i} grew up somewhere. "
+        + "Filler sentence. " * 60
+        + f"When it comes to toxicity, {tag}{i} leans strongly toward the high end.",
+        "role": "player",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -38,18 +51,32 @@ def clustered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (so their texts would not be kept but for the exemplars), and a few far-out personas."""
     db = tmp_path_factory.mktemp("clustered") / "c.db"
     rng = np.random.default_rng(11)
-    a = Archive.create(url_or_path=db, config=ArchiveConfig(islands=1), seed=0,
-                       run_config={"contexts": {"train": [CONTEXT]}, "evaluation": {"n": 10},
-                                   "budget": {"evaluations": 30}})
+    a = Archive.create(
+        url_or_path=db,
+        config=ArchiveConfig(islands=1),
+        seed=0,
+        run_config={"contexts": {"train": [CONTEXT]}, "evaluation": {"n": 10}, "budget": {"evaluations": 30}},
+    )
     for i in range(30):
         z = np.clip(0.5 + rng.normal(0, 0.08, size=(10, 2)), 0, 1)
         if i % 7 == 3:
             z[0] = rng.random(2) * [0.1, 1.0]  # a far-out persona now and then
         m = {name: float(rng.random()) for name in METRIC_NAMES}
-        ev = EvaluationRecord("train", [ContextResult(CONTEXT, m, z, personas=[_long_persona(f"p{i}", j)
-                                                                                for j in range(10)])], 0.5, m)
-        a.add([Candidate(ProgramRecord(synthetic_code(i), None, 0, 0, MutationInfo("synthetic")), ev,
-                         {"tail_share": 0.5, "llm_tokens_per_persona": 100.0})])  # one cell: one elite
+        ev = EvaluationRecord(
+            "train",
+            [ContextResult(CONTEXT, m, z, personas=[_long_persona(f"p{i}", j) for j in range(10)])],
+            0.5,
+            m,
+        )
+        a.add(
+            [
+                Candidate(
+                    ProgramRecord(synthetic_code(i), None, 0, 0, MutationInfo("synthetic")),
+                    ev,
+                    {"tail_share": 0.5, "llm_tokens_per_persona": 100.0},
+                )
+            ]
+        )  # one cell: one elite
         a.record_event("evaluated", program_id=None, detail={"stage": "train", "fitness": 0.5})
     a.close()
     return db
@@ -93,7 +120,9 @@ def test_summary_and_report_use_one_word_for_evaluations(clustered: Path, capsys
     assert "stored evaluations: 30 (train 30)" in text
 
 
-def test_top_defaults_to_the_stage_that_chooses_the_champion(crafted: Crafted, clustered: Path, capsys) -> None:  # noqa: F811
+def test_top_defaults_to_the_stage_that_chooses_the_champion(
+    crafted: Crafted, clustered: Path, capsys
+) -> None:  # noqa: F811
     assert main(["inspect", "--db", str(crafted.db), "top", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["stage"] == data["champion_stage"] == "validation"
@@ -106,8 +135,11 @@ def test_report_content_and_markdown(crafted: Crafted, tmp_path: Path) -> None: 
     class Writer:  # what run.py passes: the writer archive (only its run id is used)
         run_id = None
 
-    path = write_report(Writer(), {"db": str(crafted.db), "simulated": True, "stop_reason": "evaluations (6)"},
-                        out_dir=tmp_path)
+    path = write_report(
+        Writer(),
+        {"db": str(crafted.db), "simulated": True, "stop_reason": "evaluations (6)"},
+        out_dir=tmp_path,
+    )
     md = path.read_text()
     assert md.startswith("# persona-evolve run report") and "SIMULATED" in md
     assert md.count("*floor: n × centre*") == 2  # validation and test tables
@@ -150,9 +182,18 @@ def test_viewer_report_page_shows_the_same_content(crafted: Crafted) -> None:  #
         assert r.status_code == 200
         html = r.text
         assert 'href="/report"' in c.get("/").text
-    for needle in ("Champion lineage", "raise temperature", "Diff against its seed", "+SPREAD = 1.4",
-                   "most extreme personas", "utility_shutoff_hotline", "floor: n × centre", "Budget and spend",
-                   "stored evaluations", crafted.champion):
+    for needle in (
+        "Champion lineage",
+        "raise temperature",
+        "Diff against its seed",
+        "+SPREAD = 1.4",
+        "most extreme personas",
+        "utility_shutoff_hotline",
+        "floor: n × centre",
+        "Budget and spend",
+        "stored evaluations",
+        crafted.champion,
+    ):
         assert needle in html, needle
 
 

@@ -11,12 +11,12 @@ from typing import Any, Mapping
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_run_e2e import SMALL as E2E_SMALL
 
 from evolve.cli import main
+from evolve.common.search import SearchSettings
 from evolve.config import ConfigError, config_from_dict
 from evolve.promotion.robust import choose_robust, robust_select
-from evolve.common.search import SearchSettings
-from test_run_e2e import SMALL as E2E_SMALL
 
 WORLDS = ("default", "literal", "yea-sayer")
 
@@ -52,8 +52,11 @@ def test_the_leader_maximises_the_worst_world_gain_and_only_a_confident_challeng
 
 
 def test_a_program_strong_in_one_world_loses_to_one_good_in_all_when_the_data_are_clear():
-    fitness = {"seed": {"a": 0.70, "b": 0.70}, "specialist": {"a": 0.90, "b": 0.65},
-               "generalist": {"a": 0.78, "b": 0.76}}
+    fitness = {
+        "seed": {"a": 0.70, "b": 0.70},
+        "specialist": {"a": 0.90, "b": 0.65},
+        "generalist": {"a": 0.78, "b": 0.76},
+    }
     choice = choose_robust(_units(fitness, n=6), worlds=("a", "b"), seeds=("seed",), incumbent="specialist")
     assert choice.chosen == "generalist" and choice.tests["generalist"].confident
     assert choice.gain["specialist"] == pytest.approx({"a": 0.20, "b": -0.05})
@@ -63,33 +66,52 @@ def test_a_program_strong_in_one_world_loses_to_one_good_in_all_when_the_data_ar
         choose_robust(_units(fitness), worlds=("a",), seeds=(), incumbent=None)
 
 
-def _wobbly(means: Mapping[str, Mapping[str, float]], units: int, wobble: Mapping[str, float]) -> dict[str, Any]:
+def _wobbly(
+    means: Mapping[str, Mapping[str, float]], units: int, wobble: Mapping[str, float]
+) -> dict[str, Any]:
     """Per-unit tables at exactly the given means: program ``p`` moves by +-``wobble[p]``
     on alternate units (mean unchanged), so its paired differences spread by that much."""
-    return {p: {w: {f"{u // 10}:c{u % 10}": m + wobble.get(p, 0.0) * (1 if u % 2 else -1) for u in range(units)}
-                for w, m in row.items()} for p, row in means.items()}
+    return {
+        p: {
+            w: {f"{u // 10}:c{u % 10}": m + wobble.get(p, 0.0) * (1 if u % 2 else -1) for u in range(units)}
+            for w, m in row.items()
+        }
+        for p, row in means.items()
+    }
 
 
 def test_a_small_worst_world_lead_within_noise_keeps_the_champion_a_large_one_replaces_it():
-    close = {"seed": {"a": 0.70, "b": 0.70}, "champion": {"a": 0.80, "b": 0.725},
-             "challenger": {"a": 0.74, "b": 0.73}}  # worst-world lead +0.005, paired spread 0.06
-    choice = choose_robust(_wobbly(close, 20, {"challenger": 0.06}), worlds=("a", "b"), seeds=("seed",),
-                           incumbent="champion")
+    close = {
+        "seed": {"a": 0.70, "b": 0.70},
+        "champion": {"a": 0.80, "b": 0.725},
+        "challenger": {"a": 0.74, "b": 0.73},
+    }  # worst-world lead +0.005, paired spread 0.06
+    choice = choose_robust(
+        _wobbly(close, 20, {"challenger": 0.06}), worlds=("a", "b"), seeds=("seed",), incumbent="champion"
+    )
     assert choice.leader == "challenger" and choice.chosen == "champion"
     assert choice.tests["challenger"].mean == pytest.approx(0.005)
     assert not choice.tests["challenger"].confident and choice.tests["challenger"].low < 0.0
-    clear = {"seed": {"a": 0.70, "b": 0.70}, "champion": {"a": 0.80, "b": 0.68},
-             "challenger": {"a": 0.76, "b": 0.75}}  # worst-world lead +0.07, paired spread 0.06
-    choice = choose_robust(_wobbly(clear, 20, {"challenger": 0.06}), worlds=("a", "b"), seeds=("seed",),
-                           incumbent="champion")
+    clear = {
+        "seed": {"a": 0.70, "b": 0.70},
+        "champion": {"a": 0.80, "b": 0.68},
+        "challenger": {"a": 0.76, "b": 0.75},
+    }  # worst-world lead +0.07, paired spread 0.06
+    choice = choose_robust(
+        _wobbly(clear, 20, {"challenger": 0.06}), worlds=("a", "b"), seeds=("seed",), incumbent="champion"
+    )
     assert choice.chosen == "challenger" and choice.tests["challenger"].low > 0.0
 
 
 def test_more_challengers_make_each_test_stricter():
     means = {"seed": {"a": 0.70}, "champion": {"a": 0.72}, "c1": {"a": 0.75}}
-    one = choose_robust(_wobbly(means, 20, {"c1": 0.05}), worlds=("a",), seeds=("seed",), incumbent="champion")
+    one = choose_robust(
+        _wobbly(means, 20, {"c1": 0.05}), worlds=("a",), seeds=("seed",), incumbent="champion"
+    )
     more = dict(means, c2={"a": 0.73}, c3={"a": 0.725})
-    three = choose_robust(_wobbly(more, 20, {"c1": 0.05}), worlds=("a",), seeds=("seed",), incumbent="champion")
+    three = choose_robust(
+        _wobbly(more, 20, {"c1": 0.05}), worlds=("a",), seeds=("seed",), incumbent="champion"
+    )
     assert three.tests["c1"].level > one.tests["c1"].level
     assert three.tests["c1"].low < one.tests["c1"].low
 
@@ -127,19 +149,32 @@ class FakeRun:
 
 def _tables() -> dict[tuple[str, str], dict[str, float]]:
     rows = {"seed": (0.70, 0.70), "spec": (0.90, 0.60), "gen": (0.78, 0.76)}
-    return {(pid, world): {f"c{i}": v[j] + 0.01 * (i % 3) for i in range(6)} for pid, v in rows.items()
-            for j, world in enumerate(("default", "literal"))}
+    return {
+        (pid, world): {f"c{i}": v[j] + 0.01 * (i % 3) for i in range(6)}
+        for pid, v in rows.items()
+        for j, world in enumerate(("default", "literal"))
+    }
 
 
 def test_robust_select_records_every_table_and_crowns_the_robust_program():
     run = FakeRun(_tables(), champion="spec")
-    choice = asyncio.run(robust_select(run, own_world="default", other_worlds=["literal", "default"],
-                                       seed_ids=["seed"], replicates=2))
+    choice = asyncio.run(
+        robust_select(
+            run, own_world="default", other_worlds=["literal", "default"], seed_ids=["seed"], replicates=2
+        )
+    )
     assert choice is not None and choice.chosen == "gen" and choice.worlds == ("default", "literal")
     # the own world's replicate 0 is the stored evaluation; everything else is asked once
-    assert sorted(run.asked) == sorted((p, w, r) for p in ("gen", "seed", "spec") for w in ("default", "literal")
-                                       for r in (0, 1) if (w, r) != ("default", 0))
-    validated = [(pid, d["world"], d["replicate"]) for kind, pid, d in run.events if kind == "robust_validated"]
+    assert sorted(run.asked) == sorted(
+        (p, w, r)
+        for p in ("gen", "seed", "spec")
+        for w in ("default", "literal")
+        for r in (0, 1)
+        if (w, r) != ("default", 0)
+    )
+    validated = [
+        (pid, d["world"], d["replicate"]) for kind, pid, d in run.events if kind == "robust_validated"
+    ]
     assert sorted(validated) == sorted(a for a in run.asked if a[1] == "literal")
     selection = [d for kind, _, d in run.events if kind == "robust_selection"]
     assert len(selection) == 1 and selection[0]["chosen"] == "gen" and selection[0]["incumbent"] == "spec"
@@ -153,8 +188,12 @@ def test_robust_select_keeps_a_robust_incumbent_without_crowning():
     run = FakeRun(_tables(), champion="gen")
     choice = asyncio.run(robust_select(run, own_world="default", other_worlds=["literal"], seed_ids=["seed"]))
     assert choice is not None and choice.chosen == "gen" and run.crowned == [] and choice.tests == {}
-    assert asyncio.run(robust_select(FakeRun({}, None), own_world="default", other_worlds=["literal"],
-                                     seed_ids=["seed"])) is None
+    assert (
+        asyncio.run(
+            robust_select(FakeRun({}, None), own_world="default", other_worlds=["literal"], seed_ids=["seed"])
+        )
+        is None
+    )
 
 
 class LuckyEarlyRun(FakeRun):
@@ -164,8 +203,11 @@ class LuckyEarlyRun(FakeRun):
     async def validate_in_world(self, pid: str, world: str, replicate: int) -> dict[str, float]:
         self.asked.append((pid, world, replicate))
         lift = 0.05 if pid == "lucky" and replicate < 6 else 0.0
-        return {c: v + lift for c, v in self.tables[("champ", world)].items()} if pid == "lucky" \
+        return (
+            {c: v + lift for c, v in self.tables[("champ", world)].items()}
+            if pid == "lucky"
             else self.tables[(pid, world)]
+        )
 
     def validation_leaders(self, k: int) -> list[str]:
         return ["lucky"][:k]
@@ -177,27 +219,41 @@ class LuckyEarlyRun(FakeRun):
 
 def _lucky_tables() -> dict[tuple[str, str], dict[str, float]]:
     rows = {"seed": 0.70, "champ": 0.75}
-    return {(pid, world): {f"c{i}": v + 0.02 * (i % 3) for i in range(10)} for pid, v in rows.items()
-            for world in ("default", "literal")}
+    return {
+        (pid, world): {f"c{i}": v + 0.02 * (i % 3) for i in range(10)}
+        for pid, v in rows.items()
+        for world in ("default", "literal")
+    }
 
 
 def test_fresh_replicates_test_the_leaders_on_seeds_that_did_not_pick_them():
     reused = LuckyEarlyRun(_lucky_tables(), champion="champ")
-    choice = asyncio.run(robust_select(reused, own_world="default", other_worlds=["literal"], seed_ids=["seed"]))
+    choice = asyncio.run(
+        robust_select(reused, own_world="default", other_worlds=["literal"], seed_ids=["seed"])
+    )
     assert choice is not None and choice.chosen == "lucky"  # replicates 0-1: the lucky draw decides
     fresh = LuckyEarlyRun(_lucky_tables(), champion="champ")
-    choice = asyncio.run(robust_select(fresh, own_world="default", other_worlds=["literal"], seed_ids=["seed"],
-                                       first_replicate=6))
+    choice = asyncio.run(
+        robust_select(
+            fresh, own_world="default", other_worlds=["literal"], seed_ids=["seed"], first_replicate=6
+        )
+    )
     assert choice is not None and choice.chosen == "champ" and fresh.crowned == []
     assert choice.worst["lucky"] == pytest.approx(choice.worst["champ"])
     # every world is asked on replicates 6 and 7 only, the run's own world included
-    assert sorted(fresh.asked) == sorted((p, w, r) for p in ("champ", "lucky", "seed")
-                                         for w in ("default", "literal") for r in (6, 7))
-    validated = [(pid, d["world"], d["replicate"]) for kind, pid, d in fresh.events if kind == "robust_validated"]
+    assert sorted(fresh.asked) == sorted(
+        (p, w, r) for p in ("champ", "lucky", "seed") for w in ("default", "literal") for r in (6, 7)
+    )
+    validated = [
+        (pid, d["world"], d["replicate"]) for kind, pid, d in fresh.events if kind == "robust_validated"
+    ]
     assert sorted(validated) == sorted(fresh.asked)
     with pytest.raises(ValueError, match="first_replicate must be >= 0"):
-        asyncio.run(robust_select(fresh, own_world="default", other_worlds=["literal"], seed_ids=["seed"],
-                                  first_replicate=-1))
+        asyncio.run(
+            robust_select(
+                fresh, own_world="default", other_worlds=["literal"], seed_ids=["seed"], first_replicate=-1
+            )
+        )
 
 
 def test_world_validate_is_checked():
@@ -207,14 +263,19 @@ def test_world_validate_is_checked():
     with pytest.raises(ConfigError, match=r"^world\.validate\[1\]: unknown world 'colapsed'.*'collapsed'"):
         config_from_dict({"world": {"validate": ["literal", "colapsed"]}})
     real = {"models": {"persona": "openai/gpt-4o-mini", "respondent": "openai/gpt-4o-mini"}}
-    with pytest.raises(ConfigError, match=r"^world\.validate: robust selection .* needs the persona or respondent"):
+    with pytest.raises(
+        ConfigError, match=r"^world\.validate: robust selection .* needs the persona or respondent"
+    ):
         config_from_dict({**real, "world": {"validate": ["literal"]}})
 
 
-SMALL = E2E_SMALL.replace("evaluations = 6", "evaluations = 4") + """
+SMALL = (
+    E2E_SMALL.replace("evaluations = 6", "evaluations = 4")
+    + """
 [world]
 validate = ["literal", "yea-sayer"]
 """
+)
 
 
 @pytest.mark.ray
@@ -227,8 +288,12 @@ def test_a_run_with_robust_selection_stores_and_reports_it(ray_session, tmp_path
     robust = summary["robust"]
     assert robust["worlds"] == ["default", "literal", "yea-sayer"]
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-        rows = conn.execute("SELECT kind, program_id, detail FROM events WHERE kind LIKE 'robust%' ORDER BY id").fetchall()
-        champions = conn.execute("SELECT program_id, detail FROM events WHERE kind = 'champion' ORDER BY id").fetchall()
+        rows = conn.execute(
+            "SELECT kind, program_id, detail FROM events WHERE kind LIKE 'robust%' ORDER BY id"
+        ).fetchall()
+        champions = conn.execute(
+            "SELECT program_id, detail FROM events WHERE kind = 'champion' ORDER BY id"
+        ).fetchall()
     selection = [json.loads(d) for kind, _, d in rows if kind == "robust_selection"]
     assert len(selection) == 1 and selection[0]["chosen"] == robust["chosen"] == summary["champion"]["id"]
     validated = {(pid, json.loads(d)["world"]) for kind, pid, d in rows if kind == "robust_validated"}

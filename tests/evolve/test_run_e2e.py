@@ -71,8 +71,10 @@ def test_short_run_summary(short_run, capsys):
 
 def test_short_run_json_shape(ray_session, tmp_path, capsys):
     db = tmp_path / "archive.db"
-    assert main(["run", "--config", str(_config(tmp_path)), "--db", str(db), "--json",
-                 "--budget-evals", "3"]) == 0
+    assert (
+        main(["run", "--config", str(_config(tmp_path)), "--db", str(db), "--json", "--budget-evals", "3"])
+        == 0
+    )
     captured = capsys.readouterr()
     summary = json.loads(captured.out)
     assert summary["simulated"] is True
@@ -81,7 +83,9 @@ def test_short_run_json_shape(ray_session, tmp_path, capsys):
     # what to expect on this machine, measured on the seeds (issue 23): the field and its line
     expect = summary["expect"]
     assert expect["measured_on"] == "seeds" and expect["seconds_per_evaluation"] > 0
-    assert expect["minutes_for_evaluations"] == pytest.approx(3 * expect["seconds_per_evaluation"] / 60, abs=0.01)
+    assert expect["minutes_for_evaluations"] == pytest.approx(
+        3 * expect["seconds_per_evaluation"] / 60, abs=0.01
+    )
     assert expect["line"] in captured.err and "for 3 evaluations on this machine" in expect["line"]
     assert summary["programs"] >= 3
     assert _six(summary["champion"]["train"]) and _six(summary["champion"]["validation"])
@@ -90,7 +94,9 @@ def test_short_run_json_shape(ray_session, tmp_path, capsys):
     assert set(summary["test"]) == {"champion", "naive", "batch", "sobol"}
     assert all(_six(v) for v in summary["test"].values())
     refs = summary["references"]  # the noise floor and the random reference beside the scores
-    assert refs["random_seeds"] == 8 and all(_six(refs[s][k]) for s in ("validation", "test") for k in ("floor", "random"))
+    assert refs["random_seeds"] == 8 and all(
+        _six(refs[s][k]) for s in ("validation", "test") for k in ("floor", "random")
+    )
     assert refs["test"]["floor"]["coverage"] < refs["test"]["random"]["coverage"]
     report = Path(summary["report"])
     assert report.read_text().count("SIMULATED") >= 1
@@ -102,13 +108,17 @@ def test_short_run_json_shape(ray_session, tmp_path, capsys):
         assert (report.parent / png).stat().st_size > 1000
     # validation decides the champion: nothing has a better validation fitness than it
     with sqlite3.connect(db) as conn:
-        best = conn.execute("SELECT program_id FROM evaluations WHERE stage='validation' "
-                            "ORDER BY fitness DESC LIMIT 1").fetchone()[0]
+        best = conn.execute(
+            "SELECT program_id FROM evaluations WHERE stage='validation' ORDER BY fitness DESC LIMIT 1"
+        ).fetchone()[0]
     assert best == summary["champion"]["id"]
     # test contexts are used once per program, even when the champion is a seed
     with sqlite3.connect(db) as conn:
-        per_program = dict(conn.execute("SELECT program_id, COUNT(*) FROM evaluations "
-                                        "WHERE stage='test' GROUP BY program_id").fetchall())
+        per_program = dict(
+            conn.execute(
+                "SELECT program_id, COUNT(*) FROM evaluations WHERE stage='test' GROUP BY program_id"
+            ).fetchall()
+        )
     assert set(per_program.values()) == {1}
     assert set(per_program) == {summary["champion"]["id"], *summary["seed_ids"].values()}
 
@@ -125,8 +135,10 @@ def test_resume_continues_without_reevaluating(short_run, capsys):
     assert after[:6] == before and len(after) == 9
     assert len(set(after)) == len(after), "a program was evaluated twice"
     with sqlite3.connect(db) as conn:
-        seeds = conn.execute("SELECT COUNT(*) FROM evaluations e JOIN programs p ON p.id = e.program_id "
-                             "WHERE p.label LIKE 'seed:%' AND e.stage = 'train'").fetchone()[0]
+        seeds = conn.execute(
+            "SELECT COUNT(*) FROM evaluations e JOIN programs p ON p.id = e.program_id "
+            "WHERE p.label LIKE 'seed:%' AND e.stage = 'train'"
+        ).fetchone()[0]
         kinds = [r[0] for r in conn.execute("SELECT kind FROM events WHERE kind LIKE 'run_%' ORDER BY id")]
     assert seeds == 3, "seeds were re-evaluated on resume"
     assert kinds.count("run_started") == 1 and "run_resumed" in kinds
@@ -147,8 +159,18 @@ def test_sigkill_then_resume(ray_session, tmp_path):
     config = _config(tmp_path).read_text().replace("evaluations = 6", "evaluations = 40")
     (tmp_path / "run.toml").write_text(config)
     env = dict(os.environ)
-    cmd = [sys.executable, "-m", "evolve", "run", "--config", str(tmp_path / "run.toml"),
-           "--db", str(db), "--ray-address", address]
+    cmd = [
+        sys.executable,
+        "-m",
+        "evolve",
+        "run",
+        "--config",
+        str(tmp_path / "run.toml"),
+        "--db",
+        str(db),
+        "--ray-address",
+        address,
+    ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     try:
@@ -170,9 +192,13 @@ def test_sigkill_then_resume(ray_session, tmp_path):
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     kept = _evaluated_ids(db)
     assert len(kept) >= 3
-    resumed = subprocess.run(cmd[:-2] + ["--resume", "--budget-evals", str(len(kept) + 2), "--json",
-                                         "--ray-address", address],
-                             env=env, capture_output=True, text=True, timeout=300)
+    resumed = subprocess.run(
+        cmd[:-2] + ["--resume", "--budget-evals", str(len(kept) + 2), "--json", "--ray-address", address],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     summary = json.loads(resumed.stdout)
     after = _evaluated_ids(db)
@@ -207,5 +233,8 @@ def test_inspect_and_export_on_a_real_run(short_run, tmp_path, capsys):
     text = out.read_text()
     assert "SIMULATED" in text and champion in text
     capsys.readouterr()
-    assert main(["generate", "--generator", str(out), "--context", "divorced_coparents", "-n", "5", "--json"]) == 0
+    assert (
+        main(["generate", "--generator", str(out), "--context", "divorced_coparents", "-n", "5", "--json"])
+        == 0
+    )
     assert len(json.loads(capsys.readouterr().out)["personas"]) == 5

@@ -34,11 +34,21 @@ class FakeClock:
 class FakeController:
     """Seeds each program on ``contexts`` contexts, taking ``seconds`` of the fake clock."""
 
-    def __init__(self, clock: FakeClock, *, contexts: int, seconds: float, train: int, validation: int = 0,
-                 promotion: bool = False) -> None:
+    def __init__(
+        self,
+        clock: FakeClock,
+        *,
+        contexts: int,
+        seconds: float,
+        train: int,
+        validation: int = 0,
+        promotion: bool = False,
+    ) -> None:
         self.archive = FakeArchive()
-        self.contexts = SimpleNamespace(train_ids=tuple(f"t{i}" for i in range(train)),
-                                        validation_ids=tuple(f"v{i}" for i in range(validation)))
+        self.contexts = SimpleNamespace(
+            train_ids=tuple(f"t{i}" for i in range(train)),
+            validation_ids=tuple(f"v{i}" for i in range(validation)),
+        )
         self.config = SimpleNamespace(search=SimpleNamespace(promotion=promotion))
         self.clock, self.per_seed, self.seconds = clock, contexts, seconds
 
@@ -53,8 +63,10 @@ class FakeController:
         return ids
 
 
-SEEDS = {"seed:a": "def generate(context, n, llm, rng):\n    return []\n",
-         "seed:b": "def generate(context, n, llm, rng):\n    return [1]\n"}
+SEEDS = {
+    "seed:a": "def generate(context, n, llm, rng):\n    return []\n",
+    "seed:b": "def generate(context, n, llm, rng):\n    return [1]\n",
+}
 
 
 def test_the_expected_evaluations_follow_from_the_seeding_time_and_the_cap():
@@ -67,10 +79,14 @@ def test_the_expected_evaluations_follow_from_the_seeding_time_and_the_cap():
     expect = expectation(pace, minutes=4.0, evaluations=None)
     assert expect["evaluations_in_minutes"] == int(4 * 60 / per)
     assert expect["seconds_per_evaluation"] == pytest.approx(per)
-    assert expect["line"] == (f"expect about {int(4 * 60 / per)} evaluations in 4 minutes on this machine "
-                              f"(measured on the seeds: {per:.1f} s per evaluation)")
+    assert expect["line"] == (
+        f"expect about {int(4 * 60 / per)} evaluations in 4 minutes on this machine "
+        f"(measured on the seeds: {per:.1f} s per evaluation)"
+    )
     # twice as slow a machine: half the evaluations
-    slow = expectation(Pace(seconds=120.0, contexts=80, contexts_per_evaluation=20), minutes=4.0, evaluations=None)
+    slow = expectation(
+        Pace(seconds=120.0, contexts=80, contexts_per_evaluation=20), minutes=4.0, evaluations=None
+    )
     assert slow["evaluations_in_minutes"] == int(4 * 60 / (2 * per))
 
 
@@ -85,14 +101,18 @@ def test_an_evaluation_cap_is_turned_into_time_and_both_caps_are_named():
 
 
 def test_an_evaluation_brings_its_expected_races_and_validations():
-    from evolve.budget.estimate import (CHAMPION_RACE_VALIDATION_EVALUATIONS, ISLAND_RACE_TRAIN_EVALUATIONS,
-                                 VALIDATION_SHARE)
+    from evolve.budget.estimate import (
+        CHAMPION_RACE_VALIDATION_EVALUATIONS,
+        ISLAND_RACE_TRAIN_EVALUATIONS,
+        VALIDATION_SHARE,
+    )
 
     clock = FakeClock()
     racing = FakeController(clock, contexts=40, seconds=30.0, train=20, validation=10, promotion=True)
     _, pace = asyncio.run(measured_seeding(racing, SEEDS, clock_s=clock))
-    per_eval_contexts = 20 * (1 + ISLAND_RACE_TRAIN_EVALUATIONS) + 10 * (VALIDATION_SHARE
-                                                                         + CHAMPION_RACE_VALIDATION_EVALUATIONS)
+    per_eval_contexts = 20 * (1 + ISLAND_RACE_TRAIN_EVALUATIONS) + 10 * (
+        VALIDATION_SHARE + CHAMPION_RACE_VALIDATION_EVALUATIONS
+    )
     assert pace.contexts_per_evaluation == pytest.approx(per_eval_contexts)
     assert pace.seconds_per_evaluation == pytest.approx(60.0 * per_eval_contexts / 80)
     quiet = FakeController(FakeClock(), contexts=40, seconds=30.0, train=20, validation=10, promotion=False)
@@ -117,8 +137,9 @@ def test_the_line_stays_one_line_in_a_log():
 
     from evolve.outputs.progress import Progress
 
-    line = expectation(Pace(seconds=61.0, contexts=140, contexts_per_evaluation=47.5), minutes=4.0,
-                       evaluations=None)["line"]
+    line = expectation(
+        Pace(seconds=61.0, contexts=140, contexts_per_evaluation=47.5), minutes=4.0, evaluations=None
+    )["line"]
     assert len(line) > 80
     progress = Progress(simulated=False, enabled=False)
     buffer = io.StringIO()

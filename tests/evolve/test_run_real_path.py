@@ -6,7 +6,6 @@ settings refused; the report next to its database), and one-line failures in sec
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import shutil
 import sqlite3
@@ -14,13 +13,13 @@ import time
 from pathlib import Path
 
 import pytest
+from stub_openai_server import MutationScript, SimReplies, StubServer, role_of
 
+from evolve.budget.estimate import estimate_run
 from evolve.cli import main
 from evolve.config import load_config
-from evolve.budget.estimate import estimate_run
 from evolve.loop.run import load_context_sets
 from evolve.outputs.labels import simulated_roles, simulation_label
-from stub_openai_server import MutationScript, SimReplies, StubServer, role_of
 
 BASE = """
 seed = 1
@@ -54,7 +53,10 @@ def _rows(db: Path, sql: str) -> list[tuple]:
 
 
 def _events(db: Path, kind: str) -> list[dict]:
-    return [json.loads(d or "{}") for (d,) in _rows(db, f"SELECT detail FROM events WHERE kind = '{kind}' ORDER BY id")]
+    return [
+        json.loads(d or "{}")
+        for (d,) in _rows(db, f"SELECT detail FROM events WHERE kind = '{kind}' ORDER BY id")
+    ]
 
 
 def _status(db: Path) -> str:
@@ -63,7 +65,9 @@ def _status(db: Path) -> str:
 
 @pytest.mark.ray
 @pytest.mark.slow  # about 35-50 s on 2 cores
-def test_llm_mutator_against_the_stub_and_the_estimate_bounds_the_calls(ray_session, tmp_path, monkeypatch, capsys):
+def test_llm_mutator_against_the_stub_and_the_estimate_bounds_the_calls(
+    ray_session, tmp_path, monkeypatch, capsys
+):
     monkeypatch.setenv("HOME", str(tmp_path))  # the response cache goes to this test's folder
     script = MutationScript(kinds=("no_match", "empty", "valid", "prose", "fenced"))
     replies = SimReplies(mutator=script)
@@ -73,8 +77,10 @@ def test_llm_mutator_against_the_stub_and_the_estimate_bounds_the_calls(ray_sess
         # one candidate at a time: the next prompt is built after the last answer's rejection is
         # recorded, whatever the machine's load (with 2 in flight the order raced it)
         serial = BASE.replace("max_in_flight = 2", "max_in_flight = 1")
-        cfg.write_text(serial + f"[models]\nmutator = {role}\npersona = {role}\nrespondent = {role}\n"
-                       "[budget]\nevaluations = 2\n[search]\npromotion = false\n")
+        cfg.write_text(
+            serial + f"[models]\nmutator = {role}\npersona = {role}\nrespondent = {role}\n"
+            "[budget]\nevaluations = 2\n[search]\npromotion = false\n"
+        )
         db = tmp_path / "real" / "archive.db"
         assert main(["run", "--config", str(cfg), "--db", str(db), "--json"]) == 0
         roles = [role_of(r.messages) for r in srv.requests]
@@ -93,7 +99,9 @@ def test_llm_mutator_against_the_stub_and_the_estimate_bounds_the_calls(ray_sess
         assert any("last proposal rejected" in p for p in mutator_prompts[1:])
     programs = _rows(db, "SELECT operator, model, prompt_tokens FROM programs WHERE operator = 'llm_diff'")
     assert programs and all(m == "openai/gpt-4o-mini" and pt > 0 for _, m, pt in programs)
-    calls = _rows(db, "SELECT role, prompt_tokens, completion_tokens, cost_usd FROM llm_calls WHERE role = 'mutator'")
+    calls = _rows(
+        db, "SELECT role, prompt_tokens, completion_tokens, cost_usd FROM llm_calls WHERE role = 'mutator'"
+    )
     assert len(calls) >= roles.count("mutator")
     assert all(pt > 0 for _, pt, _, _ in calls) and sum(c for *_, c in calls) > 0  # gpt-4o-mini is priced
     # the estimate: an upper bound with retries; without, within 25 % on this fault-free stub.
@@ -110,7 +118,9 @@ def test_llm_mutator_against_the_stub_and_the_estimate_bounds_the_calls(ray_sess
     cached = dict(_rows(db, "SELECT role, COUNT(*) FROM llm_calls WHERE cached GROUP BY role"))
     asked = {r: made[r] + cached.get(r, 0) for r in made}
     expected = {r.role: r.calls for r in est["run"]}
-    print(f"estimate vs stub: made {made}, cached {cached}, expected {expected}, upper {est['run_upper_calls']}")
+    print(
+        f"estimate vs stub: made {made}, cached {cached}, expected {expected}, upper {est['run_upper_calls']}"
+    )
     for r in ("persona", "respondent"):
         assert est["run_upper_calls"][r] >= made[r], (r, made, est["run_upper_calls"])
     total_asked = asked["persona"] + asked["respondent"]
@@ -124,15 +134,18 @@ def test_labels_name_the_simulated_roles():
     label = simulation_label(simulated_roles(config))
     assert "mutator = offline operator" in label and "respondent = SIMULATED" in label
     assert "real model for persona" in label
-    real = load_config_text(BASE + '[models]\nmutator = "openai/a"\npersona = "openai/a"\nrespondent = "openai/a"\n'
-                                   '[budget]\nevaluations = 1\n')
+    real = load_config_text(
+        BASE + '[models]\nmutator = "openai/a"\npersona = "openai/a"\nrespondent = "openai/a"\n'
+        "[budget]\nevaluations = 1\n"
+    )
     assert simulated_roles(real) == [] and simulation_label([]) == ""  # author stays sim: unused by a run
     assert "every role" in simulation_label(["mutator", "persona", "respondent"])
 
 
 def load_config_text(text: str):
-    from evolve.config import config_from_dict
     import tomllib
+
+    from evolve.config import config_from_dict
 
     return config_from_dict(tomllib.loads(text))
 
@@ -140,25 +153,66 @@ def load_config_text(text: str):
 def test_unreachable_model_or_cluster_fails_in_seconds_and_writes_nothing(tmp_path, capsys, monkeypatch):
     db = tmp_path / "out" / "archive.db"
     t0 = time.monotonic()
-    assert main(["run", "--model", "openai/my-model", "--api-base", "http://127.0.0.1:9/v1",
-                 "--budget-evals", "1", "--db", str(db)]) == 1
+    assert (
+        main(
+            [
+                "run",
+                "--model",
+                "openai/my-model",
+                "--api-base",
+                "http://127.0.0.1:9/v1",
+                "--budget-evals",
+                "1",
+                "--db",
+                str(db),
+            ]
+        )
+        == 1
+    )
     err = _errors(capsys)
-    assert len(err) == 1 and "roles mutator, persona, respondent, model openai/my-model: cannot connect" in err[0]
+    assert (
+        len(err) == 1
+        and "roles mutator, persona, respondent, model openai/my-model: cannot connect" in err[0]
+    )
     monkeypatch.delenv("NOPE_KEY", raising=False)
     cfg = tmp_path / "run.toml"
-    cfg.write_text(BASE + '[models]\npersona = { model = "openai/gpt-4o-mini", api_key_env = "NOPE_KEY" }\n'
-                   "[budget]\nevaluations = 1\n")
+    cfg.write_text(
+        BASE + '[models]\npersona = { model = "openai/gpt-4o-mini", api_key_env = "NOPE_KEY" }\n'
+        "[budget]\nevaluations = 1\n"
+    )
     assert main(["run", "--config", str(cfg), "--db", str(db)]) == 1
     err = _errors(capsys)
-    assert len(err) == 1 and err[0].endswith("role persona, model openai/gpt-4o-mini: "
-                                             "environment variable NOPE_KEY is not set")
+    assert len(err) == 1 and err[0].endswith(
+        "role persona, model openai/gpt-4o-mini: environment variable NOPE_KEY is not set"
+    )
     assert main(["run", "--budget-evals", "1", "--ray-address", "127.0.0.1:1", "--db", str(db)]) == 1
     err = _errors(capsys)
     assert len(err) == 1 and err[0].startswith("error: ray: cannot reach the cluster at 127.0.0.1:1")
-    for argv in (["generate", "--generator", "seed:naive", "--context", "esports_community", "--model",
-                  "openai/x", "--api-base", "http://127.0.0.1:9/v1"],
-                 ["contexts", "draft", "--description", "a town", "--axes", "2", "--model", "openai/x",
-                  "--api-base", "http://127.0.0.1:9/v1"]):
+    for argv in (
+        [
+            "generate",
+            "--generator",
+            "seed:naive",
+            "--context",
+            "esports_community",
+            "--model",
+            "openai/x",
+            "--api-base",
+            "http://127.0.0.1:9/v1",
+        ],
+        [
+            "contexts",
+            "draft",
+            "--description",
+            "a town",
+            "--axes",
+            "2",
+            "--model",
+            "openai/x",
+            "--api-base",
+            "http://127.0.0.1:9/v1",
+        ],
+    ):
         assert main(argv) == 1
         err = _errors(capsys)
         assert len(err) == 1 and "model openai/x: cannot connect" in err[0], argv
@@ -197,8 +251,13 @@ def test_closed_pipe_is_quiet(tmp_path):
     import subprocess
     import sys
 
-    proc = subprocess.run(f"{sys.executable} -m evolve contexts list | head -1", shell=True, capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run(
+        f"{sys.executable} -m evolve contexts list | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.stdout.strip() and "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
 
 

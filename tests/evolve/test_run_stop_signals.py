@@ -7,11 +7,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from test_run_e2e import SMALL
 
 import evolve.loop.run as run_module
 from evolve.cli import main
-from test_run_e2e import SMALL
-
 
 
 def _status(db: Path) -> str:
@@ -23,6 +22,7 @@ def _status(db: Path) -> str:
 def test_a_sigterm_before_the_loop_marks_the_run_interrupted(monkeypatch, tmp_path, capsys, code):
     """Ray's own SIGTERM handler exits with 15 before ours is installed: the run is
     recorded interrupted (it resumes), never failed."""
+
     def terminated(*_, **__):
         raise SystemExit(code)
 

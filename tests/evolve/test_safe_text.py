@@ -38,7 +38,9 @@ def test_json_safe_keeps_the_data_and_leaves_nothing_that_acts(text):
 def test_a_program_error_with_escape_sequences_reaches_the_terminal_shown(tmp_path, capsys):
     program = tmp_path / "p.py"
     program.write_text(f"def generate(context, n, llm, rng):\n    raise RuntimeError({HOSTILE!r})\n")
-    assert main(["generate", "--generator", str(program), "--context", "airline_rebooking_desk", "-n", "2"]) == 1
+    assert (
+        main(["generate", "--generator", str(program), "--context", "airline_rebooking_desk", "-n", "2"]) == 1
+    )
     err = capsys.readouterr().err
     assert "\x1b" not in err and "\r" not in err and "\u202e" not in err and "\x9b" not in err
     assert "all 25 personas written OK" in err and "\\x1b" in err  # shown, as text
@@ -47,8 +49,9 @@ def test_a_program_error_with_escape_sequences_reaches_the_terminal_shown(tmp_pa
 def test_inspect_and_the_report_show_hostile_persona_text_as_text(tmp_path, capsys):
     crafted = build_crafted_archive(tmp_path)
     with sqlite3.connect(crafted.db) as conn:
-        changed = conn.execute("UPDATE personas SET description = ? || description WHERE context_id = ?",
-                               (HOSTILE, RARE_CONTEXT)).rowcount
+        changed = conn.execute(
+            "UPDATE personas SET description = ? || description WHERE context_id = ?", (HOSTILE, RARE_CONTEXT)
+        ).rowcount
     assert changed > 0
     for args in (["rare"], ["rare", "--json"], ["summary"], ["top"]):
         assert main(["inspect", "--db", str(crafted.db), *args]) == 0
@@ -85,8 +88,10 @@ def test_the_viewer_shows_hostile_persona_text_as_text(tmp_path):
 
     crafted = build_crafted_archive(tmp_path)
     with sqlite3.connect(crafted.db) as conn:
-        conn.execute("UPDATE personas SET description = ? || description, name = ? WHERE context_id = ?",
-                     (HOSTILE, "\u202eecnaV serolоD", RARE_CONTEXT))
+        conn.execute(
+            "UPDATE personas SET description = ? || description, name = ? WHERE context_id = ?",
+            (HOSTILE, "\u202eecnaV serolоD", RARE_CONTEXT),
+        )
     client = TestClient(create_app(str(crafted.db)), base_url="http://127.0.0.1")
     for page in ("/rare", f"/program/{crafted.corner_program}"):
         response = client.get(page)

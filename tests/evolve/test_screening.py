@@ -11,15 +11,25 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evolve.config import (REAL_MODEL_SCREEN_CONTEXTS, ConfigError, RunConfig, config_from_dict,
-                           replace_path, resolve_screen)
 from evolve.common.context_sets import ContextSets, stratified_pick
+from evolve.config import (
+    REAL_MODEL_SCREEN_CONTEXTS,
+    ConfigError,
+    RunConfig,
+    config_from_dict,
+    replace_path,
+    resolve_screen,
+)
 from generators.context_loader import resolve_contexts
 from generators.llm import ModelConfig
 
 
 @settings(max_examples=200, deadline=None)
-@given(groups=st.lists(st.integers(2, 6), min_size=1, max_size=40), size=st.integers(0, 45), seed=st.integers(0, 2**32 - 1))
+@given(
+    groups=st.lists(st.integers(2, 6), min_size=1, max_size=40),
+    size=st.integers(0, 45),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_a_stratified_pick_gives_each_group_its_share(groups, size, seed):
     picked = stratified_pick(groups, size, np.random.default_rng(seed))
     assert picked == sorted(set(picked)) and all(0 <= i < len(groups) for i in picked)
@@ -79,24 +89,37 @@ def test_print_config_shows_the_screen_in_force(capsys):
 
 
 @pytest.mark.ray
-def test_a_screened_run_scores_on_its_screening_set_says_so_and_resumes_only_with_it(ray_session, tmp_path, capsys):
+def test_a_screened_run_scores_on_its_screening_set_says_so_and_resumes_only_with_it(
+    ray_session, tmp_path, capsys
+):
     import sqlite3
 
-    from evolve.cli import main
     from test_run_real_path import BASE
 
+    from evolve.cli import main
+
     cfg = tmp_path / "run.toml"
-    four = BASE.replace('train = ["esports_community", "online_dating_users"]',
-                        'train = ["esports_community", "online_dating_users", "hospital_night_shift", "mars_habitat_crew"]')
-    cfg.write_text(four.replace("[cascade]\n", "[cascade]\nscreen_contexts = 2\n") + "[budget]\nevaluations = 2\n")
+    four = BASE.replace(
+        'train = ["esports_community", "online_dating_users"]',
+        'train = ["esports_community", "online_dating_users", "hospital_night_shift", "mars_habitat_crew"]',
+    )
+    cfg.write_text(
+        four.replace("[cascade]\n", "[cascade]\nscreen_contexts = 2\n") + "[budget]\nevaluations = 2\n"
+    )
     db = tmp_path / "archive.db"
     assert main(["run", "--config", str(cfg), "--db", str(db)]) == 0
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-        per_eval = conn.execute("SELECT e.id, COUNT(c.id) FROM evaluations e JOIN context_results c "
-                                "ON c.evaluation_id = e.id WHERE e.stage = 'train' GROUP BY e.id").fetchall()
-        contexts = {cid for (cid,) in conn.execute(
-            "SELECT DISTINCT c.context_id FROM evaluations e JOIN context_results c ON c.evaluation_id = e.id "
-            "WHERE e.stage = 'train'")}
+        per_eval = conn.execute(
+            "SELECT e.id, COUNT(c.id) FROM evaluations e JOIN context_results c "
+            "ON c.evaluation_id = e.id WHERE e.stage = 'train' GROUP BY e.id"
+        ).fetchall()
+        contexts = {
+            cid
+            for (cid,) in conn.execute(
+                "SELECT DISTINCT c.context_id FROM evaluations e JOIN context_results c ON c.evaluation_id = e.id "
+                "WHERE e.stage = 'train'"
+            )
+        }
     assert per_eval and all(count == 2 for _, count in per_eval) and len(contexts) == 2
     report = (tmp_path / "report.md").read_text()
     assert "a screening set of 2 train contexts" in report

@@ -5,7 +5,6 @@ and named in the report, and a resume that uses the stored code when the file ch
 
 from __future__ import annotations
 
-import argparse
 import json
 import sqlite3
 from pathlib import Path
@@ -14,8 +13,8 @@ import pytest
 
 from evolve.cli import main
 from evolve.cli.cmd_run import effective_config
-from evolve.config import load_config
 from evolve.common.seed_programs import SeedProgramError, label_of, load_seed_programs, seed_key
+from evolve.config import load_config
 from generators.seeds import load_seed
 
 GOOD = load_seed("seed:naive").replace("TEMPERATURE = 1.0", "TEMPERATURE = 0.9")  # a program of its own
@@ -29,12 +28,18 @@ def _write(path: Path, text: str) -> Path:
 
 
 def test_config_paths_are_relative_to_the_config_file(tmp_path: Path, monkeypatch) -> None:
-    cfg = _write(tmp_path / "conf" / "run.toml",
-                 '[seeds]\nprograms = ["seed:naive", "file:gens/my_gen.py", "other.py", "/abs/x.py"]\n')
+    cfg = _write(
+        tmp_path / "conf" / "run.toml",
+        '[seeds]\nprograms = ["seed:naive", "file:gens/my_gen.py", "other.py", "/abs/x.py"]\n',
+    )
     monkeypatch.chdir(tmp_path)  # not the config's folder
     programs = load_config(cfg).seeds.programs
-    assert programs == ("seed:naive", f"file:{tmp_path / 'conf' / 'gens' / 'my_gen.py'}",
-                        f"file:{tmp_path / 'conf' / 'other.py'}", "file:/abs/x.py")
+    assert programs == (
+        "seed:naive",
+        f"file:{tmp_path / 'conf' / 'gens' / 'my_gen.py'}",
+        f"file:{tmp_path / 'conf' / 'other.py'}",
+        "file:/abs/x.py",
+    )
     assert [label_of(p) for p in programs] == ["seed:naive", "file:my_gen.py", "file:other.py", "file:x.py"]
     assert seed_key("file:my_gen.py") == "file:my_gen.py" and seed_key("seed:sobol") == "sobol"
 
@@ -45,22 +50,31 @@ def test_seed_program_flag_adds_files_relative_to_the_current_directory(tmp_path
     monkeypatch.chdir(tmp_path)
     args = build_parser().parse_args(["run", "--seed-program", "a.py", "--seed-program", "file:sub/b.py"])
     config, overridden = effective_config(args)
-    assert config.seeds.programs == ("seed:naive", "seed:batch", "seed:sobol", f"file:{tmp_path / 'a.py'}",
-                                     f"file:{tmp_path / 'sub' / 'b.py'}")
+    assert config.seeds.programs == (
+        "seed:naive",
+        "seed:batch",
+        "seed:sobol",
+        f"file:{tmp_path / 'a.py'}",
+        f"file:{tmp_path / 'sub' / 'b.py'}",
+    )
     assert "seeds" in overridden
     bad = build_parser().parse_args(["run", "--seed-program", "notes.txt"])
     with pytest.raises(Exception, match="--seed-program: 'notes.txt' is not a generator file"):
         effective_config(bad)
 
 
-@pytest.mark.parametrize("text, expected", [
-    (None, "no such file: {path}"),
-    ("def generate(context, n, llm, rng):\n    return [\n", "{path}:2: SyntaxError"),
-    ("x = 1\n", "{path}: no top-level function 'generate' defined"),
-    ("import os\n\ndef generate(context):\n    return []\n", "{path}:3: generate must accept"),
-])
-def test_a_bad_file_is_a_one_line_error_naming_file_and_line(tmp_path: Path, text: str | None,
-                                                             expected: str) -> None:
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (None, "no such file: {path}"),
+        ("def generate(context, n, llm, rng):\n    return [\n", "{path}:2: SyntaxError"),
+        ("x = 1\n", "{path}: no top-level function 'generate' defined"),
+        ("import os\n\ndef generate(context):\n    return []\n", "{path}:3: generate must accept"),
+    ],
+)
+def test_a_bad_file_is_a_one_line_error_naming_file_and_line(
+    tmp_path: Path, text: str | None, expected: str
+) -> None:
     path = tmp_path / "my_gen.py"
     if text is not None:
         path.write_text(text)
@@ -81,8 +95,10 @@ def test_a_bad_file_stops_the_run_before_anything_is_written(tmp_path: Path, cap
 
 def test_a_good_file_loads_with_its_file_label(tmp_path: Path) -> None:
     path = _write(tmp_path / "my_gen.py", GOOD)
-    assert load_seed_programs(["seed:sobol", str(path)]) == {"seed:sobol": load_seed("seed:sobol"),
-                                                           "file:my_gen.py": GOOD}
+    assert load_seed_programs(["seed:sobol", str(path)]) == {
+        "seed:sobol": load_seed("seed:sobol"),
+        "file:my_gen.py": GOOD,
+    }
     with pytest.raises(SeedProgramError, match="share the label 'file:my_gen.py'"):
         load_seed_programs([str(path), f"file:{_write(tmp_path / 'b' / 'my_gen.py', GOOD)}"])
 
@@ -116,8 +132,9 @@ def _programs(db: Path) -> dict[str, str]:
 
 
 @pytest.mark.ray
-def test_a_run_from_a_users_file_then_a_resume_with_the_file_changed(ray_session, tmp_path: Path,
-                                                                     capsys) -> None:
+def test_a_run_from_a_users_file_then_a_resume_with_the_file_changed(
+    ray_session, tmp_path: Path, capsys
+) -> None:
     gen = _write(tmp_path / "gens" / "my_gen.py", GOOD)
     cfg = _write(tmp_path / "run.toml", SMALL)
     db = tmp_path / "out" / "archive.db"

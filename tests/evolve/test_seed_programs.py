@@ -6,16 +6,23 @@ from pathlib import Path
 
 import pytest
 
-from evolve.config import ConfigError, config_from_dict
 from evolve.common.seed_programs import SeedProgramError, load_seed_programs
+from evolve.config import ConfigError, config_from_dict
 
-FIXTURE = Path(__file__).resolve().parents[1] / "generators" / "concordia_fixtures" / "paper_style_generator.py"
+FIXTURE = (
+    Path(__file__).resolve().parents[1] / "generators" / "concordia_fixtures" / "paper_style_generator.py"
+)
 
 
 def test_mixed_seeds_get_labels_and_wrapped_code() -> None:
-    seeds = load_seed_programs(["seed:sobol", f"concordia:{FIXTURE}", f"concordia:{FIXTURE}:SpaceFillingJsonGenerator"])
-    assert list(seeds) == ["seed:sobol", "concordia:paper_style_generator",
-                           "concordia:paper_style_generator:SpaceFillingJsonGenerator"]
+    seeds = load_seed_programs(
+        ["seed:sobol", f"concordia:{FIXTURE}", f"concordia:{FIXTURE}:SpaceFillingJsonGenerator"]
+    )
+    assert list(seeds) == [
+        "seed:sobol",
+        "concordia:paper_style_generator",
+        "concordia:paper_style_generator:SpaceFillingJsonGenerator",
+    ]
     assert "# EVOLVE-BLOCK-START" in seeds["concordia:paper_style_generator"]
 
 

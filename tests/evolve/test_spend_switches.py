@@ -17,16 +17,16 @@ sys.path.insert(0, str(Path(__file__).parent))
 from test_controller_fakes import FakeEvaluator, FakeMutator, edit, events, make, quality  # noqa: E402
 
 from evolve.common.context_sets import ContextSets  # noqa: E402
+from evolve.common.search import DEFAULT_SEARCH  # noqa: E402
 from evolve.promotion.race_rule import Decision, RaceRule  # noqa: E402
 from evolve.promotion.reach import AdaptiveRule, smallest_provable, within_reach  # noqa: E402
-from evolve.common.search import DEFAULT_SEARCH  # noqa: E402
 from generators.context_loader import resolve_contexts  # noqa: E402
 
 TRAIN = ("esports_community", "online_dating_users", "hospital_night_shift")
 VALIDATION = ("fishing_village_quota_cuts", "mars_habitat_crew")
 TEST = ("divorced_coparents",)
 
-READS_QUALITY = '''
+READS_QUALITY = """
 # EVOLVE-BLOCK-START
 QUALITY = 0.50
 UNUSED = 0
@@ -36,14 +36,15 @@ UNUSED = 0
 def generate(context, n, llm, rng):
     _ = QUALITY
     return []
-'''
+"""
 
 
 @pytest.fixture(scope="module")
 def contexts() -> ContextSets:
     found = {c.id: c for c in resolve_contexts(TRAIN + VALIDATION + TEST)}
-    return ContextSets.build([found[i] for i in TRAIN], [found[i] for i in VALIDATION], [found[i] for i in TEST],
-                             smoke=1, seed=0)
+    return ContextSets.build(
+        [found[i] for i in TRAIN], [found[i] for i in VALIDATION], [found[i] for i in TEST], smoke=1, seed=0
+    )
 
 
 def run_with(c, seed_code: str) -> str:
@@ -55,6 +56,7 @@ def run_with(c, seed_code: str) -> str:
 
 
 # ---- static twins ------------------------------------------------------------------------------
+
 
 class CodesSeen(FakeEvaluator):
     """The fake evaluator, remembering every program it was asked to run."""
@@ -89,7 +91,9 @@ def test_an_edit_of_a_constant_nothing_reads_is_rejected_before_any_evaluation(t
     ran_unused_edit = [code for code in evaluator.codes if "UNUSED = 0" not in code]
     if static:
         assert static_twins and len(static_twins) == len(twins)
-        assert all("program" not in d and "smoke_calls" not in d for d in static_twins)  # never stored nor run
+        assert all(
+            "program" not in d and "smoke_calls" not in d for d in static_twins
+        )  # never stored nor run
         assert not ran_unused_edit
     else:
         assert not static_twins and twins
@@ -99,6 +103,7 @@ def test_an_edit_of_a_constant_nothing_reads_is_rejected_before_any_evaluation(t
 
 
 # ---- races within reach ------------------------------------------------------------------------
+
 
 def test_within_reach_skips_a_race_that_cannot_be_won():
     rule = RaceRule(confidence=0.8, max_replicates=6)
@@ -116,6 +121,7 @@ def test_within_reach_skips_a_race_that_cannot_be_won():
 def test_races_out_of_reach_are_skipped_and_cost_no_replicate(tmp_path, contexts):
     """Children a hair better than their parent, own noise large: most replicate-0 wins are
     luck the race could not confirm; with ``reach`` those races are not run."""
+
     def step(code: str, k: int) -> str:
         return edit(quality_line(code), f"QUALITY = {0.5 + 0.0001 * (k + 1):.4f}")
 
@@ -126,7 +132,11 @@ def test_races_out_of_reach_are_skipped_and_cost_no_replicate(tmp_path, contexts
     run_with(c, READS_QUALITY)
     skipped = [e for e in events(c, "race_skipped")]
     assert skipped, "no race was skipped"
-    assert c.stats.races_skipped == len(skipped) == sum(v for k, v in c.stats.races.items() if k.endswith(".skipped"))
+    assert (
+        c.stats.races_skipped
+        == len(skipped)
+        == sum(v for k, v in c.stats.races.items() if k.endswith(".skipped"))
+    )
     replicate_seeds = {c.seeds.for_replicate(r).seed for r in range(1, 10)}
     for e in skipped:
         d = e["detail"]

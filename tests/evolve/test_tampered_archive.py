@@ -8,11 +8,11 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from test_inspect_archive_fixture import build_crafted_archive
 
 from archive import Archive
 from archive.identity import CodeMismatch
 from evolve.cli import main
-from test_inspect_archive_fixture import build_crafted_archive
 
 
 @pytest.fixture(scope="module")
@@ -43,11 +43,14 @@ def test_an_intact_archive_has_no_tampered_program(tmp_path):
     assert Archive.open(url_or_path=str(crafted.db), readonly=True).tampered_programs() == []
 
 
-@pytest.mark.parametrize("argv", [
-    ["export", "--best", "--out", "{tmp}/champ.py"],
-    ["inspect", "top", "--stage", "validation"],
-    ["inspect", "lineage", "{victim}"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["export", "--best", "--out", "{tmp}/champ.py"],
+        ["inspect", "top", "--stage", "validation"],
+        ["inspect", "lineage", "{victim}"],
+    ],
+)
 def test_export_and_inspect_refuse_in_one_line(tampered, argv, tmp_path, capsys):
     db, victim = tampered
     args = [a.format(tmp=tmp_path, victim=victim) for a in argv]

@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+from test_run_e2e import SMALL as SMALL_RUN
+from test_viewer_http import XSS_CODE_LINE, XSS_NAME, build_probe_archive
 
 from archive import Archive
 from archive.reader import ArchiveReader
 from evolve.cli import main
 from evolve.outputs.viewer import create_app
 from evolve.outputs.viewer.server import start_in_thread
-from test_run_e2e import SMALL as SMALL_RUN
-from test_viewer_http import XSS_CODE_LINE, XSS_NAME, build_probe_archive
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -32,8 +32,10 @@ SHOTS = Path(os.environ.get("VIEWER_SHOTS", "/tmp/viewer_shots"))
 pytestmark = [
     pytest.mark.ray,
     # In CI (.ci/run sets CI=true and installs the browser) a missing browser is a failure, not a skip.
-    pytest.mark.skipif(not (CHROMIUM.exists() and CHROMEDRIVER.exists()) and os.environ.get("CI") != "true",
-                       reason="needs Debian's chromium and chromium-driver (.ci/run installs them)"),
+    pytest.mark.skipif(
+        not (CHROMIUM.exists() and CHROMEDRIVER.exists()) and os.environ.get("CI") != "true",
+        reason="needs Debian's chromium and chromium-driver (.ci/run installs them)",
+    ),
 ]
 
 
@@ -62,9 +64,18 @@ def browser():
     profile = tempfile.mkdtemp(prefix="viewer-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 f"--user-data-dir={profile}", "--window-size=1400,1000"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        "--window-size=1400,1000",
+    ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
@@ -92,8 +103,10 @@ def load(driver: Any, url: str, *, chart: str | None = None) -> list[dict[str, A
     driver.get(url)
     wait_for(lambda: driver.execute_script("return document.readyState") == "complete", what=f"{url} to load")
     if chart:
-        wait_for(lambda: driver.execute_script(f"return !!document.querySelector('#{chart} .main-svg')"),
-                 what=f"chart #{chart}")
+        wait_for(
+            lambda: driver.execute_script(f"return !!document.querySelector('#{chart} .main-svg')"),
+            what=f"chart #{chart}",
+        )
     time.sleep(0.2)
     return driver.get_log("browser")
 
@@ -168,8 +181,10 @@ def test_scatter_point_shows_its_persona_text(server, browser, real_run: Path) -
     text = browser.find_element("id", "persona-description").get_attribute("textContent")
     with ArchiveReader.open(real_run) as r:
         ev = r.best_evaluation(champ, "validation")
-        stored = {p.persona.get("name"): p.persona.get("description") for p in
-                  r.personas(context_id=context, program_id=champ, evaluation_id=ev.id)}
+        stored = {
+            p.persona.get("name"): p.persona.get("description")
+            for p in r.personas(context_id=context, program_id=champ, evaluation_id=ev.id)
+        }
     assert name in stored and text == stored[name] and len(text) > 50
     # the axis selectors redraw and keep the URL shareable
     from selenium.webdriver.support.ui import Select
@@ -189,7 +204,9 @@ def test_xss_probes_render_as_text(browser, tmp_path: Path) -> None:
         code = browser.find_element("id", "code")
         assert XSS_CODE_LINE in code.text
         assert browser.execute_script("return document.querySelectorAll('main img').length") == 0
-        browser.find_element("css selector", "#persona-list").find_element("xpath", "..").click()  # open <details>
+        browser.find_element("css selector", "#persona-list").find_element(
+            "xpath", ".."
+        ).click()  # open <details>
         browser.find_element("css selector", ".persona-pick[data-index='0']").click()
         wait_for(browser.find_element("id", "persona-panel").is_displayed, what="persona panel")
         assert browser.find_element("id", "persona-name").text == XSS_NAME
@@ -212,15 +229,22 @@ def test_live_pages_follow_a_writing_run(browser, tmp_path: Path) -> None:
         notice = browser.find_element("id", "live-notice")
         assert not notice.is_displayed()
         with Archive.open(url_or_path=db) as w:
-            w.record_event("evaluated", program_id=ids["child"], island=0, detail={"stage": "train", "fitness": 0.6})
+            w.record_event(
+                "evaluated", program_id=ids["child"], island=0, detail={"stage": "train", "fitness": 0.6}
+            )
         wait_for(notice.is_displayed, timeout=8, what="the live notice")
         load(browser, running.url + "/")
         before = browser.find_element("id", "live-evals").text
         browser.execute_script("window.__marker = 1")
         with Archive.open(url_or_path=db) as w:
-            w.record_event("evaluated", program_id=ids["child"], island=0, detail={"stage": "train", "fitness": 0.7})
-        wait_for(lambda: browser.execute_script("return window.__marker === undefined"), timeout=8,
-                 what="the overview to reload")
+            w.record_event(
+                "evaluated", program_id=ids["child"], island=0, detail={"stage": "train", "fitness": 0.7}
+            )
+        wait_for(
+            lambda: browser.execute_script("return window.__marker === undefined"),
+            timeout=8,
+            what="the overview to reload",
+        )
         wait_for(lambda: browser.execute_script("return document.readyState") == "complete")
         assert int(browser.find_element("id", "live-evals").text) == int(before) + 1
     finally:
@@ -240,7 +264,8 @@ def test_front_and_holes_pages_draw_in_the_browser(server, browser, real_run: Pa
     assert not problems(log), problems(log)
     drawn = browser.execute_script(
         "return document.getElementById('front-chart').data"
-        ".reduce(function (n, t) { return n + (t.name === 'champion' ? 0 : t.x.length); }, 0)")
+        ".reduce(function (n, t) { return n + (t.name === 'champion' ? 0 : t.x.length); }, 0)"
+    )
     assert drawn == len(fr["front"]) + len(fr["dominated"])
     screenshot(browser, "front")
     log = load(browser, server.url + f"/holes?context={hd['context']}")

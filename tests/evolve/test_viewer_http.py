@@ -13,42 +13,85 @@ from pathlib import Path
 import numpy as np
 import pytest
 from starlette.testclient import TestClient
+from test_inspect_archive_fixture import RARE_CONTEXT, Crafted, crafted  # noqa: F401
 
-from archive import Archive, ArchiveConfig, Candidate, ContextResult, EvaluationRecord, MutationInfo, ProgramRecord
+from archive import (
+    Archive,
+    ArchiveConfig,
+    Candidate,
+    ContextResult,
+    EvaluationRecord,
+    MutationInfo,
+    ProgramRecord,
+)
 from evolve.outputs.viewer import create_app, is_loopback, new_token
 from evolve.outputs.viewer.security import COOKIE_NAME
 from metrics import METRIC_NAMES
-from test_inspect_archive_fixture import RARE_CONTEXT, Crafted, crafted  # noqa: F401
 
 XSS_NAME = "<script>window.__xss=2</script>"
-XSS_CODE_LINE = "</pre><img src=x onerror=\"window.__xss=1\">"
+XSS_CODE_LINE = '</pre><img src=x onerror="window.__xss=1">'
 XSS_CONTEXT = "esports_community"  # a shipped context with 2 axes
 
 
 def build_probe_archive(db: Path) -> dict[str, str]:
     """A tiny archive whose program text, label and persona texts try to inject HTML."""
     rng = np.random.default_rng(3)
-    code = ("BANNER = '" + XSS_CODE_LINE.replace("'", "\\'") + "'\n\n"
-            "def generate(context, n, llm, rng):\n    return [{'name': BANNER, 'description': BANNER}] * n\n")
-    personas = [{"name": XSS_NAME, "description": "I say " + XSS_CODE_LINE + " & <b>not bold</b>", "mood": "<i>x</i>"}]
+    code = (
+        "BANNER = '" + XSS_CODE_LINE.replace("'", "\\'") + "'\n\n"
+        "def generate(context, n, llm, rng):\n    return [{'name': BANNER, 'description': BANNER}] * n\n"
+    )
+    personas = [
+        {"name": XSS_NAME, "description": "I say " + XSS_CODE_LINE + " & <b>not bold</b>", "mood": "<i>x</i>"}
+    ]
     personas += [{"name": f"plain {i}", "description": f"ordinary {i}"} for i in range(1, 6)]
-    a = Archive.create(url_or_path=db, config=ArchiveConfig(islands=1), seed=0,
-                       run_config={"models": {"persona": {"model": "sim"}},
-                                   "contexts": {"train": [XSS_CONTEXT]}, "evaluation": {"n": 6}})
+    a = Archive.create(
+        url_or_path=db,
+        config=ArchiveConfig(islands=1),
+        seed=0,
+        run_config={
+            "models": {"persona": {"model": "sim"}},
+            "contexts": {"train": [XSS_CONTEXT]},
+            "evaluation": {"n": 6},
+        },
+    )
     z = rng.random((6, 2))
     metrics = {m: float(rng.random()) for m in METRIC_NAMES}
-    ev = EvaluationRecord("train", [ContextResult(XSS_CONTEXT, metrics, z, personas=personas)], 0.5, metrics,
-                          keep_personas=True)
-    seed = a.add([Candidate(ProgramRecord(code=code, parent_id=None, island=0, generation=0,
-                                          label="seed:<b>probe</b>"), ev,
-                            {"tail_share": 0.2, "llm_tokens_per_persona": 100.0})])[0]
+    ev = EvaluationRecord(
+        "train", [ContextResult(XSS_CONTEXT, metrics, z, personas=personas)], 0.5, metrics, keep_personas=True
+    )
+    seed = a.add(
+        [
+            Candidate(
+                ProgramRecord(code=code, parent_id=None, island=0, generation=0, label="seed:<b>probe</b>"),
+                ev,
+                {"tail_share": 0.2, "llm_tokens_per_persona": 100.0},
+            )
+        ]
+    )[0]
     child_code = code.replace("] * n", "] * n  # child").replace("def generate", "X = 1\n\ndef generate")
-    child = a.add([Candidate(ProgramRecord(code=child_code, parent_id=seed.program_id, island=0, generation=1,
-                                           mutation=MutationInfo("llm_diff", model="<b>m</b>",
-                                                                 directive=XSS_NAME, diff=XSS_CODE_LINE)),
-                             ev, {"tail_share": 0.8, "llm_tokens_per_persona": 100.0})])[0]
-    a.record_event("evaluated", program_id=child.program_id, island=0,
-                   detail={"stage": "train", "fitness": 0.5, "status": "new_cell", "elapsed_s": 1.0})
+    child = a.add(
+        [
+            Candidate(
+                ProgramRecord(
+                    code=child_code,
+                    parent_id=seed.program_id,
+                    island=0,
+                    generation=1,
+                    mutation=MutationInfo(
+                        "llm_diff", model="<b>m</b>", directive=XSS_NAME, diff=XSS_CODE_LINE
+                    ),
+                ),
+                ev,
+                {"tail_share": 0.8, "llm_tokens_per_persona": 100.0},
+            )
+        ]
+    )[0]
+    a.record_event(
+        "evaluated",
+        program_id=child.program_id,
+        island=0,
+        detail={"stage": "train", "fitness": 0.5, "status": "new_cell", "elapsed_s": 1.0},
+    )
     a.close()
     return {"seed": str(seed.program_id), "child": str(child.program_id)}
 
@@ -76,7 +119,13 @@ def test_every_page_route_answers(client: TestClient, crafted: Crafted) -> None:
         "/": ["Champion", champ, "Spend per role", "Fitness over evaluations", "SIMULATED"],
         "/grid": ["all islands", "island 0", "island 1", "tail_share", "[0.00, 0.10)"],
         "/grid?island=1": ["island 1"],
-        f"/program/{champ}": ["Lineage", "Per context", "Personas", "smaller batches", "diff against its parent"],
+        f"/program/{champ}": [
+            "Lineage",
+            "Per context",
+            "Personas",
+            "smaller batches",
+            "diff against its parent",
+        ],
         f"/program/{champ}?stage=validation": ["fishing_village_quota_cuts"],
         f"/program/{crafted.corner_program}?context={RARE_CONTEXT}": ["Dolores Vance"],
         "/compare": ["Compare two programs"],
@@ -90,11 +139,16 @@ def test_every_page_route_answers(client: TestClient, crafted: Crafted) -> None:
         assert r.headers["content-type"].startswith("text/html")
         for n in needles:
             assert n in r.text, (path, n)
-        assert "content-security-policy" in r.headers and "script-src 'self'" in r.headers["content-security-policy"]
+        assert (
+            "content-security-policy" in r.headers
+            and "script-src 'self'" in r.headers["content-security-policy"]
+        )
         assert r.headers["cache-control"] == "no-store"
 
 
-def test_overview_links_to_the_champion_and_grid_cells_to_their_elites(client: TestClient, crafted: Crafted) -> None:  # noqa: F811
+def test_overview_links_to_the_champion_and_grid_cells_to_their_elites(
+    client: TestClient, crafted: Crafted
+) -> None:  # noqa: F811
     html = client.get("/").text
     assert f'href="/program/{crafted.champion}"' in html
     grid = client.get("/grid").text
@@ -104,7 +158,9 @@ def test_overview_links_to_the_champion_and_grid_cells_to_their_elites(client: T
     assert linked == elites
 
 
-def test_program_page_lineage_is_a_clickable_chain_and_weakest_context_first(client: TestClient, crafted: Crafted) -> None:  # noqa: F811
+def test_program_page_lineage_is_a_clickable_chain_and_weakest_context_first(
+    client: TestClient, crafted: Crafted
+) -> None:  # noqa: F811
     html = client.get(f"/program/{crafted.champion}").text
     chain = re.search(r'<ol class="lineage" id="lineage">(.*?)</ol>', html, re.S).group(1)
     ids = re.findall(r'href="/program/([0-9a-f]{16})"', chain)
@@ -114,9 +170,14 @@ def test_program_page_lineage_is_a_clickable_chain_and_weakest_context_first(cli
     assert len(fits) == 2 and fits == sorted(fits)
 
 
-def test_program_refs_redirect_to_the_canonical_url_and_unknown_is_404(client: TestClient, crafted: Crafted) -> None:  # noqa: F811
+def test_program_refs_redirect_to_the_canonical_url_and_unknown_is_404(
+    client: TestClient, crafted: Crafted
+) -> None:  # noqa: F811
     r = client.get("/program/seed:sobol?stage=train", follow_redirects=False)
-    assert r.status_code == 302 and r.headers["location"] == f"/program/{crafted.seeds['seed:sobol']}?stage=train"
+    assert (
+        r.status_code == 302
+        and r.headers["location"] == f"/program/{crafted.seeds['seed:sobol']}?stage=train"
+    )
     r = client.get(f"/program/{crafted.champion[:8]}", follow_redirects=False)
     assert r.headers["location"] == f"/program/{crafted.champion}"
     r = client.get("/program/ffffffffffff")
@@ -138,7 +199,9 @@ def test_json_and_asset_routes(client: TestClient) -> None:
     values = {ln["name"]: ln["value"] for ln in refs["lines"]}
     assert 0 < values["floor"] < values["random"] < 1
     js = client.get("/static/plotly.min.js")
-    assert js.status_code == 200 and len(js.content) > 1_000_000 and "javascript" in js.headers["content-type"]
+    assert (
+        js.status_code == 200 and len(js.content) > 1_000_000 and "javascript" in js.headers["content-type"]
+    )
     assert client.get("/static/viewer.js").status_code == 200
     assert client.get("/static/viewer.css").status_code == 200
     assert client.get("/favicon.ico").status_code == 200
@@ -166,7 +229,14 @@ def test_token_rule(crafted: Crafted) -> None:  # noqa: F811
     assert len(token) >= 32 and token != new_token()
     app = create_app(str(crafted.db), token=token, allowed_hosts=None)
     with TestClient(app, base_url="http://10.1.2.3") as c:
-        for path in ("/", "/grid", "/api/status", "/static/viewer.js", "/static/plotly.min.js", "/program/seed:sobol"):
+        for path in (
+            "/",
+            "/grid",
+            "/api/status",
+            "/static/viewer.js",
+            "/static/plotly.min.js",
+            "/program/seed:sobol",
+        ):
             assert c.get(path).status_code == 403, path
         assert c.get("/?token=wrong").status_code == 403
         assert c.get("/", headers={"Authorization": "Bearer wrong"}).status_code == 403
@@ -184,9 +254,14 @@ def test_token_rule(crafted: Crafted) -> None:  # noqa: F811
 def test_llm_and_program_text_is_escaped(probe) -> None:
     db, ids = probe
     with TestClient(create_app(str(db)), base_url="http://127.0.0.1") as c:
-        pages = [c.get(f"/program/{ids['child']}").text, c.get(f"/program/{ids['seed']}").text,
-                 c.get("/").text, c.get("/rare").text, c.get(f"/compare?a={ids['seed']}&b={ids['child']}").text,
-                 c.get("/grid").text]
+        pages = [
+            c.get(f"/program/{ids['child']}").text,
+            c.get(f"/program/{ids['seed']}").text,
+            c.get("/").text,
+            c.get("/rare").text,
+            c.get(f"/compare?a={ids['seed']}&b={ids['child']}").text,
+            c.get("/grid").text,
+        ]
     for html in pages:
         assert "<script>window.__xss" not in html
         assert "<img src=x" not in html
@@ -195,7 +270,9 @@ def test_llm_and_program_text_is_escaped(probe) -> None:
     assert "&lt;/pre&gt;&lt;img src=x onerror=" in program  # the code, as text
     assert "&lt;script&gt;window.__xss=2&lt;/script&gt;" in program  # the directive, as text
     # JSON payloads for the scatter escape "<" so a </script> inside cannot close the tag
-    payload = re.search(r'<script type="application/json" id="scatter-data">(.*?)</script>', program, re.S).group(1)
+    payload = re.search(
+        r'<script type="application/json" id="scatter-data">(.*?)</script>', program, re.S
+    ).group(1)
     assert "<" not in payload and "\\u003cscript\\u003e" in payload
     rare = pages[3]
     assert "&lt;script&gt;window.__xss=2&lt;/script&gt;" in rare
@@ -223,8 +300,13 @@ def test_view_command_prints_url_and_serves(crafted: Crafted) -> None:  # noqa: 
 
     env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
     for host, needs_token in (("127.0.0.1", False), ("0.0.0.0", True)):
-        proc = subprocess.Popen([sys.executable, "-m", "evolve", "view", "--db", str(crafted.db), "--host", host,
-                                 "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "evolve", "view", "--db", str(crafted.db), "--host", host, "--port", "0"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         try:
             line = proc.stdout.readline()
             m = re.search(r"http://[^:]+:(\d+)/(\?token=(\S+))?", line)

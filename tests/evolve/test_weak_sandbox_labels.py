@@ -9,17 +9,17 @@ from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
+from test_inspect_archive_fixture import build_crafted_archive
 
 from archive import Archive
 from archive.reader import ArchiveReader
 from evolve.cli import main
 from evolve.config import RunConfig
-from evolve.outputs.report.writer import render_markdown
-from evolve.outputs.report.content import build_report
 from evolve.loop.errors import RunError
 from evolve.loop.run import sandbox_weakness
+from evolve.outputs.report.content import build_report
+from evolve.outputs.report.writer import render_markdown
 from evolve.outputs.viewer.app import create_app
-from test_inspect_archive_fixture import build_crafted_archive
 
 
 @pytest.fixture(scope="module")
@@ -37,10 +37,14 @@ def weak_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_a_weak_kernel_stops_a_run_unless_it_opted_in(monkeypatch):
     import generators.sandbox as sandbox
 
-    monkeypatch.setattr(sandbox, "isolation_report", lambda: {"layers": [], "error": None, "missing": ["landlock"]})
+    monkeypatch.setattr(
+        sandbox, "isolation_report", lambda: {"layers": [], "error": None, "missing": ["landlock"]}
+    )
     with pytest.raises(RunError, match="lacks landlock.*--weak-sandbox"):
         sandbox_weakness(RunConfig())
-    weak = dataclasses.replace(RunConfig(), evaluation=dataclasses.replace(RunConfig().evaluation, weak_sandbox=True))
+    weak = dataclasses.replace(
+        RunConfig(), evaluation=dataclasses.replace(RunConfig().evaluation, weak_sandbox=True)
+    )
     assert sandbox_weakness(weak) == ["landlock"]
     monkeypatch.setattr(sandbox, "isolation_report", lambda: {"layers": [], "error": None, "missing": []})
     assert sandbox_weakness(RunConfig()) == []
@@ -58,7 +62,10 @@ def test_the_reader_inspect_and_report_say_weak_sandbox(weak_db, capsys):
 def test_the_export_header_says_weak_sandbox(weak_db, tmp_path):
     out = tmp_path / "champ.py"
     assert main(["export", "--db", str(weak_db), "--best", "--out", str(out)]) == 0
-    assert "# !!! WEAK SANDBOX: the run's programs ran without landlock, seccomp (--weak-sandbox) !!!" in out.read_text()
+    assert (
+        "# !!! WEAK SANDBOX: the run's programs ran without landlock, seccomp (--weak-sandbox) !!!"
+        in out.read_text()
+    )
 
 
 def test_the_viewer_says_weak_sandbox_on_every_page(weak_db):

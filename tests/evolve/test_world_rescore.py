@@ -11,7 +11,15 @@ import pytest
 
 import evolve.execution.workers as workers
 from evolve.config import RunConfig, replace_path
-from evolve.promotion.world_rescore import RescoreSpec, ScoreCache, gain_over, rescore, score_key, spread, world_gains
+from evolve.promotion.world_rescore import (
+    RescoreSpec,
+    ScoreCache,
+    gain_over,
+    rescore,
+    score_key,
+    spread,
+    world_gains,
+)
 from generators.seeds import load_seed
 
 
@@ -35,10 +43,15 @@ def test_spread_names_the_worst_run_seed():
 def test_the_cache_key_changes_with_everything_a_cell_depends_on(tmp_path: Path):
     spec = RescoreSpec()
     key = score_key("code", "default", spec)
-    others = [score_key("code2", "default", spec), score_key("code", "literal", spec),
-              score_key("code", "default", dataclasses.replace(spec, replicates=3)),
-              score_key("code", "default", dataclasses.replace(spec, split="validation")),
-              score_key("code", "default", dataclasses.replace(spec, base=replace_path(RunConfig(), "evaluation.n", 10)))]
+    others = [
+        score_key("code2", "default", spec),
+        score_key("code", "literal", spec),
+        score_key("code", "default", dataclasses.replace(spec, replicates=3)),
+        score_key("code", "default", dataclasses.replace(spec, split="validation")),
+        score_key(
+            "code", "default", dataclasses.replace(spec, base=replace_path(RunConfig(), "evaluation.n", 10))
+        ),
+    ]
     assert len({key, *others}) == 6
     cache = ScoreCache(tmp_path / "cells.json")
     cache.put(key, 0.5)

@@ -40,14 +40,43 @@ def test_world_flag_of_run_generate_and_score(capsys, tmp_path: Path):
     assert main(["run", "--world", "nope", "--print-config"]) == 2
     assert capsys.readouterr().err.strip().startswith("error: config: world.preset: unknown world 'nope'")
     out = tmp_path / "p.jsonl"
-    assert main(["generate", "--generator", "seed:naive", "--context", "airline_rebooking_desk", "-n", "4",
-                 "--world", "chatty", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                "--generator",
+                "seed:naive",
+                "--context",
+                "airline_rebooking_desk",
+                "-n",
+                "4",
+                "--world",
+                "chatty",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert "(world 'chatty')" in capsys.readouterr().err
     default = main(["score", "--personas", str(out), "--context", "airline_rebooking_desk", "--json"])
     base = json.loads(capsys.readouterr().out)["metrics"]
     assert default == 0
-    assert main(["score", "--personas", str(out), "--context", "airline_rebooking_desk", "--json",
-                 "--world", "extreme-responder"]) == 0
+    assert (
+        main(
+            [
+                "score",
+                "--personas",
+                str(out),
+                "--context",
+                "airline_rebooking_desk",
+                "--json",
+                "--world",
+                "extreme-responder",
+            ]
+        )
+        == 0
+    )
     extreme = json.loads(capsys.readouterr().out)["metrics"]
     assert extreme != base  # the respondent of that world answered differently
     assert main(["score", "--personas", str(out), "--context", "airline_rebooking_desk", "--world", "x"]) == 2
@@ -57,7 +86,9 @@ def test_world_flag_of_run_generate_and_score(capsys, tmp_path: Path):
 def test_a_resume_cannot_change_the_world():
     stored = config_to_dict(RunConfig())
     with pytest.raises(RunError, match=r"world\.preset stored default, given literal"):
-        _merge_resume_config(stored, config_from_dict({"world": {"preset": "literal"}}), {"world.preset", "world"})
+        _merge_resume_config(
+            stored, config_from_dict({"world": {"preset": "literal"}}), {"world.preset", "world"}
+        )
     same = _merge_resume_config(stored, RunConfig(), {"budget"})
     assert same.world.preset == "default"
     # robust selection is a final-stage choice, not what stored scores mean: a resume may add it

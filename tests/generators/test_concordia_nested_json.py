@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-
 from evolve.cli import main
 from generators.context_loader import resolve_context
 from generators.sim.text import norm_axis
@@ -20,8 +19,23 @@ CONTEXT = "airline_rebooking_desk"
 
 def _generate(tmp_path: Path, fixture: str, n: int = 6, seed: int = 2) -> list[dict]:
     out = tmp_path / f"{fixture}.jsonl"
-    code = main(["generate", "--generator", f"concordia:{FIXTURES / fixture}", "--context", CONTEXT,
-                 "-n", str(n), "--model", "sim", "--seed", str(seed), "--out", str(out)])
+    code = main(
+        [
+            "generate",
+            "--generator",
+            f"concordia:{FIXTURES / fixture}",
+            "--context",
+            CONTEXT,
+            "-n",
+            str(n),
+            "--model",
+            "sim",
+            "--seed",
+            str(seed),
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     return [json.loads(line) for line in out.read_text().splitlines()]
 
@@ -57,7 +71,9 @@ def test_nested_profiles_keep_the_stated_targets(concordia_py: str, tmp_path: Pa
             assert set(entry) == {"score", "reason"} and 0.0 <= entry["score"] <= 1.0
             assert isinstance(entry["reason"], str)
         points.add(tuple(entry["score"] for entry in stance.values()))
-        assert isinstance(chars["background"]["age"], int) and isinstance(chars["background"]["occupation"], str)
+        assert isinstance(chars["background"]["age"], int) and isinstance(
+            chars["background"]["occupation"], str
+        )
         assert len(chars["quotes"]) == 2 and all(isinstance(q, str) for q in chars["quotes"])
         assert p["memories"] and "When it comes to" in p["description"]
     assert len(points) == 6  # each persona's own targets copied, not one shared value

@@ -9,23 +9,41 @@ from pathlib import Path
 import pytest
 
 from evolve.cli import main
-from generators.concordia.questionnaire import NEUTRAL_POLES, looks_like_questionnaire, questionnaire_to_context
+from generators.concordia.questionnaire import (
+    NEUTRAL_POLES,
+    looks_like_questionnaire,
+    questionnaire_to_context,
+)
 from generators.context_loader import ContextError, context_from_dict, load_context, resolve_contexts
 from generators.respondent import _named, item_layout
 
 CHOICES = ["never", "rarely", "sometimes", "often", "always"]
 
 
-def questionnaire(name: str = "Night Market Vendors", dims=("haggling zeal", "risk taking"), per_dim: int = 3,
-                  choices=CHOICES) -> dict:
+def questionnaire(
+    name: str = "Night Market Vendors",
+    dims=("haggling zeal", "risk taking"),
+    per_dim: int = 3,
+    choices=CHOICES,
+) -> dict:
     questions = []
     for d in dims:
         for j in range(per_dim):
-            questions.append({"preprompt": "Think about {player_name}'s week.",
-                              "statement": f"{{player_name}} shows {d} in situation {j}.",
-                              "choices": list(choices), "ascending_scale": j != 1, "dimension": d})
-    return {"name": name, "context": "Vendors at a crowded night market.", "dimensions": list(dims),
-            "questions": questions}
+            questions.append(
+                {
+                    "preprompt": "Think about {player_name}'s week.",
+                    "statement": f"{{player_name}} shows {d} in situation {j}.",
+                    "choices": list(choices),
+                    "ascending_scale": j != 1,
+                    "dimension": d,
+                }
+            )
+    return {
+        "name": name,
+        "context": "Vendors at a crowded night market.",
+        "dimensions": list(dims),
+        "questions": questions,
+    }
 
 
 def test_conversion_scale_reverse_poles_and_origin() -> None:
@@ -49,14 +67,17 @@ def test_too_many_items_are_cut_and_recorded() -> None:
     assert data["origin"]["dropped"] == {"haggling zeal": 2, "risk taking": 2}
 
 
-@pytest.mark.parametrize("mutate, path", [
-    (lambda q: q.pop("dimensions"), "$.dimensions"),
-    (lambda q: q["questions"][2].update(choices=["yes"]), "$.questions[2].choices"),
-    (lambda q: q["questions"][4].update(choices=CHOICES[:3]), "$.questions[4].choices"),
-    (lambda q: q["questions"][0].update(dimension="nope"), "$.questions[0].dimension"),
-    (lambda q: q["questions"][1].update(ascending_scale="no"), "$.questions[1].ascending_scale"),
-    (lambda q: q.update(dimensions=["only one"]), "$.dimensions"),
-])
+@pytest.mark.parametrize(
+    "mutate, path",
+    [
+        (lambda q: q.pop("dimensions"), "$.dimensions"),
+        (lambda q: q["questions"][2].update(choices=["yes"]), "$.questions[2].choices"),
+        (lambda q: q["questions"][4].update(choices=CHOICES[:3]), "$.questions[4].choices"),
+        (lambda q: q["questions"][0].update(dimension="nope"), "$.questions[0].dimension"),
+        (lambda q: q["questions"][1].update(ascending_scale="no"), "$.questions[1].ascending_scale"),
+        (lambda q: q.update(dimensions=["only one"]), "$.dimensions"),
+    ],
+)
 def test_bad_questionnaires_name_the_json_path(mutate, path) -> None:
     q = questionnaire()
     mutate(q)
@@ -69,9 +90,13 @@ def test_import_directory_with_broken_files(tmp_path: Path, capsys) -> None:
     src = tmp_path / "concordia_questionnaires"
     src.mkdir()
     (src / "market.json").write_text(json.dumps(questionnaire()))
-    (src / "harbour.json").write_text(json.dumps(questionnaire("Harbour Pilots", ("caution", "pride", "thrift"))))
+    (src / "harbour.json").write_text(
+        json.dumps(questionnaire("Harbour Pilots", ("caution", "pride", "thrift")))
+    )
     (src / "broken_json.json").write_text("{not json")
-    (src / "broken_shape.json").write_text(json.dumps({"name": "x", "dimensions": ["a", "b"], "questions": [{}]}))
+    (src / "broken_shape.json").write_text(
+        json.dumps({"name": "x", "dimensions": ["a", "b"], "questions": [{}]})
+    )
     (src / "a_context.json").write_text(json.dumps({"id": "x", "axes": []}))
     out = tmp_path / "ctx"
     code = main(["contexts", "import", str(src), "--out", str(out)])
@@ -107,8 +132,24 @@ def test_generate_and_score_take_a_questionnaire(tmp_path: Path, capsys) -> None
     path = tmp_path / "q.json"
     path.write_text(json.dumps(questionnaire()))
     out = tmp_path / "p.jsonl"
-    assert main(["generate", "--generator", "seed:sobol", "--context", str(path), "-n", "6", "--model", "sim",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                "--generator",
+                "seed:sobol",
+                "--context",
+                str(path),
+                "-n",
+                "6",
+                "--model",
+                "sim",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert len(out.read_text().splitlines()) == 6
     assert main(["score", "--personas", str(out), "--context", str(path), "--json"]) == 0
     scores = json.loads(capsys.readouterr().out)

@@ -23,12 +23,29 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _generate(tmp_path: Path, fixture: str, seed: int, n: int = 6) -> list[dict]:
     out = tmp_path / f"{fixture}-{seed}.jsonl"
-    code = main(["generate", "--generator", f"concordia:{FIXTURES / fixture}", "--context", "airline_rebooking_desk",
-                 "-n", str(n), "--model", "sim", "--seed", str(seed), "--out", str(out)])
+    code = main(
+        [
+            "generate",
+            "--generator",
+            f"concordia:{FIXTURES / fixture}",
+            "--context",
+            "airline_rebooking_desk",
+            "-n",
+            str(n),
+            "--model",
+            "sim",
+            "--seed",
+            str(seed),
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert all(r[RECORD_KEY]["n"] == n for r in rows)
-    return [{k: v for k, v in r.items() if k != RECORD_KEY} for r in rows]  # its population id is fresh per call
+    return [
+        {k: v for k, v in r.items() if k != RECORD_KEY} for r in rows
+    ]  # its population id is fresh per call
 
 
 @pytest.mark.parametrize("fixture", ["paper_style_generator.py", "batch_style_generator.py"])
@@ -40,8 +57,9 @@ def test_protocol_end_to_end_on_the_sim(concordia_py: str, tmp_path: Path, fixtu
         assert p["concordia"]["stage1_returned"] == 6 and not p["concordia"]["name_missing"]
         assert "When it comes to" in p["description"]  # sim text the respondent can read
     if fixture == "paper_style_generator.py":  # JSON targets copied as axis_position, as asked
-        assert set(personas[0]["characteristics"]["axis_position"]) == set(resolve_context(
-            "airline_rebooking_desk").axis_names)
+        assert set(personas[0]["characteristics"]["axis_position"]) == set(
+            resolve_context("airline_rebooking_desk").axis_names
+        )
     assert _generate(tmp_path, fixture, seed=4) == personas  # reproducible (lock-step stage 2)
     assert _generate(tmp_path, fixture, seed=5) != personas
     capsys.readouterr()
@@ -61,7 +79,13 @@ def test_a_concordia_generator_stays_confined(concordia_py: str) -> None:
     assert any(layer.startswith("seccomp") for layer in result.isolation)
     probes = result.personas[0]["characteristics"]["results"]
     assert probes["write_cwd"] == "mine"
-    for name in ("read_project", "list_project", "read_concordia_source_dir_parent", "write_tmp", "write_project"):
+    for name in (
+        "read_project",
+        "list_project",
+        "read_concordia_source_dir_parent",
+        "write_tmp",
+        "write_project",
+    ):
         assert probes[name] in ("PermissionError", "OSError", "FileNotFoundError"), (name, probes[name])
     assert not Path("/tmp/pe_concordia_escape.txt").exists() and not (ROOT / "escape.txt").exists()
 
@@ -72,8 +96,19 @@ def test_on_python_3_11_without_concordia_the_error_is_one_line(monkeypatch, tmp
     monkeypatch.setenv(environment.ENV_VAR, sys.executable)  # this 3.11 interpreter: no gdm-concordia
     environment.reset()
     try:
-        code = main(["generate", "--generator", f"concordia:{FIXTURES / 'paper_style_generator.py'}",
-                     "--context", "airline_rebooking_desk", "-n", "3", "--model", "sim"])
+        code = main(
+            [
+                "generate",
+                "--generator",
+                f"concordia:{FIXTURES / 'paper_style_generator.py'}",
+                "--context",
+                "airline_rebooking_desk",
+                "-n",
+                "3",
+                "--model",
+                "sim",
+            ]
+        )
     finally:
         monkeypatch.delenv(environment.ENV_VAR)
         environment.reset()

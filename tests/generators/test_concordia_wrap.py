@@ -20,7 +20,7 @@ import sandbox_concordia as sc  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent / "concordia_fixtures"
 
-TWO = '''
+TWO = """
 class A:
     def generate_diverse_persona_characteristics(self, initial_context, diversity_axes, num_personas): ...
     def generate_single_persona_memories(self, persona_details): ...
@@ -28,7 +28,7 @@ class A:
 class B(A):
     def generate_diverse_persona_characteristics(self, initial_context, diversity_axes, num_personas): ...
     def generate_single_persona_memories(self, persona_details): ...
-'''
+"""
 
 
 def test_wrapped_program_is_an_evolvable_concordia_program() -> None:
@@ -39,13 +39,16 @@ def test_wrapped_program_is_an_evolvable_concordia_program() -> None:
     assert not needs_concordia("import numpy\ndef generate(context, n, llm, rng): return []")
 
 
-@pytest.mark.parametrize("ref, source, message", [
-    ("concordia:x.py", TWO, "several protocol classes (A, B)"),
-    ("concordia:x.py:C", TWO, "class C is not defined"),
-    ("concordia:x.py", "class A: pass\n", "no class defines both"),
-    ("concordia:x.py", "def generate(): pass\n" + TWO.replace("class B(A)", "class Z"), None),
-    ("concordia:x.py", "def f(:\n", "SyntaxError"),
-])
+@pytest.mark.parametrize(
+    "ref, source, message",
+    [
+        ("concordia:x.py", TWO, "several protocol classes (A, B)"),
+        ("concordia:x.py:C", TWO, "class C is not defined"),
+        ("concordia:x.py", "class A: pass\n", "no class defines both"),
+        ("concordia:x.py", "def generate(): pass\n" + TWO.replace("class B(A)", "class Z"), None),
+        ("concordia:x.py", "def f(:\n", "SyntaxError"),
+    ],
+)
 def test_wrap_errors_are_one_line(ref: str, source: str, message: str | None) -> None:
     path, name = parse_ref(ref)
     with pytest.raises(ConcordiaRefError) as err:
@@ -84,8 +87,10 @@ class ShapedGenerator:
 
     def generate_diverse_persona_characteristics(self, initial_context, diversity_axes, num_personas):
         assert "low =" in initial_context and list(diversity_axes) == ["a", "b"]
-        return [{"name": f"P{i}", "description": f"d{i}", "initial_context": initial_context}
-                for i in range(num_personas + 2)]
+        return [
+            {"name": f"P{i}", "description": f"d{i}", "initial_context": initial_context}
+            for i in range(num_personas + 2)
+        ]
 
     def generate_single_persona_memories(self, persona_details):
         first = self.model.sample_text(f"one {persona_details['name']}", terminators=("STOP",))
@@ -94,7 +99,9 @@ class ShapedGenerator:
 
 
 def _context():
-    axes = tuple(SimpleNamespace(name=n, description=f"{n} axis", low=f"low {n}", high=f"high {n}") for n in "ab")
+    axes = tuple(
+        SimpleNamespace(name=n, description=f"{n} axis", low=f"low {n}", high=f"high {n}") for n in "ab"
+    )
     return SimpleNamespace(id="ctx", description="A setting.", axes=axes)
 
 
@@ -102,7 +109,9 @@ def test_drive_runs_stage_2_in_lock_step_and_records_counts() -> None:
     llm = FakeLLM()
     personas = sc.drive(ShapedGenerator, _context(), 4, llm, np.random.default_rng(0))
     assert [p["name"] for p in personas] == ["P0", "P1", "P2", "P3"]  # 6 returned, cut to 4, recorded
-    assert all(p["concordia"]["stage1_returned"] == 6 and p["concordia"]["n_requested"] == 4 for p in personas)
+    assert all(
+        p["concordia"]["stage1_returned"] == 6 and p["concordia"]["n_requested"] == 4 for p in personas
+    )
     assert personas[0]["memories"][0] == "reply to one P0"  # cut before the terminator
     assert "initial_context" not in personas[0]["characteristics"]
     assert personas[0]["description"].startswith("reply to one P0")
@@ -127,6 +136,7 @@ def test_sample_choice_and_adapter_caps() -> None:
     assert model.sample_choice("Which?", ["(a)", "(b)", "(c)"])[:2] == (1, "(b)")
     assert sc.match_choice("I pick yes", ["no", "yes"]) == 1
     assert sc.match_choice("nothing here", ["no", "yes"]) is None
+
     class Vague(FakeLLM):
         def complete_many(self, prompts, **kw):
             return ["hard to say"]

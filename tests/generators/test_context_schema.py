@@ -32,7 +32,10 @@ def test_the_schema_is_a_valid_draft_2020_12_schema_and_ships_as_package_data() 
 
 def test_the_limits_are_read_from_the_schema() -> None:
     schema = context_schema()
-    assert (AXES_MIN, AXES_MAX) == (schema["properties"]["axes"]["minItems"], schema["properties"]["axes"]["maxItems"])
+    assert (AXES_MIN, AXES_MAX) == (
+        schema["properties"]["axes"]["minItems"],
+        schema["properties"]["axes"]["maxItems"],
+    )
     items = schema["$defs"]["axis"]["properties"]["items"]
     assert (ITEMS_MIN, ITEMS_MAX) == (items["minItems"], items["maxItems"])
 
@@ -55,21 +58,45 @@ _SAMPLE: dict[str, Any] = {
     "description": "A small sample.",
     "scale": {"min": 1, "max": 5},
     "axes": [
-        {"name": f"axis_{i}", "description": "d", "low": "l", "high": "h",
-         "items": [{"text": f"Statement {i}.{j}."} for j in range(2)]}
+        {
+            "name": f"axis_{i}",
+            "description": "d",
+            "low": "l",
+            "high": "h",
+            "items": [{"text": f"Statement {i}.{j}."} for j in range(2)],
+        }
         for i in range(2)
     ],
 }
-_PATHS = [["id"], ["description"], ["scale"], ["scale", "min"], ["axes"], ["axes", 0], ["axes", 1, "name"],
-          ["axes", 0, "items"], ["axes", 1, "items", 0], ["axes", 0, "items", 1, "text"],
-          ["axes", 1, "items", 0, "reverse"]]
-_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-3, 9), st.floats(allow_nan=False, width=16),
-                    st.text(max_size=4), st.lists(st.integers(), max_size=3), st.just({}))
+_PATHS = [
+    ["id"],
+    ["description"],
+    ["scale"],
+    ["scale", "min"],
+    ["axes"],
+    ["axes", 0],
+    ["axes", 1, "name"],
+    ["axes", 0, "items"],
+    ["axes", 1, "items", 0],
+    ["axes", 0, "items", 1, "text"],
+    ["axes", 1, "items", 0, "reverse"],
+]
+_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 9),
+    st.floats(allow_nan=False, width=16),
+    st.text(max_size=4),
+    st.lists(st.integers(), max_size=3),
+    st.just({}),
+)
 
 
 @settings(max_examples=150, deadline=None)
 @given(path=st.sampled_from(_PATHS), value=_VALUES)
-def test_the_loader_accepts_a_document_exactly_when_it_reports_no_problem(path: list[Any], value: Any) -> None:
+def test_the_loader_accepts_a_document_exactly_when_it_reports_no_problem(
+    path: list[Any], value: Any
+) -> None:
     """Any one field replaced by any JSON value: the loader builds a context, or raises
     naming the replaced field's path (or the part the rule checks) and nothing unrelated."""
     data = copy.deepcopy(_SAMPLE)
@@ -86,7 +113,9 @@ def test_the_loader_accepts_a_document_exactly_when_it_reports_no_problem(path: 
         assert all(line.startswith("s: $") for line in lines)
         assert set(problems) <= set(lines)
         where = json_path(path)
-        assert any(line.startswith(f"s: {where}") or line.startswith(f"s: {json_path(path[:-1])}") for line in lines)
+        assert any(
+            line.startswith(f"s: {where}") or line.startswith(f"s: {json_path(path[:-1])}") for line in lines
+        )
     else:
         assert problems == []
         assert ctx.id == data["id"]

@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 from fakes import ScriptedClient
 
-from evolve.cli import main
-from evolve.cli import cmd_contexts
+from evolve.cli import cmd_contexts, main
 from generators.context_loader import SPLITS, load_context, load_split, shipped_dir
 
 
@@ -139,7 +138,20 @@ def test_validate_empty_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
 
 
 def test_draft_prints_json(fake_author: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["contexts", "draft", "--description", "A chess club", "--axes", "3", "--model", "openai/x", "--api-base", "http://127.0.0.1:9/v1"])
+    code = main(
+        [
+            "contexts",
+            "draft",
+            "--description",
+            "A chess club",
+            "--axes",
+            "3",
+            "--model",
+            "openai/x",
+            "--api-base",
+            "http://127.0.0.1:9/v1",
+        ]
+    )
     assert code == 0
     captured = capsys.readouterr()
     assert json.loads(captured.out) == ctx_json()
@@ -147,14 +159,18 @@ def test_draft_prints_json(fake_author: dict[str, Any], capsys: pytest.CaptureFi
     assert "SIMULATED" not in captured.err
 
 
-def test_draft_sim_prints_simulated_note(fake_author: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+def test_draft_sim_prints_simulated_note(
+    fake_author: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["contexts", "draft", "--description", "A chess club", "--axes", "3"]) == 0
     captured = capsys.readouterr()
     assert fake_author["models"] == [("sim", None)]
     assert "SIMULATED template" in captured.err
 
 
-def test_draft_out_file_and_force(fake_author: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_draft_out_file_and_force(
+    fake_author: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "sub" / "chess.json"
     argv = ["contexts", "draft", "--description", "A chess club", "--axes", "3", "--out", str(out)]
     assert main(argv) == 0
@@ -180,13 +196,17 @@ def test_draft_failure_exit_1(fake_author: dict[str, Any], capsys: pytest.Captur
     assert len(fake_author["client"].calls) == 3
 
 
-def test_draft_bad_axes_is_user_error(fake_author: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+def test_draft_bad_axes_is_user_error(
+    fake_author: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["contexts", "draft", "--description", "x", "--axes", "9"]) == 1
     assert capsys.readouterr().err.strip() == "error: --axes must be between 2 and 6, got 9"
     assert fake_author["models"] == []  # no client built
 
 
-def test_draft_client_exception_is_one_line(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_draft_client_exception_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     class Boom:
         def complete(self, role: str, prompt: str, *, system: str | None = None) -> str:
             raise ConnectionError("refused")
@@ -197,7 +217,9 @@ def test_draft_client_exception_is_one_line(monkeypatch: pytest.MonkeyPatch, cap
     assert err == ["error: drafting with model 'sim' failed: ConnectionError: refused"]
 
 
-def test_draft_through_real_llm_client_with_mock_response(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_draft_through_real_llm_client_with_mock_response(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The real LLM layer (litellm ``mock_response``, no network) wired into the command."""
     llm = pytest.importorskip("generators.llm")
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -208,14 +230,18 @@ def test_draft_through_real_llm_client_with_mock_response(monkeypatch: pytest.Mo
         return llm.build_client({"author": cfg})
 
     monkeypatch.setattr(cmd_contexts, "_build_author_client", build)
-    assert main(["contexts", "draft", "--description", "x", "--axes", "2", "--model", "openai/gpt-4o-mini"]) == 0
+    assert (
+        main(["contexts", "draft", "--description", "x", "--axes", "2", "--model", "openai/gpt-4o-mini"]) == 0
+    )
     assert json.loads(capsys.readouterr().out)["id"] == "mocked_ctx"
 
 
 @pytest.mark.skipif(importlib.util.find_spec("generators.sim") is None, reason="sim world not installed yet")
 def test_draft_with_sim_author_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "drafted.json"
-    code = main(["contexts", "draft", "--description", "Fans at a chess tournament", "--axes", "3", "--out", str(out)])
+    code = main(
+        ["contexts", "draft", "--description", "Fans at a chess tournament", "--axes", "3", "--out", str(out)]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "SIMULATED" in captured.err

@@ -38,14 +38,21 @@ def valid() -> dict[str, Any]:
                 "description": "How much they trust the shop",
                 "low": "suspicious",
                 "high": "trusting",
-                "items": [{"text": "I trust them.", "reverse": False}, {"text": "They cheat.", "reverse": True}],
+                "items": [
+                    {"text": "I trust them.", "reverse": False},
+                    {"text": "They cheat.", "reverse": True},
+                ],
             },
             {
                 "name": "patience",
                 "description": "How patient they are",
                 "low": "impatient",
                 "high": "patient",
-                "items": [{"text": "I can wait."}, {"text": "I want it now.", "reverse": True}, {"text": "Queues are fine."}],
+                "items": [
+                    {"text": "I can wait."},
+                    {"text": "I want it now.", "reverse": True},
+                    {"text": "Queues are fine."},
+                ],
             },
             {
                 "name": "thrift",
@@ -254,10 +261,22 @@ def test_unknown_key_that_is_not_an_identifier_is_quoted() -> None:
         (lambda d: d["axes"].__setitem__(1, "trust"), "$.axes[1]: expected object, got string"),
         (lambda d: d["axes"][0].__setitem__("name", None), "$.axes[0].name: expected string, got null"),
         (lambda d: d["axes"][0].__setitem__("items", "a, b"), "$.axes[0].items: expected array, got string"),
-        (lambda d: d["axes"][0]["items"].__setitem__(0, "I trust them."), "$.axes[0].items[0]: expected object, got string"),
-        (lambda d: d["axes"][2]["items"][1].__setitem__("reverse", "yes"), "$.axes[2].items[1].reverse: expected boolean, got string"),
-        (lambda d: d["axes"][2]["items"][1].__setitem__("reverse", 1), "$.axes[2].items[1].reverse: expected boolean, got integer"),
-        (lambda d: d["axes"][2]["items"][1].__setitem__("text", 3), "$.axes[2].items[1].text: expected string, got integer"),
+        (
+            lambda d: d["axes"][0]["items"].__setitem__(0, "I trust them."),
+            "$.axes[0].items[0]: expected object, got string",
+        ),
+        (
+            lambda d: d["axes"][2]["items"][1].__setitem__("reverse", "yes"),
+            "$.axes[2].items[1].reverse: expected boolean, got string",
+        ),
+        (
+            lambda d: d["axes"][2]["items"][1].__setitem__("reverse", 1),
+            "$.axes[2].items[1].reverse: expected boolean, got integer",
+        ),
+        (
+            lambda d: d["axes"][2]["items"][1].__setitem__("text", 3),
+            "$.axes[2].items[1].text: expected string, got integer",
+        ),
     ],
 )
 def test_wrong_types(mutate: Any, expected: str) -> None:
@@ -438,7 +457,9 @@ _text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1
 @st.composite
 def contexts(draw: st.DrawFn) -> dict[str, Any]:
     k = draw(st.integers(2, 6))
-    names = draw(st.lists(st.from_regex(r"[a-z][a-z0-9_]{0,12}", fullmatch=True), min_size=k, max_size=k, unique=True))
+    names = draw(
+        st.lists(st.from_regex(r"[a-z][a-z0-9_]{0,12}", fullmatch=True), min_size=k, max_size=k, unique=True)
+    )
     lo = draw(st.integers(-3, 3))
     hi = lo + draw(st.integers(1, 9))
     axes = []

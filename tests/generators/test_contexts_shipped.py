@@ -8,7 +8,14 @@ import re
 import pytest
 
 from generators.context import Context
-from generators.context_loader import SPLITS, all_shipped, context_from_dict, load_split, shipped_dir, shipped_ids
+from generators.context_loader import (
+    SPLITS,
+    all_shipped,
+    context_from_dict,
+    load_split,
+    shipped_dir,
+    shipped_ids,
+)
 
 SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 

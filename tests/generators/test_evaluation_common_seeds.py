@@ -23,8 +23,11 @@ def test_a_context_scores_the_same_alone_or_with_others_and_another_seed_differs
     code = load_seed("sobol")
 
     def run(contexts, seed):
-        out = asyncio.run(evaluate_program(code, contexts, client=client, respondent=respondent,
-                                           settings=spec.settings, seed=seed))
+        out = asyncio.run(
+            evaluate_program(
+                code, contexts, client=client, respondent=respondent, settings=spec.settings, seed=seed
+            )
+        )
         return {o.context_id: o for o in out.contexts}
 
     together = run([a, b], 11)

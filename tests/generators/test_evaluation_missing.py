@@ -20,16 +20,23 @@ from generators.context_loader import context_from_dict
 from generators.evaluation import COUNT_KEYS, EvalSettings, evaluate_program
 from generators.respondent import Answers, item_layout
 
-CTX = context_from_dict({
-    "id": "fake_ctx",
-    "description": "A fake setting.",
-    "scale": {"min": 1, "max": 5},
-    "axes": [
-        {"name": f"axis{j}", "description": "d", "low": "lo", "high": "hi",
-         "items": [{"text": f"item {j}a", "reverse": False}, {"text": f"item {j}b", "reverse": True}]}
-        for j in range(2)
-    ],
-})
+CTX = context_from_dict(
+    {
+        "id": "fake_ctx",
+        "description": "A fake setting.",
+        "scale": {"min": 1, "max": 5},
+        "axes": [
+            {
+                "name": f"axis{j}",
+                "description": "d",
+                "low": "lo",
+                "high": "hi",
+                "items": [{"text": f"item {j}a", "reverse": False}, {"text": f"item {j}b", "reverse": True}],
+            }
+            for j in range(2)
+        ],
+    }
+)
 MC = 500
 
 
@@ -61,14 +68,23 @@ def run(monkeypatch, personas, n):
         return [SimpleNamespace(personas=personas, error=None, detail=None) for _ in jobs]
 
     monkeypatch.setattr(evaluation, "run_generator_async", fake_run)
-    out = asyncio.run(evaluate_program("x", [CTX], client=None, respondent=PosRespondent(),
-                                       settings=EvalSettings(n=n, mc_samples=MC)))
+    out = asyncio.run(
+        evaluate_program(
+            "x", [CTX], client=None, respondent=PosRespondent(), settings=EvalSettings(n=n, mc_samples=MC)
+        )
+    )
     return out.contexts[0]
 
 
 def people(Z):
-    return [{"name": f"p{i}", "description": "d", "pos": [None if (v is None or math.isnan(v)) else float(v) for v in row]}
-            for i, row in enumerate(Z)]
+    return [
+        {
+            "name": f"p{i}",
+            "description": "d",
+            "pos": [None if (v is None or math.isnan(v)) else float(v) for v in row],
+        }
+        for i, row in enumerate(Z)
+    ]
 
 
 def test_full_population_scores_as_before_with_no_extra_keys(monkeypatch):
@@ -86,7 +102,11 @@ def test_short_population_is_recorded_and_scored_by_the_rule(monkeypatch):
     assert (o.n_asked, o.n_returned, o.n_placed) == (8, 3, 3) and not o.complete
     assert o.population_note == "3 of 8 personas"
     assert o.positions.shape == (3, 2) and o.error is None
-    assert {k: o.metrics[k] for k in COUNT_KEYS} == {"personas_asked": 8, "personas_returned": 3, "personas_placed": 3}
+    assert {k: o.metrics[k] for k in COUNT_KEYS} == {
+        "personas_asked": 8,
+        "personas_returned": 3,
+        "personas_placed": 3,
+    }
     six = {k: o.metrics[k] for k in metrics.METRIC_NAMES}
     assert six == metrics.evaluate_incomplete(Z, n=8, mc_samples=MC)
     assert six["min_pairwise_distance"] == 0.0
@@ -126,8 +146,16 @@ def test_short_fitness_never_beats_the_same_population_padded_to_full(data):
     with pytest.MonkeyPatch.context() as mp:
         short = run(mp, people(full[:k]), n)
         whole = run(mp, people(full), n)
-    for objective in ("coverage", {"coverage": 1.0, "mean_pairwise_distance": 0.5, "dispersion": 1.0,
-                                   "min_pairwise_distance": 1.0, "kl_divergence": 0.3}):
+    for objective in (
+        "coverage",
+        {
+            "coverage": 1.0,
+            "mean_pairwise_distance": 0.5,
+            "dispersion": 1.0,
+            "min_pairwise_distance": 1.0,
+            "kl_divergence": 0.3,
+        },
+    ):
         assert metrics.fitness(short.metrics, objective) <= metrics.fitness(whole.metrics, objective) + 1e-12
 
 
@@ -137,13 +165,25 @@ def test_counts_reach_the_archive(tmp_path, monkeypatch):
     from evolve.loop.scoring import to_record
 
     o = run(monkeypatch, people([[0.1, 0.2], [0.8, np.nan], [0.5, 0.9]]), 5)
-    arch = Archive.create(url_or_path=tmp_path / "a.db", config=ArchiveConfig(islands=1), run_config={}, seed=0)
+    arch = Archive.create(
+        url_or_path=tmp_path / "a.db", config=ArchiveConfig(islands=1), run_config={}, seed=0
+    )
     rec = to_record("train", [o], objective="coverage")
-    res = arch.add([Candidate(ProgramRecord("def generate(context, n, llm, rng):\n    return []\n", None, 0, 0),
-                              rec, {"tail_share": 0.5, "llm_tokens_per_persona": 100.0})])[0]
+    res = arch.add(
+        [
+            Candidate(
+                ProgramRecord("def generate(context, n, llm, rng):\n    return []\n", None, 0, 0),
+                rec,
+                {"tail_share": 0.5, "llm_tokens_per_persona": 100.0},
+            )
+        ]
+    )[0]
     stored = arch.evaluations(res.program_id)[0].contexts[0]
-    assert {k: stored.metrics[k] for k in COUNT_KEYS} == {"personas_asked": 5, "personas_returned": 3,
-                                                           "personas_placed": 2}
+    assert {k: stored.metrics[k] for k in COUNT_KEYS} == {
+        "personas_asked": 5,
+        "personas_returned": 3,
+        "personas_placed": 2,
+    }
     assert stored.positions.shape == (3, 2) and np.isnan(stored.positions[1, 1])
     assert stored.metrics["coverage"] == pytest.approx(o.metrics["coverage"])
     arch.close()

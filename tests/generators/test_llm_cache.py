@@ -84,8 +84,13 @@ print("done")
 def test_several_processes_write_at_once(tmp_path):
     path = tmp_path / "shared.sqlite"
     procs = [
-        subprocess.Popen([sys.executable, "-c", _WRITER, str(path), str(w)], cwd=ROOT,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", _WRITER, str(path), str(w)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for w in range(4)
     ]
     outs = [p.communicate(timeout=120) for p in procs]

@@ -77,7 +77,14 @@ def test_mock_response_text_tokens_and_known_cost():
     expected = 10 * price["input_cost_per_token"] + 20 * price["output_cost_per_token"]
     assert comp.cost_known and comp.cost_usd == pytest.approx(expected) and comp.cost_usd > 0
     u = c.usage()["persona"]
-    assert (u.calls, u.cached_calls, u.prompt_tokens, u.completion_tokens, u.errors, u.retries) == (1, 0, 10, 20, 0, 0)
+    assert (u.calls, u.cached_calls, u.prompt_tokens, u.completion_tokens, u.errors, u.retries) == (
+        1,
+        0,
+        10,
+        20,
+        0,
+        0,
+    )
     assert u.cost_usd == pytest.approx(expected) and u.model == MINI
     assert c.usage()["mutator"].calls == 0
 
@@ -166,18 +173,24 @@ def test_retry_exhaustion_on_stub(srv):
         c.complete("mutator", "x")
     msg = str(ei.value)
     assert "\n" not in msg
-    assert msg.startswith("LLM call failed after 3 attempts (role=mutator, model=openai/stub-model): RateLimitError")
+    assert msg.startswith(
+        "LLM call failed after 3 attempts (role=mutator, model=openai/stub-model): RateLimitError"
+    )
     assert len(srv.requests) == 3
     u = c.usage()["mutator"]
     assert (u.calls, u.errors, u.retries) == (1, 1, 2)
     assert c.drain_records()[0].error == msg
 
 
-@pytest.mark.parametrize("status,name", [(400, "BadRequestError"), (401, "AuthenticationError"), (404, "NotFoundError")])
+@pytest.mark.parametrize(
+    "status,name", [(400, "BadRequestError"), (401, "AuthenticationError"), (404, "NotFoundError")]
+)
 def test_no_retry_on_client_errors(srv, status, name):
     srv.fail_next([status, status])
     c = client({"respondent": stub_cfg(srv)})
-    with pytest.raises(LLMError, match=rf"^LLM call failed \(role=respondent, model=openai/stub-model\): {name}"):
+    with pytest.raises(
+        LLMError, match=rf"^LLM call failed \(role=respondent, model=openai/stub-model\): {name}"
+    ):
         c.complete("respondent", "x")
     assert len(srv.requests) == 1
     assert c.usage()["respondent"].retries == 0
@@ -195,7 +208,9 @@ def test_mock_response_exception_instance_is_retried_until_exhausted():
     # litellm 1.106: an openai.APIError subclass given as mock_response is raised as-is on every call.
     exc = litellm.RateLimitError(message="mock 429", llm_provider="openai", model="gpt-4o-mini")
     c = client({"mutator": mock(exc)}, max_retries=3)
-    with pytest.raises(LLMError, match=r"after 4 attempts \(role=mutator, model=openai/gpt-4o-mini\): RateLimitError"):
+    with pytest.raises(
+        LLMError, match=r"after 4 attempts \(role=mutator, model=openai/gpt-4o-mini\): RateLimitError"
+    ):
         c.complete("mutator", "x")
     u = c.usage()["mutator"]
     assert (u.retries, u.errors, u.cost_usd) == (3, 1, 0.0)
@@ -204,7 +219,9 @@ def test_mock_response_exception_instance_is_retried_until_exhausted():
 def test_mock_response_auth_error_is_not_retried():
     exc = litellm.AuthenticationError(message="bad key", llm_provider="openai", model="gpt-4o-mini")
     c = client({"mutator": mock(exc)}, max_retries=3)
-    with pytest.raises(LLMError, match=r"^LLM call failed \(role=mutator, model=openai/gpt-4o-mini\): AuthenticationError"):
+    with pytest.raises(
+        LLMError, match=r"^LLM call failed \(role=mutator, model=openai/gpt-4o-mini\): AuthenticationError"
+    ):
         c.complete("mutator", "x")
     assert c.usage()["mutator"].retries == 0
 
@@ -430,14 +447,19 @@ def test_mixed_roles_and_drain_records(srv):
     c.complete("respondent", "c")
     recs = c.drain_records()
     assert [(r.role, r.model) for r in recs] == [
-        ("mutator", "openai/stub-model"), ("persona", MINI), ("respondent", "sim")]
+        ("mutator", "openai/stub-model"),
+        ("persona", MINI),
+        ("respondent", "sim"),
+    ]
     assert all(r.latency_s >= 0 for r in recs)
     assert c.drain_records() == []
     assert c.usage()["mutator"].calls == 1  # usage is not drained
 
 
 def test_build_client(tmp_path):
-    c = build_client({"persona": "sim"}, cache_path=tmp_path / "x.sqlite", budget=Budget(max_calls=3), max_concurrency=2)
+    c = build_client(
+        {"persona": "sim"}, cache_path=tmp_path / "x.sqlite", budget=Budget(max_calls=3), max_concurrency=2
+    )
     assert c.cache.enabled and c.budget.max_calls == 3 and c.max_concurrency == 2
     assert c.models["persona"].model == "sim"
     assert not build_client({}).cache.enabled

@@ -34,7 +34,9 @@ def test_roles_and_defaults():
 
 
 def test_resolve_models_strings_missing_and_unknown():
-    got = resolve_models({"mutator": "openai/gpt-4o-mini", "persona": ModelConfig(model="sim", temperature=0.7)})
+    got = resolve_models(
+        {"mutator": "openai/gpt-4o-mini", "persona": ModelConfig(model="sim", temperature=0.7)}
+    )
     assert got["mutator"] == ModelConfig(model="openai/gpt-4o-mini")
     assert got["persona"].temperature == 0.7
     assert got["respondent"].model == "sim" and got["author"].model == "sim"
@@ -44,9 +46,7 @@ def test_resolve_models_strings_missing_and_unknown():
         resolve_models({"mutator": 3})  # type: ignore[dict-item]
 
 
-@pytest.mark.parametrize(
-    "kwargs", [{"model": ""}, {"timeout_s": 0}, {"max_tokens": 0}]
-)
+@pytest.mark.parametrize("kwargs", [{"model": ""}, {"timeout_s": 0}, {"max_tokens": 0}])
 def test_model_config_validation(kwargs):
     with pytest.raises(ValueError):
         ModelConfig(**kwargs)
@@ -79,8 +79,10 @@ def test_estimate_messages_tokens():
     assert estimate_messages_tokens([]) == 0
 
 
-_params = st.dictionaries(st.sampled_from(["temperature", "max_tokens", "api_base", "x"]),
-                          st.one_of(st.none(), st.integers(0, 5), st.floats(0, 2)))
+_params = st.dictionaries(
+    st.sampled_from(["temperature", "max_tokens", "api_base", "x"]),
+    st.one_of(st.none(), st.integers(0, 5), st.floats(0, 2)),
+)
 
 
 @given(_params, st.one_of(st.none(), st.integers(0, 10)))

@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 
 import pytest
+from stub_openai_server import StubServer
 
 from generators.llm import ModelConfig
 from generators.llm.preflight import PreflightError, preflight
-from stub_openai_server import StubServer
 
 CLOSED = "http://127.0.0.1:9/v1"  # discard port: nothing listens
 
@@ -42,15 +42,18 @@ def test_provider_refusals_name_the_cause(status, cause):
 @pytest.mark.parametrize("model", ["openai/my-model", "hosted_vllm/qwen2.5-7b"])
 def test_a_server_that_refuses_the_connection_is_named_as_such(model):
     message = _fails({"respondent": ModelConfig(model=model, api_base=CLOSED)})
-    assert message == (f"pre-flight failed: role respondent, model {model}: cannot connect at {CLOSED} "
-                       "(connection refused or unreachable)")
+    assert message == (
+        f"pre-flight failed: role respondent, model {model}: cannot connect at {CLOSED} "
+        "(connection refused or unreachable)"
+    )
 
 
 def test_missing_env_and_timeout(monkeypatch):
     monkeypatch.delenv("NOPE_KEY", raising=False)
     message = _fails({"mutator": ModelConfig(model="openai/gpt-4o-mini", api_key_env="NOPE_KEY")})
-    assert message == ("pre-flight failed: role mutator, model openai/gpt-4o-mini: "
-                       "environment variable NOPE_KEY is not set")
+    assert message == (
+        "pre-flight failed: role mutator, model openai/gpt-4o-mini: environment variable NOPE_KEY is not set"
+    )
     with StubServer(reply="ok", latency_s=4) as srv:
         message = _fails({"author": ModelConfig(model="openai/slow", api_base=srv.base_url)}, timeout_s=1)
     assert "role author, model openai/slow: no answer within 1 s" in message
@@ -58,6 +61,10 @@ def test_missing_env_and_timeout(monkeypatch):
 
 def test_several_failures_in_one_line(monkeypatch):
     monkeypatch.delenv("NOPE_KEY", raising=False)
-    message = _fails({"mutator": ModelConfig(model="openai/a", api_key_env="NOPE_KEY"),
-                      "persona": ModelConfig(model="openai/b", api_base=CLOSED)})
+    message = _fails(
+        {
+            "mutator": ModelConfig(model="openai/a", api_key_env="NOPE_KEY"),
+            "persona": ModelConfig(model="openai/b", api_base=CLOSED),
+        }
+    )
     assert "role mutator, model openai/a" in message and "role persona, model openai/b" in message

@@ -18,7 +18,9 @@ from stub_openai_server import StubServer  # noqa: E402
 
 
 def post(url: str, body: dict) -> tuple[int, dict]:
-    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
             return r.status, json.loads(r.read())
@@ -45,7 +47,9 @@ def test_fixed_reply_usage_and_both_paths():
 
 def test_callable_reply_and_default_usage():
     with StubServer(reply=lambda msgs: msgs[-1]["content"].upper()) as srv:
-        _, data = post(srv.base_url + "/chat/completions", {"messages": [{"role": "user", "content": "abcdefgh"}]})
+        _, data = post(
+            srv.base_url + "/chat/completions", {"messages": [{"role": "user", "content": "abcdefgh"}]}
+        )
         assert data["choices"][0]["message"]["content"] == "ABCDEFGH"
         assert data["usage"]["prompt_tokens"] == 2 and data["usage"]["completion_tokens"] == 2
 
@@ -68,7 +72,9 @@ def test_latency_and_in_flight_measurement():
 
     with StubServer(reply="ok", latency_s=0.2) as srv:
         body = {"messages": [{"role": "user", "content": "x"}]}
-        ts = [threading.Thread(target=post, args=(srv.base_url + "/chat/completions", body)) for _ in range(4)]
+        ts = [
+            threading.Thread(target=post, args=(srv.base_url + "/chat/completions", body)) for _ in range(4)
+        ]
         t0 = time.perf_counter()
         for t in ts:
             t.start()
@@ -81,7 +87,9 @@ def test_latency_and_in_flight_measurement():
 def test_runnable_as_script():
     proc = subprocess.Popen(
         [sys.executable, str(TESTS / "stub_openai_server.py"), "--reply", "from-cli", "--fail", "429"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         line = proc.stdout.readline()

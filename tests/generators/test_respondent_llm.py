@@ -12,29 +12,60 @@ from generators.context_loader import context_from_dict
 from generators.positions import positions
 from generators.respondent import RESPONDENT_SYSTEM, LLMRespondent, parse_answer, parse_numbered
 
-CTX = context_from_dict({
-    "id": "test_library",
-    "description": "Regulars of a public library.",
-    "scale": {"min": 1, "max": 5},
-    "axes": [
-        {"name": "quiet_need", "description": "need for silence", "low": "likes bustle", "high": "needs silence",
-         "items": [{"text": "Noise ruins my day.", "reverse": False},
-                   {"text": "I like a lively room.", "reverse": True}]},
-        {"name": "tech_use", "description": "use of digital services", "low": "paper only", "high": "all digital",
-         "items": [{"text": "I read e-books.", "reverse": False},
-                   {"text": "I prefer the card catalogue.", "reverse": True},
-                   {"text": "I book rooms online.", "reverse": False}]},
+CTX = context_from_dict(
+    {
+        "id": "test_library",
+        "description": "Regulars of a public library.",
+        "scale": {"min": 1, "max": 5},
+        "axes": [
+            {
+                "name": "quiet_need",
+                "description": "need for silence",
+                "low": "likes bustle",
+                "high": "needs silence",
+                "items": [
+                    {"text": "Noise ruins my day.", "reverse": False},
+                    {"text": "I like a lively room.", "reverse": True},
+                ],
+            },
+            {
+                "name": "tech_use",
+                "description": "use of digital services",
+                "low": "paper only",
+                "high": "all digital",
+                "items": [
+                    {"text": "I read e-books.", "reverse": False},
+                    {"text": "I prefer the card catalogue.", "reverse": True},
+                    {"text": "I book rooms online.", "reverse": False},
+                ],
+            },
+        ],
+    }
+)
+PERSONAS = [
+    {"name": "Ada", "description": "Quiet reader.", "targets": [0.1, 0.9]},
+    {"name": "Bo", "description": "Loud gamer."},
+]
+
+
+@pytest.mark.parametrize(
+    "reply,expected",
+    [
+        ("4", 4),
+        ("4 - agree", 4),
+        ("**5**", 5),
+        ("I'd say 3", 3),
+        ("Answer: 2.", 2),
+        ("On a scale of 1-5, I'd give it 4", 4),
+        ("4 out of 5", 4),
+        ("agree", None),
+        ("7", None),
+        ("0", None),
+        ("3.5", None),
+        ("", None),
+        ("-2", None),
     ],
-})
-PERSONAS = [{"name": "Ada", "description": "Quiet reader.", "targets": [0.1, 0.9]},
-            {"name": "Bo", "description": "Loud gamer."}]
-
-
-@pytest.mark.parametrize("reply,expected", [
-    ("4", 4), ("4 - agree", 4), ("**5**", 5), ("I'd say 3", 3), ("Answer: 2.", 2),
-    ("On a scale of 1-5, I'd give it 4", 4), ("4 out of 5", 4),
-    ("agree", None), ("7", None), ("0", None), ("3.5", None), ("", None), ("-2", None),
-])
+)
 def test_parse_answer(reply, expected):
     assert parse_answer(reply, 1, 5) == expected
 

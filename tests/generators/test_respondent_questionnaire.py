@@ -14,21 +14,37 @@ from generators.context_loader import context_from_dict
 from generators.respondent import LLMRespondent, parse_json_answers
 from generators.sim import SimLLM
 
-CTX = context_from_dict({
-    "id": "test_library_q",
-    "description": "Regulars of a public library.",
-    "scale": {"min": 1, "max": 5},
-    "axes": [
-        {"name": "quiet_need", "description": "need for silence", "low": "likes bustle", "high": "needs silence",
-         "items": [{"text": "Noise ruins my day.", "reverse": False},
-                   {"text": "I like a lively room.", "reverse": True},
-                   {"text": "I read in silence.", "reverse": False}]},
-        {"name": "tech_use", "description": "use of digital services", "low": "paper only", "high": "all digital",
-         "items": [{"text": "I read e-books.", "reverse": False},
-                   {"text": "I prefer the card catalogue.", "reverse": True},
-                   {"text": "I book rooms online.", "reverse": False}]},
-    ],
-})
+CTX = context_from_dict(
+    {
+        "id": "test_library_q",
+        "description": "Regulars of a public library.",
+        "scale": {"min": 1, "max": 5},
+        "axes": [
+            {
+                "name": "quiet_need",
+                "description": "need for silence",
+                "low": "likes bustle",
+                "high": "needs silence",
+                "items": [
+                    {"text": "Noise ruins my day.", "reverse": False},
+                    {"text": "I like a lively room.", "reverse": True},
+                    {"text": "I read in silence.", "reverse": False},
+                ],
+            },
+            {
+                "name": "tech_use",
+                "description": "use of digital services",
+                "low": "paper only",
+                "high": "all digital",
+                "items": [
+                    {"text": "I read e-books.", "reverse": False},
+                    {"text": "I prefer the card catalogue.", "reverse": True},
+                    {"text": "I book rooms online.", "reverse": False},
+                ],
+            },
+        ],
+    }
+)
 PERSONAS = [{"name": "Ada", "description": "Quiet reader."}, {"name": "Bo", "description": "Loud gamer."}]
 
 
@@ -54,7 +70,10 @@ def test_one_call_per_persona_when_the_json_is_valid():
     assert len(client.calls) == len(PERSONAS)
     assert answers.missing == 0
     assert answers.values[0].tolist() == [1, 2, 3, 4, 5, 1]
-    assert "JSON" in client.calls[0][-1]["content"] and "6. I book rooms online." in client.calls[0][-1]["content"]
+    assert (
+        "JSON" in client.calls[0][-1]["content"]
+        and "6. I book rooms online." in client.calls[0][-1]["content"]
+    )
 
 
 def test_invalid_and_missing_items_are_reasked_one_by_one():
@@ -74,25 +93,43 @@ def test_invalid_and_missing_items_are_reasked_one_by_one():
 
 def test_not_json_falls_back_to_items_and_then_missing():
     client = ScriptClient(lambda m: "I would rather not say.")
-    answers = asyncio.run(LLMRespondent(client=client, mode="questionnaire", max_retries=1).answer(PERSONAS, CTX, seed=0))
+    answers = asyncio.run(
+        LLMRespondent(client=client, mode="questionnaire", max_retries=1).answer(PERSONAS, CTX, seed=0)
+    )
     assert answers.missing == 12
     assert len(client.calls) == 2 + 2 * 12  # one JSON call each, then every item twice
 
 
 def test_sim_answers_the_whole_questionnaire_as_json():
     sim = SimLLM()
-    text = sim.respond("respondent", [{"role": "system", "content": "You are Ada. Quiet."},
-                                      {"role": "user", "content": "For each numbered statement below, say how much "
-                                       "you agree with one integer from 1 (strongly disagree) to 5 (strongly agree). "
-                                       "Reply with JSON only.\n1. Noise ruins my day.\n2. I read e-books."}], seed=1)
+    text = sim.respond(
+        "respondent",
+        [
+            {"role": "system", "content": "You are Ada. Quiet."},
+            {
+                "role": "user",
+                "content": "For each numbered statement below, say how much "
+                "you agree with one integer from 1 (strongly disagree) to 5 (strongly agree). "
+                "Reply with JSON only.\n1. Noise ruins my day.\n2. I read e-books.",
+            },
+        ],
+        seed=1,
+    )
     parsed = parse_json_answers(text, 2, 1, 5)
     assert all(v is not None for v in parsed)
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.dictionaries(st.text(max_size=3), st.one_of(st.integers(-3, 9), st.floats(allow_nan=True), st.booleans(),
-                                                        st.text(max_size=2), st.none()), max_size=10),
-       st.booleans())
+@given(
+    st.dictionaries(
+        st.text(max_size=3),
+        st.one_of(
+            st.integers(-3, 9), st.floats(allow_nan=True), st.booleans(), st.text(max_size=2), st.none()
+        ),
+        max_size=10,
+    ),
+    st.booleans(),
+)
 def test_parse_json_answers_only_accepts_integers_on_the_scale(data, wrap):
     reply = json.dumps({"answers": data} if wrap else data)
     out = parse_json_answers(reply, 6, 1, 5)
@@ -100,8 +137,14 @@ def test_parse_json_answers_only_accepts_integers_on_the_scale(data, wrap):
     for i, v in enumerate(out):
         if v is not None:
             assert isinstance(v, int) and 1 <= v <= 5
-            raws = [data[k] for k in data if k.strip().isascii() and k.strip().isdigit() and int(k.strip()) == i + 1]
-            assert any(not isinstance(r, bool) and isinstance(r, (int, float)) and float(r) == v for r in raws)
+            raws = [
+                data[k]
+                for k in data
+                if k.strip().isascii() and k.strip().isdigit() and int(k.strip()) == i + 1
+            ]
+            assert any(
+                not isinstance(r, bool) and isinstance(r, (int, float)) and float(r) == v for r in raws
+            )
 
 
 def test_parse_json_answers_survives_deep_nesting_and_garbage():

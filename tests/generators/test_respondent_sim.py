@@ -18,16 +18,28 @@ HARBOUR = {
     "description": "Dock workers in a small harbour town.",
     "scale": {"min": 1, "max": 5},
     "axes": [
-        {"name": "union_loyalty", "description": "loyalty to the union", "low": "goes it alone",
-         "high": "union first", "items": [
-             {"text": "The union speaks for me.", "reverse": False},
-             {"text": "I negotiate my own deals.", "reverse": True},
-             {"text": "I would strike if the union asked.", "reverse": False}]},
-        {"name": "automation_fear", "description": "fear of automation", "low": "welcomes cranes",
-         "high": "fears losing the job", "items": [
-             {"text": "The new cranes will take my job.", "reverse": False},
-             {"text": "Machines make the work safer.", "reverse": True},
-             {"text": "I lie awake about automation.", "reverse": False}]},
+        {
+            "name": "union_loyalty",
+            "description": "loyalty to the union",
+            "low": "goes it alone",
+            "high": "union first",
+            "items": [
+                {"text": "The union speaks for me.", "reverse": False},
+                {"text": "I negotiate my own deals.", "reverse": True},
+                {"text": "I would strike if the union asked.", "reverse": False},
+            ],
+        },
+        {
+            "name": "automation_fear",
+            "description": "fear of automation",
+            "low": "welcomes cranes",
+            "high": "fears losing the job",
+            "items": [
+                {"text": "The new cranes will take my job.", "reverse": False},
+                {"text": "Machines make the work safer.", "reverse": True},
+                {"text": "I lie awake about automation.", "reverse": False},
+            ],
+        },
     ],
 }
 """A harbour context of our own (two axes, three items each); other tests reuse it."""
@@ -36,10 +48,16 @@ QUIET = SimKnobs(central_tendency=0.0, item_sd=0.0, answer_noise_sd=0.0)
 
 
 def _persona(name: str, union: float, fear: float | None) -> dict:
-    parts = [f"[SIMULATED] {name}, 40, works the night shift.",
-             trait_sentence("union_loyalty", name.split()[0], union, "goes it alone", "union first")]
+    parts = [
+        f"[SIMULATED] {name}, 40, works the night shift.",
+        trait_sentence("union_loyalty", name.split()[0], union, "goes it alone", "union first"),
+    ]
     if fear is not None:
-        parts.append(trait_sentence("automation_fear", name.split()[0], fear, "welcomes cranes", "fears losing the job"))
+        parts.append(
+            trait_sentence(
+                "automation_fear", name.split()[0], fear, "welcomes cranes", "fears losing the job"
+            )
+        )
     return {"name": name, "description": " ".join(parts)}
 
 
@@ -64,7 +82,10 @@ def test_decodes_stated_positions_and_reverse_items_are_flipped():
 
 
 def test_central_tendency_pulls_toward_midpoint():
-    Z = _Z([_persona("Ada Costa", 1.0, 0.0)] * 20, knobs=SimKnobs(item_sd=0.0, answer_noise_sd=0.0, central_tendency=0.3))
+    Z = _Z(
+        [_persona("Ada Costa", 1.0, 0.0)] * 20,
+        knobs=SimKnobs(item_sd=0.0, answer_noise_sd=0.0, central_tendency=0.3),
+    )
     assert np.all(Z[:, 0] < 1.0) and np.all(Z[:, 1] > 0.0)
 
 
@@ -95,19 +116,28 @@ def test_answers_are_seeded_and_on_the_scale():
 
 
 def test_sim_written_personas_round_trip_to_positions():
-    reply = SimLLM().respond("persona", [{"role": "user", "content": (
-        "- union_loyalty: x (low = goes it alone; high = union first)\n"
-        "- automation_fear: y (low = welcomes cranes; high = fears losing the job)\n"
-        "Persona 1: union_loyalty: 1.0, automation_fear: 0.0\nPersona 2: union_loyalty: 0.0, automation_fear: 1.0")}], seed=0)
-    descs = [ln[len("Description: "):] for ln in reply.splitlines() if ln.startswith("Description:")]
+    reply = SimLLM().respond(
+        "persona",
+        [
+            {
+                "role": "user",
+                "content": (
+                    "- union_loyalty: x (low = goes it alone; high = union first)\n"
+                    "- automation_fear: y (low = welcomes cranes; high = fears losing the job)\n"
+                    "Persona 1: union_loyalty: 1.0, automation_fear: 0.0\nPersona 2: union_loyalty: 0.0, automation_fear: 1.0"
+                ),
+            }
+        ],
+        seed=0,
+    )
+    descs = [ln[len("Description: ") :] for ln in reply.splitlines() if ln.startswith("Description:")]
     Z = _Z([{"name": f"p{i}", "description": d} for i, d in enumerate(descs)], knobs=QUIET)
     assert Z[0, 0] > Z[1, 0] + 0.2 and Z[1, 1] > Z[0, 1] + 0.2
 
 
 def test_positions_skip_missing_and_count_empty_axes():
     _, axis, rev = item_layout(CTX)
-    values = np.array([[5, 1, np.nan, np.nan, np.nan, np.nan],
-                       [3, 3, 3, 1, 5, 1]], dtype=float)
+    values = np.array([[5, 1, np.nan, np.nan, np.nan, np.nan], [3, 3, 3, 1, 5, 1]], dtype=float)
     res = positions(Answers(values, axis, rev, 1, 5), CTX)
     # an axis with no answer at all is missing (NaN), never a made-up 0.5
     np.testing.assert_allclose(res.Z, [[1.0, np.nan], [0.5, 0.0]])

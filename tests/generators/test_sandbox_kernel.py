@@ -17,7 +17,6 @@ import signal
 import socket
 import sqlite3
 import textwrap
-import threading
 import time
 from pathlib import Path
 
@@ -27,11 +26,14 @@ from generators.sandbox import GenerationJob, JobResult, SandboxLimits
 from generators.sandbox.parent import _run_sandbox
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-CTX = {"id": "ctx", "description": "a test setting",
-       "axes": [{"name": "risk", "description": "appetite for risk", "low": "cautious", "high": "bold"}]}
+CTX = {
+    "id": "ctx",
+    "description": "a test setting",
+    "axes": [{"name": "risk", "description": "appetite for risk", "low": "cautious", "high": "bold"}],
+}
 LIMITS = SandboxLimits(wall_timeout_s=8.0, cpu_time_s=8, memory_mb=1024)
 
-PROBE = '''
+PROBE = """
 import os, sys
 
 def attempt(context, llm):
@@ -44,7 +46,7 @@ def generate(context, n, llm, rng):
     except BaseException as exc:
         verdict = "refused: " + type(exc).__name__ + ": " + str(exc)[:200]
     return [{{"name": "probe", "description": verdict}}] * n
-'''
+"""
 
 
 async def _no_llm(prompts, **_):
@@ -53,8 +55,11 @@ async def _no_llm(prompts, **_):
 
 def run_probe(body: str, *, guard: bool, limits: SandboxLimits = LIMITS, llm=_no_llm) -> JobResult:
     code = PROBE.format(body=textwrap.indent(textwrap.dedent(body).strip("\n"), "    "))
-    results, _ = asyncio.run(_run_sandbox(code, [GenerationJob(context=CTX, n=1, seed=0)], llm=llm,
-                                          limits=limits, parallel=1, guard=guard))
+    results, _ = asyncio.run(
+        _run_sandbox(
+            code, [GenerationJob(context=CTX, n=1, seed=0)], llm=llm, limits=limits, parallel=1, guard=guard
+        )
+    )
     return results[0]
 
 
@@ -99,18 +104,25 @@ WRITE_ROUTES = {
     "chmod": "os.chmod({v!r}, 0o777)",
     "utime": "os.utime({v!r}, (0, 0))",
     "dir-fd-escape": "fd = os.open({d!r}, os.O_RDONLY); open('pwn', 'w', opener=lambda p, f: os.open(p, f, dir_fd=fd)).write('x')",
-    "sqlite-file": DROP_POLICY + "import sqlite3; c = sqlite3.connect({t!r}); c.execute('create table x(a)'); c.commit()",
-    "sqlite-uri": DROP_POLICY + "import sqlite3; c = sqlite3.connect('file:' + {t!r} + '?mode=rwc', uri=True); c.execute('create table x(a)'); c.commit()",
-    "sqlite-attach": DROP_POLICY + "import sqlite3; c = sqlite3.connect(':memory:'); c.execute('attach database ? as o', ({t!r},)); c.execute('create table o.x(a)'); c.commit()",
-    "sqlite-vacuum-into": DROP_POLICY + "import sqlite3; c = sqlite3.connect(':memory:'); c.execute('create table x(a)'); c.execute('vacuum into ?', ({t!r},))",
+    "sqlite-file": DROP_POLICY
+    + "import sqlite3; c = sqlite3.connect({t!r}); c.execute('create table x(a)'); c.commit()",
+    "sqlite-uri": DROP_POLICY
+    + "import sqlite3; c = sqlite3.connect('file:' + {t!r} + '?mode=rwc', uri=True); c.execute('create table x(a)'); c.commit()",
+    "sqlite-attach": DROP_POLICY
+    + "import sqlite3; c = sqlite3.connect(':memory:'); c.execute('attach database ? as o', ({t!r},)); c.execute('create table o.x(a)'); c.commit()",
+    "sqlite-vacuum-into": DROP_POLICY
+    + "import sqlite3; c = sqlite3.connect(':memory:'); c.execute('create table x(a)'); c.execute('vacuum into ?', ({t!r},))",
 }
 
 
 @pytest.mark.parametrize("route", sorted(WRITE_ROUTES))
 def test_writes_outside_the_working_directory_are_refused(route, guard, tmp_path, victim):
     target = tmp_path / "created.txt"
-    body = "return " + WRITE_ROUTES[route] if ";" not in WRITE_ROUTES[route] and "\n" not in WRITE_ROUTES[route] \
+    body = (
+        "return " + WRITE_ROUTES[route]
+        if ";" not in WRITE_ROUTES[route] and "\n" not in WRITE_ROUTES[route]
         else WRITE_ROUTES[route]
+    )
     body = body.format(t=str(target), v=str(victim), d=str(tmp_path)).replace("; ", "\n")
     assert_contained(run_probe(body, guard=guard))
     assert victim.read_text() == "keep" and oct(victim.stat().st_mode & 0o777) != "0o777"
@@ -121,14 +133,23 @@ def test_writes_outside_the_working_directory_are_refused(route, guard, tmp_path
 # -- reads of the project, the contexts, the archive, other processes, $HOME ---------------
 
 READ_ROUTES = {
-    "project-file": "return open({p!r}).read()[:50]".replace("{p!r}", repr(str(PROJECT_ROOT / "pyproject.toml"))),
+    "project-file": "return open({p!r}).read()[:50]".replace(
+        "{p!r}", repr(str(PROJECT_ROOT / "pyproject.toml"))
+    ),
     "project-listing": "return os.listdir({p!r})".replace("{p!r}", repr(str(PROJECT_ROOT))),
-    "hidden-items": "return os.listdir({p!r})".replace("{p!r}", repr(str(PROJECT_ROOT / "generators" / "contexts"))),
-    "project-import": "sys.path.insert(0, {p!r})\n".replace("{p!r}", repr(str(PROJECT_ROOT))) + DROP_POLICY
-                      + "import generators.sim.text as t\nreturn t.__file__",
+    "hidden-items": "return os.listdir({p!r})".replace(
+        "{p!r}", repr(str(PROJECT_ROOT / "generators" / "contexts"))
+    ),
+    "project-import": "sys.path.insert(0, {p!r})\n".replace("{p!r}", repr(str(PROJECT_ROOT)))
+    + DROP_POLICY
+    + "import generators.sim.text as t\nreturn t.__file__",
     "proc-listing": "return [p for p in os.listdir('/proc') if p.isdigit()]",
-    "proc-parent-environ": "return open('/proc/{pid}/environ', 'rb').read()[:80]".replace("{pid}", str(os.getpid())),
-    "proc-parent-cmdline": "return open('/proc/{pid}/cmdline', 'rb').read()[:80]".replace("{pid}", str(os.getpid())),
+    "proc-parent-environ": "return open('/proc/{pid}/environ', 'rb').read()[:80]".replace(
+        "{pid}", str(os.getpid())
+    ),
+    "proc-parent-cmdline": "return open('/proc/{pid}/cmdline', 'rb').read()[:80]".replace(
+        "{pid}", str(os.getpid())
+    ),
     "proc-parent-mem": "return open('/proc/{pid}/mem', 'rb').read(8)".replace("{pid}", str(os.getpid())),
     "proc-self-task-root": "t = os.listdir('/proc/self/task')[0]\nreturn os.listdir(f'/proc/self/task/{t}/root/proc')",
     "proc-self-environ": "return open('/proc/self/environ', 'rb').read()",
@@ -160,15 +181,21 @@ PROCESS_ROUTES = {
     "fork-bomb": "for _ in range(100):\n    os.fork()",
     "posix_spawn": "return os.posix_spawn('/bin/true', ['true'], {})",
     "execv": "os.execv('/bin/sh', ['sh', '-c', 'id'])",
-    "subprocess": DROP_POLICY + "import subprocess\nreturn subprocess.run(['/bin/echo', 'hi'], capture_output=True).stdout",
-    "_posixsubprocess": ("fe = sys.modules['_posixsubprocess'].fork_exec if '_posixsubprocess' in sys.modules else None\n"
-                         "import subprocess\nreturn subprocess.Popen(['/bin/true']).pid") .replace("import subprocess", DROP_POLICY + "import subprocess"),
-    "multiprocessing": DROP_POLICY + "import multiprocessing\np = multiprocessing.Process(target=print)\np.start()\nreturn p.pid",
+    "subprocess": DROP_POLICY
+    + "import subprocess\nreturn subprocess.run(['/bin/echo', 'hi'], capture_output=True).stdout",
+    "_posixsubprocess": (
+        "fe = sys.modules['_posixsubprocess'].fork_exec if '_posixsubprocess' in sys.modules else None\n"
+        "import subprocess\nreturn subprocess.Popen(['/bin/true']).pid"
+    ).replace("import subprocess", DROP_POLICY + "import subprocess"),
+    "multiprocessing": DROP_POLICY
+    + "import multiprocessing\np = multiprocessing.Process(target=print)\np.start()\nreturn p.pid",
     "ctypes-fork": "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\nr = libc.syscall(57)\nif r == 0:\n    os._exit(0)\nif r < 0:\n    raise OSError(ctypes.get_errno(), 'fork')\nreturn r",
     "ctypes-clone3": "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\nargs = (ctypes.c_uint64 * 11)()\nr = libc.syscall(435, ctypes.byref(args), 88)\nif r == 0:\n    os._exit(0)\nif r < 0:\n    raise OSError(ctypes.get_errno(), 'clone3')\nreturn r",
     "setsid": "return os.setsid()",
     "unshare-user": "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\nif libc.unshare(0x10000000) != 0:\n    raise OSError(ctypes.get_errno(), 'unshare')\nreturn 'new user namespace'",
-    "ptrace-parent": "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\nif libc.ptrace(16, {pid}, 0, 0) != 0:\n    raise OSError(ctypes.get_errno(), 'ptrace')\nreturn 'attached'".replace("{pid}", str(os.getpid())),
+    "ptrace-parent": "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\nif libc.ptrace(16, {pid}, 0, 0) != 0:\n    raise OSError(ctypes.get_errno(), 'ptrace')\nreturn 'attached'".replace(
+        "{pid}", str(os.getpid())
+    ),
     "io_uring": "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\nparams = (ctypes.c_uint8 * 120)()\nr = libc.syscall(425, 8, ctypes.byref(params))\nif r < 0:\n    raise OSError(ctypes.get_errno(), 'io_uring_setup')\nreturn r",
 }
 
@@ -180,8 +207,11 @@ def test_process_creation_is_refused(route, guard):
 
 # -- sockets of every family --------------------------------------------------------------------
 
-@pytest.mark.parametrize("family", ["AF_INET", "AF_INET6", "AF_UNIX-path", "AF_UNIX-abstract", "AF_NETLINK",
-                                    "AF_PACKET", "socketpair"])
+
+@pytest.mark.parametrize(
+    "family",
+    ["AF_INET", "AF_INET6", "AF_UNIX-path", "AF_UNIX-abstract", "AF_NETLINK", "AF_PACKET", "socketpair"],
+)
 def test_sockets_of_every_family_are_refused(family, guard, tmp_path):
     server = socket.socket(socket.AF_UNIX if family.startswith("AF_UNIX") else socket.AF_INET)
     if family == "AF_UNIX-path":
@@ -240,6 +270,7 @@ def test_signals_and_pidfds_cannot_reach_other_processes(route, guard):
 
 # -- tampering with the guard from inside, then escaping ----------------------------------------
 
+
 def test_disabling_the_guard_from_inside_gains_nothing(guard, tmp_path):
     target = tmp_path / "out.txt"
     body = f"""
@@ -250,7 +281,9 @@ for obj in gc.get_objects() if hasattr(gc, 'get_objects') else []:
 open({str(target)!r}, 'w').write('pwned')
 return 'written'
 """
-    assert_contained(run_probe(body.replace("import ctypes, gc", DROP_POLICY + "import ctypes, gc"), guard=guard))
+    assert_contained(
+        run_probe(body.replace("import ctypes, gc", DROP_POLICY + "import ctypes, gc"), guard=guard)
+    )
     assert not target.exists()
 
 
@@ -287,23 +320,38 @@ return 'forged'
 
 
 def test_giant_line_and_closed_pipe_are_errors(guard):
-    giant = run_probe("for fd in range(3, 64):\n    try:\n        os.write(fd, b'x' * 9_000_000)\n    except OSError:\n"
-                      "        pass\nimport time\ntime.sleep(2)", guard=guard)
+    giant = run_probe(
+        "for fd in range(3, 64):\n    try:\n        os.write(fd, b'x' * 9_000_000)\n    except OSError:\n"
+        "        pass\nimport time\ntime.sleep(2)",
+        guard=guard,
+    )
     assert giant.personas is None and giant.error.startswith("protocol:"), giant.error
-    closed = run_probe("for fd in range(3, 64):\n    try:\n        os.close(fd)\n    except OSError:\n        pass\n"
-                       "import time\ntime.sleep(1)", guard=guard)
+    closed = run_probe(
+        "for fd in range(3, 64):\n    try:\n        os.close(fd)\n    except OSError:\n        pass\n"
+        "import time\ntime.sleep(1)",
+        guard=guard,
+    )
     assert closed.personas is None and closed.error.startswith("sandbox:"), closed.error
 
 
 def test_a_persona_with_a_lone_surrogate_is_an_error_not_a_crash(guard):
     code = "def generate(context, n, llm, rng):\n    return [{'name': '\\ud800', 'description': 'd'}] * n\n"
-    results, _ = asyncio.run(_run_sandbox(code, [GenerationJob(context=CTX, n=2, seed=0)], llm=_no_llm,
-                                          limits=LIMITS, parallel=1, guard=guard))
+    results, _ = asyncio.run(
+        _run_sandbox(
+            code,
+            [GenerationJob(context=CTX, n=2, seed=0)],
+            llm=_no_llm,
+            limits=LIMITS,
+            parallel=1,
+            guard=guard,
+        )
+    )
     assert results[0].personas is None
     assert "lone surrogate" in results[0].error
 
 
 # -- proxy floods --------------------------------------------------------------------------------
+
 
 def test_a_million_prompts_in_one_request_is_refused_quickly(guard):
     calls: list[int] = []
@@ -327,7 +375,9 @@ def test_a_request_flood_is_stopped_at_the_per_evaluation_cap_and_the_timeout_ho
 
     limits = SandboxLimits(wall_timeout_s=4.0, cpu_time_s=8, memory_mb=1024, max_llm_prompts=2000)
     t0 = time.monotonic()
-    result = run_probe("while True:\n    llm.complete_many(['x'] * 100)", guard=guard, llm=counting, limits=limits)
+    result = run_probe(
+        "while True:\n    llm.complete_many(['x'] * 100)", guard=guard, llm=counting, limits=limits
+    )
     took = time.monotonic() - t0
     assert result.personas is None and "more than 2000 prompts" in result.error, result.error
     assert sum(calls) <= 2000 and took < 4.0 + 3.0
@@ -339,12 +389,14 @@ def test_threads_flooding_requests_cannot_outlast_the_wall_timeout(guard):
         return ["r"] * len(prompts)
 
     limits = SandboxLimits(wall_timeout_s=2.0, cpu_time_s=8, memory_mb=1024)
-    body = ("import threading\n"
-            "def spam():\n    while True:\n        try:\n            llm.complete_many(['y' * 100_000] * 50)\n"
-            "        except Exception:\n            pass\n"
-            "for _ in range(16):\n    try:\n        threading.Thread(target=spam, daemon=True).start()\n"
-            "    except RuntimeError:\n        break\n"
-            "import time\ntime.sleep(60)")
+    body = (
+        "import threading\n"
+        "def spam():\n    while True:\n        try:\n            llm.complete_many(['y' * 100_000] * 50)\n"
+        "        except Exception:\n            pass\n"
+        "for _ in range(16):\n    try:\n        threading.Thread(target=spam, daemon=True).start()\n"
+        "    except RuntimeError:\n        break\n"
+        "import time\ntime.sleep(60)"
+    )
     t0 = time.monotonic()
     result = run_probe(body, guard=guard, llm=slow, limits=limits)
     assert result.personas is None and result.error.startswith("timeout:"), result.error
@@ -352,6 +404,7 @@ def test_threads_flooding_requests_cannot_outlast_the_wall_timeout(guard):
 
 
 # -- the sandbox still works for honest programs --------------------------------------------------
+
 
 def test_honest_file_work_inside_the_working_directory_is_allowed(guard):
     body = """
@@ -378,7 +431,8 @@ def test_an_archive_is_unchanged_by_every_program_aimed_at_it(guard, tmp_path):
         f"os.truncate({str(db)!r}, 0)",
         f"os.rename({str(db)!r}, 'stolen')",
         f"os.symlink({str(db)!r}, 'l')\nopen('l', 'ab').write(b'x')",
-        DROP_POLICY + f"import sqlite3\nc = sqlite3.connect({str(db)!r})\nc.execute(\"update programs set code='evil'\")\nc.commit()",
+        DROP_POLICY
+        + f"import sqlite3\nc = sqlite3.connect({str(db)!r})\nc.execute(\"update programs set code='evil'\")\nc.commit()",
         f"fd = os.open({str(db)!r}, os.O_RDWR)\nos.write(fd, b'evil')",
     ]
     for body in attacks:
@@ -388,9 +442,11 @@ def test_an_archive_is_unchanged_by_every_program_aimed_at_it(guard, tmp_path):
 
 
 def test_nothing_the_program_started_outlives_it(guard):
-    body = ("import threading, time\n"
-            "for _ in range(8):\n    threading.Thread(target=time.sleep, args=(60,), daemon=False).start()\n"
-            "try:\n    os.fork()\nexcept OSError:\n    pass\nraise RuntimeError(os.getcwd())")
+    body = (
+        "import threading, time\n"
+        "for _ in range(8):\n    threading.Thread(target=time.sleep, args=(60,), daemon=False).start()\n"
+        "try:\n    os.fork()\nexcept OSError:\n    pass\nraise RuntimeError(os.getcwd())"
+    )
     result = run_probe(body, guard=guard)
     verdict = assert_contained(result)  # threads are allowed; the fork was refused
     workdir = verdict.split("RuntimeError: ", 1)[1].encode()
@@ -419,6 +475,7 @@ def test_the_kernel_layers_are_all_active_here():
 
 
 # -- nothing to flood: the parent's memory stays bounded --------------------------------------
+
 
 def _rss_mb() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -489,7 +546,9 @@ except Exception as exc:
     raise RuntimeError(f'{len(small)} {type(exc).__name__}: {exc}')
 return 'big reply delivered'
 """
-    limits = SandboxLimits(wall_timeout_s=8.0, cpu_time_s=8, max_reply_bytes=100_000, max_completion_tokens=512)
+    limits = SandboxLimits(
+        wall_timeout_s=8.0, cpu_time_s=8, max_reply_bytes=100_000, max_completion_tokens=512
+    )
     verdict = assert_contained(run_probe(body, guard=guard, limits=limits, llm=recording))
     assert verdict.startswith("refused: RuntimeError: 10 LLMUnavailable"), verdict
     assert "exceeds the 100000-byte cap" in verdict
@@ -537,16 +596,21 @@ def test_syscalls_the_allowlist_does_not_name_are_refused(route, guard):
 
 # -- the child's own root: nothing of the host to see, nothing kept ---------------------------
 
+
 def _own_root(result: JobResult) -> bool:
     return any(layer.startswith("root: own mount namespace") for layer in result.isolation)
 
 
 METADATA_ROUTES = {
-    "stat-project-file": "return os.stat({p!r}).st_size".replace("{p!r}", repr(str(PROJECT_ROOT / "pyproject.toml"))),
+    "stat-project-file": "return os.stat({p!r}).st_size".replace(
+        "{p!r}", repr(str(PROJECT_ROOT / "pyproject.toml"))
+    ),
     "stat-host-pid": "return os.stat('/proc/{pid}').st_uid".replace("{pid}", str(os.getpid())),
     "readlink-host-proc": "return os.readlink('/proc/self/exe')",
     "listdir-dev": "return os.listdir('/dev')",
-    "stat-archive-like": "return os.stat({p!r}).st_mtime".replace("{p!r}", repr(str(PROJECT_ROOT / "README.md"))),
+    "stat-archive-like": "return os.stat({p!r}).st_mtime".replace(
+        "{p!r}", repr(str(PROJECT_ROOT / "README.md"))
+    ),
 }
 
 
@@ -563,7 +627,8 @@ def test_directories_leading_to_allowed_trees_are_the_sandbox_own(guard):
     """The project directory exists inside only as an empty skeleton directory of the
     sandbox's root (the venv's packages are mounted beneath it): not the host's inode."""
     body = "info = os.stat({p!r})\nraise RuntimeError(f'{{info.st_dev}} {{info.st_ino}}')".replace(
-        "{p!r}", repr(str(PROJECT_ROOT)))
+        "{p!r}", repr(str(PROJECT_ROOT))
+    )
     result = run_probe(body, guard=guard)
     if not _own_root(result):
         pytest.skip("no own root here")
@@ -573,7 +638,7 @@ def test_directories_leading_to_allowed_trees_are_the_sandbox_own(guard):
 
 
 def test_the_working_directory_is_a_capped_tmpfs_that_leaves_nothing(guard):
-    body = '''
+    body = """
 cwd = os.getcwd()
 try:
     for i in range(64):
@@ -582,7 +647,7 @@ try:
 except OSError as exc:
     raise RuntimeError(f"{cwd} stopped after {i} MB: {exc.strerror}")
 raise RuntimeError(f"{cwd} wrote everything")
-'''
+"""
     result = run_probe(body, guard=guard, limits=SandboxLimits(wall_timeout_s=8.0, cpu_time_s=8, disk_mb=4))
     if not _own_root(result):
         pytest.skip("no own root here")
@@ -595,7 +660,7 @@ raise RuntimeError(f"{cwd} wrote everything")
 
 
 def test_a_deep_directory_chain_is_not_walked_by_the_parent(guard):
-    body = '''
+    body = """
 cwd = os.getcwd()
 fd = os.open(".", os.O_RDONLY)
 for _ in range(3000):
@@ -603,7 +668,7 @@ for _ in range(3000):
     parent, fd = fd, os.open("d", os.O_RDONLY, dir_fd=fd)
     os.close(parent)
 raise RuntimeError(cwd)
-'''
+"""
     result = run_probe(body, guard=guard)
     if not _own_root(result):
         pytest.skip("no own root here")
@@ -618,17 +683,26 @@ def test_a_weak_kernel_refuses_llm_written_programs_unless_allowed(monkeypatch):
     from generators.sandbox import parent
 
     async def run(limits, trusted):
-        results, _ = await _run_sandbox("def generate(context, n, llm, rng):\n    return [{'name': 'a', 'description': 'b'}]\n",
-                                        [GenerationJob(context=CTX, n=1, seed=0)], llm=_no_llm, limits=limits,
-                                        parallel=1, trusted=trusted)
+        results, _ = await _run_sandbox(
+            "def generate(context, n, llm, rng):\n    return [{'name': 'a', 'description': 'b'}]\n",
+            [GenerationJob(context=CTX, n=1, seed=0)],
+            llm=_no_llm,
+            limits=limits,
+            parallel=1,
+            trusted=trusted,
+        )
         return results[0]
 
     real = parent.child_paths()
     monkeypatch.setattr(parent, "child_paths", lambda: {**real, "force_missing": ["landlock"]})
     strict = asyncio.run(run(LIMITS, False))
-    assert strict.personas is None and strict.error.startswith("sandbox: kernel isolation incomplete"), strict.error
+    assert strict.personas is None and strict.error.startswith("sandbox: kernel isolation incomplete"), (
+        strict.error
+    )
     assert "--weak-sandbox" in strict.error
     seed = asyncio.run(run(LIMITS, True))
     weak = asyncio.run(run(SandboxLimits(wall_timeout_s=8.0, allow_weak_isolation=True), False))
     for result in (seed, weak):
-        assert result.error is None and any(layer.startswith("WEAK: missing landlock") for layer in result.isolation)
+        assert result.error is None and any(
+            layer.startswith("WEAK: missing landlock") for layer in result.isolation
+        )

@@ -22,14 +22,15 @@ from pathlib import Path
 
 import pytest
 
-
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parent / "concordia_fixtures"
 PACKAGES = ("generators", "metrics", "archive", "evolve")
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox changes uid only when it starts as root")
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0, reason="the sandbox changes uid only when it starts as root"
+)
 
-PROGRAM = '''
+PROGRAM = """
 import numpy as np
 from scipy.stats import qmc
 
@@ -39,9 +40,9 @@ def generate(context, n, llm, rng):
     # the child confined itself: unreadable, every point would come out the same
     points = qmc.Sobol(d=2, seed=3).random(8)
     return [{"name": f"p{i}", "description": f"{points[i][0]:.6f} {points[i][1]:.6f}"} for i in range(n)]
-'''
+"""
 
-DRIVER = '''
+DRIVER = """
 import asyncio, json, sys
 import generators
 from generators.sandbox import GenerationJob, SandboxLimits
@@ -61,7 +62,7 @@ results, _ = asyncio.run(_run_sandbox(code, [GenerationJob(context=context, n=8,
                                       limits=SandboxLimits(wall_timeout_s=60, cpu_time_s=60), parallel=1))
 r = results[0]
 print(json.dumps({"error": r.error, "personas": r.personas, "isolation": list(r.isolation), "python": sys.executable}))
-'''
+"""
 
 
 def _private(tmp_path: Path) -> Path:
@@ -74,8 +75,9 @@ def _private(tmp_path: Path) -> Path:
 
 def _link_tree(src: Path, dst: Path) -> None:
     """Copy ``src`` to ``dst`` as hard links (symlinks kept as symlinks)."""
-    shutil.copytree(src, dst, symlinks=True, copy_function=os.link,
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(
+        src, dst, symlinks=True, copy_function=os.link, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
 
 
 def _copy_project(private: Path) -> Path:
@@ -91,8 +93,14 @@ def _run_driver(python: str, clone: Path, private: Path) -> dict:
     (private / "program.py").write_text(PROGRAM)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     env["PYTHONPATH"] = str(clone)
-    out = subprocess.run([python, str(private / "driver.py"), str(clone), str(private / "program.py")],
-                         capture_output=True, text=True, cwd=clone, env=env, timeout=180)
+    out = subprocess.run(
+        [python, str(private / "driver.py"), str(clone), str(private / "program.py")],
+        capture_output=True,
+        text=True,
+        cwd=clone,
+        env=env,
+        timeout=180,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -148,7 +156,10 @@ def test_a_package_the_sandbox_uid_cannot_read_is_named_in_one_line(tmp_path: Pa
     result = _run_driver(str(python), clone, private)
     error = result["error"]
     assert error is not None and "\n" not in error
-    assert error.startswith("sandbox: uid 3") and f"cannot read {site / 'scipy'} (mode 0700, owner uid 0)" in error
+    assert (
+        error.startswith("sandbox: uid 3")
+        and f"cannot read {site / 'scipy'} (mode 0700, owner uid 0)" in error
+    )
 
 
 def test_a_concordia_generator_runs_from_a_private_directory(tmp_path: Path, concordia_py: str) -> None:
@@ -159,11 +170,33 @@ def test_a_concordia_generator_runs_from_a_private_directory(tmp_path: Path, con
     _link_tree(concordia_venv, private / "venv-concordia")
     out_file = private / "personas.jsonl"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-    env.update(PYTHONPATH=str(clone), PERSONA_EVOLVE_CONCORDIA_PYTHON=str(private / "venv-concordia" / "bin" / "python"))
-    out = subprocess.run([sys.executable, "-m", "evolve", "generate", "--generator",
-                          f"concordia:{FIXTURES / 'paper_style_generator.py'}", "--context", "airline_rebooking_desk",
-                          "-n", "4", "--model", "sim", "--out", str(out_file)],
-                         capture_output=True, text=True, cwd=clone, env=env, timeout=300)
+    env.update(
+        PYTHONPATH=str(clone),
+        PERSONA_EVOLVE_CONCORDIA_PYTHON=str(private / "venv-concordia" / "bin" / "python"),
+    )
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "evolve",
+            "generate",
+            "--generator",
+            f"concordia:{FIXTURES / 'paper_style_generator.py'}",
+            "--context",
+            "airline_rebooking_desk",
+            "-n",
+            "4",
+            "--model",
+            "sim",
+            "--out",
+            str(out_file),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=clone,
+        env=env,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     personas = [json.loads(line) for line in out_file.read_text().splitlines()]
     assert len(personas) == 4 and all(p["description"] for p in personas)

@@ -8,8 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from generators.sandbox.errors import (DETAIL_CAP, PROGRAM_FILENAME, ProtocolError, format_program_exception,
-                                       format_syntax_error, one_line)
+from generators.sandbox.errors import (
+    DETAIL_CAP,
+    PROGRAM_FILENAME,
+    ProtocolError,
+    format_program_exception,
+    format_syntax_error,
+    one_line,
+)
 from generators.sandbox.inside.sandbox_guard import _make_hook
 from generators.sandbox.limits import SandboxLimits, build_env
 from generators.sandbox.protocol import decode, encode
@@ -20,13 +26,27 @@ names = st.text(alphabet=string.ascii_uppercase + "_", min_size=1, max_size=20)
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.dictionaries(names, st.text(max_size=10), max_size=30), st.sampled_from(SECRET_WORDS + PROVIDERS), names)
+@given(
+    st.dictionaries(names, st.text(max_size=10), max_size=30),
+    st.sampled_from(SECRET_WORDS + PROVIDERS),
+    names,
+)
 def test_build_env_never_passes_a_secret_or_provider_variable(extra, word, suffix):
     parent = {**extra, f"{word}{suffix}": "leak", f"{suffix}{word}": "leak", "PATH": "/usr/bin", "LANG": "C"}
     env = build_env(workdir="/tmp/w", parent_env=parent)
     assert "leak" not in env.values()
-    assert set(env) <= {"PATH", "LANG", "LC_ALL", "PYTHONHASHSEED", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                        "MKL_NUM_THREADS", "HOME", "TMPDIR", "PYTHONDONTWRITEBYTECODE"}
+    assert set(env) <= {
+        "PATH",
+        "LANG",
+        "LC_ALL",
+        "PYTHONHASHSEED",
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "HOME",
+        "TMPDIR",
+        "PYTHONDONTWRITEBYTECODE",
+    }
     assert env["HOME"] == "/tmp/w" and "PYTHONPATH" not in env and env["PATH"] == "/usr/bin"
 
 
@@ -85,32 +105,56 @@ def test_format_syntax_error_and_exception_keep_program_frames():
 
 @pytest.fixture()
 def hook(tmp_path):
-    return _make_hook(workdir=str(tmp_path), deny_read=["/root", "/home"], allow_read=["/usr/lib/python3"]), tmp_path
+    return _make_hook(
+        workdir=str(tmp_path), deny_read=["/root", "/home"], allow_read=["/usr/lib/python3"]
+    ), tmp_path
 
 
-@pytest.mark.parametrize("event, args", [
-    ("socket.connect", (None, ("127.0.0.1", 80))),
-    ("socket.getaddrinfo", ("example.com", 80, 0, 0, 0)),
-    ("os.fork", ()), ("subprocess.Popen", ("sh", [], None, None)), ("os.system", (b"ls",)),
-    ("ctypes.dlopen", ("libc.so.6",)), ("import", ("ctypes", None, [], [], [])),
-    ("open", ("/etc/passwd", "w", 0)), ("open", ("/tmp/x", None, 0o101)),
-    ("open", ("/root/.bashrc", "r", 0)), ("open", ("/proc/1/environ", "r", 0)),
-    ("open", ("/home/u/.aws/credentials", "r", 0)), ("open", ("/srv/app/.env", "r", 0)),
-    ("os.remove", ("/etc/hosts", -1)), ("os.rename", ("a", "/tmp/b", -1, -1)), ("os.chdir", ("/",)),
-    ("resource.setrlimit", (9, (1, 1))), ("gc.get_objects", (None,)), ("code.__new__", ()),
-])
+@pytest.mark.parametrize(
+    "event, args",
+    [
+        ("socket.connect", (None, ("127.0.0.1", 80))),
+        ("socket.getaddrinfo", ("example.com", 80, 0, 0, 0)),
+        ("os.fork", ()),
+        ("subprocess.Popen", ("sh", [], None, None)),
+        ("os.system", (b"ls",)),
+        ("ctypes.dlopen", ("libc.so.6",)),
+        ("import", ("ctypes", None, [], [], [])),
+        ("open", ("/etc/passwd", "w", 0)),
+        ("open", ("/tmp/x", None, 0o101)),
+        ("open", ("/root/.bashrc", "r", 0)),
+        ("open", ("/proc/1/environ", "r", 0)),
+        ("open", ("/home/u/.aws/credentials", "r", 0)),
+        ("open", ("/srv/app/.env", "r", 0)),
+        ("os.remove", ("/etc/hosts", -1)),
+        ("os.rename", ("a", "/tmp/b", -1, -1)),
+        ("os.chdir", ("/",)),
+        ("resource.setrlimit", (9, (1, 1))),
+        ("gc.get_objects", (None,)),
+        ("code.__new__", ()),
+    ],
+)
 def test_guard_refuses(hook, event, args):
     fn, _ = hook
     with pytest.raises(PermissionError, match="^sandbox: "):
         fn(event, args)
 
 
-@pytest.mark.parametrize("event, args", [
-    ("open", ("notes.txt", "w", 0o1101)), ("open", ("/dev/null", "w", 0)), ("open", ("/etc/hostname", "r", 0)),
-    ("open", ("/usr/lib/python3/json/__init__.py", "r", 0)), ("open", (3, "w", 1)),
-    ("os.mkdir", ("sub", 0o777, -1)), ("os.rename", ("a", "sub/b", -1, -1)), ("import", ("json", None, [], [], [])),
-    ("compile", (None, "<x>")), ("sys._getframe", (None,)),
-])
+@pytest.mark.parametrize(
+    "event, args",
+    [
+        ("open", ("notes.txt", "w", 0o1101)),
+        ("open", ("/dev/null", "w", 0)),
+        ("open", ("/etc/hostname", "r", 0)),
+        ("open", ("/usr/lib/python3/json/__init__.py", "r", 0)),
+        ("open", (3, "w", 1)),
+        ("os.mkdir", ("sub", 0o777, -1)),
+        ("os.rename", ("a", "sub/b", -1, -1)),
+        ("import", ("json", None, [], [], [])),
+        ("compile", (None, "<x>")),
+        ("sys._getframe", (None,)),
+    ],
+)
 def test_guard_allows(hook, event, args):
     fn, tmp = hook
     if event == "open" and args[0] == "notes.txt":

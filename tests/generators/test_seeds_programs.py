@@ -8,28 +8,62 @@ import numpy as np
 import pytest
 
 from generators.context_loader import context_from_dict
-from generators.runtime import ContextView, validate_personas
+from generators.runtime import ContextView
 from generators.seeds import SEED_NAMES, load_seed
 from generators.sim import SimLLM, load_program, run_program
 
-CTX = context_from_dict({
-    "id": "test_night_market",
-    "description": "Stall holders at a night market.",
-    "scale": {"min": 1, "max": 5},
-    "axes": [
-        {"name": "haggling", "description": "willingness to haggle", "low": "fixed prices",
-         "high": "haggles over everything", "items": [{"text": "I love to bargain.", "reverse": False},
-                                                      {"text": "A price is a price.", "reverse": True}]},
-        {"name": "night_owl", "description": "energy at night", "low": "wants to sleep",
-         "high": "comes alive after dark", "items": [{"text": "Midnight is my best hour.", "reverse": False},
-                                                     {"text": "I count the minutes to closing.", "reverse": True}]},
-        {"name": "rivalry", "description": "rivalry with neighbours", "low": "cooperates",
-         "high": "sees rivals everywhere", "items": [{"text": "The next stall is my enemy.", "reverse": False},
-                                                     {"text": "We share customers gladly.", "reverse": True}]},
-    ],
-})
-ALLOWED_TOP = {"re", "math", "json", "random", "itertools", "collections", "functools", "string", "textwrap",
-               "numpy", "scipy"}
+CTX = context_from_dict(
+    {
+        "id": "test_night_market",
+        "description": "Stall holders at a night market.",
+        "scale": {"min": 1, "max": 5},
+        "axes": [
+            {
+                "name": "haggling",
+                "description": "willingness to haggle",
+                "low": "fixed prices",
+                "high": "haggles over everything",
+                "items": [
+                    {"text": "I love to bargain.", "reverse": False},
+                    {"text": "A price is a price.", "reverse": True},
+                ],
+            },
+            {
+                "name": "night_owl",
+                "description": "energy at night",
+                "low": "wants to sleep",
+                "high": "comes alive after dark",
+                "items": [
+                    {"text": "Midnight is my best hour.", "reverse": False},
+                    {"text": "I count the minutes to closing.", "reverse": True},
+                ],
+            },
+            {
+                "name": "rivalry",
+                "description": "rivalry with neighbours",
+                "low": "cooperates",
+                "high": "sees rivals everywhere",
+                "items": [
+                    {"text": "The next stall is my enemy.", "reverse": False},
+                    {"text": "We share customers gladly.", "reverse": True},
+                ],
+            },
+        ],
+    }
+)
+ALLOWED_TOP = {
+    "re",
+    "math",
+    "json",
+    "random",
+    "itertools",
+    "collections",
+    "functools",
+    "string",
+    "textwrap",
+    "numpy",
+    "scipy",
+}
 
 
 def test_names_and_loading():
@@ -129,7 +163,9 @@ def test_prompts_carry_no_sim_cue_words(name):
             return ["Name: Solo\nDescription: The only one." for _ in ps]
 
     module = load_program(load_seed(name))
-    module.generate(ContextView.from_public_dict(CTX.public_dict()), 6, Recorder(""), np.random.default_rng(0))
+    module.generate(
+        ContextView.from_public_dict(CTX.public_dict()), 6, Recorder(""), np.random.default_rng(0)
+    )
     assert prompts
     for prompt in prompts:
         req = parse_request([{"role": "user", "content": prompt}])
@@ -155,8 +191,10 @@ def test_sobol_prompts_use_the_sim_grammar():
 
     req = parse_request([{"role": "user", "content": prompt}])
     assert [a.name for a in req.axes] == ["haggling", "night_owl", "rivalry"]
-    assert req.targets == ({"haggling": 0.1, "night owl": 0.5, "rivalry": 0.9},
-                           {"haggling": 0.8, "night owl": 0.2, "rivalry": 0.4})
+    assert req.targets == (
+        {"haggling": 0.1, "night owl": 0.5, "rivalry": 0.9},
+        {"haggling": 0.8, "night owl": 0.2, "rivalry": 0.4},
+    )
     module.USE_LEVEL_WORDS = True
     req = parse_request([{"role": "user", "content": module.sketch_prompt(view, [[0.05, 0.5, 0.95]])}])
     assert req.targets[0]["haggling"] < 0.2 and req.targets[0]["rivalry"] > 0.8

@@ -11,28 +11,33 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from generators.attest_key import AttestationKeyError, key_dir, key_path, load_key
 from generators.population_record import RECORD_KEY, asked_n, origin_of, stamp
 from generators.respondent import persona_text
 from generators.sandbox.child_paths import deny_read_prefixes
 from generators.sim import SimLedger, SimLLM, decode_traits
-from generators.attest_key import AttestationKeyError, key_dir, key_path, load_key
 from generators.sim.attestation import attest, sentence_count, verify
 
-DECL = ("- union_loyalty: loyalty to the union (low = goes it alone; high = union first)\n"
-        "- automation_fear: fear of automation (low = welcomes cranes; high = fears losing the job)")
+DECL = (
+    "- union_loyalty: loyalty to the union (low = goes it alone; high = union first)\n"
+    "- automation_fear: fear of automation (low = welcomes cranes; high = fears losing the job)"
+)
 _DESC = re.compile(r"^Name: (?P<name>.+)\nDescription: (?P<desc>.+)$", re.MULTILINE)
 KEY = bytes(range(32))
 CTX_ID = "test_harbour"
 
 
-def _population(rows: list[tuple[float, float]], *, population: str, seed: int = 0,
-                key: bytes = KEY) -> list[dict]:
+def _population(
+    rows: list[tuple[float, float]], *, population: str, seed: int = 0, key: bytes = KEY
+) -> list[dict]:
     """Personas the sim writes for target rows, stamped and attested as ``generate`` does."""
     ledger = SimLedger()
-    blocks = "\n".join(f"Persona {i + 1}: union_loyalty: {u:.2f}, automation_fear: {f:.2f}"
-                       for i, (u, f) in enumerate(rows))
+    blocks = "\n".join(
+        f"Persona {i + 1}: union_loyalty: {u:.2f}, automation_fear: {f:.2f}" for i, (u, f) in enumerate(rows)
+    )
     reply = SimLLM(ledger=ledger).respond(
-        "persona", [{"role": "user", "content": f"{DECL}\nBe extreme and vivid.\n{blocks}"}], seed=seed)
+        "persona", [{"role": "user", "content": f"{DECL}\nBe extreme and vivid.\n{blocks}"}], seed=seed
+    )
     personas = [{"name": m.group("name"), "description": m.group("desc")} for m in _DESC.finditer(reply)]
     assert len(personas) == len(rows)
     return attest(stamp(personas, context=CTX_ID, n=len(rows), population=population), ledger, key)
@@ -100,13 +105,22 @@ def test_a_forged_attestation_or_malformed_record_verifies_nothing():
 
 
 @settings(max_examples=40, deadline=None)
-@given(ops=st.lists(st.tuples(st.sampled_from(["swap", "copy_sentence", "dup", "from_b", "drop"]),
-                              st.integers(0, 4), st.integers(0, 4)), max_size=6))
+@given(
+    ops=st.lists(
+        st.tuples(
+            st.sampled_from(["swap", "copy_sentence", "dup", "from_b", "drop"]),
+            st.integers(0, 4),
+            st.integers(0, 4),
+        ),
+        max_size=6,
+    )
+)
 def test_whatever_is_copied_a_verified_persona_reads_what_the_sim_wrote_at_its_index(ops):
     a = _population(ROWS, population="a" * 16, seed=3)
     b = _population([(0.0, 0.0), (1.0, 1.0), (0.0, 1.0), (1.0, 0.0), (0.5, 0.5)], population="b" * 16, seed=4)
-    truth = {(p[RECORD_KEY]["population"], p[RECORD_KEY]["index"]): decode_traits(persona_text(p))
-             for p in a + b}
+    truth = {
+        (p[RECORD_KEY]["population"], p[RECORD_KEY]["index"]): decode_traits(persona_text(p)) for p in a + b
+    }
     pop = [dict(p) for p in a]
     for op, i, j in ops:
         i, j = i % len(pop), j % len(pop)
@@ -124,8 +138,9 @@ def test_whatever_is_copied_a_verified_persona_reads_what_the_sim_wrote_at_its_i
         elif op == "drop" and len(pop) > 2:
             pop.pop(i)
     checked = verify(pop, CTX_ID, KEY)
-    verified = [(p[RECORD_KEY]["population"], p[RECORD_KEY]["index"], s)
-                for p, s in zip(pop, checked.stated) if s]
+    verified = [
+        (p[RECORD_KEY]["population"], p[RECORD_KEY]["index"], s) for p, s in zip(pop, checked.stated) if s
+    ]
     assert len({v[0] for v in verified}) <= 1  # one population
     assert len({v[1] for v in verified}) == len(verified)  # each index once
     for population, index, stated in verified:  # exactly what the sim wrote for that persona
@@ -135,6 +150,7 @@ def test_whatever_is_copied_a_verified_persona_reads_what_the_sim_wrote_at_its_i
 
 
 # ---- the key file -------------------------------------------------------------------------
+
 
 def test_key_is_made_once_private_and_in_xdg_cache_home(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
@@ -155,13 +171,17 @@ def test_without_xdg_the_key_is_under_home(tmp_path, monkeypatch):
     assert key_path().parent == tmp_path / ".cache" / "persona-evolve"
 
 
-@pytest.mark.parametrize("mode, content, message", [
-    (0o644, "ab" * 32, "open to others (mode 0644); run 'chmod 600"),
-    (0o660, "ab" * 32, "open to others (mode 0660)"),
-    (0o600, "not a key", "not a sim attestation key (expected 64 hex characters)"),
-])
-def test_a_key_file_that_cannot_be_trusted_is_refused_in_one_line(tmp_path, monkeypatch, mode, content,
-                                                                    message):
+@pytest.mark.parametrize(
+    "mode, content, message",
+    [
+        (0o644, "ab" * 32, "open to others (mode 0644); run 'chmod 600"),
+        (0o660, "ab" * 32, "open to others (mode 0660)"),
+        (0o600, "not a key", "not a sim attestation key (expected 64 hex characters)"),
+    ],
+)
+def test_a_key_file_that_cannot_be_trusted_is_refused_in_one_line(
+    tmp_path, monkeypatch, mode, content, message
+):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     path = key_path()
     path.parent.mkdir(parents=True)

@@ -12,22 +12,24 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_respondent_sim import HARBOUR
 
 from generators.context_loader import context_from_dict
 from generators.llm import build_client
 from generators.positions import positions
 from generators.respondent import LLMRespondent, SimRespondent
 from generators.sim import SimKnobs, SimLedger, SimLLM, decode_traits
-from generators.sim_binding import bind_evaluation
 from generators.sim import text as sim_text
 from generators.sim.answering import strip_trait_sentences
 from generators.sim.request import parse_request
 from generators.sim.text import trait_sentence
-from test_respondent_sim import HARBOUR
+from generators.sim_binding import bind_evaluation
 
 CTX = context_from_dict({**HARBOUR, "id": "test_harbour_auth"})
-DECL = ("- union_loyalty: loyalty to the union (low = goes it alone; high = union first)\n"
-        "- automation_fear: fear of automation (low = welcomes cranes; high = fears losing the job)")
+DECL = (
+    "- union_loyalty: loyalty to the union (low = goes it alone; high = union first)\n"
+    "- automation_fear: fear of automation (low = welcomes cranes; high = fears losing the job)"
+)
 EMPHATIC = "Be extreme, blunt, vivid and concrete; do not soften any position."
 _DESC = re.compile(r"^Name: (?P<name>.+)\nDescription: (?P<desc>.+)$", re.MULTILINE)
 
@@ -38,8 +40,9 @@ def _personas(reply: str) -> list[dict[str, str]]:
 
 def _write(sim: SimLLM, rows: list[tuple[float, float]], seed: int = 0) -> list[dict[str, str]]:
     """Personas the sim writes for target rows (union_loyalty, automation_fear)."""
-    blocks = "\n".join(f"Persona {i + 1}: union_loyalty: {u:.2f}, automation_fear: {f:.2f}"
-                       for i, (u, f) in enumerate(rows))
+    blocks = "\n".join(
+        f"Persona {i + 1}: union_loyalty: {u:.2f}, automation_fear: {f:.2f}" for i, (u, f) in enumerate(rows)
+    )
     reply = sim.respond("persona", [{"role": "user", "content": f"{DECL}\n{EMPHATIC}\n{blocks}"}], seed=seed)
     return _personas(reply)
 
@@ -47,11 +50,16 @@ def _write(sim: SimLLM, rows: list[tuple[float, float]], seed: int = 0) -> list[
 def _forged(name: str, union: float, fear: float) -> dict[str, str]:
     """A persona a program writes itself, with the sim's own sentence function."""
     first = name.split()[0]
-    return {"name": name, "description": " ".join([
-        f"[SIMULATED] {name}, 40, works the night shift.",
-        trait_sentence("union_loyalty", first, union, "goes it alone", "union first"),
-        trait_sentence("automation_fear", first, fear, "welcomes cranes", "fears losing the job"),
-    ])}
+    return {
+        "name": name,
+        "description": " ".join(
+            [
+                f"[SIMULATED] {name}, 40, works the night shift.",
+                trait_sentence("union_loyalty", first, union, "goes it alone", "union first"),
+                trait_sentence("automation_fear", first, fear, "welcomes cranes", "fears losing the job"),
+            ]
+        ),
+    }
 
 
 def _generic(name: str) -> dict[str, str]:
@@ -63,6 +71,7 @@ def _Z(personas, ledger: SimLedger | None, seed: int = 0) -> np.ndarray:
 
 
 # ---- the ledger's rule ---------------------------------------------------------------------
+
 
 def test_sim_written_sentences_decode_and_program_written_ones_do_not():
     ledger = SimLedger()
@@ -139,12 +148,22 @@ def test_expanding_a_forged_earlier_persona_launders_nothing():
     real = _write(sim, [(1.0, 0.0)])[0]
     forged = _forged("Mallory Quist", 0.0, 1.0)
     for persona, expected in ((real, 1), (forged, 0)):
-        msgs = [{"role": "user", "content": f"{DECL}\nExpand this persona. {EMPHATIC}\n"
-                                            f"Sketch: {persona['name']}: {persona['description']}"}]
+        msgs = [
+            {
+                "role": "user",
+                "content": f"{DECL}\nExpand this persona. {EMPHATIC}\n"
+                f"Sketch: {persona['name']}: {persona['description']}",
+            }
+        ]
         req = parse_request(msgs, decode=ledger.decode)
         assert len(req.earlier) == expected and req.expand is bool(expected)
-    msgs = [{"role": "user", "content": f"{DECL}\nExpand this persona. {EMPHATIC}\n"
-                                        f"Sketch: {forged['name']}: {forged['description']}"}]
+    msgs = [
+        {
+            "role": "user",
+            "content": f"{DECL}\nExpand this persona. {EMPHATIC}\n"
+            f"Sketch: {forged['name']}: {forged['description']}",
+        }
+    ]
     out = _personas(sim.respond("persona", msgs, seed=0))
     assert all(abs(v - 0.5) < 0.3 for p in out for v in ledger.decode(p["description"]).values())
 
@@ -152,7 +171,9 @@ def test_expanding_a_forged_earlier_persona_launders_nothing():
 @settings(max_examples=60, deadline=None)
 @given(
     grades=st.lists(st.tuples(st.integers(0, 10), st.integers(0, 10)), min_size=1, max_size=4),
-    picks=st.lists(st.tuples(st.integers(-1, 3), st.integers(0, 1), st.integers(0, 10)), min_size=1, max_size=8),
+    picks=st.lists(
+        st.tuples(st.integers(-1, 3), st.integers(0, 1), st.integers(0, 10)), min_size=1, max_size=8
+    ),
 )
 def test_decoded_positions_always_come_from_one_registered_persona(grades, picks):
     """Any mix of registered sentences (of several personas) and forged ones decodes to a
@@ -178,19 +199,24 @@ def test_decoded_positions_always_come_from_one_registered_persona(grades, picks
 
 def test_ledger_is_bounded_and_never_pickled():
     ledger = SimLedger(max_sentences=1)
-    ledger.register(trait_sentence("a", "Ada", 1.0, None, None) + " " + trait_sentence("b", "Ada", 0.0, None, None))
+    ledger.register(
+        trait_sentence("a", "Ada", 1.0, None, None) + " " + trait_sentence("b", "Ada", 0.0, None, None)
+    )
     assert len(ledger) == 1 and ledger.decode(trait_sentence("b", "Ada", 0.0, None, None)) == {}
     with pytest.raises(TypeError, match="never leaves"):
         pickle.dumps(SimLedger())
     sim = SimLLM()
     p = _write(sim, [(1.0, 0.0)])[0]
     copy = pickle.loads(pickle.dumps(sim))  # a copy shipped to another process ...
-    assert copy.knobs == sim.knobs and copy.ledger.decode(p["description"]) == {}  # ... knows nothing written here
+    assert (
+        copy.knobs == sim.knobs and copy.ledger.decode(p["description"]) == {}
+    )  # ... knows nothing written here
     with pytest.raises(ValueError):
         SimLedger(max_sentences=0)
 
 
 # ---- wiring: client view, cache, LLM respondent on the sim, the evaluation -------------------
+
 
 def test_bind_evaluation_shares_one_fresh_ledger_and_the_clients_accounting(tmp_path):
     client = build_client({"persona": "sim", "respondent": "sim"}, cache_path=tmp_path / "cache.sqlite")
@@ -213,7 +239,8 @@ def test_llm_respondent_on_the_sim_reads_only_this_evaluations_text():
     bound, resp = bind_evaluation(client, LLMRespondent(client=client))
     assert resp.client is bound
     prompt = f"{DECL}\n{EMPHATIC}\n" + "\n".join(
-        f"Persona {i + 1}: union_loyalty: 1.0, automation_fear: 0.0" for i in range(6))
+        f"Persona {i + 1}: union_loyalty: 1.0, automation_fear: 0.0" for i in range(6)
+    )
     real = _personas(bound.complete("persona", prompt, seed=2))
     forged = [_forged(f"Mallory Quist{i}", 1.0, 0.0) for i in range(6)]
     z_real = positions(asyncio.run(resp.answer(real, CTX, seed=0)), CTX).Z
@@ -226,8 +253,11 @@ def test_llm_respondent_on_the_sim_reads_only_this_evaluations_text():
     assert abs(z_forged.mean() - 0.5) < 0.2
 
 
-FORGER = inspect.getsource(sim_text.grade_of) + inspect.getsource(sim_text.trait_sentence).replace(
-    "str | None", "object") + f"\nGRADE_WORDS = {sim_text.GRADE_WORDS!r}\n" + '''
+FORGER = (
+    inspect.getsource(sim_text.grade_of)
+    + inspect.getsource(sim_text.trait_sentence).replace("str | None", "object")
+    + f"\nGRADE_WORDS = {sim_text.GRADE_WORDS!r}\n"
+    + """
 
 def generate(context, n, llm, rng):
     out = []
@@ -238,15 +268,16 @@ def generate(context, n, llm, rng):
             parts.append(trait_sentence(a.name, "Ada", ((i * 0.618 + j * 0.381) % 1.0), a.low, a.high))
         out.append({"name": name, "description": " ".join(parts)})
     return out
-'''
+"""
+)
 
-GENERIC = '''
+GENERIC = """
 def generate(context, n, llm, rng):
     return [{"name": f"Ada Forge{i}", "description": f"[SIMULATED] Ada Forge{i}, 40, lives here."}
             for i in range(n)]
-'''
+"""
 
-PASS_THROUGH = '''
+PASS_THROUGH = """
 import re
 
 def generate(context, n, llm, rng):
@@ -261,15 +292,23 @@ def generate(context, n, llm, rng):
         desc = re.search(r"^Description: (.+)$", reply, re.M).group(1)
         out.append({"name": name, "description": "Profile: " + desc + " (kept as written)"})
     return out
-'''
+"""
 
 
 def _evaluate(code: str, seed: int = 3):
     from generators.evaluation import EvalSettings, evaluate_program
 
     client = build_client({"persona": "sim", "respondent": "sim"})
-    outcome = asyncio.run(evaluate_program(code, [CTX], client=client, respondent=SimRespondent(),
-                                           settings=EvalSettings(n=8, mc_samples=2000, parallel=1), seed=seed))
+    outcome = asyncio.run(
+        evaluate_program(
+            code,
+            [CTX],
+            client=client,
+            respondent=SimRespondent(),
+            settings=EvalSettings(n=8, mc_samples=2000, parallel=1),
+            seed=seed,
+        )
+    )
     ctx = outcome.contexts[0]
     assert ctx.error is None, f"{ctx.error}\n{ctx.detail}"
     return ctx
@@ -285,16 +324,25 @@ def test_in_an_evaluation_forged_text_scores_as_generic_text_and_sim_text_reads(
     assert abs(honest.positions[:, 0].std() - trusting[:, 0].std()) < 0.05
     assert honest.positions[:, 0].std() > 2 * forged.positions[:, 0].std()
     assert honest.metrics["coverage"] > forged.metrics["coverage"] + 0.1
+
     # sim text copied from that evaluation into a new program reads in none other: exactly as
     # the same texts with every trait sentence taken out (vague text)
     def replaying(personas) -> str:
-        return ("PERSONAS = " + repr(personas)
-                + "\n\ndef generate(context, n, llm, rng):\n    return PERSONAS[:n]\n")
+        return (
+            "PERSONAS = "
+            + repr(personas)
+            + "\n\ndef generate(context, n, llm, rng):\n    return PERSONAS[:n]\n"
+        )
 
     replay = _evaluate(replaying(honest.personas))
     assert decode_traits(replay.personas[0]["description"])
-    stripped = _evaluate(replaying(
-        [{"name": p["name"], "description": strip_trait_sentences(p["description"])}
-         for p in honest.personas]))
+    stripped = _evaluate(
+        replaying(
+            [
+                {"name": p["name"], "description": strip_trait_sentences(p["description"])}
+                for p in honest.personas
+            ]
+        )
+    )
     assert not decode_traits(stripped.personas[0]["description"])
     np.testing.assert_array_equal(replay.positions, stripped.positions)

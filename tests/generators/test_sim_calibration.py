@@ -4,7 +4,6 @@ lever of seed:sobol helping on its own, and tails reachable only by emphatic req
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
@@ -60,8 +59,14 @@ def test_each_lever_of_sobol_helps_on_its_own():
     variants = {
         "sobol": sobol,
         "spread": set_constant(sobol, "SPREAD", "1.4"),
-        "emphasis": set_list(sobol, "STYLE_NOTES", ["Be vivid and concrete; do not soften the positions.",
-                                                    "Extreme, uncompromising positions are welcome."]),
+        "emphasis": set_list(
+            sobol,
+            "STYLE_NOTES",
+            [
+                "Be vivid and concrete; do not soften the positions.",
+                "Extreme, uncompromising positions are welcome.",
+            ],
+        ),
         "batch_1": set_constant(sobol, "BATCH_SIZE", "1"),
         "independence": set_list(sobol, "STYLE_NOTES", style + ["Treat the axes as independent."]),
     }

@@ -20,17 +20,19 @@ def _req(text: str):
 
 
 def test_targets_in_json_table_bullets_percent_and_levels() -> None:
-    text = "\n".join([
-        "Build personas on the following axes: civic trust, appetite for change, thrift.",
-        'Persona 1 traits: {"civic trust": 0.1, "appetite for change": "very high", "thrift": "80%"}',
-        "| Persona | civic trust | appetite for change | thrift |",
-        "|---|---|---|---|",
-        "| 2 | 0.9 | Very Low | 20% |",
-        "Persona 3:",
-        "- civic trust: 50%",
-        "- appetite for change: low",
-        "- thrift: 7/10",
-    ])
+    text = "\n".join(
+        [
+            "Build personas on the following axes: civic trust, appetite for change, thrift.",
+            'Persona 1 traits: {"civic trust": 0.1, "appetite for change": "very high", "thrift": "80%"}',
+            "| Persona | civic trust | appetite for change | thrift |",
+            "|---|---|---|---|",
+            "| 2 | 0.9 | Very Low | 20% |",
+            "Persona 3:",
+            "- civic trust: 50%",
+            "- appetite for change: low",
+            "- thrift: 7/10",
+        ]
+    )
     req = _req(text)
     assert [norm_axis(a.name) for a in req.axes] == AXES  # bare names declared
     assert req.count == 3
@@ -40,21 +42,23 @@ def test_targets_in_json_table_bullets_percent_and_levels() -> None:
 
 
 def test_format_examples_are_not_targets() -> None:
-    text = "\n".join([
-        'Persona 1 traits: {"civic trust": 0.2, "thrift": 0.7}',
-        'Persona 2 traits: {"civic trust": 0.8, "thrift": 0.3}',
-        "Provide the output as a single JSON object with keys 'persona_1' and 'persona_2', each with 'name', "
-        "'axis_position' and 'description' fields.",
-        "Example format for the output:",
-        "{",
-        '  "persona_1": {',
-        '    "name": "[Persona Name 1]",',
-        '    "axis_position": {"civic trust": 0.2, "thrift": 0.7},',
-        '    "description": "[Detailed description 1]"',
-        "  }",
-        "}",
-        "Make sure the entire output is just the JSON object.",
-    ])
+    text = "\n".join(
+        [
+            'Persona 1 traits: {"civic trust": 0.2, "thrift": 0.7}',
+            'Persona 2 traits: {"civic trust": 0.8, "thrift": 0.3}',
+            "Provide the output as a single JSON object with keys 'persona_1' and 'persona_2', each with 'name', "
+            "'axis_position' and 'description' fields.",
+            "Example format for the output:",
+            "{",
+            '  "persona_1": {',
+            '    "name": "[Persona Name 1]",',
+            '    "axis_position": {"civic trust": 0.2, "thrift": 0.7},',
+            '    "description": "[Detailed description 1]"',
+            "  }",
+            "}",
+            "Make sure the entire output is just the JSON object.",
+        ]
+    )
     req = _req(text)
     assert req.count == 2 and req.output == "json" and req.json_style == "persona_keys"
     assert {"name", "axis_position", "description"} <= set(req.json_fields)
@@ -63,9 +67,11 @@ def test_format_examples_are_not_targets() -> None:
 def _paper_prompt(targets: list[dict[str, float]], emphatic: bool) -> str:
     lines = [f"The shared context is: a harbour town. Diversity axes: {', '.join(AXES)}."]
     lines += [f"Persona {i + 1} traits: {json.dumps(t)}" for i, t in enumerate(targets)]
-    lines.append(("Make every position unmistakable, concrete and vivid; do not soften extremes. " if emphatic
-                  else "") + f"Provide the output as a single JSON object with keys 'persona_1' to "
-                 f"'persona_{len(targets)}', each with 'name', 'axis_position' and 'description' fields.")
+    lines.append(
+        ("Make every position unmistakable, concrete and vivid; do not soften extremes. " if emphatic else "")
+        + f"Provide the output as a single JSON object with keys 'persona_1' to "
+        f"'persona_{len(targets)}', each with 'name', 'axis_position' and 'description' fields."
+    )
     return "\n".join(lines)
 
 
@@ -80,7 +86,10 @@ def _positions(sim: SimLLM, reply: str) -> np.ndarray:
 
 def test_json_answer_has_the_requested_keys_and_fields() -> None:
     sim = SimLLM()
-    targets = [{a: float(v) for a, v in zip(AXES, row)} for row in [[0.0, 1.0, 0.5], [1.0, 0.0, 0.2], [0.5, 0.5, 0.9]]]
+    targets = [
+        {a: float(v) for a, v in zip(AXES, row)}
+        for row in [[0.0, 1.0, 0.5], [1.0, 0.0, 0.2], [0.5, 0.5, 0.9]]
+    ]
     reply = sim.respond("persona", [{"role": "user", "content": _paper_prompt(targets, True)}], seed=3)
     data = json.loads(reply)  # valid JSON
     assert list(data) == ["persona_1", "persona_2", "persona_3"]
@@ -93,15 +102,21 @@ def test_json_answer_has_the_requested_keys_and_fields() -> None:
 def test_json_requests_keep_softened_extremes_and_collapse() -> None:
     sim = SimLLM()
     extreme = [{a: 0.0 for a in AXES}, {a: 1.0 for a in AXES}]
-    plain = _positions(sim, sim.respond("persona", [{"role": "user", "content": _paper_prompt(extreme, False)}], seed=1))
-    loud = _positions(sim, sim.respond("persona", [{"role": "user", "content": _paper_prompt(extreme, True)}], seed=1))
+    plain = _positions(
+        sim, sim.respond("persona", [{"role": "user", "content": _paper_prompt(extreme, False)}], seed=1)
+    )
+    loud = _positions(
+        sim, sim.respond("persona", [{"role": "user", "content": _paper_prompt(extreme, True)}], seed=1)
+    )
     spread_plain = float(np.mean(plain[1] - plain[0]))
     spread_loud = float(np.mean(loud[1] - loud[0]))
     assert spread_plain < 0.8  # softened toward the centre
     assert spread_loud > spread_plain  # emphasis still helps
     # mode collapse: "be diverse" in JSON with no per-persona targets
-    ask = (f"Write 8 diverse personas on these axes: {', '.join(AXES)}. Provide the output as a JSON list of "
-           "objects with 'name' and 'description' fields.")
+    ask = (
+        f"Write 8 diverse personas on these axes: {', '.join(AXES)}. Provide the output as a JSON list of "
+        "objects with 'name' and 'description' fields."
+    )
     people = json.loads(sim.respond("persona", [{"role": "user", "content": ask}], seed=2))
     assert isinstance(people, list) and len(people) == 8
     z = np.array([[sim.ledger.decode(p["description"])[norm_axis(a)] for a in AXES] for p in people])
@@ -112,13 +127,29 @@ def test_json_requests_keep_softened_extremes_and_collapse() -> None:
 def test_schema_and_short_answers() -> None:
     sim = SimLLM()
     schema = {"civic trust": {"explanation": "...", "low_archetype": "...", "high_archetype": "..."}}
-    ask = ("For each axis give an explanation and two archetypes. Provide the output as a single JSON object "
-           f"using the following schema:\n{json.dumps(schema)}")
+    ask = (
+        "For each axis give an explanation and two archetypes. Provide the output as a single JSON object "
+        f"using the following schema:\n{json.dumps(schema)}"
+    )
     data = json.loads(sim.respond("persona", [{"role": "user", "content": ask}], seed=0))
-    assert set(data) == {"civic trust"} and set(data["civic trust"]) == {"explanation", "low_archetype",
-                                                                          "high_archetype"}
-    year = sim.respond("persona", [{"role": "user", "content": "Question: What year was Ana born? Answer:"}], seed=0)
+    assert set(data) == {"civic trust"} and set(data["civic trust"]) == {
+        "explanation",
+        "low_archetype",
+        "high_archetype",
+    }
+    year = sim.respond(
+        "persona", [{"role": "user", "content": "Question: What year was Ana born? Answer:"}], seed=0
+    )
     assert year.isdigit() and 1900 < int(year) < 2010
-    pick = sim.respond("persona", [{"role": "user", "content": "Which one?\nRespond with exactly one of the "
-                                    "following options and nothing else: (a), (b), (c)"}], seed=0)
+    pick = sim.respond(
+        "persona",
+        [
+            {
+                "role": "user",
+                "content": "Which one?\nRespond with exactly one of the "
+                "following options and nothing else: (a), (b), (c)",
+            }
+        ],
+        seed=0,
+    )
     assert pick in ("(a)", "(b)", "(c)")

@@ -33,7 +33,8 @@ def _ask(sim: SimLLM, prompt: str, seed: int = 0) -> np.ndarray:
 
 def _targets(rows: np.ndarray) -> str:
     return "\n".join(
-        f"Persona {i + 1}: " + ", ".join(f"{a}: {t:.2f}" for a, t in zip(AXES, row)) for i, row in enumerate(rows)
+        f"Persona {i + 1}: " + ", ".join(f"{a}: {t:.2f}" for a, t in zip(AXES, row))
+        for i, row in enumerate(rows)
     )
 
 
@@ -61,7 +62,9 @@ def test_unknown_role_is_refused():
 
 def test_mode_collapse_generic_request_clusters_near_default_point():
     sim = SimLLM()
-    Z = np.vstack([_ask(sim, f"{DECL}\nWrite 20 diverse personas for this setting.", seed=s) for s in range(3)])
+    Z = np.vstack(
+        [_ask(sim, f"{DECL}\nWrite 20 diverse personas for this setting.", seed=s) for s in range(3)]
+    )
     assert Z.shape == (60, 3)
     assert np.all(Z.std(axis=0) < 0.08)
     assert np.all(np.abs(Z.mean(axis=0) - C) < 0.08)
@@ -72,14 +75,22 @@ def test_mode_collapse_generic_request_clusters_near_default_point():
 
 def _realised_high(prompt_extra: str, knobs: SimKnobs = SimKnobs()) -> float:
     sim = SimLLM(knobs=knobs)
-    vals = [_ask(sim, f"{DECL}\n{prompt_extra}\nPersona 1: privacy_need: 1.0, risk_taking: 0.5, rule_following: 0.5", seed=s)[0, 0]
-            for s in range(40)]
+    vals = [
+        _ask(
+            sim,
+            f"{DECL}\n{prompt_extra}\nPersona 1: privacy_need: 1.0, risk_taking: 0.5, rule_following: 0.5",
+            seed=s,
+        )[0, 0]
+        for s in range(40)
+    ]
     return float(np.mean(vals))
 
 
 def test_softened_extremes_and_emphasis_or_softening_cues():
     plain = _realised_high("Write this persona.")
-    emphatic = _realised_high("Write this persona. Be vivid and concrete, blunt and uncompromising; do not soften.")
+    emphatic = _realised_high(
+        "Write this persona. Be vivid and concrete, blunt and uncompromising; do not soften."
+    )
     soft = _realised_high("Write this persona. Keep it balanced, realistic and nuanced.")
     assert plain < 0.9  # a target of 1.0 comes out shrunk toward the centre
     assert emphatic > plain + 0.04
@@ -89,8 +100,10 @@ def test_softened_extremes_and_emphasis_or_softening_cues():
 def test_emphasis_has_diminishing_returns():
     knobs = SimKnobs()
     cues = ["vivid", "concrete", "blunt", "uncompromising", "intense", "radical", "unapologetic"]
-    shrinks = [target_shrink(parse_request([{"role": "user", "content": " ".join(cues[:k])}]), knobs)
-               for k in range(len(cues) + 1)]
+    shrinks = [
+        target_shrink(parse_request([{"role": "user", "content": " ".join(cues[:k])}]), knobs)
+        for k in range(len(cues) + 1)
+    ]
     steps = np.diff(shrinks)
     assert shrinks[0] == pytest.approx(knobs.shrink_base)
     assert np.all(steps > 0) and np.all(np.diff(steps) < 0)
@@ -111,7 +124,7 @@ def _leak_corr(extra: str, knobs: SimKnobs) -> float:
     rng = np.random.default_rng(1)
     sim = SimLLM(knobs=knobs)
     T = rng.random((300, 3))
-    Z = np.vstack([_ask(sim, f"{DECL}\n{extra}\n{_targets(T[i:i + 1])}", seed=i) for i in range(len(T))])
+    Z = np.vstack([_ask(sim, f"{DECL}\n{extra}\n{_targets(T[i : i + 1])}", seed=i) for i in range(len(T))])
     X = np.column_stack([np.ones(len(T)), T])
     coef = np.linalg.lstsq(X, Z[:, 0], rcond=None)[0]
     return float(abs(coef[2]) / abs(coef[1]))
@@ -132,7 +145,7 @@ def test_batch_anchoring_pulls_personas_of_one_call_together():
     sim = SimLLM(knobs=knobs)
     T = np.random.default_rng(2).random((10, 3))
     together = _ask(sim, f"{DECL}\n{_targets(T)}", seed=0)
-    alone = np.vstack([_ask(sim, f"{DECL}\n{_targets(T[i:i + 1])}", seed=0) for i in range(10)])
+    alone = np.vstack([_ask(sim, f"{DECL}\n{_targets(T[i : i + 1])}", seed=0) for i in range(10)])
     assert together.std(axis=0).mean() < 0.85 * alone.std(axis=0).mean()
     unanchored = _ask(SimLLM(knobs=SimKnobs(noise_sd=0.0, anchor=0.0)), f"{DECL}\n{_targets(T)}", seed=0)
     np.testing.assert_allclose(unanchored, alone)
@@ -141,11 +154,22 @@ def test_batch_anchoring_pulls_personas_of_one_call_together():
 def test_expansion_keeps_name_and_drifts_toward_centre():
     knobs = SimKnobs(expand_noise_sd=0.0)
     sim = SimLLM(knobs=knobs)
-    first = sim.respond("persona", [{"role": "user", "content": f"{DECL}\nPersona 1: privacy_need: 0.0, risk_taking: 1.0, rule_following: 0.0"}], seed=1)
+    first = sim.respond(
+        "persona",
+        [
+            {
+                "role": "user",
+                "content": f"{DECL}\nPersona 1: privacy_need: 0.0, risk_taking: 1.0, rule_following: 0.0",
+            }
+        ],
+        seed=1,
+    )
     desc = next(ln for ln in first.splitlines() if ln.startswith("Description:"))
-    name = next(ln for ln in first.splitlines() if ln.startswith("Name:"))[len("Name: "):]
+    name = next(ln for ln in first.splitlines() if ln.startswith("Name:"))[len("Name: ") :]
     before = decode_traits(desc)
-    second = sim.respond("persona", [{"role": "user", "content": f"Expand this persona into a longer one.\n{desc}"}], seed=2)
+    second = sim.respond(
+        "persona", [{"role": "user", "content": f"Expand this persona into a longer one.\n{desc}"}], seed=2
+    )
     assert f"Name: {name}" in second and "(expanded)" in second
     after = decode_traits(second)
     assert set(after) == set(before)
@@ -171,7 +195,9 @@ def test_differ_from_earlier_personas_spreads_untargeted_positions():
     shown = "\n".join(ln for ln in earlier.splitlines() if ln.startswith("Description:"))
     prompt = f"{DECL}\nWrite 10 new personas, clearly different from these:\n{shown}"
     spread = np.vstack([_ask(sim, prompt, seed=s) for s in range(3)]).std(axis=0).mean()
-    collapsed = np.vstack([_ask(sim, f"{DECL}\nWrite 10 new personas.", seed=s) for s in range(3)]).std(axis=0).mean()
+    collapsed = (
+        np.vstack([_ask(sim, f"{DECL}\nWrite 10 new personas.", seed=s) for s in range(3)]).std(axis=0).mean()
+    )
     assert spread > 1.5 * collapsed
 
 
@@ -186,24 +212,47 @@ def test_author_role_drafts_valid_labelled_template():
 
 def test_respondent_role_answers_one_integer_on_the_scale():
     sim = SimLLM()
-    desc = next(ln for ln in sim.respond("persona", [{"role": "user", "content": f"{DECL}\nPersona 1: privacy_need: 1.0"}], seed=0).splitlines()
-                if ln.startswith("Description:"))
-    msgs = [{"role": "system", "content": desc},
-            {"role": "user", "content": 'Statement: "I need my privacy."\nAnswer with exactly one integer from 1 (strongly disagree) to 7 (strongly agree).'}]
+    desc = next(
+        ln
+        for ln in sim.respond(
+            "persona", [{"role": "user", "content": f"{DECL}\nPersona 1: privacy_need: 1.0"}], seed=0
+        ).splitlines()
+        if ln.startswith("Description:")
+    )
+    msgs = [
+        {"role": "system", "content": desc},
+        {
+            "role": "user",
+            "content": 'Statement: "I need my privacy."\nAnswer with exactly one integer from 1 (strongly disagree) to 7 (strongly agree).',
+        },
+    ]
     reply = sim.respond("respondent", msgs, seed=0)
     assert reply.strip().isdigit() and 1 <= int(reply) <= 7
 
 
-_TAIL_CTX = context_from_dict({
-    "id": "test_tails",
-    "description": "People in a shared building.",
-    "scale": {"min": 1, "max": 5},
-    "axes": [{"name": a, "description": f"how much {a.replace('_', ' ')}", "low": f"little {a}",
-              "high": f"much {a}", "items": [
-                  {"text": f"I show a lot of {a.replace('_', ' ')} ({i}).", "reverse": i == 1} for i in range(3)]}
-             for a in AXES],
-})
-_EMPHATIC = "Be vivid and concrete; do not soften the positions. Extreme, uncompromising positions are welcome."
+_TAIL_CTX = context_from_dict(
+    {
+        "id": "test_tails",
+        "description": "People in a shared building.",
+        "scale": {"min": 1, "max": 5},
+        "axes": [
+            {
+                "name": a,
+                "description": f"how much {a.replace('_', ' ')}",
+                "low": f"little {a}",
+                "high": f"much {a}",
+                "items": [
+                    {"text": f"I show a lot of {a.replace('_', ' ')} ({i}).", "reverse": i == 1}
+                    for i in range(3)
+                ],
+            }
+            for a in AXES
+        ],
+    }
+)
+_EMPHATIC = (
+    "Be vivid and concrete; do not soften the positions. Extreme, uncompromising positions are welcome."
+)
 _PLAIN = "Write in a natural, realistic voice."
 
 
@@ -217,15 +266,30 @@ def _two_stage_extremes(notes: str, n: int = 60) -> np.ndarray:
     sim, rng, personas = SimLLM(), np.random.default_rng(5), []
     for i in range(n):
         row = np.array([float(i % 2), *rng.random(2)])
-        first = sim.respond("persona", [{"role": "user", "content": f"{DECL}\n{notes}\n{_targets(row[None])}"}], seed=2 * i)
+        first = sim.respond(
+            "persona", [{"role": "user", "content": f"{DECL}\n{notes}\n{_targets(row[None])}"}], seed=2 * i
+        )
         desc = next(ln for ln in first.splitlines() if ln.startswith("Description:"))
         targets = "Targets: " + ", ".join(f"{a}: {t:.2f}" for a, t in zip(AXES, row))
-        second = sim.respond("persona", [{"role": "user", "content": (
-            f"{DECL}\nExpand the persona sketch below into a fuller persona. {notes}\nSketch: {desc}\n{targets}")}],
-            seed=2 * i + 1)
+        second = sim.respond(
+            "persona",
+            [
+                {
+                    "role": "user",
+                    "content": (
+                        f"{DECL}\nExpand the persona sketch below into a fuller persona. {notes}\nSketch: {desc}\n{targets}"
+                    ),
+                }
+            ],
+            seed=2 * i + 1,
+        )
         lines = second.splitlines()
-        personas.append({"name": next(ln for ln in lines if ln.startswith("Name:"))[6:],
-                         "description": next(ln for ln in lines if ln.startswith("Description:"))[13:]})
+        personas.append(
+            {
+                "name": next(ln for ln in lines if ln.startswith("Name:"))[6:],
+                "description": next(ln for ln in lines if ln.startswith("Description:"))[13:],
+            }
+        )
     return positions(SimRespondent().answer_sync(personas, _TAIL_CTX, seed=0), _TAIL_CTX).Z
 
 

@@ -23,7 +23,9 @@ def test_axis_declarations_with_poles_in_order():
 
 
 def test_target_blocks_numbers_percent_levels_and_clipping():
-    text = DECL + """Write one persona per block.
+    text = (
+        DECL
+        + """Write one persona per block.
 Persona 1: privacy_need: 0.9, risk_taking = very low
 Persona 2:
 - privacy_need: 20%
@@ -31,6 +33,7 @@ Persona 2:
 3. privacy need: high; risk_taking: 1.7
 #4 privacy_need = -0.3, risk_taking: .35
 """
+    )
     req = _parse(text)
     assert req.count == 4
     t = req.targets
@@ -59,7 +62,10 @@ def test_count_phrases():
 
 
 def test_cues_are_distinct_and_negations_count_on_their_side():
-    req = _parse(DECL + "Be vivid, vivid, VIVID and concrete. Do not soften anything. Avoid extremes. Keep it realistic.")
+    req = _parse(
+        DECL
+        + "Be vivid, vivid, VIVID and concrete. Do not soften anything. Avoid extremes. Keep it realistic."
+    )
     assert req.emphasis == 3  # vivid (once), concrete, do not soften
     assert req.softening == 2  # avoid extremes, realistic
     assert not req.independence
@@ -78,11 +84,28 @@ from hypothesis import strategies as st  # noqa: E402
 from generators.respondent import parse_answer  # noqa: E402
 from generators.sim import SimLLM  # noqa: E402
 
-_PIECES = st.sampled_from([
-    "Persona 1:", "privacy_need: 0.9", "risk_taking = very high", "- privacy_need: x (low = a; high = b)",
-    "Write 7 diverse personas.", "[SIMULATED]", "When it comes to privacy_need, Ada leans strongly toward the low end.",
-    "Expand this persona.", "extreme", "realistic", "3.", "%", ":", "=", "\n", " ", "DESCRIPTION: x", "AXES: 9",
-])
+_PIECES = st.sampled_from(
+    [
+        "Persona 1:",
+        "privacy_need: 0.9",
+        "risk_taking = very high",
+        "- privacy_need: x (low = a; high = b)",
+        "Write 7 diverse personas.",
+        "[SIMULATED]",
+        "When it comes to privacy_need, Ada leans strongly toward the low end.",
+        "Expand this persona.",
+        "extreme",
+        "realistic",
+        "3.",
+        "%",
+        ":",
+        "=",
+        "\n",
+        " ",
+        "DESCRIPTION: x",
+        "AXES: 9",
+    ]
+)
 
 
 @settings(max_examples=150, deadline=None)

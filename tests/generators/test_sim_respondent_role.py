@@ -23,8 +23,10 @@ class _SimClient:
         self.sim = sim
 
     async def acomplete_many(self, role, list_of_messages, *, temperature=None, max_tokens=None, seed=None):
-        texts = [self.sim.respond(role, list(m), seed=None if seed is None else seed + i)
-                 for i, m in enumerate(list_of_messages)]
+        texts = [
+            self.sim.respond(role, list(m), seed=None if seed is None else seed + i)
+            for i, m in enumerate(list_of_messages)
+        ]
         return [dataclasses.make_dataclass("C", ["text"])(t) for t in texts]
 
 
@@ -54,7 +56,9 @@ def test_told_what_statements_measure_the_role_answers_exactly_as_the_sim_respon
     people = _people(30, seed=1)
     quiet = dataclasses.replace(QUIET, call_halo_sd=0.0)
     via_llm = _answer(_sim(people, quiet, key=True), people, "item")
-    direct = SimRespondent(knobs=quiet, ledger=_sim(people, quiet, key=True).ledger).answer_sync(people, CTX, seed=0)
+    direct = SimRespondent(knobs=quiet, ledger=_sim(people, quiet, key=True).ledger).answer_sync(
+        people, CTX, seed=0
+    )
     np.testing.assert_array_equal(via_llm.values, direct.values)
 
 
@@ -86,10 +90,16 @@ def test_answers_given_in_one_call_lean_together():
     for halo in (0.0, 1.0):
         knobs = dataclasses.replace(SimKnobs(), call_halo_sd=halo)
         values = _answer(_sim(people, knobs, key=True), people, "questionnaire").values
-        direct = SimRespondent(knobs=knobs, ledger=_sim(people, knobs, key=True).ledger).answer_sync(people, CTX, seed=0)
+        direct = SimRespondent(knobs=knobs, ledger=_sim(people, knobs, key=True).ledger).answer_sync(
+            people, CTX, seed=0
+        )
         # keyed on forward/reverse: a shared offset moves forward and reverse items the same way
         spread[halo] = float(np.var((values - direct.values).mean(axis=1)))
     assert spread[1.0] > 4 * spread[0.0]
-    single = [_answer(_sim(people[:5], dataclasses.replace(SimKnobs(), call_halo_sd=h), key=True), people[:5], "item").values
-              for h in (0.0, 3.0)]
+    single = [
+        _answer(
+            _sim(people[:5], dataclasses.replace(SimKnobs(), call_halo_sd=h), key=True), people[:5], "item"
+        ).values
+        for h in (0.0, 3.0)
+    ]
     np.testing.assert_array_equal(single[0], single[1])  # one statement per call: no halo at all

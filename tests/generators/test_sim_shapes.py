@@ -27,18 +27,22 @@ def _ask(body: str, seed: int = 0) -> tuple[SimLLM, object]:
 
 
 def test_a_dictionary_keyed_by_axis_comes_back_as_one() -> None:
-    body = (f"Write 3 personas on these axes: {', '.join(AXES)}. Provide the output as a single JSON object "
-            "with keys 'persona_1' to 'persona_3', each with 'name', 'specific_attitudes', 'stance_scores' "
-            "and 'description' fields.\n"
-            f"- 'specific_attitudes': a dictionary where keys are the diversity axes ({', '.join(AXES)}) "
-            "and values are one concrete opinion each.\n"
-            "- 'stance_scores': a dictionary mapping each axis to a number between 0 and 1.\n"
-            "- 'description': who they are.")
+    body = (
+        f"Write 3 personas on these axes: {', '.join(AXES)}. Provide the output as a single JSON object "
+        "with keys 'persona_1' to 'persona_3', each with 'name', 'specific_attitudes', 'stance_scores' "
+        "and 'description' fields.\n"
+        f"- 'specific_attitudes': a dictionary where keys are the diversity axes ({', '.join(AXES)}) "
+        "and values are one concrete opinion each.\n"
+        "- 'stance_scores': a dictionary mapping each axis to a number between 0 and 1.\n"
+        "- 'description': who they are."
+    )
     sim, data = _ask(body)
     assert list(data) == ["persona_1", "persona_2", "persona_3"]
     for persona in data.values():
         attitudes, scores = persona["specific_attitudes"], persona["stance_scores"]
-        assert [norm_axis(k) for k in attitudes] == AXES and all(isinstance(v, str) for v in attitudes.values())
+        assert [norm_axis(k) for k in attitudes] == AXES and all(
+            isinstance(v, str) for v in attitudes.values()
+        )
         assert [norm_axis(k) for k in scores] == AXES
         stated = sim.ledger.decode(persona["description"])
         for axis, value in scores.items():  # the position the description states, as a number
@@ -48,13 +52,32 @@ def test_a_dictionary_keyed_by_axis_comes_back_as_one() -> None:
 
 
 def test_stated_targets_are_copied_into_numeric_axis_objects() -> None:
-    targets = [{"civic trust": 0.1, "appetite for change": 0.9, "thrift": 0.4},
-               {"civic trust": 0.8, "appetite for change": 0.2, "thrift": 0.7}]
-    lines = [f"Persona {i + 1}: " + ", ".join(f"{a} = {v}" for a, v in t.items()) for i, t in enumerate(targets)]
-    example = {"personas": [{"name": "N", "stance": {"civic trust": {"score": 0.5, "why": "..."}},
-                             "quotes": ["q1", "q2"], "description": "D"}]}
-    body = "\n".join([f"The axes: {', '.join(AXES)}."] + lines + ["Write these personas as JSON. Example output:", json.dumps(example, indent=2),
-                              "Return the JSON only."])
+    targets = [
+        {"civic trust": 0.1, "appetite for change": 0.9, "thrift": 0.4},
+        {"civic trust": 0.8, "appetite for change": 0.2, "thrift": 0.7},
+    ]
+    lines = [
+        f"Persona {i + 1}: " + ", ".join(f"{a} = {v}" for a, v in t.items()) for i, t in enumerate(targets)
+    ]
+    example = {
+        "personas": [
+            {
+                "name": "N",
+                "stance": {"civic trust": {"score": 0.5, "why": "..."}},
+                "quotes": ["q1", "q2"],
+                "description": "D",
+            }
+        ]
+    }
+    body = "\n".join(
+        [f"The axes: {', '.join(AXES)}."]
+        + lines
+        + [
+            "Write these personas as JSON. Example output:",
+            json.dumps(example, indent=2),
+            "Return the JSON only.",
+        ]
+    )
     sim, data = _ask(body)
     people = data["personas"]
     assert len(people) == 2
@@ -74,8 +97,10 @@ def test_lists_of_strings_and_numbers_from_the_description() -> None:
 
 
 def test_an_unformatted_template_example_is_read_as_a_model_reads_it() -> None:
-    example = ('{{\n  "persona_1": {{\n    "name": "[Name]",\n    "attitudes": {{"axis1": "[x]", "axis2": "[y]"}},\n'
-               '    "tags": ["a", "b", "c", "d"]\n  }},\n  ...\n}}')
+    example = (
+        '{{\n  "persona_1": {{\n    "name": "[Name]",\n    "attitudes": {{"axis1": "[x]", "axis2": "[y]"}},\n'
+        '    "tags": ["a", "b", "c", "d"]\n  }},\n  ...\n}}'
+    )
     template = example_template(example, set())
     assert template is not None
     shapes = dict(template.fields)
@@ -83,10 +108,12 @@ def test_an_unformatted_template_example_is_read_as_a_model_reads_it() -> None:
 
 
 def test_trait_sentences_are_only_in_the_description() -> None:
-    body = (f"Write 4 personas on these axes: {', '.join(AXES)}. Give a JSON list of objects.\n"
-            "Example format for the output:\n"
-            '[{"name": "N", "axis_position": {"axis1": "High"}, "attitudes": {"axis1": "[opinion]"}, '
-            '"profile": {"job": "J", "summary": "S"}, "notes": ["n"], "description": "D"}]')
+    body = (
+        f"Write 4 personas on these axes: {', '.join(AXES)}. Give a JSON list of objects.\n"
+        "Example format for the output:\n"
+        '[{"name": "N", "axis_position": {"axis1": "High"}, "attitudes": {"axis1": "[opinion]"}, '
+        '"profile": {"job": "J", "summary": "S"}, "notes": ["n"], "description": "D"}]'
+    )
     sim, data = _ask(body, seed=5)
     assert isinstance(data, list) and len(data) == 4
     for person in data:
@@ -119,8 +146,11 @@ def _same_shape(example: object, reply: object) -> bool:
     if isinstance(example, (int, float)):
         return isinstance(reply, (int, float)) and not isinstance(reply, bool)
     if isinstance(example, list):
-        return (isinstance(reply, list) and len(reply) == min(3, len(example))
-                and all(_same_shape(example[0], r) for r in reply))
+        return (
+            isinstance(reply, list)
+            and len(reply) == min(3, len(example))
+            and all(_same_shape(example[0], r) for r in reply)
+        )
     assert isinstance(example, dict)
     if not isinstance(reply, dict):
         return False
@@ -131,13 +161,19 @@ def _same_shape(example: object, reply: object) -> bool:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(template=st.dictionaries(_key, _values(2), min_size=1, max_size=4), count=st.integers(1, 4),
-       seed=st.integers(0, 10))
+@given(
+    template=st.dictionaries(_key, _values(2), min_size=1, max_size=4),
+    count=st.integers(1, 4),
+    seed=st.integers(0, 10),
+)
 def test_any_example_shape_comes_back_in_that_shape(template: dict, count: int, seed: int) -> None:
     example = {f"persona_{i + 1}": template for i in range(min(count, 2))}
-    body = (f"Write {count} personas on these axes: {', '.join(AXES)}. Provide the output as a single JSON "
-            f"object with keys 'persona_1' to 'persona_{count}'.\nExample format for the output:\n"
-            + json.dumps(example, indent=2) + "\nOutput only the JSON object.")
+    body = (
+        f"Write {count} personas on these axes: {', '.join(AXES)}. Provide the output as a single JSON "
+        f"object with keys 'persona_1' to 'persona_{count}'.\nExample format for the output:\n"
+        + json.dumps(example, indent=2)
+        + "\nOutput only the JSON object."
+    )
     assert parse_request([{"role": "user", "content": body}]).count == count
     sim, data = _ask(body, seed=seed)
     assert list(data) == [f"persona_{i + 1}" for i in range(count)]

@@ -16,13 +16,13 @@ from generators.sim import SimKnobs
 from generators.sim.answering import vague_guess, vague_key
 from generators.sim_calibration import score_program
 
-VAGUE = '''
+VAGUE = """
 JOBS = ["nurse", "driver", "teacher", "clerk", "cook", "welder", "student", "farmer"]
 
 def generate(context, n, llm, rng):
     return [{"name": f"Person {i}", "description": f"[SIMULATED] Person {i}, {20 + 2 * i}, works as a "
              f"{JOBS[i % len(JOBS)]} and has ordinary views on most things."} for i in range(n)]
-'''
+"""
 """No model call, no trait, every persona worded differently."""
 
 
@@ -53,10 +53,12 @@ def test_no_wording_spreads_vague_text_beyond_naive(validation):
     knobs = SimKnobs()
     covs = []
     for ctx in validation:
-        cands = [{"name": f"Person {i}", "description": f"[SIMULATED] Person {i} lives here."}
-                 for i in range(400)]
-        guesses = np.array([[vague_guess(vague_key(persona_text(p)), a.name, knobs) for a in ctx.axes]
-                            for p in cands])
+        cands = [
+            {"name": f"Person {i}", "description": f"[SIMULATED] Person {i} lives here."} for i in range(400)
+        ]
+        guesses = np.array(
+            [[vague_guess(vague_key(persona_text(p)), a.name, knobs) for a in ctx.axes] for p in cands]
+        )
         chosen, dist = [0], np.linalg.norm(guesses - guesses[0], axis=1)
         while len(chosen) < 25:  # farthest-point selection
             j = int(np.argmax(dist))
@@ -70,8 +72,9 @@ def test_no_wording_spreads_vague_text_beyond_naive(validation):
 
 def test_the_same_text_gets_the_same_answers_whatever_the_seed(validation):
     ctx = validation[0]
-    personas = [{"name": "Person A", "description": "A clerk with ordinary views."}] * 3 + \
-               [{"name": "Person B", "description": "A cook who likes quiet evenings."}] * 3
+    personas = [{"name": "Person A", "description": "A clerk with ordinary views."}] * 3 + [
+        {"name": "Person B", "description": "A cook who likes quiet evenings."}
+    ] * 3
     a, b = (SimRespondent().answer_sync(personas, ctx, seed=s).values for s in (0, 7))
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(a[0], a[2])
@@ -81,8 +84,10 @@ def test_the_same_text_gets_the_same_answers_whatever_the_seed(validation):
 
 def test_seed_ranking_holds_on_hidden_contexts_between_floor_and_random():
     contexts = load_split("test")
-    cov = {name: _mean(score_program(load_seed(name), contexts, seeds=(0,)))
-           for name in ("naive", "batch", "sobol")}
+    cov = {
+        name: _mean(score_program(load_seed(name), contexts, seeds=(0,)))
+        for name in ("naive", "batch", "sobol")
+    }
     floor = _floor(contexts)
     rand = float(np.mean([metrics.references(25, c.k).random["coverage"] for c in contexts]))
     assert floor + 0.1 < cov["naive"]

@@ -14,20 +14,24 @@ from generators.context_loader import load_split
 from generators.respondent import SimRespondent
 from generators.seeds import load_seed
 from generators.sim import SimKnobs, SimLLM
-from generators.sim_calibration import score_program
 from generators.sim.formats import with_format_habits
 from generators.sim.request import parse_request
 from generators.sim.text import decode_traits
 from generators.sim.worlds import DEFAULT_WORLD, WORLDS, UnknownWorld, get_world
+from generators.sim_calibration import score_program
 
-AXES = ("- trust_in_staff: how much they trust staff (low = suspicious; high = trusting)\n"
-        "- patience: how long they wait calmly (low = snaps at once; high = endlessly patient)\n")
+AXES = (
+    "- trust_in_staff: how much they trust staff (low = suspicious; high = trusting)\n"
+    "- patience: how long they wait calmly (low = snaps at once; high = endlessly patient)\n"
+)
 
 
 def _write(knobs: SimKnobs, cues: str, seed: int) -> dict[str, float]:
     """The positions the sim writes for one persona targeted near the high poles."""
-    prompt = (f"Write 1 persona for an airline rebooking desk. {cues}\nAxes:\n{AXES}"
-              "Persona 1: trust_in_staff: 0.95, patience: 0.05\n")
+    prompt = (
+        f"Write 1 persona for an airline rebooking desk. {cues}\nAxes:\n{AXES}"
+        "Persona 1: trust_in_staff: 0.95, patience: 0.05\n"
+    )
     reply = SimLLM(knobs=knobs).respond("persona", [{"role": "user", "content": prompt}], seed=seed)
     return decode_traits(reply)
 
@@ -47,8 +51,11 @@ ALTERNATE_CUES = "Make them forceful, stark, pronounced and emphatic; do not ton
 def test_every_world_differs_from_the_default_in_exactly_the_knobs_it_names():
     default = SimKnobs()
     for world in WORLDS.values():
-        differ = {f.name for f in dataclasses.fields(SimKnobs)
-                  if getattr(world.knobs, f.name) != getattr(default, f.name)}
+        differ = {
+            f.name
+            for f in dataclasses.fields(SimKnobs)
+            if getattr(world.knobs, f.name) != getattr(default, f.name)
+        }
         assert differ == set(world.changes), world.name
         assert (world.name == DEFAULT_WORLD) == (not differ)
         assert world.summary and "\n" not in world.summary
@@ -62,7 +69,9 @@ def test_an_unknown_world_is_one_line_with_the_closest_name():
 
 def _cues(world: str, cues: str) -> tuple[int, int, bool]:
     prompt = f"Write 1 persona. {cues}\nAxes:\n{AXES}Persona 1: trust_in_staff: 0.95, patience: 0.05\n"
-    req = parse_request([{"role": "user", "content": prompt}], vocabulary=get_world(world).knobs.cue_vocabulary)
+    req = parse_request(
+        [{"role": "user", "content": prompt}], vocabulary=get_world(world).knobs.cue_vocabulary
+    )
     return req.emphasis, req.softening, req.independence
 
 
@@ -70,11 +79,14 @@ SOFT_CUES = "Keep them balanced, realistic and nuanced; independent traits."
 ALTERNATE_SOFT = "Keep them even-handed, measured and understated; decoupled traits."
 
 
-@pytest.mark.parametrize("world, moved_by, ignores", [
-    ("default", (DEFAULT_CUES, SOFT_CUES), (ALTERNATE_CUES, ALTERNATE_SOFT)),
-    ("other-words", (ALTERNATE_CUES, ALTERNATE_SOFT), (DEFAULT_CUES, SOFT_CUES)),
-    ("literal", (), (DEFAULT_CUES, SOFT_CUES, ALTERNATE_CUES, ALTERNATE_SOFT)),
-])
+@pytest.mark.parametrize(
+    "world, moved_by, ignores",
+    [
+        ("default", (DEFAULT_CUES, SOFT_CUES), (ALTERNATE_CUES, ALTERNATE_SOFT)),
+        ("other-words", (ALTERNATE_CUES, ALTERNATE_SOFT), (DEFAULT_CUES, SOFT_CUES)),
+        ("literal", (), (DEFAULT_CUES, SOFT_CUES, ALTERNATE_CUES, ALTERNATE_SOFT)),
+    ],
+)
 def test_each_world_reads_only_its_own_vocabulary(world, moved_by, ignores):
     for cues in moved_by:
         assert _cues(world, cues) != (0, 0, False), (world, cues)
@@ -89,13 +101,17 @@ def test_a_world_own_emphasis_words_pull_the_written_positions_toward_the_target
 
 
 def test_the_collapsed_world_softens_targets_more():
-    assert (_mean_distance_from_target(get_world("collapsed").knobs, "")
-            > _mean_distance_from_target(get_world("default").knobs, "") + 0.05)
+    assert (
+        _mean_distance_from_target(get_world("collapsed").knobs, "")
+        > _mean_distance_from_target(get_world("default").knobs, "") + 0.05
+    )
 
 
 def _answers(world: str) -> tuple[np.ndarray, object]:
     context = load_split("test")[0]
-    personas = [{"name": f"p{i}", "description": "A person who says little about themselves."} for i in range(40)]
+    personas = [
+        {"name": f"p{i}", "description": "A person who says little about themselves."} for i in range(40)
+    ]
     answers = SimRespondent(knobs=get_world(world).knobs).answer_sync(personas, context, seed=3)
     return answers.values, context
 
@@ -122,7 +138,10 @@ def test_the_chatty_world_wraps_json_replies_and_nothing_else():
     chatter = sum(not w.startswith(("{", "```")) for w in wrapped)
     assert 0.5 * 60 < fenced < 0.9 * 60 and 0.3 * 60 < chatter < 0.7 * 60
     assert all(reply in w for w in wrapped)
-    assert with_format_habits("3", knobs, 1) == "3" and with_format_habits("plain text", knobs, 2) == "plain text"
+    assert (
+        with_format_habits("3", knobs, 1) == "3"
+        and with_format_habits("plain text", knobs, 2) == "plain text"
+    )
 
 
 @settings(max_examples=60, deadline=None)
@@ -137,9 +156,17 @@ def test_seed_programs_rank_the_same_in_every_world():
     contexts = load_split("test")[:4]
     codes = {name: load_seed(name) for name in ("naive", "batch", "sobol")}
     for world in WORLDS.values():
-        cov = {name: float(np.mean([r["coverage"] for r in score_program(code, contexts, seeds=(0,), knobs=world.knobs,
-                                                                          mc_samples=3000)]))
-               for name, code in codes.items()}
+        cov = {
+            name: float(
+                np.mean(
+                    [
+                        r["coverage"]
+                        for r in score_program(code, contexts, seeds=(0,), knobs=world.knobs, mc_samples=3000)
+                    ]
+                )
+            )
+            for name, code in codes.items()
+        }
         assert cov["naive"] < cov["batch"] < cov["sobol"], (world.name, cov)
 
 

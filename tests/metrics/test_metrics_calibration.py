@@ -158,10 +158,19 @@ def _not_an_object(path: Path, other: Path) -> None:
     path.write_text("[1, 2, 3]")
 
 
-@pytest.mark.parametrize("corrupt", [
-    _garbage, _truncated, _tampered_value, _stale_version, _stale_library, _other_key,
-    _implausible_but_sealed, _not_an_object,
-])
+@pytest.mark.parametrize(
+    "corrupt",
+    [
+        _garbage,
+        _truncated,
+        _tampered_value,
+        _stale_version,
+        _stale_library,
+        _other_key,
+        _implausible_but_sealed,
+        _not_an_object,
+    ],
+)
 def test_corrupt_stale_or_mismatching_file_is_detected_and_rebuilt(cache, corrupt, caplog):
     tmp, calls = cache
     good = calibrate(25, 2, mc_samples=MC, seed=0)
@@ -218,8 +227,16 @@ def test_concurrent_processes_share_the_cache(tmp_path):
         "c = calibrate(40, 3, mc_samples=4000, seed=0); print(repr(c.radius))"
     )
     env = {"PATH": "/usr/bin:/bin", CACHE_ENV_VAR: str(tmp_path), "HOME": str(tmp_path)}
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(REPO)], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(REPO)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
     outs = [p.communicate(timeout=60) for p in procs]
     assert all(p.returncode == 0 for p in procs), outs
     radii = {o[0].strip() for o in outs}

@@ -20,8 +20,11 @@ def test_tail_share_examples():
 
 
 @settings(max_examples=50, deadline=None)
-@given(Z=st.integers(1, 20).flatmap(lambda n: st.integers(1, 6).flatmap(
-    lambda k: arrays(np.float64, (n, k), elements=st.floats(0, 1)))))
+@given(
+    Z=st.integers(1, 20).flatmap(
+        lambda n: st.integers(1, 6).flatmap(lambda k: arrays(np.float64, (n, k), elements=st.floats(0, 1)))
+    )
+)
 def test_tail_share_matches_definition(Z):
     expected = sum(any(v < 0.1 or v > 0.9 for v in row) for row in Z.tolist()) / len(Z)
     assert tail_share(Z) == pytest.approx(expected)
@@ -45,8 +48,17 @@ def test_llm_tokens_per_persona():
 
 
 def test_registry_entries_are_callable_with_declared_ranges():
-    assert {"tail_share", "llm_tokens_per_persona", "outer_share", "centre_distance", "axis_correlation",
-            "calls_per_context", "personas_per_call", "prompt_templates", "text_length"} == set(DESCRIPTORS)
+    assert {
+        "tail_share",
+        "llm_tokens_per_persona",
+        "outer_share",
+        "centre_distance",
+        "axis_correlation",
+        "calls_per_context",
+        "personas_per_call",
+        "prompt_templates",
+        "text_length",
+    } == set(DESCRIPTORS)
     assert DESCRIPTORS["tail_share"]([[0.0, 0.5], [0.5, 0.5]]) == 0.5
     assert DESCRIPTORS["llm_tokens_per_persona"](100, 4) == 25.0
     for name, d in DESCRIPTORS.items():

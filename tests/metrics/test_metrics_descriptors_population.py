@@ -8,15 +8,24 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from metrics.descriptors import (DESCRIPTORS, ContextSample, axis_correlation, centre_distance, outer_share,
-                                 program_descriptors, tail_share)
+from metrics.descriptors import (
+    DESCRIPTORS,
+    ContextSample,
+    axis_correlation,
+    centre_distance,
+    outer_share,
+    program_descriptors,
+    tail_share,
+)
 
 unit = st.floats(0.0, 1.0, allow_nan=False)
 likert = st.integers(0, 100).map(lambda i: i / 100)  # positions are means of Likert answers, rescaled
-grid_pops = st.integers(1, 12).flatmap(lambda n: st.integers(1, 5).flatmap(
-    lambda k: arrays(np.float64, (n, k), elements=likert)))
-pops = st.integers(1, 12).flatmap(lambda n: st.integers(1, 5).flatmap(
-    lambda k: arrays(np.float64, (n, k), elements=unit)))
+grid_pops = st.integers(1, 12).flatmap(
+    lambda n: st.integers(1, 5).flatmap(lambda k: arrays(np.float64, (n, k), elements=likert))
+)
+pops = st.integers(1, 12).flatmap(
+    lambda n: st.integers(1, 5).flatmap(lambda k: arrays(np.float64, (n, k), elements=unit))
+)
 
 
 def test_centre_distance_by_hand():
@@ -70,10 +79,24 @@ def test_pulling_towards_the_centre_shrinks_the_distance(Z, t):
 
 
 def test_program_descriptors_from_context_samples():
-    a = ContextSample(positions=np.array([[0.5, 0.5], [0.0, 1.0]]), asked=4, returned=2, tokens=400, calls=2,
-                      prompts=1, text_chars=100.0)
-    b = ContextSample(positions=np.array([[0.5, 0.5]]), asked=4, returned=4, tokens=200, calls=0, prompts=0,
-                      text_chars=300.0)
+    a = ContextSample(
+        positions=np.array([[0.5, 0.5], [0.0, 1.0]]),
+        asked=4,
+        returned=2,
+        tokens=400,
+        calls=2,
+        prompts=1,
+        text_chars=100.0,
+    )
+    b = ContextSample(
+        positions=np.array([[0.5, 0.5]]),
+        asked=4,
+        returned=4,
+        tokens=200,
+        calls=0,
+        prompts=0,
+        text_chars=300.0,
+    )
     got = program_descriptors([a, b])
     assert got["llm_tokens_per_persona"] == pytest.approx((100 + 50) / 2)
     assert got["calls_per_context"] == 1.0

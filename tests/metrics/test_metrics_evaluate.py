@@ -159,7 +159,9 @@ def test_kl_all_points_in_one_bin_is_log10_minus_smoothing():
 
 def test_kl_one_point_per_bin_is_zero_and_edges_are_binned():
     centres = (np.arange(10) + 0.5) / 10
-    assert metrics.evaluate(centres[:, None], mc_samples=SMALL_MC)["kl_divergence"] == pytest.approx(0.0, abs=1e-12)
+    assert metrics.evaluate(centres[:, None], mc_samples=SMALL_MC)["kl_divergence"] == pytest.approx(
+        0.0, abs=1e-12
+    )
     edges = np.array([[0.0], [1.0]])  # 0 -> first bin, 1 -> last bin
     p = np.array([0.5 + 1e-6] + [1e-6] * 8 + [0.5 + 1e-6])
     p /= p.sum()
@@ -256,13 +258,16 @@ def test_bad_input_raises_value_error_naming_the_problem(Z, pattern):
         metrics.evaluate(Z, mc_samples=SMALL_MC)
 
 
-@pytest.mark.parametrize(("kwargs", "pattern"), [
-    ({"mc_samples": 0}, "mc_samples"),
-    ({"mc_samples": 10.5}, "mc_samples"),
-    ({"mc_samples": True}, "mc_samples"),
-    ({"seed": -1}, "seed"),
-    ({"seed": "0"}, "seed"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "pattern"),
+    [
+        ({"mc_samples": 0}, "mc_samples"),
+        ({"mc_samples": 10.5}, "mc_samples"),
+        ({"mc_samples": True}, "mc_samples"),
+        ({"seed": -1}, "seed"),
+        ({"seed": "0"}, "seed"),
+    ],
+)
 def test_bad_arguments_raise(kwargs, pattern):
     with pytest.raises(ValueError, match=pattern):
         metrics.evaluate(np.random.default_rng(0).random((5, 2)), **kwargs)

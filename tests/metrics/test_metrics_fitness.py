@@ -23,8 +23,14 @@ SCORES = {
 
 
 def test_names_and_directions():
-    assert METRIC_NAMES == ("coverage", "convex_hull_volume", "min_pairwise_distance",
-                            "mean_pairwise_distance", "dispersion", "kl_divergence")
+    assert METRIC_NAMES == (
+        "coverage",
+        "convex_hull_volume",
+        "min_pairwise_distance",
+        "mean_pairwise_distance",
+        "dispersion",
+        "kl_divergence",
+    )
     assert set(HIGHER_IS_BETTER) == set(METRIC_NAMES)
     assert [n for n in METRIC_NAMES if not HIGHER_IS_BETTER[n]] == ["dispersion", "kl_divergence"]
 
@@ -97,7 +103,8 @@ def test_fitness_of_evaluate_output(tmp_path, monkeypatch):
     monkeypatch.setenv("PERSONA_EVOLVE_CACHE_DIR", str(tmp_path))
     s = metrics.evaluate(np.random.default_rng(0).random((10, 2)), mc_samples=256)
     assert fitness(s, {n: 1.0 for n in METRIC_NAMES}) == pytest.approx(
-        sum(to_higher_is_better(n, s[n]) for n in METRIC_NAMES))
+        sum(to_higher_is_better(n, s[n]) for n in METRIC_NAMES)
+    )
 
 
 def test_aggregate_statistics():

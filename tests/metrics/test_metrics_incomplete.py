@@ -100,8 +100,11 @@ def test_short_fitness_never_beats_the_padded_population(pair, w):
 
 
 @settings(max_examples=40, deadline=None)
-@given(Z=st.integers(2, 12).flatmap(lambda n: st.integers(1, 4).flatmap(
-    lambda k: arrays(np.float64, (n, k), elements=unit))))
+@given(
+    Z=st.integers(2, 12).flatmap(
+        lambda n: st.integers(1, 4).flatmap(lambda k: arrays(np.float64, (n, k), elements=unit))
+    )
+)
 def test_a_complete_population_scores_exactly_as_evaluate(Z):
     assert metrics.evaluate_incomplete(Z, mc_samples=MC) == metrics.evaluate(Z, mc_samples=MC)
     assert metrics.evaluate_incomplete(Z, n=len(Z), mc_samples=MC) == metrics.evaluate(Z, mc_samples=MC)
@@ -112,11 +115,15 @@ def test_worst_case_kl_is_the_maximum_over_every_filling():
     known = np.array([[0.05], [0.55], [0.57]])
     Z = np.vstack([known, [[np.nan]]])
     centres = (np.arange(10) + 0.5) / 10
-    brute = max(float(per_axis_kl(np.vstack([known, [[a]], [[b]]]))[0])
-                for a, b in itertools.product(centres, centres))
+    brute = max(
+        float(per_axis_kl(np.vstack([known, [[a]], [[b]]]))[0])
+        for a, b in itertools.product(centres, centres)
+    )
     assert worst_case_kl(Z, 5) == pytest.approx(brute, abs=1e-12)
     # all missing cells go to the fullest bin (0.5-0.6 here)
-    assert worst_case_kl(Z, 5) == pytest.approx(float(per_axis_kl(np.array([[0.05], [0.55], [0.57], [0.55], [0.55]]))[0]))
+    assert worst_case_kl(Z, 5) == pytest.approx(
+        float(per_axis_kl(np.array([[0.05], [0.55], [0.57], [0.55], [0.55]]))[0])
+    )
 
 
 def test_the_documented_per_metric_rules_on_a_known_case():
@@ -143,13 +150,16 @@ def test_completeness_counts():
     assert metrics.completeness(np.zeros((4, 2))).complete
 
 
-@pytest.mark.parametrize(("Z", "n", "message"), [
-    (np.full((2, 2), np.nan), 3, "no persona has a position on every axis"),
-    (np.zeros((4, 2)), 3, "4 personas but only n = 3"),
-    (np.zeros((1, 2)), 1, "need at least 2"),
-    (np.array([[0.1, np.inf], [0.2, 0.2]]), 3, "not finite"),
-    (np.array([[0.1, 1.5], [0.2, 0.2]]), 3, "outside"),
-])
+@pytest.mark.parametrize(
+    ("Z", "n", "message"),
+    [
+        (np.full((2, 2), np.nan), 3, "no persona has a position on every axis"),
+        (np.zeros((4, 2)), 3, "4 personas but only n = 3"),
+        (np.zeros((1, 2)), 1, "need at least 2"),
+        (np.array([[0.1, np.inf], [0.2, 0.2]]), 3, "not finite"),
+        (np.array([[0.1, 1.5], [0.2, 0.2]]), 3, "outside"),
+    ],
+)
 def test_errors_are_one_clear_line(Z, n, message):
     with pytest.raises(ValueError, match=message):
         metrics.evaluate_incomplete(Z, n=n, mc_samples=MC)

@@ -71,7 +71,9 @@ def test_mean_references_average_over_contexts_like_programs():
     assert mean_references([], mc_samples=MC) is None
 
 
-@pytest.mark.parametrize(("n", "k", "kw"), [(1, 2, {}), (5, 0, {}), (5, 2, {"seeds": 0}), (5, 2, {"mc_samples": 0})])
+@pytest.mark.parametrize(
+    ("n", "k", "kw"), [(1, 2, {}), (5, 0, {}), (5, 2, {"seeds": 0}), (5, 2, {"mc_samples": 0})]
+)
 def test_bad_arguments(n, k, kw):
     with pytest.raises(ValueError):
         references(n, k, **{"mc_samples": MC, **kw})
@@ -82,5 +84,7 @@ def test_mean_references_fitness_is_the_mean_of_per_context_fitness():
     r2, r3 = references(10, 2, mc_samples=MC), references(10, 3, mc_samples=MC)
     assert got["fitness"]["floor"] == pytest.approx((r2.floor["coverage"] + r3.floor["coverage"]) / 2)
     weighted = mean_references([(10, 2)], mc_samples=MC, objective={"coverage": 1.0, "dispersion": 2.0})
-    assert weighted["fitness"]["random"] == pytest.approx(metrics.fitness(r2.random, {"coverage": 1.0, "dispersion": 2.0}))
+    assert weighted["fitness"]["random"] == pytest.approx(
+        metrics.fitness(r2.random, {"coverage": 1.0, "dispersion": 2.0})
+    )
     assert "fitness" not in mean_references([(10, 2)], mc_samples=MC)

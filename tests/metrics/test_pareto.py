@@ -18,9 +18,11 @@ points = st.lists(st.tuples(values, values), max_size=40)
 def brute_non_dominated(score: list[float], cost: list[float]) -> set[int]:
     out = set()
     for i in range(len(score)):
-        beaten = any(score[j] >= score[i] and cost[j] <= cost[i]
-                     and (score[j] > score[i] or cost[j] < cost[i])
-                     for j in range(len(score)) if j != i)
+        beaten = any(
+            score[j] >= score[i] and cost[j] <= cost[i] and (score[j] > score[i] or cost[j] < cost[i])
+            for j in range(len(score))
+            if j != i
+        )
         if not beaten:
             out.add(i)
     return out

@@ -34,8 +34,12 @@ def addressed_summary(reader: ArchiveReader, *, limit: int = 10) -> dict[str, An
         personas[row.program_id] += count
         contexts[row.program_id] += 1
     ranked = sorted(personas, key=lambda p: (-personas[p], p))[:limit]
-    return {"personas": sum(personas.values()), "contexts": sum(contexts.values()), "programs": len(personas),
-            "by_program": [{"id": p, "personas": personas[p], "contexts": contexts[p]} for p in ranked]}
+    return {
+        "personas": sum(personas.values()),
+        "contexts": sum(contexts.values()),
+        "programs": len(personas),
+        "by_program": [{"id": p, "personas": personas[p], "contexts": contexts[p]} for p in ranked],
+    }
 
 
 def addressed_line(data: dict[str, Any]) -> str:
@@ -43,6 +47,8 @@ def addressed_line(data: dict[str, Any]) -> str:
     if not data["personas"]:
         return "personas that addressed the respondent: none (no persona text spoke to the answering model)"
     worst = ", ".join(f"{p['id']} {p['personas']}" for p in data["by_program"][:3])
-    return (f"personas that addressed the respondent: {data['personas']} in {data['contexts']} "
-            f"context results of {data['programs']} programs (not placed: scored as missing personas); "
-            f"most: {worst}")
+    return (
+        f"personas that addressed the respondent: {data['personas']} in {data['contexts']} "
+        f"context results of {data['programs']} programs (not placed: scored as missing personas); "
+        f"most: {worst}"
+    )

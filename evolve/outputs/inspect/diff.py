@@ -24,11 +24,14 @@ def diff(src: Source, ref_a: str, ref_b: str) -> dict[str, Any]:
     """Unified diff from program ``ref_a`` to ``ref_b`` (ids, prefixes or labels)."""
     a = src.reader.program(src.resolve_program(ref_a))
     b = src.reader.program(src.resolve_program(ref_b))
-    lines = list(difflib.unified_diff(
-        a.code.splitlines(keepends=True), b.code.splitlines(keepends=True),
-        fromfile=f"a/{a.id}" + (f" ({a.label})" if a.label else ""),
-        tofile=f"b/{b.id}" + (f" ({b.label})" if b.label else ""),
-    ))
+    lines = list(
+        difflib.unified_diff(
+            a.code.splitlines(keepends=True),
+            b.code.splitlines(keepends=True),
+            fromfile=f"a/{a.id}" + (f" ({a.label})" if a.label else ""),
+            tofile=f"b/{b.id}" + (f" ({b.label})" if b.label else ""),
+        )
+    )
     text = "".join(line if line.endswith("\n") else line + "\n" for line in lines)
     added = sum(1 for line in lines if line.startswith("+") and not line.startswith("+++"))
     removed = sum(1 for line in lines if line.startswith("-") and not line.startswith("---"))

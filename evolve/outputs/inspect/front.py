@@ -29,11 +29,10 @@ import numpy as np
 from archive.reading.costs import ProgramCost
 from evolve.outputs.inspect.render import fmt, table
 from evolve.outputs.inspect.source import InspectError, Source
-from metrics.pareto import pareto_front
 from evolve.outputs.labels import SIM_LINE, SIM_TOKENS_LINE, SIM_TOKENS_TAG
+from metrics.pareto import pareto_front
 
 __all__ = ["SIM_TOKENS_LINE", "best_under_cost", "front", "render_front"]
-
 
 
 def _costed(src: Source) -> tuple[list[ProgramCost], int, int]:
@@ -43,9 +42,18 @@ def _costed(src: Source) -> tuple[list[ProgramCost], int, int]:
 
 
 def _row(p: ProgramCost, rank: int | None, champion: str | None) -> dict[str, Any]:
-    return {"rank": rank, "id": p.program_id, "label": p.label, "generation": p.generation,
-            "coverage": p.coverage, "tokens_per_persona": p.tokens_per_persona, "tokens": p.tokens,
-            "personas": p.personas, "evaluations": p.evaluations, "champion": p.program_id == champion}
+    return {
+        "rank": rank,
+        "id": p.program_id,
+        "label": p.label,
+        "generation": p.generation,
+        "coverage": p.coverage,
+        "tokens_per_persona": p.tokens_per_persona,
+        "tokens": p.tokens,
+        "personas": p.personas,
+        "evaluations": p.evaluations,
+        "champion": p.program_id == champion,
+    }
 
 
 def front(src: Source) -> dict[str, Any]:
@@ -53,20 +61,33 @@ def front(src: Source) -> dict[str, Any]:
     InspectError when no program of the run has a validation evaluation."""
     costed, validated, unvalidated = _costed(src)
     if not validated:
-        raise InspectError(f"no program of run {src.run_id} in {src.db} has a validation evaluation yet "
-                           f"({unvalidated} unvalidated programs); the cost front needs validation coverage")
-    on = pareto_front([p.coverage for p in costed], [float(p.tokens_per_persona or 0.0) for p in costed]) if costed \
+        raise InspectError(
+            f"no program of run {src.run_id} in {src.db} has a validation evaluation yet "
+            f"({unvalidated} unvalidated programs); the cost front needs validation coverage"
+        )
+    on = (
+        pareto_front([p.coverage for p in costed], [float(p.tokens_per_persona or 0.0) for p in costed])
+        if costed
         else np.zeros(0, dtype=np.int64)
+    )
     champ = src.reader.champion()
     champion = champ.program.id if champ is not None else None
     on_set = {int(i) for i in on}
-    rest = sorted((p for i, p in enumerate(costed) if i not in on_set),
-                  key=lambda p: (p.tokens_per_persona, -p.coverage, p.program_id))
+    rest = sorted(
+        (p for i, p in enumerate(costed) if i not in on_set),
+        key=lambda p: (p.tokens_per_persona, -p.coverage, p.program_id),
+    )
     simulated = src.simulated()
     return {
-        "simulated": simulated, "tokens_simulated": simulated, "stage": "validation", "score": "coverage",
-        "cost": "llm_tokens_per_persona", "validated": validated, "unvalidated": unvalidated,
-        "without_cost": validated - len(costed), "champion": champion,
+        "simulated": simulated,
+        "tokens_simulated": simulated,
+        "stage": "validation",
+        "score": "coverage",
+        "cost": "llm_tokens_per_persona",
+        "validated": validated,
+        "unvalidated": unvalidated,
+        "without_cost": validated - len(costed),
+        "champion": champion,
         "front": [_row(costed[int(i)], r, champion) for r, i in enumerate(on, 1)],
         "dominated": [_row(p, None, champion) for p in rest],
     }
@@ -81,31 +102,46 @@ def best_under_cost(src: Source, max_tokens_per_persona: float) -> dict[str, Any
         raise InspectError(f"--max-tokens-per-persona must be a number >= 0, got {max_tokens_per_persona!r}")
     costed, validated, unvalidated = _costed(src)
     if not costed:
-        raise InspectError(f"no program of run {src.run_id} in {src.db} has a validation evaluation with "
-                           f"personas ({validated} validated, {unvalidated} unvalidated); "
-                           f"nothing to choose by cost")
+        raise InspectError(
+            f"no program of run {src.run_id} in {src.db} has a validation evaluation with "
+            f"personas ({validated} validated, {unvalidated} unvalidated); "
+            f"nothing to choose by cost"
+        )
     ok = [p for p in costed if p.tokens_per_persona <= cap]  # type: ignore[operator]
     if not ok:
         cheap = min(costed, key=lambda p: (p.tokens_per_persona, -p.coverage, p.program_id))
-        raise InspectError(f"no validated program uses <= {cap:g} tokens per persona; the cheapest, "
-                           f"{cheap.program_id}, uses {cheap.tokens_per_persona:.1f}"
-                           f"{SIM_TOKENS_TAG if src.simulated() else ''}")
+        raise InspectError(
+            f"no validated program uses <= {cap:g} tokens per persona; the cheapest, "
+            f"{cheap.program_id}, uses {cheap.tokens_per_persona:.1f}"
+            f"{SIM_TOKENS_TAG if src.simulated() else ''}"
+        )
     best = min(ok, key=lambda p: (-p.coverage, p.tokens_per_persona, p.program_id))
     return _row(best, None, None)
 
 
 def _rows(items: list[dict[str, Any]]) -> list[list[Any]]:
-    return [[r["rank"] if r["rank"] is not None else "-", r["id"] + (" *" if r["champion"] else ""),
-             r["label"] or "-", fmt(r["coverage"]), fmt(r["tokens_per_persona"], 1), r["personas"],
-             r["evaluations"]] for r in items]
+    return [
+        [
+            r["rank"] if r["rank"] is not None else "-",
+            r["id"] + (" *" if r["champion"] else ""),
+            r["label"] or "-",
+            fmt(r["coverage"]),
+            fmt(r["tokens_per_persona"], 1),
+            r["personas"],
+            r["evaluations"],
+        ]
+        for r in items
+    ]
 
 
 def render_front(data: dict[str, Any], *, dominated: int = 10) -> str:
     """Readable text of :func:`front`: the front, then up to ``dominated`` other programs."""
     lines = [SIM_LINE, SIM_TOKENS_LINE[0].upper() + SIM_TOKENS_LINE[1:] + "."] if data["simulated"] else []
-    lines.append(f"cost front: validation coverage (higher is better) against persona-role LLM tokens per "
-                 f"persona (lower is better); {len(data['front'])} of {data['validated']} validated programs "
-                 f"are on it")
+    lines.append(
+        f"cost front: validation coverage (higher is better) against persona-role LLM tokens per "
+        f"persona (lower is better); {len(data['front'])} of {data['validated']} validated programs "
+        f"are on it"
+    )
     left = []
     if data["unvalidated"]:
         left.append(f"{data['unvalidated']} programs have no validation evaluation and are not on the front")
@@ -120,6 +156,9 @@ def render_front(data: dict[str, Any], *, dominated: int = 10) -> str:
         lines.append("(* = the champion)")
     if data["dominated"]:
         shown = data["dominated"][:dominated]
-        lines += ["", f"dominated programs (cheapest first, {len(shown)} of {len(data['dominated'])}):",
-                  table(headers, _rows(shown), right=(3, 4, 5, 6))]
+        lines += [
+            "",
+            f"dominated programs (cheapest first, {len(shown)} of {len(data['dominated'])}):",
+            table(headers, _rows(shown), right=(3, 4, 5, 6)),
+        ]
     return "\n".join(lines)

@@ -67,8 +67,17 @@ def grid(src: Source, *, island: int | None = None, png: str | None = None) -> d
         raise InspectError(f"the grid of {where} is empty in run {src.run_id} of {src.db} (no elites yet)")
     arr = view.fitness_array()
     specs = view.descriptors
-    descriptors = [{"name": d.name, "low": d.low, "high": d.high, "bins": d.bins, "log": d.log,
-                    "edges": [float(x) for x in bin_edges(d)]} for d in specs]
+    descriptors = [
+        {
+            "name": d.name,
+            "low": d.low,
+            "high": d.high,
+            "bins": d.bins,
+            "log": d.log,
+            "edges": [float(x) for x in bin_edges(d)],
+        }
+        for d in specs
+    ]
     cells_total = math.prod(view.shape) * (islands if island is None else 1)
     data: dict[str, Any] = {
         "island": island,
@@ -80,8 +89,17 @@ def grid(src: Source, *, island: int | None = None, png: str | None = None) -> d
         "cells_total": cells_total,
         "best": float(np.nanmax(arr)),
         "fitness": _with_nulls(arr),
-        "cells": [{"island": e.island, "cell": list(e.cell), "program_id": e.program_id, "fitness": e.fitness,
-                   "descriptors": dict(e.descriptors), "migrant_from": e.migrant_from} for e in view.elites],
+        "cells": [
+            {
+                "island": e.island,
+                "cell": list(e.cell),
+                "program_id": e.program_id,
+                "fitness": e.fitness,
+                "descriptors": dict(e.descriptors),
+                "migrant_from": e.migrant_from,
+            }
+            for e in view.elites
+        ],
         "png": None,
     }
     if png:
@@ -97,9 +115,15 @@ def _array(data: dict[str, Any]) -> np.ndarray:
 def render_grid(data: dict[str, Any]) -> str:
     """Text table: rows = descriptor 1 bins (highest first), columns = descriptor 0 bins."""
     lines = [SIM_LINE] if data["simulated"] else []
-    where = f"island {data['island']}" if data["island"] is not None else f"all {data['islands']} islands (best per cell)"
-    lines.append(f"elite grid, {where}: {data['filled']}/{data['cells_total']} cells filled, best fitness "
-                 f"{data['best']:.4f}")
+    where = (
+        f"island {data['island']}"
+        if data["island"] is not None
+        else f"all {data['islands']} islands (best per cell)"
+    )
+    lines.append(
+        f"elite grid, {where}: {data['filled']}/{data['cells_total']} cells filled, best fitness "
+        f"{data['best']:.4f}"
+    )
     plane = _array(data)
     d0 = data["descriptors"][0]
     d1 = data["descriptors"][1] if len(data["descriptors"]) > 1 else None
@@ -108,15 +132,22 @@ def render_grid(data: dict[str, Any]) -> str:
     rows = []
     for j in reversed(range(plane.shape[1])):
         label = edge_label(d1["edges"], j, d1["log"]) if d1 else ""
-        rows.append([label] + ["·" if np.isnan(plane[i, j]) else f"{plane[i, j]:.3f}" for i in range(plane.shape[0])])
-    lines.append(f"columns: {d0['name']}, bins from the edge shown "
-                 f"(the last {edge_label(d0['edges'], plane.shape[0] - 1, d0['log'])})")
+        rows.append(
+            [label] + ["·" if np.isnan(plane[i, j]) else f"{plane[i, j]:.3f}" for i in range(plane.shape[0])]
+        )
+    lines.append(
+        f"columns: {d0['name']}, bins from the edge shown "
+        f"(the last {edge_label(d0['edges'], plane.shape[0] - 1, d0['log'])})"
+    )
     if d1:
         lines.append(f"rows: {d1['name']}")
     lines.append(table(["", *cols], rows, right=range(1, len(cols) + 1)))
     if len(data["descriptors"]) > 2:
-        lines.append("(more than two descriptors: each cell shows the best over "
-                     + ", ".join(d["name"] for d in data["descriptors"][2:]) + ")")
+        lines.append(
+            "(more than two descriptors: each cell shows the best over "
+            + ", ".join(d["name"] for d in data["descriptors"][2:])
+            + ")"
+        )
     if data.get("png"):
         lines.append(f"heatmap: {data['png']}")
     return "\n".join(lines)
@@ -139,12 +170,20 @@ def write_png(data: dict[str, Any], path: Path) -> Path:
         for j in range(plane.shape[1]):
             if not np.isnan(plane[i, j]):
                 ax.text(i, j, f"{plane[i, j]:.2f}", ha="center", va="center", fontsize=7, color="white")
-    ax.set_xticks(range(plane.shape[0]), [edge_label(d0["edges"], i, d0["log"]) for i in range(plane.shape[0])],
-                  rotation=45, ha="right", fontsize=7)
+    ax.set_xticks(
+        range(plane.shape[0]),
+        [edge_label(d0["edges"], i, d0["log"]) for i in range(plane.shape[0])],
+        rotation=45,
+        ha="right",
+        fontsize=7,
+    )
     ax.set_xlabel(d0["name"])
     if d1:
-        ax.set_yticks(range(plane.shape[1]), [edge_label(d1["edges"], j, d1["log"]) for j in range(plane.shape[1])],
-                      fontsize=7)
+        ax.set_yticks(
+            range(plane.shape[1]),
+            [edge_label(d1["edges"], j, d1["log"]) for j in range(plane.shape[1])],
+            fontsize=7,
+        )
         ax.set_ylabel(d1["name"])
     else:
         ax.set_yticks([])

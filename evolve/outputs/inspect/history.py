@@ -28,11 +28,22 @@ from archive.runhistory import setting_changes
 def budget_history(reader: ArchiveReader) -> dict[str, Any]:
     """The run's budget raises, search-setting changes and killed evaluations (see the
     module docstring); a search change lists only the keys whose value changed."""
-    raises = [{"ts": r.ts, "changes": {cap: {"from": old, "to": new} for cap, (old, new) in r.changes.items()}}
-              for r in reader.budget_raises()]
-    searches = [{"ts": e.ts, "changes": {key: {"from": old, "to": new} for key, (old, new)
-                                         in setting_changes(e.detail if isinstance(e.detail, Mapping) else {}).items()}}
-                for e in reader.events(kind="search_changed")]
+    raises = [
+        {"ts": r.ts, "changes": {cap: {"from": old, "to": new} for cap, (old, new) in r.changes.items()}}
+        for r in reader.budget_raises()
+    ]
+    searches = [
+        {
+            "ts": e.ts,
+            "changes": {
+                key: {"from": old, "to": new}
+                for key, (old, new) in setting_changes(
+                    e.detail if isinstance(e.detail, Mapping) else {}
+                ).items()
+            },
+        }
+        for e in reader.events(kind="search_changed")
+    ]
     killed = reader.killed_evaluations()
     return {
         "budget_raises": raises,
@@ -70,8 +81,13 @@ def raise_line(entry: Mapping[str, Any]) -> str:
     """One raise of :func:`budget_history` on one line, e.g. ``budget raised 2025-01-02
     10:00:00: evaluations 6 -> 9, minutes 5 min -> no cap``."""
     changes = entry.get("changes") or {}
-    what = ", ".join(f"{cap} {limit_text(cap, c.get('from'))} -> {limit_text(cap, c.get('to'))}"
-                     for cap, c in changes.items()) or "no cap changed"
+    what = (
+        ", ".join(
+            f"{cap} {limit_text(cap, c.get('from'))} -> {limit_text(cap, c.get('to'))}"
+            for cap, c in changes.items()
+        )
+        or "no cap changed"
+    )
     return f"budget raised {_when(entry.get('ts'))}: {what}"
 
 
@@ -79,7 +95,10 @@ def search_line(entry: Mapping[str, Any]) -> str:
     """One search-setting change on one line, e.g. ``search settings changed 2025-01-02
     10:00:00: confidence 0.8 -> 0.9``."""
     changes = entry.get("changes") or {}
-    what = ", ".join(f"{key} {c.get('from')} -> {c.get('to')}" for key, c in changes.items()) or "no setting changed"
+    what = (
+        ", ".join(f"{key} {c.get('from')} -> {c.get('to')}" for key, c in changes.items())
+        or "no setting changed"
+    )
     return f"search settings changed {_when(entry.get('ts'))}: {what}"
 
 
@@ -100,5 +119,7 @@ def killed_line(killed: Mapping[str, Any]) -> str | None:
         return None
     head = f"{k} evaluation killed; its calls are" if k == 1 else f"{k} evaluations killed; their calls are"
     tokens = int(killed.get("prompt_tokens") or 0) + int(killed.get("completion_tokens") or 0)
-    return (f"{head} estimated (upper bound), not counted: {int(killed.get('calls') or 0)} calls, "
-            f"{tokens} tokens, ${float(killed.get('dollars') or 0.0):.4f} charged to the budget")
+    return (
+        f"{head} estimated (upper bound), not counted: {int(killed.get('calls') or 0)} calls, "
+        f"{tokens} tokens, ${float(killed.get('dollars') or 0.0):.4f} charged to the budget"
+    )

@@ -53,14 +53,16 @@ def pole_of(i: int, bins: int) -> str:
 
 
 def _describe(cell: Sequence[int], names: Sequence[str], bins: int) -> dict[str, Any]:
-    return {"cell": [int(c) for c in cell],
-            "ranges": {a: [round(int(c) / bins, 4), round((int(c) + 1) / bins, 4)]
-                       for a, c in zip(names, cell)},
-            "poles": {a: pole_of(int(c), bins) for a, c in zip(names, cell)}}
+    return {
+        "cell": [int(c) for c in cell],
+        "ranges": {a: [round(int(c) / bins, 4), round((int(c) + 1) / bins, 4)] for a, c in zip(names, cell)},
+        "poles": {a: pole_of(int(c), bins) for a, c in zip(names, cell)},
+    }
 
 
-def holes(src: Source, *, context: str | None = None, bins: int | None = None,
-          limit: int = LIMIT) -> dict[str, Any]:
+def holes(
+    src: Source, *, context: str | None = None, bins: int | None = None, limit: int = LIMIT
+) -> dict[str, Any]:
     """The unreached cells of ``context`` (default: the context with the most stored
     personas) on the ``bins``-per-axis grid, deepest first, at most ``limit`` listed, and
     the 2-D holes of every axis pair (shape in the module docstring)."""
@@ -72,9 +74,10 @@ def holes(src: Source, *, context: str | None = None, bins: int | None = None,
     b = int(bins) if bins is not None else default_bins(k)
     if b < 1:
         raise InspectError(f"--bins must be >= 1, got {b}")
-    if b ** k > MAX_CELLS:
-        raise InspectError(f"--bins {b} on {k} axes makes {b ** k:,} cells, more than {MAX_CELLS:,}; "
-                           f"use fewer bins")
+    if b**k > MAX_CELLS:
+        raise InspectError(
+            f"--bins {b} on {k} axes makes {b**k:,} cells, more than {MAX_CELLS:,}; use fewer bins"
+        )
     poles = axis_poles(src, context, k)
     names = [p.name for p in poles]
     cells = cells_of(pos.z, b)
@@ -87,22 +90,36 @@ def holes(src: Source, *, context: str | None = None, bins: int | None = None,
     pairs = []
     for (i, j), grid in pair_reached(cells, b, k).items():
         free = np.argwhere(~grid)
-        pairs.append({
-            "axes": [names[i], names[j]], "cells_total": b * b, "reached": int(grid.sum()),
-            "grid": grid.tolist(),
-            "holes": [_describe(tuple(int(x) for x in f), (names[i], names[j]), b) for f in free],
-        })
-    axis_holes = [{"axis": names[a],
-                   "bins": [int(x) for x in np.flatnonzero(~np.isin(np.arange(b), cells[:, a]))]}
-                  for a in range(k)]
+        pairs.append(
+            {
+                "axes": [names[i], names[j]],
+                "cells_total": b * b,
+                "reached": int(grid.sum()),
+                "grid": grid.tolist(),
+                "holes": [_describe(tuple(int(x) for x in f), (names[i], names[j]), b) for f in free],
+            }
+        )
+    axis_holes = [
+        {"axis": names[a], "bins": [int(x) for x in np.flatnonzero(~np.isin(np.arange(b), cells[:, a]))]}
+        for a in range(k)
+    ]
     return {
         "context": context,
         "axes": [{"name": p.name, "low": p.low, "high": p.high} for p in poles],
-        "bins": b, "simulated": src.simulated(), "personas": int(len(pos.z)),
-        "programs": int(len(set(pos.programs.tolist()))), "skipped": pos.skipped,
-        "cells_total": int(b ** k), "cells_reached": int(mask.sum()), "holes_total": int(len(unreached)),
-        "limit": int(limit), "depths": {str(int(d)): int(n) for d, n in zip(levels, counts)},
-        "holes": listed, "axis_holes": axis_holes, "pairs": pairs, "contexts": contexts,
+        "bins": b,
+        "simulated": src.simulated(),
+        "personas": int(len(pos.z)),
+        "programs": int(len(set(pos.programs.tolist()))),
+        "skipped": pos.skipped,
+        "cells_total": int(b**k),
+        "cells_reached": int(mask.sum()),
+        "holes_total": int(len(unreached)),
+        "limit": int(limit),
+        "depths": {str(int(d)): int(n) for d, n in zip(levels, counts)},
+        "holes": listed,
+        "axis_holes": axis_holes,
+        "pairs": pairs,
+        "contexts": contexts,
     }
 
 
@@ -124,19 +141,24 @@ def render_holes(data: dict[str, Any], *, pairs_shown: int = 6) -> str:
     axes, b = data["axes"], data["bins"]
     k = len(axes)
     lines.append(f"context {data['context']} ({k} axes: {', '.join(a['name'] for a in axes)})")
-    lines.append(f"{data['personas']} persona positions from {data['programs']} programs"
-                 f"{', %d skipped: missing answers' % data['skipped'] if data['skipped'] else ''}; "
-                 f"grid {b}^{k}: "
-                 f"{data['cells_reached']}/{data['cells_total']} cells reached, {data['holes_total']} holes")
+    lines.append(
+        f"{data['personas']} persona positions from {data['programs']} programs"
+        f"{', %d skipped: missing answers' % data['skipped'] if data['skipped'] else ''}; "
+        f"grid {b}^{k}: "
+        f"{data['cells_reached']}/{data['cells_total']} cells reached, {data['holes_total']} holes"
+    )
     if data["depths"]:
-        lines.append("holes by distance to the nearest reached cell (in cells): "
-                     + ", ".join(f"{d}: {n}" for d, n in data["depths"].items()))
+        lines.append(
+            "holes by distance to the nearest reached cell (in cells): "
+            + ", ".join(f"{d}: {n}" for d, n in data["depths"].items())
+        )
     poles = [a for a in axes if a["low"] or a["high"]]
     if poles:
         lines += ["", "axis poles (0 = low, 1 = high):"]
-        lines += [f"  {a['name']}: low = {shorten(a['low'], 50) or '-'}; "
-                  f"high = {shorten(a['high'], 50) or '-'}"
-                  for a in axes]
+        lines += [
+            f"  {a['name']}: low = {shorten(a['low'], 50) or '-'}; high = {shorten(a['high'], 50) or '-'}"
+            for a in axes
+        ]
     for ah in data["axis_holes"]:
         if ah["bins"]:
             ranges = ", ".join(f"{i / b:.2f}-{(i + 1) / b:.2f}" for i in ah["bins"])
@@ -144,18 +166,31 @@ def render_holes(data: dict[str, Any], *, pairs_shown: int = 6) -> str:
     if data["holes"]:
         shown = len(data["holes"])
         lines += ["", f"holes, deepest first ({shown} of {data['holes_total']}; --limit N for more):"]
-        rows = [[n, h["depth"], *[f"{h['ranges'][a['name']][0]:.2f}-{h['ranges'][a['name']][1]:.2f}"
-                                  f" {h['poles'][a['name']][0].upper()}" for a in axes]]
-                for n, h in enumerate(data["holes"], 1)]
+        rows = [
+            [
+                n,
+                h["depth"],
+                *[
+                    f"{h['ranges'][a['name']][0]:.2f}-{h['ranges'][a['name']][1]:.2f}"
+                    f" {h['poles'][a['name']][0].upper()}"
+                    for a in axes
+                ],
+            ]
+            for n, h in enumerate(data["holes"], 1)
+        ]
         lines.append(table(["#", "depth", *[a["name"] for a in axes]], rows, right=(0, 1)))
-        lines.append("(L / M / H: the bin lies toward the axis's low pole, at the centre, "
-                     "toward the high pole)")
+        lines.append(
+            "(L / M / H: the bin lies toward the axis's low pole, at the centre, toward the high pole)"
+        )
     elif data["holes_total"] == 0:
         lines += ["", "no holes: every cell of the grid was reached"]
     with_holes = sorted((p for p in data["pairs"] if p["holes"]), key=lambda p: (-len(p["holes"]), p["axes"]))
     if with_holes:
-        lines += ["", f"2-D holes per axis pair ({len(with_holes)} of {len(data['pairs'])} pairs have some; "
-                      f"most first):"]
+        lines += [
+            "",
+            f"2-D holes per axis pair ({len(with_holes)} of {len(data['pairs'])} pairs have some; "
+            f"most first):",
+        ]
         for p in with_holes[:pairs_shown]:
             lines.append(f"  {p['axes'][0]} x {p['axes'][1]}: {len(p['holes'])}/{p['cells_total']} unreached")
             for h in p["holes"][:4]:
@@ -163,8 +198,9 @@ def render_holes(data: dict[str, Any], *, pairs_shown: int = 6) -> str:
             if len(p["holes"]) > 4:
                 lines.append(f"    +{len(p['holes']) - 4} more")
         if len(with_holes) > pairs_shown:
-            lines.append(f"  +{len(with_holes) - pairs_shown} more pairs with holes "
-                         f"(--json lists every pair)")
+            lines.append(
+                f"  +{len(with_holes) - pairs_shown} more pairs with holes (--json lists every pair)"
+            )
     elif data["pairs"]:
         lines += ["", "no 2-D holes: every axis pair covers its whole grid"]
     return "\n".join(lines)

@@ -40,19 +40,26 @@ def lineage(src: Source, ref: str) -> dict[str, Any]:
             delta = float(v.fitness) - float(parent.fitness)
         mut = None
         if v.mutation is not None:
-            mut = {"operator": v.mutation.operator, "directive": v.mutation.directive, "model": v.mutation.model,
-                   "prompt_tokens": v.mutation.prompt_tokens, "completion_tokens": v.mutation.completion_tokens}
-        steps.append({
-            "id": v.id,
-            "label": v.label,
-            "generation": v.generation,
-            "island": v.island,
-            "parent_id": v.parent_id,
-            "fitness": v.fitness,
-            "delta_fitness": delta,
-            "metrics": None if v.metrics is None else {n: v.metrics.get(n) for n in METRIC_NAMES},
-            "mutation": mut,
-        })
+            mut = {
+                "operator": v.mutation.operator,
+                "directive": v.mutation.directive,
+                "model": v.mutation.model,
+                "prompt_tokens": v.mutation.prompt_tokens,
+                "completion_tokens": v.mutation.completion_tokens,
+            }
+        steps.append(
+            {
+                "id": v.id,
+                "label": v.label,
+                "generation": v.generation,
+                "island": v.island,
+                "parent_id": v.parent_id,
+                "fitness": v.fitness,
+                "delta_fitness": delta,
+                "metrics": None if v.metrics is None else {n: v.metrics.get(n) for n in METRIC_NAMES},
+                "mutation": mut,
+            }
+        )
     last = views[-1]
     return {
         "program": pid,
@@ -67,15 +74,31 @@ def lineage(src: Source, ref: str) -> dict[str, Any]:
 def render_lineage(data: dict[str, Any]) -> str:
     """Readable text of :func:`lineage` (program first, seed last)."""
     lines = [SIM_LINE] if data["simulated"] else []
-    lines.append(f"lineage of {data['program']}: {data['length']} programs"
-                 + ("" if data["complete"] else f" (ends at missing ancestor {data['missing_parent']})"))
+    lines.append(
+        f"lineage of {data['program']}: {data['length']} programs"
+        + ("" if data["complete"] else f" (ends at missing ancestor {data['missing_parent']})")
+    )
     rows = []
     for s in data["steps"]:
         m = s["mutation"] or {}
         delta = s["delta_fitness"]
-        rows.append([s["generation"], s["id"], s["label"] or "", fmt(s["fitness"]),
-                     "-" if delta is None else f"{delta:+.4f}", m.get("operator") or "", m.get("directive") or "",
-                     m.get("model") or ""])
-    lines.append(table(["gen", "program", "label", "train fitness", "Δ train", "operator", "directive", "model"], rows,
-                       right=[0, 3, 4]))
+        rows.append(
+            [
+                s["generation"],
+                s["id"],
+                s["label"] or "",
+                fmt(s["fitness"]),
+                "-" if delta is None else f"{delta:+.4f}",
+                m.get("operator") or "",
+                m.get("directive") or "",
+                m.get("model") or "",
+            ]
+        )
+    lines.append(
+        table(
+            ["gen", "program", "label", "train fitness", "Δ train", "operator", "directive", "model"],
+            rows,
+            right=[0, 3, 4],
+        )
+    )
     return "\n".join(lines)

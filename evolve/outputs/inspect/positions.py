@@ -23,15 +23,18 @@ def choose_context(src: Source, context: str | None) -> tuple[str, list[dict[str
     nothing is stored or ``context`` has no stored positions."""
     contexts = src.context_counts()
     if not contexts:
-        raise InspectError(f"no persona positions stored in run {src.run_id} of {src.db} "
-                           f"(nothing evaluated yet)")
+        raise InspectError(
+            f"no persona positions stored in run {src.run_id} of {src.db} (nothing evaluated yet)"
+        )
     if context is None:
         return contexts[0]["id"], contexts
     ids = [c["id"] for c in contexts]
     if context not in ids:
         close = difflib.get_close_matches(context, ids, n=3, cutoff=0.4) or ids[:3]
-        raise InspectError(f"no personas stored for context {context!r} in run {src.run_id} "
-                           f"(available: {', '.join(close)}{', ...' if len(ids) > len(close) else ''})")
+        raise InspectError(
+            f"no personas stored for context {context!r} in run {src.run_id} "
+            f"(available: {', '.join(close)}{', ...' if len(ids) > len(close) else ''})"
+        )
     return context, contexts
 
 
@@ -58,11 +61,19 @@ def load_positions(src: Source, context: str) -> Positions:
     z_all = np.asarray(ps.z, dtype=float)
     keep = ~np.isnan(z_all).any(axis=1) if len(z_all) else np.zeros(0, dtype=bool)
     if not keep.any():
-        raise InspectError(f"context {context!r}: every stored position misses an axis answer; "
-                           f"nothing to bin")
-    return Positions(context, int(ps.k), z_all[keep], np.asarray(ps.program_ids)[keep],
-                     np.asarray(ps.stages)[keep], np.asarray(ps.evaluation_ids)[keep],
-                     np.asarray(ps.indexes)[keep], int((~keep).sum()))
+        raise InspectError(
+            f"context {context!r}: every stored position misses an axis answer; nothing to bin"
+        )
+    return Positions(
+        context,
+        int(ps.k),
+        z_all[keep],
+        np.asarray(ps.program_ids)[keep],
+        np.asarray(ps.stages)[keep],
+        np.asarray(ps.evaluation_ids)[keep],
+        np.asarray(ps.indexes)[keep],
+        int((~keep).sum()),
+    )
 
 
 @dataclass(frozen=True)

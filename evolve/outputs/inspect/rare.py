@@ -55,7 +55,7 @@ def _row_keys(a: np.ndarray, base: int) -> np.ndarray:
     exactly for equal rows, in the lexicographic order of the rows (an int64 when base^K
     fits, else the rows' bytes, big-endian)."""
     a = np.asarray(a, dtype=np.int64).reshape(len(a), -1)
-    if base ** a.shape[1] < 2 ** 62:
+    if base ** a.shape[1] < 2**62:
         if not a.shape[1]:
             return np.zeros(len(a), np.int64)
         return np.asarray(np.ravel_multi_index(tuple(a.T), (base,) * a.shape[1]), dtype=np.int64)
@@ -74,8 +74,12 @@ def _knn(z: np.ndarray, k: int) -> np.ndarray:
     from scipy.spatial import cKDTree
 
     kk = min(k, n - 1)
-    _, first, inverse, counts = np.unique(_row_keys(np.rint(z * 65534).astype(np.int64), 65535),
-                                          return_index=True, return_inverse=True, return_counts=True)
+    _, first, inverse, counts = np.unique(
+        _row_keys(np.rint(z * 65534).astype(np.int64), 65535),
+        return_index=True,
+        return_inverse=True,
+        return_counts=True,
+    )
     uniq, inverse = z[first], np.asarray(inverse).reshape(-1)
     q = min(kk + 1, len(uniq))
     tree = cKDTree(uniq, leafsize=32, balanced_tree=False)
@@ -125,12 +129,19 @@ def rare(src: Source, *, context: str | None = None, k: int = 10, bins: int | No
     isolation = np.bincount(inverse, weights=iso, minlength=len(keys)) / np.maximum(personas, 1)
     pairs = np.unique(inverse * len(prog_names) + row_prog)
     cell_programs = np.bincount(pairs // len(prog_names), minlength=len(keys))
-    order = sorted(range(len(keys)), key=lambda c: (int(cell_programs[c]), -float(isolation[c]),
-                                                    int(personas[c]), [int(x) for x in keys[c]]))
+    order = sorted(
+        range(len(keys)),
+        key=lambda c: (
+            int(cell_programs[c]),
+            -float(isolation[c]),
+            int(personas[c]),
+            [int(x) for x in keys[c]],
+        ),
+    )
     chosen = order[:k]
     grouped = np.argsort(inverse, kind="stable")  # members of cell c: grouped[bounds[c]:bounds[c + 1]]
     bounds = np.searchsorted(inverse[grouped], np.arange(len(keys) + 1))
-    members = {c: grouped[bounds[c]:bounds[c + 1]] for c in chosen}
+    members = {c: grouped[bounds[c] : bounds[c + 1]] for c in chosen}
     picks = {}
     for c in chosen:
         ranked = members[c][np.argsort(-iso[members[c]], kind="stable")]
@@ -149,33 +160,50 @@ def rare(src: Source, *, context: str | None = None, k: int = 10, bins: int | No
         if pv is None or i is None:
             return None
         fields = {str(key): v for key, v in pv.persona.items() if key not in ("name", "description")}
-        return {"program_id": str(progs[i]), "stage": str(stages[i]), "evaluation_id": int(evals[i]),
-                "index": int(idx[i]), "name": pv.persona.get("name"), "description": pv.persona.get("description"),
-                "fields": fields, "position": pos_of(i)}
+        return {
+            "program_id": str(progs[i]),
+            "stage": str(stages[i]),
+            "evaluation_id": int(evals[i]),
+            "index": int(idx[i]),
+            "name": pv.persona.get("name"),
+            "description": pv.persona.get("description"),
+            "fields": fields,
+            "position": pos_of(i),
+        }
 
     regions = []
     for rank, c in enumerate(chosen, 1):
         key = keys[c]
         ids = sorted({prog_names[int(p)] for p in np.unique(row_prog[members[c]])})
-        regions.append({
-            "rank": rank,
-            "cell": [int(x) for x in key],
-            "ranges": {a: [round(int(x) / b, 4), round((int(x) + 1) / b, 4)] for a, x in zip(axes, key)},
-            "programs": len(ids),
-            "program_ids": ids[:5],
-            "personas": int(personas[c]),
-            "isolation": float(isolation[c]),
-            "position": pos_of(picks[c][0]),
-            "example": example(picks[c][1]),
-        })
+        regions.append(
+            {
+                "rank": rank,
+                "cell": [int(x) for x in key],
+                "ranges": {a: [round(int(x) / b, 4), round((int(x) + 1) / b, 4)] for a, x in zip(axes, key)},
+                "programs": len(ids),
+                "program_ids": ids[:5],
+                "personas": int(personas[c]),
+                "isolation": float(isolation[c]),
+                "position": pos_of(picks[c][0]),
+                "example": example(picks[c][1]),
+            }
+        )
     outliers = []
     for rank, i in enumerate(top_iso, 1):
-        outliers.append({
-            "rank": rank, "program_id": str(progs[i]), "stage": str(stages[i]), "evaluation_id": int(evals[i]),
-            "index": int(idx[i]), "knn_distance": float(iso[i]), "position": pos_of(int(i)),
-            "cell": [int(x) for x in cells[i]], "cell_programs": int(cell_programs[inverse[i]]),
-            "example": example(int(i)) if has_text[i] else None,
-        })
+        outliers.append(
+            {
+                "rank": rank,
+                "program_id": str(progs[i]),
+                "stage": str(stages[i]),
+                "evaluation_id": int(evals[i]),
+                "index": int(idx[i]),
+                "knn_distance": float(iso[i]),
+                "position": pos_of(int(i)),
+                "cell": [int(x) for x in cells[i]],
+                "cell_programs": int(cell_programs[inverse[i]]),
+                "example": example(int(i)) if has_text[i] else None,
+            }
+        )
     return {
         "context": context,
         "axes": axes,
@@ -187,7 +215,7 @@ def rare(src: Source, *, context: str | None = None, k: int = 10, bins: int | No
         "texts": int(has_text.sum()),
         "skipped": pos.skipped,
         "cells_occupied": int(len(keys)),
-        "cells_total": int(b ** kdim),
+        "cells_total": int(b**kdim),
         "regions": regions,
         "outliers": outliers,
         "contexts": contexts,
@@ -200,11 +228,17 @@ def _example_lines(rank: int, ex: dict[str, Any], width: int = 100) -> list[str]
     where = ", ".join(f"{a} {v:.2f}" for a, v in ex["position"].items())
     out = [f"  #{rank} {ex['name'] or '(no name)'}  [{where}]  program {ex['program_id']} ({ex['stage']})"]
     body = " ".join(str(ex.get("description") or "").split())
-    out += textwrap.wrap(body, width=width, initial_indent="      ", subsequent_indent="      ") or ["      (no description)"]
+    out += textwrap.wrap(body, width=width, initial_indent="      ", subsequent_indent="      ") or [
+        "      (no description)"
+    ]
     for key, value in (ex.get("fields") or {}).items():
         text = value if isinstance(value, str) else str(value)
-        out += textwrap.wrap(f"{key}: {' '.join(text.split())}", width=width, initial_indent="      ",
-                             subsequent_indent="        ")
+        out += textwrap.wrap(
+            f"{key}: {' '.join(text.split())}",
+            width=width,
+            initial_indent="      ",
+            subsequent_indent="        ",
+        )
     return out
 
 
@@ -217,17 +251,34 @@ def render_rare(data: dict[str, Any]) -> str:
     lines = [SIM_LINE] if data["simulated"] else []
     axes = data["axes"]
     lines.append(f"context {data['context']} ({len(axes)} axes: {', '.join(axes)})")
-    lines.append(f"{data['personas']} persona positions from {data['programs']} programs "
-                 f"({data['texts']} with stored text{', %d skipped: missing answers' % data['skipped'] if data['skipped'] else ''}); "
-                 f"grid {data['bins']}^{len(axes)}: {data['cells_occupied']}/{data['cells_total']} cells reached")
+    lines.append(
+        f"{data['personas']} persona positions from {data['programs']} programs "
+        f"({data['texts']} with stored text{', %d skipped: missing answers' % data['skipped'] if data['skipped'] else ''}); "
+        f"grid {data['bins']}^{len(axes)}: {data['cells_occupied']}/{data['cells_total']} cells reached"
+    )
     lines.append("")
-    lines.append("rarest regions (cells reached by the fewest programs; values = the cell's most isolated persona, 0..1):")
+    lines.append(
+        "rarest regions (cells reached by the fewest programs; values = the cell's most isolated persona, 0..1):"
+    )
     rows = []
     for r in data["regions"]:
-        rows.append([r["rank"], r["programs"], r["personas"], fmt(r["isolation"], 3), *_values(r["position"]),
-                     ",".join(r["program_ids"][:2]) + ("…" if len(r["program_ids"]) > 2 else "")])
-    lines.append(table(["#", "programs", "personas", "isolation", *axes, "program ids"], rows,
-                       right=range(0, 4 + len(axes))))
+        rows.append(
+            [
+                r["rank"],
+                r["programs"],
+                r["personas"],
+                fmt(r["isolation"], 3),
+                *_values(r["position"]),
+                ",".join(r["program_ids"][:2]) + ("…" if len(r["program_ids"]) > 2 else ""),
+            ]
+        )
+    lines.append(
+        table(
+            ["#", "programs", "personas", "isolation", *axes, "program ids"],
+            rows,
+            right=range(0, 4 + len(axes)),
+        )
+    )
     examples = [(r["rank"], r["example"]) for r in data["regions"] if r["example"]]
     if examples:
         lines.append("")
@@ -236,14 +287,26 @@ def render_rare(data: dict[str, Any]) -> str:
             lines.extend(_example_lines(rank, ex))
     lines.append("")
     lines.append(f"most isolated personas (distance to the {data['neighbours']}th nearest persona):")
-    rows = [[o["rank"], fmt(o["knn_distance"], 3), o["cell_programs"], *_values(o["position"]), o["program_id"],
-             shorten((o["example"] or {}).get("name") or "-", 30)] for o in data["outliers"]]
-    lines.append(table(["#", "knn_dist", "cell_progs", *axes, "program", "name"], rows,
-                       right=range(0, 3 + len(axes))))
+    rows = [
+        [
+            o["rank"],
+            fmt(o["knn_distance"], 3),
+            o["cell_programs"],
+            *_values(o["position"]),
+            o["program_id"],
+            shorten((o["example"] or {}).get("name") or "-", 30),
+        ]
+        for o in data["outliers"]
+    ]
+    lines.append(
+        table(["#", "knn_dist", "cell_progs", *axes, "program", "name"], rows, right=range(0, 3 + len(axes)))
+    )
     others = [c for c in data["contexts"] if c["id"] != data["context"]]
     if others:
         shown = ", ".join(f"{c['id']} ({c['personas']})" for c in others[:12])
         lines.append("")
-        lines.append(f"other contexts (--context ID; personas stored): {shown}"
-                     + (f", +{len(others) - 12} more" if len(others) > 12 else ""))
+        lines.append(
+            f"other contexts (--context ID; personas stored): {shown}"
+            + (f", +{len(others) - 12} more" if len(others) > 12 else "")
+        )
     return "\n".join(lines)

@@ -18,7 +18,6 @@ METRIC_TITLES: dict[str, str] = {
 }
 
 
-
 def fmt(x: Any, digits: int = 4) -> str:
     """A number with ``digits`` decimals; ``-`` for None/NaN; other values as str."""
     if x is None:
@@ -36,8 +35,10 @@ def interval_basis(interval: Mapping[str, Any]) -> str:
     """What a champion's validation interval averages, e.g. ``10 contexts x 3 seeds``
     (``1 seed`` in the singular): its ``contexts`` and ``replicates`` (common-seed draws)."""
     contexts, replicates = interval.get("contexts"), interval.get("replicates")
-    return (f"{contexts} context{'' if contexts == 1 else 's'} x "
-            f"{replicates} seed{'' if replicates == 1 else 's'}")
+    return (
+        f"{contexts} context{'' if contexts == 1 else 's'} x "
+        f"{replicates} seed{'' if replicates == 1 else 's'}"
+    )
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, right: Sequence[int] = ()) -> str:

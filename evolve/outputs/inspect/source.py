@@ -134,8 +134,10 @@ class Source:
     def context_counts(self) -> list[dict[str, Any]]:
         """Per context of the run: ``personas`` (positions stored), ``texts`` (persona
         texts stored), ``programs`` (distinct programs with positions), most personas first."""
-        return [{"id": c.context_id, "personas": c.positions, "texts": c.texts, "programs": c.programs}
-                for c in self.reader.context_counts()]
+        return [
+            {"id": c.context_id, "personas": c.positions, "texts": c.texts, "programs": c.programs}
+            for c in self.reader.context_counts()
+        ]
 
 
 def open_source(db: str | os.PathLike[str], *, run_id: int | None = None) -> Source:

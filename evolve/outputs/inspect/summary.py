@@ -57,14 +57,13 @@ import datetime as dt
 from typing import Any
 
 from archive.reader import ArchiveReader
-from metrics import RANDOM_SEEDS, mean_references
-
+from evolve.budget.spend import render_spend_lines, spend_of
 from evolve.outputs.inspect.addressed import addressed_line, addressed_summary
 from evolve.outputs.inspect.history import budget_history, history_lines
 from evolve.outputs.inspect.render import fmt, interval_basis, metric_cells, metric_headers, table
 from evolve.outputs.inspect.source import Source
-from evolve.budget.spend import render_spend_lines, spend_of
 from evolve.outputs.labels import SIM_LINE, weak_sandbox_inspect
+from metrics import RANDOM_SEEDS, mean_references
 
 
 def _config(src: Source) -> dict[str, Any]:
@@ -89,8 +88,11 @@ def _config(src: Source) -> dict[str, Any]:
 
 def _shapes(ev: Any, n: int | None) -> list[tuple[int, int]]:
     """(n, K) of each context of ``ev`` that was scored (n from the config, else the rows)."""
-    return [(int(n or c.positions.shape[0]), int(c.positions.shape[1])) for c in (ev.contexts if ev else ())
-            if c.metrics and c.positions is not None and c.positions.ndim == 2]
+    return [
+        (int(n or c.positions.shape[0]), int(c.positions.shape[1]))
+        for c in (ev.contexts if ev else ())
+        if c.metrics and c.positions is not None and c.positions.ndim == 2
+    ]
 
 
 def _references(src: Source, stage: str, ev: Any, test: Any) -> dict[str, Any]:
@@ -142,13 +144,27 @@ def summary(src: Source) -> dict[str, Any]:
     info = r.run()
     counts = r.counts()
     qd = r.qd_stats()
-    spend = {str(s.role): {"calls": s.calls, "cached": s.cached, "errors": s.errors, "prompt_tokens": s.prompt_tokens,
-                           "completion_tokens": s.completion_tokens, "cost_usd": s.cost_usd, "latency_s": s.latency_s}
-             for s in r.spend()}
+    spend = {
+        str(s.role): {
+            "calls": s.calls,
+            "cached": s.cached,
+            "errors": s.errors,
+            "prompt_tokens": s.prompt_tokens,
+            "completion_tokens": s.completion_tokens,
+            "cost_usd": s.cost_usd,
+            "latency_s": s.latency_s,
+        }
+        for s in r.spend()
+    }
     return {
         "db": src.db,
-        "run": {"id": info.id, "status": str(info.status), "seed": info.seed, "created_at": info.created_at,
-                "updated_at": info.updated_at},
+        "run": {
+            "id": info.id,
+            "status": str(info.status),
+            "seed": info.seed,
+            "created_at": info.created_at,
+            "updated_at": info.updated_at,
+        },
         "simulated": src.simulated(),
         "weak_sandbox": src.reader.weak_sandbox(),
         "config": _config(src),
@@ -159,7 +175,10 @@ def summary(src: Source) -> dict[str, Any]:
         "elites": int(counts.elites),
         "statuses": dict(counts.statuses),
         "rejections": dict(counts.rejections),
-        "grid": {k: qd.get(k) for k in ("cells_total", "filled", "coverage", "qd_score", "best", "mean", "migrants")},
+        "grid": {
+            k: qd.get(k)
+            for k in ("cells_total", "filled", "coverage", "qd_score", "best", "mean", "migrants")
+        },
         "champion": _champion(src),
         "spend": spend,
         "spend_total": {"calls": counts.llm_calls, "tokens": counts.llm_tokens, "cost_usd": counts.cost_usd},
@@ -192,52 +211,71 @@ def render_summary(data: dict[str, Any]) -> str:
     if data["simulated"]:
         lines.append(SIM_LINE)
     if data.get("weak_sandbox"):
-        lines.append(weak_sandbox_inspect(data['weak_sandbox']))
+        lines.append(weak_sandbox_inspect(data["weak_sandbox"]))
     run, cfg = data["run"], data["config"]
-    lines.append(f"run {run['id']} ({run['status']})  db: {data['db']}  seed: {run['seed']}  "
-                 f"started: {_when(run['created_at'])}  updated: {_when(run['updated_at'])}")
+    lines.append(
+        f"run {run['id']} ({run['status']})  db: {data['db']}  seed: {run['seed']}  "
+        f"started: {_when(run['created_at'])}  updated: {_when(run['updated_at'])}"
+    )
     if cfg["models"]:
         lines.append("models: " + "  ".join(f"{r}={m}" for r, m in cfg["models"].items()))
     if cfg["contexts"]:
-        lines.append("contexts: " + "  ".join(f"{s}={','.join(map(str, v))}" for s, v in cfg["contexts"].items()))
+        lines.append(
+            "contexts: " + "  ".join(f"{s}={','.join(map(str, v))}" for s, v in cfg["contexts"].items())
+        )
     fitness = cfg["fitness"]
     if isinstance(fitness, dict):
         fitness = " + ".join(f"{w:g}·{m}" for m, w in fitness.items())
     screen = cfg.get("screen_contexts") or 0
-    lines.append(f"n: {cfg['n'] if cfg['n'] is not None else '-'}  islands: {cfg['islands']}  "
-                 + (f"train fitness on a screening set of {screen} train contexts  " if screen else "")
-                 + f"fitness: {fitness or '-'}  descriptors: "
-                 + ", ".join(f"{d['name']}[{d['low']:g}..{d['high']:g}]x{d['bins']}{' log' if d['log'] else ''}"
-                             for d in cfg["descriptors"]))
+    lines.append(
+        f"n: {cfg['n'] if cfg['n'] is not None else '-'}  islands: {cfg['islands']}  "
+        + (f"train fitness on a screening set of {screen} train contexts  " if screen else "")
+        + f"fitness: {fitness or '-'}  descriptors: "
+        + ", ".join(
+            f"{d['name']}[{d['low']:g}..{d['high']:g}]x{d['bins']}{' log' if d['log'] else ''}"
+            for d in cfg["descriptors"]
+        )
+    )
     if cfg["budget"]:
         lines.append("budget: " + "  ".join(f"{k}={v}" for k, v in cfg["budget"].items() if v is not None))
     lines.extend(history_lines(data))
     by_stage = ", ".join(f"{s} {n}" for s, n in data["stored_evaluations_by_stage"].items())
     cap = (data.get("budget") or {}).get("evaluations") or {}
     limit = f" of {cap['limit']:g}" if cap.get("limit") is not None else ""
-    lines.append(f"evaluations: {data['evaluations']}{limit} (proposals fully evaluated on train: what the run "
-                 f"prints and --budget-evals caps)  programs: {data['programs']}  elites: {data['elites']}")
-    lines.append(f"stored evaluations: {data['stored_evaluations']}" + (f" ({by_stage})" if by_stage else "")
-                 + " (every stage, seeds included)")
+    lines.append(
+        f"evaluations: {data['evaluations']}{limit} (proposals fully evaluated on train: what the run "
+        f"prints and --budget-evals caps)  programs: {data['programs']}  elites: {data['elites']}"
+    )
+    lines.append(
+        f"stored evaluations: {data['stored_evaluations']}"
+        + (f" ({by_stage})" if by_stage else "")
+        + " (every stage, seeds included)"
+    )
     lines.append(f"statuses: {_pairs(data['statuses'])}")
     lines.append(f"rejections: {_pairs(data['rejections'])}")
     if data.get("addressed") is not None:
         lines.append(addressed_line(data["addressed"]))
     g = data["grid"]
-    lines.append(f"grid: {g['filled']}/{g['cells_total']} cells filled ({fmt(g['coverage'], 3)})  "
-                 f"qd_score: {fmt(g['qd_score'], 3)}  best: {fmt(g['best'])}  migrants: {g['migrants']}")
+    lines.append(
+        f"grid: {g['filled']}/{g['cells_total']} cells filled ({fmt(g['coverage'], 3)})  "
+        f"qd_score: {fmt(g['qd_score'], 3)}  best: {fmt(g['best'])}  migrants: {g['migrants']}"
+    )
     champ = data["champion"]
     if champ is None:
         lines.append("champion: none yet (no program evaluated)")
     else:
         label = f" ({champ['label']})" if champ["label"] else ""
-        lines.append(f"champion: {champ['id']}{label}  generation {champ['generation']}  "
-                     f"{champ['stage']} fitness {fmt(champ['fitness'])}")
+        lines.append(
+            f"champion: {champ['id']}{label}  generation {champ['generation']}  "
+            f"{champ['stage']} fitness {fmt(champ['fitness'])}"
+        )
         iv = champ.get("interval")
         if iv:
-            lines.append(f"champion's validation fitness over {interval_basis(iv)}: "
-                         f"mean {fmt(iv['mean'])} [{fmt(iv['low'])}, {fmt(iv['high'])}] "
-                         f"({float(iv['confidence']) * 100:g} % interval)")
+            lines.append(
+                f"champion's validation fitness over {interval_basis(iv)}: "
+                f"mean {fmt(iv['mean'])} [{fmt(iv['low'])}, {fmt(iv['high'])}] "
+                f"({float(iv['confidence']) * 100:g} % interval)"
+            )
         refs = champ.get("references") or {}
         rows = [[champ["stage"], *metric_cells(champ["metrics"])]]
         rows += _reference_rows(refs.get(champ["stage"]))
@@ -246,21 +284,70 @@ def render_summary(data: dict[str, Any]) -> str:
             rows += _reference_rows(refs.get("test"))
         lines.append(table(["stage", *metric_headers()], rows, right=range(1, 7)))
         if refs.get(champ["stage"]) or refs.get("test"):
-            fits = "  ".join(f"{s} fitness: floor {fmt(r['fitness']['floor'])}, random {fmt(r['fitness']['random'])}"
-                             for s, r in ((champ["stage"], refs.get(champ["stage"])), ("test", refs.get("test")))
-                             if r and r.get("fitness"))
-            lines.append(f"  floor = n identical personas at the centre; random = n uniform positions, mean of "
-                         f"{refs.get('random_seeds')} draws (no model involved). {fits}")
+            fits = "  ".join(
+                f"{s} fitness: floor {fmt(r['fitness']['floor'])}, random {fmt(r['fitness']['random'])}"
+                for s, r in ((champ["stage"], refs.get(champ["stage"])), ("test", refs.get("test")))
+                if r and r.get("fitness")
+            )
+            lines.append(
+                f"  floor = n identical personas at the centre; random = n uniform positions, mean of "
+                f"{refs.get('random_seeds')} draws (no model involved). {fits}"
+            )
     if data["spend"]:
-        rows = [[role, s["calls"], s["cached"], s["errors"], s["prompt_tokens"], s["completion_tokens"],
-                 f"{s['cost_usd']:.4f}", f"{s['latency_s']:.1f}"] for role, s in data["spend"].items()]
-        total = {k: sum(s[k] for s in data["spend"].values())
-                 for k in ("calls", "cached", "errors", "prompt_tokens", "completion_tokens", "cost_usd", "latency_s")}
-        rows.append(["total", total["calls"], total["cached"], total["errors"], total["prompt_tokens"],
-                     total["completion_tokens"], f"{total['cost_usd']:.4f}", f"{total['latency_s']:.1f}"])
+        rows = [
+            [
+                role,
+                s["calls"],
+                s["cached"],
+                s["errors"],
+                s["prompt_tokens"],
+                s["completion_tokens"],
+                f"{s['cost_usd']:.4f}",
+                f"{s['latency_s']:.1f}",
+            ]
+            for role, s in data["spend"].items()
+        ]
+        total = {
+            k: sum(s[k] for s in data["spend"].values())
+            for k in (
+                "calls",
+                "cached",
+                "errors",
+                "prompt_tokens",
+                "completion_tokens",
+                "cost_usd",
+                "latency_s",
+            )
+        }
+        rows.append(
+            [
+                "total",
+                total["calls"],
+                total["cached"],
+                total["errors"],
+                total["prompt_tokens"],
+                total["completion_tokens"],
+                f"{total['cost_usd']:.4f}",
+                f"{total['latency_s']:.1f}",
+            ]
+        )
         lines.append("spend per role:")
-        lines.append(table(["role", "calls", "cached", "errors", "prompt_tok", "completion_tok", "cost_usd", "latency_s"],
-                           rows, right=range(1, 8)))
+        lines.append(
+            table(
+                [
+                    "role",
+                    "calls",
+                    "cached",
+                    "errors",
+                    "prompt_tok",
+                    "completion_tok",
+                    "cost_usd",
+                    "latency_s",
+                ],
+                rows,
+                right=range(1, 8),
+            )
+        )
     else:
         lines.append("spend: no LLM calls recorded")
     lines.extend(render_spend_lines(data.get("spend_by_stage")))

@@ -53,7 +53,9 @@ def spread(ev: EvaluationView | None) -> dict[str, tuple[float, float, float] | 
     """Per metric: (min, median, max) across the evaluation's contexts that have it."""
     out: dict[str, tuple[float, float, float] | None] = {}
     for name in METRIC_NAMES:
-        vals = [v for c in (ev.contexts if ev else ()) if (v := _finite((c.metrics or {}).get(name))) is not None]
+        vals = [
+            v for c in (ev.contexts if ev else ()) if (v := _finite((c.metrics or {}).get(name))) is not None
+        ]
         out[name] = (min(vals), float(np.median(vals)), max(vals)) if vals else None
     return out
 
@@ -85,8 +87,11 @@ def _references(reader: ArchiveReader, evs: Mapping[str, EvaluationView | None])
     n, mc = evaluation.get("n"), int(evaluation.get("mc_samples") or 10_000)
     out: dict[str, Any] = {"n": n, "mc_samples": mc, "random_seeds": RANDOM_SEEDS}
     for stage, ev in evs.items():
-        shapes = [(int(n or c.positions.shape[0]), int(c.positions.shape[1])) for c in (ev.contexts if ev else ())
-                  if c.metrics and c.positions is not None and c.positions.ndim == 2]
+        shapes = [
+            (int(n or c.positions.shape[0]), int(c.positions.shape[1]))
+            for c in (ev.contexts if ev else ())
+            if c.metrics and c.positions is not None and c.positions.ndim == 2
+        ]
         try:
             out[stage] = mean_references(shapes, mc_samples=mc, objective=_objective(cfg)) if shapes else None
         except ValueError:
@@ -94,15 +99,28 @@ def _references(reader: ArchiveReader, evs: Mapping[str, EvaluationView | None])
     return out
 
 
-def _stage_table(reader: ArchiveReader, stage: str, programs: Sequence[tuple[str, ProgramView]]) -> dict[str, Any]:
+def _stage_table(
+    reader: ArchiveReader, stage: str, programs: Sequence[tuple[str, ProgramView]]
+) -> dict[str, Any]:
     rows = []
     for label, view in programs:
-        ev = reader.best_evaluation(view.id, stage) if stage != Stage.TEST else reader.latest_evaluation(view.id, stage)
+        ev = (
+            reader.best_evaluation(view.id, stage)
+            if stage != Stage.TEST
+            else reader.latest_evaluation(view.id, stage)
+        )
         if ev is None:
             continue
-        rows.append({"label": label, "program_id": view.id, "fitness": _finite(ev.fitness),
-                     "means": {m: _finite((ev.metrics or {}).get(m)) for m in METRIC_NAMES},
-                     "spread": spread(ev), "contexts": sum(1 for c in ev.contexts if c.metrics)})
+        rows.append(
+            {
+                "label": label,
+                "program_id": view.id,
+                "fitness": _finite(ev.fitness),
+                "means": {m: _finite((ev.metrics or {}).get(m)) for m in METRIC_NAMES},
+                "spread": spread(ev),
+                "contexts": sum(1 for c in ev.contexts if c.metrics),
+            }
+        )
     return {"stage": stage, "rows": rows}
 
 
@@ -111,43 +129,74 @@ def _lineage(reader: ArchiveReader, pid: str) -> dict[str, Any]:
     steps = []
     for i, v in enumerate(lin.steps):
         m = v.mutation
-        steps.append({"id": v.id, "label": v.label, "generation": v.generation, "island": v.island,
-                      "fitness": _finite(v.fitness), "delta": lin.delta_fitness(i),
-                      "operator": m.operator if m else None, "directive": m.directive if m else None,
-                      "model": m.model if m else None,
-                      "tokens": (m.prompt_tokens + m.completion_tokens) if m else 0})
+        steps.append(
+            {
+                "id": v.id,
+                "label": v.label,
+                "generation": v.generation,
+                "island": v.island,
+                "fitness": _finite(v.fitness),
+                "delta": lin.delta_fitness(i),
+                "operator": m.operator if m else None,
+                "directive": m.directive if m else None,
+                "model": m.model if m else None,
+                "tokens": (m.prompt_tokens + m.completion_tokens) if m else 0,
+            }
+        )
     steps.reverse()  # seed first
     seed = lin.steps[-1] if lin.complete else None
     diff = None
     champion = lin.steps[0]
     if seed is not None and seed.id != champion.id:
-        lines = list(difflib.unified_diff(seed.code.splitlines(), champion.code.splitlines(),
-                                          fromfile=f"{seed.id} ({seed.label or 'seed'})",
-                                          tofile=f"{champion.id} (champion)", lineterm=""))
-        diff = {"seed_id": seed.id, "seed_label": seed.label, "lines": lines[:DIFF_LINES],
-                "truncated": max(0, len(lines) - DIFF_LINES),
-                "added": sum(1 for x in lines if x.startswith("+") and not x.startswith("+++")),
-                "removed": sum(1 for x in lines if x.startswith("-") and not x.startswith("---"))}
-    return {"steps": steps, "complete": lin.complete, "missing_parent": None if lin.complete else lin.missing_parent,
-            "seed": None if seed is None else {"id": seed.id, "label": seed.label}, "diff": diff}
+        lines = list(
+            difflib.unified_diff(
+                seed.code.splitlines(),
+                champion.code.splitlines(),
+                fromfile=f"{seed.id} ({seed.label or 'seed'})",
+                tofile=f"{champion.id} (champion)",
+                lineterm="",
+            )
+        )
+        diff = {
+            "seed_id": seed.id,
+            "seed_label": seed.label,
+            "lines": lines[:DIFF_LINES],
+            "truncated": max(0, len(lines) - DIFF_LINES),
+            "added": sum(1 for x in lines if x.startswith("+") and not x.startswith("+++")),
+            "removed": sum(1 for x in lines if x.startswith("-") and not x.startswith("---")),
+        }
+    return {
+        "steps": steps,
+        "complete": lin.complete,
+        "missing_parent": None if lin.complete else lin.missing_parent,
+        "seed": None if seed is None else {"id": seed.id, "label": seed.label},
+        "diff": diff,
+    }
 
 
-def extreme_personas(reader: ArchiveReader, pid: str, *, per_context: int = EXTREMES_PER_CONTEXT,
-                     axes_of: Any = None) -> list[dict[str, Any]]:
+def extreme_personas(
+    reader: ArchiveReader, pid: str, *, per_context: int = EXTREMES_PER_CONTEXT, axes_of: Any = None
+) -> list[dict[str, Any]]:
     """Per context of the champion's evaluations with stored texts (test, then validation,
     then train): its ``per_context`` personas farthest from the centre of the axis cube,
     with an excerpt of their text and their position per named axis."""
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
     for stage in (Stage.TEST, Stage.VALIDATION, Stage.TRAIN):
-        ev = reader.latest_evaluation(pid, stage) if stage == Stage.TEST else reader.best_evaluation(pid, stage)
+        ev = (
+            reader.latest_evaluation(pid, stage)
+            if stage == Stage.TEST
+            else reader.best_evaluation(pid, stage)
+        )
         if ev is None:
             continue
         for c in ev.contexts:
             if c.context_id in seen or c.positions is None or c.positions.ndim != 2 or not len(c.positions):
                 continue
-            texts = {p.index: p.persona for p in reader.personas(context_id=c.context_id, program_id=pid,
-                                                                 evaluation_id=ev.id)}
+            texts = {
+                p.index: p.persona
+                for p in reader.personas(context_id=c.context_id, program_id=pid, evaluation_id=ev.id)
+            }
             if not texts:
                 continue
             z = np.asarray(c.positions, dtype=float)
@@ -158,17 +207,31 @@ def extreme_personas(reader: ArchiveReader, pid: str, *, per_context: int = EXTR
             personas = []
             for i in order:
                 p = texts[i]
-                personas.append({"index": i, "name": str(p.get("name") or ""), "excerpt": excerpt(p.get("description") or ""),
-                                 "distance": float(dist[i]),
-                                 "position": {a: _finite(v) for a, v in zip(names, z[i])}})
+                personas.append(
+                    {
+                        "index": i,
+                        "name": str(p.get("name") or ""),
+                        "excerpt": excerpt(p.get("description") or ""),
+                        "distance": float(dist[i]),
+                        "position": {a: _finite(v) for a, v in zip(names, z[i])},
+                    }
+                )
             seen.add(c.context_id)
-            out.append({"context": c.context_id, "stage": str(stage), "evaluation_id": ev.id, "axes": list(names),
-                        "personas": personas})
+            out.append(
+                {
+                    "context": c.context_id,
+                    "stage": str(stage),
+                    "evaluation_id": ev.id,
+                    "axes": list(names),
+                    "personas": personas,
+                }
+            )
     return out
 
 
-def build_report(reader: ArchiveReader, *, references: Mapping[str, Any] | None = None,
-                 stop_reason: str | None = None) -> dict[str, Any]:
+def build_report(
+    reader: ArchiveReader, *, references: Mapping[str, Any] | None = None, stop_reason: str | None = None
+) -> dict[str, Any]:
     """The report's content for the reader's run (see the module docstring). ``references``
     (``{"n", "mc_samples", "random_seeds", "validation": {...}, "test": {...}}``, as the run
     computes them from its contexts) replace the ones derived from the stored evaluations."""
@@ -189,17 +252,43 @@ def build_report(reader: ArchiveReader, *, references: Mapping[str, Any] | None 
         programs.append(("champion", champ.program))
     programs += [(s.label or s.id, s) for s in seeds if champ is None or s.id != champ.program.id]
     if champ is not None and champ.program.parent_id is None:  # the champion is a seed: say which
-        programs[0] = (f"champion ({champ.program.label})" if champ.program.label else "champion", champ.program)
+        programs[0] = (
+            f"champion ({champ.program.label})" if champ.program.label else "champion",
+            champ.program,
+        )
     stages = [_stage_table(reader, s, programs) for s in (Stage.VALIDATION, Stage.TEST)]
-    refs = dict(references) if references else _references(
-        reader, {s: (reader.best_evaluation(champ.program.id, s) if s != Stage.TEST
-                     else reader.latest_evaluation(champ.program.id, s)) if champ else None
-                 for s in (Stage.VALIDATION, Stage.TEST)})
+    refs = (
+        dict(references)
+        if references
+        else _references(
+            reader,
+            {
+                s: (
+                    reader.best_evaluation(champ.program.id, s)
+                    if s != Stage.TEST
+                    else reader.latest_evaluation(champ.program.id, s)
+                )
+                if champ
+                else None
+                for s in (Stage.VALIDATION, Stage.TEST)
+            },
+        )
+    )
     for table in stages:
         table["references"] = refs.get(table["stage"])
-    spend = [{"role": str(s.role), "calls": s.calls, "cached": s.cached, "errors": s.errors,
-              "prompt_tokens": s.prompt_tokens, "completion_tokens": s.completion_tokens, "cost_usd": s.cost_usd,
-              "latency_s": s.latency_s} for s in reader.spend()]
+    spend = [
+        {
+            "role": str(s.role),
+            "calls": s.calls,
+            "cached": s.cached,
+            "errors": s.errors,
+            "prompt_tokens": s.prompt_tokens,
+            "completion_tokens": s.completion_tokens,
+            "cost_usd": s.cost_usd,
+            "latency_s": s.latency_s,
+        }
+        for s in reader.spend()
+    ]
     evaluation = cfg.get("evaluation") or {}
     return {
         "simulated": reader.simulated(),
@@ -207,32 +296,72 @@ def build_report(reader: ArchiveReader, *, references: Mapping[str, Any] | None 
         "robust": robust_selection(reader),
         "weak_sandbox": reader.weak_sandbox(),
         "db": reader.db,
-        "run": {"id": run.id, "status": str(run.status), "seed": run.seed, "created_at": run.created_at,
-                "updated_at": run.updated_at},
-        "stop_reason": stop_reason,
-        "counts": {"evaluations": counts.proposal_evaluations, "stored_evaluations": counts.evaluations,
-                   "stored_by_stage": dict(counts.evaluations_by_stage), "programs": counts.programs,
-                   "elites": counts.elites, "statuses": dict(counts.statuses), "rejections": dict(counts.rejections)},
-        "config": {
-            "models": run.models, "contexts": {k: list(v) for k, v in run.contexts.items()},
-            "n": evaluation.get("n"), "mc_samples": evaluation.get("mc_samples"), "seed": run.seed,
-            "islands": run.config.islands, "objective": objective_text(cfg),
-            "descriptors": [{"name": d.name, "low": d.low, "high": d.high, "bins": d.bins, "log": d.log}
-                            for d in run.config.descriptors],
-            "sections": {k: dict(v) for k, v in cfg.items()
-                         if isinstance(v, Mapping) and k not in ("models", "contexts")},
+        "run": {
+            "id": run.id,
+            "status": str(run.status),
+            "seed": run.seed,
+            "created_at": run.created_at,
+            "updated_at": run.updated_at,
         },
-        "budget": [{"cap": str(b.cap), "limit": b.limit, "used": b.used, "fraction": b.fraction}
-                   for b in reader.budget()],
+        "stop_reason": stop_reason,
+        "counts": {
+            "evaluations": counts.proposal_evaluations,
+            "stored_evaluations": counts.evaluations,
+            "stored_by_stage": dict(counts.evaluations_by_stage),
+            "programs": counts.programs,
+            "elites": counts.elites,
+            "statuses": dict(counts.statuses),
+            "rejections": dict(counts.rejections),
+        },
+        "config": {
+            "models": run.models,
+            "contexts": {k: list(v) for k, v in run.contexts.items()},
+            "n": evaluation.get("n"),
+            "mc_samples": evaluation.get("mc_samples"),
+            "seed": run.seed,
+            "islands": run.config.islands,
+            "objective": objective_text(cfg),
+            "descriptors": [
+                {"name": d.name, "low": d.low, "high": d.high, "bins": d.bins, "log": d.log}
+                for d in run.config.descriptors
+            ],
+            "sections": {
+                k: dict(v)
+                for k, v in cfg.items()
+                if isinstance(v, Mapping) and k not in ("models", "contexts")
+            },
+        },
+        "budget": [
+            {"cap": str(b.cap), "limit": b.limit, "used": b.used, "fraction": b.fraction}
+            for b in reader.budget()
+        ],
         **budget_history(reader),
         "spend": spend,
         "spend_by_stage": spend_of(reader),  # calls by stage and role (issue 22 item 5)
-        "spend_total": {k: sum(s[k] for s in spend) for k in ("calls", "cached", "errors", "prompt_tokens",
-                                                               "completion_tokens", "cost_usd", "latency_s")},
-        "champion": None if champ is None else {
-            "id": champ.program.id, "label": champ.program.label, "generation": champ.program.generation,
-            "island": champ.program.island, "stage": str(champ.stage), "fitness": _finite(champ.fitness),
-            "code": champ.program.code, "interval": champion_interval(reader, champ.program.id)},
+        "spend_total": {
+            k: sum(s[k] for s in spend)
+            for k in (
+                "calls",
+                "cached",
+                "errors",
+                "prompt_tokens",
+                "completion_tokens",
+                "cost_usd",
+                "latency_s",
+            )
+        },
+        "champion": None
+        if champ is None
+        else {
+            "id": champ.program.id,
+            "label": champ.program.label,
+            "generation": champ.program.generation,
+            "island": champ.program.island,
+            "stage": str(champ.stage),
+            "fitness": _finite(champ.fitness),
+            "code": champ.program.code,
+            "interval": champion_interval(reader, champ.program.id),
+        },
         "lineage": _lineage(reader, champ.program.id) if champ else None,
         "stages": stages,
         "references": refs,

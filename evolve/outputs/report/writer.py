@@ -33,17 +33,19 @@ import numpy as np  # noqa: E402
 
 from archive.binning import bin_labels  # noqa: E402
 from archive.reader import ArchiveReader  # noqa: E402
+from evolve.budget.spend import render_spend_lines
 from evolve.outputs.inspect.addressed import addressed_line  # noqa: E402
 from evolve.outputs.inspect.history import history_lines  # noqa: E402
 from evolve.outputs.inspect.render import interval_basis  # noqa: E402
-from evolve.outputs.safe_text import visible
-from evolve.budget.spend import render_spend_lines
-from metrics import METRIC_NAMES  # noqa: E402
 from evolve.outputs.labels import REPORT_SIM_NOTE, SIM_TAG, SIM_TOKENS_LINE, weak_sandbox_report
 from evolve.outputs.report.front import DOMINATED_SHOWN
+from evolve.outputs.safe_text import visible
+from metrics import METRIC_NAMES  # noqa: E402
 
-IN_PROCESS_RESPONDENT = ("The respondent is the sim, which answers every questionnaire in process, with no "
-                         "model call: it has no row of calls, tokens or dollars.")
+IN_PROCESS_RESPONDENT = (
+    "The respondent is the sim, which answers every questionnaire in process, with no "
+    "model call: it has no row of calls, tokens or dollars."
+)
 """Why a sim run's spend shows no respondent row (report and live panel)."""
 TEMPLATES = Path(__file__).resolve().parent / "report_templates"
 """The report's Jinja2 templates: ``report.md.j2`` with ``tables.md.j2`` and ``front.md.j2``."""
@@ -66,8 +68,15 @@ def plot_fitness(reader: ArchiveReader, path: Path, *, simulated: bool, objectiv
     end = max(xs, default=1)
     for i, s in enumerate(reader.seeds()):
         if s.fitness is not None:
-            ax.hlines(s.fitness, 0, end, colors="0.4", linestyles=("--", ":", "-.")[i % 3], linewidth=1,
-                      label=f"{s.label or s.id} (seed)")
+            ax.hlines(
+                s.fitness,
+                0,
+                end,
+                colors="0.4",
+                linestyles=("--", ":", "-.")[i % 3],
+                linewidth=1,
+                label=f"{s.label or s.id} (seed)",
+            )
     ax.set_xlabel("evaluations (proposed programs fully evaluated on the train contexts)")
     ax.set_ylabel(f"train fitness ({objective}, mean over contexts)")
     ax.set_xlim(left=0)
@@ -87,8 +96,12 @@ def plot_grid(reader: ArchiveReader, path: Path, *, simulated: bool = False) -> 
     specs = config.descriptors
     islands = range(config.islands)
     shape = (specs[0].bins, specs[1].bins if len(specs) > 1 else 1)
-    fig, axes = plt.subplots(1, len(islands), figsize=(1.6 + 0.62 * shape[0] * len(islands) + 1.2 * len(islands),
-                                                       2.0 + 0.42 * shape[1]), squeeze=False)
+    fig, axes = plt.subplots(
+        1,
+        len(islands),
+        figsize=(1.6 + 0.62 * shape[0] * len(islands) + 1.2 * len(islands), 2.0 + 0.42 * shape[1]),
+        squeeze=False,
+    )
     elites = reader.grid(None).elites
     fits = [e.fitness for e in elites]
     lo, hi = (min(fits), max(fits)) if fits else (0.0, 1.0)
@@ -102,17 +115,32 @@ def plot_grid(reader: ArchiveReader, path: Path, *, simulated: bool = False) -> 
             index = (e.cell[0], e.cell[1] if len(e.cell) > 1 else 0)
             if np.isnan(data[index]) or e.fitness > data[index]:
                 data[index] = e.fitness
-        im = ax.imshow(np.ma.masked_invalid(data.T), origin="lower", aspect="auto", cmap="viridis",
-                       vmin=lo, vmax=hi if hi > lo else lo + 1e-9)
+        im = ax.imshow(
+            np.ma.masked_invalid(data.T),
+            origin="lower",
+            aspect="auto",
+            cmap="viridis",
+            vmin=lo,
+            vmax=hi if hi > lo else lo + 1e-9,
+        )
         for x in range(shape[0]):
             for y in range(shape[1]):
                 if not np.isnan(data[x, y]):
-                    ax.text(x, y, f"{data[x, y]:.2f}", ha="center", va="center", fontsize=6,
-                            color="white" if data[x, y] < (lo + hi) / 2 else "black")
+                    ax.text(
+                        x,
+                        y,
+                        f"{data[x, y]:.2f}",
+                        ha="center",
+                        va="center",
+                        fontsize=6,
+                        color="white" if data[x, y] < (lo + hi) / 2 else "black",
+                    )
         ax.set_xticks(range(shape[0]), xlabels, rotation=60, ha="right", fontsize=6)
         ax.set_yticks(range(shape[1]), ylabels, fontsize=6)
         ax.set_xlabel(specs[0].name + (" (log bins)" if specs[0].log else ""), fontsize=8)
-        ax.set_ylabel((specs[1].name + (" (log bins)" if specs[1].log else "")) if len(specs) > 1 else "", fontsize=8)
+        ax.set_ylabel(
+            (specs[1].name + (" (log bins)" if specs[1].log else "")) if len(specs) > 1 else "", fontsize=8
+        )
         filled = int((~np.isnan(data)).sum())
         ax.set_title(f"island {i}: {filled}/{data.size} cells", fontsize=9)
     fig.colorbar(im, ax=list(axes[0]), shrink=0.85, label="elite train fitness")
@@ -123,8 +151,9 @@ def plot_grid(reader: ArchiveReader, path: Path, *, simulated: bool = False) -> 
     return path
 
 
-def plot_test_bars(test: Mapping[str, Any], path: Path, *, simulated: bool,
-                   references: Mapping[str, Any] | None = None) -> Path:
+def plot_test_bars(
+    test: Mapping[str, Any], path: Path, *, simulated: bool, references: Mapping[str, Any] | None = None
+) -> Path:
     """Bars of the six test metrics per program, each labelled with its value;
     ``references`` (``{"floor": {six}, "random": {six}}``) drawn as a dashed (floor) and a
     dotted (random) line."""
@@ -133,7 +162,9 @@ def plot_test_bars(test: Mapping[str, Any], path: Path, *, simulated: bool,
     for ax, name in zip(axes, METRIC_NAMES):
         values = [float((test[k] or {}).get(name, np.nan)) for k in labels]
         bars = ax.bar(range(len(labels)), values, color=[f"C{i}" for i in range(len(labels))])
-        ax.bar_label(bars, labels=[f"{v:.3f}" if np.isfinite(v) else "–" for v in values], fontsize=6, padding=1)
+        ax.bar_label(
+            bars, labels=[f"{v:.3f}" if np.isfinite(v) else "–" for v in values], fontsize=6, padding=1
+        )
         for kind, style in (("floor", "--"), ("random", ":")):
             value = ((references or {}).get(kind) or {}).get(name)
             if value is not None and np.isfinite(value):
@@ -145,16 +176,26 @@ def plot_test_bars(test: Mapping[str, Any], path: Path, *, simulated: bool,
         ax.set_title(f"{name} {ARROW[name]}", fontsize=9)
         if references:
             ax.legend(fontsize=6, loc="best", framealpha=0.6)
-    fig.suptitle("Test contexts: champion vs seeds (dashed: floor, dotted: random; ↑ higher is better, ↓ lower)"
-                 + (SIM_TAG if simulated else ""), fontsize=10)
+    fig.suptitle(
+        "Test contexts: champion vs seeds (dashed: floor, dotted: random; ↑ higher is better, ↓ lower)"
+        + (SIM_TAG if simulated else ""),
+        fontsize=10,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
 
 
-def plot_personas(populations: Mapping[str, np.ndarray], axes: Sequence[str], context_id: str, path: Path, *,
-                  simulated: bool, stage: str = "test") -> Path:
+def plot_personas(
+    populations: Mapping[str, np.ndarray],
+    axes: Sequence[str],
+    context_id: str,
+    path: Path,
+    *,
+    simulated: bool,
+    stage: str = "test",
+) -> Path:
     """Small multiples: the personas of each program (``label -> N×K positions``) on every
     pair of the context's K axes, one panel per pair, programs overlaid."""
     k = len(axes)
@@ -168,8 +209,15 @@ def plot_personas(populations: Mapping[str, np.ndarray], axes: Sequence[str], co
         for j, (label, z) in enumerate(populations.items()):
             if z is None or not len(z):
                 continue
-            ax.scatter(z[:, a], z[:, b] if k > 1 else np.zeros(len(z)), s=16, alpha=0.7, marker=markers[j % 4],
-                       color=f"C{j}", label=f"{label} (n={len(z)})")
+            ax.scatter(
+                z[:, a],
+                z[:, b] if k > 1 else np.zeros(len(z)),
+                s=16,
+                alpha=0.7,
+                marker=markers[j % 4],
+                color=f"C{j}",
+                label=f"{label} (n={len(z)})",
+            )
         ax.set_xlim(-0.03, 1.03)
         ax.set_ylim(-0.03, 1.03)
         ax.set_xticks([0, 0.25, 0.5, 0.75, 1])
@@ -182,8 +230,11 @@ def plot_personas(populations: Mapping[str, np.ndarray], axes: Sequence[str], co
             ax.legend(fontsize=6, loc="best")
     for n in range(len(pairs), rows * cols):
         grid[n // cols][n % cols].axis("off")
-    fig.suptitle(f"Personas on {stage} context '{context_id}'\nevery pair of its {k} axes"
-                 + (SIM_TAG if simulated else ""), fontsize=10)
+    fig.suptitle(
+        f"Personas on {stage} context '{context_id}'\nevery pair of its {k} axes"
+        + (SIM_TAG if simulated else ""),
+        fontsize=10,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -246,14 +297,22 @@ def _robust_view(robust: Mapping[str, Any] | None) -> dict[str, Any]:
     if chosen != incumbent:
         verdict = f"replaced `{str(incumbent)[:12]}` by `{chosen[:12]}`"
     elif robust.get("tests"):
-        verdict = (f"kept the champion of the races: no challenger's worst-world advantage was confident at "
-                   f"{robust.get('confidence', 0.8) * 100:g} %")
+        verdict = (
+            f"kept the champion of the races: no challenger's worst-world advantage was confident at "
+            f"{robust.get('confidence', 0.8) * 100:g} %"
+        )
     else:
         verdict = "kept the champion of the races: no candidate had a better worst world"
     seeds = set(robust.get("seeds") or ())
-    rows = [{"pid": pid, "gains": gains, "worst": robust["worst"][pid],
-             "tag": " (champion)" if pid == chosen else " (seed)" if pid in seeds else ""}
-            for pid, gains in sorted(robust["gain"].items(), key=lambda kv: -robust["worst"][kv[0]])]
+    rows = [
+        {
+            "pid": pid,
+            "gains": gains,
+            "worst": robust["worst"][pid],
+            "tag": " (champion)" if pid == chosen else " (seed)" if pid in seeds else "",
+        }
+        for pid, gains in sorted(robust["gain"].items(), key=lambda kv: -robust["worst"][kv[0]])
+    ]
     return {"robust_verdict": verdict, "robust_rows": rows}
 
 
@@ -272,16 +331,36 @@ def _budget_rows(budget: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
 def _environment() -> jinja2.Environment:
     """The report templates (``evolve/outputs/report/report_templates``): markdown, no autoescaping (the
     text is markdown; cells go through ``md``), undefined names are errors."""
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=False,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                             keep_trailing_newline=True)
-    env.filters.update(num=_num, signed=_signed, metric=_metric, triple=_triple, md=_md, when=_when,
-                       g=lambda x: f"{x:g}", code=lambda x: f"`{x}`")
-    env.globals.update(REPORT_SIM_NOTE=REPORT_SIM_NOTE, weak_sandbox_report=weak_sandbox_report,
-                       IN_PROCESS_RESPONDENT=IN_PROCESS_RESPONDENT, pairs=_pairs,
-                       metric_names=list(METRIC_NAMES), interval_basis=interval_basis, addressed_line=addressed_line,
-                       percent=lambda x: f"{float(x) * 100:g}", dominated_shown=DOMINATED_SHOWN,
-                       sim_tokens_line=SIM_TOKENS_LINE)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=False,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        num=_num,
+        signed=_signed,
+        metric=_metric,
+        triple=_triple,
+        md=_md,
+        when=_when,
+        g=lambda x: f"{x:g}",
+        code=lambda x: f"`{x}`",
+    )
+    env.globals.update(
+        REPORT_SIM_NOTE=REPORT_SIM_NOTE,
+        weak_sandbox_report=weak_sandbox_report,
+        IN_PROCESS_RESPONDENT=IN_PROCESS_RESPONDENT,
+        pairs=_pairs,
+        metric_names=list(METRIC_NAMES),
+        interval_basis=interval_basis,
+        addressed_line=addressed_line,
+        percent=lambda x: f"{float(x) * 100:g}",
+        dominated_shown=DOMINATED_SHOWN,
+        sim_tokens_line=SIM_TOKENS_LINE,
+    )
     return env
 
 
@@ -298,16 +377,30 @@ def render_markdown(content: Mapping[str, Any], *, images: Mapping[str, str] | N
     test_metrics, personas) to files placed where they belong."""
     c = content
     cfg = c["config"]
-    return _environment().get_template("report.md.j2").render(
-        c=c, counts=c["counts"], cfg=cfg, champ=c["champion"] or {}, images=dict(images or {}),
-        by_stage=", ".join(f"{s} {n}" for s, n in c["counts"]["stored_by_stage"].items()),
-        screen=(cfg.get("sections", {}).get("cascade") or {}).get("screen_contexts"),
-        robust=c.get("robust"), **_robust_view(c.get("robust")),
-        stages={t["stage"]: t for t in c["stages"]}, front=c.get("cost_front"),
-        budget_rows=_budget_rows(c["budget"]), history=history_lines(c),
-        staged=render_spend_lines(c.get("spend_by_stage")),
-        in_process_respondent=(cfg["models"].get("respondent") == "sim"
-                               and not any(s["role"] == "respondent" for s in c["spend"])))
+    return (
+        _environment()
+        .get_template("report.md.j2")
+        .render(
+            c=c,
+            counts=c["counts"],
+            cfg=cfg,
+            champ=c["champion"] or {},
+            images=dict(images or {}),
+            by_stage=", ".join(f"{s} {n}" for s, n in c["counts"]["stored_by_stage"].items()),
+            screen=(cfg.get("sections", {}).get("cascade") or {}).get("screen_contexts"),
+            robust=c.get("robust"),
+            **_robust_view(c.get("robust")),
+            stages={t["stage"]: t for t in c["stages"]},
+            front=c.get("cost_front"),
+            budget_rows=_budget_rows(c["budget"]),
+            history=history_lines(c),
+            staged=render_spend_lines(c.get("spend_by_stage")),
+            in_process_respondent=(
+                cfg["models"].get("respondent") == "sim"
+                and not any(s["role"] == "respondent" for s in c["spend"])
+            ),
+        )
+    )
 
 
 def _test_metrics(content: Mapping[str, Any]) -> dict[str, Any]:
@@ -315,8 +408,9 @@ def _test_metrics(content: Mapping[str, Any]) -> dict[str, Any]:
     return {r["label"]: r["means"] for r in (t["rows"] if t else ())}
 
 
-def _persona_plot(reader: Any, content: Mapping[str, Any], out_dir: Path, simulated: bool,
-                  context: Any = None) -> Path | None:
+def _persona_plot(
+    reader: Any, content: Mapping[str, Any], out_dir: Path, simulated: bool, context: Any = None
+) -> Path | None:
     """personas.png for the champion and seed:sobol on a test context (``context`` if
     given, else the champion's first test context)."""
     from evolve.outputs.inspect.source import Source
@@ -331,20 +425,25 @@ def _persona_plot(reader: Any, content: Mapping[str, Any], out_dir: Path, simula
     test = reader.latest_evaluation(champ["id"], "test")
     if test is None:
         return None
-    cid = getattr(context, "id", None) or next((c.context_id for c in test.contexts if c.positions is not None), None)
+    cid = getattr(context, "id", None) or next(
+        (c.context_id for c in test.contexts if c.positions is not None), None
+    )
     if cid is None:
         return None
     pops: dict[str, np.ndarray] = {}
     for label, pid in programs.items():
         ev = reader.latest_evaluation(pid, "test")
-        for c in (ev.contexts if ev else ()):
+        for c in ev.contexts if ev else ():
             if c.context_id == cid and c.positions is not None:
                 pops[label] = c.positions
     if not pops:
         return None
     k = next(iter(pops.values())).shape[1]
-    names = tuple(context.axis_names) if context is not None and len(context.axis_names) == k \
+    names = (
+        tuple(context.axis_names)
+        if context is not None and len(context.axis_names) == k
         else Source.of(reader).context_axes(cid, k)
+    )
     return plot_personas(pops, names, cid, out_dir / "personas.png", simulated=simulated)
 
 
@@ -364,17 +463,23 @@ def write_report(archive: Any, summary: Mapping[str, Any], *, out_dir: Path, con
     if db is None:
         raise ValueError("write_report: no archive path (summary['db'] or archive.url)")
     with ArchiveReader.open(db, run_id=getattr(archive, "run_id", None)) as reader:
-        content = build_report(reader, references=summary.get("references"), stop_reason=summary.get("stop_reason"))
+        content = build_report(
+            reader, references=summary.get("references"), stop_reason=summary.get("stop_reason")
+        )
         simulated = bool(summary.get("simulated", content["simulated"]))
         content["simulated"] = simulated
-        images = {"fitness": plot_fitness(reader, out_dir / "fitness.png", simulated=simulated,
-                                          objective=content["config"]["objective"]).name,
-                  "grid": plot_grid(reader, out_dir / "grid.png", simulated=simulated).name}
+        images = {
+            "fitness": plot_fitness(
+                reader, out_dir / "fitness.png", simulated=simulated, objective=content["config"]["objective"]
+            ).name,
+            "grid": plot_grid(reader, out_dir / "grid.png", simulated=simulated).name,
+        }
         test = _test_metrics(content)
         if test:
             refs = (content["references"] or {}).get("test")
-            images["test_metrics"] = plot_test_bars(test, out_dir / "test_metrics.png", simulated=simulated,
-                                                    references=refs).name
+            images["test_metrics"] = plot_test_bars(
+                test, out_dir / "test_metrics.png", simulated=simulated, references=refs
+            ).name
             first = (getattr(contexts, "test", None) or [None])[0]
             personas = _persona_plot(reader, content, out_dir, simulated, first)
             if personas is not None:

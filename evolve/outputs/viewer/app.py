@@ -84,14 +84,20 @@ def when(ts: Any) -> str:
 
 
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.PackageLoader("evolve.outputs.viewer", "templates"), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("evolve.outputs.viewer", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["fmt"] = fmt
     env.filters["when"] = when
     # program and persona text: control and bidi characters shown as escapes, never acted on
     env.finalize = lambda value: visible(value) if type(value) is str else value
-    env.filters["tojson"] = lambda value, indent=None: jinja2.utils.htmlsafe_json_dumps(visible_deep(value),
-                                                                                        indent=indent)
+    env.filters["tojson"] = lambda value, indent=None: jinja2.utils.htmlsafe_json_dumps(
+        visible_deep(value), indent=indent
+    )
     return env
 
 
@@ -127,13 +133,29 @@ class Viewer:
                 self._catalogs[reader.run_id] = ContextCatalog(reader.run().contexts)
             return self._catalogs[reader.run_id]
 
-    def _page(self, request: Request, name: str, reader: ArchiveReader, urls: Urls, live: str,
-              status_code: int = 200, **context: Any) -> Response:
+    def _page(
+        self,
+        request: Request,
+        name: str,
+        reader: ArchiveReader,
+        urls: Urls,
+        live: str,
+        status_code: int = 200,
+        **context: Any,
+    ) -> Response:
         snap = reader.snapshot()
-        base = {"urls": urls, "snapshot": snap, "simulated": reader.simulated(), "weak_sandbox": reader.weak_sandbox(),
-                "db": reader.db,
-                "live": live, "runs": [r.id for r in reader.runs()], "run_id": reader.run_id,
-                "poll_ms": int(self.poll_seconds * 1000), "nav": name.split(".")[0]}
+        base = {
+            "urls": urls,
+            "snapshot": snap,
+            "simulated": reader.simulated(),
+            "weak_sandbox": reader.weak_sandbox(),
+            "db": reader.db,
+            "live": live,
+            "runs": [r.id for r in reader.runs()],
+            "run_id": reader.run_id,
+            "poll_ms": int(self.poll_seconds * 1000),
+            "nav": name.split(".")[0],
+        }
         resp = self.templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
         resp.headers["cache-control"] = "no-store"
         return resp
@@ -173,8 +195,13 @@ class Viewer:
         if pid != ref:
             params = {k: v for k, v in request.query_params.items() if k != "run"}
             return RedirectResponse(urls.path(f"/program/{pid}", **params), status_code=302)
-        data = models.program_page(reader, self._catalog(reader), pid, stage=request.query_params.get("stage"),
-                                   context=request.query_params.get("context"))
+        data = models.program_page(
+            reader,
+            self._catalog(reader),
+            pid,
+            stage=request.query_params.get("stage"),
+            context=request.query_params.get("context"),
+        )
         axes = len(data["scatter"]["axes"]) if data["scatter"] else 0
         x = self._int(request, "x", 0, low=0, high=max(axes - 1, 0))
         y = self._int(request, "y", 1 if axes > 1 else 0, low=0, high=max(axes - 1, 0))
@@ -210,8 +237,18 @@ class Viewer:
             error = None
         except InspectError as exc:
             data, error = None, str(exc)
-        return self._page(request, "rare.html", reader, urls, "notice", status_code=200 if data or context is None
-                          else 404, rare=data, error=error, k=k, bins=bins)
+        return self._page(
+            request,
+            "rare.html",
+            reader,
+            urls,
+            "notice",
+            status_code=200 if data or context is None else 404,
+            rare=data,
+            error=error,
+            k=k,
+            bins=bins,
+        )
 
     def front(self, request: Request) -> Response:
         from evolve.outputs.viewer.support_pages import front_page
@@ -231,8 +268,16 @@ class Viewer:
             data, error = holes_page(reader, context=context, bins=bins, limit=limit or 0), None
         except InspectError as exc:
             data, error = None, str(exc)
-        return self._page(request, "holes.html", reader, urls, "notice",
-                          status_code=200 if data or context is None else 404, holes=data, error=error)
+        return self._page(
+            request,
+            "holes.html",
+            reader,
+            urls,
+            "notice",
+            status_code=200 if data or context is None else 404,
+            holes=data,
+            error=error,
+        )
 
     def report(self, request: Request) -> Response:
         from evolve.outputs.report.content import build_report
@@ -247,10 +292,18 @@ class Viewer:
     def status(self, request: Request) -> Response:
         reader, _ = self._reader(request)
         s = reader.snapshot()
-        return JSONResponse({"run": s.run_id, "status": str(s.status), "updated_at": s.updated_at,
-                             "evaluations": s.evaluations, "proposal_evaluations": s.proposal_evaluations,
-                             "last_event_id": s.last_event_id, "version": s.version},
-                            headers={"cache-control": "no-store"})
+        return JSONResponse(
+            {
+                "run": s.run_id,
+                "status": str(s.status),
+                "updated_at": s.updated_at,
+                "evaluations": s.evaluations,
+                "proposal_evaluations": s.proposal_evaluations,
+                "last_event_id": s.last_event_id,
+                "version": s.version,
+            },
+            headers={"cache-control": "no-store"},
+        )
 
     def references(self, request: Request) -> Response:
         from evolve.outputs.viewer import references as refs
@@ -261,28 +314,47 @@ class Viewer:
         shapes, mc = models.reference_shapes(reader, self._catalog(reader))
         objective = models.objective_of(reader.run())
         lines = refs.reference_lines(shapes, objective=objective, mc_samples=mc)
-        return JSONResponse({"available": True, "lines": [{"name": ln.name, "value": ln.value} for ln in lines]},
-                            headers={"cache-control": "no-store"})
+        return JSONResponse(
+            {"available": True, "lines": [{"name": ln.name, "value": ln.value} for ln in lines]},
+            headers={"cache-control": "no-store"},
+        )
 
     def plotly(self, request: Request) -> Response:
         if self._plotly is None:
             from plotly.offline import get_plotlyjs
 
             self._plotly = get_plotlyjs().encode()
-        return Response(self._plotly, media_type="text/javascript; charset=utf-8",
-                        headers={"cache-control": "public, max-age=86400"})
+        return Response(
+            self._plotly,
+            media_type="text/javascript; charset=utf-8",
+            headers={"cache-control": "public, max-age=86400"},
+        )
 
     async def error(self, request: Request, exc: Exception) -> Response:
         code = getattr(exc, "status_code", 500)
         detail = getattr(exc, "detail", None) or "error"
         try:
             body = self.templates.get_template("error.html").render(
-                status=code, message=str(detail), urls=Urls(None), nav="", snapshot=None, simulated=False,
-                live="off", runs=[], run_id=None, poll_ms=0, db=self.reader.db)
+                status=code,
+                message=str(detail),
+                urls=Urls(None),
+                nav="",
+                snapshot=None,
+                simulated=False,
+                live="off",
+                runs=[],
+                run_id=None,
+                poll_ms=0,
+                db=self.reader.db,
+            )
         except Exception:  # noqa: BLE001 - the error page must not fail
             return Response(f"{code}: {detail}\n", status_code=code, media_type="text/plain")
-        return Response(body, status_code=code, media_type="text/html; charset=utf-8",
-                        headers={"cache-control": "no-store"})
+        return Response(
+            body,
+            status_code=code,
+            media_type="text/html; charset=utf-8",
+            headers={"cache-control": "no-store"},
+        )
 
 
 def create_app(
@@ -314,17 +386,22 @@ def create_app(
         Route("/api/status", viewer.status, methods=["GET", "HEAD"]),
         Route("/api/references", viewer.references, methods=["GET", "HEAD"]),
         Route("/static/plotly.min.js", viewer.plotly, methods=["GET", "HEAD"]),
-        Route("/favicon.ico", lambda r: RedirectResponse("/static/favicon.svg", 301), methods=["GET", "HEAD"]),
+        Route(
+            "/favicon.ico", lambda r: RedirectResponse("/static/favicon.svg", 301), methods=["GET", "HEAD"]
+        ),
         Mount("/static", StaticFiles(packages=[("evolve.outputs.viewer", "static")]), name="static"),
     ]
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         reader.close()
 
-    app = Starlette(routes=routes, exception_handlers={HTTPException: viewer.error, Exception: viewer.error},
-                    lifespan=lifespan)
+    app = Starlette(
+        routes=routes,
+        exception_handlers={HTTPException: viewer.error, Exception: viewer.error},
+        lifespan=lifespan,
+    )
     app.state.viewer = viewer
     app.add_middleware(Guard, token=token, allowed_hosts=allowed_hosts)
     return app
-

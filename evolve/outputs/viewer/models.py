@@ -50,7 +50,9 @@ def objective_text(objective: str | Mapping[str, float]) -> str:
     return " + ".join(f"{w:g}·{m}" for m, w in objective.items())
 
 
-def context_fitness(metrics: Mapping[str, float] | None, objective: str | Mapping[str, float]) -> float | None:
+def context_fitness(
+    metrics: Mapping[str, float] | None, objective: str | Mapping[str, float]
+) -> float | None:
     """Fitness of one context's metrics under the objective (None when not computable)."""
     if not metrics:
         return None
@@ -63,8 +65,13 @@ def context_fitness(metrics: Mapping[str, float] | None, objective: str | Mappin
     return value if math.isfinite(value) else None
 
 
-_VIRIDIS = ((0.0, (68, 1, 84)), (0.25, (59, 82, 139)), (0.5, (33, 145, 140)), (0.75, (94, 201, 98)),
-            (1.0, (253, 231, 37)))
+_VIRIDIS = (
+    (0.0, (68, 1, 84)),
+    (0.25, (59, 82, 139)),
+    (0.5, (33, 145, 140)),
+    (0.75, (94, 201, 98)),
+    (1.0, (253, 231, 37)),
+)
 
 
 def colour(t: float) -> tuple[str, str]:
@@ -81,8 +88,15 @@ def colour(t: float) -> tuple[str, str]:
 
 def program_summary(v: ProgramView) -> dict[str, Any]:
     """The short facts of a program used in links and tables."""
-    return {"id": v.id, "label": v.label, "generation": v.generation, "island": v.island,
-            "parent_id": v.parent_id, "fitness": v.fitness, "cell": list(v.cell) if v.cell else None}
+    return {
+        "id": v.id,
+        "label": v.label,
+        "generation": v.generation,
+        "island": v.island,
+        "parent_id": v.parent_id,
+        "fitness": v.fitness,
+        "cell": list(v.cell) if v.cell else None,
+    }
 
 
 # ----------------------------------------------------------------------------- overview
@@ -114,8 +128,15 @@ def fitness_series(reader: ArchiveReader) -> dict[str, Any]:
             bump(e.island, d.get("fitness"))
         elif e.kind == EventKind.EVALUATED and d.get("stage") == Stage.TRAIN:
             index += 1
-            points.append({"index": index, "program_id": e.program_id, "island": e.island,
-                           "fitness": finite(d.get("fitness")), "status": d.get("status")})
+            points.append(
+                {
+                    "index": index,
+                    "program_id": e.program_id,
+                    "island": e.island,
+                    "fitness": finite(d.get("fitness")),
+                    "status": d.get("status"),
+                }
+            )
     lines = []
     for island in sorted(steps):
         xs: list[int] = []
@@ -133,38 +154,71 @@ def fitness_series(reader: ArchiveReader) -> dict[str, Any]:
     return {"evaluations": index, "points": points, "best": lines}
 
 
-def fitness_figure(series: Mapping[str, Any], seeds: Sequence[ProgramView], objective: str,
-                   url: Any) -> dict[str, Any]:
+def fitness_figure(
+    series: Mapping[str, Any], seeds: Sequence[ProgramView], objective: str, url: Any
+) -> dict[str, Any]:
     """The plotly figure (data + layout) of fitness over evaluations."""
     palette = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
     data: list[dict[str, Any]] = []
     for line in series["best"]:
         c = palette[line["island"] % len(palette)]
-        data.append({"type": "scatter", "mode": "lines", "x": line["x"], "y": line["y"], "line": {"shape": "hv",
-                     "color": c, "width": 2}, "name": f"island {line['island']} best so far", "hoverinfo": "x+y+name"})
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": line["x"],
+                "y": line["y"],
+                "line": {"shape": "hv", "color": c, "width": 2},
+                "name": f"island {line['island']} best so far",
+                "hoverinfo": "x+y+name",
+            }
+        )
     by_island: dict[int, list[dict[str, Any]]] = {}
     for p in series["points"]:
         if p["fitness"] is not None:
             by_island.setdefault(p["island"] if p["island"] is not None else -1, []).append(p)
     for island, pts in sorted(by_island.items()):
         c = palette[island % len(palette)] if island >= 0 else "#777"
-        data.append({
-            "type": "scatter", "mode": "markers", "x": [p["index"] for p in pts], "y": [p["fitness"] for p in pts],
-            "marker": {"color": c, "size": 7, "opacity": 0.55}, "name": f"island {island} evaluations",
-            "customdata": [url.path(f"/program/{p['program_id']}") for p in pts],
-            "text": [f"{p['program_id']} ({p['status'] or '-'})" for p in pts], "hoverinfo": "x+y+text",
-        })
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "x": [p["index"] for p in pts],
+                "y": [p["fitness"] for p in pts],
+                "marker": {"color": c, "size": 7, "opacity": 0.55},
+                "name": f"island {island} evaluations",
+                "customdata": [url.path(f"/program/{p['program_id']}") for p in pts],
+                "text": [f"{p['program_id']} ({p['status'] or '-'})" for p in pts],
+                "hoverinfo": "x+y+text",
+            }
+        )
     end = max(1, series["evaluations"])
     for s in seeds:
         if s.fitness is None:
             continue
-        data.append({"type": "scatter", "mode": "lines", "x": [0, end], "y": [s.fitness, s.fitness],
-                     "line": {"dash": "dash", "width": 1, "color": "#555"}, "name": f"{s.label or s.id} (seed)",
-                     "customdata": [url.path(f"/program/{s.id}")] * 2, "hoverinfo": "y+name"})
-    layout = {"margin": {"l": 55, "r": 10, "t": 10, "b": 45}, "height": 360,
-              "xaxis": {"title": {"text": "evaluations (proposals fully evaluated on train)"}, "rangemode": "tozero"},
-              "yaxis": {"title": {"text": f"train fitness ({objective})"}},
-              "legend": {"orientation": "h", "y": -0.25}, "hovermode": "closest"}
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": [0, end],
+                "y": [s.fitness, s.fitness],
+                "line": {"dash": "dash", "width": 1, "color": "#555"},
+                "name": f"{s.label or s.id} (seed)",
+                "customdata": [url.path(f"/program/{s.id}")] * 2,
+                "hoverinfo": "y+name",
+            }
+        )
+    layout = {
+        "margin": {"l": 55, "r": 10, "t": 10, "b": 45},
+        "height": 360,
+        "xaxis": {
+            "title": {"text": "evaluations (proposals fully evaluated on train)"},
+            "rangemode": "tozero",
+        },
+        "yaxis": {"title": {"text": f"train fitness ({objective})"}},
+        "legend": {"orientation": "h", "y": -0.25},
+        "hovermode": "closest",
+    }
     return {"data": data, "layout": layout}
 
 
@@ -191,8 +245,12 @@ def overview(reader: ArchiveReader, catalog: ContextCatalog, url: Any) -> dict[s
         "counts": counts,
         "budget": reader.budget(),
         "spend": spend,
-        "spend_total": {"calls": sum(s.calls for s in spend), "cached": sum(s.cached for s in spend),
-                        "tokens": sum(s.tokens for s in spend), "cost_usd": sum(s.cost_usd for s in spend)},
+        "spend_total": {
+            "calls": sum(s.calls for s in spend),
+            "cached": sum(s.cached for s in spend),
+            "tokens": sum(s.tokens for s in spend),
+            "cost_usd": sum(s.cost_usd for s in spend),
+        },
         "champion": champion,
         "seeds": seeds,
         "qd": qd,
@@ -201,7 +259,9 @@ def overview(reader: ArchiveReader, catalog: ContextCatalog, url: Any) -> dict[s
         "contexts": run.contexts,
         "n": (cfg.get("evaluation") or {}).get("n"),
         "descriptors": [{"spec": d, "labels": bin_labels(d)} for d in run.config.descriptors],
-        "config_sections": {k: v for k, v in cfg.items() if isinstance(v, Mapping) and k not in ("models", "contexts")},
+        "config_sections": {
+            k: v for k, v in cfg.items() if isinstance(v, Mapping) and k not in ("models", "contexts")
+        },
         "top_validation": top_val,
         "top_train": top_train,
         "events": recent,
@@ -246,7 +306,9 @@ class GridCell:
     title: str
 
 
-def _grid_table(elites: Sequence[Any], specs: Sequence[DescriptorSpec], lo: float, hi: float) -> dict[str, Any]:
+def _grid_table(
+    elites: Sequence[Any], specs: Sequence[DescriptorSpec], lo: float, hi: float
+) -> dict[str, Any]:
     """Rows (descriptor 1, high bins first) × columns (descriptor 0) of GridCells, the best
     elite per cell over the given elites (and over any further descriptors)."""
     cols = specs[0].bins
@@ -268,8 +330,17 @@ def _grid_table(elites: Sequence[Any], specs: Sequence[DescriptorSpec], lo: floa
             bg, fg = colour(t)
             desc = ", ".join(f"{k} = {v:.4g}" for k, v in sorted(e.descriptors.items()))
             mig = f", migrant from island {e.migrant_from}" if e.migrant_from is not None else ""
-            row.append(GridCell(e.program_id, e.fitness, e.island, e.migrant_from, bg, fg,
-                                f"{e.program_id}: fitness {e.fitness:.4f} (island {e.island}{mig}); {desc}"))
+            row.append(
+                GridCell(
+                    e.program_id,
+                    e.fitness,
+                    e.island,
+                    e.migrant_from,
+                    bg,
+                    fg,
+                    f"{e.program_id}: fitness {e.fitness:.4f} (island {e.island}{mig}); {desc}",
+                )
+            )
         table.append({"bin": r, "cells": row})
     return {"rows": table, "filled": len(elites)}
 
@@ -285,18 +356,40 @@ def grids(reader: ArchiveReader, island: int | None) -> dict[str, Any]:
     row_labels = bin_labels(specs[1]) if len(specs) > 1 else [""]
     panels = []
     if island is None:
-        panels.append({"title": "all islands (best elite per cell)", "island": None,
-                       **_grid_table(view.elites, specs, lo, hi), "stats": reader.qd_stats()})
+        panels.append(
+            {
+                "title": "all islands (best elite per cell)",
+                "island": None,
+                **_grid_table(view.elites, specs, lo, hi),
+                "stats": reader.qd_stats(),
+            }
+        )
     for i in range(run.config.islands):
         if island is not None and i != island:
             continue
         elites = [e for e in view.elites if e.island == i]
-        panels.append({"title": f"island {i}", "island": i, **_grid_table(elites, specs, lo, hi),
-                       "stats": reader.qd_stats(i)})
-    legend = [{"value": lo + (hi - lo) * t, "background": colour(t)[0], "foreground": colour(t)[1]}
-              for t in ((0.0, 0.25, 0.5, 0.75, 1.0) if hi > lo else (0.5,))]
-    return {"run": run, "specs": specs, "col_labels": col_labels, "row_labels": list(reversed(row_labels)),
-            "panels": panels, "legend": legend, "island": island, "extra_descriptors": [d.name for d in specs[2:]]}
+        panels.append(
+            {
+                "title": f"island {i}",
+                "island": i,
+                **_grid_table(elites, specs, lo, hi),
+                "stats": reader.qd_stats(i),
+            }
+        )
+    legend = [
+        {"value": lo + (hi - lo) * t, "background": colour(t)[0], "foreground": colour(t)[1]}
+        for t in ((0.0, 0.25, 0.5, 0.75, 1.0) if hi > lo else (0.5,))
+    ]
+    return {
+        "run": run,
+        "specs": specs,
+        "col_labels": col_labels,
+        "row_labels": list(reversed(row_labels)),
+        "panels": panels,
+        "legend": legend,
+        "island": island,
+        "extra_descriptors": [d.name for d in specs[2:]],
+    }
 
 
 # ----------------------------------------------------------------------------- program
@@ -329,7 +422,9 @@ def lineage_chain(lin: Lineage) -> list[dict[str, Any]]:
     return out
 
 
-def context_rows(ev: EvaluationView, objective: str | Mapping[str, float], catalog: ContextCatalog) -> list[dict[str, Any]]:
+def context_rows(
+    ev: EvaluationView, objective: str | Mapping[str, float], catalog: ContextCatalog
+) -> list[dict[str, Any]]:
     """Per-context results of an evaluation, weakest first (failed contexts first, then by
     the context's fitness under the run objective, ascending)."""
     rows = []
@@ -337,17 +432,33 @@ def context_rows(ev: EvaluationView, objective: str | Mapping[str, float], catal
         f = context_fitness(c.metrics, objective)
         n = 0 if c.positions is None else int(c.positions.shape[0])
         k = 0 if c.positions is None else int(c.positions.shape[1])
-        rows.append({"context_id": c.context_id, "split": catalog.split_of(c.context_id), "fitness": f,
-                     "metrics": _metric_row(c.metrics), "n": n, "k": k, "missing": c.missing_answers,
-                     "addressed": int((c.metrics or {}).get(ADDRESSED_KEY) or count_in_error(c.error) or 0),
-                     "error": c.error, "has_positions": c.positions is not None})
-    rows.sort(key=lambda r: (r["fitness"] is not None, r["fitness"] if r["fitness"] is not None else 0.0,
-                             r["context_id"]))
+        rows.append(
+            {
+                "context_id": c.context_id,
+                "split": catalog.split_of(c.context_id),
+                "fitness": f,
+                "metrics": _metric_row(c.metrics),
+                "n": n,
+                "k": k,
+                "missing": c.missing_answers,
+                "addressed": int((c.metrics or {}).get(ADDRESSED_KEY) or count_in_error(c.error) or 0),
+                "error": c.error,
+                "has_positions": c.positions is not None,
+            }
+        )
+    rows.sort(
+        key=lambda r: (
+            r["fitness"] is not None,
+            r["fitness"] if r["fitness"] is not None else 0.0,
+            r["context_id"],
+        )
+    )
     return rows
 
 
-def scatter_payload(reader: ArchiveReader, catalog: ContextCatalog, ev: EvaluationView,
-                    context_id: str) -> dict[str, Any] | None:
+def scatter_payload(
+    reader: ArchiveReader, catalog: ContextCatalog, ev: EvaluationView, context_id: str
+) -> dict[str, Any] | None:
     """Positions of one context of an evaluation with the persona texts stored for it
     (``text`` null for a persona whose text was not kept)."""
     ctx = next((c for c in ev.contexts if c.context_id == context_id), None)
@@ -355,36 +466,56 @@ def scatter_payload(reader: ArchiveReader, catalog: ContextCatalog, ev: Evaluati
         return None
     z = np.asarray(ctx.positions, dtype=float)
     info = catalog.get(context_id, int(z.shape[1]))
-    texts = {p.index: p.persona for p in reader.personas(context_id=context_id, program_id=ev.program_id,
-                                                         evaluation_id=ev.id)}
+    texts = {
+        p.index: p.persona
+        for p in reader.personas(context_id=context_id, program_id=ev.program_id, evaluation_id=ev.id)
+    }
     points = []
     for i, row in enumerate(z):
         persona = texts.get(i)
         extra = None
         if persona is not None:
-            extra = {str(k): v if isinstance(v, (str, int, float, bool)) or v is None else str(v)
-                     for k, v in persona.items() if k not in ("name", "description")}
-        points.append({
-            "index": i,
-            "position": [None if not math.isfinite(float(x)) else round(float(x), 4) for x in row],
-            "name": None if persona is None else str(persona.get("name") or ""),
-            "description": None if persona is None else str(persona.get("description") or ""),
-            "fields": extra,
-        })
-    return {"context_id": context_id, "description": info.description, "stage": ev.stage, "evaluation_id": ev.id,
-            "axes": [{"name": a.name, "description": a.description, "low": a.low, "high": a.high} for a in info.axes],
-            "points": points, "texts": len(texts)}
+            extra = {
+                str(k): v if isinstance(v, (str, int, float, bool)) or v is None else str(v)
+                for k, v in persona.items()
+                if k not in ("name", "description")
+            }
+        points.append(
+            {
+                "index": i,
+                "position": [None if not math.isfinite(float(x)) else round(float(x), 4) for x in row],
+                "name": None if persona is None else str(persona.get("name") or ""),
+                "description": None if persona is None else str(persona.get("description") or ""),
+                "fields": extra,
+            }
+        )
+    return {
+        "context_id": context_id,
+        "description": info.description,
+        "stage": ev.stage,
+        "evaluation_id": ev.id,
+        "axes": [
+            {"name": a.name, "description": a.description, "low": a.low, "high": a.high} for a in info.axes
+        ],
+        "points": points,
+        "texts": len(texts),
+    }
 
 
 def _diff(a: ProgramView | None, b: ProgramView) -> TextDiff | None:
     if a is None:
         return None
-    return unified(a.code, b.code, name_a=f"{a.id} ({a.label})" if a.label else a.id,
-                   name_b=f"{b.id} ({b.label})" if b.label else b.id)
+    return unified(
+        a.code,
+        b.code,
+        name_a=f"{a.id} ({a.label})" if a.label else a.id,
+        name_b=f"{b.id} ({b.label})" if b.label else b.id,
+    )
 
 
-def program_page(reader: ArchiveReader, catalog: ContextCatalog, pid: str, *, stage: str | None,
-                 context: str | None) -> dict[str, Any]:
+def program_page(
+    reader: ArchiveReader, catalog: ContextCatalog, pid: str, *, stage: str | None, context: str | None
+) -> dict[str, Any]:
     """Everything the program page shows; ``stage``/``context`` pick the per-context table
     and the scatter (defaults: train, its weakest context with positions)."""
     run = reader.run()
@@ -417,13 +548,26 @@ def program_page(reader: ArchiveReader, catalog: ContextCatalog, pid: str, *, st
                         texts_elsewhere.append({"stage": s, "evaluation_id": e.id, "texts": n})
     events = [e for e in reader.events(program_id=pid)][-40:]
     return {
-        "run": run, "program": view, "objective": objective_text(objective), "lineage": lineage_chain(lin),
-        "lineage_complete": lin.complete, "missing_parent": lin.missing_parent if not lin.complete else None,
-        "parent": parent, "seed": seed, "diff_parent": _diff(parent, view),
+        "run": run,
+        "program": view,
+        "objective": objective_text(objective),
+        "lineage": lineage_chain(lin),
+        "lineage_complete": lin.complete,
+        "missing_parent": lin.missing_parent if not lin.complete else None,
+        "parent": parent,
+        "seed": seed,
+        "diff_parent": _diff(parent, view),
         "diff_seed": _diff(seed, view) if seed is not None and seed is not parent else None,
-        "stages": stage_rows, "stage": stage, "evaluation": ev, "context_rows": rows, "context": context,
-        "scatter": scatter, "texts_elsewhere": texts_elsewhere, "events": events,
-        "metric_names": METRIC_NAMES, "higher": HIGHER_IS_BETTER,
+        "stages": stage_rows,
+        "stage": stage,
+        "evaluation": ev,
+        "context_rows": rows,
+        "context": context,
+        "scatter": scatter,
+        "texts_elsewhere": texts_elsewhere,
+        "events": events,
+        "metric_names": METRIC_NAMES,
+        "higher": HIGHER_IS_BETTER,
     }
 
 
@@ -456,18 +600,40 @@ def compare(reader: ArchiveReader, a: str, b: str) -> dict[str, Any]:
         mb = {c.context_id: c for c in eb.contexts}
         for c in ea.contexts:
             if c.context_id in mb:
-                fa, fb = context_fitness(c.metrics, objective), context_fitness(mb[c.context_id].metrics, objective)
-                ctx.append({"context_id": c.context_id, "a": fa, "b": fb,
-                            "delta": None if fa is None or fb is None else fb - fa})
-    return {"a": va, "b": vb, "stages": stages, "contexts": ctx, "objective": objective_text(objective),
-            "diff": unified(va.code, vb.code, name_a=va.id, name_b=vb.id)}
+                fa, fb = (
+                    context_fitness(c.metrics, objective),
+                    context_fitness(mb[c.context_id].metrics, objective),
+                )
+                ctx.append(
+                    {
+                        "context_id": c.context_id,
+                        "a": fa,
+                        "b": fb,
+                        "delta": None if fa is None or fb is None else fb - fa,
+                    }
+                )
+    return {
+        "a": va,
+        "b": vb,
+        "stages": stages,
+        "contexts": ctx,
+        "objective": objective_text(objective),
+        "diff": unified(va.code, vb.code, name_a=va.id, name_b=vb.id),
+    }
 
 
 # ----------------------------------------------------------------------------- rare
 
 
-def rare_page(reader: ArchiveReader, catalog: ContextCatalog, *, context: str | None, k: int,
-              bins: int | None, examples: int = 3) -> dict[str, Any]:
+def rare_page(
+    reader: ArchiveReader,
+    catalog: ContextCatalog,
+    *,
+    context: str | None,
+    k: int,
+    bins: int | None,
+    examples: int = 3,
+) -> dict[str, Any]:
     """The regions ``inspect rare`` finds (its own function, on a read-only source), each
     with up to ``examples`` stored personas that fall in the region (the example
     ``inspect rare`` picked first)."""
@@ -494,9 +660,17 @@ def rare_page(reader: ArchiveReader, catalog: ContextCatalog, *, context: str | 
                 break
             if any(c["evaluation_id"] == p.evaluation_id and c["index"] == p.index for c in chosen):
                 continue
-            chosen.append({"program_id": p.program_id, "stage": str(p.stage), "evaluation_id": p.evaluation_id,
-                           "index": p.index, "name": p.persona.get("name"), "description": p.persona.get("description"),
-                           "position": [round(float(x), 4) for x in p.position]})
+            chosen.append(
+                {
+                    "program_id": p.program_id,
+                    "stage": str(p.stage),
+                    "evaluation_id": p.evaluation_id,
+                    "index": p.index,
+                    "name": p.persona.get("name"),
+                    "description": p.persona.get("description"),
+                    "position": [round(float(x), 4) for x in p.position],
+                }
+            )
         r["examples"] = chosen
     data["axis_info"] = info.axes
     return data

@@ -38,7 +38,9 @@ def available() -> bool:
 
 
 @functools.lru_cache(maxsize=32)
-def _lines(shapes: tuple[tuple[int, int], ...], mc_samples: int, objective_key: str) -> tuple[ReferenceLine, ...]:
+def _lines(
+    shapes: tuple[tuple[int, int], ...], mc_samples: int, objective_key: str
+) -> tuple[ReferenceLine, ...]:
     mod = _module()
     if mod is None or not shapes:
         return ()

@@ -32,9 +32,11 @@ COOKIE_NAME = "pe_view_token"
 #: Host names accepted when the viewer is bound to a loopback address.
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-       "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-       "frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
@@ -65,7 +67,7 @@ def _host_name(value: str) -> str:
     """``Host`` header value without its port (IPv6 brackets removed)."""
     v = value.strip().lower()
     if v.startswith("["):
-        return v[1:v.find("]")] if "]" in v else v[1:]
+        return v[1 : v.find("]")] if "]" in v else v[1:]
     return v.rsplit(":", 1)[0] if v.count(":") == 1 else v
 
 
@@ -90,20 +92,30 @@ class Guard:
             await _plain(send, 405, "read-only viewer: only GET and HEAD", extra=((b"allow", b"GET, HEAD"),))
             return
         if self.allowed_hosts is not None and _host_name(headers.get("host", "")) not in self.allowed_hosts:
-            await _plain(send, 403, "forbidden: unexpected Host header (open the viewer at the address it printed)")
+            await _plain(
+                send, 403, "forbidden: unexpected Host header (open the viewer at the address it printed)"
+            )
             return
         set_cookie = False
         if self.token is not None:
             given, from_query = self._given(scope, headers)
             if given is None or not secrets.compare_digest(given.encode(), self.token.encode()):
-                await _plain(send, 403, "forbidden: this viewer needs the access token printed by "
-                                        "`persona-evolve view` (add ?token=...)")
+                await _plain(
+                    send,
+                    403,
+                    "forbidden: this viewer needs the access token printed by "
+                    "`persona-evolve view` (add ?token=...)",
+                )
                 return
             set_cookie = from_query
 
         async def send_wrapped(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
-                hdrs = [h for h in message.get("headers", []) if h[0].lower() not in {k for k, _ in SECURITY_HEADERS}]
+                hdrs = [
+                    h
+                    for h in message.get("headers", [])
+                    if h[0].lower() not in {k for k, _ in SECURITY_HEADERS}
+                ]
                 hdrs.extend(SECURITY_HEADERS)
                 if set_cookie and self.token is not None:
                     cookie = f"{COOKIE_NAME}={self.token}; Path=/; HttpOnly; SameSite=Strict"
@@ -135,7 +147,16 @@ class Guard:
 
 async def _plain(send: Send, status: int, text: str, *, extra: tuple[tuple[bytes, bytes], ...] = ()) -> None:
     body = (text + "\n").encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                            (b"content-length", str(len(body)).encode()), *SECURITY_HEADERS, *extra]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                *SECURITY_HEADERS,
+                *extra,
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

@@ -26,28 +26,53 @@ def front_figure(data: dict[str, Any], url: Any) -> dict[str, Any]:
     """The plotly figure of :func:`evolve.outputs.inspect.front.front`: every validated program as a
     point (x: tokens per persona, log scale; y: validation coverage), the front as a step
     line through its programs, the champion ringed."""
+
     def trace(rows: list[dict[str, Any]], name: str, **style: Any) -> dict[str, Any]:
-        return {"type": "scatter", "x": [r["tokens_per_persona"] for r in rows],
-                "y": [r["coverage"] for r in rows],
-                "customdata": [url.path(f"/program/{r['id']}") for r in rows],
-                "text": [_plain(f"{r['id']} {r['label'] or ''}") for r in rows], "hoverinfo": "x+y+text",
-                "name": name, **style}
+        return {
+            "type": "scatter",
+            "x": [r["tokens_per_persona"] for r in rows],
+            "y": [r["coverage"] for r in rows],
+            "customdata": [url.path(f"/program/{r['id']}") for r in rows],
+            "text": [_plain(f"{r['id']} {r['label'] or ''}") for r in rows],
+            "hoverinfo": "x+y+text",
+            "name": name,
+            **style,
+        }
 
     sim = SIM_FIGURE_TAG if data["tokens_simulated"] else ""
     traces = [
-        trace(data["dominated"], "dominated", mode="markers",
-              marker={"color": "#999", "size": 7, "opacity": 0.6}),
-        trace(data["front"], "front", mode="lines+markers",
-              line={"shape": "hv", "color": "#d62728", "width": 2}, marker={"color": "#d62728", "size": 9}),
+        trace(
+            data["dominated"],
+            "dominated",
+            mode="markers",
+            marker={"color": "#999", "size": 7, "opacity": 0.6},
+        ),
+        trace(
+            data["front"],
+            "front",
+            mode="lines+markers",
+            line={"shape": "hv", "color": "#d62728", "width": 2},
+            marker={"color": "#d62728", "size": 9},
+        ),
     ]
     champ = [r for r in data["front"] + data["dominated"] if r["champion"]]
     if champ:
-        traces.append(trace(champ, "champion", mode="markers",
-                            marker={"size": 16, "color": "rgba(0,0,0,0)",
-                                    "line": {"color": "#1f77b4", "width": 2}}))
-    layout = {"margin": {"l": 55, "r": 10, "t": 10, "b": 45}, "height": 380, "hovermode": "closest",
-              "xaxis": {"title": {"text": f"persona-role LLM tokens per persona{sim}"}, "type": "log"},
-              "yaxis": {"title": {"text": "validation coverage"}}, "legend": {"orientation": "h", "y": -0.25}}
+        traces.append(
+            trace(
+                champ,
+                "champion",
+                mode="markers",
+                marker={"size": 16, "color": "rgba(0,0,0,0)", "line": {"color": "#1f77b4", "width": 2}},
+            )
+        )
+    layout = {
+        "margin": {"l": 55, "r": 10, "t": 10, "b": 45},
+        "height": 380,
+        "hovermode": "closest",
+        "xaxis": {"title": {"text": f"persona-role LLM tokens per persona{sim}"}, "type": "log"},
+        "yaxis": {"title": {"text": "validation coverage"}},
+        "legend": {"orientation": "h", "y": -0.25},
+    }
     return {"data": traces, "layout": layout}
 
 
@@ -77,10 +102,16 @@ def holes_page(reader: ArchiveReader, *, context: str | None, bins: int | None, 
     for pair in data["pairs"]:
         a, c = pair["axes"]
         pair["squares"] = [
-            {"x": round(i * side, 2), "y": round((b - 1 - j) * side, 2), "w": round(side, 2),
-             "reached": bool(pair["grid"][i][j]),
-             "title": f"{a} {i / b:.2f}-{(i + 1) / b:.2f}, {c} {j / b:.2f}-{(j + 1) / b:.2f}: "
-                      f"{'reached' if pair['grid'][i][j] else 'no persona'}"}
-            for i in range(b) for j in range(b)]
+            {
+                "x": round(i * side, 2),
+                "y": round((b - 1 - j) * side, 2),
+                "w": round(side, 2),
+                "reached": bool(pair["grid"][i][j]),
+                "title": f"{a} {i / b:.2f}-{(i + 1) / b:.2f}, {c} {j / b:.2f}-{(j + 1) / b:.2f}: "
+                f"{'reached' if pair['grid'][i][j] else 'no persona'}",
+            }
+            for i in range(b)
+            for j in range(b)
+        ]
     data["pair_px"] = PAIR_PX
     return data

@@ -31,7 +31,9 @@ class TextDiff:
 
 def unified(a: str, b: str, *, name_a: str, name_b: str) -> TextDiff:
     """The unified diff from text ``a`` to text ``b``."""
-    raw = list(difflib.unified_diff(a.splitlines(), b.splitlines(), fromfile=name_a, tofile=name_b, lineterm=""))
+    raw = list(
+        difflib.unified_diff(a.splitlines(), b.splitlines(), fromfile=name_a, tofile=name_b, lineterm="")
+    )
     lines = []
     for i, line in enumerate(raw):
         if i < 2 and (line.startswith("---") or line.startswith("+++")):
@@ -45,4 +47,6 @@ def unified(a: str, b: str, *, name_a: str, name_b: str) -> TextDiff:
         else:
             kind = "ctx"
         lines.append(DiffLine(kind, line))
-    return TextDiff(tuple(lines), sum(1 for x in lines if x.kind == "add"), sum(1 for x in lines if x.kind == "del"))
+    return TextDiff(
+        tuple(lines), sum(1 for x in lines if x.kind == "add"), sum(1 for x in lines if x.kind == "del")
+    )

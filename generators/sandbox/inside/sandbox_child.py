@@ -92,7 +92,9 @@ class Channel:
         if len(data) > self.max_message_bytes:
             with self._pending_lock:
                 self._pending.pop(request_id, None)
-            raise ValueError(f"llm request of {len(data)} bytes exceeds the {self.max_message_bytes}-byte cap")
+            raise ValueError(
+                f"llm request of {len(data)} bytes exceeds the {self.max_message_bytes}-byte cap"
+            )
         try:
             self.send_raw(data)
         except OSError as exc:
@@ -155,13 +157,25 @@ class LLMProxy:
         self._channel = channel
         self._job = job
 
-    def complete(self, prompt: str, *, system: str | None = None,
-                 temperature: float | None = None, max_tokens: int | None = None) -> str:
+    def complete(
+        self,
+        prompt: str,
+        *,
+        system: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+    ) -> str:
         """One prompt -> one reply text."""
         return self.complete_many([prompt], system=system, temperature=temperature, max_tokens=max_tokens)[0]
 
-    def complete_many(self, prompts: Any, *, system: str | None = None,
-                      temperature: float | None = None, max_tokens: int | None = None) -> list[str]:
+    def complete_many(
+        self,
+        prompts: Any,
+        *,
+        system: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+    ) -> list[str]:
         """Many prompts -> their replies, in order (the parent runs them concurrently)."""
         if isinstance(prompts, str):
             raise TypeError("llm.complete_many: prompts must be a list of strings, got a str")
@@ -181,8 +195,12 @@ class LLMProxy:
             max_tokens = int(max_tokens)
         if not prompts:
             return []
-        payload = {"prompts": [str.__str__(p) for p in prompts], "system": None if system is None else str.__str__(system),
-                   "temperature": temperature, "max_tokens": max_tokens}
+        payload = {
+            "prompts": [str.__str__(p) for p in prompts],
+            "system": None if system is None else str.__str__(system),
+            "temperature": temperature,
+            "max_tokens": max_tokens,
+        }
         return self._channel.llm_request(self._job, payload)
 
     def __repr__(self) -> str:
@@ -209,18 +227,25 @@ def _to_json(personas: list[dict[str, Any]], np: Any) -> list[dict[str, Any]]:
                 json.dumps(value, default=default, allow_nan=False)
             except (TypeError, ValueError, RecursionError) as exc:
                 what = str(exc) if isinstance(exc, TypeError) else "NaN/inf or too deep"
-                raise PersonaNotJSON(f"persona {index}: field {key!r} is not JSON-serialisable ({what})") from None
+                raise PersonaNotJSON(
+                    f"persona {index}: field {key!r} is not JSON-serialisable ({what})"
+                ) from None
         out.append(json.loads(json.dumps(persona, default=default, allow_nan=False)))
     return out
 
 
 def _run(channel: Channel, start: dict[str, Any], limits: Any, np: Any, workdir: str) -> None:  # noqa: C901
-    import types
     import traceback
+    import types
     from concurrent.futures import ThreadPoolExecutor
 
-    from sandbox_errors import (PROGRAM_FILENAME, format_program_exception, format_stack_snapshot,
-                                format_syntax_error, one_line)
+    from sandbox_errors import (
+        PROGRAM_FILENAME,
+        format_program_exception,
+        format_stack_snapshot,
+        format_syntax_error,
+        one_line,
+    )
     from sandbox_guard import install_guard
     from sandbox_runtime import ContextView, GeneratorOutputError, validate_personas
 
@@ -262,7 +287,9 @@ def _run(channel: Channel, start: dict[str, Any], limits: Any, np: Any, workdir:
         exec(compiled, module.__dict__)
     except MemoryError as exc:
         _, detail = format_program_exception(exc, lines)
-        load_error(f"MemoryError: loading the program exceeded the {limits['memory_mb']} MB memory limit", detail)
+        load_error(
+            f"MemoryError: loading the program exceeded the {limits['memory_mb']} MB memory limit", detail
+        )
         return
     except BaseException as exc:  # noqa: BLE001 - hostile code may raise anything
         load_error(*format_program_exception(exc, lines, context=" (loading the program)"))
@@ -271,15 +298,23 @@ def _run(channel: Channel, start: dict[str, Any], limits: Any, np: Any, workdir:
         active.pop(threading.get_ident(), None)
     generate = module.__dict__.get("generate")
     if not callable(generate):
-        load_error("program defines no generate(context, n, llm, rng) function",
-                   "The program must define a top-level function generate(context, n, llm, rng) -> list[dict].")
+        load_error(
+            "program defines no generate(context, n, llm, rng) function",
+            "The program must define a top-level function generate(context, n, llm, rng) -> list[dict].",
+        )
         return
     channel.send({"t": "loaded"})
 
     def run_job(job: dict[str, Any]) -> None:
         index = int(job["index"])
         t0 = time.perf_counter()
-        message: dict[str, Any] = {"t": "result", "job": index, "personas": None, "error": None, "detail": None}
+        message: dict[str, Any] = {
+            "t": "result",
+            "job": index,
+            "personas": None,
+            "error": None,
+            "detail": None,
+        }
         active[threading.get_ident()] = str(index)
         try:
             n = int(job["n"])
@@ -290,10 +325,14 @@ def _run(channel: Channel, start: dict[str, Any], limits: Any, np: Any, workdir:
             message["personas"] = _to_json(personas, np)
         except GeneratorOutputError as exc:
             message["error"] = one_line(str(exc))
-            message["detail"] = f"{exc}\ngenerate(context, n, llm, rng) must return a list of n dicts with non-empty string 'name' and 'description'."
+            message["detail"] = (
+                f"{exc}\ngenerate(context, n, llm, rng) must return a list of n dicts with non-empty string 'name' and 'description'."
+            )
         except PersonaNotJSON as exc:
             message["error"] = one_line(str(exc))
-            message["detail"] = f"{exc}\nPersona fields must be JSON-serialisable (str, int, float, bool, None, lists and dicts of these)."
+            message["detail"] = (
+                f"{exc}\nPersona fields must be JSON-serialisable (str, int, float, bool, None, lists and dicts of these)."
+            )
         except MemoryError as exc:
             message["error"] = f"MemoryError: {memory_msg}"
             message["detail"] = format_program_exception(exc, lines)[1]
@@ -308,14 +347,38 @@ def _run(channel: Channel, start: dict[str, Any], limits: Any, np: Any, workdir:
             except Exception:  # noqa: BLE001 - the program may have replaced or closed them
                 pass
         try:
-            data = json.dumps(message, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode() + b"\n"
+            data = (
+                json.dumps(message, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode()
+                + b"\n"
+            )
         except (TypeError, ValueError) as exc:
-            data = json.dumps({"t": "result", "job": index, "personas": None, "wall_s": message["wall_s"],
-                               "error": one_line(f"result not encodable: {exc}"), "detail": None}).encode() + b"\n"
+            data = (
+                json.dumps(
+                    {
+                        "t": "result",
+                        "job": index,
+                        "personas": None,
+                        "wall_s": message["wall_s"],
+                        "error": one_line(f"result not encodable: {exc}"),
+                        "detail": None,
+                    }
+                ).encode()
+                + b"\n"
+            )
         if len(data) > channel.max_message_bytes:
-            data = json.dumps({"t": "result", "job": index, "personas": None, "wall_s": message["wall_s"],
-                               "error": f"output too large: {len(data)} bytes exceeds the {channel.max_message_bytes}-byte cap",
-                               "detail": None}).encode() + b"\n"
+            data = (
+                json.dumps(
+                    {
+                        "t": "result",
+                        "job": index,
+                        "personas": None,
+                        "wall_s": message["wall_s"],
+                        "error": f"output too large: {len(data)} bytes exceeds the {channel.max_message_bytes}-byte cap",
+                        "detail": None,
+                    }
+                ).encode()
+                + b"\n"
+            )
         channel.send_raw(data)
 
     jobs = list(start["jobs"])
@@ -351,7 +414,9 @@ def main(argv: list[str] | None = None) -> int:
     in_fd, out_fd = int(args["in-fd"]), int(args["out-fd"])
     workdir, strict = args["workdir"], args["strict"] == "1"
     paths = json.loads(args["paths"])
-    sys.path[:] = [os.path.dirname(os.path.abspath(__file__))] + [p for p in sys.path if p] + list(paths["site"])
+    sys.path[:] = (
+        [os.path.dirname(os.path.abspath(__file__))] + [p for p in sys.path if p] + list(paths["site"])
+    )
     limits = json.loads(args["limits"])
 
     import sandbox_confine as confine
@@ -366,14 +431,16 @@ def main(argv: list[str] | None = None) -> int:
         os._exit(3)
 
     import sandbox_imports
+
     sandbox_imports.set_profile(args.get("profile", "base"))
-    import sandbox_runtime  # noqa: F401 - the program may import it
-    import sandbox_errors  # noqa: F401
-    import sandbox_guard  # noqa: F401
     import pathlib  # noqa: F401 - used by the guard
     import traceback  # noqa: F401 - used after confinement
     import types  # noqa: F401
     from concurrent.futures import ThreadPoolExecutor  # noqa: F401
+
+    import sandbox_errors  # noqa: F401
+    import sandbox_guard  # noqa: F401
+    import sandbox_runtime  # noqa: F401 - the program may import it
 
     preload_failures = sandbox_imports.preload(sandbox_imports.named_imports(str(start.get("code", ""))))
     import numpy as np
@@ -391,8 +458,9 @@ def main(argv: list[str] | None = None) -> int:
         layers["landlock"] = "unavailable: the process already had several threads"
     else:
         try:
-            layers["root"] = sandbox_root.enter_own_root(read_only=read_only, workdir=workdir,
-                                                         disk_mb=int(limits.get("disk_mb", 64)))
+            layers["root"] = sandbox_root.enter_own_root(
+                read_only=read_only, workdir=workdir, disk_mb=int(limits.get("disk_mb", 64))
+            )
         except OSError as exc:
             layers["root"] = f"unavailable: {exc}"
         try:
@@ -422,27 +490,49 @@ def main(argv: list[str] | None = None) -> int:
             pass
     channel = Channel(in_fd, out_fd, int(limits["max_message_bytes"]), pending_input=rest)
     channel.start_reader()
-    channel.send({"t": "ready", "startup_s": time.perf_counter() - _T0, "layers": layers, "missing": missing,
-                  "uid": os.getuid(), "euid": os.geteuid()})
+    channel.send(
+        {
+            "t": "ready",
+            "startup_s": time.perf_counter() - _T0,
+            "layers": layers,
+            "missing": missing,
+            "uid": os.getuid(),
+            "euid": os.geteuid(),
+        }
+    )
     if missing and strict:
-        channel.send({"t": "load_error",
-                      "error": "sandbox: kernel isolation incomplete (" + "; ".join(f"{m}: {layers.get(m, 'absent')}" for m in missing)
-                      + "); LLM-written programs are not evaluated here without --weak-sandbox",
-                      "detail": "The kernel lacks an isolation layer the sandbox requires."})
+        channel.send(
+            {
+                "t": "load_error",
+                "error": "sandbox: kernel isolation incomplete ("
+                + "; ".join(f"{m}: {layers.get(m, 'absent')}" for m in missing)
+                + "); LLM-written programs are not evaluated here without --weak-sandbox",
+                "detail": "The kernel lacks an isolation layer the sandbox requires.",
+            }
+        )
         os._exit(0)
     if unreadable is not None:
         path, why = unreadable
-        channel.send({"t": "load_error",
-                      "error": f"sandbox: uid {os.getuid()} cannot read {path} ({why}); the interpreter and its "
-                               "packages must be readable by the sandbox's unprivileged user",
-                      "detail": "The sandbox runs programs as an unprivileged uid that sees only the interpreter's "
-                                "standard library and the allowed packages (read-only). A tree installed with a "
-                                "private umask (files or directories without read access for others) cannot be "
-                                "read by it; reinstall it with umask 022 or make that tree world-readable."})
+        channel.send(
+            {
+                "t": "load_error",
+                "error": f"sandbox: uid {os.getuid()} cannot read {path} ({why}); the interpreter and its "
+                "packages must be readable by the sandbox's unprivileged user",
+                "detail": "The sandbox runs programs as an unprivileged uid that sees only the interpreter's "
+                "standard library and the allowed packages (read-only). A tree installed with a "
+                "private umask (files or directories without read access for others) cannot be "
+                "read by it; reinstall it with umask 022 or make that tree world-readable.",
+            }
+        )
         os._exit(0)
     if preload_failures:
-        channel.send({"t": "load_error", "error": "ImportError (loading the program): " + preload_failures[0],
-                      "detail": "\n".join(preload_failures)})
+        channel.send(
+            {
+                "t": "load_error",
+                "error": "ImportError (loading the program): " + preload_failures[0],
+                "detail": "\n".join(preload_failures),
+            }
+        )
         os._exit(0)
     try:
         _run(channel, start, limits, np, workdir)

@@ -48,6 +48,7 @@ except ImportError:  # pragma: no cover - exercised by the 3.11 unit tests
     class InvalidResponseError(Exception):  # type: ignore[no-redef]
         """Stand-in for ``concordia.language_model.language_model.InvalidResponseError``."""
 
+
 MAX_TOKENS_CAP = 16_384
 """Largest ``max_tokens`` forwarded to the model (the paper's generators ask for 5000 per
 persona in one call, more than most models can return)."""
@@ -69,7 +70,9 @@ class Lockstep:
         self._results: dict[int, tuple[bool, Any]] = {}
         self._flushing = False
 
-    def call(self, prompt: str, *, system: str | None, temperature: float | None, max_tokens: int | None) -> str:
+    def call(
+        self, prompt: str, *, system: str | None, temperature: float | None, max_tokens: int | None
+    ) -> str:
         worker = getattr(_local, "worker", None)
         if worker is None or getattr(_local, "lockstep", None) is not self:
             return self._llm.complete(prompt, system=system, temperature=temperature, max_tokens=max_tokens)
@@ -112,8 +115,9 @@ class Lockstep:
         out: dict[int, tuple[bool, Any]] = {}
         for (system, temperature, max_tokens), members in groups.items():
             try:
-                texts = self._llm.complete_many([p for _, p in members], system=system,
-                                                temperature=temperature, max_tokens=max_tokens)
+                texts = self._llm.complete_many(
+                    [p for _, p in members], system=system, temperature=temperature, max_tokens=max_tokens
+                )
                 out.update({w: (True, t) for (w, _), t in zip(members, texts)})
             except Exception as exc:  # noqa: BLE001 - re-raised in each caller's thread
                 out.update({w: (False, exc) for w, _ in members})
@@ -133,7 +137,9 @@ def _cut(text: str, terminators: Sequence[str]) -> str:
 class SandboxLanguageModel(_Base):  # type: ignore[misc, valid-type]
     """Concordia ``LanguageModel`` whose calls go through the sandbox's ``llm`` proxy."""
 
-    def __init__(self, llm: Any, *, lockstep: Lockstep | None = None, max_tokens_cap: int = MAX_TOKENS_CAP) -> None:
+    def __init__(
+        self, llm: Any, *, lockstep: Lockstep | None = None, max_tokens_cap: int = MAX_TOKENS_CAP
+    ) -> None:
         self._llm = llm
         self.lockstep = lockstep
         self._cap = int(max_tokens_cap)
@@ -145,27 +151,42 @@ class SandboxLanguageModel(_Base):  # type: ignore[misc, valid-type]
             max_tokens = max(1, min(int(max_tokens), self._cap))
         temperature = None if temperature is None else float(temperature)
         if self.lockstep is not None:
-            return self.lockstep.call(str(prompt), system=None, temperature=temperature, max_tokens=max_tokens)
+            return self.lockstep.call(
+                str(prompt), system=None, temperature=temperature, max_tokens=max_tokens
+            )
         return self._llm.complete(str(prompt), temperature=temperature, max_tokens=max_tokens)
 
-    def sample_text(self, prompt: str, *, max_tokens: int = 5000, terminators: Sequence[str] = (),
-                    temperature: float = 1.0, top_p: float = 0.95, top_k: int = 64,
-                    timeout: float = 60, seed: int | None = None) -> str:
+    def sample_text(
+        self,
+        prompt: str,
+        *,
+        max_tokens: int = 5000,
+        terminators: Sequence[str] = (),
+        temperature: float = 1.0,
+        top_p: float = 0.95,
+        top_k: int = 64,
+        timeout: float = 60,
+        seed: int | None = None,
+    ) -> str:
         """One completion of ``prompt``, cut before the first of ``terminators``."""
         return _cut(self._complete(prompt, temperature=temperature, max_tokens=max_tokens), terminators)
 
-    def sample_choice(self, prompt: str, responses: Sequence[str], *,
-                      seed: int | None = None) -> tuple[int, str, Mapping[str, Any]]:
+    def sample_choice(
+        self, prompt: str, responses: Sequence[str], *, seed: int | None = None
+    ) -> tuple[int, str, Mapping[str, Any]]:
         """(index, response, info) of the response the model picks among ``responses``."""
         responses = [str(r) for r in responses]
         if not responses:
             raise InvalidResponseError("sample_choice: no responses to choose from")
-        ask = (f"{prompt}\nRespond with exactly one of the following options and nothing else: "
-               + ", ".join(responses))
+        ask = f"{prompt}\nRespond with exactly one of the following options and nothing else: " + ", ".join(
+            responses
+        )
         reply = self._complete(ask, temperature=0.0, max_tokens=64)
         index = match_choice(reply, responses)
         if index is None:
-            raise InvalidResponseError(f"sample_choice: the reply {reply[:80]!r} names none of {responses[:8]}")
+            raise InvalidResponseError(
+                f"sample_choice: the reply {reply[:80]!r} names none of {responses[:8]}"
+            )
         return index, responses[index], {"reply": reply}
 
 
@@ -180,8 +201,12 @@ def match_choice(reply: str, responses: Sequence[str]) -> int | None:
         if clean.strip(strip) == r.strip(strip):
             return i
     for i, r in sorted(enumerate(lowered), key=lambda x: -len(x[1])):
-        if r and (clean.startswith(r + " ") or clean.startswith(r + ")") or clean.startswith(r + ".")
-                  or clean.startswith(r + ":")):
+        if r and (
+            clean.startswith(r + " ")
+            or clean.startswith(r + ")")
+            or clean.startswith(r + ".")
+            or clean.startswith(r + ":")
+        ):
             return i
     import re
 
@@ -197,8 +222,10 @@ def match_choice(reply: str, responses: Sequence[str]) -> int | None:
 
 # ---- the quasi-Monte-Carlo module of the paper's generators (compat) ---------------------
 
-def _sobol_points(dimension_ranges: Mapping[str, Sequence[float]], dimensions: Sequence[str],
-                  num_points: int) -> list[dict[str, float]]:
+
+def _sobol_points(
+    dimension_ranges: Mapping[str, Sequence[float]], dimensions: Sequence[str], num_points: int
+) -> list[dict[str, float]]:
     """``num_points`` scrambled Sobol points over the ranges of ``dimensions``, as dicts
     ``{dimension: value}``; the scramble is seeded from the running job's ``rng``."""
     import numpy as np
@@ -228,6 +255,7 @@ def install_compat() -> list[str]:
             return added
     try:
         import concordia.contrib.persona_generators.quasi_monte_carlo  # noqa: F401
+
         return added
     except ImportError:
         pass
@@ -256,6 +284,7 @@ if _lm is not None:
 
 # ---- the driver ------------------------------------------------------------------------
 
+
 def axis_line(axis: Any) -> str:
     """How an axis is described to a Concordia generator in the initial context."""
     return f"- {axis.name}: {axis.description} (low = {axis.low}; high = {axis.high})"
@@ -282,8 +311,11 @@ def describe(characteristics: Mapping[str, Any], memories: Sequence[str]) -> str
     """A persona's ``description``: its memories (what Concordia injects into the agent),
     then its characteristics other than ``name`` and the shared ``initial_context``."""
     parts = [str(m).strip() for m in memories if str(m).strip()]
-    traits = [f"{k}: {_render(v)}" for k, v in characteristics.items()
-              if k not in ("name", "initial_context") and _render(v).strip()]
+    traits = [
+        f"{k}: {_render(v)}"
+        for k, v in characteristics.items()
+        if k not in ("name", "initial_context") and _render(v).strip()
+    ]
     if traits:
         parts.append("Characteristics: " + "; ".join(traits))
     return "\n\n".join(parts)
@@ -308,8 +340,9 @@ def _jsonable(value: Any, depth: int = 0) -> Any:
     return str(value)
 
 
-def drive(generator_class: Callable[..., Any], context: Any, n: int, llm: Any, rng: Any, *,
-          workers: int = 12) -> list[dict[str, Any]]:
+def drive(
+    generator_class: Callable[..., Any], context: Any, n: int, llm: Any, rng: Any, *, workers: int = 12
+) -> list[dict[str, Any]]:
     """Run a Concordia persona generator class as ``generate(context, n, llm, rng)``.
 
     ``generator_class(model)`` is built with a :class:`SandboxLanguageModel`; stage 1 gets
@@ -335,7 +368,8 @@ def drive(generator_class: Callable[..., Any], context: Any, n: int, llm: Any, r
     generator = generator_class(model)
     axes = [a.name for a in context.axes]
     chars = generator.generate_diverse_persona_characteristics(
-        initial_context=initial_context(context), diversity_axes=axes, num_personas=int(n))
+        initial_context=initial_context(context), diversity_axes=axes, num_personas=int(n)
+    )
     if not isinstance(chars, list) or not all(isinstance(c, Mapping) for c in chars):
         raise ValueError(f"stage 1 returned {type(chars).__name__}, expected a list of dicts")
     returned = len(chars)
@@ -370,12 +404,18 @@ def drive(generator_class: Callable[..., Any], context: Any, n: int, llm: Any, r
         name = char.get("name")
         missing = not (isinstance(name, str) and name.strip())
         description = describe(char, mems) or (str(name) if not missing else f"Persona {i + 1}")
-        personas.append({
-            "name": f"Persona {i + 1}" if missing else name.strip(),
-            "description": description,
-            "characteristics": _jsonable(raw),
-            "memories": mems,
-            "concordia": {"stage1_returned": returned, "n_requested": int(n), "name_missing": missing,
-                          "model_calls": model.calls},
-        })
+        personas.append(
+            {
+                "name": f"Persona {i + 1}" if missing else name.strip(),
+                "description": description,
+                "characteristics": _jsonable(raw),
+                "memories": mems,
+                "concordia": {
+                    "stage1_returned": returned,
+                    "n_requested": int(n),
+                    "name_missing": missing,
+                    "model_calls": model.calls,
+                },
+            }
+        )
     return personas

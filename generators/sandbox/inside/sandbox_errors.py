@@ -35,7 +35,7 @@ def cap_detail(text: str, limit: int = DETAIL_CAP) -> str:
     """Keep at most ``limit`` characters, cutting from the top (the end matters most)."""
     if len(text) <= limit:
         return text
-    return "...\n" + text[-(limit - 4):]
+    return "...\n" + text[-(limit - 4) :]
 
 
 def _exception_line(exc: BaseException) -> str:
@@ -78,7 +78,7 @@ def format_program_exception(
             lines.append("    " + code_lines[frame.lineno - 1].strip())
     if frames and frames[-1].filename != PROGRAM_FILENAME:
         last = frames[-1]
-        lines.append(f'  (raised in {last.filename}, line {last.lineno}, in {last.name})')
+        lines.append(f"  (raised in {last.filename}, line {last.lineno}, in {last.name})")
     exc_line = _exception_line(exc)
     lines.append(exc_line)
     where = f" at line {own[-1].lineno}" if own else ""

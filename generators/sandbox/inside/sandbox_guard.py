@@ -40,43 +40,127 @@ import stat as _stat
 import sys
 from typing import Sequence
 
-NETWORK_EVENTS = frozenset({
-    "urllib.Request", "http.client.connect", "http.client.send", "ftplib.connect",
-    "ftplib.sendcmd", "smtplib.connect", "smtplib.send", "imaplib.open", "imaplib.send",
-    "poplib.connect", "poplib.putline", "nntplib.connect", "nntplib.putline",
-    "telnetlib.Telnet.open", "telnetlib.Telnet.write", "webbrowser.open",
-})
-PROCESS_EVENTS = frozenset({
-    "subprocess.Popen", "os.system", "os.exec", "os.fork", "os.forkpty", "os.posix_spawn",
-    "os.spawn", "os.kill", "os.killpg", "pty.spawn", "signal.pthread_kill", "os.startfile",
-})
-TAMPER_EVENTS = frozenset({
-    "resource.setrlimit", "resource.prlimit", "code.__new__", "gc.get_objects",
-    "gc.get_referrers", "gc.get_referents", "os.symlink", "os.link", "os.chdir",
-    "sys.remote_exec",
-})
-FORBIDDEN_IMPORTS = frozenset({
-    "ctypes", "_ctypes", "_posixsubprocess", "_xxsubinterpreters", "_xxinterpchannels",
-    "_interpreters", "_interpchannels", "_interpqueues", "_testcapi", "_testinternalcapi",
-    "_testmultiphase", "_testsinglephase", "_testbuffer", "_testimportmultiple",
-})
+NETWORK_EVENTS = frozenset(
+    {
+        "urllib.Request",
+        "http.client.connect",
+        "http.client.send",
+        "ftplib.connect",
+        "ftplib.sendcmd",
+        "smtplib.connect",
+        "smtplib.send",
+        "imaplib.open",
+        "imaplib.send",
+        "poplib.connect",
+        "poplib.putline",
+        "nntplib.connect",
+        "nntplib.putline",
+        "telnetlib.Telnet.open",
+        "telnetlib.Telnet.write",
+        "webbrowser.open",
+    }
+)
+PROCESS_EVENTS = frozenset(
+    {
+        "subprocess.Popen",
+        "os.system",
+        "os.exec",
+        "os.fork",
+        "os.forkpty",
+        "os.posix_spawn",
+        "os.spawn",
+        "os.kill",
+        "os.killpg",
+        "pty.spawn",
+        "signal.pthread_kill",
+        "os.startfile",
+    }
+)
+TAMPER_EVENTS = frozenset(
+    {
+        "resource.setrlimit",
+        "resource.prlimit",
+        "code.__new__",
+        "gc.get_objects",
+        "gc.get_referrers",
+        "gc.get_referents",
+        "os.symlink",
+        "os.link",
+        "os.chdir",
+        "sys.remote_exec",
+    }
+)
+FORBIDDEN_IMPORTS = frozenset(
+    {
+        "ctypes",
+        "_ctypes",
+        "_posixsubprocess",
+        "_xxsubinterpreters",
+        "_xxinterpchannels",
+        "_interpreters",
+        "_interpchannels",
+        "_interpqueues",
+        "_testcapi",
+        "_testinternalcapi",
+        "_testmultiphase",
+        "_testsinglephase",
+        "_testbuffer",
+        "_testimportmultiple",
+    }
+)
 # events whose first argument is a path the program modifies
-WRITE_PATH_EVENTS = frozenset({
-    "os.remove", "os.rmdir", "os.mkdir", "os.chmod", "os.chown", "os.chflags", "os.lchflags",
-    "os.truncate", "os.utime", "os.mkfifo", "os.mknod", "os.setxattr", "os.removexattr",
-})
+WRITE_PATH_EVENTS = frozenset(
+    {
+        "os.remove",
+        "os.rmdir",
+        "os.mkdir",
+        "os.chmod",
+        "os.chown",
+        "os.chflags",
+        "os.lchflags",
+        "os.truncate",
+        "os.utime",
+        "os.mkfifo",
+        "os.mknod",
+        "os.setxattr",
+        "os.removexattr",
+    }
+)
 LIST_EVENTS = frozenset({"os.listdir", "os.scandir", "glob.glob", "os.listxattr", "os.getxattr"})
-SECRET_NAMES = frozenset({
-    ".ssh", ".aws", ".gnupg", ".docker", ".kube", ".azure", ".netrc", ".git-credentials",
-    ".pgpass", ".pypirc", ".npmrc", ".git", ".huggingface", "gcloud", ".bash_history",
-    ".python_history",
-})
-SECRET_FILES = frozenset({
-    "/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-", "/etc/sudoers",
-    "/etc/master.passwd",
-})
+SECRET_NAMES = frozenset(
+    {
+        ".ssh",
+        ".aws",
+        ".gnupg",
+        ".docker",
+        ".kube",
+        ".azure",
+        ".netrc",
+        ".git-credentials",
+        ".pgpass",
+        ".pypirc",
+        ".npmrc",
+        ".git",
+        ".huggingface",
+        "gcloud",
+        ".bash_history",
+        ".python_history",
+    }
+)
+SECRET_FILES = frozenset(
+    {
+        "/etc/shadow",
+        "/etc/gshadow",
+        "/etc/shadow-",
+        "/etc/gshadow-",
+        "/etc/sudoers",
+        "/etc/master.passwd",
+    }
+)
 SECRET_DIRS = ("/run/secrets", "/var/run/secrets", "/etc/sudoers.d", "/etc/ssl/private")
-PROC_SELF_OK = frozenset({"stat", "status", "statm", "maps", "limits", "cpuset", "cgroup", "task", "fd", "smaps", "smaps_rollup"})
+PROC_SELF_OK = frozenset(
+    {"stat", "status", "statm", "maps", "limits", "cpuset", "cgroup", "task", "fd", "smaps", "smaps_rollup"}
+)
 
 _installed = False
 
@@ -105,7 +189,12 @@ def _make_hook(*, workdir: str, deny_read: tuple[str, ...], allow_read: tuple[st
     write_flags = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
     network_events, process_events, tamper_events = NETWORK_EVENTS, PROCESS_EVENTS, TAMPER_EVENTS
     forbidden_imports, write_events, list_events = FORBIDDEN_IMPORTS, WRITE_PATH_EVENTS, LIST_EVENTS
-    secret_names, secret_files, secret_dirs, proc_self_ok = SECRET_NAMES, SECRET_FILES, SECRET_DIRS, PROC_SELF_OK
+    secret_names, secret_files, secret_dirs, proc_self_ok = (
+        SECRET_NAMES,
+        SECRET_FILES,
+        SECRET_DIRS,
+        PROC_SELF_OK,
+    )
     import pathlib
 
     path_types = (pathlib.PosixPath, pathlib.PurePosixPath)
@@ -151,7 +240,9 @@ def _make_hook(*, workdir: str, deny_read: tuple[str, ...], allow_read: tuple[st
     def resolve(event, raw):
         text = as_text(raw)
         if text is None:
-            raise _perm(f"sandbox: path argument of type {_type(raw).__name__} is not allowed ({event}); pass a str")
+            raise _perm(
+                f"sandbox: path argument of type {_type(raw).__name__} is not allowed ({event}); pass a str"
+            )
         return text
 
     def refuse_write(event, raw):

@@ -18,14 +18,62 @@ import importlib
 import sys
 from typing import Iterable
 
-ALLOWED_STDLIB = frozenset({
-    "abc", "array", "base64", "binascii", "bisect", "calendar", "cmath", "collections", "colorsys",
-    "concurrent", "contextlib", "copy", "csv", "dataclasses", "datetime", "decimal", "difflib", "enum",
-    "fractions", "functools", "hashlib", "heapq", "hmac", "html", "io", "itertools", "json", "keyword",
-    "math", "numbers", "operator", "pprint", "queue", "random", "re", "reprlib", "secrets", "statistics",
-    "string", "struct", "textwrap", "threading", "time", "types", "typing", "unicodedata", "warnings",
-    "weakref", "zlib", "os", "sys", "_strptime",
-})
+ALLOWED_STDLIB = frozenset(
+    {
+        "abc",
+        "array",
+        "base64",
+        "binascii",
+        "bisect",
+        "calendar",
+        "cmath",
+        "collections",
+        "colorsys",
+        "concurrent",
+        "contextlib",
+        "copy",
+        "csv",
+        "dataclasses",
+        "datetime",
+        "decimal",
+        "difflib",
+        "enum",
+        "fractions",
+        "functools",
+        "hashlib",
+        "heapq",
+        "hmac",
+        "html",
+        "io",
+        "itertools",
+        "json",
+        "keyword",
+        "math",
+        "numbers",
+        "operator",
+        "pprint",
+        "queue",
+        "random",
+        "re",
+        "reprlib",
+        "secrets",
+        "statistics",
+        "string",
+        "struct",
+        "textwrap",
+        "threading",
+        "time",
+        "types",
+        "typing",
+        "unicodedata",
+        "warnings",
+        "weakref",
+        "zlib",
+        "os",
+        "sys",
+        "_strptime",
+    }
+)
 """Standard-library top-level modules (and their submodules) a program may import."""
 
 ALLOWED_PACKAGES = frozenset({"numpy", "scipy"})
@@ -38,9 +86,17 @@ CONCORDIA_STDLIB = frozenset({"logging", "abc", "inspect"})
 CONCORDIA_PACKAGES = frozenset({"concordia", "absl", "pandas"})
 CONCORDIA_RUNTIME = frozenset({"sandbox_concordia"})
 CONCORDIA_PRELOAD = (
-    "logging", "sandbox_concordia", "concordia", "concordia.language_model.language_model",
-    "concordia.document.interactive_document", "concordia.document.document", "concordia.utils.concurrency",
-    "concordia.contrib.data.questionnaires.base_questionnaire", "absl.logging", "scipy.stats", "scipy.stats.qmc",
+    "logging",
+    "sandbox_concordia",
+    "concordia",
+    "concordia.language_model.language_model",
+    "concordia.document.interactive_document",
+    "concordia.document.document",
+    "concordia.utils.concurrency",
+    "concordia.contrib.data.questionnaires.base_questionnaire",
+    "absl.logging",
+    "scipy.stats",
+    "scipy.stats.qmc",
 )
 """The ``concordia`` profile (programs that import ``concordia`` or ``sandbox_concordia``,
 run by a Python >= 3.12 interpreter holding gdm-concordia): these modules are allowed
@@ -62,8 +118,25 @@ def needs_concordia(code: str) -> bool:
     (it must run in the ``concordia`` profile, on an interpreter that has gdm-concordia)."""
     return any(n.split(".")[0] in ("concordia", "sandbox_concordia") for n in named_imports(code))
 
-BASE_PRELOAD = ("json", "re", "math", "random", "collections", "itertools", "functools", "textwrap",
-                "string", "heapq", "bisect", "copy", "concurrent.futures", "numpy", "numpy.random", "numpy.linalg")
+
+BASE_PRELOAD = (
+    "json",
+    "re",
+    "math",
+    "random",
+    "collections",
+    "itertools",
+    "functools",
+    "textwrap",
+    "string",
+    "heapq",
+    "bisect",
+    "copy",
+    "concurrent.futures",
+    "numpy",
+    "numpy.random",
+    "numpy.linalg",
+)
 """Imported for every program (cheap, or loaded by numpy anyway); anything else allowed is
 imported only when the program's own import statements name it."""
 
@@ -82,7 +155,8 @@ def allowed(name: str) -> bool:
     if top in ALLOWED_STDLIB or top in ALLOWED_PACKAGES or name in RUNTIME_MODULES:
         return True
     return _PROFILE["name"] == "concordia" and (
-        top in CONCORDIA_STDLIB or top in CONCORDIA_PACKAGES or name in CONCORDIA_RUNTIME)
+        top in CONCORDIA_STDLIB or top in CONCORDIA_PACKAGES or name in CONCORDIA_RUNTIME
+    )
 
 
 def named_imports(code: str) -> list[str]:
@@ -141,10 +215,15 @@ class ImportPolicy:
         if allowed(name):
             why = "it was not imported by an import statement of the program (dynamic imports cannot be preloaded)"
         else:
-            why = ("generator programs may import only numpy, scipy, sandbox_runtime and the standard "
-                   "library's text, maths and data modules"
-                   + (" (Concordia generators also concordia, absl, pandas, logging)"
-                      if _PROFILE["name"] == "concordia" else ""))
+            why = (
+                "generator programs may import only numpy, scipy, sandbox_runtime and the standard "
+                "library's text, maths and data modules"
+                + (
+                    " (Concordia generators also concordia, absl, pandas, logging)"
+                    if _PROFILE["name"] == "concordia"
+                    else ""
+                )
+            )
         raise ImportError(f"sandbox: module {name!r} is not available: {why}", name=name)
 
     @staticmethod

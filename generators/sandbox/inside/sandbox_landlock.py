@@ -42,8 +42,11 @@ class LandlockUnavailable(OSError):
 
 
 class _RulesetAttr(ctypes.Structure):
-    _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64),
-                ("scoped", ctypes.c_uint64)]
+    _fields_ = [
+        ("handled_access_fs", ctypes.c_uint64),
+        ("handled_access_net", ctypes.c_uint64),
+        ("scoped", ctypes.c_uint64),
+    ]
 
 
 class _PathBeneathAttr(ctypes.Structure):
@@ -67,11 +70,15 @@ def _syscall(number: int, *args: object) -> int:
 def abi_version() -> int:
     """The Landlock ABI of the running kernel (>= 1); raises :class:`LandlockUnavailable`."""
     if platform.system() != "Linux" or platform.machine() not in ("x86_64", "aarch64"):
-        raise LandlockUnavailable(f"Landlock needs Linux on x86_64/aarch64, this is {platform.system()} {platform.machine()}")
+        raise LandlockUnavailable(
+            f"Landlock needs Linux on x86_64/aarch64, this is {platform.system()} {platform.machine()}"
+        )
     try:
         return _syscall(SYS_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(CREATE_RULESET_VERSION))
     except OSError as exc:
-        raise LandlockUnavailable(f"Landlock unavailable: {exc.strerror} (kernel < 5.13, or not enabled in CONFIG_LSM)") from None
+        raise LandlockUnavailable(
+            f"Landlock unavailable: {exc.strerror} (kernel < 5.13, or not enabled in CONFIG_LSM)"
+        ) from None
 
 
 class Ruleset:
@@ -107,8 +114,13 @@ class Ruleset:
             if not os.path.isdir(path):
                 access &= FILE_RIGHTS
             rule = _PathBeneathAttr(access & self.handled_fs, fd)
-            _syscall(SYS_ADD_RULE, ctypes.c_int(self.fd), ctypes.c_int(RULE_PATH_BENEATH), ctypes.byref(rule),
-                     ctypes.c_uint32(0))
+            _syscall(
+                SYS_ADD_RULE,
+                ctypes.c_int(self.fd),
+                ctypes.c_int(RULE_PATH_BENEATH),
+                ctypes.byref(rule),
+                ctypes.c_uint32(0),
+            )
         finally:
             os.close(fd)
 

@@ -33,8 +33,13 @@ def locate(modules: list[str]) -> dict[str, list[str]]:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - the child names what it cannot import
             pass
-    sites = sorted({os.path.realpath(p) for p in sys.path
-                    if p and os.path.basename(p) in ("site-packages", "dist-packages") and os.path.isdir(p)})
+    sites = sorted(
+        {
+            os.path.realpath(p)
+            for p in sys.path
+            if p and os.path.basename(p) in ("site-packages", "dist-packages") and os.path.isdir(p)
+        }
+    )
     stdlib = os.path.dirname(os.path.realpath(os.__file__))
     read_only = {stdlib} | {p for p in (os.path.join(stdlib, "lib-dynload"),) if os.path.isdir(p)}
     used: set[str] = set()

@@ -55,9 +55,13 @@ def _check(result: int, what: str) -> None:
 
 def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
     ctypes.set_errno(0)
-    result = _libc.mount(None if source is None else source.encode(), target.encode(),
-                         None if fstype is None else fstype.encode(), ctypes.c_ulong(flags),
-                         None if data is None else data.encode())
+    result = _libc.mount(
+        None if source is None else source.encode(),
+        target.encode(),
+        None if fstype is None else fstype.encode(),
+        ctypes.c_ulong(flags),
+        None if data is None else data.encode(),
+    )
     _check(result, f"mount {source or fstype or ''} on {target}")
 
 
@@ -66,9 +70,14 @@ def _kept_flags(path: str) -> int:
     namespace the kernel refuses to clear locked ones)."""
     f_flag = os.statvfs(path).f_flag
     kept = 0
-    for st_bit, ms_bit in ((os.ST_NOSUID, MS_NOSUID), (os.ST_NODEV, MS_NODEV), (os.ST_NOEXEC, MS_NOEXEC),
-                           (os.ST_NOATIME, MS_NOATIME), (os.ST_NODIRATIME, MS_NODIRATIME),
-                           (ST_RELATIME, MS_RELATIME)):
+    for st_bit, ms_bit in (
+        (os.ST_NOSUID, MS_NOSUID),
+        (os.ST_NODEV, MS_NODEV),
+        (os.ST_NOEXEC, MS_NOEXEC),
+        (os.ST_NOATIME, MS_NOATIME),
+        (os.ST_NODIRATIME, MS_NODIRATIME),
+        (ST_RELATIME, MS_RELATIME),
+    ):
         if f_flag & st_bit:
             kept |= ms_bit
     return kept
@@ -120,8 +129,9 @@ def _pivot_root(new_root: str) -> None:
     os.chdir("/")
 
 
-def enter_own_root(*, read_only: Sequence[str], devices: Sequence[str] = ("/dev/null",), workdir: str,
-                   disk_mb: int) -> str:
+def enter_own_root(
+    *, read_only: Sequence[str], devices: Sequence[str] = ("/dev/null",), workdir: str, disk_mb: int
+) -> str:
     """Move this process into a mount namespace whose root shows only ``read_only`` trees
     (read-only, at their host paths), the ``devices`` (bound read-write: ``/dev/null``)
     and ``workdir``, a fresh tmpfs of at most ``disk_mb`` MiB (mode 0700; the caller gives
@@ -147,8 +157,13 @@ def enter_own_root(*, read_only: Sequence[str], devices: Sequence[str] = ("/dev/
             if os.path.exists(device):
                 _bind_read_only(device, _skeleton(stage, device, is_dir=False), device=True)
         inner = _skeleton(stage, workdir, is_dir=True)
-        _mount("persona-sandbox-work", inner, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-               f"size={int(disk_mb)}m,nr_inodes={max(1024, 64 * int(disk_mb))},mode=0700")
+        _mount(
+            "persona-sandbox-work",
+            inner,
+            "tmpfs",
+            MS_NOSUID | MS_NODEV | MS_NOEXEC,
+            f"size={int(disk_mb)}m,nr_inodes={max(1024, 64 * int(disk_mb))},mode=0700",
+        )
         _pivot_root(stage)
         _mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
         os.chdir(workdir)
@@ -160,9 +175,11 @@ def enter_own_root(*, read_only: Sequence[str], devices: Sequence[str] = ("/dev/
         raise RootError(exc.errno or 0, f"building the sandbox root: {type(exc).__name__}: {exc}") from None
     finally:
         os.umask(old_umask)
-    return (f"own mount namespace and root: {len(trees)} read-only trees or files, {len(devices)} device(s), "
-            f"working directory a {int(disk_mb)} MB tmpfs; no /proc, /sys, /tmp or home; "
-            f"built in {1000 * (time.perf_counter() - started):.1f} ms")
+    return (
+        f"own mount namespace and root: {len(trees)} read-only trees or files, {len(devices)} device(s), "
+        f"working directory a {int(disk_mb)} MB tmpfs; no /proc, /sys, /tmp or home; "
+        f"built in {1000 * (time.perf_counter() - started):.1f} ms"
+    )
 
 
 def unreadable(paths: Iterable[str]) -> tuple[str, str] | None:

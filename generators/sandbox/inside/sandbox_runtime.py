@@ -124,9 +124,7 @@ def validate_personas(result: Any, n: int) -> list[dict[str, Any]]:
     one-line message naming the first problem (e.g. ``persona 3: missing 'description'``).
     """
     if not isinstance(result, list):
-        raise GeneratorOutputError(
-            f"generate() returned {type(result).__name__}, expected list of dicts"
-        )
+        raise GeneratorOutputError(f"generate() returned {type(result).__name__}, expected list of dicts")
     if not result:
         raise GeneratorOutputError(f"generate() returned no personas, expected {n}")
     if len(result) > n:
@@ -134,9 +132,7 @@ def validate_personas(result: Any, n: int) -> list[dict[str, Any]]:
     personas: list[dict[str, Any]] = []
     for index, persona in enumerate(result):
         if not isinstance(persona, dict):
-            raise GeneratorOutputError(
-                f"persona {index}: is {type(persona).__name__}, expected dict"
-            )
+            raise GeneratorOutputError(f"persona {index}: is {type(persona).__name__}, expected dict")
         for key in ("name", "description"):
             if key not in persona:
                 raise GeneratorOutputError(f"persona {index}: missing '{key}'")

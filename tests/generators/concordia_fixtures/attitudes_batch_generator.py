@@ -20,16 +20,21 @@ class AttitudeBatchGenerator:
     def __init__(self, model):
         self._model = model
 
-    def _ask(self, initial_context: str, axes: list[str], size: int, found: list[dict[str, Any]]) -> list[dict]:
+    def _ask(
+        self, initial_context: str, axes: list[str], size: int, found: list[dict[str, Any]]
+    ) -> list[dict]:
         axes_text = ", ".join(axes)
         doc = interactive_document.InteractiveDocument(self._model)
         doc.statement(f"Setting: {initial_context}")
         doc.statement(f"We need people who differ along these axes: {axes_text}.")
         if found:
-            doc.statement("Personas written so far:\n"
-                          + "\n".join(f"- {p.get('name')}: {p.get('description', '')}" for p in found))
+            doc.statement(
+                "Personas written so far:\n"
+                + "\n".join(f"- {p.get('name')}: {p.get('description', '')}" for p in found)
+            )
         question = (
-            f"Write {size} new personas" + (", different from the ones written so far" if found else "")
+            f"Write {size} new personas"
+            + (", different from the ones written so far" if found else "")
             + f". Give 'axis_position' as labels such as {LABELS}.\n"
             "Answer with one JSON object whose keys are 'persona_1', 'persona_2' and so on. Each persona "
             "has the fields 'name', 'axis_position', 'core_motivation', 'specific_attitudes' and "
@@ -49,7 +54,8 @@ class AttitudeBatchGenerator:
             "  }},\n"
             "  ...\n"
             "}}\n"
-            "Return the JSON object only.")
+            "Return the JSON object only."
+        )
         reply = doc.open_question(question, max_tokens=4000, terminators=())
         try:
             data = json.loads(reply.strip().removeprefix("```json").removesuffix("```"))
@@ -82,5 +88,8 @@ class AttitudeBatchGenerator:
         doc.statement("Attitudes:\n" + "\n".join(lines))
         story = doc.open_question(
             f"Expand the profile of {name} into a long description, one paragraph per attitude, "
-            "keeping every position as stated.", max_tokens=3000, terminators=())
+            "keeping every position as stated.",
+            max_tokens=3000,
+            terminators=(),
+        )
         return [story]

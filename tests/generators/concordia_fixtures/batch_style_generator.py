@@ -24,11 +24,16 @@ class BatchedGenerator:
             doc.statement(f"Context: {initial_context}")
             doc.statement(f"The personas should be diverse on these axes: {axes}.")
             if found:
-                doc.statement("Personas already written, make the new ones different from them:\n"
-                              + "\n".join(f"- {p.get('name')}: {p.get('description', '')}" for p in found))
+                doc.statement(
+                    "Personas already written, make the new ones different from them:\n"
+                    + "\n".join(f"- {p.get('name')}: {p.get('description', '')}" for p in found)
+                )
             reply = doc.open_question(
                 f"Write {size} new diverse personas. Provide the output as a JSON list of objects with "
-                "'name' and 'description' fields and nothing else.", max_tokens=3000, terminators=())
+                "'name' and 'description' fields and nothing else.",
+                max_tokens=3000,
+                terminators=(),
+            )
             try:
                 batch = json.loads(reply)
             except json.JSONDecodeError:
@@ -46,5 +51,8 @@ class BatchedGenerator:
         year = doc.open_question(f"What year was {name} born? Answer with the year only.")
         story = doc.open_question(
             f"Rewrite the character sketch of {name} ({gender}, born {year}) with more detail as two "
-            "episodes separated by '***'.", max_tokens=2000, terminators=())
+            "episodes separated by '***'.",
+            max_tokens=2000,
+            terminators=(),
+        )
         return [part.strip() for part in story.split("***") if part.strip()]

@@ -7,7 +7,9 @@ from concordia.language_model import language_model
 PROBES = {
     "read_project": lambda root: open(os.path.join(root, "README.md")).read(50),
     "list_project": lambda root: os.listdir(root),
-    "read_concordia_source_dir_parent": lambda root: os.listdir(os.path.dirname(os.path.dirname(language_model.__file__))) and os.listdir("/root"),
+    "read_concordia_source_dir_parent": lambda root: (
+        os.listdir(os.path.dirname(os.path.dirname(language_model.__file__))) and os.listdir("/root")
+    ),
     "write_tmp": lambda root: open("/tmp/pe_concordia_escape.txt", "w").write("x"),
     "write_project": lambda root: open(os.path.join(root, "escape.txt"), "w").write("x"),
 }

@@ -31,18 +31,24 @@ class NestedProfileGenerator:
         doc.statement("Each person below must sit at the stated positions (0 = low end, 1 = high end).")
         for i, point in enumerate(points):
             doc.statement(f"Persona {i + 1}: " + ", ".join(f"{a} = {v}" for a, v in zip(axes, point)))
-        example = {"people": [{
-            "name": "Full Name",
-            "background": {"age": 40, "occupation": "what they do", "hometown": "where they grew up"},
-            "stance": {axes[0]: {"score": 0.25, "reason": "why they sit there"}},
-            "quotes": ["something they would say", "another thing they would say"],
-            "description": "who they are",
-        }]}
+        example = {
+            "people": [
+                {
+                    "name": "Full Name",
+                    "background": {"age": 40, "occupation": "what they do", "hometown": "where they grew up"},
+                    "stance": {axes[0]: {"score": 0.25, "reason": "why they sit there"}},
+                    "quotes": ["something they would say", "another thing they would say"],
+                    "description": "who they are",
+                }
+            ]
+        }
         question = (
             f"Write the {num_personas} personas, one per line of positions, in that order. Be concrete "
             "and vivid; do not soften the extremes. Return JSON shaped like this example, with one "
-            "stance entry per axis:\nExample output:\n" + json.dumps(example, indent=2)
-            + "\nReturn the JSON only.")
+            "stance entry per axis:\nExample output:\n"
+            + json.dumps(example, indent=2)
+            + "\nReturn the JSON only."
+        )
         reply = doc.open_question(question, max_tokens=6000, terminators=())
         try:
             data = json.loads(reply)
@@ -56,14 +62,17 @@ class NestedProfileGenerator:
     def generate_single_persona_memories(self, persona_details):
         name = persona_details.get("name", "someone")
         background = persona_details.get("background", {})
-        stance_lines = [f"- {axis}: {entry['score']:.2f} ({entry['reason']})"
-                        for axis, entry in persona_details.get("stance", {}).items()]
+        stance_lines = [
+            f"- {axis}: {entry['score']:.2f} ({entry['reason']})"
+            for axis, entry in persona_details.get("stance", {}).items()
+        ]
         doc = interactive_document.InteractiveDocument(self._model)
         doc.statement(f"Setting: {persona_details.get('initial_context', '')}")
         doc.statement(f"{name}, {background.get('age')}, works as {background.get('occupation')}.")
         doc.statement(f"Sketch of {name}: {persona_details.get('description', '')}")
         doc.statement("Stances:\n" + "\n".join(stance_lines))
         doc.statement("In their words: " + " / ".join(persona_details.get("quotes", [])))
-        story = doc.open_question(f"Rewrite {name}'s sketch as a long, detailed description.",
-                                  max_tokens=3000, terminators=())
+        story = doc.open_question(
+            f"Rewrite {name}'s sketch as a long, detailed description.", max_tokens=3000, terminators=()
+        )
         return [story]

@@ -20,7 +20,11 @@ class SpaceFillingJsonGenerator:
         self._model = model
 
     def generate_diverse_persona_characteristics(
-        self, initial_context: str, diversity_axes: Sequence[str], num_personas: int, questionnaire=None,
+        self,
+        initial_context: str,
+        diversity_axes: Sequence[str],
+        num_personas: int,
+        questionnaire=None,
     ) -> list[dict[str, Any]]:
         axes = list(diversity_axes)
         targets = qmc.generate_sobol_points({a: (0.0, 1.0) for a in axes}, axes, num_personas)
@@ -29,19 +33,32 @@ class SpaceFillingJsonGenerator:
         doc.statement(f"Setting of the study: {initial_context}")
         doc.statement("We need people who sit at these exact positions (0 = low end, 1 = high end):")
         doc.statement("\n".join(f"Persona {i + 1} traits: {json.dumps(t)}" for i, t in enumerate(targets)))
-        schema = {f"persona_{i + 1}": {"name": "[full name]", "axis_position": t,
-                                       "description": "[vivid, concrete description matching the traits]"}
-                  for i, t in enumerate(targets[:2])}
+        schema = {
+            f"persona_{i + 1}": {
+                "name": "[full name]",
+                "axis_position": t,
+                "description": "[vivid, concrete description matching the traits]",
+            }
+            for i, t in enumerate(targets[:2])
+        }
         question = (
             f"Write {num_personas} personas, one per trait block. Make each position unmistakable and "
             "concrete; do not soften extreme values. Provide the output as a single JSON object whose keys "
             f"are 'persona_1' to 'persona_{num_personas}', each with 'name', 'axis_position' and "
             "'description' fields.\nExample format for the output:\n"
-            + json.dumps(schema, indent=2)[:-2] + ",\n  ...\n}\n"
-            "Output only the JSON object.")
+            + json.dumps(schema, indent=2)[:-2]
+            + ",\n  ...\n}\n"
+            "Output only the JSON object."
+        )
         for _ in range(2):
-            reply = doc.copy().open_question(question, max_tokens=4000 * num_personas, terminators=(),
-                                             temperature=1.0, top_p=0.95, top_k=64)
+            reply = doc.copy().open_question(
+                question,
+                max_tokens=4000 * num_personas,
+                terminators=(),
+                temperature=1.0,
+                top_p=0.95,
+                top_k=64,
+            )
             text = reply.strip().removeprefix("```json").removesuffix("```").strip()
             try:
                 data = json.loads(text)
@@ -63,5 +80,9 @@ class SpaceFillingJsonGenerator:
         doc.statement(f"Positions on the axes: {json.dumps(persona_details.get('axis_position', {}))}")
         paragraph = doc.open_question(
             f"Expand the profile of {name} into one vivid, concrete paragraph about how they act, "
-            "keeping every position exactly as stated.", max_tokens=1500, terminators=(), temperature=1.0)
+            "keeping every position exactly as stated.",
+            max_tokens=1500,
+            terminators=(),
+            temperature=1.0,
+        )
         return [paragraph]
