@@ -17,7 +17,7 @@ unanswered axis (NaN) are in no region. The key stored in ``personas.exemplar`` 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Mapping, Protocol, Sequence
 
 import numpy as np
 
@@ -45,6 +45,13 @@ def stored_positions(z: np.ndarray) -> np.ndarray:
     """``z`` as a reader will decode it (quantised to the archive's uint16 code)."""
     blob, n, k = encode_positions(z)
     return decode_positions(blob, n, k)
+
+
+class _ContextResultLike(Protocol):
+    """What the index reads of a context's result: its context id (the rest through getattr)."""
+
+    @property
+    def context_id(self) -> str: ...
 
 
 class ExemplarIndex:
@@ -90,7 +97,7 @@ class ExemplarIndex:
         for key in chosen.values():
             self._count[(context_id, key)] += 1
 
-    def plan_evaluation(self, contexts: Sequence[object]) -> dict[int, dict[int, str]]:
+    def plan_evaluation(self, contexts: Sequence[_ContextResultLike]) -> dict[int, dict[int, str]]:
         """:meth:`plan` for every context result of an evaluation (``ContextResult``s),
         keyed by the result's position in the sequence; contexts sharing an id in one
         evaluation see each other's picks."""
@@ -108,7 +115,9 @@ class ExemplarIndex:
                 self._count[(cid, key)] -= 1
         return out
 
-    def commit_evaluation(self, contexts: Sequence[object], plan: Mapping[int, Mapping[int, str]]) -> None:
+    def commit_evaluation(
+        self, contexts: Sequence[_ContextResultLike], plan: Mapping[int, Mapping[int, str]]
+    ) -> None:
         """:meth:`commit` of a plan from :meth:`plan_evaluation`."""
         for j, chosen in plan.items():
             self.commit(contexts[j].context_id, chosen)

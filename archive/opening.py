@@ -64,7 +64,7 @@ def create_run(
         else:
             check_or_upgrade(conn, where=where, readonly=False)
         run_id = int(
-            conn.execute(
+            conn.execute(  # type: ignore[index]  # one row inserted: its key is set
                 insert(Run),
                 {
                     "created_at": now,
@@ -81,7 +81,7 @@ def create_run(
                     "last_migration_evals": 0,
                 },
             ).inserted_primary_key[0]
-        )  # type: ignore[index]  # one row inserted: its key is set
+        )
         conn.execute(
             insert(Island),
             [

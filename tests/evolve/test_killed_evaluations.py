@@ -11,11 +11,12 @@ import json
 import math
 
 import pytest
-from test_controller_fakes import (
+from test_controller_fakes import (  # noqa: F401 - contexts is a fixture, named as an argument
     TRAIN,
     FakeEvaluator,
     FakeMutator,
-    make,  # noqa: F401
+    contexts,
+    make,
     quality_edit,
     rows,
     run,
