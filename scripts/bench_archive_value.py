@@ -147,7 +147,8 @@ def measure(dbs: list[str]) -> list[dict[str, Any]]:
 def print_measure(rows: list[dict[str, Any]], dbs: list[str]) -> None:
     print(
         f"descriptor spread over the programs of {len(dbs)} run(s) [SIMULATED WORLD]; bins filled: of "
-        f"{MEASURE_BINS}, calibrated as a run does (on the programs placed within its first {MEASURE_AFTER} stored "
+        f"{MEASURE_BINS}, calibrated as a run does (on the programs placed within its first "
+        f"{MEASURE_AFTER} stored "
         "evaluations), mean over runs"
     )
     print(
@@ -357,10 +358,13 @@ def print_tables(rows: list[dict[str, Any]]) -> None:
             + ", ".join(f"{g:+.3f}" for g in gains)
         )
     print(
-        "(gain: champion minus best seed program, held-out coverage, 6 contexts x 2 seeds paired; qd = sum of "
-        f"elite train fitness over all islands; near = distinct elites within {NEAR} of the best; cost near = fewest tokens per persona among them / the "
+        "(gain: champion minus best seed program, held-out coverage, 6 contexts x 2 seeds paired; qd "
+        "= sum of "
+        f"elite train fitness over all islands; near = distinct elites within {NEAR} of the best; cost "
+        "near = fewest tokens per persona among them / the "
         f"best elite's; stones = share of "
-        "proposals whose parent was below its island's best when drawn; ch st = champion lineage steps from such "
+        "proposals whose parent was below its island's best when drawn; ch st = champion lineage "
+        "steps from such "
         "a parent / steps; SIMULATED WORLD)"
     )
 
@@ -399,7 +403,8 @@ def main() -> None:
         return
     print("[SIMULATED WORLD] persona and respondent roles are 'sim'; all figures come from the sim test bed")
     print(
-        f"settings: arms {args.arms}, sources {args.sources}, seeds {args.seeds}, {args.evaluations} evaluations "
+        f"settings: arms {args.arms}, sources {args.sources}, seeds {args.seeds}, {args.evaluations} "
+        "evaluations "
         f"per run; train {len(bs.TRAIN)}, validation {len(bs.VALIDATION)}, held-out {len(bs.HELD_OUT)} x "
         f"{len(bs.HELD_OUT_SEEDS)} seeds; N = 25; cpus = {os.cpu_count()}",
         flush=True,

@@ -23,7 +23,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 PROGRAMS = {
-    "trivial": "def generate(context, n, llm, rng):\n    return [{'name': f'p{i}', 'description': 'd'} for i in range(n)]\n",
+    "trivial": (
+        "def generate(context, n, llm, rng):\n"
+        "    return [{'name': f'p{i}', 'description': 'd'} for i in range(n)]\n"
+    ),
     "scipy sobol": (
         "from scipy.stats import qmc\n"
         "def generate(context, n, llm, rng):\n"

@@ -94,8 +94,10 @@ _LEVEL_ALT = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in sorted(LEVELS
 _NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)"
 
 _AXIS_DECL_RE = re.compile(
-    r"^\s*(?:[-*•>]+\s*|\d+[.)]\s*)?(?:axis\s*\d*\s*[:.\-]?\s*)?[`'\"*]*(?P<name>[A-Za-z][A-Za-z0-9_\- ]{0,60}?)[`'\"*]*"
-    r"\s*(?::|\(|—|–| - )(?P<rest>.*?\blow(?:\s+(?:end|pole))?\s*[:=].*?\bhigh(?:\s+(?:end|pole))?\s*[:=].*)$",
+    r"^\s*(?:[-*•>]+\s*|\d+[.)]\s*)?(?:axis\s*\d*\s*[:.\-]?\s*)?[`'\"*]*(?P<name>[A-Za-z][A-Za-z0-9_\- "
+    r"]{0,60}?)[`'\"*]*"
+    r"\s*(?::|\(|—|–| - "
+    r")(?P<rest>.*?\blow(?:\s+(?:end|pole))?\s*[:=].*?\bhigh(?:\s+(?:end|pole))?\s*[:=].*)$",
     re.IGNORECASE,
 )
 _POLES_RE = re.compile(

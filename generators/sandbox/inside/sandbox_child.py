@@ -326,12 +326,14 @@ def _run(channel: Channel, start: dict[str, Any], limits: Any, np: Any, workdir:
         except GeneratorOutputError as exc:
             message["error"] = one_line(str(exc))
             message["detail"] = (
-                f"{exc}\ngenerate(context, n, llm, rng) must return a list of n dicts with non-empty string 'name' and 'description'."
+                f"{exc}\ngenerate(context, n, llm, rng) must return a list of n dicts with non-empty "
+                "string 'name' and 'description'."
             )
         except PersonaNotJSON as exc:
             message["error"] = one_line(str(exc))
             message["detail"] = (
-                f"{exc}\nPersona fields must be JSON-serialisable (str, int, float, bool, None, lists and dicts of these)."
+                f"{exc}\nPersona fields must be JSON-serialisable (str, int, float, bool, None, lists "
+                "and dicts of these)."
             )
         except MemoryError as exc:
             message["error"] = f"MemoryError: {memory_msg}"
@@ -373,7 +375,10 @@ def _run(channel: Channel, start: dict[str, Any], limits: Any, np: Any, workdir:
                         "job": index,
                         "personas": None,
                         "wall_s": message["wall_s"],
-                        "error": f"output too large: {len(data)} bytes exceeds the {channel.max_message_bytes}-byte cap",
+                        "error": (
+                            f"output too large: {len(data)} bytes exceeds the "
+                            f"{channel.max_message_bytes}-byte cap"
+                        ),
                         "detail": None,
                     }
                 ).encode()
