@@ -285,9 +285,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{n_personas} persona rows, {persona_bytes / 1e6:.1f} MB of persona payload)"
     )
     print(
-        f"  per evaluation: {size / args.n / 1e3:.1f} kB of database ({pos_bytes / args.n / 1e3:.1f} "
-        "kB positions); "
-        f"exemplar texts: {n_exemplars} rows (bound {bound} = {args.contexts} contexts x "
+        f"  per evaluation: {size / args.n / 1e3:.1f} kB of database ({pos_bytes / args.n / 1e3:.1f} kB "
+        f"positions); exemplar texts: {n_exemplars} rows (bound {bound} = {args.contexts} contexts x "
         f"{default_bins(args.axes)}^{args.axes} regions), {exemplar_bytes / 1e6:.2f} MB"
     )
     print(

@@ -184,7 +184,8 @@ def population_digest(pops: Sequence[tuple[Any, list[dict] | None, Any, tuple]])
 def populations(
     code: str, contexts: Sequence[Any], n: int, seed: int
 ) -> list[tuple[Any, list[dict], Any, tuple]]:
-    """Per context: (context, personas or None, the SimLLM that wrote them, persona (calls, prompt, completion))."""
+    """Per context: (context, personas or None, the SimLLM that wrote them, persona (calls, prompt,
+    completion))."""
     from generators.runtime import ContextView, validate_personas
     from generators.sim import SimLLM
     from generators.sim.answering import statement_key
@@ -443,13 +444,13 @@ def _bench(argv: list[str] | None) -> int:
         f" ({skipped} identical ones skipped), {world}, {PRICE_MODEL} prices)"
     )
     print(
-        f"Fidelity: Spearman vs item mode on all contexts, mean of {args.reference_draws} other "
-        "respondent draws (the item row, "
-        f"{ceiling:.3f}, is item mode's own ceiling). Subset rows: mean (10th percentile) over "
-        f"{args.draws} draws."
+        f"Fidelity: Spearman vs item mode on all contexts, mean of {args.reference_draws} other respondent "
+        f"draws (the item row, {ceiling:.3f}, is item mode's own ceiling). Subset rows: mean (10th "
+        f"percentile) over {args.draws} draws."
     )
     print(
-        f"{'mode':<26}{'ctx':>4}{'pers.calls':>11}{'resp.calls':>11}{'total $':>9}{'vs item':>8}{'Spearman':>9}{'p10':>7}"
+        f"{'mode':<26}{'ctx':>4}{'pers.calls':>11}{'resp.calls':>11}{'total $':>9}{'vs item':>8}"
+        f"{'Spearman':>9}{'p10':>7}"
     )
     for r in rows:
         p10 = f"{r['spearman_p10']:>7.3f}" if r["draws"] > 1 else f"{'':>7}"

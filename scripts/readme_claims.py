@@ -183,8 +183,7 @@ CLAIMS: tuple[Claim, ...] = (
                 exit=1,
                 output=(
                     r"error: pre-flight failed: roles? [\w, ]+, model openai/gpt-4o-mini: environment "
-                    r"variable "
-                    r"OPENAI_API_KEY is not set",
+                    r"variable OPENAI_API_KEY is not set",
                 ),
                 absent=(r"Traceback",),
             ),

@@ -163,7 +163,9 @@ READ_ROUTES = {
         "{pid}", str(os.getpid())
     ),
     "proc-parent-mem": "return open('/proc/{pid}/mem', 'rb').read(8)".replace("{pid}", str(os.getpid())),
-    "proc-self-task-root": "t = os.listdir('/proc/self/task')[0]\nreturn os.listdir(f'/proc/self/task/{t}/root/proc')",
+    "proc-self-task-root": (
+        "t = os.listdir('/proc/self/task')[0]\nreturn os.listdir(f'/proc/self/task/{t}/root/proc')"
+    ),
     "proc-self-environ": "return open('/proc/self/environ', 'rb').read()",
     "home-listing": "return os.listdir({h!r})".replace("{h!r}", repr(os.path.expanduser("~"))),
     "root-listing": "return os.listdir('/')",
@@ -252,10 +254,18 @@ def test_sockets_of_every_family_are_refused(family, guard, tmp_path):
     server.settimeout(0.3)
     target = server.getsockname()
     body = {
-        "AF_INET": f"import socket\ns = socket.create_connection({target!r}, timeout=1)\nreturn s.getpeername()",
-        "AF_INET6": "import socket\ns = socket.socket(socket.AF_INET6)\ns.connect(('::1', 9))\nreturn 'connected'",
-        "AF_UNIX-path": f"import socket\ns = socket.socket(socket.AF_UNIX)\ns.connect({address!r})\nreturn 'connected'",
-        "AF_UNIX-abstract": f"import socket\ns = socket.socket(socket.AF_UNIX)\ns.connect({address!r})\nreturn 'connected'",
+        "AF_INET": (
+            f"import socket\ns = socket.create_connection({target!r}, timeout=1)\nreturn s.getpeername()"
+        ),
+        "AF_INET6": (
+            "import socket\ns = socket.socket(socket.AF_INET6)\ns.connect(('::1', 9))\nreturn 'connected'"
+        ),
+        "AF_UNIX-path": (
+            f"import socket\ns = socket.socket(socket.AF_UNIX)\ns.connect({address!r})\nreturn 'connected'"
+        ),
+        "AF_UNIX-abstract": (
+            f"import socket\ns = socket.socket(socket.AF_UNIX)\ns.connect({address!r})\nreturn 'connected'"
+        ),
         "AF_NETLINK": "import socket\nreturn socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0).fileno()",
         "AF_PACKET": "import socket\nreturn socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0).fileno()",
         "socketpair": "import socket\nreturn [s.fileno() for s in socket.socketpair()]",

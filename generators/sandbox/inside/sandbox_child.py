@@ -4,8 +4,8 @@ Started by :mod:`generators.sandbox.parent` as
 ``python -I -S -B <this file> --in-fd A --out-fd B --workdir W --paths JSON --limits JSON
 --strict 0|1 [--profile base|concordia]`` (the ``concordia`` profile, for programs that
 import Concordia, runs on a Python >= 3.12 interpreter with gdm-concordia and preloads
-Concordia's modules; see :mod:`sandbox_imports`). Its ``sys.path`` is this directory, the standard library and the
-site-packages holding numpy/scipy/pyseccomp; nothing of the project is importable or
+Concordia's modules; see :mod:`sandbox_imports`). Its ``sys.path`` is this directory, the standard library and
+the site-packages holding numpy/scipy/pyseccomp; nothing of the project is importable or
 readable. Start-up order, before any program code runs:
 
 1. namespaces and the relay fork (:func:`sandbox_confine.enter_namespaces`), rlimits;
