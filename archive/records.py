@@ -13,6 +13,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from metrics.descriptors import DESCRIPTORS
+from metrics.names import METRIC_NAMES as METRIC_NAMES  # re-exported; each metric gets its own column
 
 from .vocab import Outcome, Stage
 

@@ -2,12 +2,15 @@
 
 The contracts live in ``pyproject.toml`` (``[tool.importlinter]``) and are checked with
 import-linter; a module-level cycle check with grimp (the graph import-linter builds)
-counts imports inside functions too, so a cycle cannot hide behind a lazy import.
+counts imports inside functions too, so a cycle cannot hide behind a lazy import. mypy checks
+the four packages, and ruff (``[tool.ruff]``: lint and format at 110 columns) the whole tree.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import grimp
@@ -114,3 +117,30 @@ def test_mypy_finds_no_error_in_the_typed_packages(tmp_path: Path, monkeypatch: 
     )
     assert code == 0, out + err
     assert "Success: no issues found" in out
+
+
+def _ruff(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """``ruff`` of this environment with the project's ``[tool.ruff]`` settings, no cache."""
+    return subprocess.run(
+        [sys.executable, "-m", "ruff", *args, "--no-cache", "--config", str(ROOT / "pyproject.toml")],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_ruff_lint_and_format_find_nothing_in_the_repository() -> None:
+    lint = _ruff("check", ".")
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    fmt = _ruff("format", "--check", ".")
+    assert fmt.returncode == 0, fmt.stdout + fmt.stderr
+
+
+def test_ruff_with_the_project_settings_refuses_a_long_line_and_unsorted_imports(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("import sys\nimport os\n\nVALUE = '" + "x" * 120 + "'\nprint(os, sys, VALUE)\n")
+    lint = _ruff("check", "--output-format", "concise", str(bad), cwd=tmp_path)
+    assert lint.returncode == 1 and "E501" in lint.stdout and "I001" in lint.stdout
+    fmt = _ruff("format", "--check", str(bad), cwd=tmp_path)
+    assert fmt.returncode == 1
