@@ -98,11 +98,12 @@ class ExemplarIndex:
         pending: list[tuple[str, dict[int, str]]] = []
         for j, c in enumerate(contexts):
             personas = getattr(c, "personas", None)
-            chosen = self.plan(c.context_id, getattr(c, "positions", None), len(personas or ()))
+            # a ContextResult: typed ``object`` here so archive does not import the evaluator's types
+            chosen = self.plan(c.context_id, getattr(c, "positions", None), len(personas or ()))  # type: ignore[attr-defined]
             if chosen:
                 out[j] = chosen
-                self.commit(c.context_id, chosen)
-                pending.append((c.context_id, chosen))
+                self.commit(c.context_id, chosen)  # type: ignore[attr-defined]
+                pending.append((c.context_id, chosen))  # type: ignore[attr-defined]
         for cid, chosen in pending:  # planning must not change the index: undo
             for key in chosen.values():
                 self._count[(cid, key)] -= 1
@@ -111,4 +112,4 @@ class ExemplarIndex:
     def commit_evaluation(self, contexts: Sequence[object], plan: Mapping[int, Mapping[int, str]]) -> None:
         """:meth:`commit` of a plan from :meth:`plan_evaluation`."""
         for j, chosen in plan.items():
-            self.commit(contexts[j].context_id, chosen)
+            self.commit(contexts[j].context_id, chosen)  # type: ignore[attr-defined]

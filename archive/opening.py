@@ -80,8 +80,8 @@ def create_run(
                     },
                     "last_migration_evals": 0,
                 },
-            ).inserted_primary_key[0]
-        )  # type: ignore[index]  # one row inserted: its key is set
+            ).inserted_primary_key[0]  # type: ignore[index]  # one row inserted: its key is set
+        )
         conn.execute(
             insert(Island),
             [

@@ -106,10 +106,10 @@ def _join(ray: object, address: str, runtime_env: dict) -> None:
     (Ray itself would retry for minutes). Ray must start in the main thread (signal
     handlers), so a port that accepts connections but is not Ray is left to Ray's timeout."""
     try:
-        ray.init(
+        ray.init(  # type: ignore[attr-defined]
             address=address,
             runtime_env=runtime_env,
-            logging_level=logging.WARNING,  # type: ignore[attr-defined]
+            logging_level=logging.WARNING,
             log_to_driver=False,
         )
     except Exception as exc:  # noqa: BLE001 - reported in one line
