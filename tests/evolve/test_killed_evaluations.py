@@ -15,6 +15,7 @@ from test_controller_fakes import (
     TRAIN,
     FakeEvaluator,
     FakeMutator,
+    contexts,  # noqa: F401 - a pytest fixture, requested by name
     make,  # noqa: F401
     quality_edit,
     rows,
