@@ -3,9 +3,9 @@
 One process (the run's controller) opens it writable; any number of processes may open
 it with ``readonly=True`` meanwhile (tools that only read use ``archive.reader.ArchiveReader``).
 Events, LLM calls and the run status go through its ``log`` (``archive.runlog.RunLog``);
-vocabularies (stages, outcomes, event kinds, statuses) are the StrEnums of ``archive.vocab``. Every result is committed in its own transaction, so
-a killed writer loses at most the one in flight; on open the in-memory grids are rebuilt
-from the ``elites`` table.
+vocabularies (stages, outcomes, event kinds, statuses) are the StrEnums of ``archive.vocab``. Every result is
+committed in its own transaction, so a killed writer loses at most the one in flight; on open the in-memory
+grids are rebuilt from the ``elites`` table.
 
 Its collaborators: ``opening`` (create / open a run), ``admission`` (what ``add`` does with
 a candidate), ``islands`` (migration, seeding, resets), ``selection`` (parents and

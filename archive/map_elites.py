@@ -137,7 +137,8 @@ class IslandGrids:
         An island is eligible when it has not improved for ``stagnation_evals``
         evaluations; among the eligible, the weakest (lowest best fitness, empty first) up to
         ``ceil(reset_fraction * islands)`` are reset, never an island that already holds
-        the overall best fitness. Each is re-seeded with a copy of the overall best elite, marked as a migrant.
+        the overall best fitness. Each is re-seeded with a copy of the overall best elite, marked as a
+        migrant.
         """
         n = self.config.islands
         count = math.ceil(self.config.reset_fraction * n) if self.config.reset_fraction > 0 else 0

@@ -68,9 +68,9 @@ class ContextOutcome:
     ``personas`` the persona dicts, ``error`` a one-line failure, ``detail`` the useful
     traceback for the mutator, ``tokens`` the persona-role tokens spent (prompt +
     completion), ``calls`` the persona-role LLM calls the program made and ``prompts`` the
-    distinct prompt templates among them (digits masked; behaviour descriptors), ``missing`` questionnaire answers that could not be parsed,
-    ``wall_s`` the seconds spent on the respondent and metrics for this context (the
-    shared sandbox time is in :attr:`ProgramOutcome.sandbox_s`), ``addressed`` the
+    distinct prompt templates among them (digits masked; behaviour descriptors), ``missing`` questionnaire
+    answers that could not be parsed, ``wall_s`` the seconds spent on the respondent and metrics for this
+    context (the shared sandbox time is in :attr:`ProgramOutcome.sandbox_s`), ``addressed`` the
     personas whose text addressed the respondent (not placed, scored as missing).
     """
 

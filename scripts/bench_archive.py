@@ -102,7 +102,7 @@ def inspect_bench(fixture: Path, n: int, repeat: int) -> int:
             print(f"  {label:<8} {'n/a':>9}")
             continue
 
-        def once() -> None:
+        def once(fn=fn, render=render, kwargs=kwargs) -> None:
             with open_source(fixture) as src:
                 render(fn(src, **kwargs))
 
@@ -251,7 +251,10 @@ def main(argv: list[str] | None = None) -> int:
     pos_bytes = con.execute("SELECT COALESCE(SUM(LENGTH(positions)),0) FROM context_results").fetchone()[0]
     n_personas = con.execute("SELECT COUNT(*) FROM personas").fetchone()[0]
     persona_bytes = con.execute(
-        "SELECT COALESCE(SUM(LENGTH(fields)+LENGTH(description)+LENGTH(name)+LENGTH(position)),0) FROM personas"
+        (
+            "SELECT COALESCE(SUM(LENGTH(fields)+LENGTH(description)+LENGTH(name)+LENGTH(position)),0) "
+            "FROM personas"
+        )
     ).fetchone()[0]
     n_exemplars, exemplar_bytes = con.execute(
         "SELECT COUNT(*), COALESCE(SUM(LENGTH(fields)+LENGTH(description)+LENGTH(name)+LENGTH(position)),0) "
@@ -264,7 +267,10 @@ def main(argv: list[str] | None = None) -> int:
 
     ms_per_prog = insert_s / args.n * 1000
     print(
-        f"archive benchmark: {args.n} programs × {args.contexts} contexts × {args.personas} personas × {args.axes} axes"
+        (
+            f"archive benchmark: {args.n} programs × {args.contexts} contexts × {args.personas} personas × "
+            f"{args.axes} axes"
+        )
     )
     print(
         f"  inserts: {insert_s:.1f} s in add()+maybe_migrate/reset = {ms_per_prog:.2f} ms/program "
@@ -279,8 +285,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{n_personas} persona rows, {persona_bytes / 1e6:.1f} MB of persona payload)"
     )
     print(
-        f"  per evaluation: {size / args.n / 1e3:.1f} kB of database ({pos_bytes / args.n / 1e3:.1f} kB positions); "
-        f"exemplar texts: {n_exemplars} rows (bound {bound} = {args.contexts} contexts x "
+        f"  per evaluation: {size / args.n / 1e3:.1f} kB of database ({pos_bytes / args.n / 1e3:.1f} kB "
+        f"positions); exemplar texts: {n_exemplars} rows (bound {bound} = {args.contexts} contexts x "
         f"{default_bins(args.axes)}^{args.axes} regions), {exemplar_bytes / 1e6:.2f} MB"
     )
     print(

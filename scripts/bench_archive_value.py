@@ -147,8 +147,8 @@ def measure(dbs: list[str]) -> list[dict[str, Any]]:
 def print_measure(rows: list[dict[str, Any]], dbs: list[str]) -> None:
     print(
         f"descriptor spread over the programs of {len(dbs)} run(s) [SIMULATED WORLD]; bins filled: of "
-        f"{MEASURE_BINS}, calibrated as a run does (on the programs placed within its first {MEASURE_AFTER} stored "
-        "evaluations), mean over runs"
+        f"{MEASURE_BINS}, calibrated as a run does (on the programs placed within its first {MEASURE_AFTER} "
+        "stored evaluations), mean over runs"
     )
     print(
         f"{'descriptor':<24}{'kind':<11}{'progs':>6}{'min':>9}{'p10':>9}{'median':>9}{'p90':>9}{'max':>9}"
@@ -347,7 +347,8 @@ def print_tables(rows: list[dict[str, Any]]) -> None:
     for (arm, source), mine in sorted(groups.items(), key=lambda kv: (kv[0][1], list(ARMS).index(kv[0][0]))):
         gains = [r["gain"] for r in mine]
         print(
-            f"{arm:<5}{source:<9}{len(mine):>5}{statistics.fmean(gains):>+10.3f}{sum(g > 0 for g in gains):>7}"
+            f"{arm:<5}{source:<9}{len(mine):>5}{statistics.fmean(gains):>+10.3f}"
+            f"{sum(g > 0 for g in gains):>7}"
             f"{statistics.fmean(r['qd_score'] for r in mine):>9.2f}"
             f"{statistics.fmean(r['filled'] for r in mine):>12.1f}"
             f"{statistics.fmean(r['near_best'] for r in mine):>10.1f}"
@@ -357,11 +358,11 @@ def print_tables(rows: list[dict[str, Any]]) -> None:
             + ", ".join(f"{g:+.3f}" for g in gains)
         )
     print(
-        "(gain: champion minus best seed program, held-out coverage, 6 contexts x 2 seeds paired; qd = sum of "
-        f"elite train fitness over all islands; near = distinct elites within {NEAR} of the best; cost near = fewest tokens per persona among them / the "
-        f"best elite's; stones = share of "
-        "proposals whose parent was below its island's best when drawn; ch st = champion lineage steps from such "
-        "a parent / steps; SIMULATED WORLD)"
+        "(gain: champion minus best seed program, held-out coverage, 6 contexts x 2 seeds paired; qd = sum "
+        f"of elite train fitness over all islands; near = distinct elites within {NEAR} of the best; cost "
+        "near = fewest tokens per persona among them / the best elite's; stones = share of proposals whose "
+        "parent was below its island's best when drawn; ch st = champion lineage steps from such a parent / "
+        "steps; SIMULATED WORLD)"
     )
 
 
@@ -399,9 +400,9 @@ def main() -> None:
         return
     print("[SIMULATED WORLD] persona and respondent roles are 'sim'; all figures come from the sim test bed")
     print(
-        f"settings: arms {args.arms}, sources {args.sources}, seeds {args.seeds}, {args.evaluations} evaluations "
-        f"per run; train {len(bs.TRAIN)}, validation {len(bs.VALIDATION)}, held-out {len(bs.HELD_OUT)} x "
-        f"{len(bs.HELD_OUT_SEEDS)} seeds; N = 25; cpus = {os.cpu_count()}",
+        f"settings: arms {args.arms}, sources {args.sources}, seeds {args.seeds}, {args.evaluations} "
+        f"evaluations per run; train {len(bs.TRAIN)}, validation {len(bs.VALIDATION)}, held-out "
+        f"{len(bs.HELD_OUT)} x {len(bs.HELD_OUT_SEEDS)} seeds; N = 25; cpus = {os.cpu_count()}",
         flush=True,
     )
     rows: list[dict[str, Any]] = []

@@ -184,7 +184,8 @@ def population_digest(pops: Sequence[tuple[Any, list[dict] | None, Any, tuple]])
 def populations(
     code: str, contexts: Sequence[Any], n: int, seed: int
 ) -> list[tuple[Any, list[dict], Any, tuple]]:
-    """Per context: (context, personas or None, the SimLLM that wrote them, persona (calls, prompt, completion))."""
+    """Per context: (context, personas or None, the SimLLM that wrote them, persona (calls, prompt,
+    completion))."""
     from generators.runtime import ContextView, validate_personas
     from generators.sim import SimLLM
     from generators.sim.answering import statement_key
@@ -346,7 +347,10 @@ def _bench(argv: list[str] | None) -> int:
             fitness[m].append(np.array([v for v, _ in scored]))
             resp[m].append(np.array([c for _, c in scored], dtype=float))
         print(
-            f"  program {len(labels)}/{args.programs} {label}: item-mode fitness {fitness['item'][-1].mean():.4f}",
+            (
+                f"  program {len(labels)}/{args.programs} {label}: item-mode fitness "
+                f"{fitness['item'][-1].mean():.4f}"
+            ),
             file=sys.stderr,
             flush=True,
         )
@@ -440,11 +444,13 @@ def _bench(argv: list[str] | None) -> int:
         f" ({skipped} identical ones skipped), {world}, {PRICE_MODEL} prices)"
     )
     print(
-        f"Fidelity: Spearman vs item mode on all contexts, mean of {args.reference_draws} other respondent draws (the item row, "
-        f"{ceiling:.3f}, is item mode's own ceiling). Subset rows: mean (10th percentile) over {args.draws} draws."
+        f"Fidelity: Spearman vs item mode on all contexts, mean of {args.reference_draws} other respondent "
+        f"draws (the item row, {ceiling:.3f}, is item mode's own ceiling). Subset rows: mean (10th "
+        f"percentile) over {args.draws} draws."
     )
     print(
-        f"{'mode':<26}{'ctx':>4}{'pers.calls':>11}{'resp.calls':>11}{'total $':>9}{'vs item':>8}{'Spearman':>9}{'p10':>7}"
+        f"{'mode':<26}{'ctx':>4}{'pers.calls':>11}{'resp.calls':>11}{'total $':>9}{'vs item':>8}"
+        f"{'Spearman':>9}{'p10':>7}"
     )
     for r in rows:
         p10 = f"{r['spearman_p10']:>7.3f}" if r["draws"] > 1 else f"{'':>7}"
@@ -453,7 +459,8 @@ def _bench(argv: list[str] | None) -> int:
             f"{r['dollars']:>9.4f}{100 * r['share_of_item']:>7.1f}%{r['spearman']:>9.3f}{p10}"
         )
     print(
-        f"screenS = the run's screening set (stratified by axis count; default {REAL_MODEL_SCREEN_CONTEXTS} for real models);"
+        "screenS = the run's screening set (stratified by axis count; default "
+        f"{REAL_MODEL_SCREEN_CONTEXTS} for real models);"
         f" rotS = a different random subset per program (unpaired). Persona calls are "
         f"{100 * result['persona_share_of_item']:.0f}% of item mode's dollars. ({elapsed:.0f} s)"
     )

@@ -90,7 +90,10 @@ def main() -> None:
     ):
         print(f"{label:<22}{med[key]:>10.3f}{med[key] / med['total']:>9.1%}")
     print(
-        f"{'total wall':<22}{med['total']:>10.3f}{'':>9}   target < 5 s: {'met' if med['total'] < 5 else 'MISSED'}"
+        (
+            f"{'total wall':<22}{med['total']:>10.3f}{'':>9}   target < 5 s: "
+            f"{'met' if med['total'] < 5 else 'MISSED'}"
+        )
     )
 
 

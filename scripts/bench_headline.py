@@ -230,8 +230,8 @@ def print_tables(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     cols = ["gain (run)", *worlds, "worst world"]
     print(
         f"\nSIMULATED: champion minus best seed program, coverage on the {args.test_contexts} test contexts; "
-        f"{args.evaluations} evaluations per run; worlds re-scored x {args.replicates} replicates, best seed per "
-        f"world among the run's seed programs ({', '.join(args.run_seed_labels)})"
+        f"{args.evaluations} evaluations per run; worlds re-scored x {args.replicates} replicates, best seed "
+        f"per world among the run's seed programs ({', '.join(args.run_seed_labels)})"
     )
     labels = [("champion", "champion")]
     if any(r.get("races_code") for r in rows):

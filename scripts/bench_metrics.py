@@ -89,12 +89,12 @@ def main() -> int:
                 assert again == cal, "disk cache returned a different calibration"
 
                 mc = mc_points(args.mc_samples, k, args.seed)
-                t_nn = timed(lambda: nearest_distances(Z, mc, tree=cKDTree(Z)))
-                t_hull = timed(lambda: convex_hull_volume(Z))
-                t_min = timed(lambda: min_pairwise_distance(Z))
-                t_mean = timed(lambda: mean_pairwise_distance(Z))
-                t_kl = timed(lambda: kl_divergence(Z))
-                t_eval = timed(lambda: metrics.evaluate(Z, mc_samples=args.mc_samples, seed=args.seed))
+                t_nn = timed(lambda Z=Z, mc=mc: nearest_distances(Z, mc, tree=cKDTree(Z)))
+                t_hull = timed(lambda Z=Z: convex_hull_volume(Z))
+                t_min = timed(lambda Z=Z: min_pairwise_distance(Z))
+                t_mean = timed(lambda Z=Z: mean_pairwise_distance(Z))
+                t_kl = timed(lambda Z=Z: kl_divergence(Z))
+                t_eval = timed(lambda Z=Z: metrics.evaluate(Z, mc_samples=args.mc_samples, seed=args.seed))
 
                 tracemalloc.start()
                 scores = metrics.evaluate(Z, mc_samples=args.mc_samples, seed=args.seed)

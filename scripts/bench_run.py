@@ -126,7 +126,10 @@ def part_overhead(tmp: Path, latency: float, evals: int) -> None:
     print(f"{'driver CPU (s)':<28}{phase['cpu']:>10.2f}")
     share = phase["cpu"] / phase["wall"]
     print(
-        f"{'controller share of wall':<28}{share:>10.1%}   target < 10%: {'met' if share < 0.10 else 'MISSED'}"
+        (
+            f"{'controller share of wall':<28}{share:>10.1%}   target < 10%: "
+            f"{'met' if share < 0.10 else 'MISSED'}"
+        )
     )
 
 

@@ -23,7 +23,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 PROGRAMS = {
-    "trivial": "def generate(context, n, llm, rng):\n    return [{'name': f'p{i}', 'description': 'd'} for i in range(n)]\n",
+    "trivial": (
+        "def generate(context, n, llm, rng):\n"
+        "    return [{'name': f'p{i}', 'description': 'd'} for i in range(n)]\n"
+    ),
     "scipy sobol": (
         "from scipy.stats import qmc\n"
         "def generate(context, n, llm, rng):\n"
@@ -38,7 +41,8 @@ PROGRAMS = {
 }
 
 # Runs inside the tree being measured (its own generators.sandbox), prints JSON timings.
-MEASURE = r"""
+MEASURE = (
+    r"""
 import asyncio, json, sys, time
 from generators.sandbox import GenerationJob, SandboxLimits
 from generators.sandbox.parent import _run_sandbox
@@ -53,7 +57,10 @@ for name, code in programs.items():
     startup, total = [], []
     for _ in range(repeat + 1):
         t0 = time.perf_counter()
-        results, session = asyncio.run(_run_sandbox(code, jobs, llm=echo, limits=SandboxLimits(wall_timeout_s=30), parallel=4))
+"""
+    r"        results, session = asyncio.run(_run_sandbox(code, jobs, "
+    r"llm=echo, limits=SandboxLimits(wall_timeout_s=30), parallel=4))"
+    r"""
         took = time.perf_counter() - t0
         assert all(r.error is None for r in results), results[0].error
         startup.append(session.startup_s)
@@ -61,6 +68,7 @@ for name, code in programs.items():
     out[name] = {"startup": startup[1:], "total": total[1:], "layers": list(results[0].isolation)}
 print(json.dumps(out))
 """
+)
 
 
 def measure(tree: Path, repeat: int) -> dict[str, dict[str, list[float]]]:
@@ -104,7 +112,8 @@ def main() -> None:
     ms = lambda xs: 1000 * statistics.median(xs)  # noqa: E731
     print(f"sandbox start-up per evaluation, median of {args.repeat} calls (ms); before = {args.before}")
     print(
-        f"{'program':<22}{'startup before':>16}{'startup after':>15}{'total before':>14}{'total after':>13}{'added':>8}"
+        f"{'program':<22}{'startup before':>16}{'startup after':>15}{'total before':>14}"
+        f"{'total after':>13}{'added':>8}"
     )
     for name in PROGRAMS:
         b, a = before[name], after[name]

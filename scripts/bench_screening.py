@@ -119,8 +119,9 @@ def main(argv: list[str] | None = None) -> int:
         ok = [r for r in rows if r["arm"] == arm and "error" not in r]
         if ok:
             print(
-                f"{arm:<10} mean: {statistics.mean(r['evaluations'] for r in ok):.0f} evaluations, test coverage "
-                f"{statistics.mean(r['test'] for r in ok):.3f}, gain {statistics.mean(r['gain'] for r in ok):+.3f}"
+                f"{arm:<10} mean: {statistics.mean(r['evaluations'] for r in ok):.0f} evaluations, test "
+                f"coverage {statistics.mean(r['test'] for r in ok):.3f}, gain "
+                f"{statistics.mean(r['gain'] for r in ok):+.3f}"
             )
     return 0
 

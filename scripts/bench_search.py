@@ -238,7 +238,7 @@ def _use_variant(variant: str) -> None:
         from evolve.common.search import VARIANTS
     except ImportError:  # before issue 13: the code as it is
         if variant not in ("default", "current"):
-            raise SystemExit(f"variant {variant!r} needs evolve.common.search (issue 13)")
+            raise SystemExit(f"variant {variant!r} needs evolve.common.search (issue 13)") from None
         return
     if variant in ("default", "current"):
         run_module.Controller = _ORIGINAL_CONTROLLER
@@ -476,9 +476,8 @@ def print_tables(rows: list[dict[str, Any]]) -> None:
     caps = _caps(rows)
     print(
         f"\n{'variant':<13}{'source':<9}{'budget':>6}{'seed':>5}{'evals':>6}{'calls':>7}{'race ev':>8}"
-        f"{'skip':>5}{'twins s/d':>10}{'wasted':>7}{'held champ':>11}{'held seed':>10}{'gain@E':>8}{'wins':>7}"
-        + "".join(f"{'@' + c:>9}" for c in caps)
-        + "  champion"
+        f"{'skip':>5}{'twins s/d':>10}{'wasted':>7}{'held champ':>11}{'held seed':>10}"
+        f"{'gain@E':>8}{'wins':>7}" + "".join(f"{'@' + c:>9}" for c in caps) + "  champion"
     )
     for r in rows:
         rej = r.get("rejections") or {}
@@ -496,7 +495,8 @@ def print_tables(rows: list[dict[str, Any]]) -> None:
             + (" (a seed)" if r["champion_is_seed"] else "")
         )
     print(
-        f"\n{'variant':<13}{'source':<9}{'budget':>6}{'runs':>5}{'calls':>8}{'race ev':>8}{'gain@E':>8}{'> seed':>7}"
+        f"\n{'variant':<13}{'source':<9}{'budget':>6}{'runs':>5}{'calls':>8}{'race ev':>8}"
+        f"{'gain@E':>8}{'> seed':>7}"
         + "".join(f"{'gain@' + c:>11}{'> seed':>7}" for c in caps)
         + "   gains per seed at E | at each C"
     )
@@ -519,11 +519,11 @@ def print_tables(rows: list[dict[str, Any]]) -> None:
         )
     print(
         "(held-out coverage: 6 shipped contexts the run never saw x 2 seeds, champion and best seed paired; "
-        "gain@E = the run's final champion (its evaluation budget E), gain@C = the champion in force when the run "
-        "had spent C uncached LLM calls, every role, seeding, races and rejected proposals included (the sim "
-        "respondent answers in process and makes no call; a run that stopped below C counts with its final "
-        "champion); calls = the run's total; twins s/d = rejected statically / at the smoke stage; wasted = share "
-        "of calls spent on proposals never evaluated; SIMULATED WORLD)"
+        "gain@E = the run's final champion (its evaluation budget E), gain@C = the champion in force when "
+        "the run had spent C uncached LLM calls, every role, seeding, races and rejected proposals included "
+        "(the sim respondent answers in process and makes no call; a run that stopped below C counts with "
+        "its final champion); calls = the run's total; twins s/d = rejected statically / at the smoke "
+        "stage; wasted = share of calls spent on proposals never evaluated; SIMULATED WORLD)"
     )
 
 

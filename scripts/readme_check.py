@@ -7,8 +7,8 @@ Each command runs in one fresh scratch directory (a temporary folder holding ``.
 and ``scripts/`` as links to the clone's, ``HOME`` and ``XDG_CACHE_HOME`` inside it, no
 provider key in the environment), in README order, so files one command writes are there
 for the next (``ctx.json``, ``runs/<stamp>/``). The claims it checks are in one table,
-``CLAIMS`` in scripts/readme_claims.py: a pattern matching a README command, then either how it is run and what
-must come out (exit status, text in its output, JSON keys, files written), or why it is
+``CLAIMS`` in scripts/readme_claims.py: a pattern matching a README command, then either how it is run and
+what must come out (exit status, text in its output, JSON keys, files written), or why it is
 not run. A README command no claim matches fails the check ("README block at line N is
 not covered"), and so does a claim that matches no README command (stale).
 

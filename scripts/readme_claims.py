@@ -182,15 +182,18 @@ CLAIMS: tuple[Claim, ...] = (
             Run(
                 exit=1,
                 output=(
-                    r"error: pre-flight failed: roles? [\w, ]+, model openai/gpt-4o-mini: environment variable "
-                    r"OPENAI_API_KEY is not set",
+                    r"error: pre-flight failed: roles? [\w, ]+, model openai/gpt-4o-mini: environment "
+                    r"variable OPENAI_API_KEY is not set",
                 ),
                 absent=(r"Traceback",),
             ),
         ),
     ),  # no key in the scratch environment: the one line the README quotes
     Claim(
-        r"persona-evolve run --model openai/my-model --api-base http://127\.0\.0\.1:8000/v1 --budget-evals 50$",
+        (
+            r"persona-evolve run --model openai/my-model --api-base http://127\.0\.0\.1:8000/v1 "
+            r"--budget-evals 50$"
+        ),
         runs=(
             Run(
                 exit=1,
@@ -332,7 +335,8 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         r"generate --generator concordia:persona_generator_one\.py",
         skip="needs the paper's generator file "
-        "(not shipped) and .venv-concordia; tests/generators/test_concordia*.py run the same path on fixtures",
+        "(not shipped) and .venv-concordia; tests/generators/test_concordia*.py run the same path on "
+        "fixtures",
     ),
     Claim(
         r"^persona-evolve run --config seeded\.toml$",

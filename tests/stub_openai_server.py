@@ -392,7 +392,10 @@ def obeyed_answers(messages: list[dict[str, Any]]) -> tuple[int | None, dict[int
         extreme = _OBEY_EXTREME_RE.search(text)
         if extreme:
             value = hi if extreme.group(1).lower() in ("highest", "maximum", "top", "strongly agree") else lo
-    clip = lambda v: min(max(v, lo), hi)
+
+    def clip(v: int) -> int:
+        return min(max(v, lo), hi)
+
     return (None if value is None else clip(value)), {k: clip(v) for k, v in per_item.items()}
 
 

@@ -427,7 +427,8 @@ def render_estimate(estimate: dict[str, Any]) -> str:
     lines.append(
         "Expected: every proposal passes the cascade, at the seeds' mean cost, 1 in 10 validates, "
         "promotion races at a default run's rate, no retry. Upper bound: at the costliest seed, every "
-        "evaluation validates and races to the last replicate, every retry at its maximum. Cascade rejections (twins included) and proposals rejected before evaluation add to both; a call or "
+        "evaluation validates and races to the last replicate, every retry at its maximum. Cascade "
+        "rejections (twins included) and proposals rejected before evaluation add to both; a call or "
         "dollar cap bounds everything."
     )
     return "\n".join(lines)

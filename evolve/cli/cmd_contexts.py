@@ -108,7 +108,10 @@ def cmd_list(args: argparse.Namespace) -> int:
     print(f"{'id':<{id_w}}  {'split':<10}  {'K':>1}  {'items':>5}  description")
     for c in contexts:
         print(
-            f"{c.id:<{id_w}}  {c.split or '':<10}  {c.k:>1}  {c.n_items:>5}  {_truncate(c.description, _DESC_WIDTH)}"
+            (
+                f"{c.id:<{id_w}}  {c.split or '':<10}  {c.k:>1}  {c.n_items:>5}  "
+                f"{_truncate(c.description, _DESC_WIDTH)}"
+            )
         )
     print(f"{len(contexts)} contexts")
     return 0

@@ -74,7 +74,8 @@ def handle(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     print(
-        f"wrote {result.path} (program {result.program_id}, run {result.run_id}, lineage {result.lineage_length}); "
-        f"run it: python {result.path} --context ctx.json -n 25 --model MODEL --out personas.jsonl"
+        f"wrote {result.path} (program {result.program_id}, run {result.run_id}, lineage "
+        f"{result.lineage_length}); run it: python {result.path} --context ctx.json -n 25 --model MODEL "
+        "--out personas.jsonl"
     )
     return 0

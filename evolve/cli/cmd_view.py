@@ -23,7 +23,8 @@ def register(subparsers: Any) -> None:
         help="a local web viewer over an archive (read-only; live while a run writes)",
         description="Serve a read-only web viewer over an archive: run overview, grids, programs, rare "
         "configurations, comparisons. Safe while a run is writing the archive; pages update as it goes. "
-        "Binds 127.0.0.1 unless --host says otherwise; any other address requires the access token it prints.",
+        "Binds 127.0.0.1 unless --host says otherwise; any other address requires the access token it "
+        "prints.",
     )
     p.add_argument("--db", required=True, help="archive database (path or SQLAlchemy URL)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")

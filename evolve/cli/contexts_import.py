@@ -102,7 +102,10 @@ def cmd_import(args: argparse.Namespace) -> int:
         for r in results:
             if r["ok"]:
                 print(
-                    f"ok    {r['file']} -> {r['out']} ({r['k']} axes, {r['items']} items; poles: neutral default)"
+                    (
+                        f"ok    {r['file']} -> {r['out']} ({r['k']} axes, {r['items']} items; poles: "
+                        "neutral default)"
+                    )
                 )
             else:
                 for line in r["problems"]:

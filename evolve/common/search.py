@@ -53,7 +53,8 @@ class SearchSettings:
     order of module constants) is rejected as a ``twin`` before any LLM call of its own.
     ``reach``: a promotion race is run only when the candidate's advantage on the draw already
     known can be established at all within ``max_replicates`` (:func:`evolve.promotion.reach.within_reach`).
-    ``adaptive``: a race stops as soon as its outcome is settled (:class:`evolve.promotion.reach.AdaptiveRule`).
+    ``adaptive``: a race stops as soon as its outcome is settled
+    (:class:`evolve.promotion.reach.AdaptiveRule`).
 
     ``champion_share`` in [0, 1] (issue 22, item 3): the share of proposals whose parent is
     the run's champion rather than an elite drawn from the island's grid

@@ -1,7 +1,7 @@
 """Run configuration: frozen dataclasses, loaded from TOML, overridden by flags.
 
-Every section is a frozen dataclass (:mod:`evolve.config.sections`, :mod:`evolve.config.run_sections`); :func:`load_config`
-builds a :class:`RunConfig` from a TOML file, pydantic checking types and ranges and
+Every section is a frozen dataclass (:mod:`evolve.config.sections`, :mod:`evolve.config.run_sections`);
+:func:`load_config` builds a :class:`RunConfig` from a TOML file, pydantic checking types and ranges and
 :mod:`evolve.config.rules` what spans fields, and rejects unknown or mistyped keys with one
 line that names the key and suggests the closest valid one (:mod:`evolve.config.errors`).
 :func:`config_to_dict` gives the plain form that is printed by ``run --print-config`` and

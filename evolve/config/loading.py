@@ -107,7 +107,8 @@ def replace_path(config: RunConfig, dotted: str, value: Any) -> RunConfig:
 
 
 def _replaced(node: Any, dotted: str, value: Any, done: str) -> Any:
-    """A copy of the dataclass ``node`` (reached by ``done``) with the dotted path under it set to ``value``."""
+    """A copy of the dataclass ``node`` (reached by ``done``) with the dotted path under it set to
+    ``value``."""
     head, _, rest = dotted.partition(".")
     where = f"{done}.{head}" if done else head
     names = [f.name for f in dataclasses.fields(node)] if dataclasses.is_dataclass(node) else []

@@ -94,7 +94,10 @@ class RayEvaluator:
                 except asyncio.TimeoutError:
                     _cancel(ref)
                     return EvaluationFailure(
-                        error=f"evaluation task exceeded the driver's deadline of {self.deadline_s:.0f} s and was killed",
+                        error=(
+                            f"evaluation task exceeded the driver's deadline of {self.deadline_s:.0f} s "
+                            "and was killed"
+                        ),
                         killed=True,
                         allowance=allowance,
                     )

@@ -127,7 +127,10 @@ class OfflineMutatorConfig:
             raise ValueError("OfflineMutatorConfig.operator_weights: need >= 0 weights, at least one > 0")
         if self.float_sigma <= 0 or self.int_max_step < 1 or self.max_attempts < 1 or self.context_lines < 0:
             raise ValueError(
-                "OfflineMutatorConfig: float_sigma > 0, int_max_step >= 1, max_attempts >= 1, context_lines >= 0"
+                (
+                    "OfflineMutatorConfig: float_sigma > 0, int_max_step >= 1, max_attempts >= 1, "
+                    "context_lines >= 0"
+                )
             )
         if self.directive_boost <= 0:
             raise ValueError("OfflineMutatorConfig.directive_boost must be > 0")

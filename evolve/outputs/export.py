@@ -177,7 +177,10 @@ def render_header(
         ]
     if info.get("weak_sandbox"):
         lines += [
-            f"# !!! WEAK SANDBOX: the run's programs ran without {', '.join(info['weak_sandbox'])} (--weak-sandbox) !!!",
+            (
+                f"# !!! WEAK SANDBOX: the run's programs ran without {', '.join(info['weak_sandbox'])} "
+                "(--weak-sandbox) !!!"
+            ),
             "#",
         ]
     label = f" ({p['label']})" if p.get("label") else ""
@@ -206,7 +209,10 @@ def render_header(
         lines += [
             "#",
             f"# Concordia: {CONCORDIA_CLASS}(model) follows Concordia's PersonaGenerator protocol",
-            "#   (stage 1 generate_diverse_persona_characteristics, stage 2 generate_single_persona_memories);",
+            (
+                "#   (stage 1 generate_diverse_persona_characteristics, stage 2 "
+                "generate_single_persona_memories);"
+            ),
             f"#   e.g. PersonaInitializer(model=model, generator={CONCORDIA_CLASS}(model), ...).",
         ]
     if entry != ENTRY:

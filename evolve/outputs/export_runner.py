@@ -368,7 +368,10 @@ def _pe_make_llm(args):
     if args.model == "sim":
         llm = _PESimLLM(seed=args.seed, workers=args.workers)
         print(
-            "note: SIMULATED WORLD (model 'sim'): personas come from persona-evolve's test bed, not a real LLM",
+            (
+                "note: SIMULATED WORLD (model 'sim'): personas come from persona-evolve's test bed, not a "
+                "real LLM"
+            ),
             file=sys.stderr,
         )
         return llm

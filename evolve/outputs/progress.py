@@ -241,4 +241,4 @@ def _wrap(text: str, width: int = PANEL_WIDTH) -> str:
         else:
             line = f"{line} {piece}" if line else piece
     lines.append(line)
-    return "\n".join(l[:width] for l in lines)
+    return "\n".join(ln[:width] for ln in lines)

@@ -469,7 +469,7 @@ def apply_edits(code: str, blocks: Sequence[EditBlock]) -> ApplyResult:
         replace = _split(block.replace)
         head = next((s.strip() for s in search if s.strip()), "")[:_HEAD_CHARS]
 
-        def fail(reason: str) -> None:
+        def fail(reason: str, idx: int = idx, head: str = head) -> None:
             failures.append(EditFailure(index=idx, reason=reason, search_head=head))
 
         if not any(s.strip() for s in search):

@@ -95,15 +95,19 @@ def wrap_class(source: str, class_name: str | None = None, *, origin: str = "<so
         )
     body = source if source.endswith("\n") else source + "\n"
     return (
-        f"# persona-evolve: the Concordia persona generator {class_name} from {Path(origin).name}, wrapped as an\n"
-        "# evolvable program. It runs in the sandbox on Python >= 3.12 with gdm-concordia; its LanguageModel is\n"
-        "# an adapter over the sandbox's llm proxy (sandbox_concordia), so cache, budget and keys stay outside.\n"
+        f"# persona-evolve: the Concordia persona generator {class_name} from {Path(origin).name}, "
+        "wrapped as an\n"
+        "# evolvable program. It runs in the sandbox on Python >= 3.12 with gdm-concordia; its "
+        "LanguageModel is\n"
+        "# an adapter over the sandbox's llm proxy (sandbox_concordia), so cache, budget and keys "
+        "stay outside.\n"
         "# EVOLVE-BLOCK-START\n"
         f"{body}"
         "# EVOLVE-BLOCK-END\n"
         "\n\n"
         "def generate(context, n, llm, rng):\n"
-        f'    """Stage 1, then stage 2 per persona (concurrently), of {class_name} through a LanguageModel over llm."""\n'
+        f'    """Stage 1, then stage 2 per persona (concurrently), of {class_name} through a '
+        'LanguageModel over llm."""\n'
         "    import sandbox_concordia\n"
         "\n"
         f"    return sandbox_concordia.drive({class_name}, context, n, llm, rng)\n"

@@ -5,8 +5,9 @@ worker wraps its client in an :class:`AllowanceClient` for that evaluation only.
 call (persona and respondent alike, sim included; cache hits are free) is counted
 before it starts; one past the allowance raises :class:`~generators.llm.errors.BudgetExceeded`
 instead of reaching the provider, so a sandboxed program sees ``LLMUnavailable`` and the
-respondent fails on that context. ``cut`` then says the evaluation was cut by the budget. Dollars are known only after a call returns, so calls already in flight when the
-dollar allowance is reached may overshoot it by at most the client's concurrency.
+respondent fails on that context. ``cut`` then says the evaluation was cut by the budget. Dollars are known
+only after a call returns, so calls already in flight when the dollar allowance is reached may overshoot it by
+at most the client's concurrency.
 """
 
 from __future__ import annotations

@@ -77,7 +77,10 @@ def request_kwargs(
         key = os.environ.get(cfg.api_key_env)
         if not key:
             raise LLMError(
-                f"LLM call failed (role={role}, model={cfg.model}): environment variable {cfg.api_key_env} is not set"
+                (
+                    f"LLM call failed (role={role}, model={cfg.model}): environment variable "
+                    f"{cfg.api_key_env} is not set"
+                )
             )
         kw["api_key"] = key
     elif cfg.api_base and not os.environ.get("OPENAI_API_KEY"):

@@ -141,7 +141,10 @@ class ResponseCache:
             row = (
                 self._connection()
                 .execute(
-                    "SELECT text, model, prompt_tokens, completion_tokens, cost_usd FROM responses WHERE key = ?",
+                    (
+                        "SELECT text, model, prompt_tokens, completion_tokens, cost_usd FROM responses "
+                        "WHERE key = ?"
+                    ),
                     (key,),
                 )
                 .fetchone()

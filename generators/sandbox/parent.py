@@ -560,7 +560,10 @@ class _Session:
             except (ValueError, asyncio.LimitOverrunError):
                 return (
                     "protocol",
-                    f"protocol: a message from the sandbox exceeded the {self.limits.max_message_bytes}-byte cap",
+                    (
+                        "protocol: a message from the sandbox exceeded the "
+                        f"{self.limits.max_message_bytes}-byte cap"
+                    ),
                 )
             if not line:
                 return ("eof", "")

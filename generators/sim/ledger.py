@@ -17,10 +17,10 @@ nothing); the first counted sentence about an axis wins. Sim text passed through
 program unchanged, reordered, concatenated or with other text around it still reads.
 
 Where it lives: in the process that runs the evaluation (the Ray worker), shared by the
-sim persona writer and the sim respondent of that one evaluation (:func:`generators.sim_binding.bind_evaluation`).
-It holds only digests of text the sim already returned to the program, no key; the
-sandboxed program gets reply texts and nothing else, and a ledger refuses to be pickled,
-so it never travels to another process. A registry of issued text is preferred over a
+sim persona writer and the sim respondent of that one evaluation
+(:func:`generators.sim_binding.bind_evaluation`). It holds only digests of text the sim already returned to
+the program, no key; the sandboxed program gets reply texts and nothing else, and a ledger refuses to be
+pickled, so it never travels to another process. A registry of issued text is preferred over a
 keyed tag woven into each sentence because nothing in the text needs to carry a secret:
 no tag to strip, normalise away or forge by chance, and a leak of the ledger would reveal
 only what the program was already shown.

@@ -37,8 +37,8 @@ Lines of the prompt (system and user text joined) are read one by one:
   a hand-written imitation is not an earlier persona, see :mod:`generators.sim.ledger`).
   With an expansion cue (``expand``, ``rewrite``, ``flesh out``, ``elaborate``, ``longer``,
   ``more detail``), or when exactly one earlier persona is pasted and the request asks for
-  no new personas (writing about that person), the request is an expansion of them; otherwise they are personas
-  already written (to differ from when a differ cue such as ``different from``,
+  no new personas (writing about that person), the request is an expansion of them; otherwise they are
+  personas already written (to differ from when a differ cue such as ``different from``,
   ``unlike``, ``distinct from`` is present).
 * **Cues** — counted on the instruction lines only (not on declarations, target lines or
   pasted personas), each distinct cue once: emphasis cues (``extreme``, ``uncompromising``,
@@ -94,8 +94,10 @@ _LEVEL_ALT = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in sorted(LEVELS
 _NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)"
 
 _AXIS_DECL_RE = re.compile(
-    r"^\s*(?:[-*•>]+\s*|\d+[.)]\s*)?(?:axis\s*\d*\s*[:.\-]?\s*)?[`'\"*]*(?P<name>[A-Za-z][A-Za-z0-9_\- ]{0,60}?)[`'\"*]*"
-    r"\s*(?::|\(|—|–| - )(?P<rest>.*?\blow(?:\s+(?:end|pole))?\s*[:=].*?\bhigh(?:\s+(?:end|pole))?\s*[:=].*)$",
+    r"^\s*(?:[-*•>]+\s*|\d+[.)]\s*)?(?:axis\s*\d*\s*[:.\-]?\s*)?"
+    r"[`'\"*]*(?P<name>[A-Za-z][A-Za-z0-9_\- ]{0,60}?)[`'\"*]*"
+    r"\s*(?::|\(|—|–| - )"
+    r"(?P<rest>.*?\blow(?:\s+(?:end|pole))?\s*[:=].*?\bhigh(?:\s+(?:end|pole))?\s*[:=].*)$",
     re.IGNORECASE,
 )
 _POLES_RE = re.compile(
@@ -200,7 +202,8 @@ class Request:
     target_names: tuple[dict[str, str], ...] = field(default=(), repr=False)
     """Per target block: normalised axis -> the axis name as the request wrote it."""
     json_shapes: tuple[tuple[str, Any], ...] = field(default=(), repr=False)
-    """JSON fields whose requested shape is nested or numeric (field -> :class:`generators.sim.shapes.Shape`)."""
+    """JSON fields whose requested shape is nested or numeric (field ->
+    :class:`generators.sim.shapes.Shape`)."""
     json_wrapper: str | None = None
     """The key of the list holding the personas when the request's JSON example wraps them."""
 

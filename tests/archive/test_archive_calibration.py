@@ -156,7 +156,10 @@ WRITER = textwrap.dedent(
     rng = np.random.default_rng(0)
     print("ready", flush=True)
     for i in range(100000):
-        d = {"centre_distance": float(rng.uniform(0.1, 0.5)), "llm_tokens_per_persona": float(10 ** rng.uniform(1, 3))}
+"""
+    '        d = {"centre_distance": float(rng.uniform(0.1, 0.5)), '
+    '"llm_tokens_per_persona": float(10 ** rng.uniform(1, 3))}'
+    """
         a.add([synthetic_candidate(i, rng, contexts=2, personas=3, axes=2, island=i % 2, descriptors=d)])
         print(i, flush=True)
     """

@@ -22,7 +22,10 @@ WRITER = textwrap.dedent(
     from archive.testing import SYNTHETIC_DESCRIPTORS, synthetic_candidate, synthetic_personas
 
     path, limit = sys.argv[1], int(sys.argv[2])
-    a = Archive.create(url_or_path=path, config=ArchiveConfig(islands=2, migration_interval=5, stagnation_evals=10,
+"""
+    "    a = Archive.create(url_or_path=path, config=ArchiveConfig(islands=2, "
+    "migration_interval=5, stagnation_evals=10,"
+    """
                        descriptors=SYNTHETIC_DESCRIPTORS), run_config={}, seed=0)
     rng = np.random.default_rng(0)
     pers = synthetic_personas(25, chars=200)

@@ -69,7 +69,7 @@ def test_the_champion_is_the_latest_champion_event_else_the_best_on_validation(t
     with Archive.create(url_or_path=db, config=CFG, run_config={}, seed=0) as a:
         ids = [r.program_id for r in a.add([synthetic_candidate(i, rng, contexts=2) for i in range(3)])]
         for pid, f in zip(ids, (0.9, 0.5, 0.7)):
-            ev = a.evaluations(pid)[0]
+            assert a.evaluations(pid)  # each candidate arrives with its evaluation
             a.record_evaluation(pid, EvaluationRecord("validation", [], f, None))
         assert a.champion().id == ids[0]  # no event: the best on validation
         a.record_event(

@@ -226,7 +226,7 @@ def test_without_a_terminal_a_plain_line_every_interval():
         import time
 
         time.sleep(0.75)
-    lines = [l for l in out.getvalue().splitlines() if " progress: " in l]
+    lines = [ln for ln in out.getvalue().splitlines() if " progress: " in ln]
     assert len(lines) >= 3
     assert "evaluations 3/50" in lines[0] and "best 0.8012" in lines[0] and "$2.5000" in lines[0]
     assert "ETA" in lines[0] and "evals/min" in lines[0]

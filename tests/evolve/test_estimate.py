@@ -80,12 +80,13 @@ def test_a_dollar_or_call_cap_becomes_an_expected_number_of_evaluations():
     contexts = load_context_sets(config)
     count, note = evaluations_within_caps(config, contexts)
     assert count and count > 0 and f"$5 buys about {count} evaluations" in note
-    spent = lambda e: sum(
-        r.dollars or 0.0
-        for r in estimate_run(  # noqa: E731
-            replace_path(config, "budget.evaluations", e), contexts
-        )["run"]
-    )
+
+    def spent(e: int) -> float:
+        return sum(
+            r.dollars or 0.0
+            for r in estimate_run(replace_path(config, "budget.evaluations", e), contexts)["run"]
+        )
+
     assert spent(count) <= 5.0 < spent(count + 2)  # the cap buys that many and not two more
     calls_config = _priced({"llm_calls": 200_000})
     count, note = evaluations_within_caps(calls_config, contexts)

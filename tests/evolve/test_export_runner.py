@@ -140,7 +140,8 @@ def test_concordia_class_in_process_without_concordia() -> None:
     assert again == chars
 
 
-DRIVER = r"""
+DRIVER = (
+    r"""
 import json, re, sys
 from concordia.language_model import language_model
 from concordia.document import interactive_document
@@ -154,7 +155,10 @@ class Scripted(language_model.LanguageModel):
                     timeout=60, seed=None):
         self.calls += 1
         count = len(re.findall(r"^Persona \d+:", prompt, re.M)) or 1
-        return "\n".join(f"Persona {i+1}\nName: Ana {self.calls}-{i}\nDescription: A vendor." for i in range(count))
+"""
+    r'        return "\n".join(f"Persona {i+1}\nName: Ana '
+    r'{self.calls}-{i}\nDescription: A vendor." for i in range(count))'
+    r"""
     def sample_choice(self, prompt, responses, *, seed=None):
         return 0, responses[0], {}
 
@@ -168,13 +172,17 @@ g = gen.PersonaEvolveGenerator(model)
 for method in ("generate_diverse_persona_characteristics", "generate_single_persona_memories"):
     assert callable(getattr(g, method)), method
 chars = g.generate_diverse_persona_characteristics(initial_context="A crowded night market.",
-                                                   diversity_axes=["haggling zeal", "risk taking"], num_personas=4)
+"""
+    r'                                                   diversity_axes=["haggling zeal", '
+    r'"risk taking"], num_personas=4)'
+    r"""
 memories = [g.generate_single_persona_memories(c) for c in chars]
 doc = interactive_document.InteractiveDocument(model)
 doc.statement("Persona memories: " + " ".join(memories[0]))
 print(json.dumps({"leaked": leaked, "chars": chars, "memories": memories, "calls": model.calls,
                   "python": list(sys.version_info[:2])}))
 """
+)
 
 
 def test_exported_class_in_a_fresh_venv_with_gdm_concordia(tmp_path: Path) -> None:

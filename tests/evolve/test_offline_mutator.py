@@ -332,9 +332,9 @@ def test_body_crossover_needs_a_different_compatible_donor():
 def test_statement_swap_reorders_two_independent_statements():
     child = assert_sound(request(0), only("swap_statements"))
     assert (
-        '    lines.append("Answer with JSON holding a name and a description.")\n    lines.extend(INSTRUCTIONS)\n'
-        in child
-    )
+        '    lines.append("Answer with JSON holding a name and a description.")\n'
+        "    lines.extend(INSTRUCTIONS)\n"
+    ) in child
     assert sorted(child.split("\n")) == sorted(PARENT.split("\n"))
     # the dependent pair (append, then join) is never swapped
     for seed in range(20):

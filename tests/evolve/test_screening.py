@@ -116,8 +116,8 @@ def test_a_screened_run_scores_on_its_screening_set_says_so_and_resumes_only_wit
         contexts = {
             cid
             for (cid,) in conn.execute(
-                "SELECT DISTINCT c.context_id FROM evaluations e JOIN context_results c ON c.evaluation_id = e.id "
-                "WHERE e.stage = 'train'"
+                "SELECT DISTINCT c.context_id FROM evaluations e JOIN context_results c "
+                "ON c.evaluation_id = e.id WHERE e.stage = 'train'"
             )
         }
     assert per_eval and all(count == 2 for _, count in per_eval) and len(contexts) == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import subprocess
 import sys
@@ -29,7 +30,7 @@ def test_roles_and_defaults():
     assert ROLES == ("mutator", "persona", "respondent", "author")
     cfg = ModelConfig()
     assert cfg.model == "sim" and cfg.is_sim and cfg.timeout_s == 60.0 and dict(cfg.extra) == {}
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.model = "x"  # frozen
 
 
@@ -166,7 +167,10 @@ def test_accountant_budget_messages():
 
 
 def test_import_is_lazy_about_litellm():
-    code = "import sys, generators.llm; assert 'litellm' not in sys.modules, 'litellm imported eagerly'; print('ok')"
+    code = (
+        "import sys, generators.llm; assert 'litellm' not in sys.modules, 'litellm imported eagerly'; "
+        "print('ok')"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"

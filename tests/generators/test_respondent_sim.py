@@ -10,7 +10,8 @@ import pytest
 from generators.context_loader import context_from_dict
 from generators.positions import positions
 from generators.respondent import Answers, SimRespondent, item_layout
-from generators.sim import SimKnobs, SimLLM, default_point
+from generators.sim import SimLLM, default_point
+from generators.sim.knobs import SimKnobs
 from generators.sim.text import trait_sentence
 
 HARBOUR = {
@@ -124,7 +125,8 @@ def test_sim_written_personas_round_trip_to_positions():
                 "content": (
                     "- union_loyalty: x (low = goes it alone; high = union first)\n"
                     "- automation_fear: y (low = welcomes cranes; high = fears losing the job)\n"
-                    "Persona 1: union_loyalty: 1.0, automation_fear: 0.0\nPersona 2: union_loyalty: 0.0, automation_fear: 1.0"
+                    "Persona 1: union_loyalty: 1.0, automation_fear: 0.0\nPersona 2: union_loyalty: "
+                    "0.0, automation_fear: 1.0"
                 ),
             }
         ],

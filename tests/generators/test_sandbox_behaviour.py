@@ -211,7 +211,8 @@ def test_scipy_sobol_gives_distinct_points_in_the_sandbox():
         "from scipy.stats import qmc\n"
         "def generate(context, n, llm, rng):\n"
         "    pts = qmc.Sobol(d=2, scramble=False).random(4)\n"
-        "    return [{'name': f'p{i}', 'description': repr([float(v) for v in p])} for i, p in enumerate(pts)]\n"
+        "    return [{'name': f'p{i}', 'description': repr([float(v) for v in p])}"
+        " for i, p in enumerate(pts)]\n"
     )
     r = one(code, n=4, limits=SandboxLimits(wall_timeout_s=20.0))
     assert r.error is None, r.detail
@@ -239,7 +240,8 @@ def test_scipy_and_common_stdlib_imports_work_in_the_sandbox():
         "    x: float\n"
         "def generate(context, n, llm, rng):\n"
         "    pts = qmc.Sobol(d=len(context.axes), seed=rng).random(n)\n"
-        "    return [{'name': f'p{i}', 'description': json.dumps(P(float(p[0])).__dict__)} for i, p in enumerate(pts)]\n"
+        "    return [{'name': f'p{i}', 'description': json.dumps(P(float(p[0])).__dict__)}"
+        " for i, p in enumerate(pts)]\n"
     )
     r = one(code, n=4, limits=SandboxLimits(wall_timeout_s=10.0))
     assert r.error is None, r.detail
@@ -381,7 +383,10 @@ def test_llm_handler_failure_is_a_readable_error_and_catchable():
         raise ConnectionError("provider down")
 
     r = one(
-        "def generate(context, n, llm, rng):\n    return [{'name': llm.complete('x'), 'description': 'd'}] * n\n",
+        (
+            "def generate(context, n, llm, rng):\n"
+            "    return [{'name': llm.complete('x'), 'description': 'd'}] * n\n"
+        ),
         llm=broken,
     )
     assert r.error == "LLMUnavailable at line 2: llm call failed: ConnectionError: provider down"
@@ -402,7 +407,10 @@ def test_llm_handler_returning_wrong_shape_is_an_error_in_the_program():
         return ["only one"]
 
     r = one(
-        "def generate(context, n, llm, rng):\n    return [{'name': t, 'description': t} for t in llm.complete_many(['a', 'b'])]\n",
+        (
+            "def generate(context, n, llm, rng):\n"
+            "    return [{'name': t, 'description': t} for t in llm.complete_many(['a', 'b'])]\n"
+        ),
         llm=short,
     )
     assert r.error.startswith("LLMUnavailable at line 2:") and "1 replies for 2 prompts" in r.error

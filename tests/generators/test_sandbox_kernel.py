@@ -103,15 +103,27 @@ WRITE_ROUTES = {
     "mkdir": "os.mkdir({t!r})",
     "chmod": "os.chmod({v!r}, 0o777)",
     "utime": "os.utime({v!r}, (0, 0))",
-    "dir-fd-escape": "fd = os.open({d!r}, os.O_RDONLY); open('pwn', 'w', opener=lambda p, f: os.open(p, f, dir_fd=fd)).write('x')",
+    "dir-fd-escape": (
+        "fd = os.open({d!r}, os.O_RDONLY); "
+        "open('pwn', 'w', opener=lambda p, f: os.open(p, f, dir_fd=fd)).write('x')"
+    ),
     "sqlite-file": DROP_POLICY
     + "import sqlite3; c = sqlite3.connect({t!r}); c.execute('create table x(a)'); c.commit()",
     "sqlite-uri": DROP_POLICY
-    + "import sqlite3; c = sqlite3.connect('file:' + {t!r} + '?mode=rwc', uri=True); c.execute('create table x(a)'); c.commit()",
+    + (
+        "import sqlite3; c = sqlite3.connect('file:' + {t!r} + '?mode=rwc', uri=True); "
+        "c.execute('create table x(a)'); c.commit()"
+    ),
     "sqlite-attach": DROP_POLICY
-    + "import sqlite3; c = sqlite3.connect(':memory:'); c.execute('attach database ? as o', ({t!r},)); c.execute('create table o.x(a)'); c.commit()",
+    + (
+        "import sqlite3; c = sqlite3.connect(':memory:'); c.execute('attach database ? as o', ({t!r},)); "
+        "c.execute('create table o.x(a)'); c.commit()"
+    ),
     "sqlite-vacuum-into": DROP_POLICY
-    + "import sqlite3; c = sqlite3.connect(':memory:'); c.execute('create table x(a)'); c.execute('vacuum into ?', ({t!r},))",
+    + (
+        "import sqlite3; c = sqlite3.connect(':memory:'); c.execute('create table x(a)'); "
+        "c.execute('vacuum into ?', ({t!r},))"
+    ),
 }
 
 
@@ -151,7 +163,9 @@ READ_ROUTES = {
         "{pid}", str(os.getpid())
     ),
     "proc-parent-mem": "return open('/proc/{pid}/mem', 'rb').read(8)".replace("{pid}", str(os.getpid())),
-    "proc-self-task-root": "t = os.listdir('/proc/self/task')[0]\nreturn os.listdir(f'/proc/self/task/{t}/root/proc')",
+    "proc-self-task-root": (
+        "t = os.listdir('/proc/self/task')[0]\nreturn os.listdir(f'/proc/self/task/{t}/root/proc')"
+    ),
     "proc-self-environ": "return open('/proc/self/environ', 'rb').read()",
     "home-listing": "return os.listdir({h!r})".replace("{h!r}", repr(os.path.expanduser("~"))),
     "root-listing": "return os.listdir('/')",
@@ -189,14 +203,29 @@ PROCESS_ROUTES = {
     ).replace("import subprocess", DROP_POLICY + "import subprocess"),
     "multiprocessing": DROP_POLICY
     + "import multiprocessing\np = multiprocessing.Process(target=print)\np.start()\nreturn p.pid",
-    "ctypes-fork": "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\nr = libc.syscall(57)\nif r == 0:\n    os._exit(0)\nif r < 0:\n    raise OSError(ctypes.get_errno(), 'fork')\nreturn r",
-    "ctypes-clone3": "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\nargs = (ctypes.c_uint64 * 11)()\nr = libc.syscall(435, ctypes.byref(args), 88)\nif r == 0:\n    os._exit(0)\nif r < 0:\n    raise OSError(ctypes.get_errno(), 'clone3')\nreturn r",
-    "setsid": "return os.setsid()",
-    "unshare-user": "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\nif libc.unshare(0x10000000) != 0:\n    raise OSError(ctypes.get_errno(), 'unshare')\nreturn 'new user namespace'",
-    "ptrace-parent": "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\nif libc.ptrace(16, {pid}, 0, 0) != 0:\n    raise OSError(ctypes.get_errno(), 'ptrace')\nreturn 'attached'".replace(
-        "{pid}", str(os.getpid())
+    "ctypes-fork": (
+        "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\nr = libc.syscall(57)\nif r == 0:\n"
+        "    os._exit(0)\nif r < 0:\n    raise OSError(ctypes.get_errno(), 'fork')\nreturn r"
     ),
-    "io_uring": "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\nparams = (ctypes.c_uint8 * 120)()\nr = libc.syscall(425, 8, ctypes.byref(params))\nif r < 0:\n    raise OSError(ctypes.get_errno(), 'io_uring_setup')\nreturn r",
+    "ctypes-clone3": (
+        "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\nargs = (ctypes.c_uint64 * 11)()\n"
+        "r = libc.syscall(435, ctypes.byref(args), 88)\nif r == 0:\n    os._exit(0)\nif r < 0:\n"
+        "    raise OSError(ctypes.get_errno(), 'clone3')\nreturn r"
+    ),
+    "setsid": "return os.setsid()",
+    "unshare-user": (
+        "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\nif libc.unshare(0x10000000) != 0:\n"
+        "    raise OSError(ctypes.get_errno(), 'unshare')\nreturn 'new user namespace'"
+    ),
+    "ptrace-parent": (
+        "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\nif libc.ptrace(16, {pid}, 0, 0) != 0:\n"
+        "    raise OSError(ctypes.get_errno(), 'ptrace')\nreturn 'attached'"
+    ).replace("{pid}", str(os.getpid())),
+    "io_uring": (
+        "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\nparams = (ctypes.c_uint8 * 120)()\n"
+        "r = libc.syscall(425, 8, ctypes.byref(params))\nif r < 0:\n"
+        "    raise OSError(ctypes.get_errno(), 'io_uring_setup')\nreturn r"
+    ),
 }
 
 
@@ -225,10 +254,18 @@ def test_sockets_of_every_family_are_refused(family, guard, tmp_path):
     server.settimeout(0.3)
     target = server.getsockname()
     body = {
-        "AF_INET": f"import socket\ns = socket.create_connection({target!r}, timeout=1)\nreturn s.getpeername()",
-        "AF_INET6": "import socket\ns = socket.socket(socket.AF_INET6)\ns.connect(('::1', 9))\nreturn 'connected'",
-        "AF_UNIX-path": f"import socket\ns = socket.socket(socket.AF_UNIX)\ns.connect({address!r})\nreturn 'connected'",
-        "AF_UNIX-abstract": f"import socket\ns = socket.socket(socket.AF_UNIX)\ns.connect({address!r})\nreturn 'connected'",
+        "AF_INET": (
+            f"import socket\ns = socket.create_connection({target!r}, timeout=1)\nreturn s.getpeername()"
+        ),
+        "AF_INET6": (
+            "import socket\ns = socket.socket(socket.AF_INET6)\ns.connect(('::1', 9))\nreturn 'connected'"
+        ),
+        "AF_UNIX-path": (
+            f"import socket\ns = socket.socket(socket.AF_UNIX)\ns.connect({address!r})\nreturn 'connected'"
+        ),
+        "AF_UNIX-abstract": (
+            f"import socket\ns = socket.socket(socket.AF_UNIX)\ns.connect({address!r})\nreturn 'connected'"
+        ),
         "AF_NETLINK": "import socket\nreturn socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0).fileno()",
         "AF_PACKET": "import socket\nreturn socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0).fileno()",
         "socketpair": "import socket\nreturn [s.fileno() for s in socket.socketpair()]",
@@ -291,10 +328,22 @@ return 'written'
 
 FORGERY = {
     "unknown-job": '{"t": "result", "job": 7, "personas": [], "error": null, "detail": null, "wall_s": 0}',
-    "nan-result": '{"t": "result", "job": 0, "personas": [{"name": "x", "description": "d", "v": NaN}], "error": null, "detail": null, "wall_s": 0}',
-    "infinity-wall": '{"t": "result", "job": 0, "personas": [{"name": "x", "description": "d"}], "error": null, "detail": null, "wall_s": Infinity}',
-    "overflow-weight": '{"t": "result", "job": 0, "personas": [{"name": "x", "description": "d", "weight": 1e999}], "error": null, "detail": null, "wall_s": 0}',
-    "overflow-negative": '{"t": "result", "job": 0, "personas": [{"name": "x", "description": "d"}], "error": null, "detail": null, "wall_s": -2e400}',
+    "nan-result": (
+        '{"t": "result", "job": 0, "personas": [{"name": "x", "description": "d", "v": NaN}], "error": '
+        'null, "detail": null, "wall_s": 0}'
+    ),
+    "infinity-wall": (
+        '{"t": "result", "job": 0, "personas": [{"name": "x", "description": "d"}], "error": null, '
+        '"detail": null, "wall_s": Infinity}'
+    ),
+    "overflow-weight": (
+        '{"t": "result", "job": 0, "personas": [{"name": "x", "description": "d", "weight": 1e999}], '
+        '"error": null, "detail": null, "wall_s": 0}'
+    ),
+    "overflow-negative": (
+        '{"t": "result", "job": 0, "personas": [{"name": "x", "description": "d"}], "error": null, '
+        '"detail": null, "wall_s": -2e400}'
+    ),
     "second-ready": '{"t": "ready", "startup_s": 0, "layers": {}, "missing": [], "uid": 0, "euid": 0}',
     "extra-field": '{"t": "loaded", "admin": true}',
     "unknown-type": '{"t": "score", "coverage": 1.0}',
@@ -432,7 +481,10 @@ def test_an_archive_is_unchanged_by_every_program_aimed_at_it(guard, tmp_path):
         f"os.rename({str(db)!r}, 'stolen')",
         f"os.symlink({str(db)!r}, 'l')\nopen('l', 'ab').write(b'x')",
         DROP_POLICY
-        + f"import sqlite3\nc = sqlite3.connect({str(db)!r})\nc.execute(\"update programs set code='evil'\")\nc.commit()",
+        + (
+            f"import sqlite3\nc = sqlite3.connect({str(db)!r})\n"
+            "c.execute(\"update programs set code='evil'\")\nc.commit()"
+        ),
         f"fd = os.open({str(db)!r}, os.O_RDWR)\nos.write(fd, b'evil')",
     ]
     for body in attacks:

@@ -42,7 +42,8 @@ def generate(context, n, llm, rng):
     return [{"name": f"p{i}", "description": f"{points[i][0]:.6f} {points[i][1]:.6f}"} for i in range(n)]
 """
 
-DRIVER = """
+DRIVER = (
+    """
 import asyncio, json, sys
 import generators
 from generators.sandbox import GenerationJob, SandboxLimits
@@ -61,8 +62,11 @@ async def no_llm(prompts, **_):
 results, _ = asyncio.run(_run_sandbox(code, [GenerationJob(context=context, n=8, seed=0)], llm=no_llm,
                                       limits=SandboxLimits(wall_timeout_s=60, cpu_time_s=60), parallel=1))
 r = results[0]
-print(json.dumps({"error": r.error, "personas": r.personas, "isolation": list(r.isolation), "python": sys.executable}))
 """
+    'print(json.dumps({"error": r.error, "personas": r.personas, '
+    '"isolation": list(r.isolation), "python": sys.executable}))'
+    "\n"
+)
 
 
 def _private(tmp_path: Path) -> Path:

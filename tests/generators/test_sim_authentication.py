@@ -277,14 +277,18 @@ def generate(context, n, llm, rng):
             for i in range(n)]
 """
 
-PASS_THROUGH = """
+PASS_THROUGH = (
+    """
 import re
 
 def generate(context, n, llm, rng):
     decl = "\\n".join(f"- {a.name}: {a.description} (low = {a.low}; high = {a.high})" for a in context.axes)
     prompts = []
     for i in range(n):
-        row = ", ".join(f"{a.name}: {((i * 0.618 + j * 0.381) % 1.0):.2f}" for j, a in enumerate(context.axes))
+"""
+    '        row = ", ".join(f"{a.name}: {((i * 0.618 + j * 0.381) '
+    '% 1.0):.2f}" for j, a in enumerate(context.axes))'
+    """
         prompts.append(f"{decl}\\nBe extreme, blunt, vivid and concrete.\\nPersona 1: {row}")
     out = []
     for reply in llm.complete_many(prompts):
@@ -293,6 +297,7 @@ def generate(context, n, llm, rng):
         out.append({"name": name, "description": "Profile: " + desc + " (kept as written)"})
     return out
 """
+)
 
 
 def _evaluate(code: str, seed: int = 3):

@@ -46,7 +46,8 @@ def test_format_examples_are_not_targets() -> None:
         [
             'Persona 1 traits: {"civic trust": 0.2, "thrift": 0.7}',
             'Persona 2 traits: {"civic trust": 0.8, "thrift": 0.3}',
-            "Provide the output as a single JSON object with keys 'persona_1' and 'persona_2', each with 'name', "
+            "Provide the output as a single JSON object with keys 'persona_1' and 'persona_2', each "
+            "with 'name', "
             "'axis_position' and 'description' fields.",
             "Example format for the output:",
             "{",

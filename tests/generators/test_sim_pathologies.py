@@ -9,7 +9,8 @@ import pytest
 
 from generators.context_loader import context_from_dict
 from generators.drafting import build_draft_prompt
-from generators.sim import SIM_TAG, SimKnobs, SimLLM, decode_traits, default_point
+from generators.sim import SIM_TAG, SimLLM, decode_traits, default_point
+from generators.sim.knobs import SimKnobs
 from generators.sim.request import parse_request
 from generators.sim.world import realise, target_shrink
 
@@ -223,7 +224,10 @@ def test_respondent_role_answers_one_integer_on_the_scale():
         {"role": "system", "content": desc},
         {
             "role": "user",
-            "content": 'Statement: "I need my privacy."\nAnswer with exactly one integer from 1 (strongly disagree) to 7 (strongly agree).',
+            "content": (
+                'Statement: "I need my privacy."\nAnswer with exactly one integer from 1 (strongly '
+                "disagree) to 7 (strongly agree)."
+            ),
         },
     ]
     reply = sim.respond("respondent", msgs, seed=0)
@@ -277,7 +281,8 @@ def _two_stage_extremes(notes: str, n: int = 60) -> np.ndarray:
                 {
                     "role": "user",
                     "content": (
-                        f"{DECL}\nExpand the persona sketch below into a fuller persona. {notes}\nSketch: {desc}\n{targets}"
+                        f"{DECL}\nExpand the persona sketch below into a fuller persona. {notes}\n"
+                        f"Sketch: {desc}\n{targets}"
                     ),
                 }
             ],

@@ -253,12 +253,16 @@ def render_rare(data: dict[str, Any]) -> str:
     lines.append(f"context {data['context']} ({len(axes)} axes: {', '.join(axes)})")
     lines.append(
         f"{data['personas']} persona positions from {data['programs']} programs "
-        f"({data['texts']} with stored text{', %d skipped: missing answers' % data['skipped'] if data['skipped'] else ''}); "
+        f"({data['texts']} with stored "
+        f"text{', %d skipped: missing answers' % data['skipped'] if data['skipped'] else ''}); "
         f"grid {data['bins']}^{len(axes)}: {data['cells_occupied']}/{data['cells_total']} cells reached"
     )
     lines.append("")
     lines.append(
-        "rarest regions (cells reached by the fewest programs; values = the cell's most isolated persona, 0..1):"
+        (
+            "rarest regions (cells reached by the fewest programs; values = the cell's most isolated "
+            "persona, 0..1):"
+        )
     )
     rows = []
     for r in data["regions"]:

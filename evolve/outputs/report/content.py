@@ -7,8 +7,8 @@ the viewer's ``/report`` page as HTML, so both say the same thing. No plotting h
 Sections: the run and its counts (``evaluations`` = proposals fully evaluated on train, the
 budget's unit; ``stored_evaluations`` = every stored evaluation), the configuration and the
 budget used per cap (with each raise of a cap and the evaluations killed at the driver's
-deadline, whose calls are estimated, not counted), LLM spend per role, the champion with its lineage back to its seed and
-its diff against that seed, validation and test tables (the champion and the seeds: the
+deadline, whose calls are estimated, not counted), LLM spend per role, the champion with its lineage back to
+its seed and its diff against that seed, validation and test tables (the champion and the seeds: the
 mean of each metric over contexts and its spread, min / median / max across contexts, next
 to the noise floor and the random reference), and the champion's most extreme personas
 per context (text excerpts with their positions), the personas whose text addressed the

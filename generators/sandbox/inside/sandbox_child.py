@@ -4,8 +4,8 @@ Started by :mod:`generators.sandbox.parent` as
 ``python -I -S -B <this file> --in-fd A --out-fd B --workdir W --paths JSON --limits JSON
 --strict 0|1 [--profile base|concordia]`` (the ``concordia`` profile, for programs that
 import Concordia, runs on a Python >= 3.12 interpreter with gdm-concordia and preloads
-Concordia's modules; see :mod:`sandbox_imports`). Its ``sys.path`` is this directory, the standard library and the
-site-packages holding numpy/scipy/pyseccomp; nothing of the project is importable or
+Concordia's modules; see :mod:`sandbox_imports`). Its ``sys.path`` is this directory, the standard library and
+the site-packages holding numpy/scipy/pyseccomp; nothing of the project is importable or
 readable. Start-up order, before any program code runs:
 
 1. namespaces and the relay fork (:func:`sandbox_confine.enter_namespaces`), rlimits;
@@ -326,12 +326,14 @@ def _run(channel: Channel, start: dict[str, Any], limits: Any, np: Any, workdir:
         except GeneratorOutputError as exc:
             message["error"] = one_line(str(exc))
             message["detail"] = (
-                f"{exc}\ngenerate(context, n, llm, rng) must return a list of n dicts with non-empty string 'name' and 'description'."
+                f"{exc}\ngenerate(context, n, llm, rng) must return a list of n dicts with non-empty "
+                "string 'name' and 'description'."
             )
         except PersonaNotJSON as exc:
             message["error"] = one_line(str(exc))
             message["detail"] = (
-                f"{exc}\nPersona fields must be JSON-serialisable (str, int, float, bool, None, lists and dicts of these)."
+                f"{exc}\nPersona fields must be JSON-serialisable (str, int, float, bool, None, lists "
+                "and dicts of these)."
             )
         except MemoryError as exc:
             message["error"] = f"MemoryError: {memory_msg}"
@@ -373,7 +375,10 @@ def _run(channel: Channel, start: dict[str, Any], limits: Any, np: Any, workdir:
                         "job": index,
                         "personas": None,
                         "wall_s": message["wall_s"],
-                        "error": f"output too large: {len(data)} bytes exceeds the {channel.max_message_bytes}-byte cap",
+                        "error": (
+                            f"output too large: {len(data)} bytes exceeds the "
+                            f"{channel.max_message_bytes}-byte cap"
+                        ),
                         "detail": None,
                     }
                 ).encode()

@@ -347,8 +347,8 @@ def drive(
 
     ``generator_class(model)`` is built with a :class:`SandboxLanguageModel`; stage 1 gets
     :func:`initial_context`, the bare axis names and ``n``; stage 2 runs per persona
-    concurrently (lock step, in waves of ``workers`` threads: the sandbox allows 64 tasks). Each persona: ``name`` from its
-    characteristics (``Persona i`` when absent, recorded in ``concordia.name_missing``),
+    concurrently (lock step, in waves of ``workers`` threads: the sandbox allows 64 tasks). Each persona:
+    ``name`` from its characteristics (``Persona i`` when absent, recorded in ``concordia.name_missing``),
     ``description`` from :func:`describe`, and the raw ``characteristics`` (without the
     shared ``initial_context``) and ``memories`` as extra fields. More characteristics than
     ``n`` are cut to ``n`` and fewer are a short population; either way every persona

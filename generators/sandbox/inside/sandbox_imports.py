@@ -213,7 +213,10 @@ class ImportPolicy:
             except Exception:  # noqa: BLE001 - stderr may be closed by the program
                 pass
         if allowed(name):
-            why = "it was not imported by an import statement of the program (dynamic imports cannot be preloaded)"
+            why = (
+                "it was not imported by an import statement of the program (dynamic imports cannot be "
+                "preloaded)"
+            )
         else:
             why = (
                 "generator programs may import only numpy, scipy, sandbox_runtime and the standard "
