@@ -37,6 +37,7 @@ import numpy as np
 import metrics
 from generators.context import Context
 from generators.llm.allowance import Allowance, AllowanceClient
+from generators.llm.completion_client import CompletionClient
 from generators.llm.errors import BudgetExceeded
 from generators.positions import positions as answers_to_positions
 from generators.respondent import Respondent
@@ -164,7 +165,7 @@ class PersonaLLMHandler:
     Counts tokens per job.
     """
 
-    def __init__(self, client: Any, *, seed: int, job_keys: Sequence[str] | None = None) -> None:
+    def __init__(self, client: CompletionClient, *, seed: int, job_keys: Sequence[str] | None = None) -> None:
         self._client = client
         self._seed = seed
         self._keys = list(job_keys) if job_keys is not None else None
@@ -227,7 +228,7 @@ async def evaluate_program(
     code: str,
     contexts: Sequence[Context],
     *,
-    client: Any,
+    client: CompletionClient,
     respondent: Respondent,
     settings: EvalSettings = EvalSettings(),
     seed: int = 0,

@@ -29,6 +29,7 @@ from typing import Any, Callable, Mapping, Protocol, Sequence
 import numpy as np
 
 from generators.context import Context
+from generators.llm.completion_client import CompletionClient
 from generators.quoting import PERSONA, persona_text, quote
 from generators.sim.answering import item_offset, likert, response_style, vague_guess, vague_key
 from generators.sim.knobs import SimKnobs
@@ -347,7 +348,7 @@ class LLMRespondent:
     def __init__(
         self,
         *,
-        client: Any,
+        client: CompletionClient,
         max_retries: int = 2,
         per_axis: bool = False,
         chunk_size: int = 512,

@@ -3,9 +3,10 @@ reply text (SEARCH/REPLACE blocks or a fenced full rewrite) for the diff pipelin
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
 from evolve.mutators import MutationRequest, Proposal
+from generators.llm.completion_client import CompletionClient
 
 
 class LLMMutator:
@@ -23,7 +24,7 @@ class LLMMutator:
     def __init__(
         self,
         *,
-        client: Any,
+        client: CompletionClient,
         model_label: str,
         temperature: float | None = None,
         max_tokens: int | None = 4096,

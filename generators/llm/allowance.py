@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+from .completion_client import CompletionClient
 from .errors import BudgetExceeded
 
 __all__ = ["Allowance", "AllowanceClient"]
@@ -56,7 +57,7 @@ class AllowanceClient:
     once any call was refused.
     """
 
-    def __init__(self, client: Any, allowance: Allowance) -> None:
+    def __init__(self, client: CompletionClient, allowance: Allowance) -> None:
         self._client = client
         self.allowance = allowance
         self.calls = 0
