@@ -22,7 +22,7 @@ and the report from stored figures.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 __all__ = ["STAGES", "SpendLedger", "spend_report", "render_spend_lines"]
 
@@ -65,6 +65,17 @@ class SpendLedger:
     def program_calls(self, program: str, stage: str) -> int:
         """Uncached calls tagged ``stage`` and charged to ``program`` in this session."""
         return self._by_program.get((program, stage), 0)
+
+
+SPEND_FIELDS = ("calls", "cached", "errors", "prompt_tokens", "completion_tokens", "cost_usd", "latency_s")
+"""The per-role spend columns of :meth:`archive.core.Archive.spend_by_role` (counts, tokens,
+US dollars, seconds)."""
+
+
+def spend_total(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Each of :data:`SPEND_FIELDS` summed over per-role spend rows (0 for no row)."""
+    rows = list(rows)
+    return {k: sum(r[k] for r in rows) for k in SPEND_FIELDS}
 
 
 def _ordered(keys: Sequence[str], order: Sequence[str]) -> list[str]:

@@ -3,9 +3,10 @@
 A champion chosen in one world can owe its lead to that world's quirks (the wording it
 reads, its respondent's biases). With ``[world] validate = [...]`` the run's final stage
 re-validates a few candidates -- the champion, the best programs on validation, the seed
-programs -- on the validation contexts in every listed world (the run's own world
-included; its stored validation evaluations are reused), on ``replicates`` replicate seeds
-(the same seeds in every world and for every program), and scores each candidate by its
+programs -- on the validation contexts in every listed world, the run's own included, on
+``replicates`` replicate seeds (the same seeds in every world and for every program; a run
+uses fresh ones, numbered after the promotion races' ``max_replicates``, see
+:func:`robust_select`), and scores each candidate by its
 worst-world gain: its mean validation fitness in a world minus the best seed program's in
 that world (levels differ between worlds; gains over the seeds compare), minimised over the
 worlds.

@@ -57,7 +57,7 @@ import datetime as dt
 from typing import Any
 
 from archive.reader import ArchiveReader
-from evolve.budget.spend import render_spend_lines, spend_of
+from evolve.budget.spend import render_spend_lines, spend_of, spend_total
 from evolve.outputs.inspect.addressed import addressed_line, addressed_summary
 from evolve.outputs.inspect.history import budget_history, history_lines
 from evolve.outputs.inspect.render import fmt, interval_basis, metric_cells, metric_headers, table
@@ -307,18 +307,7 @@ def render_summary(data: dict[str, Any]) -> str:
             ]
             for role, s in data["spend"].items()
         ]
-        total = {
-            k: sum(s[k] for s in data["spend"].values())
-            for k in (
-                "calls",
-                "cached",
-                "errors",
-                "prompt_tokens",
-                "completion_tokens",
-                "cost_usd",
-                "latency_s",
-            )
-        }
+        total = spend_total(data["spend"].values())
         rows.append(
             [
                 "total",

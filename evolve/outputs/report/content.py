@@ -27,7 +27,7 @@ from archive.reader import ArchiveReader
 from archive.reader import finite_float as _finite
 from archive.records import EvaluationView, ProgramView
 from archive.vocab import Stage
-from evolve.budget.spend import spend_of
+from evolve.budget.spend import spend_of, spend_total
 from metrics import HIGHER_IS_BETTER, METRIC_NAMES
 
 #: Most extreme personas shown per context.
@@ -338,18 +338,7 @@ def build_report(
         **budget_history(reader),
         "spend": spend,
         "spend_by_stage": spend_of(reader),  # calls by stage and role (issue 22 item 5)
-        "spend_total": {
-            k: sum(s[k] for s in spend)
-            for k in (
-                "calls",
-                "cached",
-                "errors",
-                "prompt_tokens",
-                "completion_tokens",
-                "cost_usd",
-                "latency_s",
-            )
-        },
+        "spend_total": spend_total(spend),
         "champion": None
         if champ is None
         else {

@@ -55,6 +55,14 @@ ARROW = {name: ("↓" if name in ("dispersion", "kl_divergence") else "↑") for
 # ----------------------------------------------------------------------------- plots
 
 
+def _saved(fig: Any, path: Path) -> Path:
+    """``fig`` laid out, written to ``path`` as a 110-dpi PNG and closed; returns ``path``."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def plot_fitness(reader: ArchiveReader, path: Path, *, simulated: bool, objective: str = "coverage") -> Path:
     """Train fitness of every proposal evaluation, the best so far, and the seeds' train
     fitness as dashed lines; x = the budget's evaluation count."""
@@ -83,10 +91,7 @@ def plot_fitness(reader: ArchiveReader, path: Path, *, simulated: bool, objectiv
     ax.grid(alpha=0.3)
     ax.set_title("Fitness over evaluations" + (SIM_TAG if simulated else ""))
     ax.legend(loc="lower right", fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _saved(fig, path)
 
 
 def plot_grid(reader: ArchiveReader, path: Path, *, simulated: bool = False) -> Path:
@@ -181,10 +186,7 @@ def plot_test_bars(
         + (SIM_TAG if simulated else ""),
         fontsize=10,
     )
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _saved(fig, path)
 
 
 def plot_personas(
@@ -235,10 +237,7 @@ def plot_personas(
         + (SIM_TAG if simulated else ""),
         fontsize=10,
     )
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _saved(fig, path)
 
 
 # ----------------------------------------------------------------------------- markdown
